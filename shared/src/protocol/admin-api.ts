@@ -1,0 +1,69 @@
+// Hub admin REST API bodies (protocol.md section 8).
+import { z } from 'zod';
+
+export const permissionNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,63}$/, 'a permission is a lower-case command name such as "ping" or "backup_read"');
+
+export const createKeyBodySchema = z.object({
+  name: z.string().min(1, 'name must not be empty').max(200),
+  permissions: z.array(permissionNameSchema).max(100).optional(),
+});
+
+export const updateKeyBodySchema = z
+  .object({
+    name: z.string().min(1).max(200).optional(),
+    permissions: z.array(permissionNameSchema).max(100).optional(),
+    status: z.enum(['active', 'disabled']).optional(),
+  })
+  .refine((body) => Object.keys(body).length > 0, { message: 'give at least one of name, permissions, status' });
+
+export const sendCommandBodySchema = z.object({
+  command: z.string().min(1).max(100),
+  data: z.record(z.string(), z.unknown()).optional(),
+  wait_s: z.number().min(0).max(300).optional(),
+  timeout_s: z.number().positive().max(7 * 24 * 3600).optional(),
+  deadline_s: z.number().positive().max(7 * 24 * 3600).optional(),
+});
+
+export const keyStatusSchema = z.enum(['active', 'disabled']);
+
+export interface KeyView {
+  id: string;
+  name: string;
+  permissions: string[];
+  status: 'active' | 'disabled';
+  created_at: string;
+  last_used_at: string | null;
+  key_prefix: string;
+}
+
+export interface ConnectedAgentView {
+  key_id: string;
+  agent_id: string;
+  hostname: string;
+  version: string;
+  transport: 'websocket' | 'http_polling';
+  protocol: number | null;
+  connected_since: string;
+  last_heartbeat: string | null;
+  metrics: Record<string, unknown> | null;
+}
+
+export type CommandStatus = 'queued' | 'sent' | 'completed' | 'failed' | 'expired';
+
+export interface CommandView {
+  command_id: string;
+  key_id: string;
+  command: string;
+  data: Record<string, unknown>;
+  status: CommandStatus;
+  created_at: string;
+  sent_at: string | null;
+  completed_at: string | null;
+  result: Record<string, unknown> | null;
+}
+
+export type CreateKeyBody = z.infer<typeof createKeyBodySchema>;
+export type UpdateKeyBody = z.infer<typeof updateKeyBodySchema>;
+export type SendCommandBody = z.infer<typeof sendCommandBodySchema>;

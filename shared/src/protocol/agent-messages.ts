@@ -1,0 +1,122 @@
+// Messages an agent sends to the hub (protocol.md section 3). Unknown fields are stripped.
+import { z } from 'zod';
+import { timestampSchema } from './timestamp.ts';
+import { errorCodeSchema } from './error-codes.ts';
+import { systemMetricsSchema } from './metrics.ts';
+
+/** What the supervisor reports about the last update; sent once at registration (protocol ext). */
+export const updateOutcomeSchema = z.object({
+  from: z.string(),
+  to: z.string(),
+  outcome: z.enum(['updated', 'rolled_back', 'redeployed', 'failed']),
+  reason: z.string().optional(),
+  at: timestampSchema.optional(),
+});
+
+export const registerDataSchema = z.object({
+  agent_id: z.string().min(1).max(200),
+  hostname: z.string().max(255),
+  ip: z.string().max(100).optional(),
+  version: z.string().max(100),
+  os: z.string().max(200).optional(),
+  capabilities: z.array(z.string()).optional(),
+  is_docker: z.boolean().optional(),
+  is_root: z.boolean().optional(),
+  // [ext]
+  protocol: z.number().int().optional(),
+  platform: z.string().optional(),
+  arch: z.string().optional(),
+  runtime: z.string().optional(),
+  supervised: z.boolean().optional(),
+  transports: z.array(z.string()).optional(),
+  pending_command_ids: z.array(z.string()).optional(),
+  update_outcome: updateOutcomeSchema.optional(),
+});
+
+export const registerSchema = z.object({
+  type: z.literal('register'),
+  data: registerDataSchema,
+  protocol: z.number().int().optional(),
+});
+
+export const heartbeatSchema = z.object({
+  type: z.literal('heartbeat'),
+  status: z
+    .object({
+      uptime: z.string().optional(),
+      timestamp: timestampSchema.optional(),
+      uptime_s: z.number().optional(),
+    })
+    .optional(),
+  system_metrics: systemMetricsSchema.partial().optional(),
+  jobs: z.object({ running: z.number().int(), queued: z.number().int() }).optional(),
+  outbox: z.object({ pending: z.number().int() }).optional(),
+});
+
+export const jobAcceptedSchema = z.object({
+  type: z.literal('job_accepted'),
+  job_id: z.string(),
+  command_id: z.string(),
+  command: z.string(),
+  queue_position: z.number().int(),
+  is_priority: z.boolean(),
+  agent_id: z.string().optional(),
+  regular_queue_size: z.number().int().optional(),
+  priority_queue_size: z.number().int().optional(),
+  timestamp: timestampSchema.optional(),
+});
+
+export const jobProgressSchema = z.object({
+  type: z.literal('job_progress'),
+  job_id: z.string(),
+  progress: z.number().min(0).max(100),
+  message: z.string().optional(),
+  agent_id: z.string().optional(),
+  timestamp: timestampSchema.optional(),
+  command_id: z.string().optional(),
+  bytes_done: z.number().optional(),
+  bytes_total: z.number().optional(),
+});
+
+export const jobOutputSchema = z.object({
+  type: z.literal('job_output'),
+  job_id: z.string(),
+  line: z.string(),
+  agent_id: z.string().optional(),
+  timestamp: timestampSchema.optional(),
+  command_id: z.string().optional(),
+  stream: z.enum(['stdout', 'stderr']).optional(),
+});
+
+export const responseSchema = z.object({
+  type: z.literal('response'),
+  command_id: z.union([z.string().min(1), z.number()]).transform(String),
+  success: z.boolean(),
+  data: z.record(z.string(), z.unknown()).nullish(),
+  error: z.string().nullish(),
+  error_code: errorCodeSchema.optional(),
+  duration_ms: z.number().optional(),
+  agent_id: z.string().optional(),
+});
+
+export const jobEventSchema = z.discriminatedUnion('type', [jobAcceptedSchema, jobProgressSchema, jobOutputSchema]);
+
+export const agentMessageSchema = z.discriminatedUnion('type', [
+  registerSchema,
+  heartbeatSchema,
+  jobAcceptedSchema,
+  jobProgressSchema,
+  jobOutputSchema,
+  responseSchema,
+]);
+
+export type UpdateOutcome = z.infer<typeof updateOutcomeSchema>;
+export type RegisterData = z.infer<typeof registerDataSchema>;
+export type RegisterMessage = z.infer<typeof registerSchema>;
+export type HeartbeatMessage = z.infer<typeof heartbeatSchema>;
+export type JobAcceptedMessage = z.infer<typeof jobAcceptedSchema>;
+export type JobProgressMessage = z.infer<typeof jobProgressSchema>;
+export type JobOutputMessage = z.infer<typeof jobOutputSchema>;
+export type JobEvent = z.infer<typeof jobEventSchema>;
+export type ResponseMessage = z.infer<typeof responseSchema>;
+export type AgentMessage = z.infer<typeof agentMessageSchema>;

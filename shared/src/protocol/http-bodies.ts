@@ -1,0 +1,58 @@
+// HTTP fallback bodies (protocol.md section 4).
+import { z } from 'zod';
+import { registerDataSchema, responseSchema, jobEventSchema } from './agent-messages.ts';
+import { systemMetricsSchema } from './metrics.ts';
+import { timestampSchema } from './timestamp.ts';
+
+/** POST /api/agents/heartbeat is both "register" (with agent fields) and "heartbeat". */
+export const httpRegisterBodySchema = registerDataSchema.extend({
+  connection_mode: z.literal('http_polling'),
+});
+
+export const httpHeartbeatBodySchema = z.object({
+  hostname: z.string().max(255).optional(),
+  platform: z.string().optional(),
+  mode: z.string().optional(),
+  version: z.string().optional(),
+  metrics: systemMetricsSchema.partial().optional(),
+  agent_id: z.string().optional(),
+});
+
+export const httpRegisterAnswerSchema = z.object({
+  ok: z.boolean(),
+  agent_id: z.string().optional(),
+  permissions: z.array(z.string()).nullish(),
+  protocol: z.number().int().optional(),
+  signing_key: z.string().optional(),
+  poll_interval_s: z.number().positive().optional(),
+  agent_key_id: z.union([z.string(), z.number()]).transform(String).optional(),
+});
+
+export const pollQuerySchema = z.object({
+  wait: z.coerce.number().min(0).max(30).optional(),
+});
+
+export const polledCommandSchema = z.object({
+  command_id: z.union([z.string().min(1), z.number()]).transform(String),
+  command: z.string().min(1),
+  data: z.unknown().optional(),
+  timestamp: timestampSchema.optional(),
+  deadline: timestampSchema.optional(),
+  timeout_s: z.number().positive().optional(),
+  signature: z.string().optional(),
+});
+
+export const pollAnswerSchema = z.object({ commands: z.array(polledCommandSchema) });
+
+/** The result body carries the response object, with or without its `type`. */
+export const httpResultBodySchema = z.object({
+  command_id: z.union([z.string().min(1), z.number()]).transform(String),
+  result: responseSchema.omit({ type: true }).extend({ type: z.literal('response').optional() }),
+});
+
+export const httpEventsBodySchema = z.object({ events: z.array(jobEventSchema).max(1000) });
+
+export type HttpRegisterBody = z.infer<typeof httpRegisterBodySchema>;
+export type HttpRegisterAnswer = z.infer<typeof httpRegisterAnswerSchema>;
+export type PollAnswer = z.infer<typeof pollAnswerSchema>;
+export type HttpResultBody = z.infer<typeof httpResultBodySchema>;
