@@ -80,14 +80,20 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
   node[parts[parts.length - 1]!] = value;
 }
 
-export interface LoadedAgentConfig {
-  config: AgentConfig;
+export interface LoadedAgentConfig<T = AgentConfig> {
+  config: T;
   /** The YAML file that was read, if any. */
   configPath: string | null;
 }
 
-/** Loads and validates the agent config. Throws ConfigError with one clear line per problem. */
-export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): LoadedAgentConfig {
+/**
+ * Loads and validates the agent config. Throws ConfigError with one clear line per problem.
+ * `schema` lets the agent extend the base schema with its own sections (actions, backup targets).
+ */
+export function loadAgentConfig<T extends AgentConfig = AgentConfig>(
+  env: NodeJS.ProcessEnv = process.env,
+  schema: z.ZodType<T> = agentConfigSchema as unknown as z.ZodType<T>,
+): LoadedAgentConfig<T> {
   const explicitPath = env.TETHER_CONFIG;
   const configPath = explicitPath || (existsSync(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : null);
   const raw: Record<string, unknown> = {};
@@ -128,7 +134,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): LoadedAge
   if (raw.api_key === undefined) missing.push('  api_key: missing; set TETHER_API_KEY to the key from `tether keys create` (or api_key: in the config file)');
   if (missing.length > 0) throw new ConfigError(`invalid agent configuration:\n${missing.join('\n')}`);
 
-  const result = agentConfigSchema.safeParse(raw);
+  const result = schema.safeParse(raw);
   if (!result.success) {
     throw new ConfigError(`invalid agent configuration:\n${describeIssues(result.error, (field) => sources.get(field))}`);
   }

@@ -1,0 +1,51 @@
+// The contract between the dispatcher and every command handler.
+import type { z } from 'zod';
+import type { ErrorCode } from '@tether/shared/protocol/error-codes.ts';
+import type { Logger } from '@tether/shared/logger.ts';
+import type { AgentConfig } from '@tether/shared/config/agent-config.ts';
+
+export type Lane = 'priority' | 'normal';
+
+export interface JobReporter {
+  /** Progress 0-100; the dispatcher rate-limits what reaches the hub. */
+  progress(update: { progress: number; message?: string; bytes_done?: number; bytes_total?: number }): void;
+  /** One line of output; the dispatcher caps line length and total volume. */
+  output(line: string, stream?: 'stdout' | 'stderr'): void;
+}
+
+export interface CommandContext {
+  commandId: string;
+  jobId: string;
+  /** Aborted on `cancel` or when the command's timeout expires: stop work, kill children. */
+  signal: AbortSignal;
+  config: AgentConfig;
+  stateDir: string;
+  agentId: string;
+  log: Logger;
+  job: JobReporter;
+  /** Exit the agent with this code once the response has been delivered (42 restart, 43 update…). */
+  requestExit(code: number): void;
+}
+
+export interface CommandDefinition<P = any> {
+  name: string;
+  /** The permission that allows it; usually the command's name. */
+  permission: string;
+  lane: Lane;
+  /** Validates `data`; a failure is answered `invalid_params` with zod's message. */
+  params: z.ZodType<P>;
+  /** Used when the hub sends no timeout_s; else the agent's command_timeout_s. */
+  defaultTimeoutS?: number;
+  run(params: P, context: CommandContext): Promise<Record<string, unknown>>;
+}
+
+/** Throw this from a handler to answer with a specific error code. Anything else is `failed`. */
+export class CommandFailure extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'CommandFailure';
+    this.code = code;
+  }
+}
