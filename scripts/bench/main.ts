@@ -1,0 +1,30 @@
+// `npm run bench`: builds the bundles, runs every benchmark, prints tables, writes bench-results/*.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { REPO_ROOT } from '../../test/helpers/process.ts';
+import { printTable } from './table.ts';
+import { runFoundationBench } from './foundation.ts';
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+
+const outDir = join(REPO_ROOT, 'bench-results');
+mkdirSync(outDir, { recursive: true });
+const wanted = (name: string): boolean => !values.only || values.only.split(',').includes(name);
+
+process.stdout.write('building bundles (npm run build)…\n');
+execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/build.ts')], { stdio: 'inherit', cwd: REPO_ROOT });
+
+if (wanted('foundation')) {
+  const result = await runFoundationBench(values.quick ? { pings: 300, echoes: 2000, inFlight: 100 } : { pings: 2000, echoes: 20_000, inFlight: 100 });
+  printTable(`foundation (${result.json.form})`, result.rows);
+  writeFileSync(join(outDir, 'foundation.json'), `${JSON.stringify({ at: new Date().toISOString(), ...result.json }, null, 2)}\n`);
+}
+process.stdout.write(`\nJSON written to ${outDir}/\n`);
