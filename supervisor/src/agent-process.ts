@@ -1,0 +1,109 @@
+// One run of the agent as a child process: spawn it with an IPC channel, relay `ready`, stop it
+// gracefully (SIGTERM, then SIGKILL after a grace period), and report its exit exactly once.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { parseAgentMessage } from './agent-message.ts';
+import type { Logger } from './logger.ts';
+
+export interface AgentProcessOptions {
+  /** The agent entry file, run as `process.execPath <entry> run` (never a path from the network). */
+  entry: string;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  onReady: (version: string | null) => void;
+  onExit: (code: number | null, signal: string | null) => void;
+}
+
+/** Invalid IPC messages logged per agent run; the rest are counted, so a chatty agent cannot flood the log. */
+const INVALID_MESSAGES_LOGGED = 5;
+
+export class AgentProcess {
+  readonly startedAt = Date.now();
+  #child: ChildProcess;
+  #options: AgentProcessOptions;
+  #exited = false;
+  #killTimer: NodeJS.Timeout | null = null;
+  #invalidMessages = 0;
+
+  constructor(options: AgentProcessOptions) {
+    this.#options = options;
+    // detached: the agent leads its own process group, so a terminal's Ctrl-C reaches only the
+    // supervisor (which forwards SIGTERM once) and SIGKILL can take the agent's children with it.
+    this.#child = spawn(process.execPath, [options.entry, 'run'], {
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+      env: options.env,
+      detached: true,
+    });
+    this.#child.on('message', (message) => this.#onMessage(message));
+    this.#child.on('exit', (code, signal) => this.#finish(code, signal));
+    this.#child.on('error', (error) => {
+      // 'error' without a pid means the spawn itself failed and no 'exit' will follow.
+      options.log.error('agent process error', { err: error });
+      if (this.#child.pid === undefined) this.#finish(null, null);
+    });
+  }
+
+  get pid(): number | null {
+    return this.#child.pid ?? null;
+  }
+
+  get exited(): boolean {
+    return this.#exited;
+  }
+
+  /** SIGTERM now; SIGKILL to the whole process group if it is still there after graceMs. */
+  stop(graceMs: number): void {
+    if (this.#exited) return;
+    this.#signal('SIGTERM');
+    if (this.#killTimer === null) this.#killTimer = setTimeout(() => this.kill(), graceMs);
+  }
+
+  kill(): void {
+    if (this.#exited) return;
+    this.#options.log.warn('agent did not stop in time; sending SIGKILL', { agent_pid: this.pid });
+    const pid = this.#child.pid;
+    try {
+      if (pid !== undefined) process.kill(-pid, 'SIGKILL');
+    } catch {
+      this.#signal('SIGKILL');
+    }
+  }
+
+  /** Last resort when the supervisor itself is exiting: ask the agent to stop, without waiting. */
+  terminateWithoutWaiting(): void {
+    if (!this.#exited) this.#signal('SIGTERM');
+  }
+
+  #signal(signal: NodeJS.Signals): void {
+    try {
+      this.#child.kill(signal);
+    } catch (error) {
+      this.#options.log.warn(`could not send ${signal} to the agent`, { agent_pid: this.pid, err: error });
+    }
+  }
+
+  #onMessage(message: unknown): void {
+    if (this.#exited) return;
+    const parsed = parseAgentMessage(message);
+    if (!parsed.ok) {
+      this.#invalidMessages += 1;
+      if (this.#invalidMessages <= INVALID_MESSAGES_LOGGED) {
+        this.#options.log.warn('ignored an invalid IPC message from the agent', { problem: parsed.problem, agent_pid: this.pid });
+      }
+      if (this.#invalidMessages === INVALID_MESSAGES_LOGGED) {
+        this.#options.log.warn('further invalid IPC messages from this agent run are ignored without logging', { agent_pid: this.pid });
+      }
+      return;
+    }
+    if (parsed.warning) this.#options.log.warn(parsed.warning, { agent_pid: this.pid });
+    this.#options.onReady(parsed.message.version);
+  }
+
+  #finish(code: number | null, signal: string | null): void {
+    if (this.#exited) return;
+    this.#exited = true;
+    if (this.#killTimer !== null) clearTimeout(this.#killTimer);
+    this.#killTimer = null;
+    this.#options.onExit(code, signal);
+  }
+}

@@ -1,0 +1,242 @@
+// The supervision loop: start the agent, act on how it exits (lifecycle.ts), back off on crashes,
+// halt on fatal exits, and stop or restart it on request. Every state change is written to
+// <state>/supervisor.json. Between events the supervisor only waits on timers and the child:
+// no polling, so a crash-looping agent costs the supervisor next to nothing.
+import { Backoff } from '@tether/shared/backoff.ts';
+import { describeExit } from '@tether/shared/exit-codes.ts';
+import { AgentProcess } from './agent-process.ts';
+import { actionForExit } from './lifecycle.ts';
+import { writeStatusFile, RECENT_CRASHES_KEPT } from './status-file.ts';
+import type { AgentExit, SupervisorStatus } from './status-file.ts';
+import type { RunOptions } from './cli-args.ts';
+import type { Logger } from './logger.ts';
+
+/** Restart requests (exit 42/43/44) in a row, each soon after starting, before backoff applies anyway. */
+const QUICK_RESTARTS_BEFORE_BACKOFF = 5;
+/** While halted nothing is scheduled; this idle timer only keeps the process alive. */
+const HALTED_IDLE_MS = 24 * 60 * 60 * 1000;
+
+export class Supervisor {
+  #options: RunOptions;
+  #log: Logger;
+  #backoff: Backoff;
+  #status: SupervisorStatus;
+  #agent: AgentProcess | null = null;
+  #startTimer: NodeJS.Timeout | null = null;
+  #readyGraceTimer: NodeJS.Timeout | null = null;
+  #haltedIdle: NodeJS.Timeout | null = null;
+  #stopping = false;
+  #restartRequested = false;
+  #quickRestarts = 0;
+  #statusWriteFailing = false;
+  #resolveDone: (code: number) => void = () => {};
+
+  constructor(options: RunOptions, log: Logger) {
+    this.#options = options;
+    this.#log = log;
+    this.#backoff = new Backoff({ baseMs: options.backoffBaseMs, capMs: options.backoffCapMs });
+    const now = new Date().toISOString();
+    this.#status = {
+      state: 'starting',
+      since: now,
+      supervisor_pid: process.pid,
+      supervisor_started_at: now,
+      agent_entry: options.agentEntry,
+      agent_pid: null,
+      agent_started_at: null,
+      ready_at: null,
+      version: null,
+      restarts: 0,
+      last_exit: null,
+      next_start_at: null,
+      halted_reason: null,
+      recent_crashes: [],
+      updated_at: now,
+    };
+  }
+
+  /** Runs until the supervisor should exit; resolves with its exit code. */
+  run(): Promise<number> {
+    const done = new Promise<number>((resolve) => { this.#resolveDone = resolve; });
+    this.#log.info('supervisor started', {
+      agent_entry: this.#options.agentEntry,
+      state_dir: this.#options.stateDir,
+      backoff_cap_ms: this.#options.backoffCapMs,
+      stop_grace_ms: this.#options.stopGraceMs,
+    });
+    this.#startAgent();
+    return done;
+  }
+
+  /** SIGTERM/SIGINT: stop the agent (SIGTERM, SIGKILL after the grace) and exit 0. A second request kills at once. */
+  requestStop(signal: string): void {
+    if (this.#stopping) {
+      this.#log.warn(`${signal} again while stopping; killing the agent now`);
+      this.#agent?.kill();
+      return;
+    }
+    this.#stopping = true;
+    this.#log.info(`${signal} received; stopping`);
+    this.#clearTimers();
+    if (this.#agent && !this.#agent.exited) {
+      this.#update({ state: 'stopping' });
+      this.#agent.stop(this.#options.stopGraceMs);
+      return;
+    }
+    this.#finish();
+  }
+
+  /** SIGHUP: restart the agent now (graceful stop first). Also leaves backoff and the halted state. */
+  requestRestart(): void {
+    if (this.#stopping) return;
+    this.#log.info('SIGHUP received; restarting the agent');
+    this.#backoff.reset();
+    this.#quickRestarts = 0;
+    if (this.#agent && !this.#agent.exited) {
+      this.#restartRequested = true;
+      this.#agent.stop(this.#options.stopGraceMs);
+      return;
+    }
+    this.#clearTimers();
+    this.#status.restarts += 1;
+    this.#startAgent();
+  }
+
+  /** Called from process 'exit': never leave the agent behind without at least asking it to stop. */
+  onProcessExit(): void {
+    this.#agent?.terminateWithoutWaiting();
+  }
+
+  #startAgent(): void {
+    const env: NodeJS.ProcessEnv = { ...process.env, TETHER_SUPERVISED: '1', MICROHACK_SUPERVISED: '1' };
+    if (this.#options.stateDirFromFlag) env.TETHER_STATE_DIR = this.#options.stateDir;
+    const agent = new AgentProcess({
+      entry: this.#options.agentEntry,
+      env,
+      log: this.#log,
+      onReady: (version) => this.#onReady(agent, version),
+      onExit: (code, signal) => this.#onExit(agent, code, signal),
+    });
+    this.#agent = agent;
+    this.#update({
+      state: agent.pid === null ? 'starting' : 'running',
+      agent_pid: agent.pid,
+      agent_started_at: new Date(agent.startedAt).toISOString(),
+      ready_at: null,
+      next_start_at: null,
+      halted_reason: null,
+    });
+    this.#log.info('agent started', { agent_pid: agent.pid, restarts: this.#status.restarts });
+    this.#readyGraceTimer = setTimeout(() => {
+      this.#readyGraceTimer = null;
+      if (this.#agent === agent && this.#status.ready_at === null) {
+        this.#log.warn('agent has not reported ready within the grace period', {
+          agent_pid: agent.pid, ready_grace_ms: this.#options.readyGraceMs,
+        });
+      }
+    }, this.#options.readyGraceMs);
+  }
+
+  #onReady(agent: AgentProcess, version: string | null): void {
+    if (this.#agent !== agent) return;
+    const first = this.#status.ready_at === null;
+    this.#update({ ready_at: this.#status.ready_at ?? new Date().toISOString(), version: version ?? this.#status.version });
+    if (first) this.#log.info('agent ready', { agent_pid: agent.pid, version });
+  }
+
+  #onExit(agent: AgentProcess, code: number | null, signal: string | null): void {
+    if (this.#agent !== agent) return;
+    this.#agent = null;
+    if (this.#readyGraceTimer !== null) clearTimeout(this.#readyGraceTimer);
+    this.#readyGraceTimer = null;
+
+    const uptimeMs = Date.now() - agent.startedAt;
+    const exit: AgentExit = { code, signal, description: describeExit(code, signal), at: new Date().toISOString(), uptime_ms: uptimeMs };
+    this.#update({ agent_pid: null, last_exit: exit });
+    this.#log.info('agent exited', { agent_pid: agent.pid, code, signal, description: exit.description, uptime_ms: uptimeMs });
+
+    if (this.#stopping) return this.#finish();
+    if (this.#restartRequested) {
+      this.#restartRequested = false;
+      this.#status.restarts += 1;
+      return this.#startAgent();
+    }
+
+    // A run that stayed up for the stable period starts a new series of quick restarts / crashes.
+    const stable = uptimeMs >= this.#options.stableMs;
+    if (stable) {
+      this.#backoff.reset();
+      this.#quickRestarts = 0;
+    }
+
+    const action = actionForExit(code, signal);
+    switch (action.kind) {
+      case 'stop':
+        this.#log.info('agent stopped normally; supervisor exits');
+        return this.#finish();
+      case 'halt':
+        return this.#halt(action.reason);
+      case 'restart-now':
+        this.#quickRestarts = stable ? 0 : this.#quickRestarts + 1;
+        if (this.#quickRestarts < QUICK_RESTARTS_BEFORE_BACKOFF) {
+          this.#status.restarts += 1;
+          return this.#startAgent();
+        }
+        this.#log.warn('agent keeps asking to restart right after starting; backing off', { quick_restarts: this.#quickRestarts });
+        return this.#scheduleRestart();
+      case 'restart-after-backoff':
+        this.#status.recent_crashes = [...this.#status.recent_crashes, exit].slice(-RECENT_CRASHES_KEPT);
+        return this.#scheduleRestart();
+    }
+  }
+
+  #scheduleRestart(): void {
+    const windowMs = this.#backoff.window();
+    const delayMs = this.#backoff.next();
+    const nextStart = new Date(Date.now() + delayMs).toISOString();
+    this.#update({ state: 'backoff', next_start_at: nextStart });
+    this.#log.info('restarting the agent after backoff', { delay_ms: delayMs, backoff_window_ms: windowMs, next_start_at: nextStart });
+    this.#startTimer = setTimeout(() => {
+      this.#startTimer = null;
+      this.#status.restarts += 1;
+      this.#startAgent();
+    }, delayMs);
+  }
+
+  #halt(reason: string): void {
+    this.#update({ state: 'halted', halted_reason: reason, next_start_at: null });
+    this.#log.error('agent halted; it will not be restarted until SIGHUP or a supervisor restart', { reason });
+    this.#haltedIdle = setInterval(() => {}, HALTED_IDLE_MS);
+  }
+
+  #finish(): void {
+    this.#clearTimers();
+    this.#update({ state: 'stopped', agent_pid: null, next_start_at: null });
+    this.#log.info('supervisor stopped');
+    this.#resolveDone(0);
+  }
+
+  #clearTimers(): void {
+    if (this.#startTimer !== null) clearTimeout(this.#startTimer);
+    if (this.#readyGraceTimer !== null) clearTimeout(this.#readyGraceTimer);
+    if (this.#haltedIdle !== null) clearInterval(this.#haltedIdle);
+    this.#startTimer = null;
+    this.#readyGraceTimer = null;
+    this.#haltedIdle = null;
+  }
+
+  #update(changes: Partial<SupervisorStatus>): void {
+    const now = new Date().toISOString();
+    const stateChanged = changes.state !== undefined && changes.state !== this.#status.state;
+    this.#status = { ...this.#status, ...changes, updated_at: now, since: stateChanged ? now : this.#status.since };
+    try {
+      writeStatusFile(this.#options.stateDir, this.#status);
+      if (this.#statusWriteFailing) this.#log.info('status file written again');
+      this.#statusWriteFailing = false;
+    } catch (error) {
+      // A full disk must not stop supervision; say so once, not on every change.
+      if (!this.#statusWriteFailing) this.#log.error('cannot write the status file; supervision continues', { err: error });
+      this.#statusWriteFailing = true;
+    }
+  }
+}
