@@ -1,0 +1,149 @@
+// Verifies a downloaded release before anything is installed: the manifest signature against the
+// pinned release keys, then the tarball's size and SHA-256 (streamed). No npm imports (supervisor).
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { MAX_MANIFEST_BYTES, ManifestError, parseManifest } from './manifest.ts';
+import type { ReleaseManifest } from './manifest.ts';
+import { decodePublicKey, findSigningKey, keyId } from './signing.ts';
+
+export type ReleaseVerificationFailure =
+  | 'no_trusted_keys'
+  | 'unreadable'
+  | 'bad_signature'
+  | 'unknown_key'
+  | 'invalid_manifest'
+  | 'wrong_release'
+  | 'size_mismatch'
+  | 'sha256_mismatch';
+
+export class ReleaseVerificationError extends Error {
+  override name = 'ReleaseVerificationError';
+  readonly code: ReleaseVerificationFailure;
+  constructor(code: ReleaseVerificationFailure, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export interface VerifyReleaseOptions {
+  manifestPath: string;
+  signaturePath: string;
+  tarballPath: string;
+  /** Pinned release public keys (base64 raw Ed25519, the content of release-key.pub). */
+  trustedKeys: readonly string[];
+  /** When set, the manifest must name this platform (e.g. hostPlatform()). */
+  expectedPlatform?: string;
+  /** When set, the manifest must name this version. */
+  expectedVersion?: string;
+}
+
+export interface VerifiedRelease {
+  manifest: ReleaseManifest;
+  /** The trusted key that signed it, and its fingerprint. */
+  publicKey: string;
+  keyId: string;
+}
+
+/** Reads a small file whole, refusing anything larger than `limit` bytes. */
+async function readSmallFile(path: string, limit: number, what: string): Promise<Buffer> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    throw new ReleaseVerificationError('unreadable', `cannot read ${what} ${path}: ${(error as Error).message}`);
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size > limit) throw new ReleaseVerificationError('unreadable', `${what} ${path} is ${size} bytes; at most ${limit} expected`);
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Streams a file through SHA-256; returns lowercase hex. */
+export function sha256OfFile(path: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const hash = createHash('sha256');
+    const stream = createReadStream(path);
+    stream.on('data', (chunk) => hash.update(chunk));
+    stream.on('error', reject);
+    stream.on('end', () => resolvePromise(hash.digest('hex')));
+  });
+}
+
+/** The key_id a (possibly forged) manifest claims, without trusting anything else in it. */
+function claimedKeyId(manifestBytes: Buffer): string | undefined {
+  try {
+    const value = JSON.parse(manifestBytes.toString('utf8')) as { key_id?: unknown };
+    return typeof value?.key_id === 'string' ? value.key_id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function checkTrustedKeys(trustedKeys: readonly string[]): Map<string, string> {
+  if (!Array.isArray(trustedKeys) || trustedKeys.length === 0) {
+    throw new ReleaseVerificationError('no_trusted_keys', 'no trusted release keys are configured; pin at least one release public key (release-key.pub) before installing releases');
+  }
+  const byId = new Map<string, string>();
+  trustedKeys.forEach((key, index) => {
+    try {
+      decodePublicKey(key);
+    } catch (error) {
+      throw new ReleaseVerificationError('no_trusted_keys', `trusted release key #${index + 1} is invalid: ${(error as Error).message}`);
+    }
+    byId.set(keyId(key), key.trim());
+  });
+  return byId;
+}
+
+/**
+ * Checks, in order: the signature over the manifest bytes against every trusted key, the manifest's
+ * fields (and the expected platform/version), then the tarball's size and SHA-256. Throws a
+ * ReleaseVerificationError whose code and message name what failed; resolves only when all passed.
+ */
+export async function verifyRelease(options: VerifyReleaseOptions): Promise<VerifiedRelease> {
+  const trusted = checkTrustedKeys(options.trustedKeys);
+  const manifestBytes = await readSmallFile(options.manifestPath, MAX_MANIFEST_BYTES, 'release manifest');
+  const signature = (await readSmallFile(options.signaturePath, 4096, 'release signature')).toString('utf8');
+
+  const publicKey = findSigningKey(manifestBytes, signature, trusted.values());
+  if (publicKey === null) {
+    const claimed = claimedKeyId(manifestBytes);
+    if (claimed !== undefined && !trusted.has(claimed)) {
+      throw new ReleaseVerificationError('unknown_key', `unknown key: the release manifest ${options.manifestPath} is signed by release key ${claimed}, which is not among the trusted release keys (${[...trusted.keys()].join(', ')})`);
+    }
+    throw new ReleaseVerificationError('bad_signature', `bad signature: ${options.signaturePath} does not verify the manifest ${options.manifestPath} with any trusted release key (tampered manifest, or signed by another key)`);
+  }
+
+  let manifest: ReleaseManifest;
+  try {
+    manifest = parseManifest(manifestBytes);
+  } catch (error) {
+    if (error instanceof ManifestError) throw new ReleaseVerificationError('invalid_manifest', `release manifest ${options.manifestPath} is signed but invalid: ${error.message}`);
+    throw error;
+  }
+  if (options.expectedPlatform !== undefined && manifest.platform !== options.expectedPlatform) {
+    throw new ReleaseVerificationError('wrong_release', `release is for platform ${manifest.platform}, this host needs ${options.expectedPlatform}`);
+  }
+  if (options.expectedVersion !== undefined && manifest.version !== options.expectedVersion) {
+    throw new ReleaseVerificationError('wrong_release', `release manifest is for version ${manifest.version}, expected ${options.expectedVersion}`);
+  }
+
+  let size: number;
+  try {
+    size = (await stat(options.tarballPath)).size;
+  } catch (error) {
+    throw new ReleaseVerificationError('unreadable', `cannot read release tarball ${options.tarballPath}: ${(error as Error).message}`);
+  }
+  if (size !== manifest.size) {
+    throw new ReleaseVerificationError('size_mismatch', `size mismatch: ${options.tarballPath} is ${size} bytes, the signed manifest says ${manifest.size} (truncated or wrong download)`);
+  }
+  const sha256 = await sha256OfFile(options.tarballPath);
+  if (sha256 !== manifest.sha256) {
+    throw new ReleaseVerificationError('sha256_mismatch', `sha256 mismatch: ${options.tarballPath} hashes to ${sha256}, the signed manifest says ${manifest.sha256} (corrupted or replaced tarball)`);
+  }
+  return { manifest, publicKey, keyId: keyId(publicKey) };
+}
