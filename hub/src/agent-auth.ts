@@ -1,0 +1,22 @@
+// Agent authentication, shared by the WebSocket upgrade and the HTTP fallback endpoints.
+import type { IncomingMessage } from 'node:http';
+import type { KeyView } from '@tether/shared/protocol/admin-api.ts';
+import type { KeyStore } from './storage/key-store.ts';
+
+export type AgentAuth = { ok: true; key: KeyView } | { ok: false; status: 401 | 403; error: string };
+
+/** The key from `Authorization: Bearer`, else from `?api_key=` (micro-hack). */
+export function presentedKey(req: IncomingMessage, url: URL): string | undefined {
+  const header = req.headers.authorization;
+  const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return match?.[1] ?? url.searchParams.get('api_key') ?? undefined;
+}
+
+export function authenticateAgent(keys: KeyStore, secret: string | undefined): AgentAuth {
+  if (!secret) return { ok: false, status: 401, error: 'missing agent key: send Authorization: Bearer <key> (or ?api_key=<key>)' };
+  const key = keys.findBySecret(secret);
+  if (!key) return { ok: false, status: 401, error: 'unknown agent key: create one with `tether keys create --name NAME`' };
+  if (key.status !== 'active') return { ok: false, status: 403, error: `agent key ${key.id} is disabled: enable it with \`tether keys enable ${key.id}\`` };
+  keys.touch(key.id);
+  return { ok: true, key };
+}

@@ -1,0 +1,35 @@
+// `tether hub`: run the control server.
+import type { Command } from 'commander';
+import { runHub } from '../main.ts';
+import { parsePort } from './parse-args.ts';
+import { UsageError } from './usage-error.ts';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function addHubCommand(program: Command): void {
+  program
+    .command('hub')
+    .description('run the tether hub (control server agents connect to)')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (0 picks a free one)', '7070')
+    .option('--data-dir <dir>', 'where the database, admin token and signing key live', './tether-data')
+    .option('--tls-cert <file>', 'TLS certificate (PEM); serve https/wss')
+    .option('--tls-key <file>', 'TLS private key (PEM)')
+    .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'info')
+    .option('--http-reoffer-s <seconds>', 'offer an unanswered polled command again after this long', '120')
+    .action(async (options: { host: string; port: string; dataDir: string; tlsCert?: string; tlsKey?: string; logLevel: string; httpReofferS: string }) => {
+      if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together: give both or neither');
+      if (!LOG_LEVELS.includes(options.logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+      const reoffer = Number(options.httpReofferS);
+      if (!Number.isFinite(reoffer) || reoffer <= 0) throw new UsageError('--http-reoffer-s must be a positive number of seconds');
+      await runHub({
+        host: options.host,
+        port: parsePort(options.port),
+        dataDir: options.dataDir,
+        tlsCertFile: options.tlsCert,
+        tlsKeyFile: options.tlsKey,
+        logLevel: options.logLevel,
+        httpReofferS: reoffer,
+      });
+    });
+}

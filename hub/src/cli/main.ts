@@ -1,0 +1,44 @@
+// `tether`: the operator CLI. Wiring only: each subcommand lives in its own file.
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '@tether/shared/version.ts';
+import { addHubCommand } from './hub-command.ts';
+import { addKeysCommand } from './keys-command.ts';
+import { addAgentsCommand } from './agents-command.ts';
+import { addSendCommand } from './send-command.ts';
+import { HubError, UsageError } from './usage-error.ts';
+
+const EXIT_USAGE = 2;
+
+const program = new Command('tether')
+  .description('tether: run the hub and command agents')
+  .version(VERSION)
+  .exitOverride()
+  .configureOutput({ outputError: () => {} })
+  .showSuggestionAfterError(true);
+
+addHubCommand(program);
+addKeysCommand(program);
+addAgentsCommand(program);
+addSendCommand(program);
+// More subcommands register here, one file each (e.g. release-key, publish):
+//   addReleaseKeyCommand(program); addPublishCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    if (error.exitCode === 0) process.exit(0);
+    process.stderr.write(`tether: ${error.message.replace(/^error: /, '')}\n`);
+    process.exit(EXIT_USAGE);
+  }
+  if (error instanceof UsageError) {
+    process.stderr.write(`tether: ${error.message}\n`);
+    process.exit(EXIT_USAGE);
+  }
+  if (error instanceof HubError) {
+    process.stderr.write(`tether: ${error.message}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`tether: ${(error as Error).message}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,194 @@
+// Routes commands from the admin API to agents and results back: queue durably, send now over
+// the agent's socket (or wake its long poll), store the first result, stream job events.
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '@tether/shared/logger.ts';
+import type { ResponseMessage, JobEvent } from '@tether/shared/protocol/agent-messages.ts';
+import type { CommandStore, CommandRecord } from '../storage/command-store.ts';
+import type { EventStore, StoredEvent } from '../storage/event-store.ts';
+import type { AgentSession, Presence } from '../presence.ts';
+import type { CommandSigner } from '../identity/signing-key.ts';
+
+export interface QueueRequest {
+  command: string;
+  data?: Record<string, unknown>;
+  timeout_s?: number;
+  /** Seconds from now after which the command must not start. */
+  deadline_s?: number;
+}
+
+export interface CommandRouterDeps {
+  commands: CommandStore;
+  events: EventStore;
+  presence: Presence;
+  signer: CommandSigner;
+  log: Logger;
+  /** A command handed to a poll and not answered is offered again after this long. */
+  httpReofferMs: number;
+}
+
+export class CommandRouter {
+  private readonly deps: CommandRouterDeps;
+  private readonly signals = new EventEmitter();
+
+  constructor(deps: CommandRouterDeps) {
+    this.deps = deps;
+    this.signals.setMaxListeners(0);
+  }
+
+  queue(keyId: string, request: QueueRequest): CommandRecord {
+    const record = this.deps.commands.insert({
+      command_id: randomUUID(),
+      key_id: keyId,
+      command: request.command,
+      data: request.data ?? {},
+      deadline: request.deadline_s === undefined ? null : new Date(Date.now() + request.deadline_s * 1000).toISOString(),
+      timeout_s: request.timeout_s ?? null,
+    });
+    this.deps.log.info({ command_id: record.command_id, key_id: keyId, command: record.command }, 'command queued');
+    const socket = this.deps.presence.socketFor(keyId);
+    if (socket) this.deliver(socket, record);
+    else this.signals.emit(`ready:${keyId}`);
+    return this.deps.commands.get(record.command_id)!;
+  }
+
+  /** After a (re)registration: every unanswered command of the key goes to this socket. */
+  resendUnanswered(session: AgentSession): void {
+    for (const record of this.deps.commands.unanswered(session.keyId)) this.deliver(session, record);
+  }
+
+  /** The commands a poll should carry now; marks them sent. */
+  takeForPoll(session: AgentSession): Record<string, unknown>[] {
+    const offerAll = session.offerAllOnNextPoll === true;
+    session.offerAllOnNextPoll = false;
+    const frames: Record<string, unknown>[] = [];
+    for (const record of this.deps.commands.unanswered(session.keyId)) {
+      if (record.status === 'sent' && !offerAll && !this.dueForReoffer(record)) continue;
+      if (this.expireIfLate(record)) continue;
+      frames.push(this.frameFor(record));
+      this.deps.commands.markSent(record.command_id, 'http_polling');
+    }
+    return frames;
+  }
+
+  /** Resolves when a command may be ready for this key's poll, or after timeoutMs. */
+  waitForWork(keyId: string, timeoutMs: number, abort: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.signals.off(`ready:${keyId}`, done);
+        abort.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.signals.on(`ready:${keyId}`, done);
+      abort.addEventListener('abort', done);
+    });
+  }
+
+  /** Stores a response once. `stored` is false for duplicates and for unknown command ids. */
+  recordResult(keyId: string, response: Omit<ResponseMessage, 'type'>): { stored: boolean } {
+    const record = this.deps.commands.get(response.command_id);
+    if (!record || record.key_id !== keyId) {
+      this.deps.log.warn({ command_id: response.command_id, key_id: keyId }, 'response for a command this key was never sent; ignored');
+      return { stored: false };
+    }
+    const result: Record<string, unknown> = {
+      success: response.success,
+      data: response.data ?? {},
+      ...(response.error ? { error: response.error } : {}),
+      ...(response.error_code ? { error_code: response.error_code } : {}),
+      ...(response.duration_ms !== undefined ? { duration_ms: response.duration_ms } : {}),
+      ...(response.agent_id ? { agent_id: response.agent_id } : {}),
+    };
+    const stored = this.deps.commands.complete(record.command_id, result, response.success);
+    if (stored) {
+      this.deps.log.info({ command_id: record.command_id, success: response.success }, 'command result stored');
+      this.signals.emit(`done:${record.command_id}`);
+    } else {
+      this.deps.log.debug({ command_id: record.command_id }, 'duplicate response ignored');
+    }
+    return { stored };
+  }
+
+  recordEvent(keyId: string, event: JobEvent): void {
+    const commandId = event.command_id ?? event.job_id;
+    const record = this.deps.commands.get(commandId);
+    if (!record || record.key_id !== keyId) {
+      this.deps.log.debug({ command_id: commandId, type: event.type }, 'job event for an unknown command; ignored');
+      return;
+    }
+    const { type, ...fields } = event;
+    const stored = this.deps.events.append(commandId, type, fields);
+    if (stored) this.signals.emit(`event:${commandId}`, stored);
+  }
+
+  /** The stored command once it has a result (or expired), or as it is after timeoutMs. */
+  async waitForResult(commandId: string, timeoutMs: number): Promise<CommandRecord | undefined> {
+    const finished = (record: CommandRecord | undefined) => !record || record.result !== null || record.status === 'expired';
+    const current = this.deps.commands.get(commandId);
+    if (finished(current) || timeoutMs <= 0) return current;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.signals.off(`done:${commandId}`, done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.signals.on(`done:${commandId}`, done);
+    });
+    return this.deps.commands.get(commandId);
+  }
+
+  /** Live job events and completion of one command, for SSE. Returns the unsubscribe function. */
+  subscribe(commandId: string, onEvent: (event: StoredEvent) => void, onDone: () => void): () => void {
+    this.signals.on(`event:${commandId}`, onEvent);
+    this.signals.on(`done:${commandId}`, onDone);
+    return () => {
+      this.signals.off(`event:${commandId}`, onEvent);
+      this.signals.off(`done:${commandId}`, onDone);
+    };
+  }
+
+  private deliver(session: AgentSession, record: CommandRecord): void {
+    if (this.expireIfLate(record)) return;
+    if (session.send?.(this.frameFor(record))) this.deps.commands.markSent(record.command_id, 'websocket');
+  }
+
+  private expireIfLate(record: CommandRecord): boolean {
+    if (record.deadline === null || Date.parse(record.deadline) > Date.now()) return false;
+    this.deps.commands.markExpired(record.command_id);
+    this.deps.log.info({ command_id: record.command_id }, 'command expired before delivery');
+    this.signals.emit(`done:${record.command_id}`);
+    return true;
+  }
+
+  private dueForReoffer(record: CommandRecord): boolean {
+    const waitMs = Math.max(this.deps.httpReofferMs, ((record.timeout_s ?? 0) + 30) * 1000);
+    return record.sent_at === null || Date.parse(record.sent_at) + waitMs <= Date.now();
+  }
+
+  /** The wire form, signed at send time: the timestamp is fresh, so a queued command is not stale. */
+  private frameFor(record: CommandRecord): Record<string, unknown> {
+    const timestamp = new Date().toISOString();
+    const deadline = record.deadline ?? undefined;
+    const signature = this.deps.signer.sign({
+      command_id: record.command_id,
+      command: record.command,
+      data: record.data,
+      timestamp,
+      deadline,
+      agent_key_id: record.key_id,
+    });
+    return {
+      type: 'command',
+      command_id: record.command_id,
+      command: record.command,
+      data: record.data,
+      timestamp,
+      ...(deadline ? { deadline } : {}),
+      ...(record.timeout_s !== null ? { timeout_s: record.timeout_s } : {}),
+      signature,
+    };
+  }
+}

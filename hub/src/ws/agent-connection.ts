@@ -1,0 +1,173 @@
+// One agent's WebSocket session: connected → register → registered, heartbeats, responses
+// (stored, then acked for protocol-1 agents), job events, keepalive and bad-frame policing.
+import { randomUUID } from 'node:crypto';
+import WebSocket from 'ws';
+import type { RawData } from 'ws';
+import type { Logger } from '@tether/shared/logger.ts';
+import type { KeyView } from '@tether/shared/protocol/admin-api.ts';
+import { PROTOCOL_VERSION } from '@tether/shared/protocol/hub-messages.ts';
+import { agentMessageSchema } from '@tether/shared/protocol/agent-messages.ts';
+import type { AgentMessage } from '@tether/shared/protocol/agent-messages.ts';
+import type { AgentSession, Presence } from '../presence.ts';
+import type { CommandRouter } from '../commands/command-router.ts';
+import type { AgentStore } from '../storage/agent-store.ts';
+import type { CommandSigner } from '../identity/signing-key.ts';
+import { BadFrameCounter } from './bad-frame-counter.ts';
+import { CLOSE_PROTOCOL_VIOLATION, CLOSE_REPLACED } from './close-codes.ts';
+
+export interface AgentConnectionDeps {
+  presence: Presence;
+  router: CommandRouter;
+  agents: AgentStore;
+  signer: CommandSigner;
+  log: Logger;
+  heartbeatIntervalS: number;
+  pingIntervalMs: number;
+  pongTimeoutMs: number;
+}
+
+const KNOWN_TYPES = new Set(agentMessageSchema.options.map((option) => option.shape.type.value as string));
+
+export function acceptAgentConnection(ws: WebSocket, key: KeyView, deps: AgentConnectionDeps): void {
+  const log = deps.log.child({ key_id: key.id });
+  const badFrames = new BadFrameCounter();
+  const session: AgentSession = {
+    sessionId: randomUUID(),
+    keyId: key.id,
+    transport: 'websocket',
+    agentId: null,
+    hostname: '',
+    version: '',
+    protocol: null,
+    connectedSince: new Date().toISOString(),
+    lastHeartbeat: null,
+    lastSeenMs: Date.now(),
+    metrics: null,
+    send: (frame) => {
+      if (ws.readyState !== WebSocket.OPEN) return false;
+      ws.send(JSON.stringify(frame));
+      return true;
+    },
+    close: (code, reason) => ws.close(code, reason),
+  };
+  deps.presence.add(session);
+  log.info({ session_id: session.sessionId }, 'agent connected (websocket)');
+
+  session.send!({
+    type: 'connected',
+    message: 'connected to tether hub',
+    agent_key_id: key.id,
+    permissions: key.permissions,
+    timestamp: new Date().toISOString(),
+    protocol: PROTOCOL_VERSION,
+    session_id: session.sessionId,
+    heartbeat_interval_s: deps.heartbeatIntervalS,
+    signing_key: deps.signer.publicKey,
+  });
+
+  const keepalive = startKeepalive(ws, deps.pingIntervalMs, deps.pongTimeoutMs, log);
+
+  const rejectFrame = (why: string, detail?: unknown) => {
+    log.warn({ session_id: session.sessionId, why, detail }, 'dropped a bad frame');
+    if (badFrames.record()) {
+      log.warn({ session_id: session.sessionId }, 'too many bad frames; closing 4005');
+      ws.close(CLOSE_PROTOCOL_VIOLATION, 'too many bad frames');
+    }
+  };
+
+  ws.on('message', (raw: RawData, isBinary: boolean) => {
+    session.lastSeenMs = Date.now();
+    try {
+      if (isBinary) return rejectFrame('binary frame; send JSON text');
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(raw.toString());
+      } catch {
+        return rejectFrame('frame is not JSON');
+      }
+      const type = (parsed as { type?: unknown } | null)?.type;
+      if (typeof parsed !== 'object' || parsed === null || typeof type !== 'string') return rejectFrame('frame has no string "type"');
+      if (!KNOWN_TYPES.has(type)) {
+        log.debug({ type }, 'unknown message type ignored');
+        return;
+      }
+      const result = agentMessageSchema.safeParse(parsed);
+      if (!result.success) return rejectFrame(`invalid ${type}`, result.error.issues.slice(0, 5));
+      handleMessage(result.data);
+    } catch (error) {
+      log.error({ err: error }, 'error while handling a frame');
+    }
+  });
+
+  function handleMessage(message: AgentMessage): void {
+    switch (message.type) {
+      case 'register': {
+        const data = message.data;
+        for (const older of deps.presence.othersWithAgentId(data.agent_id, session.sessionId)) {
+          log.warn({ agent_id: data.agent_id }, 'same agent connected again; closing the older session with 4008');
+          older.close(CLOSE_REPLACED, 'replaced by a newer connection of the same agent');
+          deps.presence.remove(older.sessionId);
+        }
+        session.agentId = data.agent_id;
+        session.hostname = data.hostname;
+        session.version = data.version;
+        session.protocol = message.protocol ?? data.protocol ?? null;
+        deps.agents.saveRegistration({ agent_id: data.agent_id, key_id: key.id, hostname: data.hostname, version: data.version, os: data.os, transport: 'websocket', data });
+        session.send!({ type: 'registered', agent_id: data.agent_id });
+        log.info({ agent_id: data.agent_id, hostname: data.hostname, version: data.version, protocol: session.protocol }, 'agent registered');
+        deps.router.resendUnanswered(session);
+        return;
+      }
+      case 'heartbeat': {
+        session.lastHeartbeat = new Date().toISOString();
+        session.metrics = message.system_metrics ?? session.metrics;
+        if (session.agentId) deps.agents.saveHeartbeat(session.agentId, message);
+        session.send!({ type: 'heartbeat_ack' });
+        return;
+      }
+      case 'response': {
+        const { type: _type, ...response } = message;
+        deps.router.recordResult(key.id, response);
+        // Acks are an extension: a micro-hack agent never asked for them.
+        if (session.protocol === PROTOCOL_VERSION) session.send!({ type: 'ack', command_ids: [response.command_id] });
+        return;
+      }
+      default:
+        deps.router.recordEvent(key.id, message);
+    }
+  }
+
+  ws.on('close', (code) => {
+    keepalive.stop();
+    deps.presence.remove(session.sessionId);
+    log.info({ session_id: session.sessionId, agent_id: session.agentId, code }, 'agent disconnected');
+  });
+  ws.on('error', (error) => log.warn({ session_id: session.sessionId, err: error.message }, 'agent socket error'));
+}
+
+/** WS ping every interval; a socket that does not pong within the timeout is terminated. */
+function startKeepalive(ws: WebSocket, intervalMs: number, timeoutMs: number, log: Logger): { stop(): void } {
+  let pongTimer: NodeJS.Timeout | undefined;
+  ws.on('pong', () => {
+    clearTimeout(pongTimer);
+    pongTimer = undefined;
+  });
+  const interval = setInterval(() => {
+    if (pongTimer) return;
+    pongTimer = setTimeout(() => {
+      log.warn('agent did not answer a ping in time; terminating its socket');
+      ws.terminate();
+    }, timeoutMs);
+    try {
+      ws.ping();
+    } catch {
+      // The socket is closing; its close handler stops the keepalive.
+    }
+  }, intervalMs);
+  return {
+    stop() {
+      clearInterval(interval);
+      clearTimeout(pongTimer);
+    },
+  };
+}
