@@ -1,0 +1,163 @@
+// age v1 payload as Node streams: 64 KiB chunks sealed with ChaCha20-Poly1305 under a key derived
+// from a random nonce (age spec, "Payload"). Memory stays at about one chunk whatever the size.
+import { Transform } from 'node:stream';
+import type { TransformCallback } from 'node:stream';
+import { hkdfSync, randomBytes } from 'node:crypto';
+import { chachaOpen, chachaSeal } from './chacha.ts';
+import { encodeHeader, parseHeader, verifyHeaderMac } from './header.ts';
+import type { ParsedHeader } from './header.ts';
+import { parseRecipient, unwrapFileKey, wrapFileKey } from './x25519.ts';
+import type { Identity } from './x25519.ts';
+
+const CHUNK = 64 * 1024;
+const TAG = 16;
+const SEALED_CHUNK = CHUNK + TAG;
+const NONCE_BYTES = 16;
+
+function payloadKey(fileKey: Buffer, nonce: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', fileKey, nonce, 'payload', 32));
+}
+
+function chunkNonce(counter: number, last: boolean): Buffer {
+  const nonce = Buffer.alloc(12);
+  nonce.writeUIntBE(counter, 5, 6); // 11-byte big-endian counter; 2^48 chunks is plenty
+  nonce[11] = last ? 1 : 0;
+  return nonce;
+}
+
+/** Collects bytes and hands out fixed-size pieces without copying more than needed. */
+class ByteQueue {
+  private parts: Buffer[] = [];
+  length = 0;
+
+  push(data: Buffer): void {
+    this.parts.push(data);
+    this.length += data.length;
+  }
+
+  take(count: number): Buffer {
+    const joined = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.length);
+    const out = joined.subarray(0, count);
+    const rest = joined.subarray(count);
+    this.parts = rest.length > 0 ? [rest] : [];
+    this.length = rest.length;
+    return out;
+  }
+}
+
+/** Encrypts to X25519 recipients ("age1…"). Output decrypts with `age -d -i key.txt`. */
+export class AgeEncryptStream extends Transform {
+  private readonly key: Buffer;
+  private readonly queue = new ByteQueue();
+  private counter = 0;
+
+  constructor(recipients: string[]) {
+    super();
+    if (recipients.length === 0) throw new Error('age: at least one recipient is needed');
+    const fileKey = randomBytes(16);
+    const stanzas = recipients.map((recipient) => wrapFileKey(fileKey, parseRecipient(recipient)));
+    const nonce = randomBytes(NONCE_BYTES);
+    this.key = payloadKey(fileKey, nonce);
+    this.push(Buffer.concat([encodeHeader(stanzas, fileKey), nonce]));
+  }
+
+  override _transform(data: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.queue.push(data);
+    // Keep at least one byte back: only the final chunk may be sealed with the "last" flag.
+    while (this.queue.length > CHUNK) this.push(chachaSeal(this.key, chunkNonce(this.counter++, false), this.queue.take(CHUNK)));
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.push(chachaSeal(this.key, chunkNonce(this.counter++, true), this.queue.take(this.queue.length)));
+    callback();
+  }
+}
+
+/**
+ * Parses and checks an age stream. With identities it decrypts and authenticates every chunk
+ * (output: plaintext). Without, it checks the header and the chunk framing only (output: nothing).
+ */
+export class AgeDecryptStream extends Transform {
+  private readonly identities: Identity[];
+  private readonly queue = new ByteQueue();
+  private header: ParsedHeader | null = null;
+  private fileKey: Buffer | null = null;
+  private key: Buffer | null = null;
+  private payloadBytes = 0;
+  private counter = 0;
+
+  constructor(identities: Identity[] = []) {
+    super();
+    this.identities = identities;
+  }
+
+  get stanzas(): ParsedHeader['stanzas'] {
+    return this.header?.stanzas ?? [];
+  }
+
+  private readHeader(): boolean {
+    if (this.header) return true;
+    const peek = this.queue.take(this.queue.length);
+    const header = parseHeader(peek);
+    this.queue.push(peek);
+    if (!header) return false;
+    this.queue.take(header.length);
+    this.header = header;
+    if (this.identities.length > 0) {
+      for (const stanza of header.stanzas) {
+        for (const identity of this.identities) {
+          this.fileKey = unwrapFileKey(stanza, identity) ?? this.fileKey;
+        }
+      }
+      if (!this.fileKey) throw new Error('age: no identity matches a recipient of this file');
+      if (!verifyHeaderMac(header, this.fileKey)) throw new Error('age: header MAC does not verify (tampered header)');
+    }
+    return true;
+  }
+
+  private openChunk(sealed: Buffer, last: boolean): void {
+    if (!this.key) return;
+    const plain = chachaOpen(this.key, chunkNonce(this.counter++, last), sealed);
+    if (!plain) throw new Error(`age: chunk ${this.counter - 1} fails authentication (truncated or tampered payload)`);
+    if (last && plain.length === 0 && this.counter > 1) throw new Error('age: empty final chunk');
+    this.push(plain);
+  }
+
+  override _transform(data: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    try {
+      this.queue.push(data);
+      if (!this.readHeader()) return callback();
+      if (this.payloadBytes === 0 && this.queue.length >= NONCE_BYTES) {
+        const nonce = this.queue.take(NONCE_BYTES);
+        this.payloadBytes = NONCE_BYTES;
+        if (this.fileKey) this.key = payloadKey(this.fileKey, nonce);
+      }
+      if (this.payloadBytes === 0) return callback();
+      while (this.queue.length > SEALED_CHUNK) {
+        const sealed = this.queue.take(SEALED_CHUNK);
+        this.payloadBytes += sealed.length;
+        if (this.key) this.openChunk(sealed, false);
+        else this.counter++;
+      }
+      callback();
+    } catch (error) {
+      callback(error as Error);
+    }
+  }
+
+  override _flush(callback: TransformCallback): void {
+    try {
+      if (!this.header) throw new Error('age: file ends inside the header (truncated)');
+      if (this.payloadBytes === 0) throw new Error('age: file ends before the payload nonce (truncated)');
+      const rest = this.queue.take(this.queue.length);
+      // The final chunk holds at least one byte unless the whole payload is empty.
+      if (rest.length < TAG || (rest.length === TAG && this.counter > 0)) throw new Error('age: payload is truncated');
+      this.payloadBytes += rest.length;
+      if (this.key) this.openChunk(rest, true);
+      callback();
+    } catch (error) {
+      callback(error as Error);
+    }
+  }
+}

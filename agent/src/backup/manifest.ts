@@ -1,0 +1,54 @@
+// The artifact manifest: written last, atomically, next to the artifact. No manifest = no artifact.
+import { z } from 'zod';
+
+export const ARTIFACT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}-\d{8}T\d{6}Z-[a-f0-9]{8}$/;
+export const artifactIdSchema = z.string().regex(ARTIFACT_ID_PATTERN, 'an artifact id looks like "<target>-20261122T040000Z-1a2b3c4d" (see backup_list)');
+
+export const manifestSchema = z.object({
+  id: artifactIdSchema,
+  target: z.string(),
+  kind: z.enum(['files', 'postgres', 'mysql', 'sqlite', 'command']),
+  /** The artifact's file name inside the target directory, e.g. "<id>.tar.zst.age". */
+  file: z.string(),
+  /** Bytes of the artifact as stored (compressed, encrypted). */
+  size: z.number().int().nonnegative(),
+  /** Bytes the source produced before compression. */
+  source_bytes: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[a-f0-9]{64}$/),
+  encrypted: z.boolean(),
+  recipients: z.array(z.string()),
+  compression: z.object({ algorithm: z.enum(['zstd', 'gzip', 'none']), level: z.number().int().optional() }),
+  tool_versions: z.record(z.string(), z.string()),
+  started_at: z.string(),
+  finished_at: z.string(),
+  created_at: z.string(),
+  /** Where the artifact lives: "local:<absolute path>". */
+  location: z.string(),
+  uploads: z.array(z.object({ destination: z.enum(['hub', 's3']), location: z.string(), uploaded_at: z.string() })).default([]),
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;
+
+/** The artifact result of protocol.md section 5. */
+export interface ArtifactResult {
+  id: string;
+  target: string;
+  size: number;
+  sha256: string;
+  encrypted: boolean;
+  created_at: string;
+  location: string;
+  [key: string]: unknown;
+}
+
+export function artifactResult(manifest: Manifest, location = manifest.location): ArtifactResult {
+  return {
+    id: manifest.id,
+    target: manifest.target,
+    size: manifest.size,
+    sha256: manifest.sha256,
+    encrypted: manifest.encrypted,
+    created_at: manifest.created_at,
+    location,
+  };
+}

@@ -1,0 +1,80 @@
+// source → count → compress → age encrypt → sha256 → file. One stream.pipeline: back-pressure end
+// to end, constant memory, and the first stage to fail stops every other stage with its own error.
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { Transform } from 'node:stream';
+import type { Readable, TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { AgeEncryptStream } from './age/stream.ts';
+import { createCompressor } from './compression.ts';
+import type { CompressionAlgorithm } from './compression.ts';
+
+/** Passes bytes through, counting them and calling `onBytes` with the running total. */
+export class ByteCounter extends Transform {
+  bytes = 0;
+  private readonly onBytes: ((bytes: number) => void) | undefined;
+
+  constructor(onBytes?: (bytes: number) => void) {
+    super();
+    this.onBytes = onBytes;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    this.onBytes?.(this.bytes);
+    callback(null, chunk);
+  }
+}
+
+/** Passes bytes through and hashes them. */
+export class Sha256Stream extends Transform {
+  private readonly hash = createHash('sha256');
+  bytes = 0;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    callback(null, chunk);
+  }
+
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+export interface PipelineOptions {
+  compression: CompressionAlgorithm;
+  level?: number | undefined;
+  recipients: string[];
+  signal: AbortSignal;
+  onSourceBytes?: (bytes: number) => void;
+}
+
+export interface PipelineResult {
+  sourceBytes: number;
+  size: number;
+  sha256: string;
+}
+
+/** Runs the pipeline into `outputPath` (created 0600, must not exist) and fsyncs it. */
+export async function runPipeline(source: Readable, outputPath: string, options: PipelineOptions): Promise<PipelineResult> {
+  const counter = new ByteCounter(options.onSourceBytes);
+  const hasher = new Sha256Stream();
+  const stages = [
+    source,
+    counter,
+    createCompressor(options.compression, options.level),
+    ...(options.recipients.length > 0 ? [new AgeEncryptStream(options.recipients)] : []),
+    hasher,
+    createWriteStream(outputPath, { flags: 'wx', mode: 0o600 }),
+  ];
+  await (pipeline as (...args: unknown[]) => Promise<void>)(...stages, { signal: options.signal });
+  const handle = await open(outputPath, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return { sourceBytes: counter.bytes, size: hasher.bytes, sha256: hasher.digest() };
+}

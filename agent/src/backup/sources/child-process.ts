@@ -1,0 +1,113 @@
+// External programs as sources and sinks: argv arrays only, never a shell. A non-zero exit (or an
+// error line on stderr, for dump tools) fails the stream with the program's own words.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { basename } from 'node:path';
+
+const STDERR_KEEP = 4096;
+
+export interface ProgramOptions {
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  /** Treat a stderr line saying "error" as failure even when the exit code is 0 (dump tools). */
+  stderrErrorsFail?: boolean;
+}
+
+function childEnv(extra: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv {
+  return { ...process.env, ...extra };
+}
+
+function start(argv: string[], stdin: 'ignore' | 'pipe', options: ProgramOptions): ChildProcess {
+  const [program, ...args] = argv;
+  if (!program) throw new Error('empty argv');
+  // detached: the program leads its own process group so that a cancel kills the whole tree.
+  const child = spawn(program, args, { stdio: [stdin, 'pipe', 'pipe'], env: childEnv(options.env), detached: true });
+  const kill = () => {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  if (options.signal?.aborted) kill();
+  options.signal?.addEventListener('abort', kill, { once: true });
+  child.once('close', () => options.signal?.removeEventListener('abort', kill));
+  return child;
+}
+
+/** Resolves with an Error describing a failed run, or null when the program succeeded. */
+function outcome(child: ChildProcess, argv: string[], options: ProgramOptions): Promise<Error | null> {
+  let stderr = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (text: string) => {
+    stderr = (stderr + text).slice(-STDERR_KEEP);
+  });
+  const name = basename(argv[0]!);
+  return new Promise((resolve) => {
+    child.once('error', (error) => resolve(new Error(`${name} could not start: ${error.message}`)));
+    child.once('close', (code, signal) => {
+      const tail = stderr.trim();
+      if (options.signal?.aborted) resolve(new Error(`${name} was stopped: the command was cancelled or timed out`));
+      else if (code !== 0) resolve(new Error(`${name} failed (${signal ? `signal ${signal}` : `exit code ${code}`})${tail ? `: ${tail}` : ''}`));
+      else if (options.stderrErrorsFail && /\berror\b/i.test(tail)) resolve(new Error(`${name} reported an error: ${tail}`));
+      else resolve(null);
+    });
+  });
+}
+
+/** The program's stdout as a stream that only ends once the program exited cleanly. */
+export function programOutput(argv: string[], options: ProgramOptions = {}): Readable {
+  async function* produce(): AsyncGenerator<Buffer> {
+    const child = start(argv, 'ignore', options);
+    const done = outcome(child, argv, options);
+    try {
+      for await (const chunk of child.stdout!) yield chunk as Buffer;
+    } finally {
+      // Consumer gave up (another stage failed): stop the program.
+      if (child.exitCode === null && child.signalCode === null && child.pid) {
+        try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+      }
+    }
+    const failure = await done;
+    if (failure) throw failure;
+  }
+  return Readable.from(produce(), { objectMode: false });
+}
+
+/** Several programs' outputs, one after the other, as one stream (e.g. one dump per database). */
+export function concatenatedOutputs(argvs: string[][], options: ProgramOptions = {}): Readable {
+  async function* produce(): AsyncGenerator<Buffer> {
+    for (const argv of argvs) yield* programOutput(argv, options);
+  }
+  return Readable.from(produce(), { objectMode: false });
+}
+
+/** Feeds `input` to the program's stdin; rejects with the program's message if it fails. */
+export async function runWithInput(argv: string[], input: Readable, options: ProgramOptions = {}): Promise<string> {
+  const child = start(argv, 'pipe', options);
+  let stdout = '';
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (text: string) => {
+    stdout = (stdout + text).slice(-STDERR_KEEP);
+  });
+  const done = outcome(child, argv, options);
+  const fed = pipeline(input, child.stdin!).catch((error: Error) => error);
+  const failure = await done;
+  const feedError = await fed;
+  if (failure) throw failure;
+  if (feedError instanceof Error) throw feedError;
+  return stdout;
+}
+
+/** First line of `program --version`, or "unknown" (recorded in manifests). */
+export async function programVersion(program: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of programOutput([program, '--version'])) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8').split('\n')[0]!.trim() || 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,144 @@
+// Files: roots (and excludes) as one tar stream (npm `tar`). Symlinks are stored as links and never
+// followed; permissions, mtimes and unicode names are kept. A root that is itself reached through
+// a symlink is refused, so a target can never silently archive something outside what it names.
+import { lstat, readdir, realpath, rm, symlink } from 'node:fs/promises';
+import { dirname, isAbsolute, join, matchesGlob } from 'node:path';
+import { Readable } from 'node:stream';
+import * as tar from 'tar';
+import type { FilesTarget } from '../config-schema.ts';
+import type { BackupSource } from './source.ts';
+
+/** Throws unless every root exists and is its own real path (no symlink anywhere on the way). */
+export async function checkRoots(roots: string[]): Promise<void> {
+  for (const root of roots) {
+    let real: string;
+    try {
+      real = await realpath(root);
+    } catch (error) {
+      throw new Error(`files root ${root} is not readable: ${(error as Error).message}`);
+    }
+    if (real !== root) throw new Error(`files root ${root} goes through a symlink to ${real}; refusing. List the real path ${real} in the config instead.`);
+  }
+}
+
+function excluded(absolutePath: string, excludes: string[]): boolean {
+  return excludes.some((pattern) => matchesGlob(absolutePath, pattern));
+}
+
+/** Total size of regular files, for progress (lstat only: links are not followed). */
+async function totalBytes(path: string, excludes: string[]): Promise<number> {
+  if (excluded(path, excludes)) return 0;
+  const info = await lstat(path).catch(() => null);
+  if (!info) return 0;
+  if (info.isFile()) return info.size;
+  if (!info.isDirectory()) return 0;
+  let sum = 0;
+  for (const name of await readdir(path).catch(() => [] as string[])) sum += await totalBytes(join(path, name), excludes);
+  return sum;
+}
+
+export async function filesSource(target: FilesTarget): Promise<BackupSource> {
+  await checkRoots(target.roots);
+  let bytesTotal = 0;
+  for (const root of target.roots) bytesTotal += await totalBytes(root, target.excludes);
+  // Paths are stored relative to "/" so that one archive can hold several roots.
+  const relativeRoots = target.roots.map((root) => (root === '/' ? '.' : root.slice(1)));
+  const stream = tar.create(
+    {
+      cwd: '/',
+      portable: false,
+      follow: false,
+      // Entries are stored with their path relative to "/"; `..` never appears.
+      filter: (path) => !excluded(`/${path.replace(/^\.\/?/, '')}`, target.excludes),
+      // A file that changes size while read: tar pads or truncates the entry to the size stat saw.
+      strict: false,
+    },
+    relativeRoots,
+  ) as unknown as NodeJS.ReadableStream;
+  return {
+    stream: Readable.from(stream as AsyncIterable<Buffer>, { objectMode: false }),
+    extension: 'tar',
+    bytesTotal,
+    toolVersions: { tar: 'npm tar 7' },
+    cleanup: async () => {},
+  };
+}
+
+function commonAncestor(roots: string[]): string {
+  const split = roots.map((root) => root.split('/').filter(Boolean));
+  const first = split[0] ?? [];
+  let length = 0;
+  // The ancestor of a single root is its parent, so the root directory itself is an archive entry.
+  const limit = Math.min(...split.map((parts) => parts.length - 1));
+  while (length < limit && split.every((parts) => parts[length] === first[length])) length++;
+  return `/${first.slice(0, length).join('/')}`;
+}
+
+function insideRoots(entryPath: string, roots: string[]): boolean {
+  const absolute = `/${entryPath.replace(/^\.\/?/, '').replace(/\/+$/, '')}`;
+  return roots.some((root) => root === '/' || absolute === root || absolute.startsWith(`${root}/`));
+}
+
+/**
+ * Extracts an archive back into the target's roots. Entries outside the roots, absolute paths and
+ * `..` are refused (tar's own checks plus ours); tar never writes through a symlink.
+ */
+export async function filesRestore(target: FilesTarget, input: Readable): Promise<string> {
+  for (const root of target.roots) {
+    const exists = await lstat(root).then(() => true, () => false);
+    if (exists) await checkRoots([root]);
+  }
+  // tar refuses cwd "/" (its escape check compares against "//"), so extract relative to the
+  // roots' deepest common ancestor and strip that prefix from the stored paths.
+  const ancestor = commonAncestor(target.roots);
+  if (ancestor === '/') throw new Error('restore needs the roots to share a parent directory other than "/"; extract this archive by hand (docs/backup.md)');
+  const strip = ancestor.split('/').length - 1;
+  const refused: string[] = [];
+  const problems: string[] = [];
+  // tar would rewrite absolute symlink targets as relative ones; those links are made afterwards.
+  const absoluteLinks: Array<{ path: string; linkpath: string }> = [];
+  const unpack = tar.extract({
+    cwd: ancestor,
+    strip,
+    preservePaths: false,
+    strict: false,
+    onwarn: (code, message) => {
+      if (code !== 'TAR_ENTRY_INFO' && problems.length < 5) problems.push(`${code}: ${String(message)}`);
+    },
+    filter: (path, entry) => {
+      const inside = insideRoots(path, target.roots);
+      if (!inside) {
+        if (refused.length < 5) refused.push(path);
+        return false;
+      }
+      const linkpath = 'linkpath' in entry ? entry.linkpath : undefined;
+      if ('type' in entry && entry.type === 'SymbolicLink' && typeof linkpath === 'string' && isAbsolute(linkpath)) {
+        absoluteLinks.push({ path: `/${path.replace(/^\.\/?/, '').replace(/\/+$/, '')}`, linkpath });
+        return false;
+      }
+      return true;
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    unpack.on('error', reject);
+    unpack.on('close', () => resolve());
+    input.on('error', (error) => {
+      reject(error);
+      unpack.abort?.(error);
+    });
+    input.pipe(unpack as unknown as NodeJS.WritableStream);
+  });
+  for (const link of absoluteLinks) {
+    // Never create a link through a symlinked parent (the same rule tar applies to its entries).
+    const parent = dirname(link.path);
+    if ((await realpath(parent).catch(() => null)) !== parent) {
+      problems.push(`symlink ${link.path} not restored: its parent directory is missing or is a symlink`);
+      continue;
+    }
+    await rm(link.path, { force: true });
+    await symlink(link.linkpath, link.path);
+  }
+  if (refused.length > 0) throw new Error(`archive holds entries outside the target's roots (not restored): ${refused.join(', ')}`);
+  if (problems.length > 0) throw new Error(`restore finished with errors: ${problems.join('; ')}`);
+  return target.roots.join(', ');
+}

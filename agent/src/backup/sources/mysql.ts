@@ -1,0 +1,61 @@
+// MySQL / MariaDB: mysqldump or mariadb-dump --single-transaction. Credentials go in an option
+// file (0600, in a private 0700 directory) passed with --defaults-extra-file and removed afterwards.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { MysqlTarget } from '../config-schema.ts';
+import type { BackupSource } from './source.ts';
+import { programOutput, programVersion, runWithInput } from './child-process.ts';
+import { resolvePassword } from './password.ts';
+
+function optionValue(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** Writes the [client] option file; returns its path and a function that removes it. */
+async function optionFile(target: MysqlTarget): Promise<{ path: string; remove(): Promise<void> }> {
+  const password = await resolvePassword(target);
+  const dir = await mkdtemp(join(tmpdir(), 'tether-mysql-'));
+  const lines = ['[client]', `user=${optionValue(target.user)}`];
+  if (target.socket) lines.push(`socket=${optionValue(target.socket)}`);
+  else lines.push(`host=${optionValue(target.host)}`, `port=${target.port}`, 'protocol=TCP');
+  if (password !== undefined) lines.push(`password=${optionValue(password)}`);
+  const path = join(dir, 'client.cnf');
+  await writeFile(path, `${lines.join('\n')}\n`, { mode: 0o600 });
+  return { path, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export async function mysqlSource(target: MysqlTarget, signal: AbortSignal): Promise<BackupSource> {
+  const options = await optionFile(target);
+  const many = target.databases.length > 1;
+  const argv = [
+    target.dump,
+    `--defaults-extra-file=${options.path}`, // must be the first option
+    '--single-transaction',
+    '--routines',
+    '--triggers',
+    '--events',
+    '--hex-blob',
+    // One database: a dump that restores into any database name. Several: CREATE DATABASE + USE each.
+    ...(many ? ['--databases', ...target.databases] : ['--', target.databases[0]!]),
+  ];
+  return {
+    stream: programOutput(argv, { signal, stderrErrorsFail: true }),
+    extension: 'sql',
+    toolVersions: { [target.dump]: await programVersion(target.dump) },
+    cleanup: options.remove,
+  };
+}
+
+export async function mysqlRestore(target: MysqlTarget, input: Readable, signal: AbortSignal): Promise<string> {
+  const options = await optionFile(target);
+  const many = target.databases.length > 1;
+  const database = many ? null : (target.restore_database ?? target.databases[0]!);
+  try {
+    await runWithInput([target.client, `--defaults-extra-file=${options.path}`, ...(database ? [`--database=${database}`] : [])], input, { signal });
+  } finally {
+    await options.remove();
+  }
+  return database ?? target.databases.join(', ');
+}

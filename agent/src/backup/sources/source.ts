@@ -1,0 +1,14 @@
+// What every source hands the pipeline: a byte stream plus what the manifest records about it.
+import type { Readable } from 'node:stream';
+
+export interface BackupSource {
+  stream: Readable;
+  /** File extension of the plain dump, e.g. "tar", "sql", "dump", "sqlite". */
+  extension: string;
+  /** Bytes the source expects to produce, when known up front (progress and ETA). */
+  bytesTotal?: number;
+  /** Versions of the tools that produced the stream, e.g. { pg_dump: "pg_dump (PostgreSQL) 15.2" }. */
+  toolVersions: Record<string, string>;
+  /** Removes temporary files (snapshots, option files). Always called, success or failure. */
+  cleanup(): Promise<void>;
+}
