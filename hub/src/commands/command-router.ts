@@ -164,7 +164,8 @@ export class CommandRouter {
   }
 
   private dueForReoffer(record: CommandRecord): boolean {
-    const waitMs = Math.max(this.deps.httpReofferMs, ((record.timeout_s ?? 0) + 30) * 1000);
+    // A command with its own timeout gets that long (plus slack) before it is offered again.
+    const waitMs = record.timeout_s === null ? this.deps.httpReofferMs : Math.max(this.deps.httpReofferMs, (record.timeout_s + 30) * 1000);
     return record.sent_at === null || Date.parse(record.sent_at) + waitMs <= Date.now();
   }
 
