@@ -62,11 +62,13 @@ export function programOutput(argv: string[], options: ProgramOptions = {}): Rea
   async function* produce(): AsyncGenerator<Buffer> {
     const child = start(argv, 'ignore', options);
     const done = outcome(child, argv, options);
+    let drained = false;
     try {
       for await (const chunk of child.stdout!) yield chunk as Buffer;
+      drained = true;
     } finally {
       // Consumer gave up (another stage failed): stop the program.
-      if (child.exitCode === null && child.signalCode === null && child.pid) {
+      if (!drained && child.exitCode === null && child.signalCode === null && child.pid) {
         try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
       }
     }
