@@ -1,0 +1,102 @@
+// `npm run build [-- --version V] [--out DIR] [--only agent,supervisor]`: bundles the three programs with esbuild into
+// single .mjs files that run with plain `node dist/<name>.mjs`.
+import { access, mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+import { isValidVersion } from '../shared/src/release/versions.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+/** Bundle name → entry file (relative to the repository root). */
+export const BUNDLES = {
+  agent: 'agent/src/main.ts',
+  supervisor: 'supervisor/src/main.ts',
+  tether: 'hub/src/cli/main.ts',
+} as const;
+
+export type BundleName = keyof typeof BUNDLES;
+
+// ESM output, CJS dependencies (pino and friends) call require() and use __dirname: give them both.
+const BANNER = [
+  "import { createRequire as __tetherCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __tetherFileURLToPath } from 'node:url';",
+  "import { dirname as __tetherDirname } from 'node:path';",
+  'const require = __tetherCreateRequire(import.meta.url);',
+  'const __filename = __tetherFileURLToPath(import.meta.url);',
+  'const __dirname = __tetherDirname(__filename);',
+].join('\n');
+
+export interface BuildOptions {
+  /** Output directory; default <repo>/dist. */
+  outDir?: string;
+  /** Release version compiled in (shared/src/version.ts); default: package.json's. */
+  version?: string;
+  /** Which bundles; default all three. */
+  bundles?: readonly BundleName[];
+}
+
+/** Bundles one entry file into one self-contained ESM file for Node. */
+export async function bundleEntry(options: { entry: string; outfile: string; version?: string }): Promise<void> {
+  await build({
+    entryPoints: [options.entry],
+    outfile: options.outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+    banner: { js: BANNER },
+    // shared/src/version.ts prefers this identifier over package.json when it is defined.
+    define: options.version === undefined ? {} : { __TETHER_RELEASE_VERSION__: JSON.stringify(options.version) },
+  });
+}
+
+/** Builds the bundles; throws with a clear message when an entry file does not exist (yet). */
+export async function buildBundles(options: BuildOptions = {}): Promise<Record<string, string>> {
+  const outDir = resolve(options.outDir ?? join(ROOT, 'dist'));
+  const names = options.bundles ?? (Object.keys(BUNDLES) as BundleName[]);
+  if (options.version !== undefined && !isValidVersion(options.version)) {
+    throw new Error(`--version "${options.version}" is not semver (e.g. 1.4.0)`);
+  }
+  const missing: string[] = [];
+  for (const name of names) {
+    try {
+      await access(join(ROOT, BUNDLES[name]));
+    } catch {
+      missing.push(`${name}.mjs needs ${BUNDLES[name]}`);
+    }
+  }
+  if (missing.length > 0) throw new Error(`cannot build, entry file missing: ${missing.join('; ')}`);
+
+  await mkdir(outDir, { recursive: true });
+  const outputs: Record<string, string> = {};
+  for (const name of names) {
+    const outfile = join(outDir, `${name}.mjs`);
+    await bundleEntry({ entry: join(ROOT, BUNDLES[name]), outfile, version: options.version });
+    outputs[name] = outfile;
+  }
+  return outputs;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { version: { type: 'string' }, out: { type: 'string' }, only: { type: 'string' } },
+    strict: true,
+  });
+  const bundles = values.only?.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  for (const name of bundles ?? []) {
+    if (!Object.hasOwn(BUNDLES, name)) throw new Error(`--only: unknown bundle "${name}" (choose from ${Object.keys(BUNDLES).join(', ')})`);
+  }
+  const outputs = await buildBundles({ outDir: values.out, version: values.version, bundles: bundles as BundleName[] | undefined });
+  for (const path of Object.values(outputs)) console.log(`built ${path}`);
+}
+
+if (import.meta.main) {
+  main().catch((error: unknown) => {
+    console.error(`build failed: ${(error as Error).message}`);
+    process.exit(1);
+  });
+}
