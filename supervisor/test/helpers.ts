@@ -80,8 +80,11 @@ export async function startSupervisor(options: { env?: Record<string, string>; a
 
   const cleanup = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
+      // Gracefully first, so the supervisor stops the agent it may be starting right now.
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       await exited;
+      clearTimeout(timer);
     }
     // The supervisor may have died without stopping its agent: kill every agent it started.
     for (const start of await starts()) killQuietly(start.pid);
@@ -142,5 +145,14 @@ export function waitForState(supervisor: RunningSupervisor, state: string, timeo
   return waitFor(`supervisor state ${state}`, async () => {
     const status = await supervisor.status();
     return status.state === state ? status : undefined;
+  }, timeoutMs);
+}
+
+/** Waits until an agent is running and has reported ready (so its signal handlers are installed). */
+export function waitForReadyAgent(supervisor: RunningSupervisor, timeoutMs?: number): Promise<StartRecord> {
+  return waitFor('a ready agent', async () => {
+    const status = await supervisor.status();
+    if (status.state !== 'running' || status.ready_at === null) return undefined;
+    return (await supervisor.starts()).find((start) => start.pid === status.agent_pid);
   }, timeoutMs);
 }
