@@ -52,6 +52,9 @@ export async function filesSource(target: FilesTarget): Promise<BackupSource> {
       filter: (path) => !excluded(`/${path.replace(/^\.\/?/, '')}`, target.excludes),
       // A file that changes size while read: tar pads or truncates the entry to the size stat saw.
       strict: false,
+      // Bounded memory: node-tar otherwise reads up to 16 MiB per file, several files at once.
+      maxReadSize: 1 << 20,
+      jobs: 2,
     },
     relativeRoots,
   ) as unknown as NodeJS.ReadableStream;
