@@ -18,7 +18,7 @@ run      start the agent and keep it running (restart on crash, halt on exit 99/
 status   print <state-dir>/supervisor.json; exit 0 when running, 3 when not running or halted
 
 environment:
-  TETHER_AGENT_ENTRY   agent entry file (default: agent/src/main.ts in this checkout)
+  TETHER_AGENT_ENTRY   agent entry file (default: agent.mjs beside supervisor.mjs, else agent/src/main.ts)
   TETHER_STATE_DIR     state directory (default: /var/lib/tether as root, else ~/.local/state/tether)
   TETHER_LOG_LEVEL     debug | info | warn | error (default info)
 `;
@@ -172,7 +172,7 @@ function logLevel(env: NodeJS.ProcessEnv): LogLevel {
   return level;
 }
 
-/** --agent-entry, else TETHER_AGENT_ENTRY, else agent/src/main.ts next to this package in a checkout. */
+/** --agent-entry, else TETHER_AGENT_ENTRY, else agent.mjs beside this bundle, else agent/src/main.ts of the checkout. */
 function resolveAgentEntry(flag: string | undefined, env: NodeJS.ProcessEnv): string {
   if (flag !== undefined) {
     const path = resolve(flag);
@@ -185,11 +185,16 @@ function resolveAgentEntry(flag: string | undefined, env: NodeJS.ProcessEnv): st
     if (!isFile(path)) throw new EnvironmentError(`TETHER_AGENT_ENTRY: ${path} is not a file; point it at the agent entry or unset it`);
     return path;
   }
-  const inCheckout = fileURLToPath(new URL('../../agent/src/main.ts', import.meta.url));
-  if (!isFile(inCheckout)) {
-    throw new EnvironmentError(`no agent entry found at ${inCheckout}; pass --agent-entry PATH or set TETHER_AGENT_ENTRY`);
+  // A release puts supervisor.mjs next to agent.mjs; in a checkout the agent is agent/src/main.ts.
+  const candidates = [
+    fileURLToPath(new URL('./agent.mjs', import.meta.url)),
+    fileURLToPath(new URL('../../agent/src/main.ts', import.meta.url)),
+  ];
+  const found = candidates.find(isFile);
+  if (found === undefined) {
+    throw new EnvironmentError(`no agent entry found (looked for ${candidates.join(' and ')}); pass --agent-entry PATH or set TETHER_AGENT_ENTRY`);
   }
-  return inCheckout;
+  return found;
 }
 
 function isFile(path: string): boolean {

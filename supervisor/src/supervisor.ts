@@ -110,13 +110,20 @@ export class Supervisor {
   #startAgent(): void {
     const env: NodeJS.ProcessEnv = { ...process.env, TETHER_SUPERVISED: '1', MICROHACK_SUPERVISED: '1' };
     if (this.#options.stateDirFromFlag) env.TETHER_STATE_DIR = this.#options.stateDir;
-    const agent = new AgentProcess({
-      entry: this.#options.agentEntry,
-      env,
-      log: this.#log,
-      onReady: (version) => this.#onReady(agent, version),
-      onExit: (code, signal) => this.#onExit(agent, code, signal),
-    });
+    let agent: AgentProcess;
+    try {
+      agent = new AgentProcess({
+        entry: this.#options.agentEntry,
+        env,
+        log: this.#log,
+        onReady: (version) => this.#onReady(agent, version),
+        onExit: (code, signal) => this.#onExit(agent, code, signal),
+      });
+    } catch (error) {
+      // spawn can throw synchronously (e.g. out of file descriptors): a crash like any other.
+      this.#log.error('could not start the agent', { err: error });
+      return this.#scheduleRestart();
+    }
     this.#agent = agent;
     this.#update({
       state: agent.pid === null ? 'starting' : 'running',
