@@ -3,15 +3,18 @@
 import { open, rename, rm, mkdir } from 'node:fs/promises';
 import { openSync, writeSync, fsyncSync, closeSync, renameSync, rmSync, mkdirSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 
 export interface AtomicWriteOptions {
   /** File mode, default 0o600: state files may hold secrets. */
   mode?: number;
 }
 
+// pid + counter keeps temp names unique without loading node:crypto (about 1 MB in the supervisor).
+let tempCounter = 0;
+
 function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  tempCounter += 1;
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.${tempCounter}.tmp`);
 }
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
