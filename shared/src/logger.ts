@@ -60,15 +60,17 @@ export function createLogger(settings: LoggerSettings): Logger {
     redact: { paths: REDACT_PATHS, censor: MASK },
     timestamp: pino.stdTimeFunctions.isoTime,
     base: { pid: process.pid },
-    hooks: settings.secrets
-      ? {
-          logMethod(args, method) {
-            const secrets = [...settings.secrets!()];
-            const masked = args.map((arg) => maskDeep(arg, secrets)) as Parameters<typeof method>;
-            return method.apply(this, masked);
-          },
-        }
-      : undefined,
   };
+  // pino reads options.hooks.logMethod unguarded once `hooks` is present, so set it only with secrets.
+  if (settings.secrets) {
+    const secretsOf = settings.secrets;
+    options.hooks = {
+      logMethod(args, method) {
+        const secrets = [...secretsOf()];
+        const masked = args.map((arg) => maskDeep(arg, secrets)) as Parameters<typeof method>;
+        return method.apply(this, masked);
+      },
+    };
+  }
   return pino(options, settings.destination ?? pino.destination({ fd: 1, sync: true }));
 }
