@@ -1,0 +1,137 @@
+// `tether-agent run`: composes the agent from its parts and runs until stopped.
+import { createLogger } from '@tether/shared/logger.ts';
+import type { Logger } from '@tether/shared/logger.ts';
+import { EXIT_CONFIG, EXIT_FATAL, EXIT_STOP } from '@tether/shared/exit-codes.ts';
+import { VERSION } from '@tether/shared/version.ts';
+import { loadConfigOrExit } from './load-config.ts';
+import { AgentStateFile, ensureStateDir } from '../state.ts';
+import { Outbox } from '../outbox.ts';
+import { Journal } from '../journal.ts';
+import { RunningMarkers } from '../running-markers.ts';
+import { Permissions } from '../permissions.ts';
+import { Lanes } from '../lanes.ts';
+import { CommandSigning } from '../signature.ts';
+import { Dispatcher } from '../dispatcher.ts';
+import { Delivery } from '../delivery.ts';
+import { Session } from '../session.ts';
+import { HealthFile } from '../health.ts';
+import { SupervisorLink } from '../ipc.ts';
+import { SystemMetricsSampler } from '../metrics/system-metrics.ts';
+import { WebSocketTransport } from '../transport/websocket.ts';
+import { agentWebSocketUrl } from '../transport/url.ts';
+import { createCommandRegistry } from '../commands/index.ts';
+import type { Transport } from '../transport/transport.ts';
+import type { CommandRegistry } from '../commands/registry.ts';
+
+/** After a restart/update response, exit once it is delivered, or after this long at most. */
+const EXIT_DELIVERY_BOUND_MS = 5000;
+
+export async function runAgent(): Promise<void> {
+  const { config, configPath } = loadConfigOrExit();
+  const log = createLogger({ name: 'tether-agent', level: config.log_level, secrets: () => [config.api_key] });
+  let stateFile: AgentStateFile;
+  try {
+    ensureStateDir(config.state_dir);
+    stateFile = new AgentStateFile(config.state_dir, log);
+  } catch (error) {
+    process.stderr.write(`tether-agent: cannot use state_dir ${config.state_dir}: ${(error as Error).message}. Set TETHER_STATE_DIR to a writable directory.\n`);
+    process.exit(EXIT_CONFIG);
+  }
+  const agentId = stateFile.agentId;
+  log.info({ version: VERSION, agent_id: agentId, config_path: configPath, state_dir: config.state_dir }, 'starting');
+
+  const outbox = new Outbox(config.state_dir, log);
+  const journal = new Journal(config.state_dir, { retentionMs: config.journal.retention_h * 3600_000, maxEntries: config.journal.max_entries }, log);
+  const markers = new RunningMarkers(config.state_dir);
+  const permissions = new Permissions(config.allow);
+  const lanes = new Lanes({ workers: config.queue.workers, maxQueued: config.queue.max_queued });
+  const signing = new CommandSigning(stateFile, config.signing.public_key, log);
+  const sampler = new SystemMetricsSampler();
+  void sampler.sample(); // primes the CPU delta so the first heartbeat has a real cpu_percent
+  const health = new HealthFile(config.state_dir, new URL(config.server_url).origin, config.heartbeat_interval_s);
+  const supervisor = new SupervisorLink();
+  const delivery = new Delivery(outbox, log);
+
+  let transport: Transport | null = null;
+  let stopping = false;
+  const shutdown = async (code: number, why: string): Promise<never> => {
+    if (!stopping) {
+      stopping = true;
+      log.info({ exit_code: code, why }, 'stopping');
+      await transport?.stop().catch(() => {});
+      await delivery.idle().catch(() => {});
+      await health.update({ connected: false, registered: false });
+    }
+    process.exit(code);
+  };
+
+  const pendingExits = new Map<string, number>();
+  outbox.onRemoved((commandId) => {
+    const code = pendingExits.get(commandId);
+    if (code !== undefined) void shutdown(code, `response to ${commandId} delivered`);
+  });
+
+  const registry: CommandRegistry = createCommandRegistry({
+    sampler,
+    effectiveCommands: () => registry.allowedNames((permission) => permissions.allows(permission)),
+  });
+  let dispatcher: Dispatcher;
+  const session = new Session({
+    agentId,
+    defaultHeartbeatS: config.heartbeat_interval_s,
+    log,
+    permissions,
+    registry,
+    signing,
+    delivery,
+    outbox,
+    sampler,
+    health,
+    supervisor,
+    dispatcher: () => dispatcher,
+    onFatal: (reason) => {
+      log.fatal({ reason }, 'fatal: stopping for good');
+      void shutdown(EXIT_FATAL, reason);
+    },
+  });
+  dispatcher = new Dispatcher({
+    config,
+    stateDir: config.state_dir,
+    agentId,
+    log,
+    registry,
+    permissions,
+    lanes,
+    signing,
+    journal,
+    outbox,
+    markers,
+    sendEvent: (message) => session.sendEvent(message),
+    deliver: (resendCommandId) => delivery.flush(resendCommandId),
+    exitAfterDelivery: (code, commandId) => {
+      if (!outbox.has(commandId)) return void shutdown(code, 'exit requested');
+      pendingExits.set(commandId, code);
+      setTimeout(() => void shutdown(code, 'exit requested; delivery not confirmed in time'), EXIT_DELIVERY_BOUND_MS).unref();
+    },
+  });
+  await dispatcher.recoverInterrupted();
+
+  transport = new WebSocketTransport({
+    url: agentWebSocketUrl(config.server_url, { apiKey: config.api_key, keyInQuery: config.compat.key_in_query }),
+    apiKey: config.api_key,
+    userAgent: `tether-agent/${VERSION}`,
+    log,
+    events: session,
+  });
+  session.attach(transport);
+  delivery.attach(transport);
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void shutdown(EXIT_STOP, signal));
+  process.on('disconnect', () => log.warn('supervisor IPC channel closed'));
+  installCrashLogging(log);
+  transport.start();
+}
+
+function installCrashLogging(log: Logger): void {
+  process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection'));
+}

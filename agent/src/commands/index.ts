@@ -1,0 +1,25 @@
+// Every command this agent ships, in one registry.
+import type { SystemMetricsSampler } from '../metrics/system-metrics.ts';
+import { CommandRegistry } from './registry.ts';
+import { pingCommand } from './ping.ts';
+import { echoCommand } from './echo.ts';
+import { infoCommand } from './info.ts';
+import { createMetricsCommand } from './metrics.ts';
+import { createCapabilitiesCommand } from './capabilities.ts';
+import { restartCommand } from './restart.ts';
+
+export interface CommandDeps {
+  sampler: SystemMetricsSampler;
+  effectiveCommands: () => string[];
+}
+
+export function createCommandRegistry(deps: CommandDeps): CommandRegistry {
+  return new CommandRegistry([
+    pingCommand,
+    echoCommand,
+    infoCommand,
+    createMetricsCommand(deps.sampler),
+    createCapabilitiesCommand(deps.effectiveCommands),
+    restartCommand,
+  ]);
+}

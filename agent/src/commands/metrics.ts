@@ -1,0 +1,15 @@
+import { z } from 'zod';
+import type { SystemMetricsSampler } from '../metrics/system-metrics.ts';
+import type { CommandDefinition } from './command.ts';
+
+export function createMetricsCommand(sampler: SystemMetricsSampler): CommandDefinition<Record<string, unknown>> {
+  return {
+    name: 'metrics',
+    permission: 'metrics',
+    lane: 'priority',
+    params: z.looseObject({}),
+    async run() {
+      return { ...(await sampler.sample()) };
+    },
+  };
+}

@@ -1,0 +1,31 @@
+// The agent's configuration: the shared base schema plus the agent's own sections.
+import { z } from 'zod';
+import { agentConfigSchema, loadAgentConfig } from '@tether/shared/config/agent-config.ts';
+import type { LoadedAgentConfig } from '@tether/shared/config/agent-config.ts';
+
+const ed25519PublicKeySchema = z
+  .string()
+  .trim()
+  .refine((value) => Buffer.from(value, 'base64').length === 32, {
+    message: 'must be a base64 Ed25519 public key (32 bytes), as shown by the hub',
+  });
+
+export const agentWorkerConfigSchema = agentConfigSchema.extend({
+  /** Command signing (protocol.md section 6). A key set here is pinned from the install. */
+  signing: z
+    .object({ public_key: ed25519PublicKeySchema.optional() })
+    .default({}),
+  /** How long finished commands are remembered so a re-sent command is not run twice. */
+  journal: z
+    .object({
+      retention_h: z.number().positive().max(24 * 365).default(24),
+      max_entries: z.number().int().min(100).max(1_000_000).default(10_000),
+    })
+    .default({ retention_h: 24, max_entries: 10_000 }),
+});
+
+export type AgentWorkerConfig = z.infer<typeof agentWorkerConfigSchema>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedAgentConfig<AgentWorkerConfig> {
+  return loadAgentConfig(env, agentWorkerConfigSchema);
+}

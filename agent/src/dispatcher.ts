@@ -1,0 +1,252 @@
+// Every command goes: validate → signature → dedupe → permission → params → lane → run → respond.
+// Refusals are answered with an error code, audit-logged, and never run.
+import { parseTimestamp } from '@tether/shared/protocol/timestamp.ts';
+import type { CommandMessage } from '@tether/shared/protocol/hub-messages.ts';
+import type { ErrorCode } from '@tether/shared/protocol/error-codes.ts';
+import type { Logger } from '@tether/shared/logger.ts';
+import type { AgentConfig } from '@tether/shared/config/agent-config.ts';
+import { CommandFailure } from './commands/command.ts';
+import type { CommandContext, CommandDefinition } from './commands/command.ts';
+import type { CommandRegistry } from './commands/registry.ts';
+import type { Permissions } from './permissions.ts';
+import type { Lanes } from './lanes.ts';
+import type { CommandSigning } from './signature.ts';
+import type { Journal } from './journal.ts';
+import type { Outbox } from './outbox.ts';
+import type { RunningMarkers } from './running-markers.ts';
+import { createJobReporter } from './job-reporter.ts';
+
+export const INTERRUPTED_ERROR = 'interrupted: the agent stopped while this command ran';
+
+export interface DispatcherDeps {
+  config: AgentConfig;
+  stateDir: string;
+  agentId: string;
+  log: Logger;
+  registry: CommandRegistry;
+  permissions: Permissions;
+  lanes: Lanes;
+  signing: CommandSigning;
+  journal: Journal;
+  outbox: Outbox;
+  markers: RunningMarkers;
+  /** Best-effort event to the hub (job_accepted, progress, output). */
+  sendEvent(message: Record<string, unknown>): void;
+  /** A response was stored in the outbox: push it out (or re-push `commandId`). */
+  deliver(resendCommandId?: string): void;
+  /** A handler asked the agent to exit once this command's response is delivered. */
+  exitAfterDelivery(code: number, commandId: string): void;
+}
+
+type Response = Record<string, unknown>;
+
+export class Dispatcher {
+  #deps: DispatcherDeps;
+  #log: Logger;
+  /** Accepted and not yet answered: a duplicate arriving meanwhile is ignored. */
+  #inFlight = new Set<string>();
+  #running = new Map<string, AbortController>();
+
+  constructor(deps: DispatcherDeps) {
+    this.#deps = deps;
+    this.#log = deps.log;
+  }
+
+  get running(): number {
+    return this.#deps.lanes.normalRunning + this.#deps.lanes.priorityRunning;
+  }
+
+  get queued(): number {
+    return this.#deps.lanes.queued;
+  }
+
+  /** A `command` frame that failed its schema but names a command_id: answer invalid_params. */
+  async refuseMalformed(commandId: string, command: string, reason: string): Promise<void> {
+    if (this.#inFlight.has(commandId) || this.#deps.journal.get(commandId)) return;
+    await this.#refuse({ commandId, command }, 'invalid_params', reason, { journal: false });
+  }
+
+  async handle(message: CommandMessage): Promise<void> {
+    const { command_id: commandId, command } = message;
+    const ids = { commandId, command };
+
+    const verdict = this.#deps.signing.verify(message);
+    if (!verdict.ok) {
+      if (verdict.code === 'bad_signature') this.#log.error({ command_id: commandId, command, reason: verdict.reason }, 'SECURITY: refused a command with a bad signature');
+      return this.#refuse(ids, verdict.code, verdict.reason, { journal: false });
+    }
+
+    if (this.#inFlight.has(commandId)) {
+      this.#log.info({ command_id: commandId, command }, 'duplicate of a command still running: ignored');
+      return;
+    }
+    const finished = this.#deps.journal.get(commandId);
+    if (finished) return this.#replay(commandId, command, finished.response);
+
+    const definition = this.#deps.registry.get(command);
+    if (!definition) return this.#refuse(ids, 'unknown_command', `unknown command "${command}"; this agent knows: ${this.#deps.registry.all().map((c) => c.name).join(', ')}`);
+
+    if (!this.#deps.permissions.allows(definition.permission)) {
+      return this.#refuse(ids, 'permission_denied', this.#deps.permissions.refusalReason(definition.permission));
+    }
+
+    const data = message.data === undefined ? {} : message.data;
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+      return this.#refuse(ids, 'invalid_params', `data must be a JSON object, got ${data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data}`);
+    }
+    const parsed = definition.params.safeParse(data);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'data'}: ${issue.message}`).join('; ');
+      return this.#refuse(ids, 'invalid_params', problems);
+    }
+
+    if (this.#deadlinePassed(message)) return this.#refuse(ids, 'expired', `deadline ${message.deadline} passed before the command could start`);
+
+    const jobId = typeof (data as Record<string, unknown>).job_id === 'string' ? String((data as Record<string, unknown>).job_id) : commandId;
+    const job = { id: commandId, start: () => this.#execute(message, definition, parsed.data, jobId) };
+    this.#inFlight.add(commandId);
+    const isPriority = definition.lane === 'priority';
+    const admission = isPriority ? this.#deps.lanes.submitPriority(job) : this.#deps.lanes.submitNormal(job);
+    if (!admission.accepted) {
+      this.#inFlight.delete(commandId);
+      return this.#refuse(ids, 'busy', `the normal lane is full (${this.#deps.config.queue.max_queued} queued); retry later`, { journal: false });
+    }
+    this.#deps.sendEvent({
+      type: 'job_accepted',
+      job_id: jobId,
+      command_id: commandId,
+      command,
+      queue_position: admission.position,
+      is_priority: isPriority,
+      agent_id: this.#deps.agentId,
+      regular_queue_size: this.#deps.lanes.queued,
+      priority_queue_size: this.#deps.lanes.priorityRunning,
+      timestamp: new Date().toISOString(),
+    });
+  }
+
+  /** `cancel`: a queued command is answered at once; a running one has its signal aborted. */
+  async cancel(commandId: string): Promise<void> {
+    if (this.#deps.lanes.removeQueued(commandId)) {
+      await this.#finish(commandId, this.#failure(commandId, 'cancelled', 'cancelled before it started', 0), { journal: true, command: '(queued)', outcome: 'cancelled' });
+      return;
+    }
+    const controller = this.#running.get(commandId);
+    if (controller) controller.abort(new CommandFailure('cancelled', 'cancelled by the hub'));
+    else this.#log.info({ command_id: commandId }, 'cancel for a command that is not running: ignored');
+  }
+
+  /** Leftover running markers from a previous process become `failed` responses, never a rerun. */
+  async recoverInterrupted(): Promise<void> {
+    for (const marker of this.#deps.markers.leftovers(this.#log)) {
+      const id = marker.command_id;
+      const inOutbox = this.#deps.outbox.get(id);
+      if (this.#deps.journal.get(id)) {
+        // finished before the crash
+      } else if (inOutbox) {
+        this.#deps.journal.record(id, inOutbox.message);
+      } else {
+        const response = this.#failure(id, 'failed', INTERRUPTED_ERROR, 0);
+        await this.#deps.outbox.add(id, response);
+        this.#deps.journal.record(id, response);
+        this.#audit(marker.command, id, 'interrupted');
+      }
+      await this.#deps.markers.clear(id);
+    }
+  }
+
+  async #execute(message: CommandMessage, definition: CommandDefinition, params: unknown, jobId: string): Promise<void> {
+    const commandId = message.command_id;
+    if (this.#deadlinePassed(message)) {
+      await this.#finish(commandId, this.#failure(commandId, 'expired', `deadline ${message.deadline} passed while the command was queued`, 0), { journal: true, command: message.command, outcome: 'expired' });
+      return;
+    }
+    const isNormal = definition.lane === 'normal';
+    if (isNormal) await this.#deps.markers.mark({ command_id: commandId, command: message.command, job_id: jobId, started_at: new Date().toISOString() });
+
+    const timeoutS = message.timeout_s ?? definition.defaultTimeoutS ?? this.#deps.config.command_timeout_s;
+    const controller = new AbortController();
+    this.#running.set(commandId, controller);
+    const timer = setTimeout(() => controller.abort(new CommandFailure('timeout', `timed out after ${timeoutS} s`)), timeoutS * 1000);
+    const aborted = new Promise<never>((_resolve, reject) => {
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+    });
+    aborted.catch(() => {});
+    let requestedExit: number | null = null;
+    const context: CommandContext = {
+      commandId,
+      jobId,
+      signal: controller.signal,
+      config: this.#deps.config,
+      stateDir: this.#deps.stateDir,
+      agentId: this.#deps.agentId,
+      log: this.#log.child({ command: message.command, command_id: commandId }),
+      job: createJobReporter({ jobId, commandId, agentId: this.#deps.agentId }, this.#deps.sendEvent),
+      requestExit: (code) => { requestedExit = code; },
+    };
+
+    const started = Date.now();
+    const work = Promise.resolve().then(() => definition.run(params, context));
+    let response: Response;
+    let outcome: string;
+    try {
+      const data = await Promise.race([work, aborted]);
+      response = { type: 'response', command_id: commandId, success: true, data, duration_ms: Date.now() - started, agent_id: this.#deps.agentId };
+      outcome = 'ok';
+    } catch (error) {
+      const code: ErrorCode = error instanceof CommandFailure ? error.code : 'failed';
+      const text = error instanceof Error ? error.message : String(error);
+      response = this.#failure(commandId, code, text, Date.now() - started);
+      outcome = code;
+    } finally {
+      clearTimeout(timer);
+      this.#running.delete(commandId);
+    }
+    await this.#finish(commandId, response, { journal: true, command: message.command, outcome, clearMarker: isNormal });
+    if (requestedExit !== null && outcome === 'ok') this.#deps.exitAfterDelivery(requestedExit, commandId);
+    // Hold the lane slot until the handler has really stopped (after a timeout or cancel).
+    await work.catch(() => {});
+  }
+
+  async #replay(commandId: string, command: string, response: Response): Promise<void> {
+    this.#audit(command, commandId, 'replayed_from_journal');
+    if (!this.#deps.outbox.has(commandId)) await this.#deps.outbox.add(commandId, response);
+    this.#deps.deliver(commandId);
+  }
+
+  async #refuse(ids: { commandId: string; command: string }, code: ErrorCode, reason: string, options: { journal?: boolean } = {}): Promise<void> {
+    await this.#finish(ids.commandId, this.#failure(ids.commandId, code, reason, 0), {
+      journal: options.journal ?? true,
+      command: ids.command,
+      outcome: code,
+      reason,
+    });
+  }
+
+  async #finish(commandId: string, response: Response, how: { journal: boolean; command: string; outcome: string; reason?: string; clearMarker?: boolean }): Promise<void> {
+    try {
+      // Order matters for crash safety: outbox first, then journal, then the marker.
+      await this.#deps.outbox.add(commandId, response);
+      if (how.journal) this.#deps.journal.record(commandId, response);
+      if (how.clearMarker) await this.#deps.markers.clear(commandId);
+    } catch (error) {
+      this.#log.error({ err: error, command_id: commandId }, 'could not store a response durably');
+    } finally {
+      this.#inFlight.delete(commandId);
+    }
+    this.#audit(how.command, commandId, how.outcome, how.reason, response.duration_ms as number | undefined);
+    this.#deps.deliver();
+  }
+
+  #failure(commandId: string, code: ErrorCode, error: string, durationMs: number): Response {
+    return { type: 'response', command_id: commandId, success: false, data: {}, error, error_code: code, duration_ms: durationMs, agent_id: this.#deps.agentId };
+  }
+
+  #deadlinePassed(message: CommandMessage): boolean {
+    return message.deadline !== undefined && parseTimestamp(message.deadline) < Date.now();
+  }
+
+  #audit(command: string, commandId: string, outcome: string, reason?: string, durationMs?: number): void {
+    this.#log.info({ audit: true, command, command_id: commandId, outcome, reason, duration_ms: durationMs }, 'audit');
+  }
+}

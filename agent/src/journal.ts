@@ -1,0 +1,101 @@
+// Journal of finished commands and their responses, so a command that arrives again is answered
+// from here and never run twice. Append-only JSON lines (fsync per entry), compacted atomically.
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { writeFileAtomicSync } from '@tether/shared/atomic-file.ts';
+import type { Logger } from '@tether/shared/logger.ts';
+import { setAside } from './state.ts';
+
+const entrySchema = z.object({
+  command_id: z.string().min(1),
+  finished_at: z.number(),
+  response: z.record(z.string(), z.unknown()),
+});
+
+export type JournalEntry = z.infer<typeof entrySchema>;
+
+export interface JournalLimits {
+  /** Entries younger than this are always kept. */
+  retentionMs: number;
+  /** The newest this many entries are always kept. */
+  maxEntries: number;
+}
+
+export class Journal {
+  readonly path: string;
+  #log: Logger;
+  #limits: JournalLimits;
+  #entries = new Map<string, JournalEntry>();
+  #appendsSinceCompaction = 0;
+
+  constructor(stateDir: string, limits: JournalLimits, log: Logger) {
+    this.path = join(stateDir, 'journal.jsonl');
+    this.#limits = limits;
+    this.#log = log;
+    this.#load();
+    this.compact();
+  }
+
+  #load(): void {
+    if (!existsSync(this.path)) return;
+    const lines = readFileSync(this.path, 'utf8').split('\n');
+    let bad = 0;
+    for (const [index, line] of lines.entries()) {
+      if (line.trim() === '') continue;
+      try {
+        const parsed = entrySchema.safeParse(JSON.parse(line));
+        if (!parsed.success) throw new Error(parsed.error.message);
+        this.#entries.delete(parsed.data.command_id);
+        this.#entries.set(parsed.data.command_id, parsed.data);
+      } catch {
+        // A crash during an append leaves at most a torn last line; anything else is damage.
+        if (index !== lines.length - 1 || line.endsWith('}')) bad += 1;
+        else this.#log.warn({ path: this.path }, 'journal: dropped a torn last line');
+      }
+    }
+    if (bad > 0) {
+      setAside(this.path, this.#log, `${bad} unreadable journal line(s); kept ${this.#entries.size} good entries`);
+      this.#rewrite();
+    }
+  }
+
+  get(commandId: string): JournalEntry | undefined {
+    return this.#entries.get(commandId);
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  record(commandId: string, response: Record<string, unknown>): void {
+    const entry: JournalEntry = { command_id: commandId, finished_at: Date.now(), response };
+    this.#entries.delete(commandId);
+    this.#entries.set(commandId, entry);
+    const fd = openSync(this.path, 'a', 0o600);
+    try {
+      writeSync(fd, `${JSON.stringify(entry)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    this.#appendsSinceCompaction += 1;
+    if (this.#appendsSinceCompaction >= Math.max(1000, this.#limits.maxEntries / 10)) this.compact();
+  }
+
+  /** Drops entries that are both older than the retention and beyond the newest maxEntries. */
+  compact(): void {
+    const cutoff = Date.now() - this.#limits.retentionMs;
+    const all = [...this.#entries.values()];
+    const keepFrom = Math.max(0, all.length - this.#limits.maxEntries);
+    const kept = all.filter((entry, index) => index >= keepFrom || entry.finished_at >= cutoff);
+    this.#entries = new Map(kept.map((entry) => [entry.command_id, entry]));
+    this.#appendsSinceCompaction = 0;
+    if (existsSync(this.path) || kept.length > 0) this.#rewrite();
+  }
+
+  #rewrite(): void {
+    const text = [...this.#entries.values()].map((entry) => `${JSON.stringify(entry)}\n`).join('');
+    writeFileAtomicSync(this.path, text);
+  }
+}

@@ -1,0 +1,183 @@
+// WebSocket transport: connect, keep alive, reconnect with full-jitter backoff (protocol.md section 2).
+import WebSocket from 'ws';
+import { Backoff } from '@tether/shared/backoff.ts';
+import { MAX_HUB_FRAME_BYTES } from '@tether/shared/protocol/hub-messages.ts';
+import type { Logger } from '@tether/shared/logger.ts';
+import type { Transport, TransportEvents } from './transport.ts';
+import { decideAfterClose, decideAfterHandshakeStatus, MAX_SLOW_DELAY_MS } from './reconnect-policy.ts';
+import type { ReconnectDecision } from './reconnect-policy.ts';
+
+export interface WebSocketTransportOptions {
+  url: string;
+  apiKey: string;
+  userAgent: string;
+  log: Logger;
+  events: TransportEvents;
+  pingIntervalMs?: number;
+  pongTimeoutMs?: number;
+  /** The backoff resets only after a connection stayed up this long. */
+  stableAfterMs?: number;
+}
+
+/**
+ * Frames larger than the 1 MiB contract are dropped with a warning rather than tearing the link
+ * down; ws itself only closes the socket (1009) above this much larger memory guard.
+ */
+const SOCKET_MAX_PAYLOAD = 16 * MAX_HUB_FRAME_BYTES;
+
+export class WebSocketTransport implements Transport {
+  readonly name = 'websocket';
+  #options: WebSocketTransportOptions;
+  #log: Logger;
+  #backoff = new Backoff({ baseMs: 1000, capMs: 60_000 });
+  #socket: WebSocket | null = null;
+  #up = false;
+  #stopped = false;
+  #openedAt = 0;
+  #reconnectTimer: NodeJS.Timeout | null = null;
+  #pingTimer: NodeJS.Timeout | null = null;
+  #pongTimer: NodeJS.Timeout | null = null;
+
+  constructor(options: WebSocketTransportOptions) {
+    this.#options = options;
+    this.#log = options.log.child({ transport: 'websocket' });
+  }
+
+  get isUp(): boolean {
+    return this.#up;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#connect();
+  }
+
+  send(message: object): Promise<void> {
+    const socket = this.#socket;
+    if (!socket || !this.#up || socket.readyState !== WebSocket.OPEN) return Promise.reject(new Error('not connected'));
+    return new Promise((resolve, reject) => {
+      socket.send(JSON.stringify(message), (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
+    const socket = this.#socket;
+    if (!socket || socket.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => { socket.terminate(); resolve(); }, 2000);
+      socket.once('close', () => { clearTimeout(force); resolve(); });
+      if (socket.readyState === WebSocket.OPEN) socket.close(1000, 'agent stopping');
+      else socket.terminate();
+    });
+  }
+
+  #connect(): void {
+    if (this.#stopped) return;
+    const { url, apiKey, userAgent } = this.#options;
+    let handshakeStatus: number | null = null;
+    let lastError = '';
+    const socket = new WebSocket(url, {
+      headers: { Authorization: `Bearer ${apiKey}`, 'User-Agent': userAgent },
+      maxPayload: SOCKET_MAX_PAYLOAD,
+      handshakeTimeout: 15_000,
+    });
+    this.#socket = socket;
+
+    socket.on('unexpected-response', (_request, response) => {
+      handshakeStatus = response.statusCode ?? 0;
+      response.resume();
+      socket.terminate();
+    });
+    socket.on('error', (error) => {
+      lastError = error.message;
+      this.#log.debug({ err: error.message }, 'websocket error');
+    });
+    socket.on('open', () => {
+      this.#up = true;
+      this.#openedAt = Date.now();
+      this.#startKeepalive(socket);
+      this.#options.events.up();
+    });
+    socket.on('pong', () => {
+      if (this.#pongTimer) clearTimeout(this.#pongTimer);
+      this.#pongTimer = null;
+    });
+    socket.on('message', (data, isBinary) => this.#receive(data, isBinary));
+    socket.on('close', (code, reasonBuffer) => {
+      const wasUp = this.#up;
+      this.#up = false;
+      this.#stopKeepalive();
+      if (this.#socket === socket) this.#socket = null;
+      const reason = reasonBuffer.toString();
+      if (wasUp) {
+        this.#options.events.down({ code, reason });
+        if (Date.now() - this.#openedAt >= (this.#options.stableAfterMs ?? 60_000)) this.#backoff.reset();
+      } else {
+        this.#options.events.attemptFailed(handshakeStatus ? `HTTP ${handshakeStatus}` : lastError || `closed ${code}`);
+      }
+      if (this.#stopped) return;
+      const decision = handshakeStatus !== null ? decideAfterHandshakeStatus(handshakeStatus) : wasUp ? decideAfterClose(code) : null;
+      this.#afterClose(decision, lastError);
+    });
+  }
+
+  #afterClose(decision: ReconnectDecision | null, lastError: string): void {
+    if (decision?.kind === 'fatal') {
+      this.#stopped = true;
+      this.#options.events.fatal(decision.reason);
+      return;
+    }
+    const slowdown = decision?.slowdown ?? 1;
+    const delay = Math.min(this.#backoff.next() * slowdown, MAX_SLOW_DELAY_MS);
+    const reason = decision?.reason ?? `cannot connect: ${lastError || 'unknown error'}`;
+    const level = decision?.loud ? 'warn' : 'info';
+    this.#log[level]({ retry_in_ms: delay, attempt: this.#backoff.attempt }, `reconnecting: ${reason}`);
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = null;
+      this.#connect();
+    }, delay);
+  }
+
+  #receive(data: WebSocket.RawData, isBinary: boolean): void {
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    if (bytes.length > MAX_HUB_FRAME_BYTES) {
+      this.#log.warn({ bytes: bytes.length, limit: MAX_HUB_FRAME_BYTES }, 'dropped an oversized frame');
+      return;
+    }
+    if (isBinary) {
+      this.#log.warn({ bytes: bytes.length }, 'dropped a binary frame (the protocol uses JSON text frames)');
+      return;
+    }
+    let message: unknown;
+    try {
+      message = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      this.#log.warn({ bytes: bytes.length }, 'dropped a frame that is not JSON');
+      return;
+    }
+    this.#options.events.message(message);
+  }
+
+  /** Ping every 25 s; no pong within 10 s means the peer is gone: terminate and reconnect. */
+  #startKeepalive(socket: WebSocket): void {
+    const interval = this.#options.pingIntervalMs ?? 25_000;
+    const timeout = this.#options.pongTimeoutMs ?? 10_000;
+    this.#pingTimer = setInterval(() => {
+      if (this.#pongTimer) return;
+      this.#pongTimer = setTimeout(() => {
+        this.#log.warn({ timeout_ms: timeout }, 'no pong from the hub: terminating the connection');
+        socket.terminate();
+      }, timeout);
+      socket.ping();
+    }, interval);
+  }
+
+  #stopKeepalive(): void {
+    if (this.#pingTimer) clearInterval(this.#pingTimer);
+    if (this.#pongTimer) clearTimeout(this.#pongTimer);
+    this.#pingTimer = null;
+    this.#pongTimer = null;
+  }
+}
