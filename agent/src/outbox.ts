@@ -28,6 +28,7 @@ export class Outbox {
   #entries: OutboxEntry[] = [];
   #nextSeq = 1;
   #removedListeners: Array<(commandId: string) => void> = [];
+  #adding: Promise<void> = Promise.resolve();
 
   constructor(stateDir: string, log: Logger) {
     this.dir = join(stateDir, 'outbox');
@@ -71,12 +72,17 @@ export class Outbox {
   }
 
   /** Stores a response durably; a response already waiting for that command is kept as is. */
-  async add(commandId: string, message: Record<string, unknown>): Promise<void> {
-    if (this.has(commandId)) return;
-    const seq = this.#nextSeq++;
-    const file = join(this.dir, `${String(seq).padStart(12, '0')}.json`);
-    await writeFileAtomic(file, JSON.stringify({ command_id: commandId, message }));
-    this.#entries.push({ seq, commandId, message, file });
+  add(commandId: string, message: Record<string, unknown>): Promise<void> {
+    // Serialised, so entries become visible (and are sent) in the order they were added.
+    const added = this.#adding.then(async () => {
+      if (this.has(commandId)) return;
+      const seq = this.#nextSeq++;
+      const file = join(this.dir, `${String(seq).padStart(12, '0')}.json`);
+      await writeFileAtomic(file, JSON.stringify({ command_id: commandId, message }));
+      this.#entries.push({ seq, commandId, message, file });
+    });
+    this.#adding = added.catch(() => {});
+    return added;
   }
 
   /** Forgets delivered responses (acked, or written to a peer that never acks). */
