@@ -15,6 +15,13 @@ export const agentWorkerConfigSchema = agentConfigSchema.extend({
   signing: z
     .object({ public_key: ed25519PublicKeySchema.optional() })
     .default({}),
+  /** WebSocket keepalive (protocol.md section 2): ping every 25 s, dead after 10 s without pong. */
+  keepalive: z
+    .object({
+      ping_interval_s: z.number().positive().max(3600).default(25),
+      pong_timeout_s: z.number().positive().max(3600).default(10),
+    })
+    .default({ ping_interval_s: 25, pong_timeout_s: 10 }),
   /** How long finished commands are remembered so a re-sent command is not run twice. */
   journal: z
     .object({

@@ -2,10 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { FakeHub } from './helpers/fake-hub.ts';
 import { startAgent, makeTempDir, until } from './helpers/agent-process.ts';
-import { RunningMarkers } from '../src/running-markers.ts';
+
+const LONG_COMMAND_CHILD = fileURLToPath(new URL('./helpers/long-command-child.ts', import.meta.url));
 
 async function hubAndDir(t: Parameters<typeof makeTempDir>[0], options: ConstructorParameters<typeof FakeHub>[0] = {}) {
   const hub = await new FakeHub(options).start();
@@ -73,11 +75,15 @@ test('kill -9 mid-command: after restart the command is answered "interrupted" a
   const { hub, stateDir } = await hubAndDir(t);
   const first = await startAgent(t, { serverUrl: hub.url, stateDir, configYaml: 'allow: [ping, restart]\n' });
   await first.waitForLog('registered');
-  first.child.kill('SIGKILL');
+  first.child.kill('SIGTERM');
   await first.exited;
-  // What the dispatcher leaves behind while a normal-lane command runs, at the moment of the kill.
-  mkdirSync(stateDir, { recursive: true });
-  await new RunningMarkers(stateDir).mark({ command_id: 'long-1', command: 'restart', started_at: new Date().toISOString() });
+  // The agent's own dispatcher runs a command that never ends on this state dir; kill -9 it mid-run.
+  const child = spawn(process.execPath, [LONG_COMMAND_CHILD, stateDir, 'long-1', 'restart'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => child.kill('SIGKILL'));
+  await new Promise<void>((resolve) => child.stdout.on('data', (chunk) => String(chunk).includes('running') && resolve()));
+  const killed = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await killed;
 
   const second = await startAgent(t, { serverUrl: hub.url, stateDir, configYaml: 'allow: [ping, restart]\n' });
   await second.waitForLog('registered');

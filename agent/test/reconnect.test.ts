@@ -103,3 +103,22 @@ test('an unreachable hub: ready is still sent once the transport loop is running
   assert.match(ready.reason, /unreachable/);
   assert.equal(agent.child.exitCode, null);
 });
+
+test('keepalive: pings flow; a peer that stops answering pings is terminated and the agent reconnects', async (t) => {
+  const { hub, stateDir } = await hubAndDir(t, { noPong: true });
+  const agent = await startAgent(t, { serverUrl: hub.url, stateDir, configYaml: 'keepalive:\n  ping_interval_s: 0.3\n  pong_timeout_s: 0.5\n' });
+  await agent.waitForLog('registered');
+  await until('a ping', () => hub.pings >= 1);
+  await agent.waitForLog('no pong from the hub: terminating the connection');
+  await agent.waitForLog('disconnected');
+  await agent.waitForLog('registered', 2);
+  assert.ok(hub.connectionCount >= 2);
+});
+
+test('heartbeat_interval_s from `connected` wins over the config default of 30 s', async (t) => {
+  const { hub, stateDir } = await hubAndDir(t, { heartbeatIntervalS: 0.3 });
+  const agent = await startAgent(t, { serverUrl: hub.url, stateDir });
+  await agent.waitForLog('registered');
+  await until('several heartbeats', () => hub.messages('heartbeat').length >= 4);
+  assert.equal(hub.connectionCount, 1);
+});

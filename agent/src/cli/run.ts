@@ -122,6 +122,8 @@ export async function runAgent(): Promise<void> {
     userAgent: `tether-agent/${VERSION}`,
     log,
     events: session,
+    pingIntervalMs: config.keepalive.ping_interval_s * 1000,
+    pongTimeoutMs: config.keepalive.pong_timeout_s * 1000,
   });
   session.attach(transport);
   delivery.attach(transport);

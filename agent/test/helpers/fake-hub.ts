@@ -14,6 +14,8 @@ export interface FakeHubOptions {
   heartbeatIntervalS?: number;
   /** Answer the upgrade with this HTTP status instead of accepting. */
   rejectWithStatus?: number;
+  /** Never answer WebSocket pings (a dead peer behind a live TCP connection). */
+  noPong?: boolean;
   /** Do not ack responses (a tether hub that stalls). */
   withholdAcks?: boolean;
 }
@@ -35,7 +37,7 @@ export class FakeHub {
   constructor(options: FakeHubOptions = {}) {
     this.options = options;
     this.#server = createServer((_req, res) => { res.writeHead(404); res.end(); });
-    this.#wss = new WebSocketServer({ noServer: true });
+    this.#wss = new WebSocketServer({ noServer: true, autoPong: !options.noPong });
     this.#server.on('upgrade', (req, socket, head) => {
       this.upgradeRequests.push(req);
       if (this.options.rejectWithStatus) {
@@ -52,6 +54,9 @@ export class FakeHub {
     return this;
   }
 
+  /** WebSocket pings received from agents. */
+  pings = 0;
+
   get connectionCount(): number {
     return this.sockets.length;
   }
@@ -64,6 +69,7 @@ export class FakeHub {
     const connection = this.sockets.length + 1;
     this.sockets.push(ws);
     const tether = (this.options.style ?? 'tether') === 'tether';
+    ws.on('ping', () => { this.pings += 1; });
     ws.on('message', (data) => {
       let message: Record<string, any>;
       try { message = JSON.parse(String(data)); } catch { return; }

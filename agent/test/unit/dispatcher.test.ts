@@ -1,0 +1,128 @@
+// The dispatcher in-process, with command definitions written for the test (slow, cancellable),
+// to cover timeout, cancel, busy, deadlines and the running markers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { z } from 'zod';
+import { createLogger } from '@tether/shared/logger.ts';
+import { agentConfigSchema } from '@tether/shared/config/agent-config.ts';
+import { Dispatcher } from '../../src/dispatcher.ts';
+import { CommandRegistry } from '../../src/commands/registry.ts';
+import { CommandFailure } from '../../src/commands/command.ts';
+import type { CommandDefinition } from '../../src/commands/command.ts';
+import { Permissions } from '../../src/permissions.ts';
+import { Lanes } from '../../src/lanes.ts';
+import { Journal } from '../../src/journal.ts';
+import { Outbox } from '../../src/outbox.ts';
+import { RunningMarkers } from '../../src/running-markers.ts';
+import { AgentStateFile } from '../../src/state.ts';
+import { CommandSigning } from '../../src/signature.ts';
+import { until } from '../helpers/agent-process.ts';
+
+/** Runs until aborted; reports where it got. */
+const waitCommand: CommandDefinition<{ label?: string }> = {
+  name: 'wait',
+  permission: 'wait',
+  lane: 'normal',
+  params: z.object({ label: z.string().optional() }),
+  defaultTimeoutS: 60,
+  run(_params, context) {
+    return new Promise((_resolve, reject) => {
+      context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true });
+    });
+  },
+};
+
+const failCommand: CommandDefinition<Record<string, unknown>> = {
+  name: 'fail',
+  permission: 'fail',
+  lane: 'priority',
+  params: z.object({}),
+  async run() {
+    throw new CommandFailure('not_supported', 'this host has no such thing');
+  },
+};
+
+const crashCommand: CommandDefinition<Record<string, unknown>> = {
+  name: 'crash',
+  permission: 'crash',
+  lane: 'priority',
+  params: z.object({}),
+  async run() {
+    throw new TypeError('something broke');
+  },
+};
+
+async function makeDispatcher(t: { after(fn: () => unknown): void }, queue = { workers: 1, max_queued: 1 }) {
+  const stateDir = await mkdtemp(join(tmpdir(), 'tether-dispatcher-'));
+  t.after(() => rm(stateDir, { recursive: true, force: true }));
+  const lines: Record<string, any>[] = [];
+  const destination = new Writable({ write(chunk, _enc, done) { for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l)); done(); } });
+  const log = createLogger({ name: 'test', level: 'debug', destination });
+  const config = agentConfigSchema.parse({ server_url: 'ws://x', api_key: 'k_12345678', state_dir: stateDir, allow: ['wait', 'fail', 'crash'], queue, command_timeout_s: 300 });
+  const outbox = new Outbox(stateDir, log);
+  const events: Record<string, any>[] = [];
+  const lanes = new Lanes({ workers: queue.workers, maxQueued: queue.max_queued });
+  const dispatcher = new Dispatcher({
+    config, stateDir, agentId: 'agent-1', log,
+    registry: new CommandRegistry([waitCommand, failCommand, crashCommand]),
+    permissions: new Permissions(config.allow),
+    lanes,
+    signing: new CommandSigning(new AgentStateFile(stateDir, log), undefined, log),
+    journal: new Journal(stateDir, { retentionMs: 3600_000, maxEntries: 1000 }, log),
+    outbox,
+    markers: new RunningMarkers(stateDir),
+    sendEvent: (message) => events.push(message),
+    deliver: () => {},
+    exitAfterDelivery: () => {},
+  });
+  const response = (id: string) => until(`response ${id}`, () => outbox.get(id)?.message as Record<string, any> | undefined, 10_000);
+  return { dispatcher, outbox, events, lines, stateDir, response };
+}
+
+const command = (id: string, name: string, extra: Record<string, unknown> = {}) => ({ type: 'command' as const, command_id: id, command: name, data: {}, ...extra });
+
+test('timeout, cancel (running and queued), busy, and markers while running', async (t) => {
+  const { dispatcher, events, stateDir, response } = await makeDispatcher(t);
+  await dispatcher.handle(command('t-1', 'wait', { timeout_s: 0.2 }));
+  const timedOut = await response('t-1');
+  assert.equal(timedOut.error_code, 'timeout');
+  assert.match(timedOut.error, /timed out after 0.2 s/);
+
+  await dispatcher.handle(command('c-1', 'wait'));
+  await until('marker written', async () => (await readdir(join(stateDir, 'running'))).filter((name) => /^[0-9a-f]+\.json$/.test(name)).length === 1);
+  await dispatcher.handle(command('c-2', 'wait', { data: { job_id: 'J2' } }));
+  await dispatcher.handle(command('c-3', 'wait'));
+  assert.equal((await response('c-3')).error_code, 'busy');
+  const accepted = events.filter((e) => e.type === 'job_accepted' && e.command_id === 'c-2')[0]!;
+  assert.equal(accepted.queue_position, 1);
+  assert.equal(accepted.job_id, 'J2');
+  assert.equal(accepted.is_priority, false);
+
+  await dispatcher.cancel('c-2');
+  assert.equal((await response('c-2')).error_code, 'cancelled');
+  await dispatcher.cancel('c-1');
+  assert.equal((await response('c-1')).error_code, 'cancelled');
+  await until('marker cleared', async () => (await readdir(join(stateDir, 'running'))).length === 0);
+});
+
+test('deadline passed → expired without running; handler failures keep their code', async (t) => {
+  const { dispatcher, events, response, lines } = await makeDispatcher(t);
+  await dispatcher.handle(command('d-1', 'wait', { deadline: new Date(Date.now() - 1000).toISOString() }));
+  assert.equal((await response('d-1')).error_code, 'expired');
+  assert.equal(events.filter((e) => e.command_id === 'd-1').length, 0);
+
+  await dispatcher.handle(command('f-1', 'fail'));
+  const failed = await response('f-1');
+  assert.equal(failed.error_code, 'not_supported');
+  assert.equal(failed.error, 'this host has no such thing');
+  await dispatcher.handle(command('f-2', 'crash'));
+  const crashed = await response('f-2');
+  assert.equal(crashed.error_code, 'failed');
+  assert.equal(crashed.error, 'something broke');
+  const audit = lines.filter((l) => l.msg === 'audit').map((l) => `${l.command_id}:${l.outcome}`);
+  assert.deepEqual(audit, ['d-1:expired', 'f-1:not_supported', 'f-2:failed']);
+});

@@ -1,0 +1,20 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decideAfterClose, decideAfterHandshakeStatus } from '../../src/transport/reconnect-policy.ts';
+
+test('handshake refusals: 401 retries, 403 retries slower', () => {
+  assert.deepEqual(decideAfterHandshakeStatus(401).kind, 'retry');
+  const forbidden = decideAfterHandshakeStatus(403);
+  assert.ok(forbidden.kind === 'retry' && forbidden.slowdown > 1);
+  const unauthorized = decideAfterHandshakeStatus(401);
+  assert.ok(unauthorized.kind === 'retry' && unauthorized.slowdown === 1);
+});
+
+test('close codes follow the protocol table', () => {
+  assert.equal(decideAfterClose(4002).kind, 'fatal');
+  for (const code of [4003, 4005, 4008, 1001, 1006, 1000]) assert.equal(decideAfterClose(code).kind, 'retry', String(code));
+  const pending = decideAfterClose(4004);
+  assert.ok(pending.kind === 'retry' && pending.slowdown > 1);
+  const duplicate = decideAfterClose(4008);
+  assert.ok(duplicate.kind === 'retry' && duplicate.loud);
+});
