@@ -18,9 +18,20 @@ function listJson(dir: string): unknown[] {
   return readdirSync(dir).filter((name) => name.endsWith('.json')).sort().map((name) => readJson(join(dir, name)));
 }
 
+/** Field names whose values are secrets, at any depth of the config (api_key, backup passwords…). */
+const SECRET_NAME = /^(api_key|password|secret|token|private_key|identity|.*_(password|secret|token))$/i;
+
+function maskSecretFields(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(maskSecretFields);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [key, SECRET_NAME.test(key) && item !== undefined && item !== null ? MASK : maskSecretFields(item)]),
+  );
+}
+
 export function dumpState(options: { allowSecrets?: boolean }): void {
   const { config, configPath } = loadConfigOrExit();
-  const shownConfig = options.allowSecrets ? config : { ...config, api_key: MASK };
+  const shownConfig = options.allowSecrets ? config : maskSecretFields(config);
   const journalPath = join(config.state_dir, 'journal.jsonl');
   const journalEntries = existsSync(journalPath) ? readFileSync(journalPath, 'utf8').split('\n').filter(Boolean).length : 0;
   const dump = {
