@@ -8,12 +8,14 @@ import type { Readable, TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AgeEncryptStream } from './age/stream.ts';
 import { createCompressor } from './compression.ts';
+import { gcPacer } from './gc-pacer.ts';
 import type { CompressionAlgorithm } from './compression.ts';
 
-/** Passes bytes through, counting them and calling `onBytes` with the running total. */
+/** Passes bytes through, counting them, calling `onBytes` with the running total and pacing GC. */
 export class ByteCounter extends Transform {
   bytes = 0;
   private readonly onBytes: ((bytes: number) => void) | undefined;
+  private readonly pace = gcPacer();
 
   constructor(onBytes?: (bytes: number) => void) {
     super();
@@ -22,6 +24,7 @@ export class ByteCounter extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
+    this.pace(chunk.length);
     this.onBytes?.(this.bytes);
     callback(null, chunk);
   }
@@ -67,7 +70,7 @@ export async function runPipeline(source: Readable, outputPath: string, options:
     createCompressor(options.compression, options.level),
     ...(options.recipients.length > 0 ? [new AgeEncryptStream(options.recipients)] : []),
     hasher,
-    createWriteStream(outputPath, { flags: 'wx', mode: 0o600 }),
+    createWriteStream(outputPath, { flags: 'wx', mode: 0o600, highWaterMark: 2 << 20 }),
   ];
   await (pipeline as (...args: unknown[]) => Promise<void>)(...stages, { signal: options.signal });
   const handle = await open(outputPath, 'r');
