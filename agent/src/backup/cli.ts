@@ -82,7 +82,7 @@ export function registerBackupCli(program: Command): void {
   backup
     .command('run <target>')
     .description('back up one target now')
-    .option('--destination <where>', 'local (default) or hub', 'local')
+    .option('--destination <where>', 'local (default), hub or s3 (through URLs the hub presigns)', 'local')
     .action((target: string, options: { destination: string }) => runLocally('backup', { target, destination: options.destination }));
   backup
     .command('list [target]')

@@ -11,9 +11,12 @@ import { checkArtifact } from './read-artifact.ts';
 import { loadIdentities, runRestore } from './restore.ts';
 import { applyRetention, runBackup } from './run-backup.ts';
 import { uploadToHub } from './sinks/hub-upload.ts';
+import { uploadToS3 } from './sinks/s3-multipart.ts';
+import { byteProgress } from './progress.ts';
 import { ArtifactStore } from './store.ts';
 
-const destinationSchema = z.enum(['local', 'hub'], { message: 'destination is "local" (default) or "hub"' }).default('local');
+const destinationSchema = z.enum(['local', 'hub', 's3'], { message: 'destination is "local" (default), "hub" or "s3" (through URLs the hub presigns)' }).default('local');
+type Destination = z.infer<typeof destinationSchema>;
 
 const LONG_TIMEOUT_S = 6 * 3600;
 
@@ -33,15 +36,19 @@ async function requireArtifact(store: ArtifactStore, id: string): Promise<Manife
   return manifest;
 }
 
-async function upload(store: ArtifactStore, manifest: Manifest, context: CommandContext): Promise<string> {
-  const location = await uploadToHub(store.artifactPath(manifest), manifest, { serverUrl: context.config.server_url, apiKey: context.config.api_key }, context.signal);
-  manifest.uploads = [...manifest.uploads.filter((item) => item.destination !== 'hub'), { destination: 'hub', location, uploaded_at: new Date().toISOString() }];
+async function upload(config: BackupConfig, store: ArtifactStore, manifest: Manifest, context: CommandContext, destination: 'hub' | 's3'): Promise<string> {
+  const hub = { serverUrl: context.config.server_url, apiKey: context.config.api_key };
+  const path = store.artifactPath(manifest);
+  const location = destination === 's3'
+    ? await uploadToS3(path, manifest, hub, { signal: context.signal, partMinBytes: config.s3_part_min_bytes, onBytes: byteProgress(context.job, `uploading ${manifest.id} to S3`, manifest.size) })
+    : await uploadToHub(path, manifest, hub, context.signal);
+  manifest.uploads = [...manifest.uploads.filter((item) => item.destination !== destination), { destination, location, uploaded_at: new Date().toISOString() }];
   await store.writeManifest(manifest);
   return location;
 }
 
 export function createBackupCommands(config: BackupConfig): CommandDefinition[] {
-  const backup: CommandDefinition<{ target: string; destination: 'local' | 'hub' }> = {
+  const backup: CommandDefinition<{ target: string; destination: Destination }> = {
     name: 'backup',
     permission: 'backup',
     lane: 'normal',
@@ -51,7 +58,7 @@ export function createBackupCommands(config: BackupConfig): CommandDefinition[] 
       const store = storeFor(config, context);
       requireTarget(store, params.target);
       const manifest = await runBackup(config, store, params.target, context);
-      if (params.destination === 'hub') return artifactResult(manifest, await upload(store, manifest, context));
+      if (params.destination !== 'local') return artifactResult(manifest, await upload(config, store, manifest, context, params.destination));
       return artifactResult(manifest);
     },
   };
@@ -118,16 +125,16 @@ export function createBackupCommands(config: BackupConfig): CommandDefinition[] 
     },
   };
 
-  const backupDownload: CommandDefinition<{ id: string }> = {
+  const backupDownload: CommandDefinition<{ id: string; destination: 'hub' | 's3' }> = {
     name: 'backup_download',
     permission: 'backup_read',
     lane: 'normal',
-    params: z.object({ id: artifactIdSchema }),
+    params: z.object({ id: artifactIdSchema, destination: z.enum(['hub', 's3'], { message: 'destination is "hub" (default) or "s3"' }).default('hub') }),
     defaultTimeoutS: LONG_TIMEOUT_S,
     async run(params, context) {
       const store = storeFor(config, context);
       const manifest = await requireArtifact(store, params.id);
-      const location = await upload(store, manifest, context);
+      const location = await upload(config, store, manifest, context, params.destination);
       return { ...artifactResult(manifest, location) };
     },
   };

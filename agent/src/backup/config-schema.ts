@@ -155,6 +155,8 @@ export const backupConfigSchema = z.object({
   identity_file: absolutePathSchema.optional(),
   /** Largest artifact uploaded to the hub, in bytes (the hub enforces its own limit too). */
   upload_max_bytes: z.number().int().positive().optional(),
+  /** Smallest S3 multipart part (grows so that any artifact fits in 10,000 parts). S3 itself needs ≥ 5 MiB. */
+  s3_part_min_bytes: z.number().int().min(64 * 1024, 's3_part_min_bytes is at least 65536 (S3 itself needs 5242880)').default(5 << 20),
   targets: z
     .record(z.string(), backupTargetSchema)
     .default({})
