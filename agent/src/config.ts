@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { agentConfigSchema, loadAgentConfig } from '@tether/shared/config/agent-config.ts';
 import type { LoadedAgentConfig } from '@tether/shared/config/agent-config.ts';
+import { releaseKeysConfigSchema } from './update/config-schema.ts';
 
 const ed25519PublicKeySchema = z
   .string()
@@ -29,6 +30,8 @@ export const agentWorkerConfigSchema = agentConfigSchema.extend({
       max_entries: z.number().int().min(100).max(1_000_000).default(10_000),
     })
     .default({ retention_h: 24, max_entries: 10_000 }),
+  /** Release public keys for updates (agent/src/update/config-schema.ts); env TETHER_RELEASE_KEYS. */
+  release_keys: releaseKeysConfigSchema,
 });
 
 export type AgentWorkerConfig = z.infer<typeof agentWorkerConfigSchema>;

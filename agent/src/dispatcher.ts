@@ -46,6 +46,7 @@ export class Dispatcher {
   /** Accepted and not yet answered: a duplicate arriving meanwhile is ignored. */
   #inFlight = new Set<string>();
   #running = new Map<string, AbortController>();
+  #cancelBeforeStart = new Set<string>();
 
   constructor(deps: DispatcherDeps) {
     this.#deps = deps;
@@ -133,6 +134,7 @@ export class Dispatcher {
     }
     const controller = this.#running.get(commandId);
     if (controller) controller.abort(new CommandFailure('cancelled', 'cancelled by the hub'));
+    else if (this.#inFlight.has(commandId)) this.#cancelBeforeStart.add(commandId); // admitted, starting on the next tick
     else this.#log.info({ command_id: commandId }, 'cancel for a command that is not running: ignored');
   }
 
@@ -161,17 +163,31 @@ export class Dispatcher {
       await this.#finish(commandId, this.#failure(commandId, 'expired', `deadline ${message.deadline} passed while the command was queued`, 0), { journal: true, command: message.command, outcome: 'expired' });
       return;
     }
-    const isNormal = definition.lane === 'normal';
-    if (isNormal) await this.#deps.markers.mark({ command_id: commandId, command: message.command, job_id: jobId, started_at: new Date().toISOString() });
-
-    const timeoutS = message.timeout_s ?? definition.defaultTimeoutS ?? this.#deps.config.command_timeout_s;
+    if (this.#cancelBeforeStart.delete(commandId)) {
+      await this.#finish(commandId, this.#failure(commandId, 'cancelled', 'cancelled before it started', 0), { journal: true, command: message.command, outcome: 'cancelled' });
+      return;
+    }
+    // Registered before the first await, so a cancel arriving while the marker is written is not lost.
     const controller = new AbortController();
     this.#running.set(commandId, controller);
-    const timer = setTimeout(() => controller.abort(new CommandFailure('timeout', `timed out after ${timeoutS} s`)), timeoutS * 1000);
     const aborted = new Promise<never>((_resolve, reject) => {
       controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
     });
     aborted.catch(() => {});
+    const isNormal = definition.lane === 'normal';
+    if (isNormal) {
+      try {
+        await this.#deps.markers.mark({ command_id: commandId, command: message.command, job_id: jobId, started_at: new Date().toISOString() });
+      } catch (error) {
+        // Without a marker a crash could not be told apart from "never ran": refuse to start.
+        this.#running.delete(commandId);
+        await this.#finish(commandId, this.#failure(commandId, 'failed', `cannot record the command as running (${(error as Error).message}); is the state dir full or read-only?`, 0), { journal: true, command: message.command, outcome: 'failed' });
+        return;
+      }
+    }
+
+    const timeoutS = message.timeout_s ?? definition.defaultTimeoutS ?? this.#deps.config.command_timeout_s;
+    const timer = setTimeout(() => controller.abort(new CommandFailure('timeout', `timed out after ${timeoutS} s`)), timeoutS * 1000);
     let requestedExit: number | null = null;
     const context: CommandContext = {
       commandId,
@@ -186,7 +202,7 @@ export class Dispatcher {
     };
 
     const started = Date.now();
-    const work = Promise.resolve().then(() => definition.run(params, context));
+    const work = controller.signal.aborted ? aborted : Promise.resolve().then(() => definition.run(params, context));
     let response: Response;
     let outcome: string;
     try {

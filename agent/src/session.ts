@@ -33,6 +33,8 @@ export interface SessionDeps {
   supervisor: SupervisorLink;
   dispatcher: () => Dispatcher;
   onFatal(reason: string): void;
+  /** The last update's outcome, sent with `register` until the hub has answered `registered`. */
+  updateOutcome?: { pending(): Record<string, unknown> | undefined; reported(): void };
 }
 
 export class Session implements TransportEvents {
@@ -165,6 +167,7 @@ export class Session implements TransportEvents {
       supervised: host.supervised,
       transports: ['websocket'],
       pending_command_ids: this.#deps.outbox.entries().map((entry) => entry.commandId),
+      update_outcome: this.#deps.updateOutcome?.pending(),
     };
     await this.#transport.send({ type: 'register', protocol: PROTOCOL_VERSION, data }).catch((error) => {
       this.#log.warn({ err: (error as Error).message }, 'register not sent');
@@ -174,6 +177,7 @@ export class Session implements TransportEvents {
   #onRegistered(agentId: string | undefined): void {
     if (this.#registered) return;
     this.#registered = true;
+    this.#deps.updateOutcome?.reported();
     this.#log.info({ agent_id: agentId ?? this.#deps.agentId, heartbeat_interval_s: this.#heartbeatS, protocol: this.#peerProtocol ?? null }, 'registered');
     void this.#deps.health.update({ registered: true, heartbeat_interval_s: this.#heartbeatS });
     void this.#heartbeat();

@@ -16,6 +16,7 @@ import { Delivery } from '../delivery.ts';
 import { Session } from '../session.ts';
 import { HealthFile } from '../health.ts';
 import { SupervisorLink } from '../ipc.ts';
+import { UpdateOutcomeReport } from '../update/outcome-report.ts';
 import { SystemMetricsSampler } from '../metrics/system-metrics.ts';
 import { WebSocketTransport } from '../transport/websocket.ts';
 import { agentWebSocketUrl } from '../transport/url.ts';
@@ -88,6 +89,7 @@ export async function runAgent(): Promise<void> {
     sampler,
     health,
     supervisor,
+    updateOutcome: new UpdateOutcomeReport(config.state_dir),
     dispatcher: () => dispatcher,
     onFatal: (reason) => {
       log.fatal({ reason }, 'fatal: stopping for good');
@@ -129,7 +131,8 @@ export async function runAgent(): Promise<void> {
   delivery.attach(transport);
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void shutdown(EXIT_STOP, signal));
-  process.on('disconnect', () => log.warn('supervisor IPC channel closed'));
+  // The supervisor is gone (killed): stop, or a restarted supervisor would run a second agent.
+  process.on('disconnect', () => void shutdown(EXIT_STOP, 'supervisor IPC channel closed'));
   installCrashLogging(log);
   transport.start();
 }

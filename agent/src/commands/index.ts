@@ -7,6 +7,8 @@ import { infoCommand } from './info.ts';
 import { createMetricsCommand } from './metrics.ts';
 import { createCapabilitiesCommand } from './capabilities.ts';
 import { restartCommand } from './restart.ts';
+import { updateAgentCommand, updateCommand } from '../update/update-command.ts';
+import { redeployCommand } from '../update/redeploy-command.ts';
 
 export interface CommandDeps {
   sampler: SystemMetricsSampler;
@@ -21,5 +23,6 @@ export function createCommandRegistry(deps: CommandDeps): CommandRegistry {
     createMetricsCommand(deps.sampler),
     createCapabilitiesCommand(deps.effectiveCommands),
     restartCommand,
+    updateCommand, updateAgentCommand, redeployCommand,
   ]);
 }

@@ -126,3 +126,12 @@ test('deadline passed → expired without running; handler failures keep their c
   const audit = lines.filter((l) => l.msg === 'audit').map((l) => `${l.command_id}:${l.outcome}`);
   assert.deepEqual(audit, ['d-1:expired', 'f-1:not_supported', 'f-2:failed']);
 });
+
+test('a cancel arriving right after admission (before the job started) is not lost', async (t) => {
+  const { dispatcher, response, lines } = await makeDispatcher(t, { workers: 2, max_queued: 1 });
+  await dispatcher.handle(command('q-1', 'wait'));
+  await dispatcher.cancel('q-1');
+  const cancelled = await response('q-1');
+  assert.equal(cancelled.error_code, 'cancelled');
+  assert.equal(lines.filter((l) => l.msg === 'cancel for a command that is not running: ignored').length, 0);
+});

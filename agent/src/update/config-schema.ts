@@ -1,0 +1,17 @@
+// The agent config's `release_keys`: release public keys pinned from the install (YAML list, or
+// TETHER_RELEASE_KEYS as a comma-separated string). Empty: pinned at first use from the hub.
+import { z } from 'zod';
+import { decodePublicKey } from '@tether/shared/release/signing.ts';
+
+const releaseKeySchema = z.string().trim().refine((value) => {
+  try {
+    decodePublicKey(value);
+    return true;
+  } catch {
+    return false;
+  }
+}, { message: 'must be a base64 Ed25519 release public key (44 characters, the content of release-key.pub)' });
+
+export const releaseKeysConfigSchema = z
+  .preprocess((value) => (typeof value === 'string' ? value.split(',').map((key) => key.trim()).filter((key) => key !== '') : value), z.array(releaseKeySchema))
+  .default([]);
