@@ -2,6 +2,7 @@
 // program, database and credential comes from here, the host's own file.
 import { isAbsolute, normalize } from 'node:path';
 import { z } from 'zod';
+import { parseCron } from './schedule/cron.ts';
 
 /** Target names travel from the hub and may land in argv and paths: never a leading `-` or `.`. */
 export const TARGET_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -44,8 +45,12 @@ const retentionSchema = z.object({
 const cronSchema = z
   .string()
   .trim()
-  .refine((value) => value.split(/\s+/).length === 5 && /^[0-9*,/\- A-Za-z]+$/.test(value), {
-    message: 'must be a five-field cron expression such as "15 3 * * *" (minute hour day month weekday)',
+  .superRefine((value, ctx) => {
+    try {
+      parseCron(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `${(error as Error).message} (five fields: minute hour day month weekday, e.g. "15 3 * * *")` });
+    }
   });
 
 const secretSourceFields = {
