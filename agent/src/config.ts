@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { agentConfigSchema, loadAgentConfig } from '@tether/shared/config/agent-config.ts';
 import type { LoadedAgentConfig } from '@tether/shared/config/agent-config.ts';
 import { releaseKeysConfigSchema } from './update/config-schema.ts';
+import { backupConfigShape } from './backup/config-schema.ts';
 
 const ed25519PublicKeySchema = z
   .string()
@@ -32,6 +33,8 @@ export const agentWorkerConfigSchema = agentConfigSchema.extend({
     .default({ retention_h: 24, max_entries: 10_000 }),
   /** Release public keys for updates (agent/src/update/config-schema.ts); env TETHER_RELEASE_KEYS. */
   release_keys: releaseKeysConfigSchema,
+  /** Backup targets, recipients, compression, retention (agent/src/backup/config-schema.ts). */
+  ...backupConfigShape,
 });
 
 export type AgentWorkerConfig = z.infer<typeof agentWorkerConfigSchema>;

@@ -5,6 +5,7 @@ import { runAgent } from './cli/run.ts';
 import { printVersion } from './cli/version.ts';
 import { healthCheck } from './cli/health-check.ts';
 import { dumpState } from './cli/dump-state.ts';
+import { registerBackupCli } from './backup/cli.ts';
 
 const program = new Command('tether-agent')
   .description('tether host agent: connects to a tether hub and runs the commands it allows')
@@ -20,6 +21,8 @@ program
   .description('print config and state files as JSON (secrets masked)')
   .option('--allow-secrets', 'show secrets unmasked')
   .action((options: { allowSecrets?: boolean }) => dumpState(options));
+
+registerBackupCli(program);
 
 try {
   await program.parseAsync(process.argv);

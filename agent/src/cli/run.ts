@@ -74,6 +74,7 @@ export async function runAgent(): Promise<void> {
 
   const registry: CommandRegistry = createCommandRegistry({
     sampler,
+    backup: config.backup,
     effectiveCommands: () => registry.allowedNames((permission) => permissions.allows(permission)),
   });
   let dispatcher: Dispatcher;

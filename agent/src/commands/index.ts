@@ -9,10 +9,13 @@ import { createCapabilitiesCommand } from './capabilities.ts';
 import { restartCommand } from './restart.ts';
 import { updateAgentCommand, updateCommand } from '../update/update-command.ts';
 import { redeployCommand } from '../update/redeploy-command.ts';
+import { createBackupCommands } from '../backup/commands.ts';
+import type { BackupConfig } from '../backup/config-schema.ts';
 
 export interface CommandDeps {
   sampler: SystemMetricsSampler;
   effectiveCommands: () => string[];
+  backup: BackupConfig;
 }
 
 export function createCommandRegistry(deps: CommandDeps): CommandRegistry {
@@ -23,6 +26,9 @@ export function createCommandRegistry(deps: CommandDeps): CommandRegistry {
     createMetricsCommand(deps.sampler),
     createCapabilitiesCommand(deps.effectiveCommands),
     restartCommand,
-    updateCommand, updateAgentCommand, redeployCommand,
+    updateCommand,
+    updateAgentCommand,
+    redeployCommand,
+    ...createBackupCommands(deps.backup),
   ]);
 }
