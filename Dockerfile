@@ -1,0 +1,69 @@
+# syntax=docker/dockerfile:1
+# tether agent image: the supervisor runs the agent; both are bundled by esbuild in the build
+# stage, so the runtime stage holds only Node 24, tini and two .mjs files.
+#
+#   docker build -t tether-agent --build-arg VERSION=0.1.0 .
+#   docker run -d --name tether-agent --restart unless-stopped --network host \
+#     -e TETHER_SERVER_URL -e TETHER_API_KEY -v tether-state:/var/lib/tether tether-agent
+
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+# ---- build: install dependencies and bundle agent and supervisor -----------------------------
+FROM node:24-bookworm AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+COPY shared/package.json shared/
+COPY agent/package.json agent/
+COPY supervisor/package.json supervisor/
+COPY hub/package.json hub/
+RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY shared/ shared/
+COPY agent/ agent/
+COPY supervisor/ supervisor/
+# Bundled npm packages include CommonJS (ws, pino): give the ESM bundle a `require`.
+RUN banner="import { createRequire as __tetherRequire } from 'node:module'; const require = __tetherRequire(import.meta.url);" \
+ && for entry in agent supervisor; do \
+      node_modules/.bin/esbuild "$entry/src/main.ts" --bundle --platform=node --format=esm --target=node24 \
+        --banner:js="$banner" --outfile="/out/$entry.mjs" --log-level=warning; \
+    done
+
+# ---- runtime: slim Node 24, non-root user 65532 ------------------------------------------------
+FROM ${NODE_IMAGE}
+ARG VERSION=0.0.0-dev
+ARG SOURCE=https://github.com/tether-project/tether
+LABEL org.opencontainers.image.title="tether-agent" \
+      org.opencontainers.image.description="tether remote host agent and its supervisor" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.licenses="Apache-2.0"
+
+# tini is PID 1: it forwards SIGTERM/SIGINT to the supervisor (which stops the agent cleanly)
+# and reaps orphaned grandchildren that Node, as PID 1, would leave as zombies.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --gid 65532 tether \
+ && useradd --uid 65532 --gid 65532 --home-dir /var/lib/tether --no-create-home --shell /usr/sbin/nologin tether \
+ && install -d -o 65532 -g 65532 -m 0700 /var/lib/tether \
+ && install -d -m 0755 /etc/tether /opt/tether
+
+COPY --from=build /out/agent.mjs /out/supervisor.mjs /opt/tether/
+RUN printf '%s\n' "${VERSION}" >/opt/tether/VERSION \
+ && printf '#!/bin/sh\nexec node /opt/tether/agent.mjs "$@"\n' >/usr/local/bin/tether-agent \
+ && printf '#!/bin/sh\nexec node /opt/tether/supervisor.mjs "$@"\n' >/usr/local/bin/tether-supervisor \
+ && chmod 0755 /usr/local/bin/tether-agent /usr/local/bin/tether-supervisor
+
+ENV NODE_ENV=production \
+    TETHER_STATE_DIR=/var/lib/tether \
+    TETHER_AGENT_ENTRY=/opt/tether/agent.mjs
+# The agent key and hub URL come from the environment (TETHER_API_KEY, TETHER_SERVER_URL); an
+# optional policy file can be mounted read-only at /etc/tether/agent.yaml.
+VOLUME ["/var/lib/tether"]
+USER 65532:65532
+WORKDIR /var/lib/tether
+
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+  CMD ["tether-agent", "health-check"]
+
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/opt/tether/supervisor.mjs", "run", "--state-dir", "/var/lib/tether", "--agent-entry", "/opt/tether/agent.mjs"]
