@@ -112,7 +112,7 @@ test('invalid params are answered, not run', async () => {
 });
 
 test('restart: exit 42, the supervisor brings the agent back at once', async () => {
-  const { key, state } = await supervisedAgent('restart', undefined, { config: 'allow: [ping, restart]\n' });
+  const { key, state } = await supervisedAgent('restart', ['ping', 'restart'], { config: 'allow: [ping, restart]\n' });
   const before = await supervisorStatus(state);
   const restart = await command(hub, key.id, 'restart');
   assert.equal(restart.body.result.success, true);
