@@ -32,6 +32,13 @@ export interface ReleaseOptions {
   nodeVersion?: string;
   /** Prebuilt agent.mjs / supervisor.mjs; default: built now with the release version compiled in. */
   bundles?: { agent: string; supervisor: string };
+  /**
+   * A Node binary to put in bin/node for every platform instead of fetching node-<platform> with
+   * npm pack (tests and local builds: pass process.execPath; only right for the host's platform).
+   */
+  nodeBinary?: string;
+  /** gzip level of the tarball, 1-9 (default 9; tests use 1 to save time). */
+  gzipLevel?: number;
   log?: (line: string) => void;
 }
 
@@ -71,7 +78,7 @@ export async function fetchNodeBinary(platform: string, nodeVersion: string, wor
  * Writes a gzip tarball of `<stageRoot>/<topDirectory>` with entries sorted, portable headers (no
  * owners, no host-specific fields) and one fixed mtime: the same inputs give the same bytes.
  */
-export async function writeDeterministicTarball(stageRoot: string, topDirectory: string, files: readonly string[], outFile: string): Promise<void> {
+export async function writeDeterministicTarball(stageRoot: string, topDirectory: string, files: readonly string[], outFile: string, gzipLevel = 9): Promise<void> {
   const directories = new Set<string>([topDirectory]);
   for (const file of files) {
     const parts = file.split('/');
@@ -79,7 +86,7 @@ export async function writeDeterministicTarball(stageRoot: string, topDirectory:
   }
   const entries = [...directories, ...files.map((file) => `${topDirectory}/${file}`)].sort();
   await createTar(
-    { file: outFile, cwd: stageRoot, gzip: { level: 9 }, portable: true, mtime: FIXED_MTIME, noDirRecurse: true, strict: true },
+    { file: outFile, cwd: stageRoot, gzip: { level: gzipLevel }, portable: true, mtime: FIXED_MTIME, noDirRecurse: true, strict: true },
     entries,
   );
 }
@@ -100,7 +107,7 @@ export async function buildRelease(options: ReleaseOptions): Promise<ReleaseArti
     for (const platform of platforms) {
       let nodeBinary: string;
       try {
-        nodeBinary = await fetchNodeBinary(platform, nodeVersion, work);
+        nodeBinary = options.nodeBinary ?? (await fetchNodeBinary(platform, nodeVersion, work));
       } catch (error) {
         if (REQUIRED_PLATFORMS.includes(platform)) throw error;
         log(`skipping ${platform}: ${(error as Error).message}`);
@@ -120,7 +127,7 @@ export async function buildRelease(options: ReleaseOptions): Promise<ReleaseArti
 
       const tarballPath = join(outDir, names.tarball);
       const partial = `${tarballPath}.partial`;
-      await writeDeterministicTarball(stageRoot, names.directory, ['VERSION', 'agent.mjs', 'bin/node', 'supervisor.mjs'], partial);
+      await writeDeterministicTarball(stageRoot, names.directory, ['VERSION', 'agent.mjs', 'bin/node', 'supervisor.mjs'], partial, options.gzipLevel);
       await rename(partial, tarballPath);
 
       const manifest: ReleaseManifest = {
@@ -155,13 +162,14 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       platforms: { type: 'string' },
       'node-version': { type: 'string' },
+      'node-binary': { type: 'string' },
     },
     strict: true,
   });
-  const usage = 'usage: npm run release -- --version V --key PRIVATE_KEY_PEM --out DIR [--platforms linux-x64,linux-arm64] [--node-version N]';
+  const usage = 'usage: npm run release -- --version V --key PRIVATE_KEY_PEM --out DIR [--platforms linux-x64,linux-arm64] [--node-version N] [--node-binary PATH]';
   if (!values.version || !values.key || !values.out) throw new Error(`--version, --key and --out are required\n${usage}`);
   const platforms = values.platforms?.split(',').map((p) => p.trim()).filter((p) => p !== '');
-  const artifacts = await buildRelease({ version: values.version, keyPath: values.key, outDir: values.out, platforms, nodeVersion: values['node-version'] });
+  const artifacts = await buildRelease({ version: values.version, keyPath: values.key, outDir: values.out, platforms, nodeVersion: values['node-version'], nodeBinary: values['node-binary'] });
   console.log(`release ${values.version}: ${artifacts.map((a) => a.platform).join(', ')} written to ${resolve(values.out)}`);
 }
 

@@ -26,6 +26,8 @@ import { addAdminRoutes } from './http/admin-routes.ts';
 import { addAgentRoutes } from './http/agent-routes.ts';
 import { handleAgentUpgrade } from './ws/upgrade.ts';
 import { CLOSE_GOING_AWAY } from './ws/close-codes.ts';
+import { addReleaseRoutes } from './releases/routes.ts';
+import { defaultInstallScriptCandidates } from './releases/install-script.ts';
 
 export interface HubOptions {
   host?: string;
@@ -42,6 +44,10 @@ export interface HubOptions {
   pollIntervalS?: number;
   /** A command handed to an HTTP poll and never answered is offered again after this long. */
   httpReofferS?: number;
+  /** Trusted release public keys, one per line; default <data-dir>/release-keys. */
+  releaseKeysFile?: string;
+  /** deploy.sh served as /install.sh; default the repository's (or one beside the bundle). */
+  installScriptPath?: string;
 }
 
 export interface RunningHub {
@@ -73,6 +79,12 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   routes.add('GET', '/api/health', ({ res }) => sendJson(res, 200, { ok: true, version: VERSION }));
   addAdminRoutes(routes, { keys, commands, events, presence, router, adminToken, log });
   addAgentRoutes(routes, { keys, agents, presence, router, signer, log, pollIntervalS: options.pollIntervalS ?? 5 });
+  addReleaseRoutes(routes, {
+    dataDir,
+    releaseKeysFile: options.releaseKeysFile,
+    installScriptCandidates: options.installScriptPath ? [options.installScriptPath] : defaultInstallScriptCandidates(),
+    log,
+  });
 
   const handleRequest = async (req: IncomingMessage, res: ServerResponse) => {
     try {

@@ -6,8 +6,10 @@ import { parseAgentMessage } from './agent-message.ts';
 import type { Logger } from './logger.ts';
 
 export interface AgentProcessOptions {
-  /** The agent entry file, run as `process.execPath <entry> run` (never a path from the network). */
+  /** The agent entry file, run as `<runtime> <entry> run` (never a path from the network). */
   entry: string;
+  /** The Node binary: an installed version's own bin/node, else process.execPath. */
+  runtime?: string;
   env: NodeJS.ProcessEnv;
   log: Logger;
   onReady: (version: string | null) => void;
@@ -29,7 +31,7 @@ export class AgentProcess {
     this.#options = options;
     // detached: the agent leads its own process group, so a terminal's Ctrl-C reaches only the
     // supervisor (which forwards SIGTERM once) and SIGKILL can take the agent's children with it.
-    this.#child = spawn(process.execPath, [options.entry, 'run'], {
+    this.#child = spawn(options.runtime ?? process.execPath, [options.entry, 'run'], {
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
       env: options.env,
       detached: true,

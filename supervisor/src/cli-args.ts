@@ -11,6 +11,7 @@ import type { LogLevel } from './logger.ts';
 export const USAGE = `usage:
   tether-supervisor run [--agent-entry PATH] [--state-dir DIR] [--ready-grace-s N]
                         [--backoff-cap-s N] [--stop-grace-s N]
+                        [--update-grace-s N] [--update-trial-s N]
   tether-supervisor status [--json] [--state-dir DIR]
   tether-supervisor help
 
@@ -36,6 +37,12 @@ export class EnvironmentError extends Error {
 export interface RunOptions {
   command: 'run';
   agentEntry: string;
+  /** True when --agent-entry or TETHER_AGENT_ENTRY named it (not found beside the supervisor). */
+  agentEntryExplicit: boolean;
+  /** A newly switched version must report ready within this long, or it is rolled back. */
+  updateGraceMs: number;
+  /** After its first ready, 3 crashes of a new version within this long roll it back. */
+  updateTrialMs: number;
   stateDir: string;
   /** True when --state-dir was given: the agent is then told the same dir via TETHER_STATE_DIR. */
   stateDirFromFlag: boolean;
@@ -64,6 +71,8 @@ export const DEFAULT_READY_GRACE_S = 60;
 export const DEFAULT_BACKOFF_CAP_S = 60;
 export const MAX_BACKOFF_CAP_S = 300;
 export const DEFAULT_STOP_GRACE_S = 10;
+export const DEFAULT_UPDATE_GRACE_S = 30;
+export const DEFAULT_UPDATE_TRIAL_S = 120;
 const DEFAULT_BACKOFF_BASE_MS = 1000;
 const DEFAULT_STABLE_MS = 60_000;
 
@@ -73,6 +82,8 @@ const RUN_FLAGS = {
   'ready-grace-s': { type: 'string' },
   'backoff-cap-s': { type: 'string' },
   'stop-grace-s': { type: 'string' },
+  'update-grace-s': { type: 'string' },
+  'update-trial-s': { type: 'string' },
 } as const;
 
 const STATUS_FLAGS = {
@@ -111,10 +122,14 @@ function strictParse<T extends typeof RUN_FLAGS | typeof STATUS_FLAGS>(command: 
 function parseRun(args: string[], env: NodeJS.ProcessEnv): RunOptions {
   const values = strictParse('run', args, RUN_FLAGS);
   const stateDirFlag = values['state-dir'];
+  const stateDir = stateDirFlag === undefined ? defaultStateDir(env) : checkedDir(stateDirFlag);
   return {
     command: 'run',
-    agentEntry: resolveAgentEntry(values['agent-entry'], env),
-    stateDir: stateDirFlag === undefined ? defaultStateDir(env) : checkedDir(stateDirFlag),
+    agentEntry: resolveAgentEntry(values['agent-entry'], env, stateDir),
+    agentEntryExplicit: values['agent-entry'] !== undefined || Boolean(env.TETHER_AGENT_ENTRY),
+    updateGraceMs: seconds('--update-grace-s', values['update-grace-s'], DEFAULT_UPDATE_GRACE_S, 1, 3600),
+    updateTrialMs: seconds('--update-trial-s', values['update-trial-s'], DEFAULT_UPDATE_TRIAL_S, 1, 86400),
+    stateDir,
     stateDirFromFlag: stateDirFlag !== undefined,
     readyGraceMs: seconds('--ready-grace-s', values['ready-grace-s'], DEFAULT_READY_GRACE_S, 1, 3600),
     backoffCapMs: seconds('--backoff-cap-s', values['backoff-cap-s'], DEFAULT_BACKOFF_CAP_S, 1, MAX_BACKOFF_CAP_S),
@@ -173,9 +188,12 @@ function logLevel(env: NodeJS.ProcessEnv): LogLevel {
 }
 
 /** --agent-entry, else TETHER_AGENT_ENTRY, else agent.mjs beside this bundle, else agent/src/main.ts of the checkout. */
-function resolveAgentEntry(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+function resolveAgentEntry(flag: string | undefined, env: NodeJS.ProcessEnv, stateDir: string): string {
   if (flag !== undefined) {
     const path = resolve(flag);
+    // <state>/current/agent.mjs (a native install): the supervisor picks and repairs the version
+    // itself, so a missing or damaged `current` must not stop it from starting.
+    if (path.startsWith(`${resolve(stateDir)}/`)) return path;
     if (!isFile(path)) throw new UsageError(`--agent-entry: ${path} is not a file; give the path of the agent entry (agent/src/main.ts or agent.mjs)`);
     return path;
   }

@@ -6,7 +6,9 @@ export type ExitAction =
   | { kind: 'stop' }
   | { kind: 'restart-now' }
   | { kind: 'halt'; reason: string }
-  | { kind: 'restart-after-backoff' };
+  | { kind: 'restart-after-backoff' }
+  | { kind: 'update' }
+  | { kind: 'redeploy' };
 
 export function actionForExit(code: number | null, signal: string | null): ExitAction {
   if (signal !== null || code === null) return { kind: 'restart-after-backoff' };
@@ -15,12 +17,12 @@ export function actionForExit(code: number | null, signal: string | null): ExitA
       return { kind: 'stop' };
     case EXIT_RESTART:
       return { kind: 'restart-now' };
-    // The update (43) and redeploy (44) flows plug in here: verify and switch to the staged
-    // release (or fetch, verify and reinstall the current one), then start it under a health gate.
-    // Until they exist, the agent is simply started again at once.
+    // Verify and switch to the staged release, then start it under a health gate (versions/).
     case EXIT_UPDATE:
+      return { kind: 'update' };
+    // Fetch the running version afresh, verify it, reinstall it, start it.
     case EXIT_REDEPLOY:
-      return { kind: 'restart-now' };
+      return { kind: 'redeploy' };
     case EXIT_FATAL:
       return { kind: 'halt', reason: 'agent key deleted or invalid (exit 99)' };
     case EXIT_CONFIG:

@@ -17,7 +17,7 @@ export function statusCommand(options: StatusOptions, write: (text: string) => v
   }
   const status = read.status;
   const alive = isAlive(status.supervisor_pid);
-  const running = alive && (status.state === 'starting' || status.state === 'running' || status.state === 'backoff');
+  const running = alive && (status.state === 'starting' || status.state === 'running' || status.state === 'backoff' || status.state === 'updating');
   if (options.json) write(`${JSON.stringify({ ...status, supervisor_alive: alive, running }, null, 2)}\n`);
   else write(humanReadable(status, alive));
   return running ? EXIT_STATUS_RUNNING : EXIT_STATUS_NOT_RUNNING;
@@ -45,7 +45,9 @@ function humanReadable(status: SupervisorStatus, alive: boolean): string {
   } else {
     lines.push('agent:        not running');
   }
-  lines.push(`version:      ${status.version ?? 'unknown'}`);
+  lines.push(`version:      ${status.version ?? 'unknown'}${status.install ? ` (${status.install.kind === 'installed' ? 'installed' : 'base entry'})` : ''}`);
+  if (status.trial) lines.push(`update trial: ${status.trial.from ?? 'unknown'} -> ${status.trial.to}, ${status.trial.ready_at ? `ready since ${status.trial.ready_at}` : 'not ready yet'}, ${status.trial.crashes} crash(es)`);
+  if (status.crash_loop) lines.push('crash loop:   yes (the agent keeps crashing; restarts are backing off)');
   lines.push(`restarts:     ${status.restarts}`);
   if (status.last_exit) lines.push(`last exit:    ${status.last_exit.description} at ${status.last_exit.at}`);
   if (status.state === 'backoff' && status.next_start_at) lines.push(`next start:   ${status.next_start_at}`);

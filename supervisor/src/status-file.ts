@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '@tether/shared/atomic-file.ts';
 
-export type SupervisorState = 'starting' | 'running' | 'backoff' | 'halted' | 'stopping' | 'stopped';
-export const SUPERVISOR_STATES: readonly SupervisorState[] = ['starting', 'running', 'backoff', 'halted', 'stopping', 'stopped'];
+export type SupervisorState = 'starting' | 'running' | 'backoff' | 'updating' | 'halted' | 'stopping' | 'stopped';
+export const SUPERVISOR_STATES: readonly SupervisorState[] = ['starting', 'running', 'backoff', 'updating', 'halted', 'stopping', 'stopped'];
 
 export interface AgentExit {
   code: number | null;
@@ -37,6 +37,12 @@ export interface SupervisorStatus {
   halted_reason: string | null;
   /** The most recent crashes (newest last), for spotting crash loops. */
   recent_crashes: AgentExit[];
+  /** True while the agent keeps crashing (3 or more crashes, each soon after starting). */
+  crash_loop?: boolean;
+  /** What runs: an installed version (<state>/versions/<v>) or the base entry. */
+  install?: { kind: 'installed' | 'base'; version: string | null };
+  /** A new version on trial after an update: rolled back if it is not ready in time or crash-loops. */
+  trial?: { from: string | null; to: string; ready_at: string | null; crashes: number } | null;
   updated_at: string;
 }
 

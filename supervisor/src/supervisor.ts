@@ -10,11 +10,15 @@ import { writeStatusFile, RECENT_CRASHES_KEPT } from './status-file.ts';
 import type { AgentExit, SupervisorStatus } from './status-file.ts';
 import type { RunOptions } from './cli-args.ts';
 import type { Logger } from './logger.ts';
+import { VersionManager } from './versions/version-manager.ts';
+import type { ExitAction } from './lifecycle.ts';
 
 /** Restart requests (exit 42/43/44) in a row, each soon after starting, before backoff applies anyway. */
 const QUICK_RESTARTS_BEFORE_BACKOFF = 5;
 /** While halted nothing is scheduled; this idle timer only keeps the process alive. */
 const HALTED_IDLE_MS = 24 * 60 * 60 * 1000;
+/** Crashes in a row (backoff attempts) from which the status reports a crash loop. */
+const CRASH_LOOP_ATTEMPTS = 3;
 
 export class Supervisor {
   #options: RunOptions;
@@ -29,12 +33,26 @@ export class Supervisor {
   #restartRequested = false;
   #quickRestarts = 0;
   #statusWriteFailing = false;
+  #versions: VersionManager;
+  /** Why the version on trial must be rolled back once its process has exited. */
+  #trialFailure: string | null = null;
+  #trialTimer: NodeJS.Timeout | null = null;
+  /** An install step is running; it starts the agent when done. */
+  #installing = false;
   #resolveDone: (code: number) => void = () => {};
 
   constructor(options: RunOptions, log: Logger) {
     this.#options = options;
     this.#log = log;
     this.#backoff = new Backoff({ baseMs: options.backoffBaseMs, capMs: options.backoffCapMs });
+    this.#versions = new VersionManager({
+      stateDir: options.stateDir,
+      baseEntry: options.agentEntry,
+      baseEntryExplicit: options.agentEntryExplicit,
+      env: process.env,
+      log,
+      trialWindowMs: options.updateTrialMs,
+    });
     const now = new Date().toISOString();
     this.#status = {
       state: 'starting',
@@ -64,7 +82,7 @@ export class Supervisor {
       backoff_cap_ms: this.#options.backoffCapMs,
       stop_grace_ms: this.#options.stopGraceMs,
     });
-    this.#startAgent();
+    this.#afterInstallWork(() => this.#versions.prepare(), false);
     return done;
   }
 
@@ -88,7 +106,7 @@ export class Supervisor {
 
   /** SIGHUP: restart the agent now (graceful stop first). Also leaves backoff and the halted state. */
   requestRestart(): void {
-    if (this.#stopping) return;
+    if (this.#stopping || this.#installing) return;
     this.#log.info('SIGHUP received; restarting the agent');
     this.#backoff.reset();
     this.#quickRestarts = 0;
@@ -108,12 +126,15 @@ export class Supervisor {
   }
 
   #startAgent(): void {
+    if (this.#stopping) return;
     const env: NodeJS.ProcessEnv = { ...process.env, TETHER_SUPERVISED: '1', MICROHACK_SUPERVISED: '1' };
     if (this.#options.stateDirFromFlag) env.TETHER_STATE_DIR = this.#options.stateDir;
+    const target = this.#versions.target;
     let agent: AgentProcess;
     try {
       agent = new AgentProcess({
-        entry: this.#options.agentEntry,
+        entry: target.entry,
+        runtime: target.runtime,
         env,
         log: this.#log,
         onReady: (version) => this.#onReady(agent, version),
@@ -132,16 +153,60 @@ export class Supervisor {
       ready_at: null,
       next_start_at: null,
       halted_reason: null,
+      agent_entry: target.entry,
+      version: target.version,
+      install: { kind: target.kind, version: target.version },
+      trial: this.#trialStatus(),
     });
-    this.#log.info('agent started', { agent_pid: agent.pid, restarts: this.#status.restarts });
+    this.#log.info('agent started', { agent_pid: agent.pid, restarts: this.#status.restarts, version: target.version, kind: target.kind });
+    const onTrial = this.#versions.trial !== null;
+    const graceMs = onTrial ? this.#options.updateGraceMs : this.#options.readyGraceMs;
     this.#readyGraceTimer = setTimeout(() => {
       this.#readyGraceTimer = null;
+      if (this.#agent === agent && this.#status.ready_at === null && onTrial && this.#versions.trial !== null) {
+        // Not ready in time: stop it; the exit handler rolls back and starts the previous version.
+        this.#trialFailure = `not ready within ${Math.round(graceMs / 1000)} s of starting`;
+        this.#log.error('new version did not report ready in time', { agent_pid: agent.pid, update_grace_ms: graceMs });
+        agent.stop(this.#options.stopGraceMs);
+        return;
+      }
       if (this.#agent === agent && this.#status.ready_at === null) {
         this.#log.warn('agent has not reported ready within the grace period', {
           agent_pid: agent.pid, ready_grace_ms: this.#options.readyGraceMs,
         });
       }
-    }, this.#options.readyGraceMs);
+    }, graceMs);
+  }
+
+  #trialStatus(): SupervisorStatus['trial'] {
+    const trial = this.#versions.trial;
+    return trial === null ? null : { from: trial.from_version, to: trial.to, ready_at: trial.ready_at, crashes: trial.crashes.length };
+  }
+
+  /** Runs an install step (prepare, update, redeploy, rollback), then starts whatever it chose. */
+  #afterInstallWork(work: () => Promise<void>, countRestart = true): void {
+    this.#update({ state: 'updating', agent_pid: null, next_start_at: null });
+    this.#backoff.reset();
+    this.#quickRestarts = 0;
+    this.#installing = true;
+    work()
+      .catch((error: unknown) => this.#log.error('install step failed; starting what is installed', { err: error }))
+      .then(() => {
+        this.#installing = false;
+        if (this.#stopping) return;
+        if (countRestart) this.#status.restarts += 1;
+        this.#startAgent();
+      });
+  }
+
+  /** Why the version on trial has failed with this exit, or null when it has not (yet). */
+  #trialFailureFor(action: ExitAction, exit: AgentExit): string | null {
+    if (this.#versions.trial === null) return null;
+    if (action.kind === 'halt') return `new version stopped fatally: ${exit.description}`;
+    if (action.kind === 'restart-after-backoff' && this.#versions.trialCrashed()) {
+      return `crashed ${this.#versions.trial.crashes.length} times within ${Math.round(this.#options.updateTrialMs / 1000)} s (last: ${exit.description})`;
+    }
+    return null;
   }
 
   #onReady(agent: AgentProcess, version: string | null): void {
@@ -149,6 +214,18 @@ export class Supervisor {
     const first = this.#status.ready_at === null;
     this.#update({ ready_at: this.#status.ready_at ?? new Date().toISOString(), version: version ?? this.#status.version });
     if (first) this.#log.info('agent ready', { agent_pid: agent.pid, version });
+    if (first && this.#versions.trial !== null) {
+      void this.#versions.trialReady().then(() => this.#update({ trial: this.#trialStatus() }));
+      // Still up after the trial window: the update is confirmed.
+      if (this.#trialTimer !== null) clearTimeout(this.#trialTimer);
+      this.#trialTimer = setTimeout(() => {
+        this.#trialTimer = null;
+        if (this.#agent === agent && !agent.exited) {
+          this.#versions.endTrial();
+          this.#update({ trial: null });
+        }
+      }, this.#options.updateTrialMs);
+    }
   }
 
   #onExit(agent: AgentProcess, code: number | null, signal: string | null): void {
@@ -174,10 +251,26 @@ export class Supervisor {
     if (stable) {
       this.#backoff.reset();
       this.#quickRestarts = 0;
+      this.#update({ crash_loop: false });
     }
 
     const action = actionForExit(code, signal);
+    const trialFailure = this.#trialFailure ?? this.#trialFailureFor(action, exit);
+    this.#trialFailure = null;
+    if (trialFailure !== null) {
+      if (this.#trialTimer !== null) clearTimeout(this.#trialTimer);
+      this.#trialTimer = null;
+      this.#status.recent_crashes = [...this.#status.recent_crashes, exit].slice(-RECENT_CRASHES_KEPT);
+      return this.#afterInstallWork(() => this.#versions.rollback(trialFailure));
+    }
     switch (action.kind) {
+      case 'update':
+        return this.#afterInstallWork(async () => {
+          this.#versions.endTrial(); // a version that stages the next update has proven itself
+          await this.#versions.applyStaged();
+        });
+      case 'redeploy':
+        return this.#afterInstallWork(() => this.#versions.redeploy());
       case 'stop':
         this.#log.info('agent stopped normally; supervisor exits');
         return this.#finish();
@@ -201,7 +294,7 @@ export class Supervisor {
     const windowMs = this.#backoff.window();
     const delayMs = this.#backoff.next();
     const nextStart = new Date(Date.now() + delayMs).toISOString();
-    this.#update({ state: 'backoff', next_start_at: nextStart });
+    this.#update({ state: 'backoff', next_start_at: nextStart, crash_loop: this.#backoff.attempt >= CRASH_LOOP_ATTEMPTS });
     this.#log.info('restarting the agent after backoff', { delay_ms: delayMs, backoff_window_ms: windowMs, next_start_at: nextStart });
     this.#startTimer = setTimeout(() => {
       this.#startTimer = null;
@@ -227,6 +320,8 @@ export class Supervisor {
     if (this.#startTimer !== null) clearTimeout(this.#startTimer);
     if (this.#readyGraceTimer !== null) clearTimeout(this.#readyGraceTimer);
     if (this.#haltedIdle !== null) clearInterval(this.#haltedIdle);
+    if (this.#trialTimer !== null) clearTimeout(this.#trialTimer);
+    this.#trialTimer = null;
     this.#startTimer = null;
     this.#readyGraceTimer = null;
     this.#haltedIdle = null;

@@ -7,8 +7,8 @@ import { parseAgentMessage } from '../src/agent-message.ts';
 test('exit codes map to the actions of protocol.md section 7', () => {
   assert.equal(actionForExit(0, null).kind, 'stop');
   assert.equal(actionForExit(42, null).kind, 'restart-now');
-  assert.equal(actionForExit(43, null).kind, 'restart-now');
-  assert.equal(actionForExit(44, null).kind, 'restart-now');
+  assert.equal(actionForExit(43, null).kind, 'update');
+  assert.equal(actionForExit(44, null).kind, 'redeploy');
   assert.deepEqual(actionForExit(99, null), { kind: 'halt', reason: 'agent key deleted or invalid (exit 99)' });
   const config = actionForExit(78, null);
   assert.equal(config.kind, 'halt');

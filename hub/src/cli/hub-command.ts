@@ -6,8 +6,8 @@ import { UsageError } from './usage-error.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-export function addHubCommand(program: Command): void {
-  program
+export function addHubCommand(program: Command): Command {
+  return program
     .command('hub')
     .description('run the tether hub (control server agents connect to)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
@@ -17,7 +17,8 @@ export function addHubCommand(program: Command): void {
     .option('--tls-key <file>', 'TLS private key (PEM)')
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'info')
     .option('--http-reoffer-s <seconds>', 'offer an unanswered polled command again after this long', '120')
-    .action(async (options: { host: string; port: string; dataDir: string; tlsCert?: string; tlsKey?: string; logLevel: string; httpReofferS: string }) => {
+    .option('--release-keys <file>', 'trusted release public keys, one per line (default <data-dir>/release-keys)')
+    .action(async (options: { host: string; port: string; dataDir: string; tlsCert?: string; tlsKey?: string; logLevel: string; httpReofferS: string; releaseKeys?: string }) => {
       if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together: give both or neither');
       if (!LOG_LEVELS.includes(options.logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
       const reoffer = Number(options.httpReofferS);
@@ -30,6 +31,7 @@ export function addHubCommand(program: Command): void {
         tlsKeyFile: options.tlsKey,
         logLevel: options.logLevel,
         httpReofferS: reoffer,
+        releaseKeysFile: options.releaseKeys,
       });
     });
 }

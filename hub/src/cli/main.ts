@@ -6,6 +6,8 @@ import { addKeysCommand } from './keys-command.ts';
 import { addAgentsCommand } from './agents-command.ts';
 import { addSendCommand } from './send-command.ts';
 import { HubError, UsageError } from './usage-error.ts';
+import { addReleaseKeyCommand } from './release-key-command.ts';
+import { addPublishCommand } from './publish-command.ts';
 
 const EXIT_USAGE = 2;
 
@@ -16,12 +18,11 @@ const program = new Command('tether')
   .configureOutput({ outputError: () => {} })
   .showSuggestionAfterError(true);
 
-addHubCommand(program);
+addPublishCommand(addHubCommand(program));
 addKeysCommand(program);
 addAgentsCommand(program);
 addSendCommand(program);
-// More subcommands register here, one file each (e.g. release-key, publish):
-//   addReleaseKeyCommand(program); addPublishCommand(program);
+addReleaseKeyCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -63,6 +63,7 @@ export const AGENT_ENV: ReadonlyArray<{ env: string; key: string; aliases?: stri
   { env: 'TETHER_STATE_DIR', key: 'state_dir' },
   { env: 'TETHER_LOG_LEVEL', key: 'log_level' },
   { env: 'TETHER_FORCE_HTTP', key: 'transport.force_http', aliases: ['MICROHACK_FORCE_HTTP'] },
+  { env: 'TETHER_RELEASE_KEYS', key: 'release_keys' },
 ];
 
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {

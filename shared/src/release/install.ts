@@ -142,7 +142,7 @@ async function checkReleaseFiles(dir: string, version: string): Promise<void> {
  * unless it is the current one. On any failure (bad member, disk full, ...) the staging directory
  * is removed and nothing else has changed. Returns the installed directory.
  */
-export async function stageRelease(tarball: string, stateDir: string, version: string): Promise<string> {
+export async function stageRelease(tarball: string, stateDir: string, version: string, options: { replaceCurrent?: boolean } = {}): Promise<string> {
   checkVersion(version);
   const tarballPath = resolve(tarball);
   const versions = versionsDir(stateDir);
@@ -150,7 +150,8 @@ export async function stageRelease(tarball: string, stateDir: string, version: s
   const stagingDir = `${finalDir}${STAGING_SUFFIX}`;
   await mkdir(resolve(stateDir), { recursive: true, mode: 0o700 });
   await mkdir(versions, { recursive: true, mode: 0o700 });
-  if ((await readCurrent(stateDir)) === version) {
+  // replaceCurrent: the supervisor reinstalls the current version (redeploy) while the agent is stopped.
+  if (!options.replaceCurrent && (await readCurrent(stateDir)) === version) {
     throw new InstallError(`version ${version} is the current version; switch to another version before reinstalling it`);
   }
   await rm(stagingDir, { recursive: true, force: true });
@@ -339,4 +340,12 @@ export async function markBad(stateDir: string, version: string, reason: string)
 
 export async function isBad(stateDir: string, version: string): Promise<boolean> {
   return Object.hasOwn(await readBadVersions(stateDir), version);
+}
+
+/** Forgets a bad mark: an explicitly named version that then passed its health gate. */
+export async function clearBad(stateDir: string, version: string): Promise<void> {
+  const versions = await readBadVersions(stateDir);
+  if (!Object.hasOwn(versions, version)) return;
+  delete versions[version];
+  await writeFileAtomic(badVersionsPath(stateDir), `${JSON.stringify({ versions }, null, 2)}\n`, { mode: 0o600 });
 }

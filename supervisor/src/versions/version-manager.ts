@@ -1,0 +1,341 @@
+// Which agent version runs, and the install flows around it (protocol.md section 7):
+// - at start: finish interrupted work (rollback, trial, staged update, redeploy), then run the
+//   current installed version if it verifies, else the highest installed one that does, or the
+//   base entry (the image's / --agent-entry's agent) when that is newer;
+// - exit 43: verify the staged release again, extract it afresh, switch `current`, start a trial;
+// - trial: not ready in time, a fatal exit, or 3 crashes within the trial window → roll back,
+//   mark the version bad, record the outcome for the agent to report;
+// - exit 44: fetch the running version afresh from the hub, verify, reinstall it in place.
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import {
+  cleanupStaging, clearBad, isBad, listInstalled, markBad, readBadVersions, readCurrent, removeVersion,
+  stageRelease, switchCurrent, versionDir,
+} from '@tether/shared/release/install.ts';
+import { hostPlatform, MAX_MANIFEST_BYTES, releaseFileNames } from '@tether/shared/release/manifest.ts';
+import { verifyRelease } from '@tether/shared/release/verify.ts';
+import { compareVersions, isValidVersion } from '@tether/shared/release/versions.ts';
+import {
+  checkComplete, checkInstalled, downloadDir, downloadsDir, readRedeployRequest, readStaged, recordInstalled,
+  removeRedeployRequest, removeStaged, writeOutcome,
+} from '@tether/shared/release/state-files.ts';
+import type { Logger } from '../logger.ts';
+import { trustedKeys } from './trusted-keys.ts';
+import { readTrial, removeTrial, writeTrial } from './trial.ts';
+import type { Trial } from './trial.ts';
+import { fetchToFile } from './http-fetch.ts';
+
+export interface RunTarget {
+  kind: 'installed' | 'base';
+  version: string | null;
+  /** The agent entry file and the Node binary that runs it. */
+  entry: string;
+  runtime: string;
+}
+
+export interface VersionManagerOptions {
+  stateDir: string;
+  /** --agent-entry / TETHER_AGENT_ENTRY / agent.mjs beside supervisor.mjs / the checkout's. */
+  baseEntry: string;
+  baseEntryExplicit: boolean;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  /** How long a new version is on trial after its first ready; 3 crashes within it roll it back. */
+  trialWindowMs: number;
+}
+
+export const CRASHES_FOR_ROLLBACK = 3;
+const MAX_TARBALL_BYTES = 512 * 1024 * 1024;
+
+export class VersionManager {
+  #o: VersionManagerOptions;
+  #log: Logger;
+  #target: RunTarget;
+  #trial: Trial | null = null;
+
+  constructor(options: VersionManagerOptions) {
+    this.#o = options;
+    this.#log = options.log;
+    this.#target = this.#baseTarget();
+  }
+
+  get target(): RunTarget {
+    return this.#target;
+  }
+
+  get trial(): Trial | null {
+    return this.#trial;
+  }
+
+  // ---- start ---------------------------------------------------------------------------------
+
+  async prepare(): Promise<void> {
+    const stateDir = this.#o.stateDir;
+    const removed = await cleanupStaging(stateDir).catch(() => [] as string[]);
+    if (removed.length > 0) this.#log.warn('removed leftovers of an interrupted install', { removed });
+    await this.#cleanDownloads();
+
+    const trial = readTrial(stateDir);
+    if (trial) {
+      const current = await readCurrent(stateDir).catch(() => null);
+      if (await isBad(stateDir, trial.to).catch(() => false)) {
+        this.#trial = trial;
+        this.#log.warn('finishing an interrupted rollback', { to: trial.to });
+        await this.rollback('rolled back before the supervisor restarted');
+        return;
+      }
+      if (current === trial.to) {
+        this.#trial = trial;
+        this.#target = this.#installedTarget(trial.to);
+        this.#log.warn('resuming the trial of a new version after a supervisor restart', { from: trial.from_version, to: trial.to });
+      } else {
+        removeTrial(stateDir); // the switch never happened
+      }
+    }
+    if ((await readRedeployRequest(stateDir)) !== null) await this.redeploy();
+    if ((await readStaged(stateDir)).state !== 'none') await this.applyStaged();
+    if (this.#trial === null) await this.#choose();
+  }
+
+  /** Paths outside the state dir are the base (image / checkout); inside it, installed versions. */
+  #baseInState(): boolean {
+    const rel = relative(resolve(this.#o.stateDir), resolve(this.#o.baseEntry));
+    return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+  }
+
+  #baseVersion(): string | null {
+    try {
+      const version = readFileSync(join(dirname(this.#o.baseEntry), 'VERSION'), 'utf8').trim();
+      return isValidVersion(version) ? version : null;
+    } catch {
+      return null;
+    }
+  }
+
+  #baseTarget(): RunTarget {
+    return { kind: 'base', version: this.#baseVersion(), entry: this.#o.baseEntry, runtime: process.execPath };
+  }
+
+  #installedTarget(version: string): RunTarget {
+    const dir = versionDir(this.#o.stateDir, version);
+    return { kind: 'installed', version, entry: join(dir, 'agent.mjs'), runtime: join(dir, 'bin', 'node') };
+  }
+
+  /** A version may run when its install record verifies; an unrecorded current one (deploy.sh) when complete. */
+  async #usable(version: string, keys: string[], isCurrent: boolean): Promise<boolean> {
+    const check = await checkInstalled(this.#o.stateDir, version, keys);
+    if (check.ok) return true;
+    if (check.unrecorded && isCurrent && (await checkComplete(this.#o.stateDir, version)) === null) return true;
+    this.#log.warn('installed version does not verify', { version, problem: check.problem });
+    return false;
+  }
+
+  async #choose(): Promise<void> {
+    const stateDir = this.#o.stateDir;
+    const base = this.#baseTarget();
+    const baseIsCandidate = !this.#baseInState();
+    const current = await readCurrent(stateDir).catch(() => null);
+    if (baseIsCandidate && base.version === null && (this.#o.baseEntryExplicit || current === null)) {
+      this.#target = base; // a checkout or a plain --agent-entry: nothing to choose from
+      return;
+    }
+    const keys = await trustedKeys(stateDir, this.#o.env);
+    const bad = await readBadVersions(stateDir).catch(() => ({}) as Record<string, unknown>);
+    let chosen: RunTarget | null = null;
+    if (current !== null && !Object.hasOwn(bad, current) && existsSync(versionDir(stateDir, current)) && (await this.#usable(current, keys, true))) {
+      chosen = this.#installedTarget(current);
+    }
+    if (chosen === null) {
+      for (const version of (await listInstalled(stateDir)).reverse()) {
+        if (version === current || Object.hasOwn(bad, version)) continue;
+        if (await this.#usable(version, keys, false)) {
+          await switchCurrent(stateDir, version);
+          this.#log.warn('current version is missing, bad or damaged; switched to the newest installed version that verifies', { previous: current, version });
+          chosen = this.#installedTarget(version);
+          break;
+        }
+      }
+    }
+    if (baseIsCandidate && base.version !== null && (chosen === null || compareVersions(base.version, chosen.version!) > 0)) {
+      chosen = base; // e.g. a newer Docker image than the versions in the state volume
+    }
+    if (chosen === null && current !== null && (await checkComplete(stateDir, current)) === null) {
+      this.#log.error('no installed version verifies; running the current one anyway', { version: current });
+      chosen = this.#installedTarget(current);
+    }
+    this.#target = chosen ?? base;
+    this.#log.info('version chosen', { kind: this.#target.kind, version: this.#target.version });
+  }
+
+  async #cleanDownloads(): Promise<void> {
+    const dir = downloadsDir(this.#o.stateDir);
+    const staged = await readStaged(this.#o.stateDir).catch(() => ({ state: 'none' }) as const);
+    const keep = staged.state === 'staged' ? staged.staged.version : null;
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (name !== keep) await rm(join(dir, name), { recursive: true, force: true });
+    }
+  }
+
+  // ---- exit 43: the staged update --------------------------------------------------------------
+
+  async applyStaged(): Promise<void> {
+    const stateDir = this.#o.stateDir;
+    const read = await readStaged(stateDir);
+    if (read.state === 'none') {
+      this.#log.warn('agent exited 43 but nothing is staged; starting the current version again');
+      return;
+    }
+    if (read.state === 'invalid') {
+      this.#log.error('staged update is unusable; discarded', { problem: read.problem });
+      await removeStaged(stateDir);
+      return;
+    }
+    const staged = read.staged;
+    const from = this.#target;
+    const current = await readCurrent(stateDir).catch(() => null);
+    if (current === staged.version && this.#trial?.to === staged.version) {
+      await this.#discardStaged(staged.version); // switched already, the supervisor was killed right after
+      return;
+    }
+    try {
+      if (current === staged.version) throw new Error(`version ${staged.version} is already current`);
+      // Check again what the agent checked, then extract afresh from the verified tarball: what
+      // runs is exactly what was signed, whatever happened to the agent's copy meanwhile.
+      await verifyRelease({
+        manifestPath: staged.manifest,
+        signaturePath: staged.signature,
+        tarballPath: staged.tarball,
+        trustedKeys: await trustedKeys(stateDir, this.#o.env),
+        expectedVersion: staged.version,
+        expectedPlatform: hostPlatform(),
+      });
+      await stageRelease(staged.tarball, stateDir, staged.version);
+      await recordInstalled(stateDir, staged.version, staged.manifest, staged.signature);
+    } catch (error) {
+      const reason = (error as Error).message;
+      this.#log.error('staged update refused; staying on the running version', { version: staged.version, reason });
+      await writeOutcome(stateDir, { from: from.version ?? staged.from, to: staged.version, outcome: 'failed', reason }).catch(() => {});
+      await this.#discardStaged(staged.version);
+      if (current !== staged.version) await removeVersion(stateDir, staged.version).catch(() => {});
+      return;
+    }
+    const trial: Trial = {
+      from_kind: from.kind,
+      from_version: from.version,
+      to: staged.version,
+      started_at: new Date().toISOString(),
+      crashes: [],
+      ready_at: null,
+    };
+    writeTrial(stateDir, trial); // before the switch: a restart then knows a trial is on
+    await writeOutcome(stateDir, { from: from.version ?? staged.from, to: staged.version, outcome: 'updated' });
+    await switchCurrent(stateDir, staged.version);
+    this.#trial = trial;
+    this.#target = this.#installedTarget(staged.version);
+    await this.#discardStaged(staged.version);
+    this.#log.info('switched to the new version; on trial until it proves healthy', { from: from.version, to: staged.version });
+  }
+
+  async #discardStaged(version: string): Promise<void> {
+    await removeStaged(this.#o.stateDir);
+    await rm(downloadDir(this.#o.stateDir, version), { recursive: true, force: true });
+  }
+
+  // ---- the trial -------------------------------------------------------------------------------
+
+  /** The new version reported ready: the bad mark of an explicitly named version is forgotten. */
+  async trialReady(): Promise<void> {
+    const trial = this.#trial;
+    if (trial === null || trial.ready_at !== null) return;
+    trial.ready_at = new Date().toISOString();
+    writeTrial(this.#o.stateDir, trial);
+    await clearBad(this.#o.stateDir, trial.to).catch(() => {});
+    this.#log.info('new version is ready', { version: trial.to });
+  }
+
+  /** Counts a crash of the version on trial; true when it has crashed often enough to roll back. */
+  trialCrashed(): boolean {
+    const trial = this.#trial;
+    if (trial === null) return false;
+    const now = Date.now();
+    trial.crashes = [...trial.crashes, now].filter((at) => now - at <= this.#o.trialWindowMs);
+    writeTrial(this.#o.stateDir, trial);
+    return trial.crashes.length >= CRASHES_FOR_ROLLBACK;
+  }
+
+  /** The version stayed up through its trial: it is the version now. */
+  endTrial(): void {
+    if (this.#trial === null) return;
+    this.#log.info('update confirmed: the new version stayed healthy through its trial', { version: this.#trial.to });
+    removeTrial(this.#o.stateDir);
+    this.#trial = null;
+  }
+
+  /** Marks the version on trial bad, switches back to the previous one and records why. */
+  async rollback(reason: string): Promise<void> {
+    const trial = this.#trial;
+    if (trial === null) return;
+    const stateDir = this.#o.stateDir;
+    this.#log.error('rolling back the new version', { from: trial.to, to: trial.from_version, reason });
+    await markBad(stateDir, trial.to, reason); // first: whatever happens next, it is never retried
+    if (trial.from_kind === 'installed' && trial.from_version !== null) {
+      await switchCurrent(stateDir, trial.from_version).catch((error: unknown) => {
+        this.#log.error('could not switch back to the previous version', { err: error });
+      });
+    }
+    await writeOutcome(stateDir, { from: trial.from_version ?? 'unknown', to: trial.to, outcome: 'rolled_back', reason }).catch(() => {});
+    removeTrial(stateDir);
+    this.#trial = null;
+    await this.#choose();
+  }
+
+  // ---- exit 44: redeploy -----------------------------------------------------------------------
+
+  async redeploy(): Promise<void> {
+    const stateDir = this.#o.stateDir;
+    const request = await readRedeployRequest(stateDir);
+    if (request === null) {
+      this.#log.warn('agent exited 44 but wrote no redeploy request; starting it again');
+      return;
+    }
+    if ('problem' in request) {
+      this.#log.error('redeploy request is unusable; discarded', { problem: request.problem });
+      await removeRedeployRequest(stateDir);
+      return;
+    }
+    const version = request.version;
+    const names = releaseFileNames(version, hostPlatform());
+    const partial = downloadDir(stateDir, version, true);
+    const base = `${request.releases_url}/${encodeURIComponent(version)}`;
+    try {
+      this.#log.info('redeploy: fetching the release afresh', { version, from: base });
+      await rm(partial, { recursive: true, force: true });
+      await mkdir(partial, { recursive: true, mode: 0o700 });
+      await fetchToFile(`${base}/${names.manifest}`, join(partial, names.manifest), MAX_MANIFEST_BYTES);
+      await fetchToFile(`${base}/${names.signature}`, join(partial, names.signature), 4096);
+      await fetchToFile(`${base}/${names.tarball}`, join(partial, names.tarball), MAX_TARBALL_BYTES);
+      await verifyRelease({
+        manifestPath: join(partial, names.manifest),
+        signaturePath: join(partial, names.signature),
+        tarballPath: join(partial, names.tarball),
+        trustedKeys: await trustedKeys(stateDir, this.#o.env),
+        expectedVersion: version,
+        expectedPlatform: hostPlatform(),
+      });
+      const current = await readCurrent(stateDir).catch(() => null);
+      await stageRelease(join(partial, names.tarball), stateDir, version, { replaceCurrent: current === version });
+      await recordInstalled(stateDir, version, join(partial, names.manifest), join(partial, names.signature));
+      if (current !== version) await switchCurrent(stateDir, version);
+      await writeOutcome(stateDir, { from: version, to: version, outcome: 'redeployed' });
+      this.#log.info('redeploy: reinstalled', { version });
+    } catch (error) {
+      const reason = (error as Error).message;
+      this.#log.error('redeploy failed; keeping what is installed', { version, reason });
+      await writeOutcome(stateDir, { from: version, to: version, outcome: 'failed', reason: `redeploy: ${reason}` }).catch(() => {});
+    }
+    await rm(partial, { recursive: true, force: true });
+    await removeRedeployRequest(stateDir);
+    await this.#choose();
+  }
+}
