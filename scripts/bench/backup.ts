@@ -1,10 +1,12 @@
 // Backup pipeline benchmark: a tree of mixed files through our pipeline to the local sink
 // (zstd, then zstd + age) against `tar -cf - | zstd -1` and `tar -czf` in the same run.
-// Medians of N runs; peak RSS from GNU time. Run alone: node scripts/bench/backup.ts [--gib 1]
+// Medians of N runs. Our pipeline's RSS is sampled from /proc/self/status every 20 ms inside the
+// worker (idle = after imports, before the backup); the baselines' peak RSS comes from GNU time.
+// Run alone: node scripts/bench/backup.ts [--gib 1] [--runs 3]
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,7 +45,26 @@ async function makeTree(root: string, totalBytes: number): Promise<void> {
   }
 }
 
-interface Timed { seconds: number; peakRssKb: number }
+interface Timed { seconds: number; peakRssKb: number; idleRssKb?: number }
+
+/** Runs our worker; it reports its own idle and peak RSS (KiB) as JSON on stdout. */
+function timedWorker(argv: string[]): Promise<Timed> {
+  const started = process.hrtime.bigint();
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (text) => (out += text));
+  return new Promise((resolve, reject) => {
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`worker failed (${code})`));
+      const report = JSON.parse(out.trim().split('\n').at(-1)!) as { idle_kb: number; peak_kb: number };
+      resolve({ seconds: Number(process.hrtime.bigint() - started) / 1e9, peakRssKb: report.peak_kb, idleRssKb: report.idle_kb });
+    });
+  });
+}
+
+function rssKb(): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0);
+}
 
 /** Runs argv under GNU time; resolves with wall time and peak RSS (KiB). Optionally pipes into a second argv. */
 function timed(argv: string[], pipeTo?: string[]): Promise<Timed> {
@@ -73,8 +94,13 @@ function median(values: number[]): number {
 async function worker(spec: { root: string; out: string; recipients: string[]; level: number }): Promise<void> {
   const { filesSource } = await import('../../agent/src/backup/sources/files.ts');
   const { runPipeline } = await import('../../agent/src/backup/pipeline.ts');
+  const idle = rssKb();
+  let peak = idle;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssKb())), 20);
   const source = await filesSource({ kind: 'files', roots: [spec.root], excludes: [] });
   await runPipeline(source.stream, spec.out, { compression: 'zstd', level: spec.level, recipients: spec.recipients, signal: new AbortController().signal });
+  clearInterval(sampler);
+  process.stdout.write(`${JSON.stringify({ idle_kb: idle, peak_kb: Math.max(peak, rssKb()) })}\n`);
 }
 
 export async function runBackupBench(options: BackupBenchOptions = {}): Promise<{ rows: BenchRow[]; json: Record<string, unknown> }> {
@@ -87,8 +113,8 @@ export async function runBackupBench(options: BackupBenchOptions = {}): Promise<
   const { recipient } = generateIdentity();
   const ours = (recipients: string[], out: string) => [process.execPath, HERE, '--worker', JSON.stringify({ root, out, recipients, level: 1 })];
   const cases: Array<{ name: string; out: string; run: (out: string) => Promise<Timed> }> = [
-    { name: 'tether zstd-1', out: 'ours.tar.zst', run: (out) => timed(ours([], out)) },
-    { name: 'tether zstd-1 + age', out: 'ours.tar.zst.age', run: (out) => timed(ours([recipient], out)) },
+    { name: 'tether zstd-1', out: 'ours.tar.zst', run: (out) => timedWorker(ours([], out)) },
+    { name: 'tether zstd-1 + age', out: 'ours.tar.zst.age', run: (out) => timedWorker(ours([recipient], out)) },
     { name: 'tar -cf - | zstd -1', out: 'base.tar.zst', run: (out) => timed(['tar', '-cf', '-', '-C', work, 'data'], ['zstd', '-1', '-q', '-f', '-o', out]) },
     { name: 'tar -czf', out: 'base.tar.gz', run: (out) => timed(['tar', '-czf', out, '-C', work, 'data']) },
   ];
@@ -106,10 +132,12 @@ export async function runBackupBench(options: BackupBenchOptions = {}): Promise<
       }
       const seconds = median(samples.map((s) => s.seconds));
       const rssMb = Math.max(...samples.map((s) => s.peakRssKb)) / 1024;
+      const idle = samples[0]!.idleRssKb;
       const mibPerS = totalBytes / (1 << 20) / seconds;
-      results[item.name] = { median_s: seconds, mib_per_s: mibPerS, peak_rss_mb: rssMb, output_bytes: size, samples };
+      results[item.name] = { median_s: seconds, mib_per_s: mibPerS, peak_rss_mb: rssMb, ...(idle !== undefined ? { idle_rss_mb: idle / 1024 } : {}), output_bytes: size, samples };
       rows.push({ metric: `${item.name}: throughput`, value: mibPerS.toFixed(1), unit: 'MiB/s' });
       rows.push({ metric: `${item.name}: peak RSS`, value: rssMb.toFixed(1), unit: 'MB' });
+      if (idle !== undefined) rows.push({ metric: `${item.name}: peak RSS above idle`, value: (rssMb - idle / 1024).toFixed(1), unit: 'MB' });
       rows.push({ metric: `${item.name}: output`, value: (size / (1 << 20)).toFixed(1), unit: 'MiB' });
     }
   } finally {

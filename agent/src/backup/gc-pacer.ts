@@ -1,8 +1,9 @@
 // Keeps the pipeline's memory flat. Every stage allocates fresh Buffers (tar blocks, zstd output,
 // age chunks) that die at once, but V8 only collects them when its young generation fills or
 // external memory grows by ~64 MB, so RSS climbed ~80 MB above idle in the bench before anything
-// was freed. A minor GC (a scavenge: about a millisecond) every few MiB of source frees them
-// early; measured in scripts/bench/backup.ts: peak went from idle+80 MB to idle+25 MB, no slower.
+// was freed. A minor GC (a scavenge: about a millisecond) every 4 MiB of source frees them
+// early; measured in scripts/bench/backup.ts (1 GiB, zstd-1 + age): peak went from idle+80 MB to
+// about idle+45 MB, no slower.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -23,7 +24,7 @@ function loadCollector(): Collect | null {
 }
 
 /** Returns a function to call with each chunk's byte count; it runs a minor GC every `everyBytes`. */
-export function gcPacer(everyBytes = 8 << 20): (bytes: number) => void {
+export function gcPacer(everyBytes = 4 << 20): (bytes: number) => void {
   const gc = loadCollector();
   let since = 0;
   return (bytes) => {

@@ -35,12 +35,26 @@ class ByteQueue {
     this.length += data.length;
   }
 
+  /** The first `count` bytes: a view when they lie in one part, else one copy of just those bytes. */
   take(count: number): Buffer {
-    const joined = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.length);
-    const out = joined.subarray(0, count);
-    const rest = joined.subarray(count);
-    this.parts = rest.length > 0 ? [rest] : [];
-    this.length = rest.length;
+    const first = this.parts[0];
+    if (first && first.length >= count) {
+      if (first.length === count) this.parts.shift();
+      else this.parts[0] = first.subarray(count);
+      this.length -= count;
+      return first.subarray(0, count);
+    }
+    const out = Buffer.allocUnsafe(count);
+    let filled = 0;
+    while (filled < count) {
+      const part = this.parts[0]!;
+      const step = Math.min(part.length, count - filled);
+      part.copy(out, filled, 0, step);
+      filled += step;
+      if (step === part.length) this.parts.shift();
+      else this.parts[0] = part.subarray(step);
+    }
+    this.length -= count;
     return out;
   }
 }
