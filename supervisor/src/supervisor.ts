@@ -299,7 +299,10 @@ export class Supervisor {
     this.#startTimer = setTimeout(() => {
       this.#startTimer = null;
       this.#status.restarts += 1;
-      this.#startAgent();
+      // A crashed agent may have been staging an update: never leave half a download behind.
+      void this.#versions.cleanLeftovers().finally(() => {
+        if (this.#agent === null && this.#startTimer === null && !this.#installing) this.#startAgent();
+      });
     }, delayMs);
   }
 

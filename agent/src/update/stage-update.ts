@@ -12,6 +12,7 @@ import { verifyRelease } from '@tether/shared/release/verify.ts';
 import { compareVersions, isValidVersion } from '@tether/shared/release/versions.ts';
 import { listInstalled, readBadVersions, readCurrent, removeVersion, stageRelease } from '@tether/shared/release/install.ts';
 import { downloadDir, writeStaged } from '@tether/shared/release/state-files.ts';
+import { pauseForTest } from '@tether/shared/release/test-pause.ts';
 import { downloadToFile, fetchJson } from './http-download.ts';
 import type { DownloadOptions } from './http-download.ts';
 import { releaseKeysUrl, releasesUrl } from './hub-urls.ts';
@@ -93,10 +94,12 @@ export async function stageUpdate(options: StageOptions): Promise<StageResult> {
     progress(5, `downloading ${names.manifest}`);
     await downloadToFile(`${base}/${version}/${names.manifest}`, join(partial, names.manifest), MAX_MANIFEST_BYTES, download);
     await downloadToFile(`${base}/${version}/${names.signature}`, join(partial, names.signature), 4096, download);
+    await pauseForTest('agent:download');
     progress(10, `downloading ${names.tarball}`);
     // The (unverified) listed size caps the download; the signed manifest decides afterwards.
     await downloadToFile(`${base}/${version}/${names.tarball}`, join(partial, names.tarball), expectedSize, download);
     progress(60, 'verifying signature, size and sha256');
+    await pauseForTest('agent:verify');
     const verified = await verifyRelease({
       manifestPath: join(partial, names.manifest),
       signaturePath: join(partial, names.signature),
@@ -106,6 +109,7 @@ export async function stageUpdate(options: StageOptions): Promise<StageResult> {
       expectedVersion: version,
     });
     progress(70, `extracting ${version}`);
+    await pauseForTest('agent:extract');
     await stageRelease(join(partial, names.tarball), options.stateDir, version);
     installed = true;
     await rm(final, { recursive: true, force: true });

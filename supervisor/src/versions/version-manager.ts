@@ -25,6 +25,7 @@ import { trustedKeys } from './trusted-keys.ts';
 import { readTrial, removeTrial, writeTrial } from './trial.ts';
 import type { Trial } from './trial.ts';
 import { fetchToFile } from './http-fetch.ts';
+import { pauseForTest } from '@tether/shared/release/test-pause.ts';
 
 export interface RunTarget {
   kind: 'installed' | 'base';
@@ -168,6 +169,12 @@ export class VersionManager {
     this.#log.info('version chosen', { kind: this.#target.kind, version: this.#target.version });
   }
 
+  /** After an agent crash: an update it was staging is gone with it; remove what it left. */
+  async cleanLeftovers(): Promise<void> {
+    await cleanupStaging(this.#o.stateDir).catch(() => []);
+    await this.#cleanDownloads().catch(() => {});
+  }
+
   async #cleanDownloads(): Promise<void> {
     const dir = downloadsDir(this.#o.stateDir);
     const staged = await readStaged(this.#o.stateDir).catch(() => ({ state: 'none' }) as const);
@@ -200,6 +207,7 @@ export class VersionManager {
     }
     try {
       if (current === staged.version) throw new Error(`version ${staged.version} is already current`);
+      await pauseForTest('supervisor:verify');
       // Check again what the agent checked, then extract afresh from the verified tarball: what
       // runs is exactly what was signed, whatever happened to the agent's copy meanwhile.
       await verifyRelease({
@@ -210,6 +218,7 @@ export class VersionManager {
         expectedVersion: staged.version,
         expectedPlatform: hostPlatform(),
       });
+      await pauseForTest('supervisor:extract');
       await stageRelease(staged.tarball, stateDir, staged.version);
       await recordInstalled(stateDir, staged.version, staged.manifest, staged.signature);
     } catch (error) {
@@ -230,6 +239,7 @@ export class VersionManager {
     };
     writeTrial(stateDir, trial); // before the switch: a restart then knows a trial is on
     await writeOutcome(stateDir, { from: from.version ?? staged.from, to: staged.version, outcome: 'updated' });
+    await pauseForTest('supervisor:switch');
     await switchCurrent(stateDir, staged.version);
     this.#trial = trial;
     this.#target = this.#installedTarget(staged.version);
