@@ -4,6 +4,8 @@ import { agentConfigSchema, loadAgentConfig } from '@tether/shared/config/agent-
 import type { LoadedAgentConfig } from '@tether/shared/config/agent-config.ts';
 import { releaseKeysConfigSchema } from './update/config-schema.ts';
 import { backupConfigShape } from './backup/config-schema.ts';
+import { actionsConfigShape } from './actions/config-schema.ts';
+import { transportConfigShape } from './transport/config-schema.ts';
 
 const ed25519PublicKeySchema = z
   .string()
@@ -35,6 +37,10 @@ export const agentWorkerConfigSchema = agentConfigSchema.extend({
   release_keys: releaseKeysConfigSchema,
   /** Backup targets, recipients, compression, retention (agent/src/backup/config-schema.ts). */
   ...backupConfigShape,
+  /** exec actions, git_pull repositories, docker_restart containers (agent/src/actions/config-schema.ts). */
+  ...actionsConfigShape,
+  /** WebSocket / HTTP switching (agent/src/transport/config-schema.ts). */
+  ...transportConfigShape,
 });
 
 export type AgentWorkerConfig = z.infer<typeof agentWorkerConfigSchema>;

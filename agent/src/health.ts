@@ -12,6 +12,8 @@ export const healthSchema = z.object({
   last_heartbeat_at: z.string().nullable(),
   server: z.string(),
   heartbeat_interval_s: z.number().positive(),
+  /** websocket or http_polling: the link in use. */
+  transport: z.string().optional(),
   updated_at: z.string(),
 });
 

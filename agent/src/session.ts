@@ -77,7 +77,11 @@ export class Session implements TransportEvents {
     this.#registered = false;
     this.#registerSent = false;
     this.#log.info({ transport: this.#transport?.name }, 'connected');
-    void this.#deps.health.update({ connected: true, registered: false, since: new Date().toISOString() });
+    void this.#deps.health.update({ connected: true, registered: false, since: new Date().toISOString(), transport: this.#transport?.name });
+    if (this.#transport?.announcesConnected === false) {
+      void this.#register(); // HTTP has no `connected`: its register answer carries the same fields
+      return;
+    }
     this.#registerFallback = setTimeout(() => {
       if (!this.#registerSent) {
         this.#log.info('no `connected` message from the server: registering anyway');
@@ -165,7 +169,7 @@ export class Session implements TransportEvents {
       arch: host.arch,
       runtime: host.runtime,
       supervised: host.supervised,
-      transports: ['websocket'],
+      transports: ['websocket', 'http_polling'],
       pending_command_ids: this.#deps.outbox.entries().map((entry) => entry.commandId),
       update_outcome: this.#deps.updateOutcome?.pending(),
     };

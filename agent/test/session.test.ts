@@ -30,7 +30,7 @@ test('registers with every field, then heartbeats at once with real metrics', as
     assert.equal(typeof data[field], 'string', `register.data.${field}`);
   }
   assert.equal(data.protocol, 1);
-  assert.deepEqual(data.transports, ['websocket']);
+  assert.deepEqual(data.transports, ['websocket', 'http_polling']);
   assert.deepEqual(data.pending_command_ids, []);
   assert.equal(data.supervised, false);
   assert.equal(typeof data.is_docker, 'boolean');

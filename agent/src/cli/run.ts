@@ -18,8 +18,7 @@ import { HealthFile } from '../health.ts';
 import { SupervisorLink } from '../ipc.ts';
 import { UpdateOutcomeReport } from '../update/outcome-report.ts';
 import { SystemMetricsSampler } from '../metrics/system-metrics.ts';
-import { WebSocketTransport } from '../transport/websocket.ts';
-import { agentWebSocketUrl } from '../transport/url.ts';
+import { SwitchingTransport } from '../transport/switch.ts';
 import { createCommandRegistry } from '../commands/index.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { CommandRegistry } from '../commands/registry.ts';
@@ -75,6 +74,7 @@ export async function runAgent(): Promise<void> {
   const registry: CommandRegistry = createCommandRegistry({
     sampler,
     backup: config.backup,
+    actions: { actions: config.actions, git_pull: config.git_pull, docker_restart: config.docker_restart },
     effectiveCommands: () => registry.allowedNames((permission) => permissions.allows(permission)),
   });
   let dispatcher: Dispatcher;
@@ -119,12 +119,17 @@ export async function runAgent(): Promise<void> {
   });
   await dispatcher.recoverInterrupted();
 
-  transport = new WebSocketTransport({
-    url: agentWebSocketUrl(config.server_url, { apiKey: config.api_key, keyInQuery: config.compat.key_in_query }),
+  transport = new SwitchingTransport({
+    serverUrl: config.server_url,
     apiKey: config.api_key,
+    keyInQuery: config.compat.key_in_query,
     userAgent: `tether-agent/${VERSION}`,
     log,
     events: session,
+    forceHttp: config.transport.force_http,
+    wsProbeIntervalMs: config.transport.ws_probe_interval_s * 1000,
+    frameTimeoutMs: config.transport.frame_timeout_s * 1000,
+    longPollWaitS: config.transport.long_poll_wait_s,
     pingIntervalMs: config.keepalive.ping_interval_s * 1000,
     pongTimeoutMs: config.keepalive.pong_timeout_s * 1000,
   });

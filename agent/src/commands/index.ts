@@ -11,11 +11,16 @@ import { updateAgentCommand, updateCommand } from '../update/update-command.ts';
 import { redeployCommand } from '../update/redeploy-command.ts';
 import { createBackupCommands } from '../backup/commands.ts';
 import type { BackupConfig } from '../backup/config-schema.ts';
+import { createExecCommand } from '../actions/exec-command.ts';
+import { createGitPullCommand } from '../actions/git-pull-command.ts';
+import { createDockerRestartCommand } from '../actions/docker-restart-command.ts';
+import type { ActionsConfig } from '../actions/config-schema.ts';
 
 export interface CommandDeps {
   sampler: SystemMetricsSampler;
   effectiveCommands: () => string[];
   backup: BackupConfig;
+  actions: ActionsConfig;
 }
 
 export function createCommandRegistry(deps: CommandDeps): CommandRegistry {
@@ -30,5 +35,8 @@ export function createCommandRegistry(deps: CommandDeps): CommandRegistry {
     updateAgentCommand,
     redeployCommand,
     ...createBackupCommands(deps.backup),
+    createExecCommand(deps.actions),
+    createGitPullCommand(deps.actions),
+    createDockerRestartCommand(deps.actions),
   ]);
 }

@@ -1,4 +1,4 @@
-// The narrow interface every transport (WebSocket now, HTTP long-poll later) offers the session.
+// The narrow interface every transport (WebSocket, HTTP long poll, the switch between them) offers the session.
 
 export interface DownInfo {
   code: number;
@@ -20,6 +20,12 @@ export interface TransportEvents {
 
 export interface Transport {
   readonly name: string;
+  /**
+   * True when the peer opens with a `connected` message (WebSocket). The HTTP transport has no
+   * such message: the session registers at once, and the transport answers `connected` and
+   * `registered` from the register call's answer.
+   */
+  readonly announcesConnected?: boolean;
   readonly isUp: boolean;
   start(): void;
   /** Resolves once the message was handed to the OS (socket write completed). */

@@ -18,3 +18,20 @@ export function agentWebSocketUrl(serverUrl: string, options: AgentUrlOptions): 
   if (options.keyInQuery) url.searchParams.set('api_key', options.apiKey);
   return url.toString();
 }
+
+/**
+ * The HTTP fallback base of protocol.md section 4: ws→http, wss→https, and everything from the
+ * `/ws/agent` path segment on removed (the segment, never a substring of the host).
+ */
+export function agentHttpBase(serverUrl: string): string {
+  const url = new URL(serverUrl.trim());
+  if (url.protocol === 'ws:') url.protocol = 'http:';
+  if (url.protocol === 'wss:') url.protocol = 'https:';
+  const segments = url.pathname.split('/');
+  const at = segments.findIndex((segment, index) => segment === 'ws' && segments[index + 1] === 'agent');
+  const kept = at >= 0 ? segments.slice(0, at) : segments;
+  url.pathname = kept.join('/').replace(/\/+$/, '');
+  url.search = '';
+  url.hash = '';
+  return url.toString().replace(/\/+$/, '');
+}

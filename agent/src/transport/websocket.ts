@@ -1,4 +1,7 @@
-// WebSocket transport: connect, keep alive, reconnect with full-jitter backoff (protocol.md section 2).
+// WebSocket transport: connect (through a CONNECT proxy when HTTP(S)_PROXY says so), keep alive,
+// reconnect with full-jitter backoff (protocol.md section 2). The link counts as up only once a
+// frame has come back, so a proxy that completes the upgrade and then swallows frames is noticed.
+import type { Agent } from 'node:http';
 import WebSocket from 'ws';
 import { Backoff } from '@tether/shared/backoff.ts';
 import { MAX_HUB_FRAME_BYTES } from '@tether/shared/protocol/hub-messages.ts';
@@ -6,6 +9,9 @@ import type { Logger } from '@tether/shared/logger.ts';
 import type { Transport, TransportEvents } from './transport.ts';
 import { decideAfterClose, decideAfterHandshakeStatus, MAX_SLOW_DELAY_MS } from './reconnect-policy.ts';
 import type { ReconnectDecision } from './reconnect-policy.ts';
+import { blackHoleFailure, classifyConnectError, classifyHandshakeAnswer } from './ws-failure.ts';
+import type { WsFailure } from './ws-failure.ts';
+import { proxyForUrl } from './proxy-env.ts';
 
 export interface WebSocketTransportOptions {
   url: string;
@@ -17,6 +23,12 @@ export interface WebSocketTransportOptions {
   pongTimeoutMs?: number;
   /** The backoff resets only after a connection stayed up this long. */
   stableAfterMs?: number;
+  /** After the 101, a frame (or pong) must arrive within this long, else the attempt is structural. */
+  frameTimeoutMs?: number;
+  /** Told about every failed attempt; 'pause' stops retrying until start() is called again. */
+  onFailure?: (failure: WsFailure) => 'retry' | 'pause';
+  /** Read for HTTP(S)_PROXY / NO_PROXY; defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -27,16 +39,19 @@ const SOCKET_MAX_PAYLOAD = 16 * MAX_HUB_FRAME_BYTES;
 
 export class WebSocketTransport implements Transport {
   readonly name = 'websocket';
+  readonly announcesConnected = true;
   #options: WebSocketTransportOptions;
   #log: Logger;
   #backoff = new Backoff({ baseMs: 1000, capMs: 60_000 });
   #socket: WebSocket | null = null;
   #up = false;
-  #stopped = false;
+  #stopped = true;
   #openedAt = 0;
+  #proxyAgent: Promise<Agent | undefined> | null = null;
   #reconnectTimer: NodeJS.Timeout | null = null;
   #pingTimer: NodeJS.Timeout | null = null;
   #pongTimer: NodeJS.Timeout | null = null;
+  #frameTimer: NodeJS.Timeout | null = null;
 
   constructor(options: WebSocketTransportOptions) {
     this.#options = options;
@@ -48,6 +63,7 @@ export class WebSocketTransport implements Transport {
   }
 
   start(): void {
+    if (!this.#stopped) return;
     this.#stopped = false;
     this.#connect();
   }
@@ -63,6 +79,7 @@ export class WebSocketTransport implements Transport {
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = null;
     const socket = this.#socket;
     if (!socket || socket.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
@@ -73,20 +90,57 @@ export class WebSocketTransport implements Transport {
     });
   }
 
+  /** The CONNECT proxy agent, loaded only when a proxy applies to the hub's URL. */
+  #agent(): Promise<Agent | undefined> {
+    this.#proxyAgent ??= (async () => {
+      const proxy = proxyForUrl(this.#options.url, this.#options.env ?? process.env);
+      if (!proxy) return undefined;
+      const { HttpsProxyAgent } = await import('https-proxy-agent');
+      this.#log.info({ proxy: new URL(proxy).host }, 'websocket goes through a CONNECT proxy');
+      return new HttpsProxyAgent(proxy) as unknown as Agent;
+    })();
+    return this.#proxyAgent;
+  }
+
   #connect(): void {
     if (this.#stopped) return;
+    this.#agent().then(
+      (agent) => this.#open(agent),
+      (error) => {
+        this.#log.error({ err: (error as Error).message }, 'cannot set up the proxy for the websocket; connecting directly');
+        this.#proxyAgent = Promise.resolve(undefined);
+        this.#open(undefined);
+      },
+    );
+  }
+
+  #open(agent: Agent | undefined): void {
+    if (this.#stopped) return;
     const { url, apiKey, userAgent } = this.#options;
+    let failure: WsFailure | null = null;
     let handshakeStatus: number | null = null;
     let lastError = '';
     const socket = new WebSocket(url, {
       headers: { Authorization: `Bearer ${apiKey}`, 'User-Agent': userAgent },
       maxPayload: SOCKET_MAX_PAYLOAD,
       handshakeTimeout: 15_000,
+      ...(agent ? { agent } : {}),
     });
     this.#socket = socket;
 
+    const frameArrived = () => {
+      if (this.#up || this.#socket !== socket) return;
+      if (this.#frameTimer) clearTimeout(this.#frameTimer);
+      this.#frameTimer = null;
+      this.#up = true;
+      this.#openedAt = Date.now();
+      this.#startKeepalive(socket);
+      this.#options.events.up();
+    };
+
     socket.on('unexpected-response', (_request, response) => {
       handshakeStatus = response.statusCode ?? 0;
+      failure = classifyHandshakeAnswer(handshakeStatus, response.headers);
       response.resume();
       socket.terminate();
     });
@@ -95,19 +149,31 @@ export class WebSocketTransport implements Transport {
       this.#log.debug({ err: error.message }, 'websocket error');
     });
     socket.on('open', () => {
-      this.#up = true;
-      this.#openedAt = Date.now();
-      this.#startKeepalive(socket);
-      this.#options.events.up();
+      // Upgraded; frames must now flow both ways. An immediate ping makes the hub answer at once.
+      const timeout = this.#options.frameTimeoutMs ?? 3000;
+      this.#frameTimer = setTimeout(() => {
+        this.#frameTimer = null;
+        if (this.#up) return;
+        failure = blackHoleFailure(timeout);
+        this.#log.warn({ timeout_ms: timeout }, 'websocket opened but no frame came back: terminating');
+        socket.terminate();
+      }, timeout);
+      socket.ping();
     });
     socket.on('pong', () => {
+      frameArrived();
       if (this.#pongTimer) clearTimeout(this.#pongTimer);
       this.#pongTimer = null;
     });
-    socket.on('message', (data, isBinary) => this.#receive(data, isBinary));
+    socket.on('message', (data, isBinary) => {
+      frameArrived();
+      this.#receive(data, isBinary);
+    });
     socket.on('close', (code, reasonBuffer) => {
       const wasUp = this.#up;
       this.#up = false;
+      if (this.#frameTimer) clearTimeout(this.#frameTimer);
+      this.#frameTimer = null;
       this.#stopKeepalive();
       if (this.#socket === socket) this.#socket = null;
       const reason = reasonBuffer.toString();
@@ -115,11 +181,17 @@ export class WebSocketTransport implements Transport {
         this.#options.events.down({ code, reason });
         if (Date.now() - this.#openedAt >= (this.#options.stableAfterMs ?? 60_000)) this.#backoff.reset();
       } else {
-        this.#options.events.attemptFailed(handshakeStatus ? `HTTP ${handshakeStatus}` : lastError || `closed ${code}`);
+        failure ??= classifyConnectError(lastError || `closed ${code} before any frame`);
+        this.#options.events.attemptFailed(handshakeStatus ? `HTTP ${handshakeStatus}` : failure.reason);
       }
       if (this.#stopped) return;
+      if (!wasUp && failure && this.#options.onFailure?.(failure) === 'pause') {
+        this.#stopped = true;
+        this.#log.info({ failure: failure.kind, reason: failure.reason }, 'websocket attempts paused');
+        return;
+      }
       const decision = handshakeStatus !== null ? decideAfterHandshakeStatus(handshakeStatus) : wasUp ? decideAfterClose(code) : null;
-      this.#afterClose(decision, lastError);
+      this.#afterClose(decision, failure?.reason ?? lastError);
     });
   }
 
