@@ -98,12 +98,14 @@ export interface Host {
   env: NodeJS.ProcessEnv;
   supervisor: RunningProcess;
   /** Starts the installed supervisor (<state>/current/supervisor.mjs) again, e.g. after kill -9. */
-  restartSupervisor(): RunningProcess;
+  restartSupervisor(env?: NodeJS.ProcessEnv): RunningProcess;
 }
 
 export interface SupervisorFlags {
   updateGraceS?: number;
   updateTrialS?: number;
+  /** More environment for the supervisor (and so the agent), e.g. TETHER_TEST_PAUSE_AT. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export function supervisorArgs(stateDir: string, flags: SupervisorFlags = {}): string[] {
@@ -133,14 +135,15 @@ export async function startHost(hub: HubHandle, dir: string, artifact: ReleaseAr
     TETHER_SUPERVISOR_BACKOFF_BASE_MS: '300',
     TETHER_AGENT_ENTRY: '',
     TETHER_RELEASE_KEYS: '',
+    ...flags.env,
   };
   const host: Host = {
     stateDir,
     keyId: key.id,
     env,
     supervisor: startProcess(supervisorArgs(stateDir, flags), { env }),
-    restartSupervisor() {
-      host.supervisor = startProcess(supervisorArgs(stateDir, flags), { env });
+    restartSupervisor(override) {
+      host.supervisor = startProcess(supervisorArgs(stateDir, flags), { env: { ...env, ...override } });
       return host.supervisor;
     },
   };
