@@ -42,7 +42,8 @@ export class HubHttpClient {
       : new Agent(common);
   }
 
-  async call(method: 'GET' | 'POST', path: string, options: { body?: unknown; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<HubAnswer> {
+  /** `anonymous` leaves the key out (the reachability probe: a 401 is as good as a 2xx). */
+  async call(method: 'GET' | 'POST', path: string, options: { body?: unknown; signal?: AbortSignal; timeoutMs?: number; anonymous?: boolean } = {}): Promise<HubAnswer> {
     const timeoutMs = options.timeoutMs ?? 30_000;
     const response = await request(`${this.base}${path}`, {
       method,
@@ -51,7 +52,7 @@ export class HubHttpClient {
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       headers: {
-        authorization: `Bearer ${this.#apiKey}`,
+        ...(options.anonymous ? {} : { authorization: `Bearer ${this.#apiKey}` }),
         'content-type': 'application/json',
         'user-agent': this.#userAgent,
       },

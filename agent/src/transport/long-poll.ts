@@ -72,10 +72,13 @@ export class HttpTransport implements Transport {
     return this.#up;
   }
 
-  /** GET /api/agents/poll answered 2xx or 401: the hub is reachable over plain HTTP. */
+  /**
+   * GET /api/agents/poll answered 2xx or 401: the hub is reachable over plain HTTP. Sent without
+   * the key, so the probe never takes commands off the queue (the hub answers 401).
+   */
   static async probe(client: HubHttpClient): Promise<boolean> {
     try {
-      const answer = await client.call('GET', '/api/agents/poll', { timeoutMs: 10_000 });
+      const answer = await client.call('GET', '/api/agents/poll', { timeoutMs: 10_000, anonymous: true });
       return (answer.status >= 200 && answer.status < 300) || answer.status === 401;
     } catch {
       return false;

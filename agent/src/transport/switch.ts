@@ -8,7 +8,7 @@ import type { Logger } from '@tether/shared/logger.ts';
 import type { DownInfo, Transport, TransportEvents } from './transport.ts';
 import { WebSocketTransport } from './websocket.ts';
 import type { WsFailure } from './ws-failure.ts';
-import type { HttpTransport } from './long-poll.ts';
+import type { HttpTransport } from './long-poll.ts'; // loaded lazily: undici only when HTTP is needed
 import { agentHttpBase, agentWebSocketUrl } from './url.ts';
 
 export interface SwitchingTransportOptions {
@@ -114,7 +114,7 @@ export class SwitchingTransport implements Transport {
     };
   }
 
-  #onWsFailure(failure: WsFailure): 'retry' | 'pause' {
+  #onWsFailure(failure: WsFailure): 'retry' | 'retry-soon' | 'pause' {
     if (this.#stopped) return 'pause';
     if (this.#mode === 'http_polling') {
       this.#log.info({ failure: failure.kind, reason: failure.reason }, 'websocket probe failed; staying on HTTP');
@@ -127,15 +127,14 @@ export class SwitchingTransport implements Transport {
     }
     this.#structuralInARow += 1;
     this.#log.warn({ in_a_row: this.#structuralInARow, reason: failure.reason }, 'structural websocket failure');
-    if (this.#structuralInARow < STRUCTURAL_FAILURES_TO_SWITCH) return 'retry';
+    if (this.#structuralInARow < STRUCTURAL_FAILURES_TO_SWITCH) return 'retry-soon';
     void this.#probeHttpThenSwitch(failure.reason);
     return 'pause';
   }
 
   async #probeHttpThenSwitch(why: string): Promise<void> {
     const http = await this.#httpTransport();
-    const { HttpTransport } = await import('./long-poll.ts');
-    const reachable = await HttpTransport.probe(http.client);
+    const reachable = await (http.constructor as typeof HttpTransport).probe(http.client);
     if (this.#stopped) return;
     if (reachable) {
       await this.#switchToHttp(why);

@@ -25,8 +25,11 @@ export interface WebSocketTransportOptions {
   stableAfterMs?: number;
   /** After the 101, a frame (or pong) must arrive within this long, else the attempt is structural. */
   frameTimeoutMs?: number;
-  /** Told about every failed attempt; 'pause' stops retrying until start() is called again. */
-  onFailure?: (failure: WsFailure) => 'retry' | 'pause';
+  /**
+   * Told about every failed attempt: 'retry' backs off as usual, 'retry-soon' retries within a
+   * quarter second (to confirm a structural failure quickly), 'pause' stops until start().
+   */
+  onFailure?: (failure: WsFailure) => 'retry' | 'retry-soon' | 'pause';
   /** Read for HTTP(S)_PROXY / NO_PROXY; defaults to process.env. */
   env?: NodeJS.ProcessEnv;
 }
@@ -185,24 +188,25 @@ export class WebSocketTransport implements Transport {
         this.#options.events.attemptFailed(handshakeStatus ? `HTTP ${handshakeStatus}` : failure.reason);
       }
       if (this.#stopped) return;
-      if (!wasUp && failure && this.#options.onFailure?.(failure) === 'pause') {
+      const verdict = !wasUp && failure ? this.#options.onFailure?.(failure) : undefined;
+      if (verdict === 'pause') {
         this.#stopped = true;
-        this.#log.info({ failure: failure.kind, reason: failure.reason }, 'websocket attempts paused');
+        this.#log.info({ failure: failure?.kind, reason: failure?.reason }, 'websocket attempts paused');
         return;
       }
       const decision = handshakeStatus !== null ? decideAfterHandshakeStatus(handshakeStatus) : wasUp ? decideAfterClose(code) : null;
-      this.#afterClose(decision, failure?.reason ?? lastError);
+      this.#afterClose(decision, failure?.reason ?? lastError, verdict === 'retry-soon');
     });
   }
 
-  #afterClose(decision: ReconnectDecision | null, lastError: string): void {
+  #afterClose(decision: ReconnectDecision | null, lastError: string, soon = false): void {
     if (decision?.kind === 'fatal') {
       this.#stopped = true;
       this.#options.events.fatal(decision.reason);
       return;
     }
     const slowdown = decision?.slowdown ?? 1;
-    const delay = Math.min(this.#backoff.next() * slowdown, MAX_SLOW_DELAY_MS);
+    const delay = soon ? Math.random() * 250 : Math.min(this.#backoff.next() * slowdown, MAX_SLOW_DELAY_MS);
     const reason = decision?.reason ?? `cannot connect: ${lastError || 'unknown error'}`;
     const level = decision?.loud ? 'warn' : 'info';
     this.#log[level]({ retry_in_ms: delay, attempt: this.#backoff.attempt }, `reconnecting: ${reason}`);
