@@ -12,6 +12,8 @@ import type { Logger } from '@tether/shared/logger.ts';
 import { MAX_AGENT_FRAME_BYTES } from '@tether/shared/protocol/hub-messages.ts';
 import { VERSION } from '@tether/shared/version.ts';
 import { openDatabase } from './storage/database.ts';
+import { DurabilityBarrier } from './storage/durability.ts';
+import { addArtifactRoutes, DEFAULT_ARTIFACT_MAX_BYTES } from './http/artifact-routes.ts';
 import { KeyStore } from './storage/key-store.ts';
 import { AgentStore } from './storage/agent-store.ts';
 import { CommandStore } from './storage/command-store.ts';
@@ -48,6 +50,8 @@ export interface HubOptions {
   releaseKeysFile?: string;
   /** deploy.sh served as /install.sh; default the repository's (or one beside the bundle). */
   installScriptPath?: string;
+  /** Largest artifact an agent may upload (default 64 GiB). */
+  artifactMaxBytes?: number;
 }
 
 export interface RunningHub {
@@ -73,12 +77,14 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const commands = new CommandStore(db);
   const events = new EventStore(db);
   const presence = new Presence();
-  const router = new CommandRouter({ commands, events, presence, signer, log, httpReofferMs: (options.httpReofferS ?? 120) * 1000 });
+  const durability = new DurabilityBarrier(db, log);
+  const router = new CommandRouter({ commands, events, presence, signer, log, durability, httpReofferMs: (options.httpReofferS ?? 120) * 1000 });
 
   const routes = new RouteTable();
   routes.add('GET', '/api/health', ({ res }) => sendJson(res, 200, { ok: true, version: VERSION }));
   addAdminRoutes(routes, { keys, commands, events, presence, router, adminToken, log });
   addAgentRoutes(routes, { keys, agents, presence, router, signer, log, pollIntervalS: options.pollIntervalS ?? 5 });
+  addArtifactRoutes(routes, { keys, dataDir, log, maxBytes: options.artifactMaxBytes ?? DEFAULT_ARTIFACT_MAX_BYTES });
   addReleaseRoutes(routes, {
     dataDir,
     releaseKeysFile: options.releaseKeysFile,

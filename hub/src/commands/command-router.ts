@@ -8,6 +8,7 @@ import type { CommandStore, CommandRecord } from '../storage/command-store.ts';
 import type { EventStore, StoredEvent } from '../storage/event-store.ts';
 import type { AgentSession, Presence } from '../presence.ts';
 import type { CommandSigner } from '../identity/signing-key.ts';
+import type { DurabilityBarrier } from '../storage/durability.ts';
 
 export interface QueueRequest {
   command: string;
@@ -25,9 +26,16 @@ export interface CommandRouterDeps {
   log: Logger;
   /** A command handed to a poll and not answered is offered again after this long. */
   httpReofferMs: number;
+  /** Acks wait for stored results to reach stable storage. */
+  durability: DurabilityBarrier;
 }
 
 export class CommandRouter {
+  /** Resolves once every result recorded so far is on stable storage: only then may it be acked. */
+  durable(): Promise<void> {
+    return this.deps.durability.durable();
+  }
+
   private readonly deps: CommandRouterDeps;
   private readonly signals = new EventEmitter();
 

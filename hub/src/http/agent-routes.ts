@@ -140,6 +140,8 @@ export function addAgentRoutes(table: RouteTable, deps: AgentRouteDeps): void {
     httpSession(key);
     const { type: _type, ...result } = body.result;
     const { stored } = deps.router.recordResult(key.id, { ...result, command_id: body.command_id });
+    // The 2xx is the ack: answer only once the result is on stable storage.
+    await deps.router.durable();
     sendJson(res, 200, { ok: true, stored });
   }));
 

@@ -60,7 +60,8 @@ export function openDatabase(path: string): Database {
   // Loaded after the warning filter is in place; a static import would warn before it.
   const { DatabaseSync: Sqlite } = process.getBuiltinModule('node:sqlite');
   const db = new Sqlite(path);
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
+  // NORMAL: commits survive a hub crash; acks wait for a WAL sync (durability.ts) to survive power loss too.
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
   db.exec(SCHEMA);
   return db;
 }

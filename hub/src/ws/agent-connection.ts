@@ -129,7 +129,12 @@ export function acceptAgentConnection(ws: WebSocket, key: KeyView, deps: AgentCo
         const { type: _type, ...response } = message;
         deps.router.recordResult(key.id, response);
         // Acks are an extension: a micro-hack agent never asked for them.
-        if (session.protocol === PROTOCOL_VERSION) session.send!({ type: 'ack', command_ids: [response.command_id] });
+        if (session.protocol === PROTOCOL_VERSION) {
+          deps.router.durable().then(
+            () => session.send!({ type: 'ack', command_ids: [response.command_id] }),
+            () => {}, // not durable: no ack; the agent re-sends it after its next reconnect
+          );
+        }
         return;
       }
       default:
