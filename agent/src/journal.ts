@@ -1,5 +1,6 @@
 // Journal of finished commands and their responses, so a command that arrives again is answered
-// from here and never run twice. Append-only JSON lines (fsync per entry), compacted atomically.
+// from here and never run twice. Append-only JSON lines (fsync per entry of an effectful command),
+// compacted atomically.
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -68,14 +69,15 @@ export class Journal {
     return this.#entries.size;
   }
 
-  record(commandId: string, response: Record<string, unknown>): void {
+  /** `sync: false` skips the fsync, for effect-free commands (see CommandDefinition.effectFree). */
+  record(commandId: string, response: Record<string, unknown>, options: { sync?: boolean } = {}): void {
     const entry: JournalEntry = { command_id: commandId, finished_at: Date.now(), response };
     this.#entries.delete(commandId);
     this.#entries.set(commandId, entry);
     const fd = openSync(this.path, 'a', 0o600);
     try {
       writeSync(fd, `${JSON.stringify(entry)}\n`);
-      fsyncSync(fd);
+      if (options.sync !== false) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }

@@ -71,14 +71,17 @@ export class Outbox {
     return this.#entries.length;
   }
 
-  /** Stores a response durably; a response already waiting for that command is kept as is. */
-  add(commandId: string, message: Record<string, unknown>): Promise<void> {
+  /**
+   * Stores a response; a response already waiting for that command is kept as is. `sync: false`
+   * skips the fsync, for responses of effect-free commands (see CommandDefinition.effectFree).
+   */
+  add(commandId: string, message: Record<string, unknown>, options: { sync?: boolean } = {}): Promise<void> {
     // Serialised, so entries become visible (and are sent) in the order they were added.
     const added = this.#adding.then(async () => {
       if (this.has(commandId)) return;
       const seq = this.#nextSeq++;
       const file = join(this.dir, `${String(seq).padStart(12, '0')}.json`);
-      await writeFileAtomic(file, JSON.stringify({ command_id: commandId, message }));
+      await writeFileAtomic(file, JSON.stringify({ command_id: commandId, message }), { sync: options.sync });
       this.#entries.push({ seq, commandId, message, file });
     });
     this.#adding = added.catch(() => {});

@@ -7,6 +7,11 @@ import { dirname, basename, join } from 'node:path';
 export interface AtomicWriteOptions {
   /** File mode, default 0o600: state files may hold secrets. */
   mode?: number;
+  /**
+   * fsync the file and its directory (default true). Without it the write is still atomic and
+   * survives a crash of this process, but not a power loss.
+   */
+  sync?: boolean;
 }
 
 // pid + counter keeps temp names unique without loading node:crypto (about 1 MB in the supervisor).
@@ -23,7 +28,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
   const handle = await open(temp, 'w', options.mode ?? 0o600);
   try {
     await handle.writeFile(data);
-    await handle.sync();
+    if (options.sync !== false) await handle.sync();
   } catch (error) {
     await handle.close();
     await rm(temp, { force: true });
@@ -36,7 +41,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     await rm(temp, { force: true });
     throw error;
   }
-  await syncDirectory(dirname(path));
+  if (options.sync !== false) await syncDirectory(dirname(path));
 }
 
 export function writeFileAtomicSync(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): void {

@@ -67,6 +67,7 @@ export function createBackupCommands(config: BackupConfig): CommandDefinition[] 
     name: 'backup_list',
     permission: 'backup_read',
     lane: 'priority',
+    effectFree: true,
     params: z.object({ target: targetNameSchema.optional() }),
     async run(params, context) {
       const store = storeFor(config, context);

@@ -8,6 +8,7 @@ export function createCapabilitiesCommand(effectiveCommands: () => string[]): Co
     name: 'capabilities',
     permission: 'capabilities',
     lane: 'priority',
+    effectFree: true,
     params: z.looseObject({}),
     async run() {
       return { commands: effectiveCommands(), version: VERSION };

@@ -9,6 +9,7 @@ export const echoCommand: CommandDefinition<z.infer<typeof echoParams>> = {
   name: 'echo',
   permission: 'echo',
   lane: 'priority',
+  effectFree: true,
   params: echoParams,
   async run(params) {
     return { echo: params.message, timestamp: new Date().toISOString() };

@@ -7,6 +7,7 @@ export const infoCommand: CommandDefinition<Record<string, unknown>> = {
   name: 'info',
   permission: 'info',
   lane: 'priority',
+  effectFree: true,
   params: z.looseObject({}),
   async run(_params, context) {
     const host = hostInfo();

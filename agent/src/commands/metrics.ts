@@ -7,6 +7,7 @@ export function createMetricsCommand(sampler: SystemMetricsSampler): CommandDefi
     name: 'metrics',
     permission: 'metrics',
     lane: 'priority',
+    effectFree: true,
     params: z.looseObject({}),
     async run() {
       return { ...(await sampler.sample()) };
