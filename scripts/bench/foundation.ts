@@ -62,7 +62,7 @@ export async function runFoundationBench(options: FoundationOptions): Promise<{ 
   const hubDir = await tempDir('bench-hub');
   const stateDir = await tempDir('bench-agent');
   const idleDir = await tempDir('bench-idle');
-  const hub = startProcess([files.hub, 'hub', '--host', '127.0.0.1', '--port', '0', '--data-dir', hubDir.path, '--log-level', 'warn'], {});
+  const hub = startProcess([files.hub, 'hub', '--host', '127.0.0.1', '--port', '0', '--data-dir', hubDir.path], {});
   const processes = [hub];
   try {
     const listening = await hub.waitForLine((_line, rec) => rec?.msg === 'hub listening');
