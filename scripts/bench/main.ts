@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../../test/helpers/process.ts';
 import { printTable } from './table.ts';
 import { runFoundationBench } from './foundation.ts';
+import { runLifecycleBench } from './lifecycle.ts';
 
 const { values } = parseArgs({
   options: {
@@ -26,5 +27,10 @@ if (wanted('foundation')) {
   const result = await runFoundationBench(values.quick ? { pings: 300, echoes: 2000, inFlight: 100 } : { pings: 2000, echoes: 20_000, inFlight: 100 });
   printTable(`foundation (${result.json.form})`, result.rows);
   writeFileSync(join(outDir, 'foundation.json'), `${JSON.stringify({ at: new Date().toISOString(), ...result.json }, null, 2)}\n`);
+}
+if (wanted('lifecycle')) {
+  const result = await runLifecycleBench(values.quick ? { updates: 3, crashLoopS: 15 } : { updates: 5, crashLoopS: 60 });
+  printTable('lifecycle (update, rollback, crash loop)', result.rows);
+  writeFileSync(join(outDir, 'lifecycle.json'), `${JSON.stringify({ at: new Date().toISOString(), ...result.json }, null, 2)}\n`);
 }
 process.stdout.write(`\nJSON written to ${outDir}/\n`);
