@@ -29,6 +29,7 @@ export class Journal {
   #limits: JournalLimits;
   #entries = new Map<string, JournalEntry>();
   #appendsSinceCompaction = 0;
+  #fd: number | null = null;
 
   constructor(stateDir: string, limits: JournalLimits, log: Logger) {
     this.path = join(stateDir, 'journal.jsonl');
@@ -74,13 +75,10 @@ export class Journal {
     const entry: JournalEntry = { command_id: commandId, finished_at: Date.now(), response };
     this.#entries.delete(commandId);
     this.#entries.set(commandId, entry);
-    const fd = openSync(this.path, 'a', 0o600);
-    try {
-      writeSync(fd, `${JSON.stringify(entry)}\n`);
-      if (options.sync !== false) fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    // The append descriptor stays open: an open() per response costs more than the write itself.
+    this.#fd ??= openSync(this.path, 'a', 0o600);
+    writeSync(this.#fd, `${JSON.stringify(entry)}\n`);
+    if (options.sync !== false) fsyncSync(this.#fd);
     this.#appendsSinceCompaction += 1;
     if (this.#appendsSinceCompaction >= Math.max(1000, this.#limits.maxEntries / 10)) this.compact();
   }
@@ -97,6 +95,9 @@ export class Journal {
   }
 
   #rewrite(): void {
+    // The rename replaces the file: appends must go to the new one.
+    if (this.#fd !== null) closeSync(this.#fd);
+    this.#fd = null;
     const text = [...this.#entries.values()].map((entry) => `${JSON.stringify(entry)}\n`).join('');
     writeFileAtomicSync(this.path, text);
   }

@@ -77,7 +77,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const commands = new CommandStore(db);
   const events = new EventStore(db);
   const presence = new Presence();
-  const durability = new DurabilityBarrier(db, log);
+  const durability = new DurabilityBarrier(join(dataDir, 'hub.sqlite'), log);
   const router = new CommandRouter({ commands, events, presence, signer, log, durability, httpReofferMs: (options.httpReofferS ?? 120) * 1000 });
 
   const routes = new RouteTable();
@@ -158,6 +158,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       for (const client of wss.clients) client.terminate();
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));
+      await durability.close();
       db.close();
     },
   };

@@ -52,7 +52,7 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, opt
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     let offset = 0;
     while (offset < bytes.length) offset += writeSync(fd, bytes, offset);
-    fsyncSync(fd);
+    if (options.sync !== false) fsyncSync(fd);
   } catch (error) {
     closeSync(fd);
     rmSync(temp, { force: true });
@@ -60,6 +60,7 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, opt
   }
   closeSync(fd);
   renameSync(temp, path);
+  if (options.sync === false) return;
   try {
     const dirFd = openSync(dirname(path), 'r');
     try { fsyncSync(dirFd); } finally { closeSync(dirFd); }

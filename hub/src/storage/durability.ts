@@ -1,44 +1,77 @@
 // Group commit for acks. The database runs WAL with synchronous=NORMAL: a commit survives a hub
 // crash at once, and survives power loss once the WAL is synced. Before the hub acks a result (after
-// which the agent forgets it), it waits for such a sync: one checkpoint per event-loop turn covers
-// every result stored in that turn, so acks cost one fsync per batch instead of one per commit.
+// which the agent forgets it), it waits for such a sync. A checkpoint syncs the WAL first
+// (sqlite.org/pragma.html#pragma_synchronous); it runs in a worker thread on its own connection, so
+// the event loop never waits on the disk, and one checkpoint covers every result stored before it.
+import { Worker } from 'node:worker_threads';
 import type { Logger } from '@tether/shared/logger.ts';
-import type { Database } from './database.ts';
+
+// Plain JavaScript evaluated in the worker (no file to ship beside the bundle).
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+process.removeAllListeners('warning');
+const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
+const db = new DatabaseSync(workerData.path);
+db.exec('PRAGMA busy_timeout = 5000');
+parentPort.on('message', (id) => {
+  try {
+    db.exec('PRAGMA wal_checkpoint(PASSIVE)');
+    parentPort.postMessage({ id, ok: true });
+  } catch (error) {
+    parentPort.postMessage({ id, ok: false, error: String(error && error.message || error) });
+  }
+});
+`;
+
+interface Waiter {
+  resolve(): void;
+  reject(error: Error): void;
+}
 
 export class DurabilityBarrier {
-  readonly #db: Database;
   readonly #log: Logger;
-  #waiting: Array<{ resolve(): void; reject(error: Error): void }> = [];
-  #scheduled = false;
+  readonly #worker: Worker;
+  /** Waiters for the next checkpoint, not yet started. */
+  #pending: Waiter[] = [];
+  /** Waiters covered by the checkpoint in progress. */
+  #inProgress: Waiter[] | null = null;
+  #nextId = 0;
 
-  constructor(db: Database, log: Logger) {
-    this.#db = db;
+  constructor(databasePath: string, log: Logger) {
     this.#log = log;
+    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: databasePath } });
+    this.#worker.unref();
+    this.#worker.on('message', (message: { ok: boolean; error?: string }) => this.#settle(message));
+    this.#worker.on('error', (error) => this.#settle({ ok: false, error: error.message }));
   }
 
   /** Resolves once everything committed before the call is on stable storage. */
   durable(): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#waiting.push({ resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => this.#flush());
-      }
+      this.#pending.push({ resolve, reject });
+      this.#startIfIdle();
     });
   }
 
-  #flush(): void {
-    this.#scheduled = false;
-    const waiting = this.#waiting;
-    this.#waiting = [];
-    try {
-      // With synchronous=NORMAL, SQLite syncs the WAL before every checkpoint (sqlite.org/pragma.html#pragma_synchronous).
-      this.#db.exec('PRAGMA wal_checkpoint(PASSIVE)');
-    } catch (error) {
-      this.#log.error({ err: error }, 'could not sync the database; results stay unacked and agents will re-send them');
-      for (const waiter of waiting) waiter.reject(error as Error);
-      return;
+  async close(): Promise<void> {
+    await this.#worker.terminate();
+  }
+
+  #startIfIdle(): void {
+    if (this.#inProgress || this.#pending.length === 0) return;
+    this.#inProgress = this.#pending;
+    this.#pending = [];
+    this.#worker.postMessage(this.#nextId++);
+  }
+
+  #settle(message: { ok: boolean; error?: string }): void {
+    const covered = this.#inProgress ?? [];
+    this.#inProgress = null;
+    if (message.ok) for (const waiter of covered) waiter.resolve();
+    else {
+      this.#log.error({ error: message.error }, 'could not sync the database; results stay unacked and agents will re-send them');
+      for (const waiter of covered) waiter.reject(new Error(message.error));
     }
-    for (const waiter of waiting) waiter.resolve();
+    this.#startIfIdle();
   }
 }
