@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../../test/helpers/process.ts';
 import { printTable } from './table.ts';
 import { runFoundationBench } from './foundation.ts';
+import { runTransportBench } from './transport.ts';
 import { runLifecycleBench } from './lifecycle.ts';
 
 const { values } = parseArgs({
@@ -32,5 +33,10 @@ if (wanted('lifecycle')) {
   const result = await runLifecycleBench(values.quick ? { updates: 3, crashLoopS: 15 } : { updates: 5, crashLoopS: 60 });
   printTable('lifecycle (update, rollback, crash loop)', result.rows);
   writeFileSync(join(outDir, 'lifecycle.json'), `${JSON.stringify({ at: new Date().toISOString(), ...result.json }, null, 2)}\n`);
+}
+if (wanted('transport')) {
+  const result = await runTransportBench(values.quick ? { pings: 200, starts: 1 } : { pings: 1000, starts: 3 });
+  printTable('transport (HTTP long poll, switching)', result.rows);
+  writeFileSync(join(outDir, 'transport.json'), `${JSON.stringify({ at: new Date().toISOString(), ...result.json }, null, 2)}\n`);
 }
 process.stdout.write(`\nJSON written to ${outDir}/\n`);
