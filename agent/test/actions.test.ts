@@ -164,3 +164,13 @@ test('git_pull fast-forwards an allowlisted repository; docker_restart runs the 
   assert.equal(restarted.success, true, JSON.stringify(restarted));
   assert.equal(restarted.data.output, 'web');
 });
+
+test('an action re-sent after it finished is answered from the journal and not run again', async (t) => {
+  const { hub, effects, run } = await setup(t);
+  const first = await run('r-1', 'exec', { action: 'effect', args: { id: 'r-1', lines: 1, sleep_ms: 0 } });
+  assert.equal(first.success, true);
+  hub.send({ type: 'command', command_id: 'r-1', command: 'exec', data: { action: 'effect', args: { id: 'r-1', lines: 1, sleep_ms: 0 } } });
+  await until('second response', () => hub.responsesFor('r-1').length >= 2);
+  assert.deepEqual(hub.responsesFor('r-1')[1], first);
+  assert.deepEqual(effects(), ['r-1'], 'the action ran once');
+});

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { agentEnv, startAgent, startHub, tempDir } from '../helpers/system.ts';
 import type { HubHandle } from '../helpers/system.ts';
 import type { RunningProcess } from '../helpers/process.ts';
-import { startProxy } from './helpers.ts';
+import { killLeftoverEffects, startProxy } from './helpers.ts';
 
 const EFFECT = join(import.meta.dirname, 'fixtures/effect.mjs');
 
@@ -188,6 +188,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await agent?.stop().catch(() => {});
     await hub.stop().catch(() => {});
     await proxy.stop().catch(() => {});
+    killLeftoverEffects(join(agentDir.path, 'effects'));
     await hubDir.remove();
     await agentDir.remove();
   }

@@ -1,4 +1,5 @@
 // Shared pieces of the transport tests: the proxy fixture process and small hub helpers.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, startProcess, waitFor } from '../helpers/process.ts';
 import type { RunningProcess } from '../helpers/process.ts';
@@ -44,4 +45,23 @@ export async function waitForTransport(hub: HubHandle, keyId: string, transport:
     const list: Record<string, any>[] = Array.isArray(body) ? body : (body?.agents ?? []);
     return list.find((agent) => String(agent.key_id) === keyId && agent.agent_id && agent.transport === transport);
   }, `agent of key ${keyId} on ${transport}`, timeoutMs, 50);
+}
+
+/** Kills effect.mjs runs that outlived their agent (it was killed with SIGKILL mid-command). */
+export function killLeftoverEffects(markerFile: string): void {
+  let text = '';
+  try {
+    text = readFileSync(`${markerFile}.pids`, 'utf8');
+  } catch {
+    return;
+  }
+  for (const pid of text.split('\n').filter(Boolean).map(Number)) {
+    try {
+      // Only a process that still is that effect run: a finished one's pid may be reused by now.
+      const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (commandLine.includes('effect.mjs') && commandLine.includes(markerFile)) process.kill(pid, 'SIGKILL');
+    } catch {
+      // already finished
+    }
+  }
 }
