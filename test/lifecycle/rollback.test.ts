@@ -93,3 +93,28 @@ test('a version that crash-loops after becoming ready is rolled back; latest nev
   await waitServing(fx.hub, host.keyId, '1.0.0');
   assert.equal(await currentVersion(host.stateDir), '1.0.0');
 });
+
+test('a crash-looping agent with nothing to roll back to: backoff, and the status shows the loop', { timeout: 120_000 }, async () => {
+  const { installNative, supervisorArgs } = await import('./helpers.ts');
+  const { startProcess } = await import('../helpers/process.ts');
+  const { execFile } = await import('node:child_process');
+  const stateDir = join(fx.dir, 'crash-loop', 'state');
+  await installNative(stateDir, fx.releases['2.0.1']!, fx.key.publicKey);
+  const env = { TETHER_STATE_DIR: stateDir, TETHER_SUPERVISOR_BACKOFF_BASE_MS: '200', TETHER_AGENT_ENTRY: '' };
+  const supervisor = startProcess(supervisorArgs(stateDir), { env });
+  try {
+    const status = await waitFor(async () => {
+      const current = await supervisorStatus(stateDir);
+      return current.crash_loop === true && current.recent_crashes.length >= 3 ? current : null;
+    }, 'the status to report a crash loop', 60_000);
+    assert.equal(status.trial, null, 'an installed version at start is not on trial');
+    assert.deepEqual(await readBadVersions(stateDir), {}, 'nothing to roll back to: not marked bad');
+    const text = await new Promise<string>((resolve) => {
+      execFile(process.execPath, [join(stateDir, 'current', 'supervisor.mjs'), 'status', '--state-dir', stateDir], (_error, stdout) => resolve(stdout));
+    });
+    assert.match(text, /crash loop: {3}yes/);
+    assert.match(text, /recent crashes/);
+  } finally {
+    await supervisor.stop('SIGTERM', 10_000);
+  }
+});
