@@ -72,8 +72,8 @@ test('a corrupt outbox entry and a damaged journal are set aside; the agent stil
   assert.equal(agent.exitInfo, null, 'still running');
 });
 
-test('killed with SIGKILL mid-command over HTTP: reported as interrupted after restart, never run twice', async () => {
-  const { key, start, effects } = await httpAgentSetup('killed');
+test('killed with SIGKILL mid-command over HTTP: the orphaned action is killed, the command reported interrupted, never run twice', async () => {
+  const { key, dir, start, effects } = await httpAgentSetup('killed');
   const first = start();
   await waitForTransport(hub, key.id, 'http_polling');
   const queued = await hub.api('POST', `/api/agents/keys/${key.id}/command`, { command: 'exec', data: { action: 'effect', args: { id: 'long-1', sleep_ms: 60000 } } });
@@ -82,7 +82,10 @@ test('killed with SIGKILL mid-command over HTTP: reported as interrupted after r
   first.child.kill('SIGKILL');
   await first.exited;
 
-  start();
+  const pids = readFileSync(join(dir, 'effects.pids'), 'utf8').split('\n').filter(Boolean).map(Number);
+  const second = start();
+  await waitFor(() => second.records().some((line) => line.msg === 'killed an action left running by the previous agent process'), 'the orphaned action to be killed');
+  await waitFor(() => pids.every((pid) => { try { process.kill(pid, 0); return false; } catch { return true; } }), 'the orphaned action process to be gone');
   const record = await waitFor(async () => (await hub.api('GET', `/api/commands/${commandId}`)).body?.result ? (await hub.api('GET', `/api/commands/${commandId}`)).body : null, 'the interrupted result');
   assert.equal(record.result.success, false);
   assert.match(record.result.error, /interrupted/);

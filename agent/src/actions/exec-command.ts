@@ -8,6 +8,7 @@ import { ACTION_NAME_PATTERN } from './config-schema.ts';
 import { buildActionArgv } from './argv-template.ts';
 import { UnsafeValue } from './safe-values.ts';
 import { runProgram } from './run-program.ts';
+import { recordActionRun } from './orphan-runs.ts';
 import type { ProgramResult } from './run-program.ts';
 
 const execParams = z.looseObject({
@@ -22,10 +23,16 @@ export async function runAudited(what: string, argv: string[], context: CommandC
   const ownTimeout = options.timeoutS ? AbortSignal.timeout(options.timeoutS * 1000) : null;
   const signal = ownTimeout ? AbortSignal.any([context.signal, ownTimeout]) : context.signal;
   let result: ProgramResult;
+  let forget: (() => Promise<void>) | null = null;
   try {
-    result = await runProgram({ argv, cwd: options.cwd, env: options.env, signal, job: context.job });
+    result = await runProgram({
+      argv, cwd: options.cwd, env: options.env, signal, job: context.job,
+      onStarted: async (pid) => { forget = await recordActionRun(context.stateDir, context.commandId, pid); },
+    });
   } catch (error) {
     throw new CommandFailure('failed', `${what}: ${(error as Error).message}; check the program path in the agent config`);
+  } finally {
+    await (forget as (() => Promise<void>) | null)?.().catch(() => {});
   }
   context.log.info({ audit: true, run: what, exit_code: result.exit_code, signal: result.signal, duration_ms: result.duration_ms }, 'program finished');
   if (context.signal.aborted) throw context.signal.reason;

@@ -11,6 +11,8 @@ export interface ProgramRun {
   job: JobReporter;
   /** Bytes of stdout and of stderr kept for the result; the rest is counted and marked. */
   captureBytes?: number;
+  /** Called once the program runs; the returned promise is awaited (e.g. a durable record). */
+  onStarted?: (pid: number) => Promise<unknown>;
 }
 
 export interface ProgramResult {
@@ -85,6 +87,8 @@ export async function runProgram(run: ProgramRun): Promise<ProgramResult> {
     });
     subprocess[stream]?.on('end', () => { if (partial) run.job.output(partial, stream); });
   }
+
+  if (subprocess.pid !== undefined && run.onStarted) await run.onStarted(subprocess.pid).catch(() => {});
 
   let forceTimer: NodeJS.Timeout | null = null;
   const onAbort = () => {

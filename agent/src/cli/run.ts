@@ -19,6 +19,7 @@ import { SupervisorLink } from '../ipc.ts';
 import { UpdateOutcomeReport } from '../update/outcome-report.ts';
 import { SystemMetricsSampler } from '../metrics/system-metrics.ts';
 import { SwitchingTransport } from '../transport/switch.ts';
+import { killOrphanedActionRuns } from '../actions/orphan-runs.ts';
 import { createCommandRegistry } from '../commands/index.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { CommandRegistry } from '../commands/registry.ts';
@@ -117,6 +118,7 @@ export async function runAgent(): Promise<void> {
       setTimeout(() => void shutdown(code, 'exit requested; delivery not confirmed in time'), EXIT_DELIVERY_BOUND_MS).unref();
     },
   });
+  killOrphanedActionRuns(config.state_dir, log);
   await dispatcher.recoverInterrupted();
 
   transport = new SwitchingTransport({
