@@ -1,6 +1,8 @@
 // `npm run build [-- --version V] [--out DIR] [--only agent,supervisor]`: bundles the three programs with esbuild into
-// single .mjs files that run with plain `node dist/<name>.mjs`.
-import { access, mkdir } from 'node:fs/promises';
+// `dist/<name>.mjs` entry files that run with plain `node dist/<name>.mjs`, plus shared chunks in
+// `dist/chunks/`. Code splitting keeps what a program loads lazily (backups, updates, the HTTP
+// transport, undici) out of its start-up parse: the idle agent is about a third smaller for it.
+import { access, mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
@@ -72,13 +74,35 @@ export async function buildBundles(options: BuildOptions = {}): Promise<Record<s
   if (missing.length > 0) throw new Error(`cannot build, entry file missing: ${missing.join('; ')}`);
 
   await mkdir(outDir, { recursive: true });
+  await rm(join(outDir, CHUNK_DIR), { recursive: true, force: true });
+  await build({
+    entryPoints: Object.fromEntries(names.map((name) => [name, join(ROOT, BUNDLES[name])])),
+    outdir: outDir,
+    bundle: true,
+    splitting: true,
+    chunkNames: `${CHUNK_DIR}/[name]-[hash]`,
+    outExtension: { '.js': '.mjs' },
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+    banner: { js: BANNER },
+    define: options.version === undefined ? {} : { __TETHER_RELEASE_VERSION__: JSON.stringify(options.version) },
+  });
   const outputs: Record<string, string> = {};
-  for (const name of names) {
-    const outfile = join(outDir, `${name}.mjs`);
-    await bundleEntry({ entry: join(ROOT, BUNDLES[name]), outfile, version: options.version });
-    outputs[name] = outfile;
-  }
+  for (const name of names) outputs[name] = join(outDir, `${name}.mjs`);
   return outputs;
+}
+
+/** Shared chunks live here, beside the entry files; a release ships them with agent.mjs. */
+export const CHUNK_DIR = 'chunks';
+
+/** The chunk files of a build, relative to its output directory (e.g. `chunks/chunk-AB12CD.mjs`). */
+export async function chunkFiles(outDir: string): Promise<string[]> {
+  const names = await readdir(join(outDir, CHUNK_DIR)).catch(() => [] as string[]);
+  return names.filter((name) => name.endsWith('.mjs')).sort().map((name) => `${CHUNK_DIR}/${name}`);
 }
 
 async function main(): Promise<void> {

@@ -4,10 +4,10 @@
 import { execFile } from 'node:child_process';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { create as createTar } from 'tar';
-import { buildBundles } from './build.ts';
+import { buildBundles, chunkFiles, CHUNK_DIR } from './build.ts';
 import { releaseFileNames, serializeManifest } from '../shared/src/release/manifest.ts';
 import type { ReleaseManifest } from '../shared/src/release/manifest.ts';
 import { readPrivateKey, signManifest } from '../shared/src/release/signing.ts';
@@ -121,13 +121,17 @@ export async function buildRelease(options: ReleaseOptions): Promise<ReleaseArti
       await chmod(join(top, 'bin', 'node'), 0o755);
       await copyFile(bundles.agent!, join(top, 'agent.mjs'));
       await copyFile(bundles.supervisor!, join(top, 'supervisor.mjs'));
+      // The entry files import their shared chunks by relative path: ship them alongside.
+      const chunks = await chunkFiles(dirname(bundles.agent!));
+      await mkdir(join(top, CHUNK_DIR), { recursive: true });
+      for (const chunk of chunks) await copyFile(join(dirname(bundles.agent!), chunk), join(top, chunk));
       await writeFile(join(top, 'VERSION'), `${options.version}\n`);
-      for (const file of ['agent.mjs', 'supervisor.mjs', 'VERSION']) await chmod(join(top, file), 0o644);
-      for (const dir of [top, join(top, 'bin')]) await chmod(dir, 0o755);
+      for (const file of ['agent.mjs', 'supervisor.mjs', 'VERSION', ...chunks]) await chmod(join(top, file), 0o644);
+      for (const dir of [top, join(top, 'bin'), join(top, CHUNK_DIR)]) await chmod(dir, 0o755);
 
       const tarballPath = join(outDir, names.tarball);
       const partial = `${tarballPath}.partial`;
-      await writeDeterministicTarball(stageRoot, names.directory, ['VERSION', 'agent.mjs', 'bin/node', 'supervisor.mjs'], partial, options.gzipLevel);
+      await writeDeterministicTarball(stageRoot, names.directory, ['VERSION', 'agent.mjs', 'bin/node', ...chunks, 'supervisor.mjs'].sort(), partial, options.gzipLevel);
       await rename(partial, tarballPath);
 
       const manifest: ReleaseManifest = {

@@ -1,0 +1,91 @@
+// What the backup commands do, loaded on first use so an idle agent does not carry tar, age and
+// the upload clients in memory (commands.ts holds the definitions).
+import { CommandFailure } from '../commands/command.ts';
+import type { CommandContext, CommandDefinition } from '../commands/command.ts';
+import type { BackupConfig } from './config-schema.ts';
+import type { Destination } from './commands.ts';
+import { artifactResult } from './manifest.ts';
+import type { Manifest } from './manifest.ts';
+import { checkArtifact } from './read-artifact.ts';
+import { loadIdentities, runRestore } from './restore.ts';
+import { applyRetention, runBackup } from './run-backup.ts';
+import { uploadToHub } from './sinks/hub-upload.ts';
+import { uploadToS3 } from './sinks/s3-multipart.ts';
+import { byteProgress } from './progress.ts';
+import { ArtifactStore } from './store.ts';
+
+function storeFor(config: BackupConfig, context: CommandContext): ArtifactStore {
+  return new ArtifactStore(config, context.stateDir);
+}
+
+function requireTarget(store: ArtifactStore, name: string): void {
+  if (!store.target(name)) {
+    throw new CommandFailure('invalid_params', `no backup target named "${name}" on this host (configured: ${store.targetNames().join(', ') || 'none'})`);
+  }
+}
+
+async function requireArtifact(store: ArtifactStore, id: string): Promise<Manifest> {
+  const manifest = await store.find(id);
+  if (!manifest) throw new CommandFailure('failed', `no artifact ${id} on this host; backup_list shows the ones there are`);
+  return manifest;
+}
+
+async function upload(config: BackupConfig, store: ArtifactStore, manifest: Manifest, context: CommandContext, destination: 'hub' | 's3'): Promise<string> {
+  const hub = { serverUrl: context.config.server_url, apiKey: context.config.api_key };
+  const path = store.artifactPath(manifest);
+  const location = destination === 's3'
+    ? await uploadToS3(path, manifest, hub, { signal: context.signal, partMinBytes: config.s3_part_min_bytes, onBytes: byteProgress(context.job, `uploading ${manifest.id} to S3`, manifest.size) })
+    : await uploadToHub(path, manifest, hub, context.signal);
+  manifest.uploads = [...manifest.uploads.filter((item) => item.destination !== destination), { destination, location, uploaded_at: new Date().toISOString() }];
+  await store.writeManifest(manifest);
+  return location;
+}
+
+export async function backup(config: BackupConfig, params: { target: string; destination: Destination }, context: CommandContext): Promise<Record<string, unknown>> {
+  const store = storeFor(config, context);
+  requireTarget(store, params.target);
+  const manifest = await runBackup(config, store, params.target, context);
+  if (params.destination !== 'local') return artifactResult(manifest, await upload(config, store, manifest, context, params.destination));
+  return artifactResult(manifest);
+}
+
+export async function backupList(config: BackupConfig, params: { target?: string | undefined }, context: CommandContext): Promise<Record<string, unknown>> {
+  const store = storeFor(config, context);
+  if (params.target) requireTarget(store, params.target);
+  const manifests = await store.list(params.target);
+  return { artifacts: manifests.map((manifest) => ({ ...artifactResult(manifest), kind: manifest.kind, uploads: manifest.uploads })) };
+}
+
+export async function backupVerify(config: BackupConfig, params: { id: string }, context: CommandContext): Promise<Record<string, unknown>> {
+  const store = storeFor(config, context);
+  const manifest = await requireArtifact(store, params.id);
+  const report = await checkArtifact(store.artifactPath(manifest), manifest, await loadIdentities(config), context.signal);
+  if (!report.ok) context.log.warn({ id: manifest.id, problems: report.problems }, 'backup artifact failed verification');
+  return { ...report };
+}
+
+export async function backupPrune(config: BackupConfig, params: { target: string; keep?: number | undefined; max_age_days?: number | undefined }, context: CommandContext): Promise<Record<string, unknown>> {
+  const store = storeFor(config, context);
+  requireTarget(store, params.target);
+  const policy = { ...(params.keep !== undefined ? { keep: params.keep } : {}), ...(params.max_age_days !== undefined ? { max_age_days: params.max_age_days } : {}) };
+  const removed = await applyRetention(config, store, params.target, context.log, policy);
+  return { removed: removed.map((manifest) => manifest.id) };
+}
+
+export async function restore(config: BackupConfig, params: { id: string; target: string }, context: CommandContext): Promise<Record<string, unknown>> {
+  if (!config.restore_enabled) throw new CommandFailure('permission_denied', 'restore is disabled on this host; set backup.restore_enabled: true in the agent config to allow it');
+  const store = storeFor(config, context);
+  requireTarget(store, params.target);
+  const manifest = await requireArtifact(store, params.id);
+  context.job.progress({ progress: 0, message: `restoring ${manifest.id} into ${params.target}` });
+  const restored = await runRestore(config, store, manifest, params.target, context.signal);
+  context.log.info({ id: manifest.id, target: params.target }, 'restore finished');
+  return { restored, id: manifest.id, target: params.target };
+}
+
+export async function backupDownload(config: BackupConfig, params: { id: string; destination: 'hub' | 's3' }, context: CommandContext): Promise<Record<string, unknown>> {
+  const store = storeFor(config, context);
+  const manifest = await requireArtifact(store, params.id);
+  const location = await upload(config, store, manifest, context, params.destination);
+  return { ...artifactResult(manifest, location) };
+}
