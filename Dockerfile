@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # tether agent image: the supervisor runs the agent; both are bundled by esbuild in the build
-# stage, so the runtime stage holds only Node 24, tini and two .mjs files.
+# stage (npm run build), so the runtime stage holds only Node 24, tini and the bundles.
 #
 #   docker build -t tether-agent --build-arg VERSION=0.1.0 .
 #   docker run -d --name tether-agent --restart unless-stopped --network host \
@@ -20,12 +20,11 @@ RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY shared/ shared/
 COPY agent/ agent/
 COPY supervisor/ supervisor/
-# Bundled npm packages include CommonJS (ws, pino): give the ESM bundle a `require`.
-RUN banner="import { createRequire as __tetherRequire } from 'node:module'; const require = __tetherRequire(import.meta.url);" \
- && for entry in agent supervisor; do \
-      node_modules/.bin/esbuild "$entry/src/main.ts" --bundle --platform=node --format=esm --target=node24 \
-        --banner:js="$banner" --outfile="/out/$entry.mjs" --log-level=warning; \
-    done
+COPY hub/ hub/
+COPY scripts/build.ts scripts/
+ARG VERSION=0.0.0-dev
+# The project's own build: entry files plus shared chunks (code splitting keeps the agent small).
+RUN node scripts/build.ts --out /out --only agent,supervisor --version "${VERSION}"
 
 # ---- runtime: slim Node 24, non-root user 65532 ------------------------------------------------
 FROM ${NODE_IMAGE}
@@ -47,7 +46,7 @@ RUN apt-get update \
  && install -d -o 65532 -g 65532 -m 0700 /var/lib/tether \
  && install -d -m 0755 /etc/tether /opt/tether
 
-COPY --from=build /out/agent.mjs /out/supervisor.mjs /opt/tether/
+COPY --from=build /out/ /opt/tether/
 RUN printf '%s\n' "${VERSION}" >/opt/tether/VERSION \
  && printf '#!/bin/sh\nexec node /opt/tether/agent.mjs "$@"\n' >/usr/local/bin/tether-agent \
  && printf '#!/bin/sh\nexec node /opt/tether/supervisor.mjs "$@"\n' >/usr/local/bin/tether-supervisor \
