@@ -2,16 +2,15 @@
 // library): streamed to disk, size-capped, retried with backoff. Does not go through a proxy.
 import { createWriteStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
-import { get as httpGet } from 'node:http';
-import { get as httpsGet } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { Backoff } from '@tether/shared/backoff.ts';
 
 const TIMEOUT_MS = 30_000;
 
-function fetchOnce(url: string, path: string, maxBytes: number): Promise<void> {
+async function fetchOnce(url: string, path: string, maxBytes: number): Promise<void> {
+  // Loaded only here: node:https pulls in TLS, megabytes the supervisor should not carry idle.
+  const { get } = url.startsWith('https:') ? await import('node:https') : await import('node:http');
   return new Promise((resolve, reject) => {
-    const get = url.startsWith('https:') ? httpsGet : httpGet;
     const request = get(url, { timeout: TIMEOUT_MS, headers: { 'user-agent': 'tether-supervisor' } }, (response: IncomingMessage) => {
       if (response.statusCode !== 200) {
         response.resume();
