@@ -115,6 +115,7 @@ export function acceptAgentConnection(ws: WebSocket, key: KeyView, deps: AgentCo
         deps.agents.saveRegistration({ agent_id: data.agent_id, key_id: key.id, hostname: data.hostname, version: data.version, os: data.os, transport: 'websocket', data });
         session.send!({ type: 'registered', agent_id: data.agent_id });
         log.info({ agent_id: data.agent_id, hostname: data.hostname, version: data.version, protocol: session.protocol }, 'agent registered');
+        if (data.update_outcome) log.info({ agent_id: data.agent_id, ...data.update_outcome }, 'agent reported the outcome of its last update');
         deps.router.resendUnanswered(session);
         return;
       }
