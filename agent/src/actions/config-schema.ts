@@ -58,7 +58,14 @@ const actionSchema = z
 
 export const actionsConfigShape = {
   /** Named programs the hub may run with `exec` (permission exec). */
-  actions: z.record(z.string().regex(ACTION_NAME_PATTERN, 'action names are 1-64 lower-case letters, digits, "_" or "-"'), actionSchema).default({}),
+  actions: z
+    .record(z.string(), actionSchema)
+    .superRefine((actions, context) => {
+      for (const name of Object.keys(actions)) {
+        if (!ACTION_NAME_PATTERN.test(name)) context.addIssue({ code: 'custom', path: [name], message: 'action names are 1-64 lower-case letters, digits, "_" or "-"' });
+      }
+    })
+    .default({}),
   /** Repositories the hub may update with `git_pull` (permission git_pull). */
   git_pull: z
     .object({
