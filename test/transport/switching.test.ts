@@ -7,6 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { agentEnv, command, startAgent, startHub, tempDir } from '../helpers/system.ts';
 import type { HubHandle } from '../helpers/system.ts';
+import { waitFor } from '../helpers/process.ts';
 import type { RunningProcess } from '../helpers/process.ts';
 import { startProxy, waitForTransport } from './helpers.ts';
 import type { ProxyHandle } from './helpers.ts';
@@ -136,6 +137,11 @@ test('transient failures (connection refused) stay on WebSocket; TETHER_FORCE_HT
 
   const { key, process: pinned } = await agent('pinned', { env: { TETHER_FORCE_HTTP: '1' } });
   await waitForTransport(hub, key.id, 'http_polling');
+  const heartbeating = await waitFor(async () => {
+    const { body } = await hub.api('GET', '/api/agents/connected');
+    return (body.agents as Record<string, any>[]).find((item) => String(item.key_id) === key.id && item.last_heartbeat && item.metrics);
+  }, 'a heartbeat with metrics over HTTP');
+  assert.ok(heartbeating.metrics.cpu_count >= 1);
   assert.equal((await command(hub, key.id, 'ping')).body.result?.success, true);
   assert.ok(pinned.lines.some((line) => line.includes('HTTP polling pinned')));
 });
