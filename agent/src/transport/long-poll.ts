@@ -33,11 +33,14 @@ const pollAnswerShape = z.object({ commands: z.array(z.record(z.string(), z.unkn
 
 export class HttpFailure extends Error {
   readonly status: number;
+  /** The link the failed request belonged to. */
+  readonly link: AbortController | null;
 
-  constructor(status: number, message: string) {
+  constructor(status: number, message: string, link: AbortController | null = null) {
     super(message);
     this.name = 'HttpFailure';
     this.status = status;
+    this.link = link;
   }
 }
 
@@ -133,8 +136,9 @@ export class HttpTransport implements Transport {
   }
 
   /** The link failed: tell the session, back off, and start a new link (which registers again). */
-  #linkFailed(reason: string, slowdown = 1): void {
-    if (this.#stopped || !this.#up) return;
+  #linkFailed(link: AbortController | null, reason: string, slowdown = 1): void {
+    // A late failure of an older link's request must not end the current one.
+    if (this.#stopped || !this.#up || link !== this.#link) return;
     this.#up = false;
     this.#registered = false;
     this.#link?.abort();
@@ -150,20 +154,22 @@ export class HttpTransport implements Transport {
 
   /** Throws HttpFailure for a non-2xx answer; a network error ends the link. */
   async #call(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs?: number): Promise<HubAnswer> {
+    const link = this.#link;
+    if (!link) throw new Error('not connected');
     let answer: HubAnswer;
     try {
-      answer = await this.#client.call(method, path, { body, signal: this.#link?.signal, timeoutMs });
+      answer = await this.#client.call(method, path, { body, signal: link.signal, timeoutMs });
     } catch (error) {
       const reason = `${method} ${path}: ${(error as Error).message}`;
-      if (!this.#link?.signal.aborted) {
+      if (!link.signal.aborted && link === this.#link) {
         this.#options.events.attemptFailed(reason);
-        this.#linkFailed(reason);
+        this.#linkFailed(link, reason);
       }
       throw new Error(reason);
     }
     if (answer.status >= 200 && answer.status < 300) return answer;
     const detail = answer.body && typeof answer.body === 'object' && 'error' in answer.body ? String((answer.body as { error: unknown }).error) : `HTTP ${answer.status}`;
-    throw new HttpFailure(answer.status, `${method} ${path} answered ${answer.status}: ${detail}`);
+    throw new HttpFailure(answer.status, `${method} ${path} answered ${answer.status}: ${detail}`, link);
   }
 
   async #register(message: Record<string, unknown>): Promise<void> {
@@ -176,7 +182,7 @@ export class HttpTransport implements Transport {
       if (error instanceof HttpFailure) {
         this.#options.events.attemptFailed(error.message);
         // 401/403 as on the WebSocket: retry, slower for a disabled or unapproved key.
-        this.#linkFailed(error.message, error.status === 403 ? 4 : 1);
+        this.#linkFailed(error.link, error.message, error.status === 403 ? 4 : 1);
       }
       throw error;
     }
@@ -193,8 +199,9 @@ export class HttpTransport implements Transport {
       ...(this.#peerProtocol !== undefined ? { protocol: this.#peerProtocol } : {}),
       ...('signing_key' in reply && reply.signing_key ? { signing_key: reply.signing_key } : {}),
     });
+    const link = this.#link;
     this.#options.events.message({ type: 'registered', agent_id: ('agent_id' in reply ? reply.agent_id : undefined) ?? data.agent_id });
-    void this.#pollLoop(this.#link!);
+    if (link && !link.signal.aborted) void this.#pollLoop(link);
   }
 
   async #heartbeat(message: Record<string, unknown>): Promise<void> {
@@ -264,7 +271,7 @@ export class HttpTransport implements Transport {
       try {
         answer = await this.#call('GET', longPoll ? `/api/agents/poll?wait=${waitS}` : '/api/agents/poll', undefined, (waitS + 20) * 1000);
       } catch (error) {
-        if (error instanceof HttpFailure) this.#linkFailed(error.message, error.status === 403 ? 4 : 1);
+        if (error instanceof HttpFailure) this.#linkFailed(error.link, error.message, error.status === 403 ? 4 : 1);
         return;
       }
       // Each command is checked by the session (a malformed one is answered invalid_params),
