@@ -14,6 +14,8 @@ import { VERSION } from '@tether/shared/version.ts';
 import { openDatabase } from './storage/database.ts';
 import { DurabilityBarrier } from './storage/durability.ts';
 import { addArtifactRoutes, DEFAULT_ARTIFACT_MAX_BYTES } from './http/artifact-routes.ts';
+import { loadS3Settings } from './artifacts/s3-settings.ts';
+import type { S3Flags } from './artifacts/s3-settings.ts';
 import { KeyStore } from './storage/key-store.ts';
 import { AgentStore } from './storage/agent-store.ts';
 import { CommandStore } from './storage/command-store.ts';
@@ -52,6 +54,8 @@ export interface HubOptions {
   installScriptPath?: string;
   /** Largest artifact an agent may upload (default 64 GiB). */
   artifactMaxBytes?: number;
+  /** S3-compatible storage that agents upload to through presigned URLs (--s3-* flags). */
+  s3?: S3Flags;
 }
 
 export interface RunningHub {
@@ -84,7 +88,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   routes.add('GET', '/api/health', ({ res }) => sendJson(res, 200, { ok: true, version: VERSION }));
   addAdminRoutes(routes, { keys, commands, events, presence, router, adminToken, log });
   addAgentRoutes(routes, { keys, agents, presence, router, signer, log, pollIntervalS: options.pollIntervalS ?? 5 });
-  addArtifactRoutes(routes, { keys, dataDir, log, maxBytes: options.artifactMaxBytes ?? DEFAULT_ARTIFACT_MAX_BYTES });
+  const s3 = options.s3 ? await loadS3Settings(options.s3, dataDir) : null;
+  addArtifactRoutes(routes, { keys, dataDir, log, maxBytes: options.artifactMaxBytes ?? DEFAULT_ARTIFACT_MAX_BYTES, s3 });
   addReleaseRoutes(routes, {
     dataDir,
     releaseKeysFile: options.releaseKeysFile,

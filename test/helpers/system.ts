@@ -26,8 +26,8 @@ export interface HubHandle {
   stop(): Promise<void>;
 }
 
-export async function startHub(options: { dataDir: string; port?: number; env?: NodeJS.ProcessEnv }): Promise<HubHandle> {
-  const process = startProcess([HUB_CLI, 'hub', '--host', '127.0.0.1', '--port', String(options.port ?? 0), '--data-dir', options.dataDir], { env: options.env });
+export async function startHub(options: { dataDir: string; port?: number; env?: NodeJS.ProcessEnv; args?: string[] }): Promise<HubHandle> {
+  const process = startProcess([HUB_CLI, 'hub', '--host', '127.0.0.1', '--port', String(options.port ?? 0), '--data-dir', options.dataDir, ...(options.args ?? [])], { env: options.env });
   const record = await process.waitForLine((_line, rec) => rec?.msg === 'hub listening');
   const url = String(record?.url).replace(/\/$/, '');
   const port = Number(new URL(url).port);

@@ -21,6 +21,8 @@ import { SystemMetricsSampler } from '../metrics/system-metrics.ts';
 import { SwitchingTransport } from '../transport/switch.ts';
 import { killOrphanedActionRuns } from '../actions/orphan-runs.ts';
 import { createCommandRegistry } from '../commands/index.ts';
+import { cleanupPartialBackups } from '../backup/cleanup.ts';
+import { startScheduledBackups } from '../backup/schedule/start.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { CommandRegistry } from '../commands/registry.ts';
 
@@ -55,10 +57,12 @@ export async function runAgent(): Promise<void> {
 
   let transport: Transport | null = null;
   let stopping = false;
+  let stopSchedules = (): void => {};
   const shutdown = async (code: number, why: string): Promise<never> => {
     if (!stopping) {
       stopping = true;
       log.info({ exit_code: code, why }, 'stopping');
+      stopSchedules();
       await transport?.stop().catch(() => {});
       await delivery.idle().catch(() => {});
       await health.update({ connected: false, registered: false });
@@ -120,6 +124,18 @@ export async function runAgent(): Promise<void> {
   });
   killOrphanedActionRuns(config.state_dir, log);
   await dispatcher.recoverInterrupted();
+  // A backup killed mid-way leaves a partial file: remove it, never publish it.
+  await cleanupPartialBackups(config.backup, config.state_dir, log).catch((error: unknown) => log.warn({ err: error }, 'could not clean up partial backups'));
+  stopSchedules = await startScheduledBackups({
+    config: config.backup,
+    stateDir: config.state_dir,
+    agentId,
+    log,
+    report: async (commandId, response) => {
+      await outbox.add(commandId, response);
+      delivery.flush();
+    },
+  });
 
   transport = new SwitchingTransport({
     serverUrl: config.server_url,

@@ -30,6 +30,9 @@ export interface CommandRouterDeps {
   durability: DurabilityBarrier;
 }
 
+/** Ids of results for work an agent started by itself (scheduled backups). */
+export const AGENT_INITIATED_ID = /^scheduled:[0-9a-f-]{36}$/;
+
 export class CommandRouter {
   /** Resolves once every result recorded so far is on stable storage: only then may it be acked. */
   durable(): Promise<void> {
@@ -96,7 +99,7 @@ export class CommandRouter {
 
   /** Stores a response once. `stored` is false for duplicates and for unknown command ids. */
   recordResult(keyId: string, response: Omit<ResponseMessage, 'type'>): { stored: boolean } {
-    const record = this.deps.commands.get(response.command_id);
+    const record = this.deps.commands.get(response.command_id) ?? this.#agentInitiated(keyId, response);
     if (!record || record.key_id !== keyId) {
       this.deps.log.warn({ command_id: response.command_id, key_id: keyId }, 'response for a command this key was never sent; ignored');
       return { stored: false };
@@ -117,6 +120,20 @@ export class CommandRouter {
       this.deps.log.debug({ command_id: record.command_id }, 'duplicate response ignored');
     }
     return { stored };
+  }
+
+  /**
+   * Work the agent started by itself (a scheduled backup) reports under an id it made,
+   * `scheduled:<uuid>`; it is recorded as a completed `backup` of that key. Any other unknown id is
+   * not ours to store.
+   */
+  #agentInitiated(keyId: string, response: Omit<ResponseMessage, 'type'>): CommandRecord | undefined {
+    if (!AGENT_INITIATED_ID.test(response.command_id)) return undefined;
+    const target = typeof response.data?.target === 'string' ? response.data.target : undefined;
+    const record = this.deps.commands.insert({ command_id: response.command_id, key_id: keyId, command: 'backup', data: { target, scheduled: true }, deadline: null, timeout_s: null });
+    this.deps.commands.markSent(record.command_id, 'agent');
+    this.deps.log.info({ command_id: record.command_id, key_id: keyId, target }, 'scheduled backup reported by the agent');
+    return record;
   }
 
   recordEvent(keyId: string, event: JobEvent): void {
