@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../../test/helpers/process.ts';
 import { printTable } from './table.ts';
 import { runFoundationBench } from './foundation.ts';
+import { runBackupBench } from './backup.ts';
 import { runTransportBench } from './transport.ts';
 import { runLifecycleBench } from './lifecycle.ts';
 
@@ -13,6 +14,7 @@ const { values } = parseArgs({
   options: {
     only: { type: 'string' },
     quick: { type: 'boolean', default: false },
+    'backup-gib': { type: 'string', default: '1' },
   },
   strict: true,
 });
@@ -38,5 +40,12 @@ if (wanted('transport')) {
   const result = await runTransportBench(values.quick ? { pings: 200, starts: 1 } : { pings: 1000, starts: 3 });
   printTable('transport (HTTP long poll, switching)', result.rows);
   writeFileSync(join(outDir, 'transport.json'), `${JSON.stringify({ at: new Date().toISOString(), ...result.json }, null, 2)}\n`);
+}
+if (wanted('backup')) {
+  const gib = values.quick ? 0.25 : Number(values['backup-gib']);
+  if (!(gib > 0)) throw new Error('--backup-gib must be a positive number of GiB');
+  const result = await runBackupBench({ totalBytes: Math.round(gib * 2 ** 30), runs: values.quick ? 1 : 3 });
+  printTable(`backup (${gib} GiB mixed files, medians)`, result.rows);
+  writeFileSync(join(outDir, 'backup.json'), `${JSON.stringify({ at: new Date().toISOString(), ...result.json }, null, 2)}\n`);
 }
 process.stdout.write(`\nJSON written to ${outDir}/\n`);
