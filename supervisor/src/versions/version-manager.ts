@@ -237,6 +237,9 @@ export class VersionManager {
       crashes: [],
       ready_at: null,
     };
+    // Only an explicitly named version can be staged while marked bad: it gets a fresh trial, and
+    // a supervisor restart during it must not mistake the old mark for an interrupted rollback.
+    await clearBad(stateDir, staged.version).catch(() => {});
     writeTrial(stateDir, trial); // before the switch: a restart then knows a trial is on
     await writeOutcome(stateDir, { from: from.version ?? staged.from, to: staged.version, outcome: 'updated' });
     await pauseForTest('supervisor:switch');
@@ -254,13 +257,12 @@ export class VersionManager {
 
   // ---- the trial -------------------------------------------------------------------------------
 
-  /** The new version reported ready: the bad mark of an explicitly named version is forgotten. */
+  /** The new version reported ready (recorded, so a resumed trial knows). */
   async trialReady(): Promise<void> {
     const trial = this.#trial;
     if (trial === null || trial.ready_at !== null) return;
     trial.ready_at = new Date().toISOString();
     writeTrial(this.#o.stateDir, trial);
-    await clearBad(this.#o.stateDir, trial.to).catch(() => {});
     this.#log.info('new version is ready', { version: trial.to });
   }
 
@@ -288,7 +290,10 @@ export class VersionManager {
     if (trial === null) return;
     const stateDir = this.#o.stateDir;
     this.#log.error('rolling back the new version', { from: trial.to, to: trial.from_version, reason });
-    await markBad(stateDir, trial.to, reason); // first: whatever happens next, it is never retried
+    // First: whatever happens next, it is never retried. A failure here must not stop the rollback.
+    await markBad(stateDir, trial.to, reason).catch((error: unknown) => {
+      this.#log.error('could not record the version as bad; rolling back anyway', { version: trial.to, err: error });
+    });
     if (trial.from_kind === 'installed' && trial.from_version !== null) {
       await switchCurrent(stateDir, trial.from_version).catch((error: unknown) => {
         this.#log.error('could not switch back to the previous version', { err: error });
