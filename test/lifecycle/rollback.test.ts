@@ -92,6 +92,17 @@ test('a version that crash-loops after becoming ready is rolled back; latest nev
   assert.match(latest.body.result.error, /2\.0\.4 was rolled back.*named explicitly/);
   await waitServing(fx.hub, host.keyId, '1.0.0');
   assert.equal(await currentVersion(host.stateDir), '1.0.0');
+
+  // Named explicitly, it is installed again, gets a fresh trial, and fails it again.
+  const firstMark = (await readBadVersions(host.stateDir))['2.0.4']!.marked_at;
+  const named = await command(fx.hub, host.keyId, 'update', { version: '2.0.4' }, 60);
+  assert.equal(named.body.result.success, true, JSON.stringify(named.body.result));
+  await waitFor(async () => {
+    const mark = (await readBadVersions(host.stateDir))['2.0.4'];
+    return mark && mark.marked_at !== firstMark ? mark : null;
+  }, '2.0.4 to fail its second trial', 90_000);
+  await waitServing(fx.hub, host.keyId, '1.0.0');
+  assert.equal(await currentVersion(host.stateDir), '1.0.0');
 });
 
 test('a crash-looping agent with nothing to roll back to: backoff, and the status shows the loop', { timeout: 120_000 }, async () => {

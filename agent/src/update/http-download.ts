@@ -1,11 +1,13 @@
 // Downloads over HTTP(S) with undici: streamed to disk, size-capped, retried with backoff,
-// through HTTP(S)_PROXY / NO_PROXY when set (EnvHttpProxyAgent).
+// through HTTP(S)_PROXY / NO_PROXY when set (EnvHttpProxyAgent). Loaded with the rest of the
+// update code on the first update (update-command.ts imports it lazily), not at agent start.
 import { createWriteStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Backoff } from '@tether/shared/backoff.ts';
+import { EnvHttpProxyAgent, request } from 'undici';
 import type { Dispatcher } from 'undici';
+import { Backoff } from '@tether/shared/backoff.ts';
 
 export class DownloadError extends Error {
   override name = 'DownloadError';
@@ -27,11 +29,8 @@ export interface DownloadOptions {
 
 let dispatcher: Dispatcher | undefined;
 
-async function proxyAwareDispatcher(): Promise<Dispatcher> {
-  if (!dispatcher) {
-    const { EnvHttpProxyAgent } = await import('undici');
-    dispatcher = new EnvHttpProxyAgent({ headersTimeout: 30_000, bodyTimeout: 60_000 });
-  }
+function proxyAwareDispatcher(): Dispatcher {
+  dispatcher ??= new EnvHttpProxyAgent({ headersTimeout: 30_000, bodyTimeout: 60_000 });
   return dispatcher;
 }
 
@@ -53,10 +52,9 @@ async function withRetries<T>(what: string, options: DownloadOptions, attempt: (
 }
 
 async function get(url: string, options: DownloadOptions) {
-  const { request } = await import('undici');
   const response = await request(url, {
     method: 'GET',
-    dispatcher: await proxyAwareDispatcher(),
+    dispatcher: proxyAwareDispatcher(),
     headers: { 'user-agent': options.userAgent },
     signal: options.signal,
   });

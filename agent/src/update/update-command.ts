@@ -6,7 +6,6 @@ import { isValidVersion } from '@tether/shared/release/versions.ts';
 import { isSupervised } from '../host-info.ts';
 import { CommandFailure } from '../commands/command.ts';
 import type { CommandDefinition } from '../commands/command.ts';
-import { stageUpdate, UpdateRefused } from './stage-update.ts';
 
 const updateParamsSchema = z.looseObject({
   version: z
@@ -32,6 +31,8 @@ function createUpdateCommand(name: string): CommandDefinition<UpdateParams> {
       if (staging) throw new CommandFailure('busy', 'an update is already being staged');
       staging = true;
       try {
+        // The update machinery (verification, install, undici) loads on first use, not at agent start.
+        const { stageUpdate } = await import('./stage-update.ts');
         const configuredKeys = (context.config as { release_keys?: string[] }).release_keys ?? [];
         const result = await stageUpdate({
           requested: params.version,
@@ -48,7 +49,7 @@ function createUpdateCommand(name: string): CommandDefinition<UpdateParams> {
         return { message: `staged ${result.to}; the supervisor switches to it now`, from: result.from, to: result.to, staged: true, exit_code: EXIT_UPDATE };
       } catch (error) {
         if (error instanceof CommandFailure) throw error;
-        const prefix = error instanceof UpdateRefused ? 'update refused' : 'update failed';
+        const prefix = (error as Error).name === 'UpdateRefused' ? 'update refused' : 'update failed';
         throw new CommandFailure('failed', `${prefix}: ${(error as Error).message}. The running version is unchanged.`);
       } finally {
         staging = false;
