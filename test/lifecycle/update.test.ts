@@ -182,6 +182,9 @@ test('redeploy over a deliberately corrupted install: fetched afresh, verified, 
   // Damage files the running agent does not need to answer (it must still be able to ask).
   await appendFile(join(host.stateDir, 'versions', '1.0.0', 'supervisor.mjs'), '\nthis is not javascript (\n');
   await writeFile(join(host.stateDir, 'versions', '1.0.0', 'VERSION'), 'garbage\n');
+  // And a lazily loaded chunk (the backup handlers), when the build splits code into chunks/.
+  const chunk = (await readdir(join(host.stateDir, 'versions', '1.0.0', 'chunks')).catch(() => [] as string[])).find((name) => name.startsWith('handlers-'));
+  if (chunk) await writeFile(join(host.stateDir, 'versions', '1.0.0', 'chunks', chunk), 'broken');
   const damaged = await checkInstalled(host.stateDir, '1.0.0', [fx.key.publicKey]);
   assert.equal(damaged.ok, false);
 

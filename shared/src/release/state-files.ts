@@ -8,7 +8,7 @@
 //   <state>/releases/<v>/             how an installed version was verified: manifest, signature, files.json
 // Only node: built-ins and import-free shared files: the supervisor loads this.
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.ts';
 import { isValidVersion } from './versions.ts';
@@ -226,9 +226,14 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-async function hashReleaseFiles(dir: string): Promise<Record<string, string>> {
+/** sha256 of every regular file under dir (chunks/ included), by relative path, sorted. */
+async function hashReleaseFiles(dir: string, prefix = ''): Promise<Record<string, string>> {
   const hashes: Record<string, string> = {};
-  for (const file of RELEASE_FILES) hashes[file] = await sha256File(join(dir, file));
+  for (const entry of (await readdir(join(dir, prefix), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const relativePath = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
+    if (entry.isDirectory()) Object.assign(hashes, await hashReleaseFiles(dir, relativePath));
+    else if (entry.isFile()) hashes[relativePath] = await sha256File(join(dir, relativePath));
+  }
   return hashes;
 }
 
@@ -275,9 +280,11 @@ export async function checkInstalled(stateDir: string, version: string, trustedK
   } catch (error) {
     return { ok: false, unrecorded: false, problem: `version ${version} is incomplete: ${(error as Error).message}` };
   }
-  for (const file of RELEASE_FILES) {
-    if ((recorded as Record<string, unknown> | null)?.[file] !== actual[file]) {
-      return { ok: false, unrecorded: false, problem: `version ${version}: ${file} does not match its recorded sha256 (damaged install)` };
+  const expected = (recorded ?? {}) as Record<string, unknown>;
+  for (const file of new Set([...Object.keys(expected), ...Object.keys(actual), ...RELEASE_FILES])) {
+    if (expected[file] !== actual[file]) {
+      const what = actual[file] === undefined ? 'is missing' : expected[file] === undefined ? 'was not part of the release' : 'does not match its recorded sha256';
+      return { ok: false, unrecorded: false, problem: `version ${version}: ${file} ${what} (damaged install)` };
     }
   }
   return { ok: true };
