@@ -98,9 +98,9 @@ export class WebSocketTransport implements Transport {
     this.#proxyAgent ??= (async () => {
       const proxy = proxyForUrl(this.#options.url, this.#options.env ?? process.env);
       if (!proxy) return undefined;
-      const { HttpsProxyAgent } = await import('https-proxy-agent');
+      const { connectProxyAgent } = await import('./connect-proxy-agent.ts');
       this.#log.info({ proxy: new URL(proxy).host }, 'websocket goes through a CONNECT proxy');
-      return new HttpsProxyAgent(proxy) as unknown as Agent;
+      return connectProxyAgent(proxy);
     })();
     return this.#proxyAgent;
   }
