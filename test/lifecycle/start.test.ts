@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AGENT_ALLOW, command, currentVersion, installNative, supervisorStatus, waitFor, waitServing } from './helpers.ts';
@@ -35,7 +35,7 @@ async function image(version: string): Promise<string> {
   return dir;
 }
 
-async function hostEnv(name: string, stateDir: string): Promise<{ env: NodeJS.ProcessEnv; keyId: string }> {
+async function hostEnv(name: string, stateDir: string, pinKeys = true): Promise<{ env: NodeJS.ProcessEnv; keyId: string }> {
   const key = await fx.hub.createKey(name, AGENT_ALLOW);
   const config = join(fx.dir, `${name}.yaml`);
   await writeFile(config, `allow: [${AGENT_ALLOW.join(', ')}]\n`, { mode: 0o600 });
@@ -43,7 +43,7 @@ async function hostEnv(name: string, stateDir: string): Promise<{ env: NodeJS.Pr
     keyId: key.id,
     env: {
       TETHER_SERVER_URL: fx.hub.wsUrl, TETHER_API_KEY: key.key, TETHER_STATE_DIR: stateDir, TETHER_CONFIG: config,
-      TETHER_RELEASE_KEYS: fx.key.publicKey, TETHER_AGENT_ENTRY: '', TETHER_SUPERVISOR_BACKOFF_BASE_MS: '300',
+      TETHER_RELEASE_KEYS: pinKeys ? fx.key.publicKey : '', TETHER_AGENT_ENTRY: '', TETHER_SUPERVISOR_BACKOFF_BASE_MS: '300',
     },
   };
 }
@@ -54,10 +54,10 @@ function supervise(supervisorMjs: string, stateDir: string, env: NodeJS.ProcessE
   return process;
 }
 
-test('docker: an update lands in the state volume and survives a container restart', { timeout: 180_000 }, async () => {
+test('docker: an update lands in the state volume and survives a container restart (release key pinned at first use)', { timeout: 180_000 }, async () => {
   const imageDir = await image('1.0.0');
   const stateDir = join(fx.dir, 'volume-a');
-  const { env, keyId } = await hostEnv('docker-a', stateDir);
+  const { env, keyId } = await hostEnv('docker-a', stateDir, false);
   let supervisor = supervise(join(imageDir, 'supervisor.mjs'), stateDir, env);
   await waitServing(fx.hub, keyId, '1.0.0');
   assert.equal((await supervisorStatus(stateDir)).install.kind, 'base');
@@ -66,6 +66,8 @@ test('docker: an update lands in the state volume and survives a container resta
   assert.equal(update.body.result.success, true, JSON.stringify(update.body.result));
   await waitServing(fx.hub, keyId, '1.1.0');
   await waitFor(async () => (await supervisorStatus(stateDir)).trial === null, 'the trial to end', 30_000);
+  // No key was configured: the agent pinned the hub's, and the supervisor verified with it.
+  assert.equal((await readFile(join(stateDir, 'release-keys.pub'), 'utf8')).trim(), fx.key.publicKey);
 
   await supervisor.stop('SIGTERM', 10_000); // the container stops…
   supervisor = supervise(join(imageDir, 'supervisor.mjs'), stateDir, env); // …and starts again from the image
