@@ -4,6 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { agentEnv, command, startAgent, startHub, tempDir } from '../helpers/system.ts';
 import type { HubHandle } from '../helpers/system.ts';
@@ -144,4 +146,24 @@ test('transient failures (connection refused) stay on WebSocket; TETHER_FORCE_HT
   assert.ok(heartbeating.metrics.cpu_count >= 1);
   assert.equal((await command(hub, key.id, 'ping')).body.result?.success, true);
   assert.ok(pinned.lines.some((line) => line.includes('HTTP polling pinned')));
+});
+
+test('the hub\'s own 401 is marked and never taken for a blocking proxy: the agent stays on WebSocket', async () => {
+  const answer = await new Promise<IncomingMessage>((resolve, reject) => {
+    const request = httpRequest(`${hub.url}/ws/agent`, { headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', authorization: 'Bearer tk_not_a_real_key_000000' } });
+    request.on('response', resolve);
+    request.on('upgrade', () => reject(new Error('upgraded with a wrong key')));
+    request.on('error', reject);
+    request.end();
+  });
+  answer.resume();
+  assert.equal(answer.statusCode, 401);
+  assert.equal(answer.headers['x-tether-hub'], '1');
+
+  const state = await tempDir('switch-wrong-key');
+  cleanups.push(() => state.remove());
+  const wrongKey = startAgent(agentEnv(hub, 'tk_not_a_real_key_000000', state.path));
+  cleanups.push(() => wrongKey.stop());
+  await wrongKey.waitForLine((_line, record) => typeof record?.msg === 'string' && record.msg.startsWith('reconnecting') && (record.attempt as number) >= 3, 60_000);
+  assert.ok(!wrongKey.lines.some((line) => line.includes('structural websocket failure') || line.includes('transport switched')));
 });
