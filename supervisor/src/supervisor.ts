@@ -266,7 +266,7 @@ export class Supervisor {
     switch (action.kind) {
       case 'update':
         return this.#afterInstallWork(async () => {
-          this.#versions.endTrial(); // a version that stages the next update has proven itself
+          this.#versions.endTrial(false); // it has proven itself; no pruning while a new one is staged
           await this.#versions.applyStaged();
         });
       case 'redeploy':

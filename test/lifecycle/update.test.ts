@@ -39,6 +39,9 @@ test('update to latest: verified, switched, serving the new version, outcome rep
   await waitServing(fx.hub, host.keyId, '1.0.0');
   const identity = await readFile(join(host.stateDir, 'agent.json'), 'utf8');
   const before = await command(fx.hub, host.keyId, 'info');
+  // A stale older install and its record: pruned once the new version is confirmed.
+  await mkdir(join(host.stateDir, 'versions', '0.5.0', 'bin'), { recursive: true });
+  await mkdir(join(host.stateDir, 'releases', '0.5.0'), { recursive: true });
 
   const update = await command(fx.hub, host.keyId, 'update', { version: 'latest' }, 60);
   assert.equal(update.body.result.success, true, JSON.stringify(update.body.result));
@@ -56,6 +59,11 @@ test('update to latest: verified, switched, serving the new version, outcome rep
   assert.deepEqual(await leftovers(host.stateDir), []);
   assert.deepEqual(await checkInstalled(host.stateDir, '1.1.0', [fx.key.publicKey]), { ok: true });
   assert.deepEqual(await readBadVersions(host.stateDir), {});
+  assert.deepEqual(await waitFor(async () => {
+    const installed = await listInstalled(host.stateDir);
+    return installed.includes('0.5.0') ? null : installed;
+  }, 'the stale version to be pruned'), ['1.0.0', '1.1.0'], 'the replaced version stays as a way back');
+  assert.deepEqual((await readdir(join(host.stateDir, 'releases'))).sort(), ['1.0.0', '1.1.0']);
 
   // Already on the latest: nothing to do, no exit.
   const again = await command(fx.hub, host.keyId, 'update', {}, 30);

@@ -6,7 +6,8 @@
 // - trial: not ready in time, a fatal exit, or 3 crashes within the trial window → roll back,
 //   mark the version bad, record the outcome for the agent to report;
 // - exit 44: fetch the running version afresh from the hub, verify, reinstall it in place.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import {
@@ -18,7 +19,7 @@ import { verifyRelease } from '@tether/shared/release/verify.ts';
 import { compareVersions, isValidVersion } from '@tether/shared/release/versions.ts';
 import {
   checkComplete, checkInstalled, downloadDir, downloadsDir, readRedeployRequest, readStaged, recordInstalled,
-  removeRedeployRequest, removeStaged, writeOutcome,
+  releaseRecordDir, removeRedeployRequest, removeStaged, writeOutcome,
 } from '@tether/shared/release/state-files.ts';
 import type { Logger } from '../logger.ts';
 import { trustedKeys } from './trusted-keys.ts';
@@ -276,12 +277,45 @@ export class VersionManager {
     return trial.crashes.length >= CRASHES_FOR_ROLLBACK;
   }
 
-  /** The version stayed up through its trial: it is the version now. */
-  endTrial(): void {
-    if (this.#trial === null) return;
-    this.#log.info('update confirmed: the new version stayed healthy through its trial', { version: this.#trial.to });
+  /** The version stayed up through its trial: it is the version now; older installs are pruned. */
+  endTrial(prune = true): void {
+    const trial = this.#trial;
+    if (trial === null) return;
+    this.#log.info('update confirmed: the new version stayed healthy through its trial', { version: trial.to });
     removeTrial(this.#o.stateDir);
     this.#trial = null;
+    if (prune) void this.#prune([trial.to, trial.from_version]);
+  }
+
+  /**
+   * Removes installed versions (and their records) except those kept: the current one, the one it
+   * replaced (a manual way back), and the one this supervisor process itself runs from.
+   */
+  async #prune(keep: Array<string | null>): Promise<void> {
+    const stateDir = this.#o.stateDir;
+    const kept = new Set([...keep, this.#ownVersion(), await readCurrent(stateDir).catch(() => null)]);
+    for (const version of await listInstalled(stateDir).catch(() => [] as string[])) {
+      if (kept.has(version)) continue;
+      try {
+        await removeVersion(stateDir, version);
+        await rm(releaseRecordDir(stateDir, version), { recursive: true, force: true });
+        this.#log.info('removed an old version', { version });
+      } catch (error) {
+        this.#log.warn('could not remove an old version', { version, err: error });
+      }
+    }
+  }
+
+  /** The installed version whose supervisor.mjs is running this process, if any. */
+  #ownVersion(): string | null {
+    try {
+      const self = realpathSync(fileURLToPath(import.meta.url));
+      const rel = relative(realpathSync(join(resolve(this.#o.stateDir), 'versions')), self);
+      const version = rel.split('/')[0] ?? '';
+      return !rel.startsWith('..') && isValidVersion(version) ? version : null;
+    } catch {
+      return null;
+    }
   }
 
   /** Marks the version on trial bad, switches back to the previous one and records why. */
