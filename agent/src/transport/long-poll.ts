@@ -220,8 +220,13 @@ export class HttpTransport implements Transport {
     try {
       await this.#call('POST', '/api/agents/result', { command_id: commandId, result: message });
     } catch (error) {
-      // A 4xx (not auth) will never be accepted: keeping it would block every later response.
-      if (!(error instanceof HttpFailure) || error.status < 400 || error.status >= 500 || error.status === 401 || error.status === 403) throw error;
+      if (!(error instanceof HttpFailure)) throw error; // the link already failed; the outbox re-sends after it
+      if (error.status >= 500 || error.status === 401 || error.status === 403 || error.status === 408 || error.status === 429) {
+        // Not stored now: end the link, so the outbox is re-sent (in order) once it is back.
+        this.#linkFailed(error.link, error.message, error.status === 403 ? 4 : 1);
+        throw error;
+      }
+      // Any other 4xx will never be accepted: keeping it would block every later response.
       this.#log.error({ command_id: commandId, err: error.message }, 'the hub rejected a response for good; dropping it from the outbox');
     }
     this.#options.events.message({ type: 'ack', command_ids: [commandId] });
