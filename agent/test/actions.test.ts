@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { FakeHub } from './helpers/fake-hub.ts';
-import { startAgent, makeTempDir, until } from './helpers/agent-process.ts';
+import { startAgent, makeTempDir, until, TEST_API_KEY } from './helpers/agent-process.ts';
 
 const TREE = fileURLToPath(new URL('./helpers/process-tree.mjs', import.meta.url));
 const FAKE_DOCKER = fileURLToPath(new URL('./helpers/fake-docker.mjs', import.meta.url));
@@ -46,6 +46,8 @@ async function setup(t: Parameters<typeof makeTempDir>[0], extraYaml = '') {
     '    argv: [cat, "{path}"]',
     '    args:',
     `      path: { pattern: "[A-Za-z0-9_./-]+", paths_under: [${JSON.stringify(data)}] }`,
+    '  show_env:',
+    '    argv: [env]',
     '  slow:',
     `    argv: [${JSON.stringify(process.execPath)}, ${JSON.stringify(TREE)}, "{pid_file}"]`,
     '    timeout_s: 1',
@@ -80,6 +82,14 @@ test('exec runs a configured action: output streamed as job_output and returned,
   const streamed = hub.messages('job_output').filter((m) => m.command_id === 'e-2');
   assert.ok(streamed.length < 70000, 'streamed output is rate-limited and capped too');
   assert.ok(streamed.some((m) => /output rate limit|output truncated/.test(m.line)), 'with a marker');
+});
+
+test('the agent key is not in the environment of the programs it runs', async (t) => {
+  const { run } = await setup(t);
+  const response = await run('env-1', 'exec', { action: 'show_env' });
+  assert.equal(response.success, true);
+  assert.match(response.data.stdout, /TETHER_STATE_DIR=/);
+  assert.equal(response.data.stdout.includes(TEST_API_KEY), false);
 });
 
 test('injection attempts are refused before anything runs', async (t) => {

@@ -52,6 +52,15 @@ class CappedText {
   }
 }
 
+/** The agent's key never reaches the programs it runs. */
+const WITHHELD_ENV = new Set(['TETHER_API_KEY', 'MICROHACK_API_KEY']);
+
+function inheritedEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) if (value !== undefined && !WITHHELD_ENV.has(name)) env[name] = value;
+  return env;
+}
+
 function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
@@ -66,8 +75,8 @@ export async function runProgram(run: ProgramRun): Promise<ProgramResult> {
   const [program, ...args] = run.argv;
   const subprocess = execa(program!, args, {
     cwd: run.cwd,
-    env: { ...run.env, GIT_TERMINAL_PROMPT: '0' },
-    extendEnv: true,
+    env: { ...inheritedEnv(), ...run.env, GIT_TERMINAL_PROMPT: '0' },
+    extendEnv: false,
     stdin: 'ignore',
     buffer: false,
     reject: false,

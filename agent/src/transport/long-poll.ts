@@ -202,6 +202,7 @@ export class HttpTransport implements Transport {
     const link = this.#link;
     this.#options.events.message({ type: 'registered', agent_id: ('agent_id' in reply ? reply.agent_id : undefined) ?? data.agent_id });
     if (link && !link.signal.aborted) void this.#pollLoop(link);
+    if (this.#events.length > 0) void this.#flushEvents().catch(() => {}); // kept from the previous link
   }
 
   async #heartbeat(message: Record<string, unknown>): Promise<void> {
