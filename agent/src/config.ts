@@ -26,6 +26,12 @@ export const agentWorkerConfigSchema = agentConfigSchema.extend({
       pong_timeout_s: z.number().positive().max(3600).default(10),
     })
     .default({ ping_interval_s: 25, pong_timeout_s: 10 }),
+  /**
+   * Every response is fsynced into the outbox and journal before it is sent. Set
+   * fsync_effect_free: false to skip the fsync for commands that change nothing (ping, info, …)
+   * and for refusals: they still survive a crash of the agent, not a power loss (docs/protocol.md).
+   */
+  durability: z.object({ fsync_effect_free: z.boolean().default(true) }).default({ fsync_effect_free: true }),
   /** How long finished commands are remembered so a re-sent command is not run twice. */
   journal: z
     .object({

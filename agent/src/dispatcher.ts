@@ -34,6 +34,11 @@ export interface DispatcherDeps {
   sendEvent(message: Record<string, unknown>): void;
   /** A response was stored in the outbox: push it out (or re-push `commandId`). */
   deliver(resendCommandId?: string): void;
+  /**
+   * fsync responses of effect-free commands and refusals too (the default: every response is
+   * durable before it is sent). `durability.fsync_effect_free: false` trades that for latency.
+   */
+  fsyncEffectFree: boolean;
   /** A handler asked the agent to exit once this command's response is delivered. */
   exitAfterDelivery(code: number, commandId: string): void;
 }
@@ -129,7 +134,7 @@ export class Dispatcher {
   /** `cancel`: a queued command is answered at once; a running one has its signal aborted. */
   async cancel(commandId: string): Promise<void> {
     if (this.#deps.lanes.removeQueued(commandId)) {
-      await this.#finish(commandId, this.#failure(commandId, 'cancelled', 'cancelled before it started', 0), { journal: true, sync: false, command: '(queued)', outcome: 'cancelled' });
+      await this.#finish(commandId, this.#failure(commandId, 'cancelled', 'cancelled before it started', 0), { journal: true, effectFree: true, command: '(queued)', outcome: 'cancelled' });
       return;
     }
     const controller = this.#running.get(commandId);
@@ -160,11 +165,11 @@ export class Dispatcher {
   async #execute(message: CommandMessage, definition: CommandDefinition, params: unknown, jobId: string): Promise<void> {
     const commandId = message.command_id;
     if (this.#deadlinePassed(message)) {
-      await this.#finish(commandId, this.#failure(commandId, 'expired', `deadline ${message.deadline} passed while the command was queued`, 0), { journal: true, sync: false, command: message.command, outcome: 'expired' });
+      await this.#finish(commandId, this.#failure(commandId, 'expired', `deadline ${message.deadline} passed while the command was queued`, 0), { journal: true, effectFree: true, command: message.command, outcome: 'expired' });
       return;
     }
     if (this.#cancelBeforeStart.delete(commandId)) {
-      await this.#finish(commandId, this.#failure(commandId, 'cancelled', 'cancelled before it started', 0), { journal: true, sync: false, command: message.command, outcome: 'cancelled' });
+      await this.#finish(commandId, this.#failure(commandId, 'cancelled', 'cancelled before it started', 0), { journal: true, effectFree: true, command: message.command, outcome: 'cancelled' });
       return;
     }
     // Registered before the first await, so a cancel arriving while the marker is written is not lost.
@@ -181,7 +186,7 @@ export class Dispatcher {
       } catch (error) {
         // Without a marker a crash could not be told apart from "never ran": refuse to start.
         this.#running.delete(commandId);
-        await this.#finish(commandId, this.#failure(commandId, 'failed', `cannot record the command as running (${(error as Error).message}); is the state dir full or read-only?`, 0), { journal: true, sync: false, command: message.command, outcome: 'failed' });
+        await this.#finish(commandId, this.#failure(commandId, 'failed', `cannot record the command as running (${(error as Error).message}); is the state dir full or read-only?`, 0), { journal: true, effectFree: true, command: message.command, outcome: 'failed' });
         return;
       }
     }
@@ -218,7 +223,7 @@ export class Dispatcher {
       clearTimeout(timer);
       this.#running.delete(commandId);
     }
-    await this.#finish(commandId, response, { journal: true, sync: definition.effectFree !== true, command: message.command, outcome, clearMarker: isNormal });
+    await this.#finish(commandId, response, { journal: true, effectFree: definition.effectFree === true, command: message.command, outcome, clearMarker: isNormal });
     if (requestedExit !== null && outcome === 'ok') this.#deps.exitAfterDelivery(requestedExit, commandId);
     // Hold the lane slot until the handler has really stopped (after a timeout or cancel).
     await work.catch(() => {});
@@ -227,25 +232,26 @@ export class Dispatcher {
   async #replay(commandId: string, command: string, response: Response): Promise<void> {
     this.#audit(command, commandId, 'replayed_from_journal');
     // The journal already holds it durably; the outbox copy is only for sending.
-    if (!this.#deps.outbox.has(commandId)) await this.#deps.outbox.add(commandId, response, { sync: false });
+    if (!this.#deps.outbox.has(commandId)) await this.#deps.outbox.add(commandId, response, { sync: this.#sync(true) });
     this.#deps.deliver(commandId);
   }
 
   async #refuse(ids: { commandId: string; command: string }, code: ErrorCode, reason: string, options: { journal?: boolean } = {}): Promise<void> {
     await this.#finish(ids.commandId, this.#failure(ids.commandId, code, reason, 0), {
       journal: options.journal ?? true,
-      sync: false, // a refused command never ran: losing its refusal to a power loss changes nothing
+      effectFree: true, // a refused command never ran
       command: ids.command,
       outcome: code,
       reason,
     });
   }
 
-  async #finish(commandId: string, response: Response, how: { journal: boolean; sync: boolean; command: string; outcome: string; reason?: string; clearMarker?: boolean }): Promise<void> {
+  async #finish(commandId: string, response: Response, how: { journal: boolean; effectFree: boolean; command: string; outcome: string; reason?: string; clearMarker?: boolean }): Promise<void> {
     try {
       // Order matters for crash safety: outbox first, then journal, then the marker.
-      await this.#deps.outbox.add(commandId, response, { sync: how.sync });
-      if (how.journal) this.#deps.journal.record(commandId, response, { sync: how.sync });
+      const sync = this.#sync(how.effectFree);
+      await this.#deps.outbox.add(commandId, response, { sync });
+      if (how.journal) this.#deps.journal.record(commandId, response, { sync });
       if (how.clearMarker) await this.#deps.markers.clear(commandId);
     } catch (error) {
       this.#log.error({ err: error, command_id: commandId }, 'could not store a response durably');
@@ -254,6 +260,11 @@ export class Dispatcher {
     }
     this.#audit(how.command, commandId, how.outcome, how.reason, response.duration_ms as number | undefined);
     this.#deps.deliver();
+  }
+
+  /** Every response is fsynced, unless the operator opted out for commands that change nothing. */
+  #sync(effectFree: boolean): boolean {
+    return !effectFree || this.#deps.fsyncEffectFree;
   }
 
   #failure(commandId: string, code: ErrorCode, error: string, durationMs: number): Response {

@@ -114,6 +114,7 @@ export async function runAgent(): Promise<void> {
     journal,
     outbox,
     markers,
+    fsyncEffectFree: config.durability.fsync_effect_free,
     sendEvent: (message) => session.sendEvent(message),
     deliver: (resendCommandId) => delivery.flush(resendCommandId),
     exitAfterDelivery: (code, commandId) => {

@@ -37,9 +37,8 @@ export interface CommandDefinition<P = any> {
   /** Used when the hub sends no timeout_s; else the agent's command_timeout_s. */
   defaultTimeoutS?: number;
   /**
-   * The command changes nothing (ping, info, listing). Its response is stored in the outbox and
-   * journal like any other, but without an fsync: after a power loss the hub may re-send it and
-   * running it again has no effect, so exactly-once effects hold while pings stay sub-millisecond.
+   * The command changes nothing (ping, info, listing). Running it again has no effect, so an
+   * operator may let its response skip the fsync (durability.fsync_effect_free: false).
    */
   effectFree?: boolean;
   run(params: P, context: CommandContext): Promise<Record<string, unknown>>;

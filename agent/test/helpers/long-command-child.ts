@@ -29,6 +29,7 @@ const dispatcher = new Dispatcher({
   journal: new Journal(stateDir, { retentionMs: 3600_000, maxEntries: 1000 }, log),
   outbox: new Outbox(stateDir, log),
   markers: new RunningMarkers(stateDir),
+  fsyncEffectFree: true,
   sendEvent: () => {},
   deliver: () => {},
   exitAfterDelivery: () => {},

@@ -56,30 +56,42 @@ const crashCommand: CommandDefinition<Record<string, unknown>> = {
   },
 };
 
-async function makeDispatcher(t: { after(fn: () => unknown): void }, queue = { workers: 1, max_queued: 1 }) {
+const lookCommand: CommandDefinition<Record<string, unknown>> = {
+  name: 'look',
+  permission: 'look',
+  lane: 'priority',
+  effectFree: true,
+  params: z.object({}),
+  async run() {
+    return { seen: true };
+  },
+};
+
+async function makeDispatcher(t: { after(fn: () => unknown): void }, queue = { workers: 1, max_queued: 1 }, fsyncEffectFree = true) {
   const stateDir = await mkdtemp(join(tmpdir(), 'tether-dispatcher-'));
   t.after(() => rm(stateDir, { recursive: true, force: true }));
   const lines: Record<string, any>[] = [];
   const destination = new Writable({ write(chunk, _enc, done) { for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l)); done(); } });
   const log = createLogger({ name: 'test', level: 'debug', destination });
-  const config = agentConfigSchema.parse({ server_url: 'ws://x', api_key: 'k_12345678', state_dir: stateDir, allow: ['wait', 'fail', 'crash'], queue, command_timeout_s: 300 });
+  const config = agentConfigSchema.parse({ server_url: 'ws://x', api_key: 'k_12345678', state_dir: stateDir, allow: ['wait', 'fail', 'crash', 'look'], queue, command_timeout_s: 300 });
   const outbox = new Outbox(stateDir, log);
   const events: Record<string, any>[] = [];
   const lanes = new Lanes({ workers: queue.workers, maxQueued: queue.max_queued });
   const dispatcher = new Dispatcher({
     config, stateDir, agentId: 'agent-1', log,
-    registry: new CommandRegistry([waitCommand, failCommand, crashCommand]),
+    registry: new CommandRegistry([waitCommand, failCommand, crashCommand, lookCommand]),
     permissions: new Permissions(config.allow),
     lanes,
     signing: new CommandSigning(new AgentStateFile(stateDir, log), undefined, log),
     journal: new Journal(stateDir, { retentionMs: 3600_000, maxEntries: 1000 }, log),
     outbox,
     markers: new RunningMarkers(stateDir),
+    fsyncEffectFree,
     sendEvent: (message) => events.push(message),
     deliver: () => {},
     exitAfterDelivery: () => {},
   });
-  const response = (id: string) => until(`response ${id}`, () => outbox.get(id)?.message as Record<string, any> | undefined, 10_000);
+  const response = (id: string) => until(`response ${id}`, () => outbox.get(id)?.message as Record<string, any> | undefined, 30_000);
   return { dispatcher, outbox, events, lines, stateDir, response };
 }
 
@@ -134,4 +146,23 @@ test('a cancel arriving right after admission (before the job started) is not lo
   const cancelled = await response('q-1');
   assert.equal(cancelled.error_code, 'cancelled');
   assert.equal(lines.filter((l) => l.msg === 'cancel for a command that is not running: ignored').length, 0);
+});
+
+test('durability: every response is fsynced by default; the opt-out spares only effect-free commands and refusals', async (t) => {
+  const syncOf = async (fsyncEffectFree: boolean) => {
+    const { dispatcher, outbox, response } = await makeDispatcher(t, { workers: 1, max_queued: 1 }, fsyncEffectFree);
+    const seen = new Map<string, boolean>();
+    const add = outbox.add.bind(outbox);
+    outbox.add = (id, message, options = {}) => {
+      seen.set(id, options.sync !== false);
+      return add(id, message, options);
+    };
+    await dispatcher.handle(command('look-1', 'look'));
+    await dispatcher.handle(command('fail-1', 'fail'));
+    await dispatcher.handle(command('unknown-1', 'no_such_command'));
+    for (const id of ['look-1', 'fail-1', 'unknown-1']) await response(id);
+    return Object.fromEntries(seen);
+  };
+  assert.deepEqual(await syncOf(true), { 'look-1': true, 'fail-1': true, 'unknown-1': true });
+  assert.deepEqual(await syncOf(false), { 'look-1': false, 'fail-1': true, 'unknown-1': false });
 });
