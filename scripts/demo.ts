@@ -124,6 +124,8 @@ const agent = await waitUntil(async () => {
   return agents.find((item) => String(item.key_id) === demoKey.id);
 }, 'the agent to connect');
 
+// The operator CLI defaults to port 7070; name the hub when the demo runs elsewhere.
+const hubFlag = port === 7070 ? '' : ` --hub ${hubUrl}`;
 const rel = (path: string): string => (path.startsWith(`${process.cwd()}/`) ? path.slice(process.cwd().length + 1) : path);
 process.stdout.write(`
 tether demo is running
@@ -132,10 +134,10 @@ tether demo is running
   logs       ${rel(logDir)}/
 
 Try, in another terminal here:
-  npx tether agents --data-dir ${rel(hubDir)}
-  npx tether send ${demoKey.id} ping --data-dir ${rel(hubDir)}
-  npx tether send ${demoKey.id} echo '{"message":"hello"}' --data-dir ${rel(hubDir)}
-  npx tether send ${demoKey.id} restart --data-dir ${rel(hubDir)}      # the supervisor brings it back
+  npx tether agents --data-dir ${rel(hubDir)}${hubFlag}
+  npx tether send ${demoKey.id} ping --data-dir ${rel(hubDir)}${hubFlag}
+  npx tether send ${demoKey.id} echo '{"message":"hello"}' --data-dir ${rel(hubDir)}${hubFlag}
+  npx tether send ${demoKey.id} restart --data-dir ${rel(hubDir)}${hubFlag}      # the supervisor brings it back
   npx tether-supervisor status --state-dir ${rel(agentDir)}
   curl -s -X POST ${hubUrl}/api/agents/keys/${demoKey.id}/command \\
     -H "Authorization: Bearer $(cat ${rel(join(hubDir, 'admin-token'))})" -H 'content-type: application/json' \\

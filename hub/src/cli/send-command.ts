@@ -1,4 +1,5 @@
-// `tether send <key-id> <command> [json-data] [--wait S]`: queue a command, optionally wait.
+// `tether send <key-id> <command> [json-data] [--wait S]`: queue a command and print its result
+// (waits up to 30 s by default; --wait 0 only queues it).
 import type { Command } from 'commander';
 import { AdminClient, withAdminOptions } from './admin-client.ts';
 import type { AdminOptions } from './admin-client.ts';
@@ -14,10 +15,10 @@ export function addSendCommand(program: Command): void {
       .argument('<command>', 'command name, e.g. ping, echo, info')
       .argument('[json-data]', 'command data as a JSON object, e.g. \'{"message":"hi"}\''),
   )
-    .option('--wait <seconds>', 'wait up to this long for the result (0-300)')
+    .option('--wait <seconds>', 'wait up to this long for the result (0-300; 0 only queues it)', '30')
     .action(async (keyId: string, command: string, jsonData: string | undefined, options: AdminOptions & { wait?: string }) => {
       const data = jsonData === undefined ? {} : parseJsonObject(jsonData, 'json-data');
-      const waitS = options.wait === undefined ? undefined : parseSeconds(options.wait, '--wait');
+      const waitS = parseSeconds(options.wait ?? '30', '--wait');
       const { status, body } = await new AdminClient(options).request('POST', `/api/agents/keys/${encodeURIComponent(keyId)}/command`, { command, data, wait_s: waitS });
       if (options.json) {
         process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
