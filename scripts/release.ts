@@ -1,4 +1,5 @@
 // `npm run release -- --version V --key PRIVATE_KEY_PEM --out DIR [--platforms linux-x64,linux-arm64]`
+//   [--node-binary PATH] [--gzip-level 1-9] (local builds and tests: this Node, faster gzip)
 // Per platform: tether-agent-<v>-<platform>.tar.gz holding tether-agent-<v>/{bin/node, agent.mjs,
 // supervisor.mjs, VERSION}, its manifest .json and the manifest's Ed25519 signature .json.sig.
 import { execFile } from 'node:child_process';
@@ -167,13 +168,16 @@ async function main(): Promise<void> {
       platforms: { type: 'string' },
       'node-version': { type: 'string' },
       'node-binary': { type: 'string' },
+      'gzip-level': { type: 'string' },
     },
     strict: true,
   });
-  const usage = 'usage: npm run release -- --version V --key PRIVATE_KEY_PEM --out DIR [--platforms linux-x64,linux-arm64] [--node-version N] [--node-binary PATH]';
+  const usage = 'usage: npm run release -- --version V --key PRIVATE_KEY_PEM --out DIR [--platforms linux-x64,linux-arm64] [--node-version N] [--node-binary PATH] [--gzip-level 1-9]';
   if (!values.version || !values.key || !values.out) throw new Error(`--version, --key and --out are required\n${usage}`);
   const platforms = values.platforms?.split(',').map((p) => p.trim()).filter((p) => p !== '');
-  const artifacts = await buildRelease({ version: values.version, keyPath: values.key, outDir: values.out, platforms, nodeVersion: values['node-version'], nodeBinary: values['node-binary'] });
+  const gzipLevel = values['gzip-level'] === undefined ? undefined : Number(values['gzip-level']);
+  if (gzipLevel !== undefined && !(Number.isInteger(gzipLevel) && gzipLevel >= 1 && gzipLevel <= 9)) throw new Error(`--gzip-level must be a whole number from 1 (fast) to 9 (small)\n${usage}`);
+  const artifacts = await buildRelease({ version: values.version, keyPath: values.key, outDir: values.out, platforms, nodeVersion: values['node-version'], nodeBinary: values['node-binary'], gzipLevel });
   console.log(`release ${values.version}: ${artifacts.map((a) => a.platform).join(', ')} written to ${resolve(values.out)}`);
 }
 

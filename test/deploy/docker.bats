@@ -33,7 +33,7 @@ install() { "$DEPLOY" --key "$KEY" --server "$SERVER" "$@"; }
   # The values reach the container through the environment, never through docker's argv.
   grep -qxF "TETHER_API_KEY=$KEY" "$DOCKER_STANDIN_DIR/containers/tether-agent/env"
   grep -qxF "TETHER_SERVER_URL=$SERVER" "$DOCKER_STANDIN_DIR/containers/tether-agent/env"
-  ! grep -qF "$KEY" "$DOCKER_STANDIN_DIR/calls"
+  run ! grep -qF "$KEY" "$DOCKER_STANDIN_DIR/calls"
 }
 
 @test "--version, --image and --name choose the image tag, container and volume" {
@@ -114,7 +114,7 @@ $(run_line tether-agent tether-state "$IMAGE:latest")" ]
   grep -qxF 'rm | -f | tether-agent' "$DOCKER_STANDIN_DIR/calls"
   [ ! -e "$TETHER_CONFIG_DIR/tether-agent.policy.yaml" ]
   [ ! -d "$DOCKER_STANDIN_DIR/containers/tether-agent" ]
-  ! grep -q '^volume' "$DOCKER_STANDIN_DIR/calls"
+  run ! grep -q '^volume' "$DOCKER_STANDIN_DIR/calls"
   install
   run "$DEPLOY" --uninstall --purge
   [ "$status" -eq 0 ]

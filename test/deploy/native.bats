@@ -1,10 +1,10 @@
 #!/usr/bin/env bats
-# Native mode end to end, for real: a real hub process serving a signed release, the installer
-# piped from the hub's /install.sh into bash, the supervisor and agent running as real processes.
-# (Until the real hub serves releases, the hub and release come from test/deploy/fixture; see
-# HUB_ENTRY / MAKE_RELEASE in helpers.bash.) No systemd here, so this is the pid-file service;
-# cron is not installed either, so the @reboot entry goes to the crontab stand-in.
-# The tests are the steps of one install's life and run in order.
+# Native mode end to end, for real: a real hub process (`tether hub`) serving real signed releases
+# (`scripts/release.ts`, signed with a key from `tether release-key generate`, published with
+# `tether hub publish`), the installer piped from the hub's /install.sh into bash, and the real
+# supervisor and agent of the release running as processes. No systemd here, so this is the
+# pid-file service; cron is not installed either, so the @reboot entry goes to the crontab
+# stand-in. The tests are the steps of one install's life and run in order.
 
 load helpers
 
@@ -13,6 +13,7 @@ setup_file() {
   export PREFIX_DIR="$WORLD/opt/tether"
   export CRONTAB_STANDIN_FILE="$BATS_FILE_TMPDIR/crontab"
   export DOCKER_STANDIN_DIR="$BATS_FILE_TMPDIR/docker" # engine down: native is the default
+  export KEYS="$BATS_FILE_TMPDIR/keys" RELEASES="$BATS_FILE_TMPDIR/releases" HUB="$BATS_FILE_TMPDIR/hub"
   mkdir -p "$WORLD/opt" "$DOCKER_STANDIN_DIR"
   echo 'kept by the user' >"$WORLD/opt/other-file"
   printf '0 3 * * * /usr/local/bin/nightly-job\n' >"$CRONTAB_STANDIN_FILE"
@@ -21,20 +22,22 @@ setup_file() {
   export PATH="$(stand_in_dir "$BATS_FILE_TMPDIR"):$PATH"
   tree "$WORLD" >"$BATS_FILE_TMPDIR/tree-before"
   cp "$CRONTAB_STANDIN_FILE" "$BATS_FILE_TMPDIR/crontab-before"
-  start_hub "$BATS_FILE_TMPDIR/hub"
-  publish_release "$BATS_FILE_TMPDIR/hub" 1.0.0
-  create_key "$BATS_FILE_TMPDIR/hub"
+  make_release_key "$KEYS"
+  build_release "$KEYS" "$RELEASES" 0.1.0
+  build_release "$KEYS" "$RELEASES" 0.2.0
+  start_hub "$HUB" "$KEYS"
+  publish_release "$HUB" "$RELEASES" 0.1.0
+  create_key "$HUB"
 }
 
 teardown_file() {
-  # Whatever happened, leave no process behind: stop what the install started (by pid).
-  local pid
-  for pid in $(cat "$PREFIX_DIR/tether.pid" "$PREFIX_DIR/logs/rotate.pid" 2>/dev/null); do kill -- "-$pid" 2>/dev/null || true; done
-  stop_hub "$BATS_FILE_TMPDIR/hub"
+  # Whatever happened, leave no process behind: what the install started, then the hub.
+  stop_installed "$PREFIX_DIR"
+  stop_hub "$HUB"
 }
 
-key() { cat "$BATS_FILE_TMPDIR/hub/key"; }
-key_id() { cat "$BATS_FILE_TMPDIR/hub/key_id"; }
+key() { cat "$HUB/key"; }
+key_id() { cat "$HUB/key_id"; }
 hub_url() { printf 'http://127.0.0.1:%s' "$HUB_PORT"; }
 connected_version() { # prints the version of our connected agent
   admin_call GET /api/agents/connected | grep -o "\"key_id\":\"$(key_id)\"[^}]*\"version\":\"[^\"]*\"" | sed 's/.*"version":"//; s/"$//'
@@ -46,8 +49,8 @@ connected_with() { [ "$(connected_version)" = "$1" ]; }
   echo "$output"
   [ "$status" -eq 0 ]
   [[ "$output" == *"release key from the hub: "* ]]
-  [[ "$output" == *"release 1.0.0 verified"* ]]
-  [[ "$output" == *"installed tether agent 1.0.0 in $PREFIX_DIR"* ]]
+  [[ "$output" == *"release 0.1.0 verified"* ]]
+  [[ "$output" == *"installed tether agent 0.1.0 in $PREFIX_DIR"* ]]
   # Config: 0600, the served default server, the key, the state dir and the local policy.
   [ "$(stat -c %a "$PREFIX_DIR/agent.yaml")" = 600 ]
   grep -qxF "server_url: 'ws://127.0.0.1:$HUB_PORT'" "$PREFIX_DIR/agent.yaml"
@@ -55,19 +58,19 @@ connected_with() { [ "$(connected_version)" = "$1" ]; }
   grep -qxF "state_dir: '$PREFIX_DIR/state'" "$PREFIX_DIR/agent.yaml"
   grep -qxF 'allow: [ping, info]' "$PREFIX_DIR/agent.yaml"
   [ "$(stat -c %a "$PREFIX_DIR/state")" = 700 ]
-  [ "$(readlink "$PREFIX_DIR/state/current")" = versions/1.0.0 ]
+  [ "$(readlink "$PREFIX_DIR/state/current")" = versions/0.1.0 ]
   [ -x "$PREFIX_DIR/tether.sh" ]
   grep -qxF "TETHER_DEFAULT_SERVER_URL='ws://127.0.0.1:$HUB_PORT'" "$PREFIX_DIR/tether.sh"
-  grep -qxF "$(cat "$BATS_FILE_TMPDIR/hub/keys/release-key.pub")" "$PREFIX_DIR/state/release-keys.pub"
+  grep -qxF "$(cat "$KEYS/release-key.pub")" "$PREFIX_DIR/state/release-keys.pub"
   # Survives a reboot: an @reboot entry next to the user's own.
   grep -qxF "@reboot $PREFIX_DIR/tether.sh --start --native --prefix $PREFIX_DIR >/dev/null 2>&1 # tether:$PREFIX_DIR" "$CRONTAB_STANDIN_FILE"
   grep -qxF '0 3 * * * /usr/local/bin/nightly-job' "$CRONTAB_STANDIN_FILE"
   # The key never reaches the log.
-  ! grep -qF "$(key)" "$PREFIX_DIR/logs/agent.log"
+  run ! grep -qF "$(key)" "$PREFIX_DIR/logs/agent.log"
 }
 
 @test "the agent shows up in GET /api/agents/connected and answers ping" {
-  wait_for "agent 1.0.0 connected" connected_with 1.0.0
+  wait_for "agent 0.1.0 connected" connected_with 0.1.0
   run admin_call POST "/api/agents/keys/$(key_id)/ping" '{}'
   [ "$status" -eq 0 ]
   [[ "$output" == *'"ok":true'* ]]
@@ -77,25 +80,28 @@ connected_with() { [ "$(connected_version)" = "$1" ]; }
 @test "--status reports it running with its version" {
   run "$DEPLOY" --status --prefix "$PREFIX_DIR"
   [ "$status" -eq 0 ]
-  [[ "$output" == *"tether-agent is running: version 1.0.0"* ]]
+  [[ "$output" == *"tether-agent is running: version 0.1.0"* ]]
   # The installed copy knows its own prefix.
   run "$PREFIX_DIR/tether.sh" --status
   [ "$status" -eq 0 ]
-  [[ "$output" == *"running: version 1.0.0"* ]]
+  [[ "$output" == *"running: version 0.1.0"* ]]
 }
 
 @test "--logs shows its log" {
-  wait_for "the ping in the log" grep -q 'answered ping' "$PREFIX_DIR/logs/agent.log"
+  # The release's own supervisor and agent write JSON lines: the start of 0.1.0, its registration
+  # with the hub and the audit line of the ping answered above.
+  wait_for "the ping in the log" grep -qE '"command":"ping".*"outcome":"ok"' "$PREFIX_DIR/logs/agent.log"
   run "$DEPLOY" --logs --prefix "$PREFIX_DIR"
   [ "$status" -eq 0 ]
-  [[ "$output" == *"started agent 1.0.0"* ]]
-  [[ "$output" == *"answered ping"* ]]
+  grep -qE '"msg":"agent started".*"version":"0.1.0"' <<<"$output"
+  grep -qF '"msg":"registered"' <<<"$output"
+  grep -qE '"command":"ping".*"outcome":"ok"' <<<"$output"
 }
 
 @test "--logs --follow keeps reading the log" {
   "$DEPLOY" --logs --follow --prefix "$PREFIX_DIR" >"$BATS_TEST_TMPDIR/follow" 2>&1 3>&- &
   local follower=$!
-  wait_for "the log to be shown" grep -q 'started agent 1.0.0' "$BATS_TEST_TMPDIR/follow"
+  wait_for "the log to be shown" grep -qF '"msg":"registered"' "$BATS_TEST_TMPDIR/follow"
   echo 'a line written after --follow started' >>"$PREFIX_DIR/logs/agent.log"
   wait_for "the new line to be followed" grep -q 'after --follow started' "$BATS_TEST_TMPDIR/follow"
   kill "$follower"
@@ -103,30 +109,32 @@ connected_with() { [ "$(connected_version)" = "$1" ]; }
 
 @test "running the installer again is safe and keeps the policy" {
   run "$DEPLOY" --key "$(key)" --server "ws://127.0.0.1:$HUB_PORT" --native --prefix "$PREFIX_DIR" \
-    --release-key "$(cat "$BATS_FILE_TMPDIR/hub/keys/release-key.pub")"
+    --release-key "$(cat "$KEYS/release-key.pub")"
   echo "$output"
   [ "$status" -eq 0 ]
   [[ "$output" == *"release key pinned by --release-key"* ]]
-  [[ "$output" == *"release 1.0.0 already unpacked"* ]]
+  [[ "$output" == *"release 0.1.0 already unpacked"* ]]
   grep -qxF 'allow: [ping, info]' "$PREFIX_DIR/agent.yaml"
   [ "$(grep -c '# tether:' "$CRONTAB_STANDIN_FILE")" -eq 1 ]
   [ "$(processes_of "$PREFIX_DIR" | wc -l)" -ge 2 ]
-  wait_for "agent reconnected" connected_with 1.0.0
+  wait_for "agent reconnected" connected_with 0.1.0
 }
 
 @test "--update moves it to a newer published release" {
-  publish_release "$BATS_FILE_TMPDIR/hub" 1.1.0
+  publish_release "$HUB" "$RELEASES" 0.2.0
   run "$DEPLOY" --update --prefix "$PREFIX_DIR"
   echo "$output"
   [ "$status" -eq 0 ]
-  [[ "$output" == *"updated 1.0.0 -> 1.1.0"* ]]
-  [ "$(readlink "$PREFIX_DIR/state/current")" = versions/1.1.0 ]
-  wait_for "agent 1.1.0 connected" connected_with 1.1.0
+  [[ "$output" == *"updated 0.1.0 -> 0.2.0"* ]]
+  [ "$(readlink "$PREFIX_DIR/state/current")" = versions/0.2.0 ]
+  wait_for "agent 0.2.0 connected" connected_with 0.2.0
   run "$DEPLOY" --status --prefix "$PREFIX_DIR"
-  [[ "$output" == *"running: version 1.1.0"* ]]
+  [[ "$output" == *"running: version 0.2.0"* ]]
   run "$DEPLOY" --update --prefix "$PREFIX_DIR"
   [ "$status" -eq 0 ]
-  [[ "$output" == *"already on 1.1.0"* ]]
+  [[ "$output" == *"already on 0.2.0"* ]]
+  # Neither version wrote the key to the log.
+  run ! grep -qF "$(key)" "$PREFIX_DIR/logs/agent.log"
 }
 
 @test "--stop, --start and --restart" {
@@ -134,7 +142,7 @@ connected_with() { [ "$(connected_version)" = "$1" ]; }
   old_pid="$(cat "$PREFIX_DIR/tether.pid")"
   run "$DEPLOY" --stop --prefix "$PREFIX_DIR"
   [ "$status" -eq 0 ]
-  ! kill -0 "$old_pid" 2>/dev/null
+  run ! kill -0 "$old_pid"
   [ -z "$(processes_of "$PREFIX_DIR")" ]
   run "$DEPLOY" --status --prefix "$PREFIX_DIR"
   [ "$status" -eq 3 ]
@@ -147,7 +155,7 @@ connected_with() { [ "$(connected_version)" = "$1" ]; }
   run "$DEPLOY" --restart --prefix "$PREFIX_DIR"
   [ "$status" -eq 0 ]
   [ "$(cat "$PREFIX_DIR/tether.pid")" != "$old_pid" ]
-  wait_for "agent connected after restart" connected_with 1.1.0
+  wait_for "agent connected after restart" connected_with 0.2.0
 }
 
 @test "--uninstall keeps the state; --uninstall --purge leaves nothing behind" {
@@ -157,6 +165,7 @@ connected_with() { [ "$(connected_version)" = "$1" ]; }
   [ -z "$(processes_of "$PREFIX_DIR")" ]
   [ ! -e "$PREFIX_DIR/agent.yaml" ]
   [ ! -e "$PREFIX_DIR/state/versions" ]
+  [ "$(ls -A "$PREFIX_DIR")" = state ]
   cmp "$BATS_FILE_TMPDIR/crontab-before" "$CRONTAB_STANDIN_FILE"
   # Reinstall, then remove everything.
   run "$DEPLOY" --key "$(key)" --server "ws://127.0.0.1:$HUB_PORT" --native --prefix "$PREFIX_DIR"
