@@ -6,6 +6,7 @@ import { access, mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
+import type { BuildOptions as BuildOptionsOfEsbuild } from 'esbuild';
 import { isValidVersion } from '../shared/src/release/versions.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -38,11 +39,9 @@ export interface BuildOptions {
   bundles?: readonly BundleName[];
 }
 
-/** Bundles one entry file into one self-contained ESM file for Node. */
-export async function bundleEntry(options: { entry: string; outfile: string; version?: string }): Promise<void> {
-  await build({
-    entryPoints: [options.entry],
-    outfile: options.outfile,
+/** What every bundle shares: ESM for Node 22+, minified, the require banner, the version. */
+function esbuildOptions(version: string | undefined): BuildOptionsOfEsbuild {
+  return {
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -52,8 +51,13 @@ export async function bundleEntry(options: { entry: string; outfile: string; ver
     logLevel: 'warning',
     banner: { js: BANNER },
     // shared/src/version.ts prefers this identifier over package.json when it is defined.
-    define: options.version === undefined ? {} : { __TETHER_RELEASE_VERSION__: JSON.stringify(options.version) },
-  });
+    define: version === undefined ? {} : { __TETHER_RELEASE_VERSION__: JSON.stringify(version) },
+  };
+}
+
+/** Bundles one entry file into one self-contained ESM file for Node. */
+export async function bundleEntry(options: { entry: string; outfile: string; version?: string }): Promise<void> {
+  await build({ ...esbuildOptions(options.version), entryPoints: [options.entry], outfile: options.outfile });
 }
 
 /** Builds the bundles; throws with a clear message when an entry file does not exist (yet). */
@@ -78,18 +82,10 @@ export async function buildBundles(options: BuildOptions = {}): Promise<Record<s
   await build({
     entryPoints: Object.fromEntries(names.map((name) => [name, join(ROOT, BUNDLES[name])])),
     outdir: outDir,
-    bundle: true,
     splitting: true,
     chunkNames: `${CHUNK_DIR}/[name]-[hash]`,
     outExtension: { '.js': '.mjs' },
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    minify: true,
-    legalComments: 'none',
-    logLevel: 'warning',
-    banner: { js: BANNER },
-    define: options.version === undefined ? {} : { __TETHER_RELEASE_VERSION__: JSON.stringify(options.version) },
+    ...esbuildOptions(options.version),
   });
   const outputs: Record<string, string> = {};
   for (const name of names) outputs[name] = join(outDir, `${name}.mjs`);

@@ -7,14 +7,14 @@
 //   <state>/release-keys.pub          pinned release public keys, one base64 key per line
 //   <state>/releases/<v>/             how an installed version was verified: manifest, signature, files.json
 // Only node: built-ins and import-free shared files: the supervisor loads this.
-import { createHash } from 'node:crypto';
-import { copyFile, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.ts';
 import { isValidVersion } from './versions.ts';
 import { RELEASE_FILES, versionDir } from './install.ts';
 import { parseManifest } from './manifest.ts';
 import { decodePublicKey, findSigningKey } from './signing.ts';
+import { sha256OfFile } from './verify.ts';
 
 export const STAGED_FILE = 'staged.json';
 export const REDEPLOY_FILE = 'redeploy.json';
@@ -206,33 +206,13 @@ export async function writePinnedKeys(stateDir: string, keys: readonly string[])
 
 // ---- the record of an installed version ------------------------------------------------------
 
-/**
- * SHA-256 of a file through one reused 1 MiB buffer: a stream would allocate a chunk per read, and
- * hashing a 130 MB runtime that way leaves the supervisor's heap tens of MB larger for good.
- */
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  const buffer = Buffer.allocUnsafe(1024 * 1024);
-  const handle = await open(path, 'r');
-  try {
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
-      hash.update(buffer.subarray(0, bytesRead));
-    }
-  } finally {
-    await handle.close();
-  }
-  return hash.digest('hex');
-}
-
 /** sha256 of every regular file under dir (chunks/ included), by relative path, sorted. */
 async function hashReleaseFiles(dir: string, prefix = ''): Promise<Record<string, string>> {
   const hashes: Record<string, string> = {};
   for (const entry of (await readdir(join(dir, prefix), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const relativePath = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
     if (entry.isDirectory()) Object.assign(hashes, await hashReleaseFiles(dir, relativePath));
-    else if (entry.isFile()) hashes[relativePath] = await sha256File(join(dir, relativePath));
+    else if (entry.isFile()) hashes[relativePath] = await sha256OfFile(join(dir, relativePath));
   }
   return hashes;
 }

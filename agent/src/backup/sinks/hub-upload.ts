@@ -4,16 +4,10 @@ import { createReadStream } from 'node:fs';
 import { request, EnvHttpProxyAgent } from 'undici';
 import { VERSION } from '@tether/shared/version.ts';
 import type { Manifest } from '../manifest.ts';
+import { agentHttpBase } from '../../transport/url.ts';
 
 /** ws(s)://host/ws/agent → http(s)://host (protocol.md section 4). */
-export function hubHttpBase(serverUrl: string): string {
-  const url = new URL(serverUrl.replace(/^ws(s?):\/\//i, 'http$1://'));
-  const segments = url.pathname.split('/');
-  const cut = segments.findIndex((segment, index) => segment === 'ws' && segments[index + 1] === 'agent');
-  url.pathname = cut === -1 ? url.pathname : segments.slice(0, cut).join('/');
-  url.search = '';
-  return url.href.replace(/\/+$/, '');
-}
+export const hubHttpBase = agentHttpBase;
 
 let dispatcher: EnvHttpProxyAgent | undefined;
 
