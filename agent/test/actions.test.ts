@@ -9,19 +9,11 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { FakeHub } from './helpers/fake-hub.ts';
 import { startAgent, makeTempDir, until, TEST_API_KEY } from './helpers/agent-process.ts';
+import { isAlive as alive } from '../../test/helpers/process.ts';
 
 const TREE = fileURLToPath(new URL('./helpers/process-tree.mjs', import.meta.url));
 const FAKE_DOCKER = fileURLToPath(new URL('./helpers/fake-docker.mjs', import.meta.url));
 const EFFECT = fileURLToPath(new URL('../../test/transport/fixtures/effect.mjs', import.meta.url));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function setup(t: Parameters<typeof makeTempDir>[0], extraYaml = '') {
   const hub = await new FakeHub().start();

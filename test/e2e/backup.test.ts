@@ -3,41 +3,24 @@
 // an identity made by the real age-keygen: the agent only ever sees the public recipient.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { agentEnv, command, startAgent, startHub, tempDir, waitForAgent } from '../helpers/system.ts';
 import type { HubHandle } from '../helpers/system.ts';
 import type { RunningProcess } from '../helpers/process.ts';
+import { startFauxqs } from '../helpers/fauxqs.ts';
+import type { Fauxqs } from '../helpers/fauxqs.ts';
 
 const BUCKET = 'tether-e2e';
 let dir: { path: string; remove(): Promise<void> };
-let fauxqs: ChildProcess;
+let fauxqs: Fauxqs;
 let s3Url: string;
 let hub: HubHandle;
 let agent: RunningProcess;
 let keyId: string;
 let identityFile: string;
-
-async function startFauxqs(initFile: string): Promise<string> {
-  const cli = join(dirname(fileURLToPath(import.meta.resolve('fauxqs'))), 'cli.js');
-  fauxqs = spawn(process.execPath, [cli], { env: { ...process.env, FAUXQS_PORT: '0', FAUXQS_INIT: initFile }, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`fauxqs did not start: ${seen}`)), 30_000);
-    fauxqs.stdout!.on('data', (text) => {
-      seen += text;
-      const match = /listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(seen);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-  });
-}
 
 before(async () => {
   dir = await tempDir('e2e-backup');
@@ -50,9 +33,8 @@ before(async () => {
   await writeFile(join(site, 'index.html'), '<h1>hello</h1>\n');
   await writeFile(join(site, 'uploads', 'café ☕.txt'), 'x'.repeat(100_000));
 
-  const init = join(dir.path, 'fauxqs.json');
-  await writeFile(init, JSON.stringify({ buckets: [BUCKET] }));
-  s3Url = await startFauxqs(init);
+  fauxqs = await startFauxqs(dir.path, [BUCKET]);
+  s3Url = fauxqs.url;
   const hubData = join(dir.path, 'hub');
   await mkdir(hubData);
   hub = await startHub({ dataDir: hubData, env: { AWS_ACCESS_KEY_ID: 'AKIDE2E', AWS_SECRET_ACCESS_KEY: 'e2e-secret' }, args: ['--s3-bucket', BUCKET, '--s3-endpoint', s3Url] });
@@ -81,7 +63,7 @@ before(async () => {
 after(async () => {
   await agent?.stop();
   await hub?.stop();
-  fauxqs?.kill('SIGKILL');
+  fauxqs?.stop();
   await dir?.remove();
 });
 

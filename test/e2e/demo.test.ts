@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { REPO_ROOT, startProcess } from '../helpers/process.ts';
+import { REPO_ROOT, isAlive as alive, startProcess } from '../helpers/process.ts';
 import { HUB_CLI, tempDir } from '../helpers/system.ts';
 
 async function freePort(): Promise<number> {
@@ -16,15 +16,6 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((done) => server.close(done));
   return port;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 test('npm start: hub and supervised agent come up, the printed commands work, Ctrl-C stops all', async () => {

@@ -11,6 +11,7 @@ import { leftovers, setUpFixture } from './fixture.ts';
 import type { Fixture } from './fixture.ts';
 import { listInstalled, readBadVersions } from '../../shared/src/release/install.ts';
 import { checkInstalled } from '../../shared/src/release/state-files.ts';
+import { isAlive as alive } from '../helpers/process.ts';
 
 let fx: Fixture;
 
@@ -18,15 +19,6 @@ before(async () => {
   fx = await setUpFixture({ build: [{ version: '1.0.0' }, { version: '1.1.0' }], publish: ['1.1.0'] });
 });
 after(() => fx?.cleanup());
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function agentPid(host: Host, version?: string): Promise<number> {
   return waitFor(async () => {

@@ -1,7 +1,7 @@
 // What the backup commands do, loaded on first use so an idle agent does not carry tar, age and
 // the upload clients in memory (commands.ts holds the definitions).
 import { CommandFailure } from '../commands/command.ts';
-import type { CommandContext, CommandDefinition } from '../commands/command.ts';
+import type { CommandContext } from '../commands/command.ts';
 import type { BackupConfig } from './config-schema.ts';
 import type { Destination } from './commands.ts';
 import { artifactResult } from './manifest.ts';

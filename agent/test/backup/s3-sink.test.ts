@@ -3,26 +3,25 @@
 // its sha256 compared, and it is decrypted with the real age CLI.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '@tether/shared/logger.ts';
 import { handleS3Presign } from '../../../hub/src/artifacts/s3-presign-handler.ts';
 import type { S3Settings } from '../../../hub/src/artifacts/s3-settings.ts';
 import { choosePartSize, S3_MIN_PART_BYTES } from '../../src/backup/sinks/s3-multipart.ts';
 import { harness, decryptWithCli } from './helpers.ts';
+import { startFauxqs } from '../../../test/helpers/fauxqs.ts';
+import type { Fauxqs } from '../../../test/helpers/fauxqs.ts';
 import type { Harness } from './helpers.ts';
 
 const BUCKET = 'tether-test';
 const AGENT_KEY = 'tk_s3_test_key_0123456789';
-let fauxqs: ChildProcess;
+let fauxqs: Fauxqs;
 let s3Url = '';
 let hub: Server;
 let hubUrl = '';
@@ -32,23 +31,8 @@ const presigned: string[] = [];
 
 before(async () => {
   h = await harness('ws://127.0.0.1:1', AGENT_KEY);
-  const init = join(h.dir, 'fauxqs-init.json');
-  await writeFile(init, JSON.stringify({ buckets: [BUCKET] }));
-  const cli = join(dirname(fileURLToPath(import.meta.resolve('fauxqs'))), 'cli.js');
-  fauxqs = spawn(process.execPath, [cli], { env: { ...process.env, FAUXQS_PORT: '0', FAUXQS_INIT: init }, stdio: ['ignore', 'pipe', 'pipe'] });
-  s3Url = await new Promise<string>((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`fauxqs did not start: ${seen}`)), 30_000);
-    fauxqs.stdout!.on('data', (text) => {
-      seen += text;
-      const match = /listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(seen);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    fauxqs.on('exit', (code) => reject(new Error(`fauxqs exited (${code}): ${seen}`)));
-  });
+  fauxqs = await startFauxqs(h.dir, [BUCKET]);
+  s3Url = fauxqs.url;
   s3Settings = { endpoint: s3Url, bucket: BUCKET, region: 'us-east-1', prefix: 'tether', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' } };
   const log = createLogger({ name: 'hub-test', secrets: () => [], destination: new Writable({ write: (_c, _e, cb) => cb() }) });
   // The hub's part of the route: agent key check, then the presign handler.
@@ -66,7 +50,7 @@ before(async () => {
 
 after(async () => {
   hub?.close();
-  fauxqs?.kill('SIGKILL');
+  fauxqs?.stop();
   await h?.cleanup();
 });
 
