@@ -450,6 +450,37 @@ unpack_release() {
   CREATED+=("$versions/$version")
 }
 
+# <state>/bad-versions.json is the supervisor's list of versions that failed their trial on this
+# host and were rolled back ({ "versions": { "<v>": { reason, marked_at } } }). The supervisor does
+# not run a version on that list, so installing one would silently fall back to another version.
+is_marked_bad() { [ -f "$PREFIX/state/bad-versions.json" ] && grep -qF "\"$1\":" "$PREFIX/state/bad-versions.json"; }
+
+# check_bad_mark REQUESTED: refuses a version this host rolled back, unless it was named explicitly
+# (as the agent's own update does); then its mark is cleared once it is unpacked (clear_bad_mark).
+CLEAR_BAD_MARK=0
+check_bad_mark() {
+  is_marked_bad "$RELEASE_VERSION" || return 0
+  if [ "$1" != "$RELEASE_VERSION" ]; then
+    die "release $RELEASE_VERSION was rolled back on this host (see $PREFIX/state/bad-versions.json and --logs); install it anyway with --version $RELEASE_VERSION"
+  fi
+  CLEAR_BAD_MARK=1
+}
+
+# Removes the bad mark of the version just unpacked, with that release's own node (no jq needed).
+clear_bad_mark() {
+  [ "$CLEAR_BAD_MARK" = 1 ] || return 0
+  local file="$PREFIX/state/bad-versions.json"
+  "$PREFIX/state/versions/$RELEASE_VERSION/bin/node" -e '
+    const fs = require("fs"), [file, version] = process.argv.slice(1);
+    const data = JSON.parse(fs.readFileSync(file, "utf8"));
+    delete data.versions[version];
+    fs.writeFileSync(file + ".tmp", JSON.stringify(data, null, 2) + "\n", { mode: 0o600 });
+    fs.renameSync(file + ".tmp", file);' "$file" "$RELEASE_VERSION" ||
+    die "cannot clear the bad mark of $RELEASE_VERSION in $file"
+  [ "$SERVICE" != systemd ] || chown "$SERVICE_USER:" "$file"
+  say "release $RELEASE_VERSION was rolled back on this host before; installing it because --version named it"
+}
+
 switch_current() {
   ln -sfn "versions/$1" "$PREFIX/state/current.new"
   mv -T "$PREFIX/state/current.new" "$PREFIX/state/current"
@@ -772,6 +803,17 @@ wait_until_running() {
   warn "the supervisor has not reported running yet; check $PREFIX/tether.sh --logs"
 }
 
+# After an install or update: the supervisor may run another version than the one just installed
+# (e.g. it found it damaged or marked bad); say so. A warning, not an error: the install is done,
+# and under systemd supervisor.json may still be the previous run's for a moment.
+check_running_version() {
+  local state version
+  read -r state version _ <<<"$(supervisor_summary) - -"
+  if [ "$version" != - ] && [ "$version" != "$RELEASE_VERSION" ]; then
+    warn "installed $RELEASE_VERSION, but the supervisor reports $version (state $state); see $PREFIX/tether.sh --logs"
+  fi
+}
+
 # ---------------------------------------------------------------------------------------------
 # native actions
 
@@ -789,8 +831,10 @@ native_install() {
   done
   HUB_BASE="$(http_base "$SERVER")"
   make_work_dir
+  local requested="$RELEASE_VERSION"
   load_release_keys
   download_release
+  check_bad_mark "$requested"
   # Verified: only now does anything land under the prefix.
   mkdir_tracked "$PREFIX" 755
   chmod 755 "$PREFIX"
@@ -798,6 +842,7 @@ native_install() {
   chmod 700 "$PREFIX/state"
   unpack_release
   choose_service
+  clear_bad_mark
   local was_installed=0
   [ ! -f "$PREFIX/install.env" ] || was_installed=1
   if [ "$was_installed" = 0 ]; then
@@ -819,6 +864,7 @@ native_install() {
   write_install_record
   CREATED=() # installed: a failure to start from here on must not undo the install
   native_start
+  check_running_version
   say "installed tether agent $RELEASE_VERSION in $PREFIX ($SERVICE service); manage it with $PREFIX/tether.sh --status"
 }
 
@@ -829,7 +875,7 @@ native_update() {
   [ -n "$SERVER" ] || die "$PREFIX/agent.yaml has no server_url; reinstall with --key KEY --server URL"
   HUB_BASE="$(http_base "$SERVER")"
   make_work_dir
-  local before
+  local before requested="$RELEASE_VERSION"
   before="$(installed_version)"
   load_release_keys
   download_release
@@ -838,12 +884,15 @@ native_update() {
     native_running || native_start
     return
   fi
+  check_bad_mark "$requested"
   unpack_release
   CREATED=()
   [ "$SERVICE" != systemd ] || chown -R "$SERVICE_USER:" "$PREFIX/state/versions/$RELEASE_VERSION"
+  clear_bad_mark
   native_stop
   switch_current "$RELEASE_VERSION"
   native_start
+  check_running_version
   say "updated $before -> $RELEASE_VERSION"
 }
 

@@ -130,7 +130,7 @@ sign_with() { openssl pkeyutl -sign -inkey "$1/release-key.pem" -rawin -in "$2" 
   assert_nothing_installed
 }
 
-@test "--version installs that exact release, not the latest" {
+@test "--version installs that exact release; a version this host rolled back needs --version" {
   publish_release "$HUB" "$RELEASES" 0.1.0
   publish_release "$HUB" "$RELEASES" 0.2.0
   run install --version 0.1.0
@@ -138,6 +138,24 @@ sign_with() { openssl pkeyutl -sign -inkey "$1/release-key.pem" -rawin -in "$2" 
   [ "$status" -eq 0 ]
   [ "$(readlink "$PREFIX_DIR/state/current")" = versions/0.1.0 ]
   [ ! -e "$PREFIX_DIR/state/versions/0.2.0" ]
+  # What the supervisor writes when 0.2.0 failed its trial here: it would never run 0.2.0 again.
+  printf '{\n  "versions": {\n    "0.2.0": {\n      "reason": "not ready within 30 s",\n      "marked_at": "2026-01-01T00:00:00.000Z"\n    }\n  }\n}\n' \
+    >"$PREFIX_DIR/state/bad-versions.json"
+  run "$DEPLOY" --update --prefix "$PREFIX_DIR"
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "${lines[-1]}" == *"release 0.2.0 was rolled back on this host"*"install it anyway with --version 0.2.0"* ]]
+  [ ! -e "$PREFIX_DIR/state/versions/0.2.0" ]
+  [ "$(readlink "$PREFIX_DIR/state/current")" = versions/0.1.0 ]
+  run "$DEPLOY" --update --version 0.2.0 --prefix "$PREFIX_DIR"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"installing it because --version named it"* ]]
+  [[ "$output" == *"updated 0.1.0 -> 0.2.0"* ]]
+  run ! grep -qF '"0.2.0"' "$PREFIX_DIR/state/bad-versions.json"
+  [ "$(stat -c %a "$PREFIX_DIR/state/bad-versions.json")" = 600 ]
+  run "$DEPLOY" --status --prefix "$PREFIX_DIR"
+  [[ "$output" == *"running: version 0.2.0"* ]]
   run "$DEPLOY" --uninstall --purge --prefix "$PREFIX_DIR"
   [ "$status" -eq 0 ]
   assert_nothing_installed
