@@ -1,4 +1,5 @@
 // Who is connected right now: WebSocket sessions and HTTP-polling agents (in memory).
+import { randomUUID } from 'node:crypto';
 import type { ConnectedAgentView } from '@tether/shared/protocol/admin-api.ts';
 
 export type Transport = 'websocket' | 'http_polling';
@@ -25,6 +26,24 @@ export interface AgentSession {
   /** HTTP sessions only: the next poll offers every unanswered command (after a transport switch). */
   offerAllOnNextPoll?: boolean;
   close(code: number, reason: string): void;
+}
+
+/** A session as it starts: nothing known of the agent until it registers. */
+export function newSession(keyId: string, transport: Transport, link: Pick<AgentSession, 'send' | 'close' | 'offerAllOnNextPoll'>): AgentSession {
+  return {
+    sessionId: randomUUID(),
+    keyId,
+    transport,
+    agentId: null,
+    hostname: '',
+    version: '',
+    protocol: null,
+    connectedSince: new Date().toISOString(),
+    lastHeartbeat: null,
+    lastSeenMs: Date.now(),
+    metrics: null,
+    ...link,
+  };
 }
 
 export class Presence {

@@ -1,6 +1,5 @@
 // The HTTP fallback for agents (protocol.md section 4): register/heartbeat, (long) poll,
 // result, events. Same key rules as the WebSocket: 401 unknown or missing, 403 disabled.
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Logger } from '@tether/shared/logger.ts';
 import type { KeyView } from '@tether/shared/protocol/admin-api.ts';
@@ -8,6 +7,7 @@ import { PROTOCOL_VERSION } from '@tether/shared/protocol/hub-messages.ts';
 import { httpEventsBodySchema, httpHeartbeatBodySchema, httpRegisterBodySchema, httpResultBodySchema, pollQuerySchema } from '@tether/shared/protocol/http-bodies.ts';
 import type { KeyStore } from '../storage/key-store.ts';
 import type { AgentStore } from '../storage/agent-store.ts';
+import { newSession } from '../presence.ts';
 import type { AgentSession, Presence } from '../presence.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
 import type { CommandSigner } from '../identity/signing-key.ts';
@@ -47,21 +47,7 @@ export function addAgentRoutes(table: RouteTable, deps: AgentRouteDeps): void {
   const httpSession = (key: KeyView): AgentSession => {
     let session = deps.presence.httpSessionFor(key.id);
     if (!session) {
-      session = {
-        sessionId: randomUUID(),
-        keyId: key.id,
-        transport: 'http_polling',
-        agentId: null,
-        hostname: '',
-        version: '',
-        protocol: null,
-        connectedSince: new Date().toISOString(),
-        lastHeartbeat: null,
-        lastSeenMs: Date.now(),
-        metrics: null,
-        offerAllOnNextPoll: true,
-        close: () => {},
-      };
+      session = newSession(key.id, 'http_polling', { offerAllOnNextPoll: true, close: () => {} });
       deps.presence.add(session);
       deps.log.info({ key_id: key.id }, 'agent connected (http polling)');
     }

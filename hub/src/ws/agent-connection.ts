@@ -1,6 +1,5 @@
 // One agent's WebSocket session: connected → register → registered, heartbeats, responses
 // (stored, then acked for protocol-1 agents), job events, keepalive and bad-frame policing.
-import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import type { RawData } from 'ws';
 import type { Logger } from '@tether/shared/logger.ts';
@@ -8,6 +7,7 @@ import type { KeyView } from '@tether/shared/protocol/admin-api.ts';
 import { PROTOCOL_VERSION } from '@tether/shared/protocol/hub-messages.ts';
 import { agentMessageSchema } from '@tether/shared/protocol/agent-messages.ts';
 import type { AgentMessage } from '@tether/shared/protocol/agent-messages.ts';
+import { newSession } from '../presence.ts';
 import type { AgentSession, Presence } from '../presence.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
 import type { AgentStore } from '../storage/agent-store.ts';
@@ -31,25 +31,14 @@ const KNOWN_TYPES = new Set(agentMessageSchema.options.map((option) => option.sh
 export function acceptAgentConnection(ws: WebSocket, key: KeyView, deps: AgentConnectionDeps): void {
   const log = deps.log.child({ key_id: key.id });
   const badFrames = new BadFrameCounter();
-  const session: AgentSession = {
-    sessionId: randomUUID(),
-    keyId: key.id,
-    transport: 'websocket',
-    agentId: null,
-    hostname: '',
-    version: '',
-    protocol: null,
-    connectedSince: new Date().toISOString(),
-    lastHeartbeat: null,
-    lastSeenMs: Date.now(),
-    metrics: null,
+  const session: AgentSession = newSession(key.id, 'websocket', {
     send: (frame) => {
       if (ws.readyState !== WebSocket.OPEN) return false;
       ws.send(JSON.stringify(frame));
       return true;
     },
     close: (code, reason) => ws.close(code, reason),
-  };
+  });
   deps.presence.add(session);
   log.info({ session_id: session.sessionId }, 'agent connected (websocket)');
 
