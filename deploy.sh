@@ -433,6 +433,7 @@ unpack_release() {
   local version="$RELEASE_VERSION" versions="$PREFIX/state/versions"
   if [ -f "$versions/$version/VERSION" ] && [ -x "$versions/$version/bin/node" ]; then
     say "release $version already unpacked in $versions/$version"
+    [ -f "$PREFIX/state/releases/$version/files.json" ] || record_install
     return
   fi
   local incoming="$versions/.incoming-$version.$$"
@@ -448,6 +449,34 @@ unpack_release() {
   mv "$dir" "$versions/$version"
   rm -rf "$incoming"
   CREATED+=("$versions/$version")
+  record_install
+}
+
+# The supervisor's install record, state/releases/<version>/: the signed manifest and the sha256 of
+# every release file, as the supervisor writes it after its own installs. With it the supervisor
+# re-checks this version at every start and can roll back to it after a later update.
+record_install() {
+  local version="$RELEASE_VERSION" record="$PREFIX/state/releases/$RELEASE_VERSION"
+  mkdir -p "$record"
+  chmod 700 "$PREFIX/state/releases" "$record"
+  CREATED+=("$record")
+  cp "$WORK/manifest.json" "$record/manifest.json"
+  cp "$WORK/manifest.json.sig" "$record/manifest.json.sig"
+  "$PREFIX/state/versions/$version/bin/node" -e '
+    const fs = require("fs"), path = require("path"), crypto = require("crypto");
+    const [dir, out] = process.argv.slice(1);
+    const files = {};
+    const walk = (prefix) => {
+      for (const entry of fs.readdirSync(path.join(dir, prefix), { withFileTypes: true })) {
+        const rel = prefix ? prefix + "/" + entry.name : entry.name;
+        if (entry.isDirectory()) walk(rel);
+        else if (entry.isFile()) files[rel] = crypto.createHash("sha256").update(fs.readFileSync(path.join(dir, rel))).digest("hex");
+      }
+    };
+    walk("");
+    fs.writeFileSync(out + ".tmp", JSON.stringify(files, null, 2) + "\n", { mode: 0o600 });
+    fs.renameSync(out + ".tmp", out);' "$PREFIX/state/versions/$version" "$record/files.json" ||
+    die "cannot record the install of $version in $record"
 }
 
 # <state>/bad-versions.json is the supervisor's list of versions that failed their trial on this
@@ -887,7 +916,7 @@ native_update() {
   check_bad_mark "$requested"
   unpack_release
   CREATED=()
-  [ "$SERVICE" != systemd ] || chown -R "$SERVICE_USER:" "$PREFIX/state/versions/$RELEASE_VERSION"
+  [ "$SERVICE" != systemd ] || chown -R "$SERVICE_USER:" "$PREFIX/state/versions/$RELEASE_VERSION" "$PREFIX/state/releases"
   clear_bad_mark
   native_stop
   switch_current "$RELEASE_VERSION"
@@ -940,7 +969,7 @@ native_uninstall() {
   if [ -n "$CREATED_USER" ]; then
     if userdel "$CREATED_USER" 2>/dev/null; then say "removed the service user $CREATED_USER"; else warn "could not remove the user $CREATED_USER"; fi
   fi
-  rm -rf "$PREFIX/state/versions" "$PREFIX/state/current" "$PREFIX/state/current.new" "$PREFIX/state/release-keys.pub" \
+  rm -rf "$PREFIX/state/versions" "$PREFIX/state/releases" "$PREFIX/state/current" "$PREFIX/state/current.new" "$PREFIX/state/release-keys.pub" \
     "$PREFIX/agent.yaml" "$PREFIX/logs" "$PREFIX/tether.pid" "$PREFIX/install.env" "$PREFIX/tether.sh"
   if [ "$PURGE" = 1 ]; then
     rm -rf "$PREFIX/state"

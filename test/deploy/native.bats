@@ -137,6 +137,19 @@ connected_with() { [ "$(connected_version)" = "$1" ]; }
   run ! grep -qF "$(key)" "$PREFIX_DIR/logs/agent.log"
 }
 
+@test "both installed versions carry the supervisor's install record, so either can be rolled back to" {
+  for version in 0.1.0 0.2.0; do
+    run "$NODE" --input-type=module -e "
+      import { checkInstalled, readPinnedKeys } from '$REPO/shared/src/release/state-files.ts';
+      const state = process.argv[1];
+      const result = await checkInstalled(state, process.argv[2], await readPinnedKeys(state));
+      console.log(JSON.stringify(result));
+      process.exit(result.ok ? 0 : 1);" "$PREFIX_DIR/state" "$version"
+    echo "$version: $output"
+    [ "$status" -eq 0 ]
+  done
+}
+
 @test "--stop, --start and --restart" {
   local old_pid
   old_pid="$(cat "$PREFIX_DIR/tether.pid")"
