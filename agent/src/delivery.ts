@@ -51,6 +51,7 @@ export class Delivery {
 
   async acked(commandIds: string[]): Promise<void> {
     await this.#outbox.remove(commandIds);
+    for (const commandId of commandIds) this.#sentThisLink.delete(commandId);
   }
 
   async #drain(): Promise<void> {
@@ -66,7 +67,10 @@ export class Delivery {
           return;
         }
         this.#sentThisLink.add(entry.commandId);
-        if (!this.#peerAcks) await this.#outbox.remove([entry.commandId]);
+        if (!this.#peerAcks) {
+          await this.#outbox.remove([entry.commandId]);
+          this.#sentThisLink.delete(entry.commandId);
+        }
       }
     }
   }

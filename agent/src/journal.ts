@@ -23,11 +23,20 @@ export interface JournalLimits {
   maxEntries: number;
 }
 
+/** Never more than this many times maxEntries, however many arrived within the retention. */
+export const JOURNAL_HARD_CAP_FACTOR = 10;
+
+/** In memory each entry is its journal line: a flat string, several times smaller than the object. */
+interface StoredEntry {
+  finishedAt: number;
+  line: string;
+}
+
 export class Journal {
   readonly path: string;
   #log: Logger;
   #limits: JournalLimits;
-  #entries = new Map<string, JournalEntry>();
+  #entries = new Map<string, StoredEntry>();
   #appendsSinceCompaction = 0;
   #fd: number | null = null;
 
@@ -49,7 +58,7 @@ export class Journal {
         const parsed = entrySchema.safeParse(JSON.parse(line));
         if (!parsed.success) throw new Error(parsed.error.message);
         this.#entries.delete(parsed.data.command_id);
-        this.#entries.set(parsed.data.command_id, parsed.data);
+        this.#entries.set(parsed.data.command_id, { finishedAt: parsed.data.finished_at, line: `${JSON.stringify(parsed.data)}\n` });
       } catch {
         // A crash during an append leaves at most a torn last line; anything else is damage.
         if (index !== lines.length - 1 || line.endsWith('}')) bad += 1;
@@ -63,7 +72,8 @@ export class Journal {
   }
 
   get(commandId: string): JournalEntry | undefined {
-    return this.#entries.get(commandId);
+    const stored = this.#entries.get(commandId);
+    return stored === undefined ? undefined : (JSON.parse(stored.line) as JournalEntry);
   }
 
   get size(): number {
@@ -73,23 +83,29 @@ export class Journal {
   /** `sync: false` skips the fsync, for effect-free commands (see CommandDefinition.effectFree). */
   record(commandId: string, response: Record<string, unknown>, options: { sync?: boolean } = {}): void {
     const entry: JournalEntry = { command_id: commandId, finished_at: Date.now(), response };
+    const line = `${JSON.stringify(entry)}\n`;
     this.#entries.delete(commandId);
-    this.#entries.set(commandId, entry);
+    this.#entries.set(commandId, { finishedAt: entry.finished_at, line });
     // The append descriptor stays open: an open() per response costs more than the write itself.
     this.#fd ??= openSync(this.path, 'a', 0o600);
-    writeSync(this.#fd, `${JSON.stringify(entry)}\n`);
+    writeSync(this.#fd, line);
     if (options.sync !== false) fsyncSync(this.#fd);
     this.#appendsSinceCompaction += 1;
-    if (this.#appendsSinceCompaction >= Math.max(1000, this.#limits.maxEntries / 10)) this.compact();
+    // Compaction rewrites the whole file: do it once the file has about doubled, not more often.
+    if (this.#appendsSinceCompaction >= Math.max(1000, this.#limits.maxEntries / 10, this.#entries.size / 2)) this.compact();
   }
 
-  /** Drops entries that are both older than the retention and beyond the newest maxEntries. */
+  /**
+   * Keeps the newest maxEntries, and any older entry still within the retention, but never more
+   * than JOURNAL_HARD_CAP_FACTOR × maxEntries: a busy agent must not grow without bound for a day.
+   */
   compact(): void {
     const cutoff = Date.now() - this.#limits.retentionMs;
-    const all = [...this.#entries.values()];
+    const all = [...this.#entries];
     const keepFrom = Math.max(0, all.length - this.#limits.maxEntries);
-    const kept = all.filter((entry, index) => index >= keepFrom || entry.finished_at >= cutoff);
-    this.#entries = new Map(kept.map((entry) => [entry.command_id, entry]));
+    const hardFrom = Math.max(0, all.length - this.#limits.maxEntries * JOURNAL_HARD_CAP_FACTOR);
+    const kept = all.filter(([, entry], index) => index >= keepFrom || (index >= hardFrom && entry.finishedAt >= cutoff));
+    this.#entries = new Map(kept);
     this.#appendsSinceCompaction = 0;
     if (existsSync(this.path) || kept.length > 0) this.#rewrite();
   }
@@ -98,7 +114,7 @@ export class Journal {
     // The rename replaces the file: appends must go to the new one.
     if (this.#fd !== null) closeSync(this.#fd);
     this.#fd = null;
-    const text = [...this.#entries.values()].map((entry) => `${JSON.stringify(entry)}\n`).join('');
+    const text = [...this.#entries.values()].map((entry) => entry.line).join('');
     writeFileAtomicSync(this.path, text);
   }
 }

@@ -5,6 +5,13 @@ import type { ChildProcess } from 'node:child_process';
 import { parseAgentMessage } from './agent-message.ts';
 import type { Logger } from './logger.ts';
 
+/**
+ * V8 grows its young generation to 16 MB semi-spaces under load and never gives the pages back: the
+ * agent measured 91 MB after 12,000 commands with the default, 43 MB with 1 MB semi-spaces (and a
+ * smaller idle footprint), for slightly more frequent, cheaper scavenges.
+ */
+export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1'];
+
 export interface AgentProcessOptions {
   /** The agent entry file, run as `<runtime> <entry> run` (never a path from the network). */
   entry: string;
@@ -31,7 +38,7 @@ export class AgentProcess {
     this.#options = options;
     // detached: the agent leads its own process group, so a terminal's Ctrl-C reaches only the
     // supervisor (which forwards SIGTERM once) and SIGKILL can take the agent's children with it.
-    this.#child = spawn(options.runtime ?? process.execPath, [options.entry, 'run'], {
+    this.#child = spawn(options.runtime ?? process.execPath, [...AGENT_NODE_FLAGS, options.entry, 'run'], {
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
       env: options.env,
       detached: true,

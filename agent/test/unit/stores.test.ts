@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '@tether/shared/logger.ts';
 import { Outbox } from '../../src/outbox.ts';
-import { Journal } from '../../src/journal.ts';
+import { Journal, JOURNAL_HARD_CAP_FACTOR } from '../../src/journal.ts';
 import { AgentStateFile } from '../../src/state.ts';
 
 async function fixture(t: { after(fn: () => unknown): void }) {
@@ -67,6 +67,18 @@ test('journal compaction keeps the newest max_entries and everything inside the 
   for (let i = 0; i < 50; i += 1) kept.record(`new-${i}`, {});
   kept.compact();
   assert.equal(kept.size, 150, 'young entries stay even past max_entries');
+});
+
+test('journal: young entries stay only up to 10 × max_entries, so a busy agent stays bounded', async (t) => {
+  const { dir, log } = await fixture(t);
+  const journal = new Journal(dir, { retentionMs: 3600_000, maxEntries: 100 }, log);
+  for (let i = 0; i < 1500; i += 1) journal.record(`id-${i}`, { i }, { sync: false });
+  journal.compact();
+  assert.equal(journal.size, 100 * JOURNAL_HARD_CAP_FACTOR);
+  assert.equal(journal.get('id-499'), undefined, 'the oldest beyond the cap are dropped');
+  assert.deepEqual(journal.get('id-500')?.response, { i: 500 });
+  assert.deepEqual(journal.get('id-1499')?.response, { i: 1499 });
+  assert.equal(new Journal(dir, { retentionMs: 3600_000, maxEntries: 100 }, log).size, 1000, 'the file holds what memory holds');
 });
 
 test('agent.json: stable agent_id; a corrupt file is set aside and a new identity made', async (t) => {
