@@ -7,6 +7,7 @@ import { REPO_ROOT } from '../../test/helpers/process.ts';
 import { printTable } from './table.ts';
 import { runFoundationBench } from './foundation.ts';
 import { runBackupBench } from './backup.ts';
+import { runPostgresBench } from './postgres.ts';
 import { runTransportBench } from './transport.ts';
 import { runLifecycleBench } from './lifecycle.ts';
 
@@ -47,5 +48,10 @@ if (wanted('backup')) {
   const result = await runBackupBench({ totalBytes: Math.round(gib * 2 ** 30), runs: values.quick ? 1 : 3 });
   printTable(`backup (${gib} GiB mixed files, medians)`, result.rows);
   writeFileSync(join(outDir, 'backup.json'), `${JSON.stringify({ at: new Date().toISOString(), ...result.json }, null, 2)}\n`);
+}
+if (wanted('postgres')) {
+  const result = await runPostgresBench(values.quick ? { scale: 5, runs: 1 } : { scale: 30, runs: 3 });
+  printTable('backup of PostgreSQL (medians)', result.rows);
+  writeFileSync(join(outDir, 'postgres.json'), `${JSON.stringify({ at: new Date().toISOString(), ...result.json }, null, 2)}\n`);
 }
 process.stdout.write(`\nJSON written to ${outDir}/\n`);

@@ -1,6 +1,6 @@
 // The hub's SQLite database (node:sqlite) under the data dir, in WAL mode.
 import type { DatabaseSync } from 'node:sqlite';
-import { silenceSqliteExperimentalWarning } from './silence-sqlite-warning.ts';
+import { loadSqlite } from '@tether/shared/sqlite.ts';
 
 export type Database = DatabaseSync;
 
@@ -56,9 +56,7 @@ CREATE INDEX IF NOT EXISTS job_events_by_command ON job_events (command_id, id);
 `;
 
 export function openDatabase(path: string): Database {
-  silenceSqliteExperimentalWarning();
-  // Loaded after the warning filter is in place; a static import would warn before it.
-  const { DatabaseSync: Sqlite } = process.getBuiltinModule('node:sqlite');
+  const { DatabaseSync: Sqlite } = loadSqlite();
   const db = new Sqlite(path);
   // NORMAL: commits survive a hub crash; acks wait for a WAL sync (durability.ts) to survive power loss too.
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');

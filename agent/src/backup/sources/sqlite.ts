@@ -1,6 +1,6 @@
 // SQLite: a consistent snapshot of a live database through SQLite's online backup API
 // (node:sqlite backup), never a raw copy of a file another process is writing.
-import { backup, DatabaseSync } from 'node:sqlite';
+import { loadSqlite } from '@tether/shared/sqlite.ts';
 import { createReadStream } from 'node:fs';
 import { access, rm, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
@@ -13,6 +13,7 @@ export async function sqliteSource(target: SqliteTarget, snapshotPath: string): 
   await access(target.path).catch(() => {
     throw new Error(`sqlite database ${target.path} does not exist or is not readable`);
   });
+  const { backup, DatabaseSync } = loadSqlite();
   const source = new DatabaseSync(target.path, { readOnly: true });
   try {
     await backup(source, snapshotPath);
@@ -30,7 +31,7 @@ export async function sqliteSource(target: SqliteTarget, snapshotPath: string): 
 }
 
 function sqliteVersion(): string {
-  const db = new DatabaseSync(':memory:');
+  const db = new (loadSqlite().DatabaseSync)(':memory:');
   try {
     return String((db.prepare('select sqlite_version() as v').get() as { v: string }).v);
   } finally {
@@ -42,6 +43,7 @@ function sqliteVersion(): string {
 export async function sqliteRestore(target: SqliteTarget, input: Readable, scratchPath: string): Promise<string> {
   try {
     await pipeline(input, createWriteStream(scratchPath, { mode: 0o600 }));
+    const { backup, DatabaseSync } = loadSqlite();
     const restored = new DatabaseSync(scratchPath);
     try {
       const check = restored.prepare('pragma integrity_check').get() as { integrity_check: string };

@@ -1,9 +1,10 @@
-// Node prints "SQLite is an experimental feature" on first load of node:sqlite. That line is
-// noise in the hub's JSON log, so this filter drops exactly that warning and passes all others.
+// node:sqlite, loaded on demand. Node prints "SQLite is an experimental feature" on its first load;
+// that line is noise in JSON logs and CLI output, so the filter drops exactly that warning and
+// passes all others. Loading through here (never a static import) keeps the filter first.
 
 let installed = false;
 
-export function silenceSqliteExperimentalWarning(): void {
+function silenceSqliteExperimentalWarning(): void {
   if (installed) return;
   installed = true;
   const emitWarning = process.emitWarning.bind(process) as (...args: unknown[]) => void;
@@ -14,4 +15,9 @@ export function silenceSqliteExperimentalWarning(): void {
     if (type === 'ExperimentalWarning' && /SQLite/i.test(text)) return;
     emitWarning(warning, ...rest);
   }) as typeof process.emitWarning;
+}
+
+export function loadSqlite(): typeof import('node:sqlite') {
+  silenceSqliteExperimentalWarning();
+  return process.getBuiltinModule('node:sqlite');
 }
