@@ -182,5 +182,5 @@ export type MysqlTarget = z.infer<typeof mysqlTargetSchema>;
 export type SqliteTarget = z.infer<typeof sqliteTargetSchema>;
 export type CommandTarget = z.infer<typeof commandTargetSchema>;
 
-/** The config fragment the lead merges into the agent schema: `agentConfigSchema.extend(backupConfigShape)`. */
+/** The `backup:` section, spread into the agent's config schema (agent/src/config.ts). */
 export const backupConfigShape = { backup: backupConfigSchema.default(backupConfigSchema.parse({})) };
