@@ -81,7 +81,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const commands = new CommandStore(db);
   const events = new EventStore(db);
   const presence = new Presence();
-  const durability = new DurabilityBarrier(join(dataDir, 'hub.sqlite'), log);
+  const durability = new DurabilityBarrier(db, join(dataDir, 'hub.sqlite'), log);
   const router = new CommandRouter({ commands, events, presence, signer, log, durability, httpReofferMs: (options.httpReofferS ?? 120) * 1000 });
 
   const routes = new RouteTable();

@@ -5,6 +5,7 @@
 // the event loop never waits on the disk, and one checkpoint covers every result stored before it.
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '@tether/shared/logger.ts';
+import type { Database } from './database.ts';
 
 // Plain JavaScript evaluated in the worker (no file to ship beside the bundle).
 const WORKER_SOURCE = `
@@ -30,19 +31,24 @@ interface Waiter {
 
 export class DurabilityBarrier {
   readonly #log: Logger;
+  readonly #db: Database;
   readonly #worker: Worker;
+  /** Once the worker has failed, checkpoints run on the main connection: slower, never stuck. */
+  #workerDead = false;
   /** Waiters for the next checkpoint, not yet started. */
   #pending: Waiter[] = [];
   /** Waiters covered by the checkpoint in progress. */
   #inProgress: Waiter[] | null = null;
   #nextId = 0;
 
-  constructor(databasePath: string, log: Logger) {
+  constructor(db: Database, databasePath: string, log: Logger) {
     this.#log = log;
+    this.#db = db;
     this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: databasePath } });
     this.#worker.unref();
     this.#worker.on('message', (message: { ok: boolean; error?: string }) => this.#settle(message));
-    this.#worker.on('error', (error) => this.#settle({ ok: false, error: error.message }));
+    this.#worker.on('error', (error) => this.#workerFailed(error.message));
+    this.#worker.on('exit', (code) => this.#workerFailed(`exited with code ${code}`));
   }
 
   /** Resolves once everything committed before the call is on stable storage. */
@@ -54,6 +60,7 @@ export class DurabilityBarrier {
   }
 
   async close(): Promise<void> {
+    this.#workerDead = true; // a terminated worker is not a failure
     await this.#worker.terminate();
   }
 
@@ -61,7 +68,28 @@ export class DurabilityBarrier {
     if (this.#inProgress || this.#pending.length === 0) return;
     this.#inProgress = this.#pending;
     this.#pending = [];
-    this.#worker.postMessage(this.#nextId++);
+    if (!this.#workerDead) {
+      this.#worker.postMessage(this.#nextId++);
+      return;
+    }
+    try {
+      this.#db.exec('PRAGMA wal_checkpoint(PASSIVE)');
+      this.#settle({ ok: true });
+    } catch (error) {
+      this.#settle({ ok: false, error: (error as Error).message });
+    }
+  }
+
+  #workerFailed(reason: string): void {
+    if (this.#workerDead) return;
+    this.#workerDead = true;
+    this.#log.error({ reason }, 'checkpoint worker failed; checkpointing on the main thread from now on');
+    // The checkpoint it was running may never answer: run it again here.
+    if (this.#inProgress) {
+      this.#pending = [...this.#inProgress, ...this.#pending];
+      this.#inProgress = null;
+    }
+    this.#startIfIdle();
   }
 
   #settle(message: { ok: boolean; error?: string }): void {
