@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BenchRow } from './table.ts';
 import { printTable } from './table.ts';
+import { median } from './memory.ts';
 
 const HERE = fileURLToPath(import.meta.url);
 const REPO_ROOT = join(dirname(HERE), '..', '..');
@@ -83,11 +84,6 @@ function timed(argv: string[], pipeTo?: string[]): Promise<Timed> {
     seconds: Number(process.hrtime.bigint() - started) / 1e9,
     peakRssKb: rss.reduce((a, b) => a + b, 0),
   }));
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 /** Worker mode: one backup through our pipeline (run in a child so its RSS is its own). */

@@ -7,7 +7,7 @@ import { Agent, request } from 'undici';
 import WebSocket from 'ws';
 import { startProcess, waitFor, REPO_ROOT } from '../../test/helpers/process.ts';
 import { tempDir, HUB_CLI, AGENT_MAIN, SUPERVISOR_MAIN } from '../../test/helpers/system.ts';
-import { readMemory, percentile, median, round } from './memory.ts';
+import { readMemory, percentile, round } from './memory.ts';
 import type { BenchRow } from './table.ts';
 
 export interface FoundationOptions {
@@ -153,4 +153,3 @@ export async function runFoundationBench(options: FoundationOptions): Promise<{ 
   }
 }
 
-export { median };
