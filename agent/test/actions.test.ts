@@ -76,16 +76,17 @@ test('exec runs a configured action: output streamed as job_output and returned,
   assert.ok(streamed.some((m) => /output rate limit|output truncated/.test(m.line)), 'with a marker');
 });
 
-test('the agent key is not in the environment of the programs it runs', async (t) => {
+test('programs get an allowlisted environment: not the agent key, not the agent\'s other variables', async (t) => {
   const { run } = await setup(t);
   const response = await run('env-1', 'exec', { action: 'show_env' });
   assert.equal(response.success, true);
-  assert.match(response.data.stdout, /TETHER_STATE_DIR=/);
+  assert.match(response.data.stdout, /^PATH=/m);
+  assert.doesNotMatch(response.data.stdout, /TETHER_STATE_DIR=|FAKE_DOCKER_LOG=/);
   assert.equal(response.data.stdout.includes(TEST_API_KEY), false);
 });
 
 test('injection attempts are refused before anything runs', async (t) => {
-  const { effects, run, data } = await setup(t, `git_pull:\n  repositories: [/srv/app]\ndocker_restart:\n  containers: [web]\n  docker: ${JSON.stringify(FAKE_DOCKER)}\n`);
+  const { effects, run, data } = await setup(t, `git_pull:\n  repositories: [/srv/app]\ndocker_restart:\n  containers: [web]\n  docker: ${JSON.stringify(FAKE_DOCKER)}\n  pass_env: [FAKE_DOCKER_LOG]\n`);
   await writeFile(join(data, 'ok.txt'), 'fine');
   const attempts: Array<[string, Record<string, unknown>, RegExp]> = [
     ['exec', { action: 'effect', args: { id: '-rf', lines: 1, sleep_ms: 0 } }, /must not start with "-"/],
@@ -157,7 +158,7 @@ test('git_pull fast-forwards an allowlisted repository; docker_restart runs the 
   git('-C', 'work', 'commit', '-q', '-m', 'v2');
   git('-C', 'work', 'push', '-q', 'origin', 'HEAD:main');
   const deployed = join(dir, 'deployed');
-  const { run } = await setup(t, `git_pull:\n  repositories: [${JSON.stringify(deployed)}]\ndocker_restart:\n  containers: [web]\n  docker: ${JSON.stringify(FAKE_DOCKER)}\n`);
+  const { run } = await setup(t, `git_pull:\n  repositories: [${JSON.stringify(deployed)}]\ndocker_restart:\n  containers: [web]\n  docker: ${JSON.stringify(FAKE_DOCKER)}\n  pass_env: [FAKE_DOCKER_LOG]\n`);
   const pulled = await run('g-1', 'git_pull', { repository_path: deployed, branch: 'main' });
   assert.equal(pulled.success, true, JSON.stringify(pulled));
   assert.equal(readFileSync(join(deployed, 'release.txt'), 'utf8'), 'v2\n');

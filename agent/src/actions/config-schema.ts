@@ -2,6 +2,7 @@
 // action, a repository or a container from these lists; every program and argv comes from here.
 import { isAbsolute, normalize } from 'node:path';
 import { z } from 'zod';
+import { AGENT_KEY_NAMES } from '@tether/shared/child-env.ts';
 
 /** A program the agent runs: an absolute path or a bare name looked up in PATH (no shell). */
 const programSchema = z
@@ -17,6 +18,18 @@ const absolutePathSchema = z
   .refine((value) => isAbsolute(value), { message: 'must be an absolute path such as /srv/app' })
   .refine((value) => !value.split('/').includes('..'), { message: 'must not contain ".." segments; write the real path' })
   .transform((value) => (value === '/' ? value : normalize(value).replace(/\/+$/, '')));
+
+/** Variables set for a program: names as the shell writes them; never the agent key. */
+const envSchema = z
+  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name such as LANG'), z.string())
+  .refine((env) => !Object.keys(env).some((name) => AGENT_KEY_NAMES.includes(name)), { message: 'the agent key never reaches a program; remove TETHER_API_KEY / MICROHACK_API_KEY' })
+  .default({});
+
+/** Names of the agent's own environment variables passed through to a program (default: none). */
+const passEnvSchema = z
+  .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name such as SSH_AUTH_SOCK'))
+  .refine((names) => !names.some((name) => AGENT_KEY_NAMES.includes(name)), { message: 'the agent key never reaches a program; remove TETHER_API_KEY / MICROHACK_API_KEY' })
+  .default([]);
 
 const regexSchema = z.string().min(1).refine((value) => {
   try {
@@ -42,7 +55,9 @@ const actionSchema = z
     argv: z.array(z.string()).min(1, 'argv needs at least the program'),
     args: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'arg names are lower-case letters, digits and "_"'), actionArgSchema).default({}),
     cwd: absolutePathSchema.optional(),
-    env: z.record(z.string(), z.string()).default({}),
+    /** The program's environment is PATH, HOME, USER, LOGNAME, LANG, LC_*, TZ, TMPDIR plus these. */
+    env: envSchema,
+    pass_env: passEnvSchema,
     timeout_s: z.number().positive().max(7 * 24 * 3600).optional(),
   })
   .superRefine((action, context) => {
@@ -73,16 +88,20 @@ export const actionsConfigShape = {
       git: programSchema.default('git'),
       remote: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a remote name such as origin').default('origin'),
       timeout_s: z.number().positive().max(24 * 3600).default(300),
+      env: envSchema,
+      pass_env: passEnvSchema,
     })
-    .default({ repositories: [], git: 'git', remote: 'origin', timeout_s: 300 }),
+    .default({ repositories: [], git: 'git', remote: 'origin', timeout_s: 300, env: {}, pass_env: [] }),
   /** Containers the hub may restart with `docker_restart` (permission docker_restart). */
   docker_restart: z
     .object({
       containers: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/, 'a container name such as web-1')).default([]),
       docker: programSchema.default('docker'),
       timeout_s: z.number().positive().max(3600).default(120),
+      env: envSchema,
+      pass_env: passEnvSchema,
     })
-    .default({ containers: [], docker: 'docker', timeout_s: 120 }),
+    .default({ containers: [], docker: 'docker', timeout_s: 120, env: {}, pass_env: [] }),
 };
 
 const actionsConfigObject = z.object(actionsConfigShape);

@@ -1,5 +1,6 @@
 // `docker_restart`: restarts an allowlisted container (docker restart <name>).
 import { z } from 'zod';
+import { childEnv } from '@tether/shared/child-env.ts';
 import { CommandFailure } from '../commands/command.ts';
 import type { CommandDefinition } from '../commands/command.ts';
 import type { ActionsConfig } from './config-schema.ts';
@@ -29,7 +30,9 @@ export function createDockerRestartCommand(config: ActionsConfig): CommandDefini
         if (error instanceof UnsafeValue) throw new CommandFailure('invalid_params', error.message);
         throw error;
       }
-      const result = await runAudited(`docker restart ${name}`, [settings.docker, 'restart', name], context);
+      const result = await runAudited(`docker restart ${name}`, [settings.docker, 'restart', name], context, {
+        env: childEnv({ tool: 'docker', pass: settings.pass_env, set: settings.env }),
+      });
       return { output: `${result.stdout}${result.stderr}`.trim() };
     },
   };

@@ -1,6 +1,7 @@
 // `exec`: runs a named action from the local config (protocol.md section 5). The hub sends the
 // action's name and args; the program and argv come from this host's config only.
 import { z } from 'zod';
+import { childEnv } from '@tether/shared/child-env.ts';
 import { CommandFailure } from '../commands/command.ts';
 import type { CommandContext, CommandDefinition } from '../commands/command.ts';
 import type { ActionsConfig } from './config-schema.ts';
@@ -16,8 +17,11 @@ const execParams = z.looseObject({
   args: z.record(z.string(), z.unknown()).default({}),
 });
 
-/** Runs argv for a command, audit-logs it, and turns a non-zero exit into a `failed` answer. */
-export async function runAudited(what: string, argv: string[], context: CommandContext, options: { cwd?: string; env?: Record<string, string>; timeoutS?: number } = {}): Promise<ProgramResult> {
+/**
+ * Runs argv for a command, audit-logs it, and turns a non-zero exit into a `failed` answer.
+ * `env` is the child's whole environment (childEnv): nothing of the agent's own is inherited.
+ */
+export async function runAudited(what: string, argv: string[], context: CommandContext, options: { cwd?: string; env: Record<string, string>; timeoutS?: number }): Promise<ProgramResult> {
   context.log.info({ audit: true, run: what, argv }, 'running program');
   // The configured timeout applies on top of the command's own: whichever comes first ends it.
   const ownTimeout = options.timeoutS ? AbortSignal.timeout(options.timeoutS * 1000) : null;
@@ -63,7 +67,11 @@ export function createExecCommand(config: ActionsConfig): CommandDefinition<z.in
         if (error instanceof UnsafeValue) throw new CommandFailure('invalid_params', error.message);
         throw error;
       }
-      const result = await runAudited(`action ${params.action}`, argv, context, { cwd: action.cwd, env: action.env, timeoutS: action.timeout_s });
+      const result = await runAudited(`action ${params.action}`, argv, context, {
+        cwd: action.cwd,
+        env: childEnv({ pass: action.pass_env, set: action.env }),
+        timeoutS: action.timeout_s,
+      });
       return { exit_code: result.exit_code, stdout: result.stdout, stderr: result.stderr, duration_ms: result.duration_ms };
     },
   };

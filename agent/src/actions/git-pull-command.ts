@@ -1,6 +1,7 @@
 // `git_pull`: fast-forwards an allowlisted repository (git -C <repo> pull --ff-only <remote> <branch>).
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { childEnv } from '@tether/shared/child-env.ts';
 import { CommandFailure } from '../commands/command.ts';
 import type { CommandDefinition } from '../commands/command.ts';
 import type { ActionsConfig } from './config-schema.ts';
@@ -42,7 +43,9 @@ export function createGitPullCommand(config: ActionsConfig): CommandDefinition<z
         throw error;
       }
       const argv = [settings.git, '-C', repository, 'pull', '--ff-only', ...(branch ? [settings.remote, branch] : [])];
-      const result = await runAudited(`git pull in ${repository}`, argv, context);
+      // GIT_TERMINAL_PROMPT=0: a remote asking for credentials fails instead of waiting for a tty.
+      const env = childEnv({ tool: 'git', pass: settings.pass_env, set: { ...settings.env, GIT_TERMINAL_PROMPT: '0' } });
+      const result = await runAudited(`git pull in ${repository}`, argv, context, { env });
       return { output: `${result.stdout}${result.stderr}`.trim() };
     },
   };

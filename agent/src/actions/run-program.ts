@@ -6,7 +6,8 @@ import type { JobReporter } from '../commands/command.ts';
 export interface ProgramRun {
   argv: string[];
   cwd?: string;
-  env?: Record<string, string>;
+  /** The child's whole environment, built by childEnv (shared/src/child-env.ts); nothing else is inherited. */
+  env: Record<string, string>;
   signal: AbortSignal;
   job: JobReporter;
   /** Bytes of stdout and of stderr kept for the result; the rest is counted and marked. */
@@ -52,15 +53,6 @@ class CappedText {
   }
 }
 
-/** The agent's key never reaches the programs it runs. */
-const WITHHELD_ENV = new Set(['TETHER_API_KEY', 'MICROHACK_API_KEY']);
-
-function inheritedEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(process.env)) if (value !== undefined && !WITHHELD_ENV.has(name)) env[name] = value;
-  return env;
-}
-
 function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
@@ -75,7 +67,7 @@ export async function runProgram(run: ProgramRun): Promise<ProgramResult> {
   const [program, ...args] = run.argv;
   const subprocess = execa(program!, args, {
     cwd: run.cwd,
-    env: { ...inheritedEnv(), ...run.env, GIT_TERMINAL_PROMPT: '0' },
+    env: run.env,
     extendEnv: false,
     stdin: 'ignore',
     buffer: false,

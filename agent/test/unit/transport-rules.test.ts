@@ -45,6 +45,7 @@ test('action argv: placeholders filled inside their element only; checks before 
     argv: ['/usr/bin/tool', '--name={name}', '{path}', 'literal {name}'],
     args: { name: { pattern: '[a-z ]+', paths_under: [] }, path: { pattern: '.+', paths_under: ['/srv/data'] } },
     env: {},
+    pass_env: [],
   };
   assert.deepEqual(buildActionArgv('a', action, { name: 'two words', path: '/srv/data/x' }), ['/usr/bin/tool', '--name=two words', '/srv/data/x', 'literal two words']);
   assert.throws(() => buildActionArgv('a', action, { name: 'x', path: '/srv/data-other/x' }), /outside the allowed directories/);

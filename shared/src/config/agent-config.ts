@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, describeIssues } from './config-error.ts';
+import { withholdFromChildren } from '../child-env.ts';
 
 export const DEFAULT_CONFIG_PATH = '/etc/tether/agent.yaml';
 export const DEFAULT_ALLOW = ['ping', 'echo', 'info', 'metrics', 'capabilities'] as const;
@@ -139,5 +140,7 @@ export function loadAgentConfig<T extends AgentConfig = AgentConfig>(
   if (!result.success) {
     throw new ConfigError(`invalid agent configuration:\n${describeIssues(result.error, (field) => sources.get(field))}`);
   }
+  // However it was configured (file or env), the key's value never reaches a child process.
+  withholdFromChildren(result.data.api_key);
   return { config: result.data, configPath };
 }

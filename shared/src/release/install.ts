@@ -6,6 +6,7 @@
 // Every step either completes or leaves the previous state untouched. Only node: built-ins and
 // import-free shared files: the supervisor loads this.
 import { execFile } from 'node:child_process';
+import { childEnv } from '../child-env.ts';
 import { lstat, mkdir, open, readdir, readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -64,7 +65,9 @@ function randomSuffix(): string {
 function runTar(args: string[]): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     // argv array, no shell; the tarball path is absolute so it can never read as an option.
-    execFile('tar', args, { maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) => {
+    // Its own environment (childEnv): the agent key and database passwords of the agent and the
+    // supervisor never reach tar.
+    execFile('tar', args, { maxBuffer: 64 * 1024 * 1024, encoding: 'utf8', env: childEnv() }, (error, stdout, stderr) => {
       if (error) {
         const detail = (stderr || error.message).trim().split('\n').slice(-3).join('; ');
         reject(new InstallError(`tar ${args[0]} failed: ${detail}`));

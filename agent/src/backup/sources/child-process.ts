@@ -5,25 +5,26 @@ import type { ChildProcess } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { basename } from 'node:path';
+import { childEnv } from '@tether/shared/child-env.ts';
+import type { ToolKind } from '@tether/shared/child-env.ts';
 
 const STDERR_KEEP = 4096;
 
 export interface ProgramOptions {
-  env?: NodeJS.ProcessEnv;
+  /** Variables this program's own target sets (its `env:`, its password as PGPASSWORD). */
+  env?: Readonly<Record<string, string>>;
+  /** Which tool this is: decides what else it gets from the agent's environment (shared/src/child-env.ts). */
+  tool?: ToolKind;
   signal?: AbortSignal;
   /** Treat a stderr line saying "error" as failure even when the exit code is 0 (dump tools). */
   stderrErrorsFail?: boolean;
-}
-
-function childEnv(extra: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv {
-  return { ...process.env, ...extra };
 }
 
 function start(argv: string[], stdin: 'ignore' | 'pipe', options: ProgramOptions): ChildProcess {
   const [program, ...args] = argv;
   if (!program) throw new Error('empty argv');
   // detached: the program leads its own process group so that a cancel kills the whole tree.
-  const child = spawn(program, args, { stdio: [stdin, 'pipe', 'pipe'], env: childEnv(options.env), detached: true });
+  const child = spawn(program, args, { stdio: [stdin, 'pipe', 'pipe'], env: childEnv({ tool: options.tool, set: options.env }), detached: true });
   const kill = () => {
     try {
       if (child.pid) process.kill(-child.pid, 'SIGKILL');

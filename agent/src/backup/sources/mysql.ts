@@ -41,7 +41,7 @@ export async function mysqlSource(target: MysqlTarget, signal: AbortSignal): Pro
     ...(many ? ['--databases', ...target.databases] : ['--', target.databases[0]!]),
   ];
   return {
-    stream: programOutput(argv, { signal, stderrErrorsFail: true }),
+    stream: programOutput(argv, { tool: 'mysql', signal, stderrErrorsFail: true }),
     extension: 'sql',
     toolVersions: { [target.dump]: await programVersion(target.dump) },
     cleanup: options.remove,
@@ -53,7 +53,7 @@ export async function mysqlRestore(target: MysqlTarget, input: Readable, signal:
   const many = target.databases.length > 1;
   const database = many ? null : (target.restore_database ?? target.databases[0]!);
   try {
-    await runWithInput([target.client, `--defaults-extra-file=${options.path}`, ...(database ? [`--database=${database}`] : [])], input, { signal });
+    await runWithInput([target.client, `--defaults-extra-file=${options.path}`, ...(database ? [`--database=${database}`] : [])], input, { tool: 'mysql', signal });
   } finally {
     await options.remove();
   }

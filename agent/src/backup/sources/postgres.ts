@@ -9,7 +9,7 @@ import { resolvePassword } from './password.ts';
 interface Connection {
   /** --dbname value for a database, without any password. */
   dbnameFor(database: string): string;
-  env: NodeJS.ProcessEnv;
+  env: Record<string, string>;
 }
 
 async function connection(target: PostgresTarget): Promise<Connection> {
@@ -44,7 +44,7 @@ export async function postgresSource(target: PostgresTarget, signal: AbortSignal
     `--dbname=${conn.dbnameFor(database)}`,
   ]);
   return {
-    stream: concatenatedOutputs(argvs, { env: conn.env, signal, stderrErrorsFail: true }),
+    stream: concatenatedOutputs(argvs, { tool: 'postgres', env: conn.env, signal, stderrErrorsFail: true }),
     extension: target.format === 'custom' ? 'dump' : 'sql',
     toolVersions: { pg_dump: await programVersion(target.pg_dump) },
     cleanup: async () => {},
@@ -60,6 +60,6 @@ export async function postgresRestore(target: PostgresTarget, input: Readable, s
     target.format === 'custom'
       ? [target.pg_restore, '--no-password', '--no-owner', '--exit-on-error', `--dbname=${conn.dbnameFor(database)}`]
       : [target.psql, '--no-password', '--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', `--dbname=${conn.dbnameFor(database)}`];
-  await runWithInput(argv, input, { env: conn.env, signal });
+  await runWithInput(argv, input, { tool: 'postgres', env: conn.env, signal });
   return many ? target.databases.join(', ') : database;
 }
