@@ -62,7 +62,7 @@ export function createExecCommand(config: ActionsConfig): CommandDefinition<z.in
       }
       let argv: string[];
       try {
-        argv = buildActionArgv(params.action, action, params.args);
+        argv = await buildActionArgv(params.action, action, params.args);
       } catch (error) {
         if (error instanceof UnsafeValue) throw new CommandFailure('invalid_params', error.message);
         throw error;

@@ -1,6 +1,5 @@
 // Checks for values that come from the hub and land in an argv: never an option (leading "-"),
-// never a ".." path segment, never an absolute path outside an allowlist, never a NUL byte.
-import { isAbsolute, resolve, sep } from 'node:path';
+// never a ".." path segment, never a NUL byte. Paths are checked on disk in allowed-path.ts.
 
 export class UnsafeValue extends Error {
   constructor(message: string) {
@@ -19,21 +18,4 @@ export function checkArgvValue(what: string, value: string): string {
   if (value.startsWith('-')) throw new UnsafeValue(`${what} must not start with "-" (it would be read as an option)`);
   if (value.split(/[\\/]/).includes('..')) throw new UnsafeValue(`${what} must not contain ".." path segments`);
   return value;
-}
-
-/** True when `path` is `dir` itself or inside it. */
-export function isUnder(path: string, dir: string): boolean {
-  const full = resolve(path);
-  const base = resolve(dir);
-  return full === base || full.startsWith(base.endsWith(sep) ? base : base + sep);
-}
-
-/** An absolute value must fall under one of `allowedDirs`; a relative one is left to the pattern. */
-export function checkAbsolutePath(what: string, value: string, allowedDirs: readonly string[]): void {
-  if (!isAbsolute(value)) return;
-  if (!allowedDirs.some((dir) => isUnder(value, dir))) {
-    throw new UnsafeValue(allowedDirs.length === 0
-      ? `${what} is an absolute path, which this action does not allow`
-      : `${what} is outside the allowed directories (${allowedDirs.join(', ')})`);
-  }
 }

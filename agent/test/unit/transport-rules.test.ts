@@ -4,6 +4,9 @@ import { bypassesProxy, proxyForUrl } from '../../src/transport/proxy-env.ts';
 import { classifyConnectError, classifyHandshakeAnswer } from '../../src/transport/ws-failure.ts';
 import { agentHttpBase } from '../../src/transport/url.ts';
 import { buildActionArgv } from '../../src/actions/argv-template.ts';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 test('HTTP base: ws→http, wss→https, /ws/agent segment and below removed, never part of a host', () => {
   assert.equal(agentHttpBase('ws://hub:8080'), 'http://hub:8080');
@@ -40,20 +43,27 @@ test('WebSocket failures: the hub\'s refusals, proxies\' answers and network err
   assert.equal(classifyConnectError('connect ECONNREFUSED 127.0.0.1:9').kind, 'transient');
 });
 
-test('action argv: placeholders filled inside their element only; checks before any use', () => {
-  const action = {
-    argv: ['/usr/bin/tool', '--name={name}', '{path}', 'literal {name}'],
-    args: { name: { pattern: '[a-z ]+', paths_under: [] }, path: { pattern: '.+', paths_under: ['/srv/data'] } },
-    env: {},
-    pass_env: [],
-  };
-  assert.deepEqual(buildActionArgv('a', action, { name: 'two words', path: '/srv/data/x' }), ['/usr/bin/tool', '--name=two words', '/srv/data/x', 'literal two words']);
-  assert.throws(() => buildActionArgv('a', action, { name: 'x', path: '/srv/data-other/x' }), /outside the allowed directories/);
-  assert.throws(() => buildActionArgv('a', action, { name: 'x', path: '/srv/data/../etc' }), /\.\." path segments/);
-  assert.throws(() => buildActionArgv('a', action, { name: 'x', path: '-/srv/data' }), /must not start with "-"/);
-  assert.throws(() => buildActionArgv('a', action, { name: 'x\u0000', path: '/srv/data/y' }), /NUL/);
-  assert.throws(() => buildActionArgv('a', action, { name: 'X', path: '/srv/data/y' }), /does not match/);
-  assert.throws(() => buildActionArgv('a', action, { name: { nested: 1 }, path: '/srv/data/y' }), /string or a number/);
+test('action argv: placeholders filled inside their element only; checks before any use', async () => {
+  const base = await mkdtemp(join(tmpdir(), 'tether-argv-'));
+  try {
+    const data = join(base, 'data');
+    await mkdir(data);
+    const action = {
+      argv: ['/usr/bin/tool', '--name={name}', '{path}', 'literal {name}'],
+      args: { name: { pattern: '[a-z ]+', paths_under: [] }, path: { pattern: '.+', paths_under: [data] } },
+      env: {},
+      pass_env: [],
+    };
+    assert.deepEqual(await buildActionArgv('a', action, { name: 'two words', path: `${data}/x` }), ['/usr/bin/tool', '--name=two words', `${data}/x`, 'literal two words']);
+    await assert.rejects(buildActionArgv('a', action, { name: 'x', path: `${data}-other/x` }), /outside the allowed directories/);
+    await assert.rejects(buildActionArgv('a', action, { name: 'x', path: `${data}/../etc` }), /\.\." path segments/);
+    await assert.rejects(buildActionArgv('a', action, { name: 'x', path: `-${data}` }), /must not start with "-"/);
+    await assert.rejects(buildActionArgv('a', action, { name: 'x\u0000', path: `${data}/y` }), /NUL/);
+    await assert.rejects(buildActionArgv('a', action, { name: 'X', path: `${data}/y` }), /does not match/);
+    await assert.rejects(buildActionArgv('a', action, { name: { nested: 1 }, path: `${data}/y` }), /string or a number/);
+  } finally {
+    await rm(base, { recursive: true, force: true });
+  }
 });
 
 test('actions config: placeholders need an args entry, argv[0] is a fixed program, patterns compile', async () => {
