@@ -1,7 +1,10 @@
-// Logging: pino, JSON lines on stdout. Secrets are removed twice: by field (redact paths) and by
-// value (every known secret string is masked wherever it appears, even inside a message).
+// Logging: pino, JSON lines on stdout. Secrets are removed by field (pino redact paths, then any
+// secret-named field at any depth), by pattern (URL passwords, ?api_key=, NAME=value secrets) and
+// by value (every known secret, and the values of the process's own secret-named environment
+// variables, wherever they appear, even inside a message). The rules live in redact.ts.
 import pino from 'pino';
 import type { Logger, LoggerOptions } from 'pino';
+import { MASK, maskDeep, secretValuesInEnv } from './redact.ts';
 
 export type { Logger };
 
@@ -20,37 +23,14 @@ export const REDACT_PATHS = [
   'headers.Authorization',
 ];
 
-export const MASK = '[redacted]';
+export { MASK };
 
 export interface LoggerSettings {
   name: string;
   level?: string;
-  /** Secret values to mask anywhere they appear (the agent key, the admin token). */
+  /** Secret values to mask anywhere they appear (the agent key, the admin token, database passwords). */
   secrets?: () => Iterable<string>;
   destination?: pino.DestinationStream;
-}
-
-export function maskSecrets(text: string, secrets: Iterable<string>): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret && secret.length >= 8) out = out.split(secret).join(MASK);
-  }
-  return out;
-}
-
-function maskDeep(value: unknown, secrets: string[], depth = 0): unknown {
-  if (typeof value === 'string') return maskSecrets(value, secrets);
-  if (depth > 6 || value === null || typeof value !== 'object') return value;
-  if (value instanceof Error) {
-    const copy = new Error(maskSecrets(value.message, secrets));
-    copy.name = value.name;
-    copy.stack = value.stack === undefined ? undefined : maskSecrets(value.stack, secrets);
-    return copy;
-  }
-  if (Array.isArray(value)) return value.map((item) => maskDeep(item, secrets, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) out[key] = maskDeep(item, secrets, depth + 1);
-  return out;
 }
 
 export function createLogger(settings: LoggerSettings): Logger {
@@ -61,16 +41,14 @@ export function createLogger(settings: LoggerSettings): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     base: { pid: process.pid },
   };
-  // pino reads options.hooks.logMethod unguarded once `hooks` is present, so set it only with secrets.
-  if (settings.secrets) {
-    const secretsOf = settings.secrets;
-    options.hooks = {
-      logMethod(args, method) {
-        const secrets = [...secretsOf()];
-        const masked = args.map((arg) => maskDeep(arg, secrets)) as Parameters<typeof method>;
-        return method.apply(this, masked);
-      },
-    };
-  }
+  const fromEnv = secretValuesInEnv(process.env);
+  const secretsOf = settings.secrets;
+  options.hooks = {
+    logMethod(args, method) {
+      const secrets = secretsOf ? [...fromEnv, ...secretsOf()] : fromEnv;
+      const masked = args.map((arg) => maskDeep(arg, { secrets })) as Parameters<typeof method>;
+      return method.apply(this, masked);
+    },
+  };
   return pino(options, settings.destination ?? pino.destination({ fd: 1, sync: true }));
 }

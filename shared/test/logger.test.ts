@@ -42,3 +42,21 @@ test('a logger without secrets logs normally', () => {
   log.info('plain');
   assert.equal(JSON.parse(lines[0]!).msg, 'plain');
 });
+
+test('URL passwords and api_key query parameters are masked without being declared; so are env secrets', () => {
+  const previous = process.env.TEST_LOGGER_DB_PASSWORD;
+  process.env.TEST_LOGGER_DB_PASSWORD = 'env-held-password-123';
+  try {
+    const { log, lines } = capture();
+    log.info({ target: 'postgres://backup:hunter22@db/app', argv: ['curl', 'https://h/x?api_key=k123456'] }, 'connecting to wss://agent:s3cretpw@hub');
+    log.warn('pg_dump said: env-held-password-123 rejected');
+    const [first, second] = lines.map((line) => JSON.parse(line));
+    assert.equal(first.target, 'postgres://backup:[redacted]@db/app');
+    assert.deepEqual(first.argv, ['curl', 'https://h/x?api_key=[redacted]']);
+    assert.equal(first.msg, 'connecting to wss://agent:[redacted]@hub');
+    assert.equal(second.msg, 'pg_dump said: [redacted] rejected');
+  } finally {
+    if (previous === undefined) delete process.env.TEST_LOGGER_DB_PASSWORD;
+    else process.env.TEST_LOGGER_DB_PASSWORD = previous;
+  }
+});

@@ -4,6 +4,7 @@ import type { Logger } from '@tether/shared/logger.ts';
 import { EXIT_CONFIG, EXIT_FATAL, EXIT_STOP } from '@tether/shared/exit-codes.ts';
 import { VERSION } from '@tether/shared/version.ts';
 import { loadConfigOrExit } from './load-config.ts';
+import { configSecretValues } from '../secret-values.ts';
 import { AgentStateFile, ensureStateDir } from '../state.ts';
 import { Outbox } from '../outbox.ts';
 import { Journal } from '../journal.ts';
@@ -31,7 +32,8 @@ const EXIT_DELIVERY_BOUND_MS = 5000;
 
 export async function runAgent(): Promise<void> {
   const { config, configPath } = loadConfigOrExit();
-  const log = createLogger({ name: 'tether-agent', level: config.log_level, secrets: () => [config.api_key] });
+  const secrets = configSecretValues(config);
+  const log = createLogger({ name: 'tether-agent', level: config.log_level, secrets: () => secrets });
   let stateFile: AgentStateFile;
   try {
     ensureStateDir(config.state_dir);

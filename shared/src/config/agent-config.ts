@@ -3,8 +3,8 @@ import { readFileSync, existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { parse as parseYaml } from 'yaml';
 import { ConfigError, describeIssues } from './config-error.ts';
+import { parseYamlQuietly, YamlSyntaxError } from './yaml-errors.ts';
 import { withholdFromChildren } from '../child-env.ts';
 
 export const DEFAULT_CONFIG_PATH = '/etc/tether/agent.yaml';
@@ -110,9 +110,11 @@ export function loadAgentConfig<T extends AgentConfig = AgentConfig>(
     }
     let parsed: unknown;
     try {
-      parsed = parseYaml(text);
+      parsed = parseYamlQuietly(text);
     } catch (error) {
-      throw new ConfigError(`config file ${configPath} is not valid YAML: ${(error as Error).message}`);
+      if (!(error instanceof YamlSyntaxError)) throw error;
+      // Positions only: the offending line may hold the key or a password.
+      throw new ConfigError(`config file ${configPath} is not valid YAML:\n${error.problems.map((problem) => `  ${problem}`).join('\n')}`);
     }
     if (parsed !== null && parsed !== undefined) {
       if (typeof parsed !== 'object' || Array.isArray(parsed)) {
