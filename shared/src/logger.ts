@@ -5,6 +5,7 @@
 import pino from 'pino';
 import type { Logger, LoggerOptions } from 'pino';
 import { MASK, maskDeep, secretValuesInEnv } from './redact.ts';
+import { escapeRawInJson } from './terminal-text.ts';
 
 export type { Logger };
 
@@ -46,7 +47,8 @@ export function createLogger(settings: LoggerSettings): Logger {
   options.hooks = {
     logMethod(args, method) {
       const secrets = secretsOf ? [...fromEnv, ...secretsOf()] : fromEnv;
-      const masked = args.map((arg) => maskDeep(arg, { secrets })) as Parameters<typeof method>;
+      // pino escapes C0 controls itself; C1 and bidi characters (an agent's hostname) it leaves raw.
+      const masked = args.map((arg) => maskDeep(arg, { secrets, afterMasking: escapeRawInJson })) as Parameters<typeof method>;
       return method.apply(this, masked);
     },
   };

@@ -68,14 +68,17 @@ export interface MaskOptions {
   secrets?: Iterable<string>;
   /** Also mask whole values stored under a secret name (isSecretName). Default true. */
   byName?: boolean;
+  /** Applied to every string after masking (the logger escapes terminal controls with it). */
+  afterMasking?: (text: string) => string;
 }
 
 /** A deep copy of `value` with every string masked and every secret-named field replaced by MASK. */
 export function maskDeep(value: unknown, options: MaskOptions = {}): unknown {
   const secrets = [...(options.secrets ?? [])];
   const byName = options.byName ?? true;
+  const after = options.afterMasking ?? ((text: string) => text);
   const walk = (item: unknown, depth: number): unknown => {
-    if (typeof item === 'string') return maskText(item, secrets);
+    if (typeof item === 'string') return after(maskText(item, secrets));
     if (depth > 12 || item === null || typeof item !== 'object') return item;
     if (item instanceof Error) {
       const copy = new Error(maskText(item.message, secrets));

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AGENT_MAIN, agentEnv, command, startAgent, startHub, tempDir, waitForAgent } from '../helpers/system.ts';
+import { AGENT_MAIN, HUB_CLI, agentEnv, command, startAgent, startHub, tempDir, waitForAgent } from '../helpers/system.ts';
 import { startProcess, waitFor } from '../helpers/process.ts';
 import { TestSocket } from '../../hub/test/helpers/hub-process.ts';
 
@@ -186,5 +186,17 @@ test('hub logs: agent-supplied URLs with passwords and the hub\'s own secret val
     assert.equal(hub.process.lines.join('\n').includes(key.key), false, 'the hub log leaks an agent key');
   } finally {
     await hub.stop();
+  }
+});
+
+test('the operator CLI masks a password in --hub when it cannot reach or parse it', async () => {
+  for (const hubUrl of [`http://admin:${SECRETS.server_url_password}@127.0.0.1:9`, `ftp://admin:${SECRETS.server_url_password}@hub/?api_key=${SECRETS.server_url_query_key}`]) {
+    const cli = startProcess([HUB_CLI, 'agents', '--hub', hubUrl, '--token', 'admin-token-for-test']);
+    const { code } = await cli.exited;
+    const output = cli.lines.join('\n');
+    assert.notEqual(code, 0);
+    assert.match(output, /^tether: /);
+    assert.match(output, /admin:\[redacted\]@/);
+    assertMasked(output, 'tether agents --hub');
   }
 });

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { maskDeep } from '@tether/shared/redact.ts';
+import { jsonForTerminal } from '@tether/shared/terminal-text.ts';
 import { loadConfigOrExit } from './load-config.ts';
 import { configSecretValues } from '../secret-values.ts';
 
@@ -34,5 +35,5 @@ export function dumpState(options: { allowSecrets?: boolean }): void {
     journal: { path: journalPath, entries: journalEntries },
   };
   const shown = options.allowSecrets ? dump : maskDeep(dump, { secrets: configSecretValues(config) });
-  process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+  process.stdout.write(`${jsonForTerminal(shown)}\n`);
 }

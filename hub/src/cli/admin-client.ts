@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { fetch } from 'undici';
 import type { Command } from 'commander';
 import { HubError, UsageError } from './usage-error.ts';
+import { maskText } from '@tether/shared/redact.ts';
+import { escapeControls } from '@tether/shared/terminal-text.ts';
 
 export interface AdminOptions {
   hub?: string;
@@ -34,7 +36,7 @@ export class AdminClient {
       const parsed = new URL(base);
       if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error();
     } catch {
-      throw new UsageError(`--hub must be an http(s) URL such as ${DEFAULT_HUB_URL} (got ${JSON.stringify(base)})`);
+      throw new UsageError(`--hub must be an http(s) URL such as ${DEFAULT_HUB_URL} (got ${JSON.stringify(maskText(base))})`);
     }
     this.baseUrl = base.replace(/\/+$/, '');
     this.token = resolveToken(options, env);
@@ -50,7 +52,7 @@ export class AdminClient {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (error) {
-      throw new HubError(`cannot reach the hub at ${this.baseUrl}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`);
+      throw new HubError(`cannot reach the hub at ${maskText(this.baseUrl)}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`);
     }
     const text = await response.text();
     let parsed: any = null;
@@ -60,7 +62,8 @@ export class AdminClient {
       parsed = { error: text };
     }
     if (response.status >= 400 && !allowStatuses.includes(response.status)) {
-      throw new HubError(`hub answered ${response.status}: ${parsed?.error ?? text}`);
+      // The hub's error text can quote what an agent or key holder sent: one escaped line.
+      throw new HubError(`hub answered ${response.status}: ${escapeControls(String(parsed?.error ?? text))}`);
     }
     return { status: response.status, body: parsed };
   }

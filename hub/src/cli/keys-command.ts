@@ -5,9 +5,12 @@ import { AdminClient, withAdminOptions } from './admin-client.ts';
 import type { AdminOptions } from './admin-client.ts';
 import { formatTable } from './table.ts';
 import { parsePermissions } from './parse-args.ts';
+import { printJson, printText } from './output.ts';
+import { escapeControls } from '@tether/shared/terminal-text.ts';
 
 function print(options: AdminOptions, body: unknown, human: () => string): void {
-  process.stdout.write(`${options.json ? JSON.stringify(body, null, 2) : human()}\n`);
+  if (options.json) printJson(body);
+  else printText(human());
 }
 
 function keyTable(keys: KeyView[]): string {
@@ -18,7 +21,7 @@ function keyTable(keys: KeyView[]): string {
 }
 
 function issuedKeyText(body: KeyView & { key: string }): string {
-  return `${keyTable([body])}\n\nagent key (shown once, store it now):\n${body.key}`;
+  return `${keyTable([body])}\n\nagent key (shown once, store it now):\n${escapeControls(body.key)}`;
 }
 
 const encode = encodeURIComponent;
@@ -55,7 +58,7 @@ export function addKeysCommand(program: Command): void {
   withAdminOptions(keys.command('delete').argument('<id>', 'key id').description('delete an agent key (its agents are disconnected)')).action(
     async (id: string, options: AdminOptions) => {
       const { body } = await new AdminClient(options).request('DELETE', `/api/agents/keys/${encode(id)}`);
-      print(options, body, () => `deleted ${id}`);
+      print(options, body, () => `deleted ${escapeControls(id)}`);
     },
   );
 

@@ -8,6 +8,7 @@ import { addSendCommand } from './send-command.ts';
 import { HubError, UsageError } from './usage-error.ts';
 import { addReleaseKeyCommand } from './release-key-command.ts';
 import { addPublishCommand } from './publish-command.ts';
+import { printError } from './output.ts';
 
 const EXIT_USAGE = 2;
 
@@ -29,17 +30,17 @@ try {
 } catch (error) {
   if (error instanceof CommanderError) {
     if (error.exitCode === 0) process.exit(0);
-    process.stderr.write(`tether: ${error.message.replace(/^error: /, '')}\n`);
+    printError(error.message.replace(/^error: /, ''));
     process.exit(EXIT_USAGE);
   }
   if (error instanceof UsageError) {
-    process.stderr.write(`tether: ${error.message}\n`);
+    printError(error.message);
     process.exit(EXIT_USAGE);
   }
   if (error instanceof HubError) {
-    process.stderr.write(`tether: ${error.message}\n`);
+    printError(error.message);
     process.exit(1);
   }
-  process.stderr.write(`tether: ${(error as Error).message}\n`);
+  printError((error as Error).message);
   process.exit(1);
 }

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { loadReleaseKeys, ReleaseKeysError } from '../releases/release-keys.ts';
 import { publishRelease, PublishError } from '../releases/publish.ts';
 import { HubError, UsageError } from './usage-error.ts';
+import { printText } from './output.ts';
 
 export function addPublishCommand(hub: Command): void {
   hub
@@ -25,7 +26,7 @@ export function addPublishCommand(hub: Command): void {
       try {
         const published = await publishRelease({ releaseDir, dataDir: options.dataDir, trustedKeys });
         for (const release of published) {
-          process.stdout.write(`published ${release.version} for ${release.platform} (signed by release key ${release.keyId})\n`);
+          printText(`published ${release.version} for ${release.platform} (signed by release key ${release.keyId})`);
         }
       } catch (error) {
         if (error instanceof PublishError) throw new HubError(error.message);

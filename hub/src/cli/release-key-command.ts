@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { generateReleaseKey, ReleaseKeyError } from '@tether/shared/release/signing.ts';
 import { UsageError } from './usage-error.ts';
+import { printText } from './output.ts';
 
 export function addReleaseKeyCommand(program: Command): void {
   const releaseKey = program.command('release-key').description('manage the key that signs agent releases');
@@ -12,7 +13,7 @@ export function addReleaseKeyCommand(program: Command): void {
     .action(async (options: { out: string }) => {
       try {
         const result = await generateReleaseKey({ out: options.out });
-        process.stdout.write(`${result.summary}\n`);
+        printText(result.summary);
       } catch (error) {
         if (error instanceof ReleaseKeyError) throw new UsageError(error.message);
         throw error;

@@ -5,6 +5,8 @@ import { AdminClient, withAdminOptions } from './admin-client.ts';
 import type { AdminOptions } from './admin-client.ts';
 import { parseJsonObject, parseSeconds } from './parse-args.ts';
 import { HubError } from './usage-error.ts';
+import { printJson, printText } from './output.ts';
+import { escapeControls, jsonForTerminal } from '@tether/shared/terminal-text.ts';
 
 export function addSendCommand(program: Command): void {
   withAdminOptions(
@@ -20,13 +22,10 @@ export function addSendCommand(program: Command): void {
       const data = jsonData === undefined ? {} : parseJsonObject(jsonData, 'json-data');
       const waitS = parseSeconds(options.wait ?? '30', '--wait');
       const { status, body } = await new AdminClient(options).request('POST', `/api/agents/keys/${encodeURIComponent(keyId)}/command`, { command, data, wait_s: waitS });
-      if (options.json) {
-        process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
-      } else if (status === 202) {
-        process.stdout.write(`${body.command_id} ${body.status}${waitS ? ` (no result within ${waitS} s)` : ''}\n`);
-      } else {
-        process.stdout.write(`${body.command_id} ${body.status}\n${JSON.stringify(body.result, null, 2)}\n`);
-      }
-      if (body.status === 'failed' || body.status === 'expired') throw new HubError(`command ${body.status}${body.result?.error ? `: ${body.result.error}` : ''}`);
+      const head = `${escapeControls(String(body?.command_id))} ${escapeControls(String(body?.status))}`;
+      if (options.json) printJson(body);
+      else if (status === 202) printText(`${head}${waitS ? ` (no result within ${waitS} s)` : ''}`);
+      else printText(`${head}\n${jsonForTerminal(body.result)}`);
+      if (body.status === 'failed' || body.status === 'expired') throw new HubError(`command ${escapeControls(String(body.status))}${body.result?.error ? `: ${escapeControls(String(body.result.error))}` : ''}`);
     });
 }
