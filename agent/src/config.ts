@@ -15,7 +15,10 @@ const ed25519PublicKeySchema = z
   });
 
 export const agentWorkerConfigSchema = agentConfigSchema.extend({
-  /** Command signing (protocol.md section 6). A key set here is pinned from the install. */
+  /**
+   * Command signing (protocol.md section 6). A key set here is the pin (deploy.sh writes it from
+   * GET /api/agents/signing-key or --signing-key); without one the first hub's key is pinned.
+   */
   signing: z
     .object({ public_key: ed25519PublicKeySchema.optional() })
     .default({}),
