@@ -3,7 +3,7 @@
 // this agent's own key (key_sha256, computed here from the key, never taken from the peer), and
 // ignore cancel / ack / permissions frames that are not signed the same way. Scheme 1 is never
 // accepted once a key is pinned: a relay that strips the agent's announcement only makes commands fail.
-import { ed25519Verifier, hashSecret, publicKeyFingerprint } from '@tether/shared/crypto.ts';
+import { hashSecret, publicKeyFingerprint, verifyEd25519 } from '@tether/shared/crypto.ts';
 import { parseTimestamp } from '@tether/shared/protocol/timestamp.ts';
 import { ackPayload, cancelPayload, commandPayload, MAX_CLOCK_SKEW_MS, permissionsPayload } from '@tether/shared/protocol/signed-payloads.ts';
 import type { AckMessage, CancelMessage, CommandMessage, PermissionsMessage } from '@tether/shared/protocol/hub-messages.ts';
@@ -27,8 +27,6 @@ export class CommandSigning {
   #pin: SigningKeyPin;
   #log: Logger;
   #keySha256: string;
-  #verifier: ((data: string, signature: string) => boolean) | null = null;
-  #verifierKey: string | undefined;
   /** The hub offered a key other than the pinned one: refuse everything until an operator looks. */
   #mismatch = false;
   /** Newest signed grant applied: an older one replayed inside the window is ignored. */
@@ -107,15 +105,7 @@ export class CommandSigning {
     if (this.#mismatch) return refused('the hub signing key does not match the pinned key');
     if (!signature) return refused('not signed; this agent requires signed frames (scheme 2)');
     if (!timestamp) return refused('signed frame has no timestamp');
-    if (!this.#verifierFor(key)(payload(timestamp), signature)) return refused('signature does not verify against the pinned hub key for this agent key (scheme 2)');
+    if (!verifyEd25519(key, payload(timestamp), signature)) return refused('signature does not verify against the pinned hub key for this agent key (scheme 2)');
     return { kind: 'verified', at: parseTimestamp(timestamp) };
-  }
-
-  #verifierFor(key: string): (data: string, signature: string) => boolean {
-    if (this.#verifierKey !== key || !this.#verifier) {
-      this.#verifier = ed25519Verifier(key);
-      this.#verifierKey = key;
-    }
-    return this.#verifier;
   }
 }

@@ -54,30 +54,15 @@ export function signEd25519(privateKeyPem: string, data: string | Uint8Array): s
 
 /** Verifies a base64 signature against a base64 raw public key. Never throws on bad input. */
 export function verifyEd25519(publicKeyBase64: string, data: string | Uint8Array, signatureBase64: string): boolean {
-  return ed25519Verifier(publicKeyBase64)(data, signatureBase64);
-}
-
-/**
- * A verifier bound to one base64 raw public key, parsed once (a key parse costs about as much as
- * the verification itself). A key that is not 32 bytes yields a verifier that refuses everything.
- */
-export function ed25519Verifier(publicKeyBase64: string): (data: string | Uint8Array, signatureBase64: string) => boolean {
-  let key: KeyObject | null = null;
   try {
     const raw = Buffer.from(publicKeyBase64, 'base64');
-    if (raw.length === 32) key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
+    if (raw.length !== 32) return false;
+    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    return verify(null, bytes, key, Buffer.from(signatureBase64, 'base64'));
   } catch {
-    key = null;
+    return false;
   }
-  return (data, signatureBase64) => {
-    if (!key || typeof signatureBase64 !== 'string') return false;
-    try {
-      const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-      return verify(null, bytes, key, Buffer.from(signatureBase64, 'base64'));
-    } catch {
-      return false;
-    }
-  };
 }
 
 /**
