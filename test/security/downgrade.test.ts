@@ -3,37 +3,23 @@
 // update.allow_downgrade: true. The agent runs from source with TETHER_SUPERVISED=1, since the
 // refusal comes before anything the supervisor does; the whole path with a real supervisor and
 // real releases is in test/lifecycle/update.test.ts.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFile } from 'node:fs/promises';
 import { VERSION } from '../../shared/src/version.ts';
-import { command, startHub, tempDir, waitForAgent } from '../helpers/system.ts';
-import type { HubHandle } from '../helpers/system.ts';
-import { makeHost } from './helpers.ts';
+import { command, waitForAgent } from '../helpers/system.ts';
+import { hubForFile, makeHost } from './helpers.ts';
 
-let hubDir: { path: string; remove(): Promise<void> };
-let hub: HubHandle;
-const cleanups: Array<() => Promise<unknown>> = [];
-
-before(async () => {
-  hubDir = await tempDir('security-downgrade-hub');
-  hub = await startHub({ dataDir: hubDir.path });
-});
-
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-  await hub.stop();
-  await hubDir.remove();
-});
+const fx = hubForFile('downgrade');
 
 test('update to an older version is refused unless update.allow_downgrade is set locally', { timeout: 120_000 }, async () => {
-  const host = await makeHost(hub, 'downgrade', { permissions: ['ping', 'update'] });
-  cleanups.push(() => host.cleanup());
+  const host = await makeHost(fx.hub, 'downgrade', { permissions: ['ping', 'update'] });
+  fx.onCleanup(() => host.cleanup());
   const supervised = { TETHER_SUPERVISED: '1' };
-  let agent = host.start(hub.wsUrl, supervised);
-  await waitForAgent(hub, host.key.id);
+  let agent = host.start(fx.hub.wsUrl, supervised);
+  await waitForAgent(fx.hub, host.key.id);
 
-  const refused = await command(hub, host.key.id, 'update', { version: '0.0.1' });
+  const refused = await command(fx.hub, host.key.id, 'update', { version: '0.0.1' });
   assert.equal(refused.body.result.success, false);
   assert.equal(refused.body.result.error_code, 'failed');
   assert.match(refused.body.result.error, new RegExp(`update refused: 0\\.0\\.1 is older than the running ${VERSION.replace(/\./g, '\\.')}.*update\\.allow_downgrade: true`));
@@ -41,10 +27,10 @@ test('update to an older version is refused unless update.allow_downgrade is set
 
   await agent.stop('SIGTERM');
   await appendFile(host.configPath, 'update:\n  allow_downgrade: true\n');
-  agent = host.start(hub.wsUrl, supervised);
-  await waitForAgent(hub, host.key.id);
+  agent = host.start(fx.hub.wsUrl, supervised);
+  await waitForAgent(fx.hub, host.key.id);
   // Allowed now: it gets past the version rule and fails only because this hub publishes nothing.
-  const attempted = await command(hub, host.key.id, 'update', { version: '0.0.1' });
+  const attempted = await command(fx.hub, host.key.id, 'update', { version: '0.0.1' });
   assert.equal(attempted.body.result.success, false);
   assert.doesNotMatch(attempted.body.result.error, /older than the running|allow_downgrade/, attempted.body.result.error);
   await agent.stop('SIGTERM');

@@ -1,6 +1,7 @@
 // Shared pieces of the attack tests: the relay process (fixtures/relay.ts), hosts whose agent has an
 // `effect` exec action that leaves a marker line per run (proof that something ran, or did not),
 // and frames signed with the real hub's key.
+import { before, after } from 'node:test';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,12 +9,42 @@ import { hashSecret, signEd25519 } from '../../shared/src/crypto.ts';
 import { cancelPayload } from '../../shared/src/protocol/signed-payloads.ts';
 import { REPO_ROOT, startProcess, waitFor } from '../helpers/process.ts';
 import type { RunningProcess } from '../helpers/process.ts';
-import { agentEnv, startAgent, tempDir } from '../helpers/system.ts';
+import { agentEnv, startAgent, startHub, tempDir } from '../helpers/system.ts';
 import type { HubHandle } from '../helpers/system.ts';
 import { killLeftoverEffects } from '../transport/helpers.ts';
 
 export const RELAY_MAIN = join(REPO_ROOT, 'test/security/fixtures/relay.ts');
 const EFFECT = join(REPO_ROOT, 'test/transport/fixtures/effect.mjs');
+
+export interface TestHub {
+  /** The running hub (started before the file's tests). */
+  readonly hub: HubHandle;
+  /** Runs after the file's tests, newest first, before the hub stops. */
+  onCleanup(cleanup: () => Promise<unknown>): void;
+}
+
+/** One real hub for a test file, and the file's cleanups. */
+export function hubForFile(name: string): TestHub {
+  let dir: { path: string; remove(): Promise<void> } | undefined;
+  let hub: HubHandle | undefined;
+  const cleanups: Array<() => Promise<unknown>> = [];
+  before(async () => {
+    dir = await tempDir(`security-${name}-hub`);
+    hub = await startHub({ dataDir: dir.path });
+  });
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    await hub?.stop();
+    await dir?.remove();
+  });
+  return {
+    get hub() {
+      if (!hub) throw new Error('the hub starts in before()');
+      return hub;
+    },
+    onCleanup: (cleanup) => void cleanups.push(cleanup),
+  };
+}
 
 export interface RelayHandle {
   process: RunningProcess;

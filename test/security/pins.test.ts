@@ -2,37 +2,23 @@
 // installers to pin; the pin lives in pins.json, so a corrupt agent.json loses nothing; a pin file
 // deleted or damaged after a pin existed stops the agent with exit 78 and a way to recover (never
 // a silent fresh start); signing.public_key in the config re-pins; an old agent.json key migrates.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { mkdir, rm, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { publicKeyFingerprint, sha256Hex } from '../../shared/src/crypto.ts';
-import { command, startHub, tempDir, waitForAgent } from '../helpers/system.ts';
-import type { HubHandle } from '../helpers/system.ts';
-import { makeHost, waitForRecord } from './helpers.ts';
+import { command, waitForAgent } from '../helpers/system.ts';
+import { hubForFile, makeHost, waitForRecord } from './helpers.ts';
 import type { Host } from './helpers.ts';
 
-let hubDir: { path: string; remove(): Promise<void> };
-let hub: HubHandle;
-let signingKey: string;
-const cleanups: Array<() => Promise<unknown>> = [];
-
-before(async () => {
-  hubDir = await tempDir('security-pins-hub');
-  hub = await startHub({ dataDir: hubDir.path });
-  signingKey = readFileSync(join(hubDir.path, 'command-signing-key.pub'), 'utf8').trim();
-});
-
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-  await hub.stop();
-  await hubDir.remove();
-});
+const fx = hubForFile('pins');
+/** The hub's command-signing public key, as it wrote it into its data dir. */
+const hubSigningKey = () => readFileSync(join(fx.hub.dataDir, 'command-signing-key.pub'), 'utf8').trim();
 
 async function host(name: string): Promise<Host> {
-  const made = await makeHost(hub, name);
-  cleanups.push(() => made.cleanup());
+  const made = await makeHost(fx.hub, name);
+  fx.onCleanup(() => made.cleanup());
   return made;
 }
 
@@ -40,20 +26,20 @@ const pins = (stateDir: string) => JSON.parse(readFileSync(join(stateDir, 'pins.
 
 /** Starts the agent, waits until a signed command has run through it, stops it. */
 async function serveOnce(made: Host): Promise<ReturnType<Host['start']>> {
-  const agent = made.start(hub.wsUrl);
-  await waitForAgent(hub, made.key.id);
-  const ping = await command(hub, made.key.id, 'ping');
+  const agent = made.start(fx.hub.wsUrl);
+  await waitForAgent(fx.hub, made.key.id);
+  const ping = await command(fx.hub, made.key.id, 'ping');
   assert.equal(ping.body.result?.success, true, JSON.stringify(ping.body));
   await agent.stop('SIGTERM');
   return agent;
 }
 
 test('GET /api/agents/signing-key: the key and its fingerprint, without auth', async () => {
-  const response = await fetch(`${hub.url}/api/agents/signing-key`);
+  const response = await fetch(`${fx.hub.url}/api/agents/signing-key`);
   assert.equal(response.status, 200);
   const body = await response.json() as { signing_key: string; fingerprint: string };
-  assert.equal(body.signing_key, signingKey);
-  assert.equal(body.fingerprint, sha256Hex(Buffer.from(signingKey, 'base64')).slice(0, 16));
+  assert.equal(body.signing_key, hubSigningKey());
+  assert.equal(body.fingerprint, sha256Hex(Buffer.from(hubSigningKey(), 'base64')).slice(0, 16));
   assert.match(body.fingerprint, /^[0-9a-f]{16}$/);
 });
 
@@ -61,7 +47,7 @@ test('a corrupt agent.json is recreated; the pin in pins.json survives (no fresh
   const made = await host('corrupt-identity');
   await serveOnce(made);
   const before = pins(made.stateDir);
-  assert.equal(before.signing_key, signingKey);
+  assert.equal(before.signing_key, hubSigningKey());
   assert.equal(statSync(join(made.stateDir, 'pins.json')).mode & 0o777, 0o600);
 
   await writeFile(join(made.stateDir, 'agent.json'), '{"agent_id": tru');
@@ -69,7 +55,7 @@ test('a corrupt agent.json is recreated; the pin in pins.json survives (no fresh
   assert.deepEqual(pins(made.stateDir), before, 'pins.json untouched');
   assert.equal(agent.records().filter((record) => record.msg === 'pinned the hub signing key (first use)').length, 0, 'no fresh first use');
   const identity = JSON.parse(readFileSync(join(made.stateDir, 'agent.json'), 'utf8'));
-  assert.equal(identity.signing_key_fingerprint, publicKeyFingerprint(signingKey), 'the new agent.json records the pin again');
+  assert.equal(identity.signing_key_fingerprint, publicKeyFingerprint(hubSigningKey()), 'the new agent.json records the pin again');
 });
 
 for (const damage of ['deleted', 'corrupt'] as const) {
@@ -80,20 +66,20 @@ for (const damage of ['deleted', 'corrupt'] as const) {
     if (damage === 'deleted') await rm(pinFile);
     else await writeFile(pinFile, '{"signing_key": "AAAA", "pinned_at": 3}');
 
-    const refused = made.start(hub.wsUrl);
+    const refused = made.start(fx.hub.wsUrl);
     const exit = await refused.exited;
     assert.equal(exit.code, 78);
     const output = refused.lines.join('\n');
     assert.match(output, damage === 'deleted' ? /pinned hub signing key is missing/ : /pinned hub signing key cannot be read/);
     assert.match(output, /set signing\.public_key in the agent config/);
-    assert.match(output, new RegExp(publicKeyFingerprint(signingKey)), 'names the fingerprint pinned before');
+    assert.match(output, new RegExp(publicKeyFingerprint(hubSigningKey())), 'names the fingerprint pinned before');
     if (damage === 'corrupt') assert.equal(readFileSync(pinFile, 'utf8'), '{"signing_key": "AAAA", "pinned_at": 3}', 'the damaged file is left for inspection');
 
     // Recovery as the message says: the key from GET /api/agents/signing-key into the config.
-    const served = await (await fetch(`${hub.url}/api/agents/signing-key`)).json() as { signing_key: string };
+    const served = await (await fetch(`${fx.hub.url}/api/agents/signing-key`)).json() as { signing_key: string };
     await appendFile(made.configPath, `signing:\n  public_key: ${served.signing_key}\n`);
     await serveOnce(made);
-    assert.equal(pins(made.stateDir).signing_key, signingKey);
+    assert.equal(pins(made.stateDir).signing_key, hubSigningKey());
     assert.equal(pins(made.stateDir).source, 'config');
   });
 }
@@ -101,10 +87,10 @@ for (const damage of ['deleted', 'corrupt'] as const) {
 test('a signing_key in an old agent.json moves to pins.json', { timeout: 120_000 }, async () => {
   const made = await host('migrate');
   await mkdir(made.stateDir, { recursive: true, mode: 0o700 });
-  await writeFile(join(made.stateDir, 'agent.json'), JSON.stringify({ agent_id: 'old-agent', signing_key: signingKey, signing_key_pinned_at: '2025-01-01T00:00:00.000Z' }));
+  await writeFile(join(made.stateDir, 'agent.json'), JSON.stringify({ agent_id: 'old-agent', signing_key: hubSigningKey(), signing_key_pinned_at: '2025-01-01T00:00:00.000Z' }));
   const agent = await serveOnce(made);
   await waitForRecord(agent, (record) => record.msg === 'moved the pinned signing key from agent.json to its own file', 'the migration');
-  assert.equal(pins(made.stateDir).signing_key, signingKey);
+  assert.equal(pins(made.stateDir).signing_key, hubSigningKey());
   assert.equal(pins(made.stateDir).source, 'migrated');
   const identity = JSON.parse(readFileSync(join(made.stateDir, 'agent.json'), 'utf8'));
   assert.equal(identity.agent_id, 'old-agent');

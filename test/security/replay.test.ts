@@ -1,43 +1,29 @@
 // Issue 9 item 3: a signed command the agent refused (here `busy`) is replayed by a relay inside
 // the 300 s window. The agent journals every verified command with its first answer, so the replay
 // is answered `busy` from the journal and never runs, while the hub keeps that first `busy`.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, tempDir, waitForAgent } from '../helpers/system.ts';
-import type { HubHandle } from '../helpers/system.ts';
+import { waitForAgent } from '../helpers/system.ts';
 import { waitFor } from '../helpers/process.ts';
-import { makeHost, queue, startRelay, storedResult, waitForRecord } from './helpers.ts';
+import { hubForFile, makeHost, queue, startRelay, storedResult, waitForRecord } from './helpers.ts';
 
-let hubDir: { path: string; remove(): Promise<void> };
-let hub: HubHandle;
-const cleanups: Array<() => Promise<unknown>> = [];
-
-before(async () => {
-  hubDir = await tempDir('security-replay-hub');
-  hub = await startHub({ dataDir: hubDir.path });
-});
-
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-  await hub.stop();
-  await hubDir.remove();
-});
+const fx = hubForFile('replay');
 
 test('a replayed busy command is answered busy from the journal and never runs', { timeout: 120_000 }, async () => {
   // One worker, no queue: a second normal-lane command while one runs is refused `busy`.
-  const host = await makeHost(hub, 'replay-busy', { yaml: ['queue:', '  workers: 1', '  max_queued: 0'] });
-  cleanups.push(() => host.cleanup());
-  const relay = await startRelay(hub); // on the path, with no key of its own
-  cleanups.push(() => relay.stop());
+  const host = await makeHost(fx.hub, 'replay-busy', { yaml: ['queue:', '  workers: 1', '  max_queued: 0'] });
+  fx.onCleanup(() => host.cleanup());
+  const relay = await startRelay(fx.hub); // on the path, with no key of its own
+  fx.onCleanup(() => relay.stop());
   const agent = host.start(relay.url);
-  await waitForAgent(hub, host.key.id);
+  await waitForAgent(fx.hub, host.key.id);
 
-  const long = await queue(hub, host.key.id, 'exec', { action: 'effect', args: { id: 'long', sleep_ms: '3000' } });
+  const long = await queue(fx.hub, host.key.id, 'exec', { action: 'effect', args: { id: 'long', sleep_ms: '3000' } });
   await waitFor(() => host.effects().includes('long'), 'the long command to start');
-  const refused = await queue(hub, host.key.id, 'exec', { action: 'effect', args: { id: 'refused', sleep_ms: '0' } });
-  const busy = await storedResult(hub, refused);
+  const refused = await queue(fx.hub, host.key.id, 'exec', { action: 'effect', args: { id: 'refused', sleep_ms: '0' } });
+  const busy = await storedResult(fx.hub, refused);
   assert.equal(busy.error_code, 'busy', JSON.stringify(busy));
-  assert.equal((await storedResult(hub, long)).success, true);
+  assert.equal((await storedResult(fx.hub, long)).success, true);
 
   // The lane is free again: the relay replays the refused frame, exactly as the hub signed it.
   const { down } = await relay.frames();
@@ -49,5 +35,5 @@ test('a replayed busy command is answered busy from the journal and never runs',
   assert.ok(answers.length >= 2, 'the replay was answered');
   assert.ok(answers.every((answer) => answer.error_code === 'busy'), JSON.stringify(answers));
   assert.deepEqual(host.effects(), ['long'], 'the refused command never ran');
-  assert.equal((await storedResult(hub, refused)).error_code, 'busy', 'the hub keeps the first answer');
+  assert.equal((await storedResult(fx.hub, refused)).error_code, 'busy', 'the hub keeps the first answer');
 });

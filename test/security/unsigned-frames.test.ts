@@ -4,77 +4,63 @@
 // still re-sent, the grant stays) and refuses the tampered command. The hub's own signed cancel
 // and grant pushes still work, over WebSocket and HTTP, and an older signed grant replayed later is
 // ignored.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { command, startHub, tempDir } from '../helpers/system.ts';
-import type { HubHandle } from '../helpers/system.ts';
+import { command } from '../helpers/system.ts';
 import { waitFor } from '../helpers/process.ts';
 import type { RunningProcess } from '../helpers/process.ts';
 import { waitForTransport } from '../transport/helpers.ts';
-import { hubSignedCancel, makeHost, outboxIds, queue, startRelay, storedResult, waitForRecord } from './helpers.ts';
+import { hubForFile, hubSignedCancel, makeHost, outboxIds, queue, startRelay, storedResult, waitForRecord } from './helpers.ts';
 import type { Host, RelayHandle } from './helpers.ts';
 
-let hubDir: { path: string; remove(): Promise<void> };
-let hub: HubHandle;
-const cleanups: Array<() => Promise<unknown>> = [];
-
-before(async () => {
-  hubDir = await tempDir('security-frames-hub');
-  hub = await startHub({ dataDir: hubDir.path });
-});
-
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-  await hub.stop();
-  await hubDir.remove();
-});
+const fx = hubForFile('frames');
 
 async function relayedHost(name: string, options: { forceHttp?: boolean } = {}): Promise<{ host: Host; relay: RelayHandle; agent: RunningProcess }> {
   // Short long polls, so that a poll the relay fails comes round soon.
-  const host = await makeHost(hub, name, { ...options, yaml: options.forceHttp ? ['transport:', '  long_poll_wait_s: 2'] : [] });
-  cleanups.push(() => host.cleanup());
-  const relay = await startRelay(hub);
-  cleanups.push(() => relay.stop());
+  const host = await makeHost(fx.hub, name, { ...options, yaml: options.forceHttp ? ['transport:', '  long_poll_wait_s: 2'] : [] });
+  fx.onCleanup(() => host.cleanup());
+  const relay = await startRelay(fx.hub);
+  fx.onCleanup(() => relay.stop());
   const agent = host.start(relay.url);
-  await waitForTransport(hub, host.key.id, options.forceHttp ? 'http_polling' : 'websocket');
+  await waitForTransport(fx.hub, host.key.id, options.forceHttp ? 'http_polling' : 'websocket');
   return { host, relay, agent };
 }
 
 const ignored = (type: string) => (record: Record<string, any>) => record.level === 40 && typeof record.msg === 'string' && record.msg.startsWith(`SECURITY: ignored a ${type} frame`);
 
 async function capabilities(keyId: string): Promise<string[]> {
-  const answer = await command(hub, keyId, 'capabilities');
+  const answer = await command(fx.hub, keyId, 'capabilities');
   assert.equal(answer.body.result?.success, true, JSON.stringify(answer.body));
   return answer.body.result.data.commands;
 }
 
 test('a forged cancel is ignored and the command runs to the end; the hub-signed cancel works', { timeout: 120_000 }, async () => {
   const { host, relay, agent } = await relayedHost('cancel');
-  const id = await queue(hub, host.key.id, 'exec', { action: 'effect', args: { id: 'keeps-running', sleep_ms: '1500' } });
+  const id = await queue(fx.hub, host.key.id, 'exec', { action: 'effect', args: { id: 'keeps-running', sleep_ms: '1500' } });
   await waitFor(() => host.effects().includes('keeps-running'), 'the command to start');
   await relay.inject({ type: 'cancel', command_id: id });
   await waitForRecord(agent, ignored('cancel'), 'the forged cancel to be ignored');
-  const result = await storedResult(hub, id);
+  const result = await storedResult(fx.hub, id);
   assert.equal(result.success, true, JSON.stringify(result));
 
   // The same cancel, signed with the hub's key for this agent's key, is obeyed.
-  const second = await queue(hub, host.key.id, 'exec', { action: 'effect', args: { id: 'cancelled', sleep_ms: '60000' } });
+  const second = await queue(fx.hub, host.key.id, 'exec', { action: 'effect', args: { id: 'cancelled', sleep_ms: '60000' } });
   await waitFor(() => host.effects().includes('cancelled'), 'the second command to start');
-  await relay.inject(hubSignedCancel(hub.dataDir, host.key.key, second));
-  assert.equal((await storedResult(hub, second)).error_code, 'cancelled');
+  await relay.inject(hubSignedCancel(fx.hub.dataDir, host.key.key, second));
+  assert.equal((await storedResult(fx.hub, second)).error_code, 'cancelled');
 });
 
 test('a forged ack over WebSocket is ignored: the response stays in the outbox and reaches the hub later', { timeout: 120_000 }, async () => {
   const { host, relay, agent } = await relayedHost('ack-ws');
   await relay.setMode({ swallowResponses: true }); // the relay keeps responses from the hub and acks them itself
-  const id = await queue(hub, host.key.id, 'exec', { action: 'effect', args: { id: 'acked-by-relay', sleep_ms: '0' } });
+  const id = await queue(fx.hub, host.key.id, 'exec', { action: 'effect', args: { id: 'acked-by-relay', sleep_ms: '0' } });
   await waitForRecord(agent, ignored('ack'), 'the forged ack to be ignored');
   assert.ok(outboxIds(host.stateDir).includes(id), 'the response is still in the outbox');
-  assert.equal((await hub.api('GET', `/api/commands/${id}`)).body.result, null, 'the hub never got it');
+  assert.equal((await fx.hub.api('GET', `/api/commands/${id}`)).body.result, null, 'the hub never got it');
 
   await relay.setMode({});
   await relay.drop(); // the agent reconnects and re-sends its outbox
-  assert.equal((await storedResult(hub, id)).success, true);
+  assert.equal((await storedResult(fx.hub, id)).success, true);
   assert.deepEqual(host.effects(), ['acked-by-relay'], 'it ran once');
   await waitFor(() => !outboxIds(host.stateDir).includes(id), 'the hub-signed ack to clear the outbox');
 });
@@ -82,16 +68,16 @@ test('a forged ack over WebSocket is ignored: the response stays in the outbox a
 test('a forged 200 to POST /api/agents/result is no ack: the result is sent again on the next link', { timeout: 120_000 }, async () => {
   const { host, relay, agent } = await relayedHost('ack-http', { forceHttp: true });
   await relay.setMode({ swallowResults: true });
-  const id = await queue(hub, host.key.id, 'exec', { action: 'effect', args: { id: 'swallowed', sleep_ms: '0' } });
+  const id = await queue(fx.hub, host.key.id, 'exec', { action: 'effect', args: { id: 'swallowed', sleep_ms: '0' } });
   await waitForRecord(agent, ignored('ack'), 'the unsigned HTTP ack to be ignored');
   assert.ok(outboxIds(host.stateDir).includes(id), 'the result is still in the outbox');
 
   await relay.setMode({ failPolls: 1 }); // one failed poll: a new link, which re-sends the outbox
-  assert.equal((await storedResult(hub, id)).success, true);
+  assert.equal((await storedResult(fx.hub, id)).success, true);
   await waitFor(() => !outboxIds(host.stateDir).includes(id), 'the hub-signed ack to clear the outbox');
 
   // The hub pushes a changed grant to an HTTP agent with its next poll answer.
-  await hub.api('PATCH', `/api/agents/keys/${host.key.id}`, { permissions: ['ping', 'info', 'capabilities', 'exec'] });
+  await fx.hub.api('PATCH', `/api/agents/keys/${host.key.id}`, { permissions: ['ping', 'info', 'capabilities', 'exec'] });
   await waitForRecord(agent, (record) => record.msg === "the hub changed this key's grant", 'the pushed grant over HTTP');
   assert.ok(!(await capabilities(host.key.id)).includes('echo'));
 });
@@ -100,11 +86,11 @@ test('a forged grant is ignored; the hub-signed one applies at once; an older si
   const { host, relay, agent } = await relayedHost('grant');
   await relay.inject({ type: 'permissions', permissions: [] });
   await waitForRecord(agent, ignored('permissions'), 'the forged grant to be ignored');
-  assert.equal((await command(hub, host.key.id, 'ping')).body.result.success, true, 'ping is still allowed');
+  assert.equal((await command(fx.hub, host.key.id, 'ping')).body.result.success, true, 'ping is still allowed');
 
-  await hub.api('PATCH', `/api/agents/keys/${host.key.id}`, { permissions: ['ping', 'info', 'capabilities', 'exec'] });
+  await fx.hub.api('PATCH', `/api/agents/keys/${host.key.id}`, { permissions: ['ping', 'info', 'capabilities', 'exec'] });
   await waitFor(async () => !(await capabilities(host.key.id)).includes('echo'), 'the narrowed grant to apply');
-  await hub.api('PATCH', `/api/agents/keys/${host.key.id}`, { permissions: ['ping', 'echo', 'info', 'capabilities', 'exec'] });
+  await fx.hub.api('PATCH', `/api/agents/keys/${host.key.id}`, { permissions: ['ping', 'echo', 'info', 'capabilities', 'exec'] });
   await waitFor(async () => (await capabilities(host.key.id)).includes('echo'), 'the widened grant to apply');
 
   const { down } = await relay.frames();
@@ -118,11 +104,11 @@ test('a forged grant is ignored; the hub-signed one applies at once; an older si
 test('a tampered timeout_s makes the signature fail: bad_signature, nothing runs', { timeout: 120_000 }, async () => {
   const { host, relay } = await relayedHost('timeout');
   await relay.setMode({ tamper: { timeout_s: 1 } });
-  const id = await queue(hub, host.key.id, 'exec', { action: 'effect', args: { id: 'tampered', sleep_ms: '0' } });
-  const result = await storedResult(hub, id);
+  const id = await queue(fx.hub, host.key.id, 'exec', { action: 'effect', args: { id: 'tampered', sleep_ms: '0' } });
+  const result = await storedResult(fx.hub, id);
   assert.equal(result.error_code, 'bad_signature', JSON.stringify(result));
   await relay.setMode({});
-  const clean = await command(hub, host.key.id, 'exec', { action: 'effect', args: { id: 'clean', sleep_ms: '0' } });
+  const clean = await command(fx.hub, host.key.id, 'exec', { action: 'effect', args: { id: 'clean', sleep_ms: '0' } });
   assert.equal(clean.body.result.success, true);
   assert.deepEqual(host.effects(), ['clean']);
 });
