@@ -75,6 +75,7 @@ export class Dispatcher {
   /** A `command` frame that failed its schema but names a command_id: answer invalid_params. */
   async refuseMalformed(commandId: string, command: string, reason: string): Promise<void> {
     if (this.#inFlight.has(commandId) || this.#deps.journal.get(commandId)) return;
+    if (this.#deps.signing.required) this.#rememberUnverified(commandId); // its signature could not be checked
     await this.#refuse({ commandId, command }, 'invalid_params', reason, { journal: false });
   }
 
@@ -89,8 +90,7 @@ export class Dispatcher {
       if (this.#inFlight.has(commandId) || this.#deps.journal.get(commandId)) return;
       // Not journaled (an id that did not verify cannot be trusted to be the hub's), but remembered
       // while this process runs: the hub may have stored this refusal as the command's result.
-      this.#refusedUnverified.add(commandId);
-      if (this.#refusedUnverified.size > MAX_REMEMBERED_UNVERIFIED) this.#refusedUnverified.delete(this.#refusedUnverified.values().next().value!);
+      this.#rememberUnverified(commandId);
       return this.#refuse(ids, verdict.code, verdict.reason, { journal: false });
     }
 
@@ -101,7 +101,7 @@ export class Dispatcher {
     const finished = this.#deps.journal.get(commandId);
     if (finished) return this.#replay(commandId, command, finished.response);
     if (this.#refusedUnverified.has(commandId)) {
-      return this.#refuse(ids, 'bad_signature', 'this command id first arrived with a bad signature and was refused; it is not run now (queue the command again)');
+      return this.#refuse(ids, 'bad_signature', 'this command id first arrived with a bad signature (or malformed) and was refused; it is not run now (queue the command again)');
     }
     if (verdict.stale) return this.#refuse(ids, 'expired', verdict.stale);
 
@@ -277,6 +277,12 @@ export class Dispatcher {
     }
     this.#audit(how.command, commandId, how.outcome, how.reason, response.duration_ms as number | undefined);
     this.#deps.deliver();
+  }
+
+  /** The hub may have stored our refusal of this id as its result: never run the id later. */
+  #rememberUnverified(commandId: string): void {
+    this.#refusedUnverified.add(commandId);
+    if (this.#refusedUnverified.size > MAX_REMEMBERED_UNVERIFIED) this.#refusedUnverified.delete(this.#refusedUnverified.values().next().value!);
   }
 
   /** Every response is fsynced, unless the operator opted out for commands that change nothing. */

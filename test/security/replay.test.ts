@@ -31,9 +31,34 @@ test('a replayed busy command is answered busy from the journal and never runs',
   assert.ok(index >= 0, 'the relay saw the signed frame');
   await relay.replay(index);
   await waitForRecord(agent, (record) => record.audit === true && record.command_id === refused && record.outcome === 'replayed_from_journal', 'the replay answered from the journal');
-  const answers = (await relay.frames()).up.filter((frame) => frame.type === 'response' && frame.command_id === refused);
-  assert.ok(answers.length >= 2, 'the replay was answered');
+  const answers = await waitFor(async () => {
+    const sent = (await relay.frames()).up.filter((frame) => frame.type === 'response' && frame.command_id === refused);
+    return sent.length >= 2 ? sent : undefined;
+  }, 'the replay to be answered');
   assert.ok(answers.every((answer) => answer.error_code === 'busy'), JSON.stringify(answers));
   assert.deepEqual(host.effects(), ['long'], 'the refused command never ran');
   assert.equal((await storedResult(fx.hub, refused)).error_code, 'busy', 'the hub keeps the first answer');
+});
+
+test('a forged frame under the id of a running command does not let a replay run it twice', { timeout: 120_000 }, async () => {
+  const host = await makeHost(fx.hub, 'replay-forged');
+  fx.onCleanup(() => host.cleanup());
+  const relay = await startRelay(fx.hub);
+  fx.onCleanup(() => relay.stop());
+  const agent = host.start(relay.url);
+  await waitForAgent(fx.hub, host.key.id);
+
+  const id = await queue(fx.hub, host.key.id, 'exec', { action: 'effect', args: { id: 'once', sleep_ms: '2000' } });
+  await waitFor(() => host.effects().includes('once'), 'the command to start');
+  const { down } = await relay.frames();
+  const index = down.findIndex((frame) => frame.type === 'command' && frame.command_id === id);
+  await relay.inject({ ...down[index], signature: 'Zm9yZ2Vk' }); // same id, signature forged
+  await waitForRecord(agent, (record) => record.msg === 'SECURITY: refused a command with a bad signature' && record.command_id === id, 'the forgery refused');
+  await relay.replay(index); // the genuine frame again, while the command still runs
+  assert.equal((await storedResult(fx.hub, id)).success, true);
+  await relay.replay(index); // and once it has finished
+  await waitForRecord(agent, (record) => record.audit === true && record.command_id === id && record.outcome === 'replayed_from_journal', 'the late replay answered from the journal');
+  assert.deepEqual(host.effects(), ['once'], 'it ran exactly once');
+  const answers = (await relay.frames()).up.filter((frame) => frame.type === 'response' && frame.command_id === id);
+  assert.ok(answers.every((answer) => answer.success === true), `no refusal was sent under the running command's id: ${JSON.stringify(answers)}`);
 });

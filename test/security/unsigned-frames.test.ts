@@ -102,12 +102,16 @@ test('a forged grant is ignored; the hub-signed one applies at once; an older si
 });
 
 test('a tampered timeout_s makes the signature fail: bad_signature, nothing runs', { timeout: 120_000 }, async () => {
-  const { host, relay } = await relayedHost('timeout');
+  const { host, relay, agent } = await relayedHost('timeout');
   await relay.setMode({ tamper: { timeout_s: 1 } });
   const id = await queue(fx.hub, host.key.id, 'exec', { action: 'effect', args: { id: 'tampered', sleep_ms: '0' } });
   const result = await storedResult(fx.hub, id);
   assert.equal(result.error_code, 'bad_signature', JSON.stringify(result));
   await relay.setMode({});
+  // The genuine frame, sent later, does not run either: the hub recorded the command as refused.
+  const { down } = await relay.frames();
+  await relay.replay(down.findIndex((frame) => frame.type === 'command' && frame.command_id === id));
+  await waitForRecord(agent, (record) => record.audit === true && record.command_id === id && record.outcome === 'bad_signature' && /first arrived with a bad signature/.test(record.reason), 'the genuine frame refused too');
   const clean = await command(fx.hub, host.key.id, 'exec', { action: 'effect', args: { id: 'clean', sleep_ms: '0' } });
   assert.equal(clean.body.result.success, true);
   assert.deepEqual(host.effects(), ['clean']);
