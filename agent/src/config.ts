@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { agentConfigSchema, loadAgentConfig } from '@tether/shared/config/agent-config.ts';
 import type { LoadedAgentConfig } from '@tether/shared/config/agent-config.ts';
-import { releaseKeysConfigSchema } from './update/config-schema.ts';
+import { releaseKeysConfigSchema, updateConfigSchema } from './update/config-schema.ts';
 import { backupConfigShape } from './backup/config-schema.ts';
 import { actionsConfigShape } from './actions/config-schema.ts';
 import { transportConfigShape } from './transport/config-schema.ts';
@@ -15,7 +15,10 @@ const ed25519PublicKeySchema = z
   });
 
 export const agentWorkerConfigSchema = agentConfigSchema.extend({
-  /** Command signing (protocol.md section 6). A key set here is pinned from the install. */
+  /**
+   * Command signing (protocol.md section 6). A key set here is the pin (deploy.sh writes it from
+   * GET /api/agents/signing-key or --signing-key); without one the first hub's key is pinned.
+   */
   signing: z
     .object({ public_key: ed25519PublicKeySchema.optional() })
     .default({}),
@@ -41,6 +44,8 @@ export const agentWorkerConfigSchema = agentConfigSchema.extend({
     .default({ retention_h: 24, max_entries: 10_000 }),
   /** Release public keys for updates (agent/src/update/config-schema.ts); env TETHER_RELEASE_KEYS. */
   release_keys: releaseKeysConfigSchema,
+  /** update.allow_downgrade (agent/src/update/config-schema.ts). */
+  update: updateConfigSchema,
   /** Backup targets, recipients, compression, retention (agent/src/backup/config-schema.ts). */
   ...backupConfigShape,
   /** exec actions, git_pull repositories, docker_restart containers (agent/src/actions/config-schema.ts). */

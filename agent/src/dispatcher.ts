@@ -1,5 +1,7 @@
 // Every command goes: validate → signature → dedupe → permission → params → lane → run → respond.
-// Refusals are answered with an error code, audit-logged, and never run.
+// Refusals are answered with an error code, audit-logged, and never run. Once a command's signature
+// verified, its first answer is journaled whatever it was (busy and expired too), so a replay of
+// the same frame is answered from the journal and never runs.
 import { parseTimestamp } from '@tether/shared/protocol/timestamp.ts';
 import type { CommandMessage } from '@tether/shared/protocol/hub-messages.ts';
 import type { ErrorCode } from '@tether/shared/protocol/error-codes.ts';
@@ -15,6 +17,8 @@ import type { Journal } from './journal.ts';
 import type { Outbox } from './outbox.ts';
 import type { RunningMarkers } from './running-markers.ts';
 import { createJobReporter } from './job-reporter.ts';
+
+const MAX_REMEMBERED_UNVERIFIED = 10_000;
 
 export const INTERRUPTED_ERROR = 'interrupted: the agent stopped while this command ran';
 
@@ -52,6 +56,8 @@ export class Dispatcher {
   #inFlight = new Set<string>();
   #running = new Map<string, AbortController>();
   #cancelBeforeStart = new Set<string>();
+  /** Ids answered bad_signature by this process (oldest first). */
+  #refusedUnverified = new Set<string>();
 
   constructor(deps: DispatcherDeps) {
     this.#deps = deps;
@@ -69,6 +75,7 @@ export class Dispatcher {
   /** A `command` frame that failed its schema but names a command_id: answer invalid_params. */
   async refuseMalformed(commandId: string, command: string, reason: string): Promise<void> {
     if (this.#inFlight.has(commandId) || this.#deps.journal.get(commandId)) return;
+    if (this.#deps.signing.required) this.#rememberUnverified(commandId); // its signature could not be checked
     await this.#refuse({ commandId, command }, 'invalid_params', reason, { journal: false });
   }
 
@@ -78,7 +85,12 @@ export class Dispatcher {
 
     const verdict = this.#deps.signing.verify(message);
     if (!verdict.ok) {
-      if (verdict.code === 'bad_signature') this.#log.error({ command_id: commandId, command, reason: verdict.reason }, 'SECURITY: refused a command with a bad signature');
+      this.#log.error({ command_id: commandId, command, reason: verdict.reason }, 'SECURITY: refused a command with a bad signature');
+      // A forgery under the id of a real command: the real command's answer stands.
+      if (this.#inFlight.has(commandId) || this.#deps.journal.get(commandId)) return;
+      // Not journaled (an id that did not verify cannot be trusted to be the hub's), but remembered
+      // while this process runs: the hub may have stored this refusal as the command's result.
+      this.#rememberUnverified(commandId);
       return this.#refuse(ids, verdict.code, verdict.reason, { journal: false });
     }
 
@@ -88,6 +100,10 @@ export class Dispatcher {
     }
     const finished = this.#deps.journal.get(commandId);
     if (finished) return this.#replay(commandId, command, finished.response);
+    if (this.#refusedUnverified.has(commandId)) {
+      return this.#refuse(ids, 'bad_signature', 'this command id first arrived with a bad signature (or malformed) and was refused; it is not run now (queue the command again)');
+    }
+    if (verdict.stale) return this.#refuse(ids, 'expired', verdict.stale);
 
     const definition = this.#deps.registry.get(command);
     if (!definition) return this.#refuse(ids, 'unknown_command', `unknown command "${command}"; this agent knows: ${this.#deps.registry.all().map((c) => c.name).join(', ')}`);
@@ -115,7 +131,8 @@ export class Dispatcher {
     const admission = isPriority ? this.#deps.lanes.submitPriority(job) : this.#deps.lanes.submitNormal(job);
     if (!admission.accepted) {
       this.#inFlight.delete(commandId);
-      return this.#refuse(ids, 'busy', `the normal lane is full (${this.#deps.config.queue.max_queued} queued); retry later`, { journal: false });
+      // A verified id is remembered even when refused; an unsigned one (no key pinned) is not.
+      return this.#refuse(ids, 'busy', `the normal lane is full (${this.#deps.config.queue.max_queued} queued); send it again later`, { journal: verdict.verified });
     }
     this.#deps.sendEvent({
       type: 'job_accepted',
@@ -260,6 +277,12 @@ export class Dispatcher {
     }
     this.#audit(how.command, commandId, how.outcome, how.reason, response.duration_ms as number | undefined);
     this.#deps.deliver();
+  }
+
+  /** The hub may have stored our refusal of this id as its result: never run the id later. */
+  #rememberUnverified(commandId: string): void {
+    this.#refusedUnverified.add(commandId);
+    if (this.#refusedUnverified.size > MAX_REMEMBERED_UNVERIFIED) this.#refusedUnverified.delete(this.#refusedUnverified.values().next().value!);
   }
 
   /** Every response is fsynced, unless the operator opted out for commands that change nothing. */

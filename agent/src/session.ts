@@ -1,7 +1,9 @@
 // One hub session over whatever transport is up: connected → register → registered → heartbeats;
-// routes commands, cancels and acks; keeps health.json and the supervisor informed.
-import { hubMessageSchema, PROTOCOL_VERSION } from '@tether/shared/protocol/hub-messages.ts';
-import type { ConnectedMessage } from '@tether/shared/protocol/hub-messages.ts';
+// routes commands, cancels, acks and grant changes (the last three only when signed, once a key is
+// pinned); keeps health.json and the supervisor informed.
+import { HUB_MESSAGE_TYPES, hubMessageSchema, PROTOCOL_VERSION } from '@tether/shared/protocol/hub-messages.ts';
+import type { ConnectedMessage, PermissionsMessage } from '@tether/shared/protocol/hub-messages.ts';
+import { SIGNING_SCHEME } from '@tether/shared/protocol/signed-payloads.ts';
 import { VERSION } from '@tether/shared/version.ts';
 import type { Logger } from '@tether/shared/logger.ts';
 import type { Transport, TransportEvents, DownInfo } from './transport/transport.ts';
@@ -120,8 +122,13 @@ export class Session implements TransportEvents {
       case 'registered': return void this.#onRegistered(message.agent_id);
       case 'heartbeat_ack': return;
       case 'command': return void this.#deps.dispatcher().handle(message).catch((error) => this.#log.error({ err: error }, 'dispatch failed'));
-      case 'cancel': return void this.#deps.dispatcher().cancel(message.command_id);
-      case 'ack': return void this.#deps.delivery.acked(message.command_ids).catch((error) => this.#log.error({ err: error }, 'ack handling failed'));
+      case 'cancel':
+        if (!this.#deps.signing.accepts(message)) return;
+        return void this.#deps.dispatcher().cancel(message.command_id);
+      case 'ack':
+        if (!this.#deps.signing.accepts(message)) return; // the response stays in the outbox and is re-sent
+        return void this.#deps.delivery.acked(message.command_ids).catch((error) => this.#log.error({ err: error }, 'ack handling failed'));
+      case 'permissions': return this.#onPermissions(message);
       case 'error': return void this.#log.warn({ hub_message: message.message }, 'hub reported an error');
     }
   }
@@ -129,7 +136,7 @@ export class Session implements TransportEvents {
   #handleInvalid(raw: unknown, problems: string): void {
     const record = raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : null;
     const type = record?.type;
-    if (typeof type === 'string' && !['connected', 'registered', 'heartbeat_ack', 'command', 'cancel', 'ack', 'error'].includes(type)) {
+    if (typeof type === 'string' && !HUB_MESSAGE_TYPES.includes(type)) {
       this.#log.debug({ type }, 'ignored a message of unknown type');
       return;
     }
@@ -146,8 +153,15 @@ export class Session implements TransportEvents {
     this.#peerProtocol = message.protocol;
     if (message.heartbeat_interval_s) this.#heartbeatS = message.heartbeat_interval_s;
     this.#deps.permissions.setHubGrant(message.permissions);
-    this.#deps.signing.onConnected(message.signing_key, message.agent_key_id);
+    this.#deps.signing.onConnected(message.signing_key);
     await this.#register();
+  }
+
+  /** The hub changed this key's grant: it applies at once (still intersected with local policy). */
+  #onPermissions(message: PermissionsMessage): void {
+    if (!this.#deps.signing.accepts(message)) return;
+    this.#deps.permissions.setHubGrant(message.permissions);
+    this.#log.info({ permissions: message.permissions, effective: this.effectiveCommands() }, 'the hub changed this key\'s grant');
   }
 
   async #register(): Promise<void> {
@@ -171,6 +185,7 @@ export class Session implements TransportEvents {
       supervised: host.supervised,
       transports: ['websocket', 'http_polling'],
       pending_command_ids: this.#deps.outbox.entries().map((entry) => entry.commandId),
+      signing: SIGNING_SCHEME,
       update_outcome: this.#deps.updateOutcome?.pending(),
     };
     await this.#transport.send({ type: 'register', protocol: PROTOCOL_VERSION, data }).catch((error) => {

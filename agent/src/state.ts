@@ -1,4 +1,5 @@
-// The agent's identity file <state>/agent.json: a stable agent_id and the pinned signing key.
+// The agent's identity file <state>/agent.json: a stable agent_id, and the record that a signing
+// key was pinned (the key itself lives in pins.json, see pins.ts).
 import { mkdirSync, chmodSync, readFileSync, renameSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -9,8 +10,11 @@ import type { Logger } from '@tether/shared/logger.ts';
 const agentStateSchema = z.object({
   agent_id: z.string().min(1),
   created_at: z.string().optional(),
+  /** Only in files written before pins.json existed: migrated there, then removed from here. */
   signing_key: z.string().optional(),
+  /** A signing key was pinned: if pins.json is then missing or corrupt, that is an error. */
   signing_key_pinned_at: z.string().optional(),
+  signing_key_fingerprint: z.string().optional(),
 });
 
 export type AgentState = z.infer<typeof agentStateSchema>;
@@ -50,12 +54,22 @@ export class AgentStateFile {
     return this.#state.agent_id;
   }
 
-  get signingKey(): string | undefined {
+  /** A key pinned by an agent older than pins.json, still to migrate. */
+  get legacySigningKey(): string | undefined {
     return this.#state.signing_key;
   }
 
-  pinSigningKey(key: string): void {
-    this.#state = { ...this.#state, signing_key: key, signing_key_pinned_at: new Date().toISOString() };
+  /** When and which key was pinned, if this file says one was. */
+  get pinMarker(): { pinnedAt: string; fingerprint: string | undefined } | undefined {
+    const pinnedAt = this.#state.signing_key_pinned_at;
+    return pinnedAt ? { pinnedAt, fingerprint: this.#state.signing_key_fingerprint } : undefined;
+  }
+
+  /** Records that a key is pinned (in pins.json); drops a migrated legacy key. */
+  markPinned(pinnedAt: string, fingerprint: string): void {
+    const { signing_key: _legacy, ...rest } = this.#state;
+    if (_legacy === undefined && rest.signing_key_pinned_at === pinnedAt && rest.signing_key_fingerprint === fingerprint) return;
+    this.#state = { ...rest, signing_key_pinned_at: pinnedAt, signing_key_fingerprint: fingerprint };
     this.#save();
   }
 

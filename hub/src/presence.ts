@@ -17,6 +17,8 @@ export interface AgentSession {
   version: string;
   /** 1 when the agent announced protocol 1 (it wants acks and extensions); null for micro-hack. */
   protocol: number | null;
+  /** The command-signing scheme the agent announced at registration (2); null: scheme 1 or none. */
+  signing: number | null;
   connectedSince: string;
   lastHeartbeat: string | null;
   lastSeenMs: number;
@@ -25,11 +27,18 @@ export interface AgentSession {
   send?: (frame: Record<string, unknown>) => boolean;
   /** HTTP sessions only: the next poll offers every unanswered command (after a transport switch). */
   offerAllOnNextPoll?: boolean;
+  /**
+   * A frame other than a command (a signed `permissions` frame): sent now on a WebSocket, carried
+   * by the next poll answer over HTTP. False when it cannot be delivered.
+   */
+  push?: (frame: Record<string, unknown>) => boolean;
+  /** HTTP sessions only: pushed frames waiting for the next poll answer. */
+  pendingFrames?: Record<string, unknown>[];
   close(code: number, reason: string): void;
 }
 
 /** A session as it starts: nothing known of the agent until it registers. */
-export function newSession(keyId: string, transport: Transport, link: Pick<AgentSession, 'send' | 'close' | 'offerAllOnNextPoll'>): AgentSession {
+export function newSession(keyId: string, transport: Transport, link: Pick<AgentSession, 'send' | 'close' | 'offerAllOnNextPoll' | 'push'>): AgentSession {
   return {
     sessionId: randomUUID(),
     keyId,
@@ -38,6 +47,7 @@ export function newSession(keyId: string, transport: Transport, link: Pick<Agent
     hostname: '',
     version: '',
     protocol: null,
+    signing: null,
     connectedSince: new Date().toISOString(),
     lastHeartbeat: null,
     lastSeenMs: Date.now(),

@@ -24,6 +24,8 @@ import { loadAdminToken } from './identity/admin-token.ts';
 import { loadCommandSigner } from './identity/signing-key.ts';
 import { Presence } from './presence.ts';
 import { CommandRouter } from './commands/command-router.ts';
+import { SignedFrames } from './commands/signed-frames.ts';
+import { addSigningKeyRoute } from './identity/signing-key-route.ts';
 import { RouteTable } from './http/route-table.ts';
 import { HttpError, sendError, sendJson } from './http/http-io.ts';
 import { addAdminRoutes } from './http/admin-routes.ts';
@@ -82,12 +84,14 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const events = new EventStore(db);
   const presence = new Presence();
   const durability = new DurabilityBarrier(db, join(dataDir, 'hub.sqlite'), log);
-  const router = new CommandRouter({ commands, events, presence, signer, log, durability, httpReofferMs: (options.httpReofferS ?? 120) * 1000 });
+  const frames = new SignedFrames(signer, (keyId) => keys.keyHash(keyId));
+  const router = new CommandRouter({ commands, events, presence, frames, log, durability, httpReofferMs: (options.httpReofferS ?? 120) * 1000 });
 
   const routes = new RouteTable();
   routes.add('GET', '/api/health', ({ res }) => sendJson(res, 200, { ok: true, version: VERSION }));
-  addAdminRoutes(routes, { keys, commands, events, presence, router, adminToken, log });
-  addAgentRoutes(routes, { keys, agents, presence, router, signer, log, pollIntervalS: options.pollIntervalS ?? 5 });
+  addAdminRoutes(routes, { keys, commands, events, presence, router, frames, adminToken, log });
+  addAgentRoutes(routes, { keys, agents, presence, router, signer, frames, log, pollIntervalS: options.pollIntervalS ?? 5 });
+  addSigningKeyRoute(routes, signer);
   const s3 = options.s3 ? await loadS3Settings(options.s3, dataDir) : null;
   addArtifactRoutes(routes, { keys, dataDir, log, maxBytes: options.artifactMaxBytes ?? DEFAULT_ARTIFACT_MAX_BYTES, s3 });
   addReleaseRoutes(routes, {
@@ -126,7 +130,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   server.on('upgrade', (req, socket, head) => {
     try {
       handleAgentUpgrade(req, socket, head, {
-        wss, keys, presence, router, agents, signer, log,
+        wss, keys, presence, router, agents, signer, frames, log,
         heartbeatIntervalS: options.heartbeatIntervalS ?? 30,
         pingIntervalMs: options.pingIntervalMs ?? 25_000,
         pongTimeoutMs: options.pongTimeoutMs ?? 10_000,

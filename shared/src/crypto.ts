@@ -64,3 +64,11 @@ export function verifyEd25519(publicKeyBase64: string, data: string | Uint8Array
     return false;
   }
 }
+
+/**
+ * The fingerprint people compare (deploy.sh prints it, the hub serves it): the first 16 hex digits
+ * of the SHA-256 of the raw 32 key bytes.
+ */
+export function publicKeyFingerprint(publicKeyBase64: string): string {
+  return sha256Hex(Buffer.from(publicKeyBase64, 'base64')).slice(0, 16);
+}

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { canonicalJson } from '../src/canonical-json.ts';
-import { generateEd25519KeyPair, signEd25519, verifyEd25519, hashSecret, generateSecret } from '../src/crypto.ts';
+import { createHash } from 'node:crypto';
+import { generateEd25519KeyPair, signEd25519, verifyEd25519, hashSecret, generateSecret, publicKeyFingerprint } from '../src/crypto.ts';
 import { Backoff } from '../src/backoff.ts';
 
 test('canonical JSON sorts keys at every depth and drops undefined', () => {
@@ -37,4 +38,12 @@ test('backoff: full jitter inside a window doubling to the cap, reset starts ove
   assert.equal(backoff.window(), 1000);
   const zero = new Backoff({ random: () => 0 });
   assert.equal(zero.next(), 0, 'full jitter can draw 0');
+});
+
+test('public key fingerprint: first 16 hex of the SHA-256 of the raw key bytes', () => {
+  const pair = generateEd25519KeyPair();
+  const fingerprint = publicKeyFingerprint(pair.publicKey);
+  assert.match(fingerprint, /^[0-9a-f]{16}$/);
+  assert.equal(fingerprint, createHash('sha256').update(Buffer.from(pair.publicKey, 'base64')).digest('hex').slice(0, 16));
+  assert.notEqual(fingerprint, publicKeyFingerprint(generateEd25519KeyPair().publicKey));
 });

@@ -71,7 +71,7 @@ test('update to latest: verified, switched, serving the new version, outcome rep
   assert.equal(again.body.result.data.staged, false);
 });
 
-test('a downgrade needs the exact version: "latest" older than the running version is refused', { timeout: 180_000 }, async () => {
+test('a downgrade needs the exact version and update.allow_downgrade in the host config', { timeout: 180_000 }, async () => {
   const host = await fx.host('1.3.0');
   await waitServing(fx.hub, host.keyId, '1.3.0');
   const refused = await command(fx.hub, host.keyId, 'update', { version: 'latest' }, 30);
@@ -79,8 +79,19 @@ test('a downgrade needs the exact version: "latest" older than the running versi
   assert.match(refused.body.result.error, /older than the running 1\.3\.0.*exact version/);
   await expectUnchanged(host.stateDir, host.keyId, '1.3.0');
 
+  // Named, but this host does not allow going back.
   const named = await command(fx.hub, host.keyId, 'update', { version: '1.1.0' }, 60);
-  assert.equal(named.body.result.success, true, JSON.stringify(named.body.result));
+  assert.equal(named.body.result.success, false);
+  assert.match(named.body.result.error, /1\.1\.0 is older than the running 1\.3\.0.*update\.allow_downgrade: true/);
+  await expectUnchanged(host.stateDir, host.keyId, '1.3.0');
+
+  // The host's own config allows it: the named older version is installed.
+  await host.supervisor.stop('SIGTERM', 10_000);
+  await appendFile(String(host.env.TETHER_CONFIG), 'update:\n  allow_downgrade: true\n');
+  host.restartSupervisor();
+  await waitServing(fx.hub, host.keyId, '1.3.0');
+  const allowed = await command(fx.hub, host.keyId, 'update', { version: '1.1.0' }, 60);
+  assert.equal(allowed.body.result.success, true, JSON.stringify(allowed.body.result));
   await waitServing(fx.hub, host.keyId, '1.1.0');
   assert.equal(await currentVersion(host.stateDir), '1.1.0');
 });

@@ -12,6 +12,9 @@ import { RunningMarkers } from '../running-markers.ts';
 import { Permissions } from '../permissions.ts';
 import { Lanes } from '../lanes.ts';
 import { CommandSigning } from '../signature.ts';
+import { PinError, SigningKeyPin } from '../pins.ts';
+import { PLAIN_TEXT_FIX, plainTextProblem } from '../transport/plain-text.ts';
+import { agentHttpBase } from '../transport/url.ts';
 import { Dispatcher } from '../dispatcher.ts';
 import { Delivery } from '../delivery.ts';
 import { Session } from '../session.ts';
@@ -34,12 +37,34 @@ export async function runAgent(): Promise<void> {
   const { config, configPath } = loadConfigOrExit();
   const secrets = configSecretValues(config);
   const log = createLogger({ name: 'tether-agent', level: config.log_level, secrets: () => secrets });
+  // server_url is also the base of the HTTP fallback, updates, redeploys and uploads.
+  const plainText = plainTextProblem(config.server_url);
+  if (plainText && !config.allow_insecure) {
+    process.stderr.write(`tether-agent: refusing server_url ${new URL(config.server_url).origin}: ${plainText}. To fix: ${PLAIN_TEXT_FIX}.\n`);
+    process.exit(EXIT_CONFIG);
+  }
+  if (plainText) log.warn({ server_url: new URL(config.server_url).origin }, `SECURITY: allow_insecure is set: ${plainText}`);
   let stateFile: AgentStateFile;
   try {
     ensureStateDir(config.state_dir);
     stateFile = new AgentStateFile(config.state_dir, log);
   } catch (error) {
     process.stderr.write(`tether-agent: cannot use state_dir ${config.state_dir}: ${(error as Error).message}. Set TETHER_STATE_DIR to a writable directory.\n`);
+    process.exit(EXIT_CONFIG);
+  }
+  let pin: SigningKeyPin;
+  try {
+    pin = new SigningKeyPin({
+      stateDir: config.state_dir,
+      state: stateFile,
+      configuredKey: config.signing.public_key,
+      signingKeyUrl: `${agentHttpBase(config.server_url)}/api/agents/signing-key`,
+      log,
+    });
+  } catch (error) {
+    if (!(error instanceof PinError)) throw error;
+    log.fatal({ err: error.message }, 'the pinned signing key is lost');
+    process.stderr.write(`tether-agent: ${error.message}\n`);
     process.exit(EXIT_CONFIG);
   }
   const agentId = stateFile.agentId;
@@ -50,7 +75,7 @@ export async function runAgent(): Promise<void> {
   const markers = new RunningMarkers(config.state_dir);
   const permissions = new Permissions(config.allow);
   const lanes = new Lanes({ workers: config.queue.workers, maxQueued: config.queue.max_queued });
-  const signing = new CommandSigning(stateFile, config.signing.public_key, log);
+  const signing = new CommandSigning(pin, config.api_key, log);
   const sampler = new SystemMetricsSampler();
   void sampler.sample(); // primes the CPU delta so the first heartbeat has a real cpu_percent
   const health = new HealthFile(config.state_dir, new URL(config.server_url).origin, config.heartbeat_interval_s);

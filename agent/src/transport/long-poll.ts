@@ -1,10 +1,11 @@
 // HTTP transport (protocol.md section 4): register and heartbeat by POST /api/agents/heartbeat,
 // commands by (long) poll, responses by POST /api/agents/result (2xx = ack), job events batched
 // to POST /api/agents/events. To the session it looks like the WebSocket: the same messages in
-// and out, with `connected` / `registered` / `ack` made from the HTTP answers.
+// and out, with `connected` / `registered` / `ack` made from the HTTP answers (the ack carries the
+// hub's signature when the answer has one; a pinned agent acts only on a signed ack).
 import { Backoff } from '@tether/shared/backoff.ts';
 import { z } from 'zod';
-import { httpRegisterAnswerSchema } from '@tether/shared/protocol/http-bodies.ts';
+import { httpRegisterAnswerSchema, httpResultAnswerSchema } from '@tether/shared/protocol/http-bodies.ts';
 import { PROTOCOL_VERSION } from '@tether/shared/protocol/hub-messages.ts';
 import type { Logger } from '@tether/shared/logger.ts';
 import type { Transport, TransportEvents } from './transport.ts';
@@ -29,7 +30,11 @@ const MAX_BUFFERED_EVENTS = 10_000;
 const EVENTS_BATCH = 500;
 const EVENTS_FLUSH_DELAY_MS = 50;
 const DEFAULT_PLAIN_POLL_S = 5;
-const pollAnswerShape = z.object({ commands: z.array(z.record(z.string(), z.unknown())).max(1000) });
+const pollAnswerShape = z.object({
+  commands: z.array(z.record(z.string(), z.unknown())).max(1000),
+  /** Frames HTTP cannot push (a signed `permissions` frame), handled like WebSocket frames. */
+  frames: z.array(z.record(z.string(), z.unknown())).max(100).optional(),
+});
 
 export class HttpFailure extends Error {
   readonly status: number;
@@ -218,8 +223,9 @@ export class HttpTransport implements Transport {
   async #result(message: Record<string, unknown>): Promise<void> {
     const commandId = String(message.command_id);
     await this.#flushEvents(); // progress and output go before the result that ends them
+    let answer: HubAnswer;
     try {
-      await this.#call('POST', '/api/agents/result', { command_id: commandId, result: message });
+      answer = await this.#call('POST', '/api/agents/result', { command_id: commandId, result: message });
     } catch (error) {
       if (!(error instanceof HttpFailure)) throw error; // the link already failed; the outbox re-sends after it
       if (error.status >= 500 || error.status === 401 || error.status === 403 || error.status === 408 || error.status === 429) {
@@ -227,10 +233,15 @@ export class HttpTransport implements Transport {
         this.#linkFailed(error.link, error.message, error.status === 403 ? 4 : 1);
         throw error;
       }
-      // Any other 4xx will never be accepted: keeping it would block every later response.
+      // Any other 4xx will never be accepted: keeping it would block every later response. (A
+      // pinned agent still keeps it: the refusal is unsigned, and a relay could answer the same.)
       this.#log.error({ command_id: commandId, err: error.message }, 'the hub rejected a response for good; dropping it from the outbox');
+      this.#options.events.message({ type: 'ack', command_ids: [commandId] });
+      return;
     }
-    this.#options.events.message({ type: 'ack', command_ids: [commandId] });
+    const signed = httpResultAnswerSchema.safeParse(answer.body ?? {});
+    const ack = signed.success ? signed.data.ack : undefined;
+    this.#options.events.message(ack ? { type: 'ack', ...ack } : { type: 'ack', command_ids: [commandId] });
   }
 
   #queueEvent(event: Record<string, unknown>): void {
@@ -286,6 +297,10 @@ export class HttpTransport implements Transport {
       if (!commands.success) {
         this.#log.warn({ status: answer.status }, 'dropped a poll answer that is not { commands: [...] }');
       } else {
+        for (const frame of commands.data.frames ?? []) {
+          if (link.signal.aborted) return;
+          this.#options.events.message(frame);
+        }
         for (const command of commands.data.commands) {
           if (link.signal.aborted) return;
           this.#options.events.message({ ...command, type: 'command' });

@@ -1,5 +1,6 @@
 // The agent config's `release_keys`: release public keys pinned from the install (YAML list, or
 // TETHER_RELEASE_KEYS as a comma-separated string). Empty: pinned at first use from the hub.
+// And `update:`: what the `update` command may do on this host.
 import { z } from 'zod';
 import { decodePublicKey } from '@tether/shared/release/signing.ts';
 
@@ -15,3 +16,13 @@ const releaseKeySchema = z.string().trim().refine((value) => {
 export const releaseKeysConfigSchema = z
   .preprocess((value) => (typeof value === 'string' ? value.split(',').map((key) => key.trim()).filter((key) => key !== '') : value), z.array(releaseKeySchema))
   .default([]);
+
+export const updateConfigSchema = z
+  .object({
+    /**
+     * An `update` naming a version older than the running one is refused unless this is true: an
+     * old signed release may carry a fixed vulnerability. Only the host's config can allow it.
+     */
+    allow_downgrade: z.boolean().default(false),
+  })
+  .default({ allow_downgrade: false });

@@ -17,6 +17,7 @@ import { downloadToFile, fetchJson } from './http-download.ts';
 import type { DownloadOptions } from './http-download.ts';
 import { releaseKeysUrl, releasesUrl } from './hub-urls.ts';
 import { trustedReleaseKeys } from './trusted-keys.ts';
+import { PLAIN_TEXT_FIX, plainTextProblem } from '../transport/plain-text.ts';
 
 export class UpdateRefused extends Error {
   override name = 'UpdateRefused';
@@ -45,6 +46,10 @@ export interface StageOptions {
   progress?: (percent: number, message: string) => void;
   /** Running version; default this build's. */
   runningVersion?: string;
+  /** update.allow_downgrade from the host's config: an explicit older version is refused without it. */
+  allowDowngrade?: boolean;
+  /** allow_insecure from the host's config: the release base may be plain text to a non-loopback host. */
+  allowInsecure?: boolean;
 }
 
 export type StageResult =
@@ -57,6 +62,8 @@ export async function stageUpdate(options: StageOptions): Promise<StageResult> {
   const explicit = options.requested !== 'latest';
   const download: DownloadOptions = { userAgent: `tether-agent/${running}`, signal: options.signal };
   const base = releasesUrl(options.serverUrl);
+  const plainText = plainTextProblem(base);
+  if (plainText && !options.allowInsecure) throw new UpdateRefused(`the release base ${new URL(base).origin} is refused: ${plainText}; ${PLAIN_TEXT_FIX}`);
   const progress = options.progress ?? (() => {});
 
   let version: string;
@@ -74,6 +81,10 @@ export async function stageUpdate(options: StageOptions): Promise<StageResult> {
   if (compareVersions(version, running) === 0) return { state: 'current', version };
   if (!explicit && compareVersions(version, running) < 0) {
     throw new UpdateRefused(`the latest published release ${version} is older than the running ${running}; a downgrade needs the exact version (update with version "${version}")`);
+  }
+  // An older signed release may carry a fixed vulnerability: only the host itself may allow going back.
+  if (explicit && compareVersions(version, running) < 0 && !options.allowDowngrade) {
+    throw new UpdateRefused(`${version} is older than the running ${running}, and this host does not allow downgrades; set update.allow_downgrade: true in the agent config to allow them`);
   }
   if (!explicit) {
     const bad = (await readBadVersions(options.stateDir))[version];

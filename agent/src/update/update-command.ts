@@ -33,12 +33,15 @@ function createUpdateCommand(name: string): CommandDefinition<UpdateParams> {
       try {
         // The update machinery (verification, install, undici) loads on first use, not at agent start.
         const { stageUpdate } = await import('./stage-update.ts');
-        const configuredKeys = (context.config as { release_keys?: string[] }).release_keys ?? [];
+        const hostConfig = context.config as { release_keys?: string[]; update?: { allow_downgrade?: boolean } };
+        const configuredKeys = hostConfig.release_keys ?? [];
         const result = await stageUpdate({
           requested: params.version,
           serverUrl: context.config.server_url,
           configuredKeys,
           stateDir: context.stateDir,
+          allowDowngrade: hostConfig.update?.allow_downgrade === true,
+          allowInsecure: context.config.allow_insecure,
           log: context.log,
           signal: context.signal,
           progress: (progress, message) => context.job.progress({ progress, message }),

@@ -4,12 +4,19 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
+import { hashSecret, signEd25519 } from '@tether/shared/crypto.ts';
+import { ackPayload, commandPayload } from '@tether/shared/protocol/signed-payloads.ts';
+import { TEST_API_KEY } from './agent-process.ts';
 
 export interface FakeHubOptions {
   /** 'tether' sends protocol 1 and acks; 'microhack' does neither. */
   style?: 'tether' | 'microhack';
   permissions?: string[] | null;
   signingKey?: string;
+  /** With signingKey: acks are signed (scheme 2) for `agentApiKey`, and signCommand() works. */
+  signingPrivateKeyPem?: string;
+  /** The key the agent under test holds (default TEST_API_KEY). */
+  agentApiKey?: string;
   agentKeyId?: string;
   heartbeatIntervalS?: number;
   /** Answer the upgrade with this HTTP status instead of accepting. */
@@ -76,7 +83,7 @@ export class FakeHub {
       this.received.push({ connection, message });
       if (message.type === 'register') ws.send(JSON.stringify({ type: 'registered', agent_id: message.data?.agent_id }));
       if (message.type === 'heartbeat') ws.send(JSON.stringify({ type: 'heartbeat_ack' }));
-      if (message.type === 'response' && tether && !this.options.withholdAcks) ws.send(JSON.stringify({ type: 'ack', command_ids: [message.command_id] }));
+      if (message.type === 'response' && tether && !this.options.withholdAcks) ws.send(JSON.stringify(this.ack([message.command_id])));
     });
     const connected: Record<string, unknown> = { type: 'connected', message: 'welcome', agent_key_id: this.options.agentKeyId ?? 'key-1', timestamp: new Date().toISOString() };
     if (this.options.permissions !== undefined) connected.permissions = this.options.permissions;
@@ -87,6 +94,24 @@ export class FakeHub {
       if (this.options.signingKey) connected.signing_key = this.options.signingKey;
     }
     ws.send(JSON.stringify(connected));
+  }
+
+  /** An ack frame: signed (scheme 2) when the hub has a private key. */
+  ack(commandIds: string[]): Record<string, unknown> {
+    if (!this.options.signingPrivateKeyPem) return { type: 'ack', command_ids: commandIds };
+    const timestamp = new Date().toISOString();
+    return { type: 'ack', command_ids: commandIds, timestamp, signature: signEd25519(this.options.signingPrivateKeyPem, ackPayload({ command_ids: commandIds, timestamp }, this.#keySha256())) };
+  }
+
+  /** A command frame signed (scheme 2) for the agent's key. */
+  signCommand(command: { command_id: string; command: string; data?: unknown; timestamp?: string; deadline?: string; timeout_s?: number }): Record<string, unknown> {
+    if (!this.options.signingPrivateKeyPem) throw new Error('FakeHub has no signingPrivateKeyPem');
+    const timestamp = command.timestamp ?? new Date().toISOString();
+    return { type: 'command', ...command, timestamp, signature: signEd25519(this.options.signingPrivateKeyPem, commandPayload({ ...command, timestamp }, this.#keySha256())) };
+  }
+
+  #keySha256(): string {
+    return hashSecret(this.options.agentApiKey ?? TEST_API_KEY);
   }
 
   send(message: unknown): void {

@@ -15,6 +15,7 @@ import { Outbox } from '../../src/outbox.ts';
 import { RunningMarkers } from '../../src/running-markers.ts';
 import { AgentStateFile, ensureStateDir } from '../../src/state.ts';
 import { CommandSigning } from '../../src/signature.ts';
+import { SigningKeyPin } from '../../src/pins.ts';
 
 const [stateDir, commandId, commandName] = process.argv.slice(2) as [string, string, string];
 ensureStateDir(stateDir);
@@ -25,7 +26,7 @@ const dispatcher = new Dispatcher({
   registry: new CommandRegistry([{ name: commandName, permission: commandName, lane: 'normal', params: z.looseObject({}), run: () => new Promise(() => {}) }]),
   permissions: new Permissions(config.allow),
   lanes: new Lanes({ workers: 1, maxQueued: 1 }),
-  signing: new CommandSigning(new AgentStateFile(stateDir, log), undefined, log),
+  signing: new CommandSigning(new SigningKeyPin({ stateDir, state: new AgentStateFile(stateDir, log), configuredKey: undefined, signingKeyUrl: 'unused', log }), config.api_key, log),
   journal: new Journal(stateDir, { retentionMs: 3600_000, maxEntries: 1000 }, log),
   outbox: new Outbox(stateDir, log),
   markers: new RunningMarkers(stateDir),

@@ -20,6 +20,7 @@ import { Outbox } from '../../src/outbox.ts';
 import { RunningMarkers } from '../../src/running-markers.ts';
 import { AgentStateFile } from '../../src/state.ts';
 import { CommandSigning } from '../../src/signature.ts';
+import { SigningKeyPin } from '../../src/pins.ts';
 import { until } from '../helpers/agent-process.ts';
 
 /** Runs until aborted; reports where it got. */
@@ -82,7 +83,7 @@ async function makeDispatcher(t: { after(fn: () => unknown): void }, queue = { w
     registry: new CommandRegistry([waitCommand, failCommand, crashCommand, lookCommand]),
     permissions: new Permissions(config.allow),
     lanes,
-    signing: new CommandSigning(new AgentStateFile(stateDir, log), undefined, log),
+    signing: new CommandSigning(new SigningKeyPin({ stateDir, state: new AgentStateFile(stateDir, log), configuredKey: undefined, signingKeyUrl: 'unused', log }), config.api_key, log),
     journal: new Journal(stateDir, { retentionMs: 3600_000, maxEntries: 1000 }, log),
     outbox,
     markers: new RunningMarkers(stateDir),

@@ -7,7 +7,7 @@ import type { ResponseMessage, JobEvent } from '@tether/shared/protocol/agent-me
 import type { CommandStore, CommandRecord } from '../storage/command-store.ts';
 import type { EventStore, StoredEvent } from '../storage/event-store.ts';
 import type { AgentSession, Presence } from '../presence.ts';
-import type { CommandSigner } from '../identity/signing-key.ts';
+import type { SignedFrames } from './signed-frames.ts';
 import type { DurabilityBarrier } from '../storage/durability.ts';
 
 export interface QueueRequest {
@@ -22,7 +22,7 @@ export interface CommandRouterDeps {
   commands: CommandStore;
   events: EventStore;
   presence: Presence;
-  signer: CommandSigner;
+  frames: SignedFrames;
   log: Logger;
   /** A command handed to a poll and not answered is offered again after this long. */
   httpReofferMs: number;
@@ -76,10 +76,15 @@ export class CommandRouter {
     for (const record of this.deps.commands.unanswered(session.keyId)) {
       if (record.status === 'sent' && !offerAll && !this.dueForReoffer(record)) continue;
       if (this.expireIfLate(record)) continue;
-      frames.push(this.frameFor(record));
+      frames.push(this.frameFor(session, record));
       this.deps.commands.markSent(record.command_id, 'http_polling');
     }
     return frames;
+  }
+
+  /** Wakes this key's waiting long poll (a frame was pushed to its HTTP session). */
+  wake(keyId: string): void {
+    this.signals.emit(`ready:${keyId}`);
   }
 
   /** Resolves when a command may be ready for this key's poll, or after timeoutMs. */
@@ -177,7 +182,7 @@ export class CommandRouter {
 
   private deliver(session: AgentSession, record: CommandRecord): void {
     if (this.expireIfLate(record)) return;
-    if (session.send?.(this.frameFor(record))) this.deps.commands.markSent(record.command_id, 'websocket');
+    if (session.send?.(this.frameFor(session, record))) this.deps.commands.markSent(record.command_id, 'websocket');
   }
 
   private expireIfLate(record: CommandRecord): boolean {
@@ -194,27 +199,8 @@ export class CommandRouter {
     return record.sent_at === null || Date.parse(record.sent_at) + waitMs <= Date.now();
   }
 
-  /** The wire form, signed at send time: the timestamp is fresh, so a queued command is not stale. */
-  private frameFor(record: CommandRecord): Record<string, unknown> {
-    const timestamp = new Date().toISOString();
-    const deadline = record.deadline ?? undefined;
-    const signature = this.deps.signer.sign({
-      command_id: record.command_id,
-      command: record.command,
-      data: record.data,
-      timestamp,
-      deadline,
-      agent_key_id: record.key_id,
-    });
-    return {
-      type: 'command',
-      command_id: record.command_id,
-      command: record.command,
-      data: record.data,
-      timestamp,
-      ...(deadline ? { deadline } : {}),
-      ...(record.timeout_s !== null ? { timeout_s: record.timeout_s } : {}),
-      signature,
-    };
+  /** The wire form, signed at send time for the scheme this session announced. */
+  private frameFor(session: AgentSession, record: CommandRecord): Record<string, unknown> {
+    return this.deps.frames.command(session, record);
   }
 }

@@ -6,6 +6,8 @@ import type { KeyStore } from '../storage/key-store.ts';
 import type { CommandStore, CommandRecord } from '../storage/command-store.ts';
 import type { Presence } from '../presence.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
+import type { SignedFrames } from '../commands/signed-frames.ts';
+import { pushGrant } from '../commands/push-grant.ts';
 import type { AdminToken } from '../identity/admin-token.ts';
 import type { EventStore } from '../storage/event-store.ts';
 import { CLOSE_KEY_DISABLED, CLOSE_KEY_INVALID } from '../ws/close-codes.ts';
@@ -19,6 +21,7 @@ export interface AdminDeps {
   events: EventStore;
   presence: Presence;
   router: CommandRouter;
+  frames: SignedFrames;
   adminToken: AdminToken;
   log: Logger;
 }
@@ -75,6 +78,7 @@ export function addAdminRoutes(table: RouteTable, deps: AdminDeps): void {
     const body = await readJson(req, updateKeyBodySchema);
     const updated = deps.keys.update(params.id!, body)!;
     if (body.status === 'disabled') deps.presence.closeKey(updated.id, CLOSE_KEY_DISABLED, 'agent key disabled');
+    else if (body.permissions) pushGrant(deps.presence, deps.frames, updated.id, updated.permissions, deps.log);
     deps.log.info({ key_id: updated.id, status: updated.status }, 'agent key updated');
     sendJson(res, 200, updated);
   }));

@@ -11,6 +11,7 @@ import { newSession } from '../presence.ts';
 import type { AgentSession, Presence } from '../presence.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
 import type { CommandSigner } from '../identity/signing-key.ts';
+import type { SignedFrames } from '../commands/signed-frames.ts';
 import { authenticateAgent, presentedKey } from '../agent-auth.ts';
 import { HttpError, readJson, sendJson } from './http-io.ts';
 import type { RouteContext, RouteTable } from './route-table.ts';
@@ -21,9 +22,13 @@ export interface AgentRouteDeps {
   presence: Presence;
   router: CommandRouter;
   signer: CommandSigner;
+  frames: SignedFrames;
   log: Logger;
   pollIntervalS: number;
 }
+
+/** Pushed frames kept for an HTTP session that has not polled yet; the oldest go first. */
+const MAX_PENDING_FRAMES = 100;
 
 const jsonObjectSchema = z.record(z.string(), z.unknown(), 'the body must be a JSON object');
 
@@ -47,7 +52,19 @@ export function addAgentRoutes(table: RouteTable, deps: AgentRouteDeps): void {
   const httpSession = (key: KeyView): AgentSession => {
     let session = deps.presence.httpSessionFor(key.id);
     if (!session) {
-      session = newSession(key.id, 'http_polling', { offerAllOnNextPoll: true, close: () => {} });
+      const pending: Record<string, unknown>[] = [];
+      session = newSession(key.id, 'http_polling', {
+        offerAllOnNextPoll: true,
+        close: () => {},
+        // Frames wait for the next poll answer; a poll that is waiting now is woken.
+        push: (frame) => {
+          if (pending.length >= MAX_PENDING_FRAMES) pending.shift();
+          pending.push(frame);
+          deps.router.wake(key.id);
+          return true;
+        },
+      });
+      session.pendingFrames = pending;
       deps.presence.add(session);
       deps.log.info({ key_id: key.id }, 'agent connected (http polling)');
     }
@@ -67,6 +84,7 @@ export function addAgentRoutes(table: RouteTable, deps: AgentRouteDeps): void {
       session.hostname = body.hostname;
       session.version = body.version;
       session.protocol = body.protocol ?? null;
+      session.signing = body.signing ?? null;
       session.offerAllOnNextPoll = true;
       deps.agents.saveRegistration({ agent_id: body.agent_id, key_id: key.id, hostname: body.hostname, version: body.version, os: body.os, transport: 'http_polling', data: body });
       deps.log.info({ key_id: key.id, agent_id: body.agent_id, protocol: session.protocol }, 'agent registered (http polling)');
@@ -96,12 +114,13 @@ export function addAgentRoutes(table: RouteTable, deps: AgentRouteDeps): void {
     const session = httpSession(key);
     let commands = deps.router.takeForPoll(session);
     const waitS = query.data.wait ?? 0;
-    if (commands.length === 0 && waitS > 0) {
+    const framesWaiting = () => (session.pendingFrames?.length ?? 0) > 0;
+    if (commands.length === 0 && !framesWaiting() && waitS > 0) {
       const gone = new AbortController();
       const onClose = () => gone.abort();
       res.on('close', onClose);
       const until = Date.now() + waitS * 1000;
-      while (commands.length === 0 && !gone.signal.aborted && Date.now() < until) {
+      while (commands.length === 0 && !framesWaiting() && !gone.signal.aborted && Date.now() < until) {
         await deps.router.waitForWork(key.id, until - Date.now(), gone.signal);
         session.lastSeenMs = Date.now();
         if (!gone.signal.aborted && deps.keys.get(key.id)?.status === 'active') commands = deps.router.takeForPoll(session);
@@ -109,7 +128,8 @@ export function addAgentRoutes(table: RouteTable, deps: AgentRouteDeps): void {
       res.off('close', onClose);
       if (gone.signal.aborted) return;
     }
-    sendJson(res, 200, { commands });
+    const frames = session.pendingFrames?.splice(0) ?? [];
+    sendJson(res, 200, frames.length > 0 ? { commands, frames } : { commands });
   }));
 
   table.add('POST', '/api/agents/result', agent(async ({ req, res }, key) => {
@@ -126,9 +146,10 @@ export function addAgentRoutes(table: RouteTable, deps: AgentRouteDeps): void {
     httpSession(key);
     const { type: _type, ...result } = body.result;
     const { stored } = deps.router.recordResult(key.id, { ...result, command_id: body.command_id });
-    // The 2xx is the ack: answer only once the result is on stable storage.
+    // The 2xx is the ack: answer only once the result is on stable storage. The signed ack lets a
+    // pinned agent tell the hub's answer from a relay's (protocol.md section 6).
     await deps.router.durable();
-    sendJson(res, 200, { ok: true, stored });
+    sendJson(res, 200, { ok: true, stored, ack: deps.frames.httpAck(key.id, [body.command_id]) });
   }));
 
   table.add('POST', '/api/agents/events', agent(async ({ req, res }, key) => {

@@ -1,9 +1,10 @@
 // The hub's Ed25519 command-signing key pair (protocol.md section 6), kept in the data dir.
+// The private key is parsed once: parsing the PEM per signature cost as much as signing.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateEd25519KeyPair, publicKeyFromPrivatePem, signEd25519 } from '@tether/shared/crypto.ts';
+import { createPrivateKey, sign } from 'node:crypto';
+import { generateEd25519KeyPair, publicKeyFingerprint, publicKeyFromPrivatePem } from '@tether/shared/crypto.ts';
 import { writeFileAtomicSync } from '@tether/shared/atomic-file.ts';
-import { canonicalJson } from '@tether/shared/canonical-json.ts';
 
 export const SIGNING_KEY_FILE = 'command-signing-key.pem';
 export const SIGNING_PUBLIC_KEY_FILE = 'command-signing-key.pub';
@@ -11,7 +12,10 @@ export const SIGNING_PUBLIC_KEY_FILE = 'command-signing-key.pub';
 export interface CommandSigner {
   /** Raw Ed25519 public key, base64: sent as `connected.signing_key`. */
   publicKey: string;
-  sign(fields: { command_id: string; command: string; data: unknown; timestamp: string; deadline: string | undefined; agent_key_id: string }): string;
+  /** First 16 hex of the SHA-256 of the raw key: what operators compare at install. */
+  fingerprint: string;
+  /** Ed25519 signature of a payload (signed-payloads.ts), base64. */
+  sign(payload: string): string;
 }
 
 export function loadCommandSigner(dataDir: string): CommandSigner {
@@ -25,9 +29,11 @@ export function loadCommandSigner(dataDir: string): CommandSigner {
     writeFileAtomicSync(privatePath, privateKeyPem, { mode: 0o600 });
     writeFileAtomicSync(join(dataDir, SIGNING_PUBLIC_KEY_FILE), `${pair.publicKey}\n`, { mode: 0o644 });
   }
+  const privateKey = createPrivateKey(privateKeyPem);
   const publicKey = publicKeyFromPrivatePem(privateKeyPem);
   return {
     publicKey,
-    sign: (fields) => signEd25519(privateKeyPem, canonicalJson(fields)),
+    fingerprint: publicKeyFingerprint(publicKey),
+    sign: (payload) => sign(null, Buffer.from(payload, 'utf8'), privateKey).toString('base64'),
   };
 }

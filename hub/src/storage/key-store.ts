@@ -66,6 +66,12 @@ export class KeyStore {
     return row ? toView(row) : undefined;
   }
 
+  /** The stored SHA-256 of a key (what scheme-2 signatures bind to); never leaves the hub. */
+  keyHash(id: string): string | undefined {
+    const row = this.db.prepare('SELECT key_hash FROM keys WHERE id = ?').get(id) as { key_hash: string } | undefined;
+    return row?.key_hash;
+  }
+
   /** The key a presented secret belongs to, looked up by hash. */
   findBySecret(secret: string): KeyView | undefined {
     const row = this.db.prepare('SELECT * FROM keys WHERE key_hash = ?').get(hashSecret(secret)) as KeyRow | undefined;

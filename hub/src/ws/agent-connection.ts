@@ -12,6 +12,7 @@ import type { AgentSession, Presence } from '../presence.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
 import type { AgentStore } from '../storage/agent-store.ts';
 import type { CommandSigner } from '../identity/signing-key.ts';
+import type { SignedFrames } from '../commands/signed-frames.ts';
 import { BadFrameCounter } from './bad-frame-counter.ts';
 import { CLOSE_PROTOCOL_VIOLATION, CLOSE_REPLACED } from './close-codes.ts';
 
@@ -20,6 +21,7 @@ export interface AgentConnectionDeps {
   router: CommandRouter;
   agents: AgentStore;
   signer: CommandSigner;
+  frames: SignedFrames;
   log: Logger;
   heartbeatIntervalS: number;
   pingIntervalMs: number;
@@ -31,14 +33,12 @@ const KNOWN_TYPES = new Set(agentMessageSchema.options.map((option) => option.sh
 export function acceptAgentConnection(ws: WebSocket, key: KeyView, deps: AgentConnectionDeps): void {
   const log = deps.log.child({ key_id: key.id });
   const badFrames = new BadFrameCounter();
-  const session: AgentSession = newSession(key.id, 'websocket', {
-    send: (frame) => {
-      if (ws.readyState !== WebSocket.OPEN) return false;
-      ws.send(JSON.stringify(frame));
-      return true;
-    },
-    close: (code, reason) => ws.close(code, reason),
-  });
+  const send = (frame: Record<string, unknown>): boolean => {
+    if (ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(frame));
+    return true;
+  };
+  const session: AgentSession = newSession(key.id, 'websocket', { send, push: send, close: (code, reason) => ws.close(code, reason) });
   deps.presence.add(session);
   log.info({ session_id: session.sessionId }, 'agent connected (websocket)');
 
@@ -101,9 +101,10 @@ export function acceptAgentConnection(ws: WebSocket, key: KeyView, deps: AgentCo
         session.hostname = data.hostname;
         session.version = data.version;
         session.protocol = message.protocol ?? data.protocol ?? null;
+        session.signing = data.signing ?? null;
         deps.agents.saveRegistration({ agent_id: data.agent_id, key_id: key.id, hostname: data.hostname, version: data.version, os: data.os, transport: 'websocket', data });
         session.send!({ type: 'registered', agent_id: data.agent_id });
-        log.info({ agent_id: data.agent_id, hostname: data.hostname, version: data.version, protocol: session.protocol }, 'agent registered');
+        log.info({ agent_id: data.agent_id, hostname: data.hostname, version: data.version, protocol: session.protocol, signing: session.signing }, 'agent registered');
         if (data.update_outcome) log.info({ agent_id: data.agent_id, ...data.update_outcome }, 'agent reported the outcome of its last update');
         deps.router.resendUnanswered(session);
         return;
@@ -121,7 +122,7 @@ export function acceptAgentConnection(ws: WebSocket, key: KeyView, deps: AgentCo
         // Acks are an extension: a micro-hack agent never asked for them.
         if (session.protocol === PROTOCOL_VERSION) {
           deps.router.durable().then(
-            () => session.send!({ type: 'ack', command_ids: [response.command_id] }),
+            () => session.send!(deps.frames.ack(session, [response.command_id])),
             () => {}, // not durable: no ack; the agent re-sends it after its next reconnect
           );
         }

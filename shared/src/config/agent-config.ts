@@ -27,6 +27,8 @@ const booleanish = z.union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes
 
 export const agentConfigSchema = z.object({
   server_url: serverUrlSchema,
+  /** Plain ws:// / http:// to a host that is not loopback: refused unless this is true (warned at every start). */
+  allow_insecure: booleanish.default(false),
   api_key: z.string().trim().min(8, 'must be the agent key given by `tether keys create` (at least 8 characters)'),
   state_dir: z.string().min(1),
   log_level: logLevelSchema.default('info'),
@@ -61,6 +63,7 @@ export type AgentConfig = z.infer<typeof agentConfigSchema>;
 export const AGENT_ENV: ReadonlyArray<{ env: string; key: string; aliases?: string[] }> = [
   { env: 'TETHER_SERVER_URL', key: 'server_url', aliases: ['MICROHACK_SERVER_URL'] },
   { env: 'TETHER_API_KEY', key: 'api_key', aliases: ['MICROHACK_API_KEY'] },
+  { env: 'TETHER_ALLOW_INSECURE', key: 'allow_insecure' },
   { env: 'TETHER_STATE_DIR', key: 'state_dir' },
   { env: 'TETHER_LOG_LEVEL', key: 'log_level' },
   { env: 'TETHER_FORCE_HTTP', key: 'transport.force_http', aliases: ['MICROHACK_FORCE_HTTP'] },

@@ -31,6 +31,8 @@ export const registerDataSchema = z.object({
   transports: z.array(z.string()).optional(),
   pending_command_ids: z.array(z.string()).optional(),
   update_outcome: updateOutcomeSchema.optional(),
+  /** The command-signing scheme the agent verifies (2); absent: scheme 1 (protocol.md section 6). */
+  signing: z.number().int().optional(),
 });
 
 export const registerSchema = z.object({

@@ -42,7 +42,24 @@ export const polledCommandSchema = z.object({
   signature: z.string().optional(),
 });
 
-export const pollAnswerSchema = z.object({ commands: z.array(polledCommandSchema) });
+/**
+ * `frames` [ext]: hub → agent frames other than commands (a signed `permissions` frame) that HTTP
+ * cannot push; the agent handles each as if it had arrived on the WebSocket.
+ */
+export const pollAnswerSchema = z.object({ commands: z.array(polledCommandSchema), frames: z.array(z.record(z.string(), z.unknown())).max(100).optional() });
+
+/** The signed ack in the 2xx answer to POST /api/agents/result (scheme 2, protocol.md section 6). */
+export const httpAckSchema = z.object({
+  command_ids: z.array(z.string()),
+  timestamp: timestampSchema,
+  signature: z.string().max(200),
+});
+
+export const httpResultAnswerSchema = z.object({
+  ok: z.boolean().optional(),
+  stored: z.boolean().optional(),
+  ack: httpAckSchema.optional(),
+});
 
 /** The result body carries the response object, with or without its `type`. */
 export const httpResultBodySchema = z.object({
@@ -56,3 +73,4 @@ export type HttpRegisterBody = z.infer<typeof httpRegisterBodySchema>;
 export type HttpRegisterAnswer = z.infer<typeof httpRegisterAnswerSchema>;
 export type PollAnswer = z.infer<typeof pollAnswerSchema>;
 export type HttpResultBody = z.infer<typeof httpResultBodySchema>;
+export type HttpAck = z.infer<typeof httpAckSchema>;

@@ -40,8 +40,13 @@ export const commandSchema = z.object({
   signature: z.string().optional(),
 });
 
-export const cancelSchema = z.object({ type: z.literal('cancel'), command_id: z.string().min(1) });
-export const ackSchema = z.object({ type: z.literal('ack'), command_ids: z.array(z.string()) });
+/** timestamp + signature (scheme 2, protocol.md section 6): a pinned agent ignores the frame without them. */
+const signedFields = { timestamp: timestampSchema.optional(), signature: z.string().max(200).optional() };
+
+export const cancelSchema = z.object({ type: z.literal('cancel'), command_id: z.string().min(1), ...signedFields });
+export const ackSchema = z.object({ type: z.literal('ack'), command_ids: z.array(z.string()), ...signedFields });
+/** The key's grant changed on the hub: it replaces `connected.permissions` at once. */
+export const permissionsSchema = z.object({ type: z.literal('permissions'), permissions: z.array(z.string().max(100)).max(1000), ...signedFields });
 export const hubErrorSchema = z.object({ type: z.literal('error'), message: z.string().optional() });
 
 export const hubMessageSchema = z.discriminatedUnion('type', [
@@ -51,6 +56,7 @@ export const hubMessageSchema = z.discriminatedUnion('type', [
   commandSchema,
   cancelSchema,
   ackSchema,
+  permissionsSchema,
   hubErrorSchema,
 ]);
 
@@ -59,5 +65,6 @@ export type RegisteredMessage = z.infer<typeof registeredSchema>;
 export type CommandMessage = z.infer<typeof commandSchema>;
 export type CancelMessage = z.infer<typeof cancelSchema>;
 export type AckMessage = z.infer<typeof ackSchema>;
+export type PermissionsMessage = z.infer<typeof permissionsSchema>;
 export type HubMessage = z.infer<typeof hubMessageSchema>;
 export const HUB_MESSAGE_TYPES: readonly string[] = hubMessageSchema.options.map((option) => option.shape.type.value);
