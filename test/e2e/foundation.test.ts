@@ -118,7 +118,8 @@ test('restart: exit 42, the supervisor brings the agent back at once', async () 
   assert.equal(restart.body.result.success, true);
   const after = await waitFor(async () => {
     const status = await supervisorStatus(state);
-    return status.last_exit?.code === 42 && status.state === 'running' && status.agent_pid !== before.agent_pid ? status : undefined;
+    // agent_pid is null between the exit and the restart (the status is written at both steps).
+    return status.last_exit?.code === 42 && status.state === 'running' && status.agent_pid && status.agent_pid !== before.agent_pid ? status : undefined;
   }, 'the supervisor to restart the agent after exit 42');
   assert.equal(after.restarts, before.restarts + 1);
   await waitForAgent(hub, key.id);
