@@ -52,8 +52,8 @@ export async function redisProblem(): Promise<string | undefined> {
  */
 export function skipOrFail(problem: string | undefined, install: string): string | undefined {
   if (problem === undefined) return undefined;
+  if (requireServices()) throw new Error(`${problem}, and TETHER_REQUIRE_SERVICES=1 says it is required: ${install}, or point TETHER_TEST_PG_URL / TETHER_TEST_REDIS_URL at one`);
   const line = `SKIP: ${problem}; ${install}, set TETHER_TEST_PG_URL / TETHER_TEST_REDIS_URL, or set TETHER_REQUIRE_SERVICES=1 to fail instead`;
-  if (requireServices()) throw new Error(line);
   process.stderr.write(`\n*** ${line} ***\n\n`);
   return line;
 }
