@@ -12,14 +12,3 @@ export type StoreWrite =
 
 /** insert_command, mark_expired, complete: whether it changed anything; event: the stored event. */
 export type WriteResult = boolean | StoredEvent | undefined;
-
-/** Where a result of a batched write goes, by kind. */
-export function byKind(writes: StoreWrite[]): Map<StoreWrite['kind'], number[]> {
-  const groups = new Map<StoreWrite['kind'], number[]>();
-  writes.forEach((write, index) => {
-    const list = groups.get(write.kind);
-    if (list) list.push(index);
-    else groups.set(write.kind, [index]);
-  });
-  return groups;
-}

@@ -9,7 +9,7 @@ import type { Pool, PoolClient } from 'pg';
 import { hashSecret } from '@tether/shared/crypto.ts';
 import { keySelectorSchema } from '@tether/shared/protocol/labels.ts';
 import type { KeySelector, Labels } from '@tether/shared/protocol/labels.ts';
-import { GroupCommit } from '../group-commit.ts';
+import { BatchedWrites } from '../batched-writes.ts';
 import type { CommittedBatch } from '../group-commit.ts';
 import { pendingMigrations } from '../migrations.ts';
 import type { Migration } from '../migrations.ts';
@@ -62,7 +62,7 @@ export async function migratePostgres(client: Queryable, migrations: readonly Mi
 export class PostgresStore implements HubStore {
   readonly engine = 'postgres' as const;
   readonly #pool: Pool;
-  readonly #writes: GroupCommit<StoreWrite, WriteResult>;
+  readonly #writes: BatchedWrites;
 
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
     const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, options: '-c synchronous_commit=on' });
@@ -85,7 +85,7 @@ export class PostgresStore implements HubStore {
 
   private constructor(pool: Pool) {
     this.#pool = pool;
-    this.#writes = new GroupCommit({ commit: (writes) => this.#commit(writes) });
+    this.#writes = new BatchedWrites((writes) => this.#commit(writes));
   }
 
   async close(): Promise<void> {
@@ -94,7 +94,7 @@ export class PostgresStore implements HubStore {
   }
 
   get groupCommitStats(): { batches: number; writes: number } {
-    return { ...this.#writes.stats };
+    return this.#writes.stats;
   }
 
   async #transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
@@ -188,11 +188,11 @@ export class PostgresStore implements HubStore {
   // ---- agents ----
 
   saveRegistration(registration: AgentRegistration): Promise<void> {
-    return this.#writes.submit({ kind: 'registration', registration, at: new Date().toISOString() }).then(() => undefined);
+    return this.#writes.saveRegistration(registration);
   }
 
   saveHeartbeat(agentId: string, heartbeat: Record<string, unknown>): Promise<void> {
-    return this.#writes.submit({ kind: 'heartbeat', agent_id: agentId, heartbeat, at: new Date().toISOString() }).then(() => undefined);
+    return this.#writes.saveHeartbeat(agentId, heartbeat);
   }
 
   async getAgent(agentId: string): Promise<AgentRecord | undefined> {
@@ -202,8 +202,8 @@ export class PostgresStore implements HubStore {
 
   // ---- commands ----
 
-  async insertCommand(command: NewCommand): Promise<boolean> {
-    return (await this.#writes.submit({ kind: 'insert_command', command, at: new Date().toISOString() })) as boolean;
+  insertCommand(command: NewCommand): Promise<boolean> {
+    return this.#writes.insertCommand(command);
   }
 
   async getCommand(commandId: string): Promise<CommandRecord | undefined> {
@@ -215,22 +215,22 @@ export class PostgresStore implements HubStore {
     return (await this.#query("SELECT * FROM commands WHERE key_id = $1 AND status IN ('queued', 'sent') ORDER BY seq", [keyId])).map(toCommand);
   }
 
-  async markSent(commandId: string, via: string): Promise<void> {
-    await this.#writes.submit({ kind: 'mark_sent', command_id: commandId, via, at: new Date().toISOString() });
+  markSent(commandId: string, via: string): Promise<void> {
+    return this.#writes.markSent(commandId, via);
   }
 
-  async markExpired(commandId: string): Promise<boolean> {
-    return (await this.#writes.submit({ kind: 'mark_expired', command_id: commandId, at: new Date().toISOString() })) as boolean;
+  markExpired(commandId: string): Promise<boolean> {
+    return this.#writes.markExpired(commandId);
   }
 
-  async completeCommand(completion: CompleteCommand): Promise<boolean> {
-    return (await this.#writes.submit({ kind: 'complete', completion, at: new Date().toISOString() })) as boolean;
+  completeCommand(completion: CompleteCommand): Promise<boolean> {
+    return this.#writes.completeCommand(completion);
   }
 
   // ---- events ----
 
-  async appendEvent(commandId: string, type: string, event: Record<string, unknown>): Promise<StoredEvent | undefined> {
-    return (await this.#writes.submit({ kind: 'event', command_id: commandId, type, event, at: new Date().toISOString() })) as StoredEvent | undefined;
+  appendEvent(commandId: string, type: string, event: Record<string, unknown>): Promise<StoredEvent | undefined> {
+    return this.#writes.appendEvent(commandId, type, event);
   }
 
   async listEventsAfter(commandId: string, afterId: number): Promise<StoredEvent[]> {

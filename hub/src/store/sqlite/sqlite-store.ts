@@ -11,7 +11,7 @@ import type { Logger } from '@tether/shared/logger.ts';
 import { keySelectorSchema } from '@tether/shared/protocol/labels.ts';
 import type { KeySelector, Labels } from '@tether/shared/protocol/labels.ts';
 import { DurabilityBarrier } from '../../storage/durability.ts';
-import { GroupCommit } from '../group-commit.ts';
+import { BatchedWrites } from '../batched-writes.ts';
 import type { CommittedBatch } from '../group-commit.ts';
 import { pendingMigrations } from '../migrations.ts';
 import type { Migration } from '../migrations.ts';
@@ -58,7 +58,7 @@ export class SqliteStore implements HubStore {
   readonly engine = 'sqlite' as const;
   readonly #db: DatabaseSync;
   readonly #barrier: DurabilityBarrier;
-  readonly #writes: GroupCommit<StoreWrite, WriteResult>;
+  readonly #writes: BatchedWrites;
   readonly #sql: Record<string, StatementSync>;
 
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
@@ -77,7 +77,7 @@ export class SqliteStore implements HubStore {
   private constructor(db: DatabaseSync, options: SqliteStoreOptions) {
     this.#db = db;
     this.#barrier = new DurabilityBarrier(db, options.path, options.log);
-    this.#writes = new GroupCommit({ commit: (writes) => this.#commit(writes) });
+    this.#writes = new BatchedWrites((writes) => this.#commit(writes));
     const prepare = (sql: string) => db.prepare(sql);
     this.#sql = {
       insertCommand: prepare(
@@ -114,7 +114,7 @@ export class SqliteStore implements HubStore {
 
   /** Batches committed and writes in them so far. */
   get groupCommitStats(): { batches: number; writes: number } {
-    return { ...this.#writes.stats };
+    return this.#writes.stats;
   }
 
   // ---- group commit ----
@@ -247,11 +247,11 @@ export class SqliteStore implements HubStore {
   // ---- agents ----
 
   saveRegistration(registration: AgentRegistration): Promise<void> {
-    return this.#writes.submit({ kind: 'registration', registration, at: new Date().toISOString() }).then(() => undefined);
+    return this.#writes.saveRegistration(registration);
   }
 
   saveHeartbeat(agentId: string, heartbeat: Record<string, unknown>): Promise<void> {
-    return this.#writes.submit({ kind: 'heartbeat', agent_id: agentId, heartbeat, at: new Date().toISOString() }).then(() => undefined);
+    return this.#writes.saveHeartbeat(agentId, heartbeat);
   }
 
   async getAgent(agentId: string): Promise<AgentRecord | undefined> {
@@ -261,8 +261,8 @@ export class SqliteStore implements HubStore {
 
   // ---- commands ----
 
-  async insertCommand(command: NewCommand): Promise<boolean> {
-    return (await this.#writes.submit({ kind: 'insert_command', command, at: new Date().toISOString() })) as boolean;
+  insertCommand(command: NewCommand): Promise<boolean> {
+    return this.#writes.insertCommand(command);
   }
 
   async getCommand(commandId: string): Promise<CommandRecord | undefined> {
@@ -274,22 +274,22 @@ export class SqliteStore implements HubStore {
     return (this.#db.prepare("SELECT * FROM commands WHERE key_id = ? AND status IN ('queued', 'sent') ORDER BY created_at, rowid").all(keyId) as Row[]).map(toCommand);
   }
 
-  async markSent(commandId: string, via: string): Promise<void> {
-    await this.#writes.submit({ kind: 'mark_sent', command_id: commandId, via, at: new Date().toISOString() });
+  markSent(commandId: string, via: string): Promise<void> {
+    return this.#writes.markSent(commandId, via);
   }
 
-  async markExpired(commandId: string): Promise<boolean> {
-    return (await this.#writes.submit({ kind: 'mark_expired', command_id: commandId, at: new Date().toISOString() })) as boolean;
+  markExpired(commandId: string): Promise<boolean> {
+    return this.#writes.markExpired(commandId);
   }
 
-  async completeCommand(completion: CompleteCommand): Promise<boolean> {
-    return (await this.#writes.submit({ kind: 'complete', completion, at: new Date().toISOString() })) as boolean;
+  completeCommand(completion: CompleteCommand): Promise<boolean> {
+    return this.#writes.completeCommand(completion);
   }
 
   // ---- events ----
 
-  async appendEvent(commandId: string, type: string, event: Record<string, unknown>): Promise<StoredEvent | undefined> {
-    return (await this.#writes.submit({ kind: 'event', command_id: commandId, type, event, at: new Date().toISOString() })) as StoredEvent | undefined;
+  appendEvent(commandId: string, type: string, event: Record<string, unknown>): Promise<StoredEvent | undefined> {
+    return this.#writes.appendEvent(commandId, type, event);
   }
 
   async listEventsAfter(commandId: string, afterId: number): Promise<StoredEvent[]> {
