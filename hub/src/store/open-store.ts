@@ -29,7 +29,7 @@ export function storeLocation(database: string | undefined, dataDir: string): St
 }
 
 export function openHubStore(location: StoreLocation, log: Logger): Promise<HubStore> {
-  return location.engine === 'sqlite' ? SqliteStore.open({ path: location.path, log }) : PostgresStore.open({ url: location.url });
+  return location.engine === 'sqlite' ? SqliteStore.open({ path: location.path, log }) : PostgresStore.open({ url: location.url, log });
 }
 
 /** The location for logs and messages: a PostgreSQL password never appears. */

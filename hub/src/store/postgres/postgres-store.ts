@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Pool, PoolClient } from 'pg';
 import { hashSecret } from '@tether/shared/crypto.ts';
+import type { Logger } from '@tether/shared/logger.ts';
 import { keySelectorSchema } from '@tether/shared/protocol/labels.ts';
 import type { KeySelector, Labels } from '@tether/shared/protocol/labels.ts';
 import { BatchedWrites } from '../batched-writes.ts';
@@ -38,6 +39,7 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** For tests of the migration scheme; the hub uses POSTGRES_MIGRATIONS. */
   migrations?: readonly Migration[];
+  log?: Logger;
 }
 
 export async function migratePostgres(client: Queryable, migrations: readonly Migration[] = POSTGRES_MIGRATIONS): Promise<number[]> {
@@ -68,7 +70,7 @@ export class PostgresStore implements HubStore {
     const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, options: '-c synchronous_commit=on' });
     // An idle client that loses its server emits 'error'; the pool replaces it. Without a
     // listener that would crash the hub.
-    pool.on('error', () => {});
+    pool.on('error', (error) => options.log?.warn({ err: error.message }, 'an idle PostgreSQL connection failed; the pool replaces it'));
     try {
       const client = await pool.connect();
       try {
@@ -438,7 +440,8 @@ function lastPerId(indexes: number[], idOf: (index: number) => string): number[]
 
 /** One batch of writes in the open transaction: one statement per kind, results in write order. */
 async function applyBatch(client: PoolClient, writes: StoreWrite[]): Promise<WriteResult[]> {
-  const results: WriteResult[] = writes.map((write) => (write.kind === 'event' ? undefined : write.kind === 'mark_sent' || write.kind === 'registration' || write.kind === 'heartbeat' ? undefined : false));
+  // Writes that report whether they changed anything start at false; the rest at undefined.
+  const results: WriteResult[] = writes.map((write) => (write.kind === 'insert_command' || write.kind === 'mark_expired' || write.kind === 'complete' ? false : undefined));
   const of = <K extends StoreWrite['kind']>(kind: K) => writes.flatMap((write, index) => (write.kind === kind ? [index] : []));
   const w = <K extends StoreWrite['kind']>(index: number) => writes[index] as Extract<StoreWrite, { kind: K }>;
 
