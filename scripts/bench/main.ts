@@ -10,6 +10,7 @@ import { runBackupBench } from './backup.ts';
 import { runPostgresBench } from './postgres.ts';
 import { runTransportBench } from './transport.ts';
 import { runLifecycleBench } from './lifecycle.ts';
+import { runStorageBench } from './storage.ts';
 
 const { values } = parseArgs({
   options: {
@@ -53,5 +54,10 @@ if (wanted('postgres')) {
   const result = await runPostgresBench(values.quick ? { scale: 5, runs: 1 } : { scale: 30, runs: 3 });
   printTable('backup of PostgreSQL (medians)', result.rows);
   writeFileSync(join(outDir, 'postgres.json'), `${JSON.stringify({ at: new Date().toISOString(), ...result.json }, null, 2)}\n`);
+}
+if (wanted('storage')) {
+  const result = await runStorageBench(values.quick ? { commands: 3000, inFlight: 100, runs: 1 } : { commands: 20_000, inFlight: 100, runs: 3 });
+  printTable('storage (insert + complete, durable, medians)', result.rows);
+  writeFileSync(join(outDir, 'storage.json'), `${JSON.stringify({ at: new Date().toISOString(), ...result.json }, null, 2)}\n`);
 }
 process.stdout.write(`\nJSON written to ${outDir}/\n`);

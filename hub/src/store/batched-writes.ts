@@ -1,0 +1,54 @@
+// The group-committed half of the store API, the same for both engines: each call becomes a
+// stamped write (writes.ts) in the engine's GroupCommit and resolves once its batch is durable.
+import { GroupCommit } from './group-commit.ts';
+import type { GroupCommitOptions } from './group-commit.ts';
+import type { AgentRegistration, CompleteCommand, NewCommand, StoredEvent } from './store.ts';
+import type { StoreWrite, WriteResult } from './writes.ts';
+
+export class BatchedWrites {
+  readonly #group: GroupCommit<StoreWrite, WriteResult>;
+
+  constructor(commit: GroupCommitOptions<StoreWrite, WriteResult>['commit']) {
+    this.#group = new GroupCommit({ commit });
+  }
+
+  get stats(): { batches: number; writes: number } {
+    return { ...this.#group.stats };
+  }
+
+  close(): Promise<void> {
+    return this.#group.close();
+  }
+
+  async saveRegistration(registration: AgentRegistration): Promise<void> {
+    await this.#group.submit({ kind: 'registration', registration, at: now() });
+  }
+
+  async saveHeartbeat(agentId: string, heartbeat: Record<string, unknown>): Promise<void> {
+    await this.#group.submit({ kind: 'heartbeat', agent_id: agentId, heartbeat, at: now() });
+  }
+
+  async insertCommand(command: NewCommand): Promise<boolean> {
+    return (await this.#group.submit({ kind: 'insert_command', command, at: now() })) as boolean;
+  }
+
+  async markSent(commandId: string, via: string): Promise<void> {
+    await this.#group.submit({ kind: 'mark_sent', command_id: commandId, via, at: now() });
+  }
+
+  async markExpired(commandId: string): Promise<boolean> {
+    return (await this.#group.submit({ kind: 'mark_expired', command_id: commandId, at: now() })) as boolean;
+  }
+
+  async completeCommand(completion: CompleteCommand): Promise<boolean> {
+    return (await this.#group.submit({ kind: 'complete', completion, at: now() })) as boolean;
+  }
+
+  async appendEvent(commandId: string, type: string, event: Record<string, unknown>): Promise<StoredEvent | undefined> {
+    return (await this.#group.submit({ kind: 'event', command_id: commandId, type, event, at: now() })) as StoredEvent | undefined;
+  }
+}
+
+function now(): string {
+  return new Date().toISOString();
+}

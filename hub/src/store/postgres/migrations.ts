@@ -1,0 +1,111 @@
+// PostgreSQL schema versions (applied by postgres-store.ts under an advisory lock, so hubs
+// starting together migrate once).
+import type { Migration } from '../migrations.ts';
+
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+CREATE TABLE settings (
+  name text PRIMARY KEY,
+  value text NOT NULL
+);
+CREATE TABLE keys (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  key_hash text NOT NULL UNIQUE,
+  key_prefix text NOT NULL,
+  permissions jsonb NOT NULL,
+  labels jsonb NOT NULL DEFAULT '{}',
+  status text NOT NULL CHECK (status IN ('active', 'disabled')),
+  created_at timestamptz NOT NULL,
+  last_used_at timestamptz
+);
+CREATE INDEX keys_by_labels ON keys USING gin (labels jsonb_path_ops);
+CREATE TABLE agents (
+  agent_id text PRIMARY KEY,
+  key_id text NOT NULL,
+  hostname text NOT NULL,
+  version text NOT NULL,
+  os text,
+  transport text NOT NULL,
+  last_seen timestamptz NOT NULL,
+  register_data jsonb NOT NULL,
+  last_heartbeat jsonb
+);
+CREATE TABLE batches (
+  batch_id text PRIMARY KEY,
+  selector jsonb NOT NULL,
+  command text NOT NULL,
+  data jsonb NOT NULL,
+  concurrency integer NOT NULL CHECK (concurrency > 0),
+  deadline timestamptz,
+  timeout_s double precision,
+  created_at timestamptz NOT NULL
+);
+CREATE TABLE commands (
+  seq bigserial UNIQUE,
+  command_id text PRIMARY KEY,
+  key_id text NOT NULL,
+  command text NOT NULL,
+  data jsonb NOT NULL,
+  status text NOT NULL CHECK (status IN ('queued', 'sent', 'completed', 'failed', 'expired')),
+  created_at timestamptz NOT NULL,
+  sent_at timestamptz,
+  sent_via text,
+  completed_at timestamptz,
+  deadline timestamptz,
+  timeout_s double precision,
+  result jsonb,
+  batch_id text REFERENCES batches (batch_id) ON DELETE SET NULL
+);
+CREATE INDEX commands_by_key_status ON commands (key_id, status, seq);
+CREATE INDEX commands_by_batch ON commands (batch_id) WHERE batch_id IS NOT NULL;
+CREATE TABLE job_events (
+  id bigserial PRIMARY KEY,
+  command_id text NOT NULL,
+  type text NOT NULL,
+  event jsonb NOT NULL,
+  created_at timestamptz NOT NULL
+);
+CREATE INDEX job_events_by_command ON job_events (command_id, id);
+CREATE TABLE signing_keys (
+  id integer PRIMARY KEY CHECK (id = 1),
+  private_key_pem text NOT NULL,
+  public_key text NOT NULL,
+  created_at timestamptz NOT NULL
+);
+CREATE TABLE releases (
+  version text NOT NULL,
+  platform text NOT NULL,
+  arch text NOT NULL,
+  sha256 text NOT NULL,
+  size bigint NOT NULL,
+  key_id text NOT NULL,
+  tarball text NOT NULL,
+  manifest text NOT NULL,
+  signature text NOT NULL,
+  published_at timestamptz NOT NULL,
+  PRIMARY KEY (version, platform)
+);
+CREATE TABLE counters (
+  name text NOT NULL,
+  window_start bigint NOT NULL,
+  window_ms bigint NOT NULL,
+  count bigint NOT NULL,
+  PRIMARY KEY (name, window_start)
+);
+CREATE TABLE batch_targets (
+  batch_id text NOT NULL REFERENCES batches (batch_id) ON DELETE CASCADE,
+  key_id text NOT NULL,
+  state text NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'offline', 'expired')),
+  command_id text UNIQUE,
+  updated_at timestamptz NOT NULL,
+  PRIMARY KEY (batch_id, key_id)
+);
+CREATE INDEX batch_targets_by_state ON batch_targets (batch_id, state);
+CREATE INDEX batch_targets_by_key ON batch_targets (key_id, state);
+`,
+  },
+];

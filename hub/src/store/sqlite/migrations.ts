@@ -1,0 +1,115 @@
+// SQLite schema versions. Version 1 is the schema hubs up to 0.1 created without versioning
+// (CREATE … IF NOT EXISTS), so such a database is adopted as it is and then migrated on.
+import type { Migration } from '../migrations.ts';
+
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema (hub 0.1)',
+    sql: `
+CREATE TABLE IF NOT EXISTS settings (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS keys (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  key_hash TEXT NOT NULL UNIQUE,
+  key_prefix TEXT NOT NULL,
+  permissions TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
+  created_at TEXT NOT NULL,
+  last_used_at TEXT
+);
+CREATE TABLE IF NOT EXISTS agents (
+  agent_id TEXT PRIMARY KEY,
+  key_id TEXT NOT NULL,
+  hostname TEXT NOT NULL,
+  version TEXT NOT NULL,
+  os TEXT,
+  transport TEXT NOT NULL,
+  last_seen TEXT NOT NULL,
+  register_data TEXT NOT NULL,
+  last_heartbeat TEXT
+);
+CREATE TABLE IF NOT EXISTS commands (
+  command_id TEXT PRIMARY KEY,
+  key_id TEXT NOT NULL,
+  command TEXT NOT NULL,
+  data TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('queued', 'sent', 'completed', 'failed', 'expired')),
+  created_at TEXT NOT NULL,
+  sent_at TEXT,
+  sent_via TEXT,
+  completed_at TEXT,
+  deadline TEXT,
+  timeout_s REAL,
+  result TEXT
+);
+CREATE INDEX IF NOT EXISTS commands_by_key_status ON commands (key_id, status, created_at);
+CREATE TABLE IF NOT EXISTS job_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  command_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  event TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS job_events_by_command ON job_events (command_id, id);
+`,
+  },
+  {
+    version: 2,
+    name: 'labels, fleet batches, shared identity, releases, counters',
+    sql: `
+ALTER TABLE keys ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE commands ADD COLUMN batch_id TEXT;
+CREATE INDEX commands_by_batch ON commands (batch_id) WHERE batch_id IS NOT NULL;
+CREATE TABLE signing_keys (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  private_key_pem TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE releases (
+  version TEXT NOT NULL,
+  platform TEXT NOT NULL,
+  arch TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  key_id TEXT NOT NULL,
+  tarball TEXT NOT NULL,
+  manifest TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  published_at TEXT NOT NULL,
+  PRIMARY KEY (version, platform)
+);
+CREATE TABLE counters (
+  name TEXT NOT NULL,
+  window_start INTEGER NOT NULL,
+  window_ms INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (name, window_start)
+);
+CREATE TABLE batches (
+  batch_id TEXT PRIMARY KEY,
+  selector TEXT NOT NULL,
+  command TEXT NOT NULL,
+  data TEXT NOT NULL,
+  concurrency INTEGER NOT NULL CHECK (concurrency > 0),
+  deadline TEXT,
+  timeout_s REAL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE batch_targets (
+  batch_id TEXT NOT NULL REFERENCES batches (batch_id) ON DELETE CASCADE,
+  key_id TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'offline', 'expired')),
+  command_id TEXT UNIQUE,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (batch_id, key_id)
+);
+CREATE INDEX batch_targets_by_state ON batch_targets (batch_id, state);
+CREATE INDEX batch_targets_by_key ON batch_targets (key_id, state);
+`,
+  },
+];

@@ -1,0 +1,243 @@
+// The hub's storage interface: one async API over SQLite (embedded default) and PostgreSQL (many
+// hubs). Writes on the command path (command inserts, sent/expired marks, results, job events,
+// registrations, heartbeats) are group-committed: everything submitted while the previous batch
+// commits goes into one transaction, and each call resolves once its batch is durable.
+import type { CommandStatus, CommandView, KeyView } from '@tether/shared/protocol/admin-api.ts';
+import type { KeySelector, Labels } from '@tether/shared/protocol/labels.ts';
+
+export type StoreEngine = 'sqlite' | 'postgres';
+
+export interface KeyRecord extends KeyView {
+  labels: Labels;
+}
+
+export interface IssuedKey {
+  record: KeyRecord;
+  /** The agent key in clear: returned to the operator once, never stored. */
+  key: string;
+}
+
+export interface NewKey {
+  name: string;
+  permissions?: string[];
+  labels?: Labels;
+}
+
+export interface KeyPatch {
+  name?: string;
+  permissions?: string[];
+  status?: 'active' | 'disabled';
+  /** Replaces the whole label set. */
+  labels?: Labels;
+}
+
+export interface AgentRegistration {
+  agent_id: string;
+  key_id: string;
+  hostname: string;
+  version: string;
+  os?: string | null;
+  transport: string;
+  data: Record<string, unknown>;
+}
+
+export interface AgentRecord {
+  agent_id: string;
+  key_id: string;
+  hostname: string;
+  version: string;
+  os: string | null;
+  transport: string;
+  last_seen: string;
+  register_data: Record<string, unknown>;
+  last_heartbeat: Record<string, unknown> | null;
+}
+
+export interface NewCommand {
+  command_id: string;
+  key_id: string;
+  command: string;
+  data: Record<string, unknown>;
+  deadline: string | null;
+  timeout_s: number | null;
+}
+
+export interface CommandRecord extends CommandView {
+  deadline: string | null;
+  timeout_s: number | null;
+  sent_via: string | null;
+  /** The fleet command this belongs to, if any. */
+  batch_id: string | null;
+}
+
+export interface CompleteCommand {
+  command_id: string;
+  /** Only the key the command was sent to may complete it. */
+  key_id: string;
+  result: Record<string, unknown>;
+  success: boolean;
+}
+
+export interface StoredEvent {
+  id: number;
+  command_id: string;
+  type: string;
+  event: Record<string, unknown>;
+  created_at: string;
+}
+
+/** Events kept per command; a chatty job cannot fill the disk. */
+export const MAX_EVENTS_PER_COMMAND = 2000;
+
+export interface SigningKeyPair {
+  privateKeyPem: string;
+  /** Raw Ed25519 public key, base64. */
+  publicKey: string;
+}
+
+export interface ReleaseRecord {
+  version: string;
+  platform: string;
+  arch: string;
+  sha256: string;
+  size: number;
+  /** The release key that signed the manifest. */
+  key_id: string;
+  tarball: string;
+  manifest: string;
+  signature: string;
+  published_at: string;
+}
+
+export interface CounterHit {
+  /** Hits in the current window, this one included. */
+  count: number;
+  /** When the current window ends (ISO). */
+  resets_at: string;
+}
+
+export type BatchTargetState = 'queued' | 'running' | 'succeeded' | 'failed' | 'offline' | 'expired';
+export const BATCH_TARGET_STATES: readonly BatchTargetState[] = ['queued', 'running', 'succeeded', 'failed', 'offline', 'expired'];
+
+export interface NewBatch {
+  selector: KeySelector;
+  command: string;
+  data: Record<string, unknown>;
+  /** How many targets may be running at once. */
+  concurrency: number;
+  /** After this, targets that have not started are expired (ISO), or null for none. */
+  deadline: string | null;
+  timeout_s: number | null;
+}
+
+export interface BatchRecord {
+  batch_id: string;
+  selector: KeySelector;
+  command: string;
+  data: Record<string, unknown>;
+  concurrency: number;
+  deadline: string | null;
+  timeout_s: number | null;
+  created_at: string;
+}
+
+export interface BatchTarget {
+  batch_id: string;
+  key_id: string;
+  state: BatchTargetState;
+  command_id: string | null;
+  updated_at: string;
+}
+
+export interface BatchSummary {
+  batch_id: string;
+  total: number;
+  counts: Record<BatchTargetState, number>;
+  /** True when no target is queued, offline or running any more. */
+  done: boolean;
+}
+
+export class StoreSchemaError extends Error {
+  override name = 'StoreSchemaError';
+}
+
+export interface HubStore {
+  readonly engine: StoreEngine;
+  /** Flushes pending group commits, then closes connections. */
+  close(): Promise<void>;
+
+  // Keys: only a SHA-256 hash of each key is stored.
+  createKey(input: NewKey): Promise<IssuedKey>;
+  listKeys(filter?: { labels?: Labels }): Promise<KeyRecord[]>;
+  getKey(id: string): Promise<KeyRecord | undefined>;
+  findKeyBySecret(secret: string): Promise<KeyRecord | undefined>;
+  updateKey(id: string, patch: KeyPatch): Promise<KeyRecord | undefined>;
+  deleteKey(id: string): Promise<boolean>;
+  regenerateKey(id: string): Promise<IssuedKey | undefined>;
+  touchKey(id: string): Promise<void>;
+
+  // Agents (group-committed).
+  saveRegistration(registration: AgentRegistration): Promise<void>;
+  saveHeartbeat(agentId: string, heartbeat: Record<string, unknown>): Promise<void>;
+  getAgent(agentId: string): Promise<AgentRecord | undefined>;
+
+  // Commands and results (group-committed writes).
+  /** False when a command with this id exists already (nothing is changed then). */
+  insertCommand(command: NewCommand): Promise<boolean>;
+  getCommand(commandId: string): Promise<CommandRecord | undefined>;
+  /** Commands of a key that still need delivering: queued, or sent and never answered, oldest first. */
+  unanswered(keyId: string): Promise<CommandRecord[]>;
+  markSent(commandId: string, via: string): Promise<void>;
+  markExpired(commandId: string): Promise<boolean>;
+  /** Stores the result unless one is stored already (first wins, across every hub on the store). */
+  completeCommand(completion: CompleteCommand): Promise<boolean>;
+
+  // Job events (group-committed appends).
+  /** Undefined when the command is unknown or already has its cap of events. */
+  appendEvent(commandId: string, type: string, event: Record<string, unknown>): Promise<StoredEvent | undefined>;
+  listEventsAfter(commandId: string, afterId: number): Promise<StoredEvent[]>;
+
+  // Settings (the admin token hash and other small values).
+  readSetting(name: string): Promise<string | undefined>;
+  writeSetting(name: string, value: string): Promise<void>;
+  /** Stores the value unless the setting exists; returns the stored one (hubs racing at first start agree). */
+  ensureSetting(name: string, value: string): Promise<string>;
+
+  // The command-signing key pair, shared by every hub.
+  getSigningKey(): Promise<SigningKeyPair | undefined>;
+  /** Stores the candidate unless a pair exists; returns the stored pair. */
+  ensureSigningKey(candidate: SigningKeyPair): Promise<SigningKeyPair>;
+
+  // Release metadata (the files themselves stay where `tether hub publish` put them).
+  putRelease(release: Omit<ReleaseRecord, 'published_at'>): Promise<ReleaseRecord>;
+  getRelease(version: string, platform: string): Promise<ReleaseRecord | undefined>;
+  listReleases(platform?: string): Promise<ReleaseRecord[]>;
+
+  // Fixed-window counters for rate limits and quotas, shared by every hub.
+  hitCounter(name: string, windowMs: number, by?: number): Promise<CounterHit>;
+  /** Drops windows that ended before `before`; returns how many. */
+  pruneCounters(before: Date): Promise<number>;
+
+  // Fleet commands.
+  /** Key ids a selector addresses now (active keys only). */
+  resolveSelector(selector: KeySelector): Promise<string[]>;
+  /** Creates the batch with one queued target per selected key. */
+  createBatch(input: NewBatch): Promise<{ batch: BatchRecord; targets: number }>;
+  getBatch(batchId: string): Promise<BatchRecord | undefined>;
+  listBatchTargets(batchId: string, state?: BatchTargetState): Promise<BatchTarget[]>;
+  /**
+   * Starts up to `limit` queued/offline targets (only those in `onlineKeyIds` when given) within
+   * the batch's concurrency limit, atomically across hubs: creates their commands and marks them
+   * running. Nothing starts after the deadline.
+   */
+  startBatchTargets(batchId: string, options: { limit: number; onlineKeyIds?: string[] }): Promise<CommandRecord[]>;
+  /** Queued targets of these keys become offline (their agents are not connected). */
+  markTargetsOffline(batchId: string, keyIds: string[]): Promise<number>;
+  /** Queued and offline targets become expired once the deadline has passed; returns how many. */
+  expireBatchTargets(batchId: string, now?: Date): Promise<number>;
+  /** Batches with a target of this key still waiting (queued or offline) and not past their deadline. */
+  waitingBatchesForKey(keyId: string): Promise<string[]>;
+  batchSummary(batchId: string): Promise<BatchSummary | undefined>;
+}
+
+export type { CommandStatus };

@@ -1,0 +1,14 @@
+// The writes that are group-committed (see group-commit.ts), each stamped when it was submitted.
+import type { AgentRegistration, CompleteCommand, NewCommand, StoredEvent } from './store.ts';
+
+export type StoreWrite =
+  | { kind: 'insert_command'; command: NewCommand; at: string }
+  | { kind: 'mark_sent'; command_id: string; via: string; at: string }
+  | { kind: 'mark_expired'; command_id: string; at: string }
+  | { kind: 'complete'; completion: CompleteCommand; at: string }
+  | { kind: 'event'; command_id: string; type: string; event: Record<string, unknown>; at: string }
+  | { kind: 'registration'; registration: AgentRegistration; at: string }
+  | { kind: 'heartbeat'; agent_id: string; heartbeat: Record<string, unknown>; at: string };
+
+/** insert_command, mark_expired, complete: whether it changed anything; event: the stored event. */
+export type WriteResult = boolean | StoredEvent | undefined;
