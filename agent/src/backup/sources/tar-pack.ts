@@ -1,10 +1,12 @@
 // A small POSIX tar (ustar + pax) writer for the files source. Written here instead of npm `tar`
-// because that one held ~200 MB and ran at ~0.3x `tar -cf -` on trees of small files (measured in
-// scripts/bench/backup.ts): every file costs it several thread-pool round trips and its entries
-// buffer without back-pressure. This writer walks the tree depth-first with synchronous fs calls
-// (microseconds each for metadata and small files), copies file bytes straight into 1 MiB output
-// blocks and yields one block at a time, so memory is a couple of blocks whatever the tree size
-// and the event loop gets a turn after every block.
+// (still used to extract): every file costs npm tar several thread-pool round trips and its entries
+// buffer without back-pressure. scripts/bench/backup.ts measures both on 1 GiB of mixed files
+// (2026-12-01, 2 busy cores, medians of 3): tar alone, this writer ran 3.6x npm tar (GNU tar: 1.2x
+// this one), and the whole zstd-1 backup 2.0x-3.3x, peaking at +31-75 MB above idle against npm
+// tar's +120-131 MB (docs/decisions.md). This writer walks the tree depth-first with synchronous
+// fs calls (microseconds each for metadata and small files), copies file bytes straight into 1 MiB
+// output blocks and yields one block at a time, so memory is a couple of blocks whatever the tree
+// size and the event loop gets a turn after every block.
 import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, constants } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
