@@ -1,15 +1,21 @@
 // Backup pipeline benchmark: a tree of mixed files through our pipeline to the local sink
-// (zstd, then zstd + age) against `tar -cf - | zstd -1` and `tar -czf` in the same run.
-// Medians of N runs. Our pipeline's RSS is sampled from /proc/self/status every 20 ms inside the
-// worker (idle = after imports, before the backup); the baselines' peak RSS comes from GNU time.
+// (zstd, then zstd + age) against `tar -cf - | zstd -1` and `tar -czf` in the same run. The tar
+// writer is measured on its own too: tether's (sources/tar-pack.ts) against npm `tar` (configured
+// as the files source used it before tar-pack.ts) and GNU tar, each into a sink that only counts
+// the bytes (no disk write to drown the difference), and npm `tar` through the same zstd pipeline.
+// Medians of N runs; our workers' times include their Node start-up. Their RSS is sampled from
+// /proc/self/status every 20 ms (idle = after imports, before the backup); the GNU tools' peak RSS
+// comes from GNU time. The speed ratios at the end are the claims of tar-pack.ts's header.
 // Run alone: node scripts/bench/backup.ts [--gib 1] [--runs 3]
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import type { BenchRow } from './table.ts';
 import { printTable } from './table.ts';
@@ -86,15 +92,39 @@ function timed(argv: string[], pipeTo?: string[]): Promise<Timed> {
   }));
 }
 
-/** Worker mode: one backup through our pipeline (run in a child so its RSS is its own). */
-async function worker(spec: { root: string; out: string; recipients: string[]; level: number }): Promise<void> {
+type Packer = 'tether' | 'npm-tar';
+
+interface WorkerSpec {
+  root: string;
+  out: string;
+  recipients: string[];
+  level: number;
+  packer: Packer;
+  /** Only the tar stream, counted and dropped (no compression, no encryption, no disk write); its size goes to `out`. */
+  tarOnly?: boolean;
+}
+
+/** The tar stream of `root` from npm `tar`, with the options the files source used before tar-pack.ts. */
+async function npmTarStream(root: string): Promise<Readable> {
+  const tar = await import('tar');
+  const pack = tar.create({ cwd: '/', portable: false, follow: false, strict: false, maxReadSize: 1 << 20, jobs: 2 }, [root.slice(1)]);
+  return Readable.from(pack as unknown as AsyncIterable<Buffer>, { objectMode: false });
+}
+
+/** Worker mode: one backup (or one tar stream) of the tree, in a child so that its RSS is its own. */
+async function worker(spec: WorkerSpec): Promise<void> {
   const { filesSource } = await import('../../agent/src/backup/sources/files.ts');
   const { runPipeline } = await import('../../agent/src/backup/pipeline.ts');
+  if (spec.packer === 'npm-tar') await import('tar');
   const idle = rssKb();
   let peak = idle;
   const sampler = setInterval(() => (peak = Math.max(peak, rssKb())), 20);
-  const source = await filesSource({ kind: 'files', roots: [spec.root], excludes: [] });
-  await runPipeline(source.stream, spec.out, { compression: 'zstd', level: spec.level, recipients: spec.recipients, signal: new AbortController().signal });
+  const stream = spec.packer === 'tether' ? (await filesSource({ kind: 'files', roots: [spec.root], excludes: [] })).stream : await npmTarStream(spec.root);
+  if (spec.tarOnly) {
+    let bytes = 0;
+    await pipeline(stream, new Writable({ write: (chunk: Buffer, _encoding, done) => { bytes += chunk.length; done(); } }));
+    writeFileSync(spec.out, String(bytes));
+  } else await runPipeline(stream, spec.out, { compression: 'zstd', level: spec.level, recipients: spec.recipients, signal: new AbortController().signal });
   clearInterval(sampler);
   process.stdout.write(`${JSON.stringify({ idle_kb: idle, peak_kb: Math.max(peak, rssKb()) })}\n`);
 }
@@ -107,12 +137,18 @@ export async function runBackupBench(options: BackupBenchOptions = {}): Promise<
   await makeTree(root, totalBytes);
   const { generateIdentity } = await import('../../agent/src/backup/age/x25519.ts');
   const { recipient } = generateIdentity();
-  const ours = (recipients: string[], out: string) => [process.execPath, HERE, '--worker', JSON.stringify({ root, out, recipients, level: 1 })];
+  const ours = (spec: Omit<WorkerSpec, 'root' | 'level'>) => timedWorker([process.execPath, HERE, '--worker', JSON.stringify({ root, level: 1, ...spec })]);
+  /** `out` names the output file ("" for none); a `.size` file holds the byte count of a stream that was dropped. */
   const cases: Array<{ name: string; out: string; run: (out: string) => Promise<Timed> }> = [
-    { name: 'tether zstd-1', out: 'ours.tar.zst', run: (out) => timedWorker(ours([], out)) },
-    { name: 'tether zstd-1 + age', out: 'ours.tar.zst.age', run: (out) => timedWorker(ours([recipient], out)) },
+    { name: 'tether zstd-1', out: 'ours.tar.zst', run: (out) => ours({ out, recipients: [], packer: 'tether' }) },
+    { name: 'npm tar zstd-1', out: 'npm.tar.zst', run: (out) => ours({ out, recipients: [], packer: 'npm-tar' }) },
+    { name: 'tether zstd-1 + age', out: 'ours.tar.zst.age', run: (out) => ours({ out, recipients: [recipient], packer: 'tether' }) },
     { name: 'tar -cf - | zstd -1', out: 'base.tar.zst', run: (out) => timed(['tar', '-cf', '-', '-C', work, 'data'], ['zstd', '-1', '-q', '-f', '-o', out]) },
     { name: 'tar -czf', out: 'base.tar.gz', run: (out) => timed(['tar', '-czf', out, '-C', work, 'data']) },
+    { name: 'tar only: tether tar-pack', out: 'ours.tar.size', run: (out) => ours({ out, recipients: [], packer: 'tether', tarOnly: true }) },
+    { name: 'tar only: npm tar', out: 'npm.tar.size', run: (out) => ours({ out, recipients: [], packer: 'npm-tar', tarOnly: true }) },
+    // Into a pipe, not /dev/null (GNU tar skips reading files when it sees /dev/null).
+    { name: 'tar only: tar -cf - | wc -c', out: '', run: () => timed(['tar', '-cf', '-', '-C', work, 'data'], ['wc', '-c']) },
   ];
   const rows: BenchRow[] = [];
   const results: Record<string, unknown> = {};
@@ -122,9 +158,9 @@ export async function runBackupBench(options: BackupBenchOptions = {}): Promise<
       let size = 0;
       for (let i = 0; i < runs; i++) {
         const out = join(work, item.out);
-        await rm(out, { force: true });
+        if (item.out) await rm(out, { force: true });
         samples.push(await item.run(out));
-        size = (await stat(out)).size;
+        if (item.out) size = item.out.endsWith('.size') ? Number(await readFile(out, 'utf8')) : (await stat(out)).size;
       }
       const seconds = median(samples.map((s) => s.seconds));
       const rssMb = Math.max(...samples.map((s) => s.peakRssKb)) / 1024;
@@ -134,8 +170,18 @@ export async function runBackupBench(options: BackupBenchOptions = {}): Promise<
       rows.push({ metric: `${item.name}: throughput`, value: mibPerS.toFixed(1), unit: 'MiB/s' });
       rows.push({ metric: `${item.name}: peak RSS`, value: rssMb.toFixed(1), unit: 'MB' });
       if (idle !== undefined) rows.push({ metric: `${item.name}: peak RSS above idle`, value: (rssMb - idle / 1024).toFixed(1), unit: 'MB' });
-      rows.push({ metric: `${item.name}: output`, value: (size / (1 << 20)).toFixed(1), unit: 'MiB' });
+      if (item.out) rows.push({ metric: `${item.name}: output`, value: (size / (1 << 20)).toFixed(1), unit: 'MiB' });
     }
+    // The claims in tar-pack.ts's header, measured in this run: speed ratios of the medians.
+    const speed = (name: string) => (results[name] as { median_s: number }).median_s;
+    const ratios = {
+      'tar only: tether tar-pack / npm tar': speed('tar only: npm tar') / speed('tar only: tether tar-pack'),
+      'tar only: tether tar-pack / GNU tar': speed('tar only: tar -cf - | wc -c') / speed('tar only: tether tar-pack'),
+      'tar only: npm tar / GNU tar': speed('tar only: tar -cf - | wc -c') / speed('tar only: npm tar'),
+      'zstd-1: tether / npm tar': speed('npm tar zstd-1') / speed('tether zstd-1'),
+    };
+    for (const [metric, ratio] of Object.entries(ratios)) rows.push({ metric: `speed ratio ${metric}`, value: ratio.toFixed(2), unit: 'x' });
+    results.speed_ratios = ratios;
   } finally {
     if (!options.workDir) await rm(work, { recursive: true, force: true });
   }

@@ -25,7 +25,17 @@ export const manifestSchema = z.object({
   /** Where the artifact lives: "local:<absolute path>". */
   location: z.string(),
   uploads: z.array(z.object({ destination: z.enum(['hub', 's3']), location: z.string(), uploaded_at: z.string() })).default([]),
+  /** What the operator should know about this artifact, e.g. files that changed while read. Absent when none. */
+  warnings: z.array(z.string()).optional(),
 });
+
+/** At most this many warnings are kept in a manifest; the last one says how many more there were. */
+export const MAX_MANIFEST_WARNINGS = 100;
+
+export function capWarnings(warnings: string[]): string[] {
+  if (warnings.length <= MAX_MANIFEST_WARNINGS) return warnings;
+  return [...warnings.slice(0, MAX_MANIFEST_WARNINGS - 1), `and ${warnings.length - MAX_MANIFEST_WARNINGS + 1} more`];
+}
 
 export type Manifest = z.infer<typeof manifestSchema>;
 
@@ -50,5 +60,6 @@ export function artifactResult(manifest: Manifest, location = manifest.location)
     encrypted: manifest.encrypted,
     created_at: manifest.created_at,
     location,
+    ...(manifest.warnings ? { warnings: manifest.warnings } : {}),
   };
 }

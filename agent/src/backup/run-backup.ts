@@ -6,6 +6,7 @@ import type { Logger } from '@tether/shared/logger.ts';
 import type { JobReporter } from '../commands/command.ts';
 import type { BackupConfig, BackupTarget } from './config-schema.ts';
 import { EXTENSION } from './compression.ts';
+import { capWarnings } from './manifest.ts';
 import type { Manifest } from './manifest.ts';
 import { runPipeline } from './pipeline.ts';
 import { byteProgress } from './progress.ts';
@@ -57,6 +58,8 @@ export async function runBackup(config: BackupConfig, store: ArtifactStore, targ
       signal: context.signal,
       onSourceBytes: byteProgress(context.job, `backing up ${targetName}`, source.bytesTotal),
     });
+    const warnings = capWarnings(source.warnings ?? []);
+    if (warnings.length > 0) context.log.warn({ target: targetName, count: source.warnings!.length, first: warnings.slice(0, 3) }, 'backup finished with warnings (see the manifest)');
     const file = `${id}.${source.extension}${EXTENSION[algorithm]}${encrypted ? '.age' : ''}`;
     await rename(partialPath, join(dir, file));
     const finishedAt = new Date().toISOString();
@@ -77,6 +80,7 @@ export async function runBackup(config: BackupConfig, store: ArtifactStore, targ
       created_at: finishedAt,
       location: `local:${join(dir, file)}`,
       uploads: [],
+      ...(warnings.length > 0 ? { warnings } : {}),
     };
     try {
       await store.writeManifest(manifest);

@@ -1,9 +1,12 @@
-// The cron parser, checked against a brute-force minute-by-minute reference with fast-check.
+// The cron parser, checked against a brute-force minute-by-minute reference with fast-check (in UTC).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { cronMatches, nextCronTime, parseCron } from '../../src/backup/schedule/cron.ts';
 import { backupConfigSchema } from '../../src/backup/config-schema.ts';
+
+// These properties hold on a clock without DST; DST changes are cron-dst.test.ts's.
+process.env.TZ = 'UTC';
 
 /** A field as text plus the set of values it must mean. */
 function fieldArbitrary(min: number, max: number): fc.Arbitrary<{ text: string; values: number[] }> {

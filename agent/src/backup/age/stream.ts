@@ -3,6 +3,7 @@
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import { hkdfSync, randomBytes } from 'node:crypto';
+import { AgeError } from './age-error.ts';
 import { chachaOpen, chachaSeal } from './chacha.ts';
 import { encodeHeader, parseHeader, verifyHeaderMac } from './header.ts';
 import type { ParsedHeader } from './header.ts';
@@ -88,6 +89,17 @@ export class AgeEncryptStream extends Transform {
   }
 }
 
+/** Stanza types of recipients tether cannot open: a passphrase, post-quantum keys. */
+const UNSUPPORTED_TYPES = new Set(['scrypt', 'mlkem768x25519']);
+
+function noMatch(header: ParsedHeader): AgeError {
+  const types = [...new Set(header.stanzas.map((stanza) => stanza.type))];
+  if (!types.includes('X25519') && types.some((type) => UNSUPPORTED_TYPES.has(type))) {
+    return new AgeError('AGE_UNSUPPORTED', `age: this file is encrypted only to recipient types tether does not support (${types.join(', ')}); tether opens files encrypted to X25519 recipients (age1…)`);
+  }
+  return new AgeError('AGE_NO_MATCH', 'age: no identity matches a recipient of this file (wrong backup.identity_file?)');
+}
+
 /**
  * Parses and checks an age stream. With identities it decrypts and authenticates every chunk
  * (output: plaintext). Without, it checks the header and the chunk framing only (output: nothing).
@@ -124,18 +136,48 @@ export class AgeDecryptStream extends Transform {
           this.fileKey = unwrapFileKey(stanza, identity) ?? this.fileKey;
         }
       }
-      if (!this.fileKey) throw new Error('age: no identity matches a recipient of this file');
-      if (!verifyHeaderMac(header, this.fileKey)) throw new Error('age: header MAC does not verify (tampered header)');
+      if (!this.fileKey) throw noMatch(header);
+      if (!verifyHeaderMac(header, this.fileKey)) throw new AgeError('AGE_HMAC', 'age: header MAC does not verify (tampered header)');
     }
     return true;
   }
 
-  private openChunk(sealed: Buffer, last: boolean): void {
-    if (!this.key) return;
-    const plain = chachaOpen(this.key, chunkNonce(this.counter++, last), sealed);
-    if (!plain) throw new Error(`age: chunk ${this.counter - 1} fails authentication (truncated or tampered payload)`);
-    if (last && plain.length === 0 && this.counter > 1) throw new Error('age: empty final chunk');
-    this.push(plain);
+  /**
+   * A full chunk with more bytes after it: it must not carry the "last" flag. One that does is
+   * authentic but followed by garbage: release it (as the age CLI does), then fail.
+   */
+  private openMiddleChunk(sealed: Buffer): void {
+    const plain = chachaOpen(this.key!, chunkNonce(this.counter, false), sealed);
+    if (plain) {
+      this.counter++;
+      this.push(plain);
+      return;
+    }
+    const final = chachaOpen(this.key!, chunkNonce(this.counter, true), sealed);
+    if (final) {
+      this.push(final);
+      throw new AgeError('AGE_PAYLOAD', 'age: bytes follow the final chunk (trailing garbage or two files joined)');
+    }
+    throw new AgeError('AGE_PAYLOAD', `age: chunk ${this.counter} fails authentication (truncated or tampered payload)`);
+  }
+
+  /**
+   * The chunk at EOF must carry the "last" flag. A full chunk without it is an authentic chunk of
+   * a stream cut short: release it (as the age CLI does), then fail as truncated.
+   */
+  private openFinalChunk(sealed: Buffer): void {
+    const plain = chachaOpen(this.key!, chunkNonce(this.counter, true), sealed);
+    if (plain) {
+      this.counter++;
+      if (plain.length === 0 && this.counter > 1) throw new AgeError('AGE_PAYLOAD', 'age: empty final chunk (only an empty file may end with one)');
+      this.push(plain);
+      return;
+    }
+    if (sealed.length === SEALED_CHUNK) {
+      this.openMiddleChunk(sealed);
+      throw new AgeError('AGE_PAYLOAD', 'age: payload is truncated (it ends without a final chunk)');
+    }
+    throw new AgeError('AGE_PAYLOAD', `age: chunk ${this.counter} fails authentication (truncated or tampered payload)`);
   }
 
   override _transform(data: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -151,7 +193,7 @@ export class AgeDecryptStream extends Transform {
       while (this.queue.length > SEALED_CHUNK) {
         const sealed = this.queue.take(SEALED_CHUNK);
         this.payloadBytes += sealed.length;
-        if (this.key) this.openChunk(sealed, false);
+        if (this.key) this.openMiddleChunk(sealed);
         else this.counter++;
       }
       callback();
@@ -162,13 +204,13 @@ export class AgeDecryptStream extends Transform {
 
   override _flush(callback: TransformCallback): void {
     try {
-      if (!this.header) throw new Error('age: file ends inside the header (truncated)');
-      if (this.payloadBytes === 0) throw new Error('age: file ends before the payload nonce (truncated)');
+      if (!this.header) throw new AgeError('AGE_HEADER', 'age: file ends inside the header (truncated, or not an age file)');
+      if (this.payloadBytes === 0) throw new AgeError('AGE_HEADER', 'age: file ends before the payload nonce (truncated)');
       const rest = this.queue.take(this.queue.length);
       // The final chunk holds at least one byte unless the whole payload is empty.
-      if (rest.length < TAG || (rest.length === TAG && this.counter > 0)) throw new Error('age: payload is truncated');
+      if (rest.length < TAG || (rest.length === TAG && this.counter > 0)) throw new AgeError('AGE_PAYLOAD', 'age: payload is truncated');
       this.payloadBytes += rest.length;
-      if (this.key) this.openChunk(rest, true);
+      if (this.key) this.openFinalChunk(rest);
       callback();
     } catch (error) {
       callback(error as Error);

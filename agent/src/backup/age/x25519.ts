@@ -2,6 +2,8 @@
 import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { AgeError } from './age-error.ts';
+import { decodeBase64, encodeBase64 } from './base64.ts';
 import { bech32Decode, bech32Encode } from './bech32.ts';
 import { chachaOpen, chachaSeal } from './chacha.ts';
 
@@ -25,8 +27,14 @@ function rawPublic(key: KeyObject): Buffer {
 }
 
 function sharedSecret(privateKey: KeyObject, publicRaw: Buffer): Buffer {
-  const shared = diffieHellman({ privateKey, publicKey: publicKeyObject(publicRaw) });
-  if (shared.every((byte) => byte === 0)) throw new Error('age: X25519 shared secret is all zeros (malicious share)');
+  const publicKey = publicKeyObject(publicRaw);
+  let shared: Buffer | null = null;
+  try {
+    shared = diffieHellman({ privateKey, publicKey });
+  } catch {
+    // OpenSSL itself refuses some low-order points ("failed during derivation").
+  }
+  if (!shared || shared.every((byte) => byte === 0)) throw new AgeError('AGE_HEADER', 'age: X25519 shared secret is all zeros (a low-order share: malicious or corrupt)');
   return shared;
 }
 
@@ -48,6 +56,9 @@ export interface Identity {
 
 export function parseIdentity(text: string): Identity {
   const { prefix, data } = bech32Decode(text.trim());
+  if (prefix === 'age-secret-key-pq-' || prefix.startsWith('age-plugin-')) {
+    throw new AgeError('AGE_UNSUPPORTED', 'age: post-quantum and plugin identities are not supported; tether uses X25519 identities (AGE-SECRET-KEY-1…)');
+  }
   if (prefix !== 'age-secret-key-' || data.length !== 32) throw new Error('not an age X25519 identity (AGE-SECRET-KEY-1…)');
   const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, data]), format: 'der', type: 'pkcs8' });
   return { privateKey, publicRaw: rawPublic(createPublicKey(privateKey)) };
@@ -76,15 +87,20 @@ export function wrapFileKey(fileKey: Buffer, recipient: Buffer): Stanza {
   const ephemeral = generateKeyPairSync('x25519').privateKey;
   const share = rawPublic(createPublicKey(ephemeral));
   const key = wrapKey(sharedSecret(ephemeral, recipient), share, recipient);
-  return { type: 'X25519', args: [share.toString('base64').replace(/=+$/, '')], body: chachaSeal(key, ZERO_NONCE, fileKey) };
+  return { type: 'X25519', args: [encodeBase64(share)], body: chachaSeal(key, ZERO_NONCE, fileKey) };
 }
 
-/** The file key if this stanza is for `identity`, else null. */
+/**
+ * The file key if this stanza is for `identity`, else null. A malformed X25519 stanza is an
+ * AGE_HEADER error, not a non-match: the file is broken, whichever key one tries.
+ */
 export function unwrapFileKey(stanza: Stanza, identity: Identity): Buffer | null {
   if (stanza.type !== 'X25519') return null;
-  if (stanza.args.length !== 1 || stanza.body.length !== 32) throw new Error('age: malformed X25519 stanza');
-  const share = Buffer.from(stanza.args[0]!, 'base64');
-  if (share.length !== 32) throw new Error('age: malformed X25519 share');
+  if (stanza.args.length !== 1) throw new AgeError('AGE_HEADER', 'age: an X25519 stanza takes exactly one argument (the share)');
+  // 16-byte file key + 16-byte tag: a longer body would unwrap to a key of the wrong size.
+  if (stanza.body.length !== 32) throw new AgeError('AGE_HEADER', 'age: X25519 stanza body is not 32 bytes');
+  const share = decodeBase64(stanza.args[0]!, 'X25519 share');
+  if (share.length !== 32) throw new AgeError('AGE_HEADER', 'age: X25519 share is not 32 bytes');
   const key = wrapKey(sharedSecret(identity.privateKey, share), share, identity.publicRaw);
   return chachaOpen(key, ZERO_NONCE, stanza.body);
 }

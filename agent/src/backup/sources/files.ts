@@ -10,6 +10,7 @@ import * as tar from 'tar'; // extraction only (restore)
 import type { FilesTarget } from '../config-schema.ts';
 import type { BackupSource } from './source.ts';
 import { packTar } from './tar-pack.ts';
+import type { FileChange } from './tar-pack.ts';
 
 /** Throws unless every root exists and is its own real path (no symlink anywhere on the way). */
 export async function checkRoots(roots: string[]): Promise<void> {
@@ -58,14 +59,23 @@ async function totalBytes(roots: string[], excludes: string[]): Promise<number> 
   return sum;
 }
 
+/** What the archive holds for a file that changed while it was read (the entry stays valid). */
+function describeChange(change: FileChange): string {
+  return change.change === 'shrank'
+    ? `/${change.name} shrank from ${change.size} to ${change.actual} bytes while it was read; archived zero padded to ${change.size} bytes`
+    : `/${change.name} grew while it was read (now ${change.actual} bytes or more); archived its first ${change.size} bytes`;
+}
+
 export async function filesSource(target: FilesTarget): Promise<BackupSource> {
   await checkRoots(target.roots);
   const bytesTotal = await totalBytes(target.roots, target.excludes);
   // Paths are stored relative to "/" so that one archive can hold several roots.
   const relativeRoots = target.roots.map((root) => root.slice(1));
+  const warnings: string[] = [];
   const blocks = packTar(relativeRoots, {
     cwd: '/',
     filter: (name) => !excluded(`/${name}`, target.excludes),
+    onFileChanged: (change) => warnings.push(describeChange(change)),
   });
   return {
     // highWaterMark 1: at most one 1 MiB block waits here (back-pressure to the tree walk).
@@ -73,6 +83,7 @@ export async function filesSource(target: FilesTarget): Promise<BackupSource> {
     extension: 'tar',
     bytesTotal,
     toolVersions: { tar: 'tether ustar/pax' },
+    warnings,
     cleanup: async () => {},
   };
 }

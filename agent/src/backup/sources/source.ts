@@ -9,6 +9,11 @@ export interface BackupSource {
   bytesTotal?: number;
   /** Versions of the tools that produced the stream, e.g. { pg_dump: "pg_dump (PostgreSQL) 15.2" }. */
   toolVersions: Record<string, string>;
+  /**
+   * Things an operator should know about this dump, filled while the stream runs (read it after
+   * the stream ends): e.g. files that grew or shrank while they were archived.
+   */
+  warnings?: string[];
   /** Removes temporary files (snapshots, option files). Always called, success or failure. */
   cleanup(): Promise<void>;
 }

@@ -1,10 +1,12 @@
 // A small POSIX tar (ustar + pax) writer for the files source. Written here instead of npm `tar`
-// because that one held ~200 MB and ran at ~0.3x `tar -cf -` on trees of small files (measured in
-// scripts/bench/backup.ts): every file costs it several thread-pool round trips and its entries
-// buffer without back-pressure. This writer walks the tree depth-first with synchronous fs calls
-// (microseconds each for metadata and small files), copies file bytes straight into 1 MiB output
-// blocks and yields one block at a time, so memory is a couple of blocks whatever the tree size
-// and the event loop gets a turn after every block.
+// (still used to extract): every file costs npm tar several thread-pool round trips and its entries
+// buffer without back-pressure. scripts/bench/backup.ts measures both on 1 GiB of mixed files
+// (2026-12-01, 2 busy cores, medians of 3): tar alone, this writer ran 3.6x npm tar (GNU tar: 1.2x
+// this one), and the whole zstd-1 backup 2.0x-3.3x, peaking at +31-75 MB above idle against npm
+// tar's +120-131 MB (docs/decisions.md). This writer walks the tree depth-first with synchronous
+// fs calls (microseconds each for metadata and small files), copies file bytes straight into 1 MiB
+// output blocks and yields one block at a time, so memory is a couple of blocks whatever the tree
+// size and the event loop gets a turn after every block.
 import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, constants } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
@@ -14,12 +16,25 @@ const BLOCK = 512;
 export const OUTPUT_BLOCK_BYTES = 1 << 20;
 const MAX_OCTAL_SIZE = 0o77777777777; // 8 GiB - 1: larger sizes go in a pax record
 const MAX_OCTAL_ID = 0o7777777;
+const PROBE = Buffer.alloc(1);
 
 export interface PackOptions {
   /** Absolute directory the entry names are relative to ("/" for the files source). */
   cwd: string;
   /** Keeps an entry (and, for a directory, its contents) when true. Gets the entry name. */
   filter: (entryName: string) => boolean;
+  /** Told about each file whose size changed between its header and the end of its read. */
+  onFileChanged?: (change: FileChange) => void;
+}
+
+/** A file that shrank (zero padded to `size`) or grew (cut at `size`) while it was archived. */
+export interface FileChange {
+  name: string;
+  change: 'shrank' | 'grew';
+  /** The size in the entry's header: what lstat saw, and what the archive holds. */
+  size: number;
+  /** Bytes the file really had: where reading hit EOF (shrank), or its size afterwards (grew). */
+  actual: number;
 }
 
 interface Entry {
@@ -145,9 +160,9 @@ function describeEntry(stats: Stats): Entry['type'] | null {
 
 /**
  * Streams file contents: exactly the size lstat saw, so the archive stays valid when a file grows
- * (the tail is left out) or shrinks (zero padded) while it is read.
+ * (the tail is left out) or shrinks (zero padded) while it is read; either is reported.
  */
-function* copyFile(out: BlockWriter, path: string, size: number): Generator<void> {
+function* copyFile(out: BlockWriter, path: string, size: number, report: (change: FileChange['change'], actual: number) => void): Generator<void> {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     if (!fstatSync(fd).isFile()) throw new Error(`${path} stopped being a regular file while it was archived`);
@@ -155,12 +170,15 @@ function* copyFile(out: BlockWriter, path: string, size: number): Generator<void
     while (position < size) {
       const read = out.readFrom(fd, size - position, position);
       if (read === 0) {
+        report('shrank', position);
         out.zeros(size - position);
         break;
       }
       position += read;
       if (out.full.length > 0) yield;
     }
+    // One byte past the header's size: a file that grew has it (fstat alone misses /proc files, which say 0).
+    if (position === size && readSync(fd, PROBE, 0, 1, size) === 1) report('grew', Math.max(fstatSync(fd).size, size + 1));
   } finally {
     closeSync(fd);
   }
@@ -187,7 +205,7 @@ function* walk(out: BlockWriter, options: PackOptions, name: string): Generator<
     out.write(entryHeader({ name, stats, type, linkName: readlinkSync(path) }, 0));
   } else if (type === 'file') {
     out.write(entryHeader({ name, stats, type }, stats.size));
-    yield* copyFile(out, path, stats.size);
+    yield* copyFile(out, path, stats.size, (change, actual) => options.onFileChanged?.({ name, change, size: stats.size, actual }));
   } else {
     if (name !== '') out.write(entryHeader({ name: `${name}/`, stats, type }, 0));
     // Sorted: the same tree gives the same archive.
