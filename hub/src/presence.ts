@@ -25,11 +25,15 @@ export interface AgentSession {
   send?: (frame: Record<string, unknown>) => boolean;
   /** HTTP sessions only: the next poll offers every unanswered command (after a transport switch). */
   offerAllOnNextPoll?: boolean;
+  /** HTTP sessions only: a changed grant that goes out with the next poll answer. */
+  pendingGrant?: string[] | null;
+  /** Tells the agent its key's permissions changed (commands/grant-push.ts builds the frame). */
+  pushGrant?: (permissions: string[]) => void;
   close(code: number, reason: string): void;
 }
 
 /** A session as it starts: nothing known of the agent until it registers. */
-export function newSession(keyId: string, transport: Transport, link: Pick<AgentSession, 'send' | 'close' | 'offerAllOnNextPoll'>): AgentSession {
+export function newSession(keyId: string, transport: Transport, link: Pick<AgentSession, 'send' | 'close' | 'offerAllOnNextPoll' | 'pushGrant'>): AgentSession {
   return {
     sessionId: randomUUID(),
     keyId,
@@ -75,6 +79,12 @@ export class Presence {
 
   httpSessionFor(keyId: string): AgentSession | undefined {
     return this.forKey(keyId).filter((session) => session.transport === 'http_polling').at(-1);
+  }
+
+  websocketCount(keyId: string): number {
+    let count = 0;
+    for (const session of this.sessions.values()) if (session.keyId === keyId && session.transport === 'websocket') count += 1;
+    return count;
   }
 
   isConnected(keyId: string): boolean {
