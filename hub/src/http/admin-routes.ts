@@ -1,6 +1,6 @@
 // The admin REST API (protocol.md section 8). Every call carries the admin token; a key named by
 // `:id` is looked up before the body is read (404 before 400, as always).
-import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Logger } from '@tether/shared/logger.ts';
@@ -58,11 +58,12 @@ export async function adminRoutes(base: FastifyInstance, deps: AdminDeps): Promi
   app.addHook('onRequest', adminAuth(deps.adminToken, deps.authFailed));
 
   /** onRequest: the key named by :id, or 404 before anything else is read. */
-  const namedKey: onRequestHookHandler = async (request) => {
+  const namedKey: onRequestHookHandler = (request, _reply, done) => {
     const id = (request.params as { id: string }).id;
     const key = deps.keys.get(id);
-    if (!key) throw new HttpError(404, `no agent key with id ${id}; list keys with GET /api/agents/keys`);
+    if (!key) return done(new HttpError(404, `no agent key with id ${id}; list keys with GET /api/agents/keys`) as unknown as FastifyError);
     request.namedKey = key;
+    done();
   };
   const keyOf = (request: FastifyRequest): KeyView => request.namedKey!;
 

@@ -26,15 +26,8 @@ import type { AuthFailure } from './auth-hooks.ts';
 import { clientErrorHandler, frameworkErrors, installErrorAnswers, methodNotAllowedRoutes } from './error-handler.ts';
 import { sendJson } from './http-error.ts';
 import { useJsonBodies } from './json-body.ts';
-import { RequestDeadlines, hasBody } from './request-deadlines.ts';
+import { RequestDeadlines } from './request-deadlines.ts';
 import { invalidBody } from './validation.ts';
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** The body is an artifact streamed by the handler: no total deadline, an idle one instead. */
-    streamedUpload?: boolean;
-  }
-}
 
 type WithoutAuth<T> = Omit<T, 'authFailed'>;
 
@@ -44,7 +37,7 @@ export interface HttpAppDeps {
   limits: HubLimits;
   admin: WithoutAuth<AdminDeps>;
   agent: WithoutAuth<AgentRouteDeps>;
-  artifacts: WithoutAuth<ArtifactRouteDeps>;
+  artifacts: Omit<ArtifactRouteDeps, 'authFailed' | 'deadlines'>;
   releases: ReleaseRouteDeps;
   websocket: WithoutAuth<Omit<WebSocketRouteDeps, 'limits'>>;
   /** The agents' sockets get close 1001 and a moment to leave, then are dropped. */
@@ -70,8 +63,9 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<{ app: FastifyIns
   const addMethodNotAllowed = methodNotAllowedRoutes(app);
 
   const deadlines = new RequestDeadlines(deps.limits.requestTimeoutMs, deps.log);
-  app.addHook('onRequest', async (request, reply) => {
-    if (hasBody(request.raw) && !request.routeOptions.config.streamedUpload) deadlines.track(request.raw, reply.raw);
+  app.addHook('onRequest', (request, reply, done) => {
+    deadlines.track(request.raw, reply.raw);
+    done();
   });
 
   await app.register(fastifyRateLimit, { global: false });
@@ -87,7 +81,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<{ app: FastifyIns
   await app.register(websocketRoutes, { ...deps.websocket, limits: deps.limits, authFailed });
   await app.register(agentRoutes, { ...deps.agent, authFailed });
   await app.register(adminRoutes, { ...deps.admin, authFailed });
-  await app.register(artifactRoutes, { ...deps.artifacts, authFailed });
+  await app.register(artifactRoutes, { ...deps.artifacts, deadlines, authFailed });
   await app.register(releaseRoutes, deps.releases);
   addMethodNotAllowed();
   return { app, deadlines };

@@ -19,14 +19,16 @@ import { HttpError, errorBody } from './http-error.ts';
 import { answerError } from './error-handler.ts';
 import { useRawBodies } from './json-body.ts';
 import { watchUploadIdle } from './request-deadlines.ts';
+import type { RequestDeadlines } from './request-deadlines.ts';
 
 export interface ArtifactRouteDeps {
   keys: KeyStore;
   dataDir: string;
   log: Logger;
   quota: ArtifactQuota;
-  /** An upload that sends nothing for this long is cut off. */
+  /** An upload that sends nothing for this long is cut off; it has no total deadline. */
   uploadIdleTimeoutMs: number;
+  deadlines: RequestDeadlines;
   /** Where agents upload through presigned URLs; null when the hub has no S3 configured. */
   s3: S3Settings | null;
   authFailed: AuthFailure;
@@ -53,14 +55,16 @@ export async function artifactRoutes(base: FastifyInstance, deps: ArtifactRouteD
   useRawBodies(app);
   app.addHook('onRequest', agentAuth(deps.keys, deps.authFailed));
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
-    if (!(error instanceof HttpError && 'uploadStyle' in error)) return answerError(error, request, reply, deps.log);
+    // The body of a refused upload is never read: close the connection rather than drain gigabytes.
+    if (!(error instanceof HttpError && 'uploadStyle' in error)) return answerError(error, request, reply.header('connection', 'close'), deps.log);
     const body = JSON.stringify(errorBody(error));
     reply.hijack();
     reply.raw.writeHead(error.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
     reply.raw.end(body);
   });
 
-  app.put('/api/agents/artifacts/:id', { schema: { params: artifactParams, headers: uploadHeaders }, schemaErrorFormatter: uploadHandlerStyle, config: { streamedUpload: true } }, async (request, reply) => {
+  app.put('/api/agents/artifacts/:id', { schema: { params: artifactParams, headers: uploadHeaders }, schemaErrorFormatter: uploadHandlerStyle }, async (request, reply) => {
+    deps.deadlines.release(request.raw);
     const keyId = request.agentKey!.id;
     const reservation = await deps.quota.reserve(keyId, request.params.id, declaredLength(request));
     reply.hijack(); // the handler answers on the raw response

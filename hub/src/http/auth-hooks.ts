@@ -3,12 +3,13 @@
 // per client address (@fastify/rate-limit); past the limit they are answered 429 instead of 401/403.
 // A valid credential is never refused for it, so a neighbour behind the same NAT cannot lock
 // agents out.
-import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
 import type { KeyView } from '@tether/shared/protocol/admin-api.ts';
 import type { KeyStore } from '../storage/key-store.ts';
 import type { AdminToken } from '../identity/admin-token.ts';
 import { authenticateAgent, presentedKey } from '../agent-auth.ts';
 import { HttpError } from './http-error.ts';
+import { requestUrl } from './request-path.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -40,25 +41,28 @@ export function authFailureCounter(app: FastifyInstance, maxPerMinute: number): 
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
+/** Callback-style hooks: on every hot request, a promise per request is measurable. */
+function refuse(failed: AuthFailure, request: FastifyRequest, refusal: HttpError, done: HookHandlerDoneFunction): void {
+  failed(request, refusal).then(
+    (error) => done(error as unknown as FastifyError),
+    (error: Error) => done(error as FastifyError),
+  );
+}
+
 export function adminAuth(adminToken: AdminToken, failed: AuthFailure): onRequestHookHandler {
-  return async (request) => {
+  return (request, _reply, done) => {
     const header = request.headers.authorization;
     const token = typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined;
-    if (!token || !adminToken.verify(token)) {
-      throw await failed(request, new HttpError(401, 'admin token missing or wrong: send Authorization: Bearer <token from <data-dir>/admin-token>'));
-    }
+    if (token && adminToken.verify(token)) return done();
+    refuse(failed, request, new HttpError(401, 'admin token missing or wrong: send Authorization: Bearer <token from <data-dir>/admin-token>'), done);
   };
 }
 
-/** The request's URL as the old router saw it: only the query matters here (`?api_key=`). */
-export function requestUrl(request: FastifyRequest): URL {
-  return new URL(request.url, 'http://hub.invalid');
-}
-
 export function agentAuth(keys: KeyStore, failed: AuthFailure): onRequestHookHandler {
-  return async (request) => {
+  return (request, _reply, done) => {
     const auth = authenticateAgent(keys, presentedKey(request.raw, requestUrl(request)));
-    if (!auth.ok) throw await failed(request, new HttpError(auth.status, auth.error));
+    if (!auth.ok) return refuse(failed, request, new HttpError(auth.status, auth.error), done);
     request.agentKey = auth.key;
+    done();
   };
 }

@@ -6,13 +6,9 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, Route
 import type { Socket } from 'node:net';
 import type { Logger } from '@tether/shared/logger.ts';
 import { HttpError, sendError } from './http-error.ts';
+import { pathOf } from './request-path.ts';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
-
-function pathOf(request: FastifyRequest): string {
-  const query = request.url.indexOf('?');
-  return query === -1 ? request.url : request.url.slice(0, query);
-}
 
 /** The HttpError to answer for any error a route, hook or Fastify itself raised. */
 export function toHttpError(error: FastifyError | HttpError | Error, request: FastifyRequest, log: Logger): HttpError {

@@ -42,13 +42,18 @@ export class RequestDeadlines {
     this.#timer.unref();
   }
 
-  /** Starts the total deadline for this request's body (nothing to do for a request without one). */
+  /**
+   * Starts the total deadline for this request's body (nothing to do for a request without one).
+   * No listeners per request (this is on every hot route): the sweep forgets finished requests.
+   */
   track(req: IncomingMessage, res: ServerResponse): void {
     if (req.complete || !hasBody(req)) return;
     this.#pending.set(req, { res, deadline: Date.now() + this.#totalMs });
-    const done = () => this.#pending.delete(req);
-    req.once('end', done);
-    req.once('close', done);
+  }
+
+  /** An artifact upload: its body has no total deadline (watchUploadIdle bounds it instead). */
+  release(req: IncomingMessage): void {
+    this.#pending.delete(req);
   }
 
   close(): void {
@@ -59,9 +64,12 @@ export class RequestDeadlines {
   #check(): void {
     const now = Date.now();
     for (const [req, pending] of this.#pending) {
+      if (req.complete || req.destroyed) {
+        this.#pending.delete(req);
+        continue;
+      }
       if (pending.deadline > now) continue;
       this.#pending.delete(req);
-      if (req.complete) continue;
       this.#log.warn({ method: req.method, path: req.url?.split('?')[0], timeout_ms: this.#totalMs }, 'request body did not arrive in time; closing');
       cutOff(req, pending.res, 408, `the request body did not arrive within ${this.#totalMs / 1000} s (--request-timeout-s); send it again`);
     }

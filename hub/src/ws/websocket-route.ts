@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { authenticateAgent, presentedKey } from '../agent-auth.ts';
-import { requestUrl } from '../http/auth-hooks.ts';
+import { pathOf, requestUrl } from '../http/request-path.ts';
 import type { AuthFailure } from '../http/auth-hooks.ts';
 import { HttpError } from '../http/http-error.ts';
 import type { HubLimits } from '../limits/hub-limits.ts';
@@ -22,11 +22,6 @@ export interface WebSocketRouteDeps extends AgentConnectionDeps {
 
 const AGENT_PATH = '/ws/agent';
 const MINUTE_MS = 60_000;
-
-function pathOf(request: FastifyRequest): string {
-  const query = request.url.indexOf('?');
-  return query === -1 ? request.url : request.url.slice(0, query);
-}
 
 async function websocketRoute(app: FastifyInstance, deps: WebSocketRouteDeps): Promise<void> {
   const attemptsFromAddress = app.createRateLimit({ max: deps.limits.connectsPerMinutePerIp, timeWindow: MINUTE_MS, keyGenerator: (request) => `ws-address:${request.ip}` });
@@ -55,9 +50,9 @@ async function websocketRoute(app: FastifyInstance, deps: WebSocketRouteDeps): P
   };
 
   // An upgrade anywhere else is not for us: the same 404 as before, before any route runs.
-  app.addHook('onRequest', async (request, reply) => {
-    if (!request.ws || pathOf(request).startsWith(AGENT_PATH)) return;
-    reply.hijack();
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!request.ws || pathOf(request).startsWith(AGENT_PATH)) return done();
+    reply.hijack(); // answered here; the request goes no further
     refuseHandshake(request.raw.socket, 404, 'agents connect to /ws/agent');
   });
 
