@@ -3,10 +3,10 @@
 // (static files, cookies, CSRF for the console) register here beside the others.
 import { readFileSync } from 'node:fs';
 import fastify from 'fastify';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyWebsocket from '@fastify/websocket';
-import { validatorCompiler } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from '@tether/shared/logger.ts';
 import { MAX_AGENT_FRAME_BYTES } from '@tether/shared/protocol/hub-messages.ts';
 import { VERSION } from '@tether/shared/version.ts';
@@ -54,10 +54,11 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<{ app: FastifyIns
     bodyLimit: 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
     schemaErrorFormatter: invalidBody,
+    // zod compiles every schema: Fastify's own ajv and fast-json-stringify are never loaded (memory).
+    schemaController: { compilersFactory: { buildValidator: () => validatorCompiler, buildSerializer: () => serializerCompiler } } as unknown as FastifyServerOptions['schemaController'],
     frameworkErrors,
     clientErrorHandler,
   }) as unknown as FastifyInstance;
-  app.setValidatorCompiler(validatorCompiler);
   installErrorAnswers(app, deps.log);
   useJsonBodies(app);
   const addMethodNotAllowed = methodNotAllowedRoutes(app);
