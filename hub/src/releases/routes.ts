@@ -6,10 +6,10 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Logger } from '@tether/shared/logger.ts';
 import { HttpError, sendJson } from '../http/http-error.ts';
-import { joinedMessages } from '../http/validation.ts';
+import { fixedMessage, joinedMessages } from '../http/validation.ts';
 import { ReleaseStore } from './release-store.ts';
 import { loadReleaseKeys, ReleaseKeysError } from './release-keys.ts';
-import { renderInstallScript } from './install-script.ts';
+import { BAD_HOST, SAFE_HOST, renderInstallScript } from './install-script.ts';
 
 export interface ReleaseRouteDeps {
   dataDir: string;
@@ -22,13 +22,15 @@ const latestQuerySchema = z.object({
   platform: z.string().regex(/^[a-z0-9]+-[a-z0-9]+$/, 'platform must look like linux-x64 or linux-arm64').default('linux-x64'),
 });
 
+/** The Host header goes into the script as its default server: only a plain host[:port]. */
+const installHeaders = z.looseObject({ host: z.string().regex(SAFE_HOST) });
 const fileParams = z.object({ version: z.string().min(1), file: z.string().min(1) });
 
 export async function releaseRoutes(base: FastifyInstance, deps: ReleaseRouteDeps): Promise<void> {
   const app = base.withTypeProvider<ZodTypeProvider>();
   const store = new ReleaseStore(deps.dataDir);
 
-  app.get('/install.sh', async (request, reply) => {
+  app.get('/install.sh', { schema: { headers: installHeaders }, schemaErrorFormatter: fixedMessage(BAD_HOST) }, async (request, reply) => {
     const script = await renderInstallScript(request.raw, deps.installScriptCandidates);
     if (!script.ok) throw new HttpError(script.status, script.message);
     return reply.code(200).headers({ 'content-type': 'text/x-shellscript; charset=utf-8', 'cache-control': 'no-store' }).send(script.body);
