@@ -3,6 +3,9 @@ import type { IncomingMessage } from 'node:http';
 import type { KeyView } from '@tether/shared/protocol/admin-api.ts';
 import type { KeyStore } from './storage/key-store.ts';
 
+/** last_used_at is written at most this often per key: not one database write per agent request. */
+export const TOUCH_INTERVAL_MS = 60_000;
+
 export type AgentAuth = { ok: true; key: KeyView } | { ok: false; status: 401 | 403; error: string };
 
 /** The key from `Authorization: Bearer`, else from `?api_key=` (micro-hack). */
@@ -17,6 +20,6 @@ export function authenticateAgent(keys: KeyStore, secret: string | undefined): A
   const key = keys.findBySecret(secret);
   if (!key) return { ok: false, status: 401, error: 'unknown agent key: create one with `tether keys create --name NAME`' };
   if (key.status !== 'active') return { ok: false, status: 403, error: `agent key ${key.id} is disabled: enable it with \`tether keys enable ${key.id}\`` };
-  keys.touch(key.id);
+  if (key.last_used_at === null || Date.now() - Date.parse(key.last_used_at) >= TOUCH_INTERVAL_MS) keys.touch(key.id);
   return { ok: true, key };
 }

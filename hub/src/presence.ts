@@ -28,17 +28,18 @@ export interface AgentSession {
   /** HTTP sessions only: the next poll offers every unanswered command (after a transport switch). */
   offerAllOnNextPoll?: boolean;
   /**
-   * A frame other than a command (a signed `permissions` frame): sent now on a WebSocket, carried
-   * by the next poll answer over HTTP. False when it cannot be delivered.
+   * Tells the agent its key's grant changed (commands/grant-push.ts): a WebSocket sends the signed
+   * `permissions` frame now; an HTTP session keeps the grant for its next poll answer and wakes a
+   * waiting long poll. False when it cannot be delivered.
    */
-  push?: (frame: Record<string, unknown>) => boolean;
-  /** HTTP sessions only: pushed frames waiting for the next poll answer. */
-  pendingFrames?: Record<string, unknown>[];
+  pushGrant?: (permissions: readonly string[]) => boolean;
+  /** HTTP sessions only: a changed grant not yet answered; the poll answer signs it as it goes out. */
+  pendingGrant?: readonly string[] | null;
   close(code: number, reason: string): void;
 }
 
 /** A session as it starts: nothing known of the agent until it registers. */
-export function newSession(keyId: string, transport: Transport, link: Pick<AgentSession, 'send' | 'close' | 'offerAllOnNextPoll' | 'push'>): AgentSession {
+export function newSession(keyId: string, transport: Transport, link: Pick<AgentSession, 'send' | 'close' | 'offerAllOnNextPoll' | 'pushGrant'>): AgentSession {
   return {
     sessionId: randomUUID(),
     keyId,
@@ -85,6 +86,12 @@ export class Presence {
 
   httpSessionFor(keyId: string): AgentSession | undefined {
     return this.forKey(keyId).filter((session) => session.transport === 'http_polling').at(-1);
+  }
+
+  websocketCount(keyId: string): number {
+    let count = 0;
+    for (const session of this.sessions.values()) if (session.keyId === keyId && session.transport === 'websocket') count += 1;
+    return count;
   }
 
   isConnected(keyId: string): boolean {

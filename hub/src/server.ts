@@ -1,19 +1,13 @@
-// The hub: HTTP(S) server with the admin API and the agents' HTTP fallback, and the agents'
-// WebSocket endpoint on upgrade. startHub wires storage, identity and routing together.
-import { createServer as createHttpServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import { mkdirSync, chmodSync, readFileSync } from 'node:fs';
+// The hub: HTTP(S) server with the admin API, the agents' HTTP fallback and their WebSocket
+// endpoint (http/app.ts, on Fastify). startHub wires storage, identity, limits and routing together.
+import { mkdirSync, chmodSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer } from 'ws';
 import { createLogger } from '@tether/shared/logger.ts';
 import type { Logger } from '@tether/shared/logger.ts';
-import { MAX_AGENT_FRAME_BYTES } from '@tether/shared/protocol/hub-messages.ts';
 import { VERSION } from '@tether/shared/version.ts';
 import { openDatabase } from './storage/database.ts';
 import { DurabilityBarrier } from './storage/durability.ts';
-import { addArtifactRoutes, DEFAULT_ARTIFACT_MAX_BYTES } from './http/artifact-routes.ts';
 import { loadS3Settings } from './artifacts/s3-settings.ts';
 import type { S3Flags } from './artifacts/s3-settings.ts';
 import { KeyStore } from './storage/key-store.ts';
@@ -25,15 +19,13 @@ import { loadCommandSigner } from './identity/signing-key.ts';
 import { Presence } from './presence.ts';
 import { CommandRouter } from './commands/command-router.ts';
 import { SignedFrames } from './commands/signed-frames.ts';
-import { addSigningKeyRoute } from './identity/signing-key-route.ts';
-import { RouteTable } from './http/route-table.ts';
-import { HttpError, sendError, sendJson } from './http/http-io.ts';
-import { addAdminRoutes } from './http/admin-routes.ts';
-import { addAgentRoutes } from './http/agent-routes.ts';
-import { handleAgentUpgrade } from './ws/upgrade.ts';
+import { buildHttpApp } from './http/app.ts';
 import { CLOSE_GOING_AWAY } from './ws/close-codes.ts';
-import { addReleaseRoutes } from './releases/routes.ts';
 import { defaultInstallScriptCandidates } from './releases/install-script.ts';
+import { resolveLimits } from './limits/hub-limits.ts';
+import type { HubLimits } from './limits/hub-limits.ts';
+import { ArtifactQuota } from './limits/artifact-quota.ts';
+import { WindowCounter } from './limits/window-counter.ts';
 
 export interface HubOptions {
   host?: string;
@@ -54,8 +46,10 @@ export interface HubOptions {
   releaseKeysFile?: string;
   /** deploy.sh served as /install.sh; default the repository's (or one beside the bundle). */
   installScriptPath?: string;
-  /** Largest artifact an agent may upload (default 64 GiB). */
+  /** Largest artifact an agent may upload (default 64 GiB); the same as limits.artifactMaxBytes. */
   artifactMaxBytes?: number;
+  /** Per-key quotas and request timeouts (limits/hub-limits.ts); unset ones keep their defaults. */
+  limits?: Partial<HubLimits>;
   /** S3-compatible storage that agents upload to through presigned URLs (--s3-* flags). */
   s3?: S3Flags;
 }
@@ -66,10 +60,13 @@ export interface RunningHub {
   close(): Promise<void>;
 }
 
+const HOUR_MS = 3_600_000;
+
 export async function startHub(options: HubOptions): Promise<RunningHub> {
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   chmodSync(dataDir, 0o700);
+  const limits = resolveLimits({ artifactMaxBytes: options.artifactMaxBytes, ...options.limits });
 
   const db = openDatabase(join(dataDir, 'hub.sqlite'));
   let adminTokenForMasking: string | undefined;
@@ -81,75 +78,51 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const keys = new KeyStore(db);
   const agents = new AgentStore(db);
   const commands = new CommandStore(db);
-  const events = new EventStore(db);
+  const events = new EventStore(db, limits.eventsPerCommand);
   const presence = new Presence();
   const durability = new DurabilityBarrier(db, join(dataDir, 'hub.sqlite'), log);
   const frames = new SignedFrames(signer, (keyId) => keys.keyHash(keyId));
-  const router = new CommandRouter({ commands, events, presence, frames, log, durability, httpReofferMs: (options.httpReofferS ?? 120) * 1000 });
-
-  const routes = new RouteTable();
-  routes.add('GET', '/api/health', ({ res }) => sendJson(res, 200, { ok: true, version: VERSION }));
-  addAdminRoutes(routes, { keys, commands, events, presence, router, frames, adminToken, log });
-  addAgentRoutes(routes, { keys, agents, presence, router, signer, frames, log, pollIntervalS: options.pollIntervalS ?? 5 });
-  addSigningKeyRoute(routes, signer);
+  const router = new CommandRouter({
+    commands, events, presence, frames, log, durability, keys,
+    httpReofferMs: (options.httpReofferS ?? 120) * 1000,
+    scheduledResults: new WindowCounter(limits.scheduledResultsPerHour, HOUR_MS),
+    eventLineMaxChars: limits.eventLineMaxChars,
+  });
   const s3 = options.s3 ? await loadS3Settings(options.s3, dataDir) : null;
-  addArtifactRoutes(routes, { keys, dataDir, log, maxBytes: options.artifactMaxBytes ?? DEFAULT_ARTIFACT_MAX_BYTES, s3 });
-  addReleaseRoutes(routes, {
-    dataDir,
-    releaseKeysFile: options.releaseKeysFile,
-    installScriptCandidates: options.installScriptPath ? [options.installScriptPath] : defaultInstallScriptCandidates(),
-    log,
-  });
-
-  const handleRequest = async (req: IncomingMessage, res: ServerResponse) => {
-    try {
-      const url = new URL(req.url ?? '/', 'http://hub.invalid');
-      const found = routes.match(req.method ?? 'GET', url.pathname);
-      if (found === undefined) throw new HttpError(404, `no such endpoint: ${req.method} ${url.pathname}`);
-      if (found === 'method') throw new HttpError(405, `${req.method} is not allowed on ${url.pathname}`);
-      await found.handler({ req, res, url, params: found.params });
-    } catch (error) {
-      if (error instanceof HttpError) return sendError(res, error);
-      if (error instanceof URIError) return sendError(res, new HttpError(400, 'malformed percent-encoding in the URL'));
-      log.error({ err: error, method: req.method }, 'request failed');
-      sendError(res, new HttpError(500, 'internal error; see the hub log'));
-    }
-  };
-
-  const server: Server =
-    options.tlsCertFile && options.tlsKeyFile
-      ? createHttpsServer({ cert: readFileSync(options.tlsCertFile), key: readFileSync(options.tlsKeyFile) }, (req, res) => void handleRequest(req, res))
-      : createHttpServer((req, res) => void handleRequest(req, res));
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
-  });
 
   let shuttingDown = false;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_AGENT_FRAME_BYTES });
-  server.on('upgrade', (req, socket, head) => {
-    try {
-      handleAgentUpgrade(req, socket, head, {
-        wss, keys, presence, router, agents, signer, frames, log,
-        heartbeatIntervalS: options.heartbeatIntervalS ?? 30,
-        pingIntervalMs: options.pingIntervalMs ?? 25_000,
-        pongTimeoutMs: options.pongTimeoutMs ?? 10_000,
-        isShuttingDown: () => shuttingDown,
-      });
-    } catch (error) {
-      log.error({ err: error }, 'upgrade failed');
-      socket.destroy();
-    }
+  const { app, deadlines } = await buildHttpApp({
+    log,
+    tls: options.tlsCertFile && options.tlsKeyFile ? { certFile: options.tlsCertFile, keyFile: options.tlsKeyFile } : undefined,
+    limits,
+    admin: { keys, commands, events, presence, router, adminToken, log },
+    agent: { keys, agents, presence, router, signer, frames, log, pollIntervalS: options.pollIntervalS ?? 5, agentsPerKey: limits.agentsPerKey },
+    artifacts: { keys, dataDir, log, quota: new ArtifactQuota(dataDir, limits), uploadIdleTimeoutMs: limits.uploadIdleTimeoutMs, s3 },
+    releases: {
+      dataDir,
+      releaseKeysFile: options.releaseKeysFile,
+      installScriptCandidates: options.installScriptPath ? [options.installScriptPath] : defaultInstallScriptCandidates(),
+      log,
+    },
+    signingKey: { signer },
+    websocket: {
+      keys, presence, router, agents, signer, frames, log,
+      heartbeatIntervalS: options.heartbeatIntervalS ?? 30,
+      pingIntervalMs: options.pingIntervalMs ?? 25_000,
+      pongTimeoutMs: options.pongTimeoutMs ?? 10_000,
+      agentsPerKey: limits.agentsPerKey,
+      isShuttingDown: () => shuttingDown,
+    },
+    async closeSockets(wss) {
+      for (const client of wss.clients) client.close(CLOSE_GOING_AWAY, 'hub shutting down');
+      // Give the close frames a moment to leave, then drop whatever is left.
+      await new Promise((done) => setTimeout(done, 200));
+      for (const client of wss.clients) client.terminate();
+    },
   });
 
-  await new Promise<void>((resolveListen, rejectListen) => {
-    server.once('error', rejectListen);
-    server.listen(options.port ?? 7070, options.host ?? '127.0.0.1', () => {
-      server.off('error', rejectListen);
-      resolveListen();
-    });
-  });
-  const address = server.address() as AddressInfo;
+  await app.listen({ port: options.port ?? 7070, host: options.host ?? '127.0.0.1' });
+  const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${options.tlsCertFile ? 'https' : 'http'}://${host}:${address.port}`;
   log.info({ url, data_dir: dataDir, version: VERSION }, 'hub listening');
@@ -161,12 +134,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       if (shuttingDown) return;
       shuttingDown = true;
       log.info('hub shutting down');
-      for (const client of wss.clients) client.close(CLOSE_GOING_AWAY, 'hub shutting down');
-      // Give the close frames a moment to leave, then drop whatever is left.
-      await new Promise((done) => setTimeout(done, 200));
-      for (const client of wss.clients) client.terminate();
-      server.closeAllConnections();
-      await new Promise<void>((done) => server.close(() => done()));
+      await app.close();
+      deadlines.close();
       await durability.close();
       db.close();
     },

@@ -38,7 +38,8 @@ before(async () => {
   const hubData = join(dir.path, 'hub');
   await mkdir(hubData);
   hub = await startHub({ dataDir: hubData, env: { AWS_ACCESS_KEY_ID: 'AKIDE2E', AWS_SECRET_ACCESS_KEY: 'e2e-secret' }, args: ['--s3-bucket', BUCKET, '--s3-endpoint', s3Url] });
-  const key = await hub.createKey('backup-host', ['ping', 'backup', 'backup_read']);
+  // restore is granted so that the host's own policy (restore off) is what refuses it.
+  const key = await hub.createKey('backup-host', ['ping', 'backup', 'backup_read', 'restore']);
   keyId = key.id;
   const state = join(dir.path, 'state');
   const config = join(dir.path, 'agent.yaml');

@@ -86,11 +86,12 @@ test('ping, echo, info, metrics and capabilities answer through the admin API', 
 });
 
 test('refusals: hub grant, local policy, a grant that tries to widen, unknown command, invalid params', async () => {
-  // The hub grants ping and restart; the local policy (default) allows ping/echo/info/metrics/capabilities.
-  const { key } = await supervisedAgent('refusals', ['ping', 'restart']);
+  // The hub grants ping, restart and format_disk; the local policy (default) allows ping/echo/info/metrics/capabilities.
+  const { key } = await supervisedAgent('refusals', ['ping', 'restart', 'format_disk']);
+  // Outside the hub's grant: the hub refuses it before queueing (issue 9 item 9); the agent never sees it.
   const echo = await command(hub, key.id, 'echo', { message: 'x' });
-  assert.equal(echo.body.result.success, false);
-  assert.equal(echo.body.result.error_code, 'permission_denied', 'hub grant narrows');
+  assert.equal(echo.status, 403);
+  assert.equal(echo.body.details.error_code, 'permission_denied', 'hub grant narrows');
 
   const restart = await command(hub, key.id, 'restart');
   assert.equal(restart.body.result.error_code, 'permission_denied', 'the hub cannot widen the local policy');
@@ -99,7 +100,8 @@ test('refusals: hub grant, local policy, a grant that tries to widen, unknown co
   assert.equal(unknown.body.result.error_code, 'unknown_command');
 
   const capabilities = await command(hub, key.id, 'capabilities');
-  assert.equal(capabilities.body.result.error_code, 'permission_denied');
+  assert.equal(capabilities.status, 403);
+  assert.equal(capabilities.body.details.permission, 'capabilities');
   assert.equal((await command(hub, key.id, 'ping')).body.result.success, true);
 });
 

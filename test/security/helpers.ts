@@ -1,17 +1,25 @@
-// Shared pieces of the attack tests: the relay process (fixtures/relay.ts), hosts whose agent has an
-// `effect` exec action that leaves a marker line per run (proof that something ran, or did not),
-// and frames signed with the real hub's key.
+// Shared pieces of the security tests. Attacks on command trust: the relay process
+// (fixtures/relay.ts), hosts whose agent has an `effect` exec action that leaves a marker line per
+// run (proof that something ran, or did not), frames signed with the real hub's key. Attacks on the
+// hub: reading what it stored, agents that speak the protocol by hand over either transport.
+// Helpers that take a hub need only its addresses, so they serve hubs from hubForFile() and from
+// hub/test/helpers/hub-process.ts alike.
 import { before, after } from 'node:test';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { loadSqlite } from '@tether/shared/sqlite.ts';
 import { hashSecret, signEd25519 } from '../../shared/src/crypto.ts';
 import { cancelPayload } from '../../shared/src/protocol/signed-payloads.ts';
+import { TestSocket } from '../../hub/test/helpers/hub-process.ts';
 import { REPO_ROOT, startProcess, waitFor } from '../helpers/process.ts';
 import type { RunningProcess } from '../helpers/process.ts';
 import { agentEnv, startAgent, startHub, tempDir } from '../helpers/system.ts';
 import type { HubHandle } from '../helpers/system.ts';
 import { killLeftoverEffects } from '../transport/helpers.ts';
+
+/** Where a running hub is and keeps its data (a HubHandle or a HubProcess). */
+export type HubAddress = Pick<HubHandle, 'url' | 'wsUrl' | 'dataDir'>;
 
 export const RELAY_MAIN = join(REPO_ROOT, 'test/security/fixtures/relay.ts');
 const EFFECT = join(REPO_ROOT, 'test/transport/fixtures/effect.mjs');
@@ -58,10 +66,14 @@ export interface RelayHandle {
   stop(): Promise<unknown>;
 }
 
-/** `key`: the relay uses its own key upstream instead of passing the agent's through. */
-export async function startRelay(hub: HubHandle, options: { key?: string; stripSigning?: boolean } = {}): Promise<RelayHandle> {
+/**
+ * `key`: the relay uses its own key upstream instead of passing the agent's through; `agentId`: it
+ * registers the agent under that id (the hub refuses an agent_id another key registered).
+ */
+export async function startRelay(hub: HubHandle, options: { key?: string; agentId?: string; stripSigning?: boolean } = {}): Promise<RelayHandle> {
   const args = [RELAY_MAIN, '--upstream', hub.url];
   if (options.key) args.push('--key', options.key);
+  if (options.agentId) args.push('--agent-id', options.agentId);
   if (options.stripSigning) args.push('--strip-signing');
   const process = startProcess(args);
   const line = await process.waitForLine((_line, record) => record !== null && 'relay_port' in record);
@@ -166,4 +178,69 @@ export function outboxIds(stateDir: string): string[] {
   const dir = join(stateDir, 'outbox');
   if (!existsSync(dir)) return [];
   return readdirSync(dir).filter((name) => name.endsWith('.json')).map((name) => String(JSON.parse(readFileSync(join(dir, name), 'utf8')).command_id));
+}
+
+export interface AgentRow {
+  agent_id: string;
+  key_id: string;
+  hostname: string;
+  last_heartbeat: string | null;
+}
+
+/** The hub's agents table as it is on disk (read-only, beside the running hub). */
+export function agentRows(hub: HubAddress): AgentRow[] {
+  const { DatabaseSync } = loadSqlite();
+  const db = new DatabaseSync(join(hub.dataDir, 'hub.sqlite'), { readOnly: true });
+  try {
+    return db.prepare('SELECT agent_id, key_id, hostname, last_heartbeat FROM agents ORDER BY agent_id').all() as unknown as AgentRow[];
+  } finally {
+    db.close();
+  }
+}
+
+export interface HandMadeAgent {
+  /** Announce signing scheme 2 (register.data.signing), as tether agents do; absent: scheme 1. */
+  signing?: 2;
+}
+
+export function registerFrame(agentId: string, hostname = 'h', options: HandMadeAgent = {}): Record<string, unknown> {
+  const data = { agent_id: agentId, hostname, version: '0.1.0', os: 'linux', capabilities: ['ping'], protocol: 1, ...(options.signing ? { signing: options.signing } : {}) };
+  return { type: 'register', protocol: 1, data };
+}
+
+/** A protocol-1 WebSocket agent that has registered (or been refused: check closeCode). */
+export async function connectAgent(hub: HubAddress, key: string, agentId: string, hostname = 'h', options: HandMadeAgent = {}): Promise<TestSocket> {
+  const socket = new TestSocket(hub.wsUrl, { authorization: `Bearer ${key}` });
+  await socket.opened;
+  await socket.next('connected');
+  socket.send(registerFrame(agentId, hostname, options));
+  await waitFor(() => socket.frames.some((frame) => frame.type === 'registered') || socket.closeCode !== undefined, 'registered or refused', 30_000, 25);
+  return socket;
+}
+
+export function agentCall(hub: HubAddress, key: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any; headers: Headers }> {
+  return fetch(`${hub.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  }).then(async (response) => {
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
+  });
+}
+
+/** A WebSocket handshake that is expected to be refused: its status, headers and body. */
+export function handshakeRefusal(url: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, unknown>; error: string }> {
+  const socket = new TestSocket(url, headers);
+  return new Promise((resolve, reject) => {
+    socket.ws.once('open', () => {
+      socket.close();
+      reject(new Error('the handshake was accepted'));
+    });
+    socket.ws.once('unexpected-response', (_request, response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, error: (JSON.parse(body) as { error: string }).error }));
+    });
+  });
 }

@@ -41,6 +41,12 @@ test('GET /api/agents/signing-key: the key and its fingerprint, without auth', a
   assert.equal(body.signing_key, hubSigningKey());
   assert.equal(body.fingerprint, sha256Hex(Buffer.from(hubSigningKey(), 'base64')).slice(0, 16));
   assert.match(body.fingerprint, /^[0-9a-f]{16}$/);
+  assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
+  assert.equal(response.headers.get('cache-control'), 'no-store');
+  // Public: a wrong agent key or admin token is not refused (no auth hook reaches this route).
+  const withWrongKey = await fetch(`${fx.hub.url}/api/agents/signing-key`, { headers: { authorization: 'Bearer tak_not-a-key' } });
+  assert.equal(withWrongKey.status, 200);
+  assert.deepEqual(await withWrongKey.json(), body);
 });
 
 test('a corrupt agent.json is recreated; the pin in pins.json survives (no fresh first use)', { timeout: 120_000 }, async () => {

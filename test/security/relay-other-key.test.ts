@@ -29,8 +29,10 @@ for (const stripSigning of [false, true]) {
     assert.deepEqual(victim.effects(), ['own']);
     await direct.stop('SIGTERM');
 
-    // Now it is pointed at the relay, which talks to the hub as key A.
-    const relay = await startRelay(fx.hub, { key: relayKey.key, stripSigning });
+    // Now it is pointed at the relay, which talks to the hub as key A. It registers the agent under
+    // an agent_id of its own: the victim's is registered under key B, and the hub refuses that
+    // (close 4009, agent-id-takeover.test.ts).
+    const relay = await startRelay(fx.hub, { key: relayKey.key, agentId: `relay-agent-${stripSigning ? 's1' : 's2'}`, stripSigning });
     fx.onCleanup(() => relay.stop());
     const relayed = victim.start(relay.url);
     await waitForAgent(fx.hub, relayKey.id);

@@ -8,6 +8,7 @@ export type ReconnectDecision =
 export function decideAfterHandshakeStatus(status: number): ReconnectDecision {
   if (status === 401) return { kind: 'retry', slowdown: 1, loud: true, reason: 'hub refused the agent key (401): check TETHER_API_KEY' };
   if (status === 403) return { kind: 'retry', slowdown: 4, loud: true, reason: 'key disabled or host pending approval (403)' };
+  if (status === 429) return { kind: 'retry', slowdown: 4, loud: true, reason: 'hub rate-limited the connection or the key has its quota of sessions (429)' };
   return { kind: 'retry', slowdown: 1, loud: true, reason: `unexpected handshake status ${status}` };
 }
 
@@ -19,6 +20,8 @@ export function decideAfterClose(code: number): ReconnectDecision {
     case 4004: return { kind: 'retry', slowdown: 4, loud: true, reason: 'host pending approval (close 4004)' };
     case 4005: return { kind: 'retry', slowdown: 1, loud: true, reason: 'hub saw a protocol violation (close 4005)' };
     case 4008: return { kind: 'retry', slowdown: 1, loud: true, reason: 'the same agent connected again elsewhere (close 4008): is this agent_id running twice?' };
+    case 4009: return { kind: 'retry', slowdown: 4, loud: true, reason: 'this agent_id is registered under another agent key (close 4009): was the state directory copied from another host?' };
+    case 4029: return { kind: 'retry', slowdown: 4, loud: true, reason: 'the agent key is over a hub quota (close 4029)' };
     case 1001: return { kind: 'retry', slowdown: 1, loud: false, reason: 'hub shutting down (close 1001)' };
     default: return { kind: 'retry', slowdown: 1, loud: false, reason: `connection closed (${code})` };
   }

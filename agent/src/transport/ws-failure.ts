@@ -20,6 +20,8 @@ export function classifyHandshakeAnswer(status: number, headers: Record<string, 
   const fromAHub = fromTetherHub || contentType.includes('application/json');
   if ((status === 401 || status === 403) && fromAHub) return { kind: 'refused_by_hub', reason: `hub refused the key (HTTP ${status})` };
   if (status === 503 && fromTetherHub) return { kind: 'transient', reason: 'hub is shutting down (HTTP 503)' };
+  // Over one of the hub's limits (connection attempts, sessions per key): WebSocket works, wait.
+  if (status === 429 && fromTetherHub) return { kind: 'transient', reason: 'hub limits connection attempts or sessions of this key (HTTP 429)' };
   return { kind: 'structural', reason: `handshake answered with HTTP ${status} instead of 101 (a proxy or server that does not pass WebSocket)` };
 }
 

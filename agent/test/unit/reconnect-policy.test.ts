@@ -17,4 +17,10 @@ test('close codes follow the protocol table', () => {
   assert.ok(pending.kind === 'retry' && pending.slowdown > 1);
   const duplicate = decideAfterClose(4008);
   assert.ok(duplicate.kind === 'retry' && duplicate.loud);
+  for (const code of [4009, 4029]) {
+    const refused = decideAfterClose(code);
+    assert.ok(refused.kind === 'retry' && refused.loud && refused.slowdown > 1, String(code));
+  }
+  const limited = decideAfterHandshakeStatus(429);
+  assert.ok(limited.kind === 'retry' && limited.slowdown > 1);
 });

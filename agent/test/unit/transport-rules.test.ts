@@ -39,6 +39,8 @@ test('WebSocket failures: the hub\'s refusals, proxies\' answers and network err
   assert.equal(classifyHandshakeAnswer(404, { 'content-type': 'application/json' }).kind, 'structural');
   assert.equal(classifyHandshakeAnswer(200, {}).kind, 'structural');
   assert.equal(classifyHandshakeAnswer(503, { 'x-tether-hub': '1' }).kind, 'transient');
+  assert.equal(classifyHandshakeAnswer(429, { 'x-tether-hub': '1' }).kind, 'transient', 'the hub\'s rate limit: WebSocket works, wait');
+  assert.equal(classifyHandshakeAnswer(429, {}).kind, 'structural');
   assert.equal(classifyHandshakeAnswer(502, {}).kind, 'structural');
   assert.equal(classifyConnectError('connect ECONNREFUSED 127.0.0.1:9').kind, 'transient');
 });

@@ -21,6 +21,8 @@ export interface ArtifactUploadOptions {
   keyId: string;
   log: Logger;
   maxBytes: number;
+  /** Says which limit maxBytes is when it is not the per-artifact one (a key's quota). */
+  sizeLimitMessage?: string;
 }
 
 class SizeLimitError extends Error {}
@@ -29,15 +31,17 @@ class LimitedHasher extends Transform {
   readonly hash = createHash('sha256');
   bytes = 0;
   private readonly limit: number;
+  private readonly message: string;
 
-  constructor(limit: number) {
+  constructor(limit: number, message: string) {
     super();
     this.limit = limit;
+    this.message = message;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
-    if (this.bytes > this.limit) return callback(new SizeLimitError(`artifact is larger than the hub's limit of ${this.limit} bytes`));
+    if (this.bytes > this.limit) return callback(new SizeLimitError(this.message));
     this.hash.update(chunk);
     callback(null, chunk);
   }
@@ -56,6 +60,7 @@ export function artifactDir(dataDir: string, keyId: string): string {
 
 export async function handleArtifactUpload(req: IncomingMessage, res: ServerResponse, options: ArtifactUploadOptions): Promise<void> {
   const { log, maxBytes } = options;
+  const sizeLimitMessage = options.sizeLimitMessage ?? `artifact is larger than the hub's limit of ${maxBytes} bytes`;
   const path = new URL(req.url ?? '/', 'http://hub').pathname;
   const match = /^\/api\/agents\/artifacts\/([^/]+)$/.exec(path);
   const id = match ? decodeURIComponent(match[1]!) : '';
@@ -66,7 +71,7 @@ export async function handleArtifactUpload(req: IncomingMessage, res: ServerResp
   if (!/^[a-f0-9]{64}$/.test(expected)) return reply(res, 400, { error: 'X-Tether-Sha256 header with the artifact\'s hex sha256 is required' });
   const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
   if (declared !== undefined && (!Number.isFinite(declared) || declared > maxBytes)) {
-    return reply(res, 413, { error: `artifact is larger than the hub's limit of ${maxBytes} bytes` });
+    return reply(res, 413, { error: sizeLimitMessage });
   }
 
   const dir = artifactDir(options.dataDir, options.keyId);
@@ -74,7 +79,7 @@ export async function handleArtifactUpload(req: IncomingMessage, res: ServerResp
   const finalPath = join(dir, id);
   const existing = await stat(finalPath).catch(() => null);
   const partial = join(dir, `.${id}.${process.pid}.${Date.now()}.partial`);
-  const hasher = new LimitedHasher(maxBytes);
+  const hasher = new LimitedHasher(maxBytes, sizeLimitMessage);
   try {
     await pipeline(req, hasher, createWriteStream(partial, { flags: 'wx', mode: 0o600 }));
     const sha256 = hasher.hash.digest('hex');

@@ -3,11 +3,12 @@ import type { Command } from 'commander';
 import { runHub } from '../main.ts';
 import { parsePort } from './parse-args.ts';
 import { UsageError } from './usage-error.ts';
+import { addLimitOptions, limitsFromOptions } from '../limits/limit-options.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function addHubCommand(program: Command): Command {
-  return program
+  const hub = program
     .command('hub')
     .description('run the tether hub (control server agents connect to)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
@@ -20,8 +21,9 @@ export function addHubCommand(program: Command): Command {
     .option('--release-keys <file>', 'trusted release public keys, one per line (default <data-dir>/release-keys)')
     .option('--s3-bucket <bucket>', 'S3 bucket agents upload backups to through presigned URLs (credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or <data-dir>/s3.json)')
     .option('--s3-endpoint <url>', 'S3-compatible endpoint (default https://s3.<region>.amazonaws.com)')
-    .option('--s3-region <region>', 'S3 region (default us-east-1)')
-    .action(async (options: { host: string; port: string; dataDir: string; tlsCert?: string; tlsKey?: string; logLevel: string; httpReofferS: string; releaseKeys?: string; s3Bucket?: string; s3Endpoint?: string; s3Region?: string }) => {
+    .option('--s3-region <region>', 'S3 region (default us-east-1)');
+  return addLimitOptions(hub)
+    .action(async (options: { host: string; port: string; dataDir: string; tlsCert?: string; tlsKey?: string; logLevel: string; httpReofferS: string; releaseKeys?: string; s3Bucket?: string; s3Endpoint?: string; s3Region?: string } & Record<string, unknown>) => {
       if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together: give both or neither');
       if (!LOG_LEVELS.includes(options.logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
       const reoffer = Number(options.httpReofferS);
@@ -35,6 +37,7 @@ export function addHubCommand(program: Command): Command {
         logLevel: options.logLevel,
         httpReofferS: reoffer,
         releaseKeysFile: options.releaseKeys,
+        limits: limitsFromOptions(options),
         s3: options.s3Bucket || options.s3Endpoint || options.s3Region ? { s3Bucket: options.s3Bucket, s3Endpoint: options.s3Endpoint, s3Region: options.s3Region } : undefined,
       });
     });

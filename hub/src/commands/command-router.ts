@@ -9,6 +9,8 @@ import type { EventStore, StoredEvent } from '../storage/event-store.ts';
 import type { AgentSession, Presence } from '../presence.ts';
 import type { SignedFrames } from './signed-frames.ts';
 import type { DurabilityBarrier } from '../storage/durability.ts';
+import type { KeyStore } from '../storage/key-store.ts';
+import type { WindowCounter } from '../limits/window-counter.ts';
 
 export interface QueueRequest {
   command: string;
@@ -28,6 +30,22 @@ export interface CommandRouterDeps {
   httpReofferMs: number;
   /** Acks wait for stored results to reach stable storage. */
   durability: DurabilityBarrier;
+  /** The current grant of a key (results of scheduled backups need `backup`). */
+  keys: KeyStore;
+  /** Scheduled results stored per key per hour (issue 9 item 10). */
+  scheduledResults: WindowCounter;
+  /** Longer job output lines and progress messages are cut to this many characters. */
+  eventLineMaxChars: number;
+}
+
+/**
+ * Why a response was not stored. `final`: it never will be (the agent may forget it: acked, or a 4xx
+ * the agent drops); otherwise the agent keeps it and sends it again later (no ack, or a 429).
+ */
+export interface ResultRefusal {
+  status: 422 | 429;
+  message: string;
+  final: boolean;
 }
 
 /** Ids of results for work an agent started by itself (scheduled backups). */
@@ -82,7 +100,7 @@ export class CommandRouter {
     return frames;
   }
 
-  /** Wakes this key's waiting long poll (a frame was pushed to its HTTP session). */
+  /** Wakes this key's waiting long poll (a changed grant goes out with its answer). */
   wake(keyId: string): void {
     this.signals.emit(`ready:${keyId}`);
   }
@@ -102,9 +120,17 @@ export class CommandRouter {
     });
   }
 
-  /** Stores a response once. `stored` is false for duplicates and for unknown command ids. */
-  recordResult(keyId: string, response: Omit<ResponseMessage, 'type'>): { stored: boolean } {
-    const record = this.deps.commands.get(response.command_id) ?? this.#agentInitiated(keyId, response);
+  /** Stores a response once. `stored` is false for duplicates, unknown command ids and refusals. */
+  recordResult(keyId: string, response: Omit<ResponseMessage, 'type'>): { stored: boolean; refusal?: ResultRefusal } {
+    let record = this.deps.commands.get(response.command_id);
+    if (!record && AGENT_INITIATED_ID.test(response.command_id)) {
+      const refusal = this.#refuseAgentInitiated(keyId);
+      if (refusal) {
+        this.deps.log.warn({ command_id: response.command_id, key_id: keyId, why: refusal.message }, 'scheduled backup result refused');
+        return { stored: false, refusal };
+      }
+      record = this.#agentInitiated(keyId, response);
+    }
     if (!record || record.key_id !== keyId) {
       this.deps.log.warn({ command_id: response.command_id, key_id: keyId }, 'response for a command this key was never sent; ignored');
       return { stored: false };
@@ -132,8 +158,7 @@ export class CommandRouter {
    * `scheduled:<uuid>`; it is recorded as a completed `backup` of that key. Any other unknown id is
    * not ours to store.
    */
-  #agentInitiated(keyId: string, response: Omit<ResponseMessage, 'type'>): CommandRecord | undefined {
-    if (!AGENT_INITIATED_ID.test(response.command_id)) return undefined;
+  #agentInitiated(keyId: string, response: Omit<ResponseMessage, 'type'>): CommandRecord {
     const target = typeof response.data?.target === 'string' ? response.data.target : undefined;
     const record = this.deps.commands.insert({ command_id: response.command_id, key_id: keyId, command: 'backup', data: { target, scheduled: true }, deadline: null, timeout_s: null });
     this.deps.commands.markSent(record.command_id, 'agent');
@@ -141,16 +166,40 @@ export class CommandRouter {
     return record;
   }
 
-  recordEvent(keyId: string, event: JobEvent): void {
+  /** Only keys granted `backup` store scheduled backup results, and only so many an hour. */
+  #refuseAgentInitiated(keyId: string): ResultRefusal | undefined {
+    const key = this.deps.keys.get(keyId);
+    if (!key?.permissions.includes('backup')) {
+      return { status: 422, final: true, message: `permission_denied: agent key ${keyId} is not granted "backup", so its scheduled backup results are not stored; grant it with PATCH /api/agents/keys/${keyId} {"permissions": [..., "backup"]}` };
+    }
+    const taken = this.deps.scheduledResults.take(keyId);
+    if (!taken.ok) {
+      return { status: 429, final: false, message: `agent key ${keyId} sent more scheduled backup results than the hub stores per hour (--max-scheduled-results-per-hour); send it again in ${Math.ceil(taken.retryInMs / 1000)} s` };
+    }
+    return undefined;
+  }
+
+  /** Stores a job event of a command of this key; 'dropped' once the command has its cap of events. */
+  recordEvent(keyId: string, event: JobEvent): 'stored' | 'dropped' | 'ignored' {
     const commandId = event.command_id ?? event.job_id;
     const record = this.deps.commands.get(commandId);
     if (!record || record.key_id !== keyId) {
       this.deps.log.debug({ command_id: commandId, type: event.type }, 'job event for an unknown command; ignored');
-      return;
+      return 'ignored';
     }
-    const { type, ...fields } = event;
+    const { type, ...fields } = this.#bounded(event);
     const stored = this.deps.events.append(commandId, type, fields);
-    if (stored) this.signals.emit(`event:${commandId}`, stored);
+    if (!stored) return 'dropped';
+    this.signals.emit(`event:${commandId}`, stored);
+    return 'stored';
+  }
+
+  /** An output line or progress message past the limit is cut, and says how much was cut. */
+  #bounded(event: JobEvent): JobEvent {
+    const max = this.deps.eventLineMaxChars;
+    if (event.type === 'job_output' && event.line.length > max) return { ...event, line: event.line.slice(0, max), truncated_chars: event.line.length - max } as JobEvent;
+    if (event.type === 'job_progress' && event.message !== undefined && event.message.length > max) return { ...event, message: event.message.slice(0, max), truncated_chars: event.message.length - max } as JobEvent;
+    return event;
   }
 
   /** The stored command once it has a result (or expired), or as it is after timeoutMs. */

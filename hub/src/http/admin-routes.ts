@@ -1,19 +1,25 @@
-// The admin REST API (protocol.md section 8). Every call carries the admin token.
+// The admin REST API (protocol.md section 8). Every call carries the admin token; a key named by
+// `:id` is looked up before the body is read (404 before 400, as always).
+import type { FastifyError, FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Logger } from '@tether/shared/logger.ts';
 import { createKeyBodySchema, sendCommandBodySchema, updateKeyBodySchema } from '@tether/shared/protocol/admin-api.ts';
+import type { KeyView } from '@tether/shared/protocol/admin-api.ts';
 import type { KeyStore } from '../storage/key-store.ts';
 import type { CommandStore, CommandRecord } from '../storage/command-store.ts';
 import type { Presence } from '../presence.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
-import type { SignedFrames } from '../commands/signed-frames.ts';
-import { pushGrant } from '../commands/push-grant.ts';
+import { assertGranted } from '../commands/grant-check.ts';
+import { pushGrant, sameGrant } from '../commands/grant-push.ts';
 import type { AdminToken } from '../identity/admin-token.ts';
 import type { EventStore } from '../storage/event-store.ts';
 import { CLOSE_KEY_DISABLED, CLOSE_KEY_INVALID } from '../ws/close-codes.ts';
-import { HttpError, readJson, sendJson } from './http-io.ts';
-import type { RouteContext, RouteTable } from './route-table.ts';
+import { adminAuth } from './auth-hooks.ts';
+import type { AuthFailure } from './auth-hooks.ts';
+import { HttpError, sendJson } from './http-error.ts';
 import { streamCommandEvents } from './command-events-sse.ts';
+import { bodyOrEmpty } from './validation.ts';
 
 export interface AdminDeps {
   keys: KeyStore;
@@ -21,13 +27,14 @@ export interface AdminDeps {
   events: EventStore;
   presence: Presence;
   router: CommandRouter;
-  frames: SignedFrames;
   adminToken: AdminToken;
   log: Logger;
+  authFailed: AuthFailure;
 }
 
 const pingBodySchema = z.object({ wait_s: z.number().min(0).max(300).optional() });
 const DEFAULT_PING_WAIT_S = 10;
+const idParams = z.object({ id: z.string().min(1) });
 
 /** The public view of a command: what the admin API and CLI show. */
 function commandView(record: CommandRecord): Record<string, unknown> {
@@ -46,97 +53,95 @@ function commandView(record: CommandRecord): Record<string, unknown> {
   };
 }
 
-export function addAdminRoutes(table: RouteTable, deps: AdminDeps): void {
-  const admin = (handler: (context: RouteContext) => Promise<void> | void) => (context: RouteContext) => {
-    const header = context.req.headers.authorization;
-    const token = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
-    if (!token || !deps.adminToken.verify(token)) {
-      throw new HttpError(401, 'admin token missing or wrong: send Authorization: Bearer <token from <data-dir>/admin-token>');
-    }
-    return handler(context);
-  };
+export async function adminRoutes(base: FastifyInstance, deps: AdminDeps): Promise<void> {
+  const app = base.withTypeProvider<ZodTypeProvider>();
+  app.addHook('onRequest', adminAuth(deps.adminToken, deps.authFailed));
 
-  const keyOr404 = (id: string) => {
+  /** onRequest: the key named by :id, or 404 before anything else is read. */
+  const namedKey: onRequestHookHandler = (request, _reply, done) => {
+    const id = (request.params as { id: string }).id;
     const key = deps.keys.get(id);
-    if (!key) throw new HttpError(404, `no agent key with id ${id}; list keys with GET /api/agents/keys`);
-    return key;
+    if (!key) return done(new HttpError(404, `no agent key with id ${id}; list keys with GET /api/agents/keys`) as unknown as FastifyError);
+    request.namedKey = key;
+    done();
   };
+  const keyOf = (request: FastifyRequest): KeyView => request.namedKey!;
 
-  table.add('POST', '/api/agents/keys', admin(async ({ req, res }) => {
-    const body = await readJson(req, createKeyBodySchema);
-    const issued = deps.keys.create(body.name, body.permissions);
+  app.post('/api/agents/keys', { schema: { body: bodyOrEmpty(createKeyBodySchema) } }, async (request, reply) => {
+    const issued = deps.keys.create(request.body.name, request.body.permissions);
     deps.log.info({ key_id: issued.view.id, key_name: issued.view.name }, 'agent key created');
-    sendJson(res, 201, { ...issued.view, key: issued.key });
-  }));
+    return sendJson(reply, 201, { ...issued.view, key: issued.key });
+  });
 
-  table.add('GET', '/api/agents/keys', admin(({ res }) => sendJson(res, 200, { keys: deps.keys.list() })));
+  app.get('/api/agents/keys', async (_request, reply) => sendJson(reply, 200, { keys: deps.keys.list() }));
 
-  table.add('GET', '/api/agents/keys/:id', admin(({ res, params }) => sendJson(res, 200, keyOr404(params.id!))));
+  app.get('/api/agents/keys/:id', { schema: { params: idParams }, onRequest: namedKey }, async (request, reply) => sendJson(reply, 200, keyOf(request)));
 
-  table.add('PATCH', '/api/agents/keys/:id', admin(async ({ req, res, params }) => {
-    keyOr404(params.id!);
-    const body = await readJson(req, updateKeyBodySchema);
-    const updated = deps.keys.update(params.id!, body)!;
+  app.patch('/api/agents/keys/:id', { schema: { params: idParams, body: bodyOrEmpty(updateKeyBodySchema) }, onRequest: namedKey }, async (request, reply) => {
+    const before = keyOf(request);
+    const body = request.body;
+    const updated = deps.keys.update(before.id, body)!;
     if (body.status === 'disabled') deps.presence.closeKey(updated.id, CLOSE_KEY_DISABLED, 'agent key disabled');
-    else if (body.permissions) pushGrant(deps.presence, deps.frames, updated.id, updated.permissions, deps.log);
+    // A changed grant takes effect on connected agents now, not at their next reconnect.
+    else if (body.permissions !== undefined && !sameGrant(before.permissions, updated.permissions)) pushGrant(deps.presence, updated.id, updated.permissions, deps.log);
     deps.log.info({ key_id: updated.id, status: updated.status }, 'agent key updated');
-    sendJson(res, 200, updated);
-  }));
+    return sendJson(reply, 200, updated);
+  });
 
-  table.add('DELETE', '/api/agents/keys/:id', admin(({ res, params }) => {
-    keyOr404(params.id!);
-    deps.keys.delete(params.id!);
-    deps.presence.closeKey(params.id!, CLOSE_KEY_INVALID, 'agent key deleted');
-    deps.log.info({ key_id: params.id }, 'agent key deleted');
-    sendJson(res, 200, { ok: true, id: params.id });
-  }));
+  app.delete('/api/agents/keys/:id', { schema: { params: idParams }, onRequest: namedKey }, async (request, reply) => {
+    const { id } = keyOf(request);
+    deps.keys.delete(id);
+    deps.presence.closeKey(id, CLOSE_KEY_INVALID, 'agent key deleted');
+    deps.log.info({ key_id: id }, 'agent key deleted');
+    return sendJson(reply, 200, { ok: true, id });
+  });
 
-  table.add('POST', '/api/agents/keys/:id/regenerate', admin(({ res, params }) => {
-    keyOr404(params.id!);
-    const issued = deps.keys.regenerate(params.id!)!;
+  app.post('/api/agents/keys/:id/regenerate', { schema: { params: idParams }, onRequest: namedKey }, async (request, reply) => {
+    const issued = deps.keys.regenerate(keyOf(request).id)!;
     deps.presence.closeKey(issued.view.id, CLOSE_KEY_INVALID, 'agent key regenerated');
     deps.log.info({ key_id: issued.view.id }, 'agent key regenerated');
-    sendJson(res, 200, { ...issued.view, key: issued.key });
-  }));
+    return sendJson(reply, 200, { ...issued.view, key: issued.key });
+  });
 
-  table.add('GET', '/api/agents/connected', admin(({ res }) => sendJson(res, 200, { agents: deps.presence.view() })));
+  app.get('/api/agents/connected', async (_request, reply) => sendJson(reply, 200, { agents: deps.presence.view() }));
 
-  table.add('POST', '/api/agents/keys/:id/ping', admin(async ({ req, res, params }) => {
-    const key = keyOr404(params.id!);
-    const body = await readJson(req, pingBodySchema);
+  app.post('/api/agents/keys/:id/ping', { schema: { params: idParams, body: bodyOrEmpty(pingBodySchema) }, onRequest: namedKey }, async (request, reply) => {
+    const key = keyOf(request);
     if (!deps.presence.isConnected(key.id)) {
       throw new HttpError(409, `no agent is connected with key ${key.id}; check GET /api/agents/connected`);
     }
+    assertGranted(key, 'ping');
     const started = performance.now();
     const queued = deps.router.queue(key.id, { command: 'ping', data: {} });
-    const waitS = body.wait_s ?? DEFAULT_PING_WAIT_S;
+    const waitS = request.body.wait_s ?? DEFAULT_PING_WAIT_S;
     const record = await deps.router.waitForResult(queued.command_id, waitS * 1000);
     if (!record?.result) {
-      sendJson(res, 504, { ok: false, error: `no answer within ${waitS} s`, command_id: queued.command_id, status: record?.status ?? 'queued' });
-      return;
+      return sendJson(reply, 504, { ok: false, error: `no answer within ${waitS} s`, command_id: queued.command_id, status: record?.status ?? 'queued' });
     }
-    sendJson(res, 200, { ok: record.result.success === true, rtt_ms: Math.round((performance.now() - started) * 10) / 10, command_id: record.command_id, result: record.result });
-  }));
+    return sendJson(reply, 200, { ok: record.result.success === true, rtt_ms: Math.round((performance.now() - started) * 10) / 10, command_id: record.command_id, result: record.result });
+  });
 
-  table.add('POST', '/api/agents/keys/:id/command', admin(async ({ req, res, params }) => {
-    const key = keyOr404(params.id!);
-    const body = await readJson(req, sendCommandBodySchema);
+  app.post('/api/agents/keys/:id/command', { schema: { params: idParams, body: bodyOrEmpty(sendCommandBodySchema) }, onRequest: namedKey }, async (request, reply) => {
+    const key = keyOf(request);
+    const body = request.body;
     if (key.status !== 'active') throw new HttpError(409, `agent key ${key.id} is disabled; enable it first (tether keys enable ${key.id})`);
+    assertGranted(key, body.command);
     const queued = deps.router.queue(key.id, body);
     const record = body.wait_s ? await deps.router.waitForResult(queued.command_id, body.wait_s * 1000) : queued;
     const finished = record !== undefined && (record.result !== null || record.status === 'expired');
-    sendJson(res, finished ? 200 : 202, commandView(record ?? queued));
-  }));
+    return sendJson(reply, finished ? 200 : 202, commandView(record ?? queued));
+  });
 
-  table.add('GET', '/api/commands/:id', admin(({ res, params }) => {
-    const record = deps.commands.get(params.id!);
-    if (!record) throw new HttpError(404, `no command with id ${params.id}`);
-    sendJson(res, 200, commandView(record));
-  }));
+  app.get('/api/commands/:id', { schema: { params: idParams } }, async (request, reply) => {
+    const record = deps.commands.get(request.params.id);
+    if (!record) throw new HttpError(404, `no command with id ${request.params.id}`);
+    return sendJson(reply, 200, commandView(record));
+  });
 
-  table.add('GET', '/api/commands/:id/events', admin(({ req, res, params }) => {
-    const record = deps.commands.get(params.id!);
-    if (!record) throw new HttpError(404, `no command with id ${params.id}`);
-    streamCommandEvents(req, res, record.command_id, deps);
-  }));
+  app.get('/api/commands/:id/events', { schema: { params: idParams } }, async (request, reply) => {
+    const record = deps.commands.get(request.params.id);
+    if (!record) throw new HttpError(404, `no command with id ${request.params.id}`);
+    reply.hijack(); // server-sent events are written on the raw response until the command ends
+    streamCommandEvents(request.raw, reply.raw, record.command_id, deps);
+  });
 }

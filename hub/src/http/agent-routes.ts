@@ -1,6 +1,7 @@
 // The HTTP fallback for agents (protocol.md section 4): register/heartbeat, (long) poll,
 // result, events. Same key rules as the WebSocket: 401 unknown or missing, 403 disabled.
-import { z } from 'zod';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from '@tether/shared/logger.ts';
 import type { KeyView } from '@tether/shared/protocol/admin-api.ts';
 import { PROTOCOL_VERSION } from '@tether/shared/protocol/hub-messages.ts';
@@ -10,11 +11,13 @@ import type { AgentStore } from '../storage/agent-store.ts';
 import { newSession } from '../presence.ts';
 import type { AgentSession, Presence } from '../presence.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
-import type { CommandSigner } from '../identity/signing-key.ts';
 import type { SignedFrames } from '../commands/signed-frames.ts';
-import { authenticateAgent, presentedKey } from '../agent-auth.ts';
-import { HttpError, readJson, sendJson } from './http-io.ts';
-import type { RouteContext, RouteTable } from './route-table.ts';
+import type { CommandSigner } from '../identity/signing-key.ts';
+import { registerSession } from '../register-session.ts';
+import { agentAuth } from './auth-hooks.ts';
+import type { AuthFailure } from './auth-hooks.ts';
+import { HttpError, sendJson } from './http-error.ts';
+import { bodyOrEmpty, fixedMessage, jsonObjectSchema } from './validation.ts';
 
 export interface AgentRouteDeps {
   keys: KeyStore;
@@ -25,12 +28,9 @@ export interface AgentRouteDeps {
   frames: SignedFrames;
   log: Logger;
   pollIntervalS: number;
+  agentsPerKey: number;
+  authFailed: AuthFailure;
 }
-
-/** Pushed frames kept for an HTTP session that has not polled yet; the oldest go first. */
-const MAX_PENDING_FRAMES = 100;
-
-const jsonObjectSchema = z.record(z.string(), z.unknown(), 'the body must be a JSON object');
 
 /** Register when the body carries connection_mode (with the agent fields), heartbeat otherwise. */
 function parseHeartbeatOrRegister(raw: Record<string, unknown>) {
@@ -41,30 +41,29 @@ function parseHeartbeatOrRegister(raw: Record<string, unknown>) {
   throw new HttpError(400, `invalid ${'connection_mode' in raw ? 'register' : 'heartbeat'} body: ${details[0]!.path}: ${details[0]!.message}`, details);
 }
 
-export function addAgentRoutes(table: RouteTable, deps: AgentRouteDeps): void {
-  const agent = (handler: (context: RouteContext, key: KeyView) => Promise<void> | void) => (context: RouteContext) => {
-    const auth = authenticateAgent(deps.keys, presentedKey(context.req, context.url));
-    if (!auth.ok) throw new HttpError(auth.status, auth.error);
-    return handler(context, auth.key);
-  };
+const pollSchema = { querystring: pollQuerySchema };
+const POLL_QUERY_HELP = 'wait must be a number of seconds from 0 to 30, e.g. /api/agents/poll?wait=25';
+
+export async function agentRoutes(base: FastifyInstance, deps: AgentRouteDeps): Promise<void> {
+  const app = base.withTypeProvider<ZodTypeProvider>();
+  app.addHook('onRequest', agentAuth(deps.keys, deps.authFailed));
+  const keyOf = (request: { agentKey: KeyView | null }): KeyView => request.agentKey!;
 
   /** The key's HTTP session, created on first contact (micro-hack may poll before registering). */
   const httpSession = (key: KeyView): AgentSession => {
     let session = deps.presence.httpSessionFor(key.id);
     if (!session) {
-      const pending: Record<string, unknown>[] = [];
-      session = newSession(key.id, 'http_polling', {
+      const created = newSession(key.id, 'http_polling', {
         offerAllOnNextPoll: true,
         close: () => {},
-        // Frames wait for the next poll answer; a poll that is waiting now is woken.
-        push: (frame) => {
-          if (pending.length >= MAX_PENDING_FRAMES) pending.shift();
-          pending.push(frame);
+        // Goes out with the next poll answer; a waiting long poll answers at once.
+        pushGrant: (permissions) => {
+          created.pendingGrant = permissions;
           deps.router.wake(key.id);
           return true;
         },
       });
-      session.pendingFrames = pending;
+      session = created;
       deps.presence.add(session);
       deps.log.info({ key_id: key.id }, 'agent connected (http polling)');
     }
@@ -72,23 +71,16 @@ export function addAgentRoutes(table: RouteTable, deps: AgentRouteDeps): void {
     return session;
   };
 
-  table.add('POST', '/api/agents/heartbeat', agent(async ({ req, res }, key) => {
-    const body = parseHeartbeatOrRegister(await readJson(req, jsonObjectSchema));
+  app.post('/api/agents/heartbeat', { schema: { body: bodyOrEmpty(jsonObjectSchema) } }, async (request, reply) => {
+    const key = keyOf(request);
+    const body = parseHeartbeatOrRegister(request.body);
     const session = httpSession(key);
     if ('connection_mode' in body) {
-      for (const older of deps.presence.othersWithAgentId(body.agent_id, session.sessionId)) {
-        older.close(4008, 'replaced by a newer connection of the same agent');
-        deps.presence.remove(older.sessionId);
-      }
-      session.agentId = body.agent_id;
-      session.hostname = body.hostname;
-      session.version = body.version;
-      session.protocol = body.protocol ?? null;
-      session.signing = body.signing ?? null;
+      const outcome = registerSession(session, key, body, body.protocol ?? null, 'http_polling', deps);
+      if (!outcome.ok) throw new HttpError(outcome.status, outcome.error);
       session.offerAllOnNextPoll = true;
-      deps.agents.saveRegistration({ agent_id: body.agent_id, key_id: key.id, hostname: body.hostname, version: body.version, os: body.os, transport: 'http_polling', data: body });
-      deps.log.info({ key_id: key.id, agent_id: body.agent_id, protocol: session.protocol }, 'agent registered (http polling)');
-      sendJson(res, 200, {
+      session.pendingGrant = null; // the answer carries the grant
+      return sendJson(reply, 200, {
         ok: true,
         agent_id: body.agent_id,
         agent_key_id: key.id,
@@ -97,43 +89,43 @@ export function addAgentRoutes(table: RouteTable, deps: AgentRouteDeps): void {
         signing_key: deps.signer.publicKey,
         poll_interval_s: deps.pollIntervalS,
       });
-      return;
     }
     session.lastHeartbeat = new Date().toISOString();
     session.metrics = body.metrics ?? session.metrics;
     if (body.hostname) session.hostname = body.hostname;
     if (body.version) session.version = body.version;
     const agentId = session.agentId ?? body.agent_id;
-    if (agentId) deps.agents.saveHeartbeat(agentId, body);
-    sendJson(res, 200, { ok: true });
-  }));
+    if (agentId) deps.agents.saveHeartbeat(agentId, key.id, body);
+    return sendJson(reply, 200, { ok: true });
+  });
 
-  table.add('GET', '/api/agents/poll', agent(async ({ req, res, url }, key) => {
-    const query = pollQuerySchema.safeParse(Object.fromEntries(url.searchParams));
-    if (!query.success) throw new HttpError(400, 'wait must be a number of seconds from 0 to 30, e.g. /api/agents/poll?wait=25');
+  app.get('/api/agents/poll', { schema: pollSchema, schemaErrorFormatter: fixedMessage(POLL_QUERY_HELP) }, async (request, reply) => {
+    const key = keyOf(request);
     const session = httpSession(key);
     let commands = deps.router.takeForPoll(session);
-    const waitS = query.data.wait ?? 0;
-    const framesWaiting = () => (session.pendingFrames?.length ?? 0) > 0;
-    if (commands.length === 0 && !framesWaiting() && waitS > 0) {
+    const waitS = request.query.wait ?? 0;
+    if (commands.length === 0 && !session.pendingGrant && waitS > 0) {
       const gone = new AbortController();
       const onClose = () => gone.abort();
-      res.on('close', onClose);
+      reply.raw.on('close', onClose);
       const until = Date.now() + waitS * 1000;
-      while (commands.length === 0 && !framesWaiting() && !gone.signal.aborted && Date.now() < until) {
+      while (commands.length === 0 && !session.pendingGrant && !gone.signal.aborted && Date.now() < until) {
         await deps.router.waitForWork(key.id, until - Date.now(), gone.signal);
         session.lastSeenMs = Date.now();
         if (!gone.signal.aborted && deps.keys.get(key.id)?.status === 'active') commands = deps.router.takeForPoll(session);
       }
-      res.off('close', onClose);
-      if (gone.signal.aborted) return;
+      reply.raw.off('close', onClose);
+      if (gone.signal.aborted) return reply.hijack(); // the agent hung up: nobody to answer
     }
-    const frames = session.pendingFrames?.splice(0) ?? [];
-    sendJson(res, 200, frames.length > 0 ? { commands, frames } : { commands });
-  }));
+    // Signed now, as it goes out: a grant kept for a slow poll is not stale when it arrives.
+    const grant = session.pendingGrant;
+    session.pendingGrant = null;
+    return sendJson(reply, 200, grant ? { commands, frames: [deps.frames.permissions(session, grant)] } : { commands });
+  });
 
-  table.add('POST', '/api/agents/result', agent(async ({ req, res }, key) => {
-    const raw = await readJson(req, jsonObjectSchema);
+  app.post('/api/agents/result', { schema: { body: bodyOrEmpty(jsonObjectSchema) } }, async (request, reply) => {
+    const key = keyOf(request);
+    const raw = request.body;
     // The result object may leave out its command_id: the envelope's one is the same command.
     const resultObject = raw.result;
     if (typeof resultObject === 'object' && resultObject !== null && !('command_id' in resultObject)) (resultObject as Record<string, unknown>).command_id = raw.command_id;
@@ -145,17 +137,21 @@ export function addAgentRoutes(table: RouteTable, deps: AgentRouteDeps): void {
     const body = parsed.data;
     httpSession(key);
     const { type: _type, ...result } = body.result;
-    const { stored } = deps.router.recordResult(key.id, { ...result, command_id: body.command_id });
+    const { stored, refusal } = deps.router.recordResult(key.id, { ...result, command_id: body.command_id });
+    // 429: the agent keeps it and sends it again; 422: never stored, the agent drops it.
+    if (refusal) throw new HttpError(refusal.status, refusal.message);
     // The 2xx is the ack: answer only once the result is on stable storage. The signed ack lets a
     // pinned agent tell the hub's answer from a relay's (protocol.md section 6).
     await deps.router.durable();
-    sendJson(res, 200, { ok: true, stored, ack: deps.frames.httpAck(key.id, [body.command_id]) });
-  }));
+    return sendJson(reply, 200, { ok: true, stored, ack: deps.frames.httpAck(key.id, [body.command_id]) });
+  });
 
-  table.add('POST', '/api/agents/events', agent(async ({ req, res }, key) => {
-    const body = await readJson(req, httpEventsBodySchema);
+  app.post('/api/agents/events', { schema: { body: bodyOrEmpty(httpEventsBodySchema) } }, async (request, reply) => {
+    const key = keyOf(request);
     httpSession(key);
-    for (const event of body.events) deps.router.recordEvent(key.id, event);
-    sendJson(res, 200, { ok: true });
-  }));
+    let dropped = 0;
+    for (const event of request.body.events) if (deps.router.recordEvent(key.id, event) === 'dropped') dropped += 1;
+    // Dropped events (the command has its cap) are not an error: the agent must not send them again.
+    return sendJson(reply, 200, dropped > 0 ? { ok: true, dropped } : { ok: true });
+  });
 }

@@ -7,7 +7,7 @@ import type { TLSSocket } from 'node:tls';
 
 const DEFAULT_LINE = "TETHER_DEFAULT_SERVER_URL=''";
 /** A Host header fit to be pasted into a single-quoted shell string: host, IPv4/IPv6, port. */
-const SAFE_HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+export const SAFE_HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 /** deploy.sh of the checkout (hub/src/releases → repo root), or beside a bundled tether.mjs. */
 export function defaultInstallScriptCandidates(): string[] {
@@ -25,6 +25,8 @@ export function hubWsUrl(req: IncomingMessage): string | null {
   return `${tls ? 'wss' : 'ws'}://${host}`;
 }
 
+export const BAD_HOST = 'the Host header is missing or not a plain host[:port]; request the hub by its name or address';
+
 export type InstallScript = { ok: true; body: string } | { ok: false; status: number; message: string };
 
 export async function renderInstallScript(req: IncomingMessage, candidates: readonly string[]): Promise<InstallScript> {
@@ -37,7 +39,7 @@ export async function renderInstallScript(req: IncomingMessage, candidates: read
     return { ok: false, status: 404, message: `install script not available: deploy.sh not found (looked in ${candidates.join(', ')})` };
   }
   const url = hubWsUrl(req);
-  if (url === null) return { ok: false, status: 400, message: 'the Host header is missing or not a plain host[:port]; request the hub by its name or address' };
+  if (url === null) return { ok: false, status: 400, message: BAD_HOST };
   if (!script.includes(DEFAULT_LINE)) {
     return { ok: false, status: 500, message: `deploy.sh has no line ${DEFAULT_LINE}; it cannot be given this hub's URL` };
   }

@@ -1,13 +1,15 @@
 // Distribution endpoints (no admin token, protocol.md section 8): the install script, the
 // trusted release keys, the latest release per platform and the release files themselves.
 import { createReadStream, statSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Logger } from '@tether/shared/logger.ts';
-import type { RouteTable } from '../http/route-table.ts';
-import { HttpError, sendJson } from '../http/http-io.ts';
+import { HttpError, sendJson } from '../http/http-error.ts';
+import { fixedMessage, joinedMessages } from '../http/validation.ts';
 import { ReleaseStore } from './release-store.ts';
 import { loadReleaseKeys, ReleaseKeysError } from './release-keys.ts';
-import { renderInstallScript } from './install-script.ts';
+import { BAD_HOST, SAFE_HOST, renderInstallScript } from './install-script.ts';
 
 export interface ReleaseRouteDeps {
   dataDir: string;
@@ -20,19 +22,23 @@ const latestQuerySchema = z.object({
   platform: z.string().regex(/^[a-z0-9]+-[a-z0-9]+$/, 'platform must look like linux-x64 or linux-arm64').default('linux-x64'),
 });
 
-export function addReleaseRoutes(table: RouteTable, deps: ReleaseRouteDeps): void {
+/** The Host header goes into the script as its default server: only a plain host[:port]. */
+const installHeaders = z.looseObject({ host: z.string().regex(SAFE_HOST) });
+const fileParams = z.object({ version: z.string().min(1), file: z.string().min(1) });
+
+export async function releaseRoutes(base: FastifyInstance, deps: ReleaseRouteDeps): Promise<void> {
+  const app = base.withTypeProvider<ZodTypeProvider>();
   const store = new ReleaseStore(deps.dataDir);
 
-  table.add('GET', '/install.sh', async ({ req, res }) => {
-    const script = await renderInstallScript(req, deps.installScriptCandidates);
+  app.get('/install.sh', { schema: { headers: installHeaders }, schemaErrorFormatter: fixedMessage(BAD_HOST) }, async (request, reply) => {
+    const script = await renderInstallScript(request.raw, deps.installScriptCandidates);
     if (!script.ok) throw new HttpError(script.status, script.message);
-    res.writeHead(200, { 'content-type': 'text/x-shellscript; charset=utf-8', 'content-length': Buffer.byteLength(script.body), 'cache-control': 'no-store' });
-    res.end(script.body);
+    return reply.code(200).headers({ 'content-type': 'text/x-shellscript; charset=utf-8', 'cache-control': 'no-store' }).send(script.body);
   });
 
-  table.add('GET', '/api/agents/release-keys', ({ res }) => {
+  app.get('/api/agents/release-keys', async (_request, reply) => {
     try {
-      sendJson(res, 200, { keys: loadReleaseKeys(deps.dataDir, deps.releaseKeysFile) });
+      return sendJson(reply, 200, { keys: loadReleaseKeys(deps.dataDir, deps.releaseKeysFile) });
     } catch (error) {
       if (error instanceof ReleaseKeysError) {
         deps.log.error({ err: error.message }, 'release keys unreadable');
@@ -42,26 +48,33 @@ export function addReleaseRoutes(table: RouteTable, deps: ReleaseRouteDeps): voi
     }
   });
 
-  table.add('GET', '/api/agents/releases/latest', ({ res, url }) => {
-    const query = latestQuerySchema.safeParse(Object.fromEntries(url.searchParams));
-    if (!query.success) throw new HttpError(400, query.error.issues.map((issue) => issue.message).join('; '));
-    const latest = store.latest(query.data.platform);
-    if (!latest) throw new HttpError(404, `no release is published for ${query.data.platform}; publish one with: tether hub publish <release-dir>`);
-    sendJson(res, 200, latest);
+  app.get('/api/agents/releases/latest', { schema: { querystring: latestQuerySchema }, schemaErrorFormatter: joinedMessages }, async (request, reply) => {
+    const { platform } = request.query;
+    const latest = store.latest(platform);
+    if (!latest) throw new HttpError(404, `no release is published for ${platform}; publish one with: tether hub publish <release-dir>`);
+    return sendJson(reply, 200, latest);
   });
 
-  table.add('GET', '/api/agents/releases/:version/:file', ({ req, res, params }) => {
-    const path = store.filePath(params.version!, params.file!);
-    if (path === undefined) throw new HttpError(404, `no release file ${params.file} for version ${params.version}; see GET /api/agents/releases/latest`);
-    const size = statSync(path).size;
-    const type = path.endsWith('.tar.gz') ? 'application/gzip' : path.endsWith('.json') ? 'application/json' : 'text/plain';
-    res.writeHead(200, { 'content-type': type, 'content-length': size, 'cache-control': 'no-store' });
-    if (req.method === 'HEAD') return void res.end();
-    const stream = createReadStream(path);
-    stream.on('error', (error) => {
-      deps.log.warn({ err: error.message, path }, 'release file read failed');
-      res.destroy();
-    });
-    stream.pipe(res);
+  // GET and HEAD (a HEAD answers the same headers and never opens the file).
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/api/agents/releases/:version/:file',
+    schema: { params: fileParams },
+    handler: async (request, reply) => {
+      const { version, file } = request.params;
+      const path = store.filePath(version, file);
+      if (path === undefined) throw new HttpError(404, `no release file ${file} for version ${version}; see GET /api/agents/releases/latest`);
+      const size = statSync(path).size;
+      const type = path.endsWith('.tar.gz') ? 'application/gzip' : path.endsWith('.json') ? 'application/json' : 'text/plain';
+      reply.hijack(); // streamed as before: the headers, then the file
+      reply.raw.writeHead(200, { 'content-type': type, 'content-length': size, 'cache-control': 'no-store' });
+      if (request.method === 'HEAD') return void reply.raw.end();
+      const stream = createReadStream(path);
+      stream.on('error', (error) => {
+        deps.log.warn({ err: error.message, path }, 'release file read failed');
+        reply.raw.destroy();
+      });
+      stream.pipe(reply.raw);
+    },
   });
 }

@@ -32,10 +32,30 @@ export class AgentStore {
       .run(record.agent_id, record.key_id, record.hostname, record.version, record.os ?? null, record.transport, new Date().toISOString(), JSON.stringify(record.data));
   }
 
-  saveHeartbeat(agentId: string, heartbeat: unknown): void {
+  /** Only the key the agent is registered under may update its row. */
+  saveHeartbeat(agentId: string, keyId: string, heartbeat: unknown): void {
     this.db
-      .prepare('UPDATE agents SET last_seen = ?, last_heartbeat = ? WHERE agent_id = ?')
-      .run(new Date().toISOString(), JSON.stringify(heartbeat), agentId);
+      .prepare('UPDATE agents SET last_seen = ?, last_heartbeat = ? WHERE agent_id = ? AND key_id = ?')
+      .run(new Date().toISOString(), JSON.stringify(heartbeat), agentId, keyId);
+  }
+
+  /** The key an agent_id is registered under, if any. */
+  ownerOf(agentId: string): string | undefined {
+    const row = this.db.prepare('SELECT key_id FROM agents WHERE agent_id = ?').get(agentId) as { key_id: string } | undefined;
+    return row?.key_id;
+  }
+
+  countForKey(keyId: string): number {
+    return Number((this.db.prepare('SELECT COUNT(*) AS count FROM agents WHERE key_id = ?').get(keyId) as { count: number }).count);
+  }
+
+  /** The key's agents, least recently seen first (to make room under the per-key quota). */
+  idsByLastSeen(keyId: string): string[] {
+    return (this.db.prepare('SELECT agent_id FROM agents WHERE key_id = ? ORDER BY last_seen, agent_id').all(keyId) as Array<{ agent_id: string }>).map((row) => row.agent_id);
+  }
+
+  delete(agentId: string): void {
+    this.db.prepare('DELETE FROM agents WHERE agent_id = ?').run(agentId);
   }
 
   get(agentId: string): AgentRecord | undefined {

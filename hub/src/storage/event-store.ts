@@ -1,7 +1,7 @@
 // Job events (job_accepted / job_progress / job_output) per command, for the SSE stream.
 import type { Database } from './database.ts';
 
-/** Events kept per command; a chatty job cannot fill the disk. */
+/** Events kept per command by default (--max-events-per-command); a chatty job cannot fill the disk. */
 export const MAX_EVENTS_PER_COMMAND = 2000;
 
 export interface StoredEvent {
@@ -14,15 +14,17 @@ export interface StoredEvent {
 
 export class EventStore {
   private readonly db: Database;
+  private readonly maxPerCommand: number;
 
-  constructor(db: Database) {
+  constructor(db: Database, maxPerCommand = MAX_EVENTS_PER_COMMAND) {
     this.db = db;
+    this.maxPerCommand = maxPerCommand;
   }
 
   /** Appends an event; undefined when the command already has its cap of events. */
   append(commandId: string, type: string, event: Record<string, unknown>): StoredEvent | undefined {
     const { count } = this.db.prepare('SELECT COUNT(*) AS count FROM job_events WHERE command_id = ?').get(commandId) as { count: number };
-    if (count >= MAX_EVENTS_PER_COMMAND) return undefined;
+    if (count >= this.maxPerCommand) return undefined;
     const createdAt = new Date().toISOString();
     const { lastInsertRowid } = this.db
       .prepare('INSERT INTO job_events (command_id, type, event, created_at) VALUES (?, ?, ?, ?)')

@@ -13,19 +13,23 @@ import type { CommandRouter } from '../commands/command-router.ts';
 import type { AgentStore } from '../storage/agent-store.ts';
 import type { CommandSigner } from '../identity/signing-key.ts';
 import type { SignedFrames } from '../commands/signed-frames.ts';
+import type { KeyStore } from '../storage/key-store.ts';
+import { registerSession } from '../register-session.ts';
 import { BadFrameCounter } from './bad-frame-counter.ts';
-import { CLOSE_PROTOCOL_VIOLATION, CLOSE_REPLACED } from './close-codes.ts';
+import { CLOSE_PROTOCOL_VIOLATION } from './close-codes.ts';
 
 export interface AgentConnectionDeps {
   presence: Presence;
   router: CommandRouter;
   agents: AgentStore;
+  keys: KeyStore;
   signer: CommandSigner;
   frames: SignedFrames;
   log: Logger;
   heartbeatIntervalS: number;
   pingIntervalMs: number;
   pongTimeoutMs: number;
+  agentsPerKey: number;
 }
 
 const KNOWN_TYPES = new Set(agentMessageSchema.options.map((option) => option.shape.type.value as string));
@@ -38,7 +42,11 @@ export function acceptAgentConnection(ws: WebSocket, key: KeyView, deps: AgentCo
     ws.send(JSON.stringify(frame));
     return true;
   };
-  const session: AgentSession = newSession(key.id, 'websocket', { send, push: send, close: (code, reason) => ws.close(code, reason) });
+  const session: AgentSession = newSession(key.id, 'websocket', {
+    send,
+    close: (code, reason) => ws.close(code, reason),
+    pushGrant: (permissions) => send(deps.frames.permissions(session, permissions)),
+  });
   deps.presence.add(session);
   log.info({ session_id: session.sessionId }, 'agent connected (websocket)');
 
@@ -92,33 +100,29 @@ export function acceptAgentConnection(ws: WebSocket, key: KeyView, deps: AgentCo
     switch (message.type) {
       case 'register': {
         const data = message.data;
-        for (const older of deps.presence.othersWithAgentId(data.agent_id, session.sessionId)) {
-          log.warn({ agent_id: data.agent_id }, 'same agent connected again; closing the older session with 4008');
-          older.close(CLOSE_REPLACED, 'replaced by a newer connection of the same agent');
-          deps.presence.remove(older.sessionId);
+        const outcome = registerSession(session, key, data, message.protocol ?? data.protocol ?? null, 'websocket', deps);
+        if (!outcome.ok) {
+          session.send!({ type: 'error', message: outcome.error });
+          ws.close(outcome.closeCode, outcome.status === 409 ? 'agent_id registered under another key' : 'over the hub quota of agents per key');
+          return;
         }
-        session.agentId = data.agent_id;
-        session.hostname = data.hostname;
-        session.version = data.version;
-        session.protocol = message.protocol ?? data.protocol ?? null;
-        session.signing = data.signing ?? null;
-        deps.agents.saveRegistration({ agent_id: data.agent_id, key_id: key.id, hostname: data.hostname, version: data.version, os: data.os, transport: 'websocket', data });
         session.send!({ type: 'registered', agent_id: data.agent_id });
-        log.info({ agent_id: data.agent_id, hostname: data.hostname, version: data.version, protocol: session.protocol, signing: session.signing }, 'agent registered');
-        if (data.update_outcome) log.info({ agent_id: data.agent_id, ...data.update_outcome }, 'agent reported the outcome of its last update');
         deps.router.resendUnanswered(session);
         return;
       }
       case 'heartbeat': {
         session.lastHeartbeat = new Date().toISOString();
         session.metrics = message.system_metrics ?? session.metrics;
-        if (session.agentId) deps.agents.saveHeartbeat(session.agentId, message);
+        if (session.agentId) deps.agents.saveHeartbeat(session.agentId, key.id, message);
         session.send!({ type: 'heartbeat_ack' });
         return;
       }
       case 'response': {
         const { type: _type, ...response } = message;
-        deps.router.recordResult(key.id, response);
+        const { refusal } = deps.router.recordResult(key.id, response);
+        if (refusal) session.send!({ type: 'error', message: refusal.message });
+        // Not stored for now (over a rate): no ack, so the agent keeps it and sends it again later.
+        if (refusal && !refusal.final) return;
         // Acks are an extension: a micro-hack agent never asked for them.
         if (session.protocol === PROTOCOL_VERSION) {
           deps.router.durable().then(

@@ -61,6 +61,12 @@ export const httpResultAnswerSchema = z.object({
   ack: httpAckSchema.optional(),
 });
 
+/** GET /api/agents/signing-key (no auth): the key to pin at install and its fingerprint (section 6). */
+export const signingKeyAnswerSchema = z.object({
+  signing_key: z.base64().refine((value) => Buffer.from(value, 'base64').length === 32, 'must be a base64 Ed25519 public key (32 bytes)'),
+  fingerprint: z.string().regex(/^[0-9a-f]{16}$/, 'must be the first 16 hex digits of the SHA-256 of the key'),
+});
+
 /** The result body carries the response object, with or without its `type`. */
 export const httpResultBodySchema = z.object({
   command_id: z.union([z.string().min(1), z.number()]).transform(String),
@@ -74,3 +80,4 @@ export type HttpRegisterAnswer = z.infer<typeof httpRegisterAnswerSchema>;
 export type PollAnswer = z.infer<typeof pollAnswerSchema>;
 export type HttpResultBody = z.infer<typeof httpResultBodySchema>;
 export type HttpAck = z.infer<typeof httpAckSchema>;
+export type SigningKeyAnswer = z.infer<typeof signingKeyAnswerSchema>;
