@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { hashSecret, verifyEd25519 } from '../../shared/src/crypto.ts';
 import { permissionsPayload } from '../../shared/src/protocol/signed-payloads.ts';
 import { admin, createKey, makeTempDir, startHubProcess, waitFor } from '../../hub/test/helpers/hub-process.ts';
-import type { HubProcess, TestSocket } from '../../hub/test/helpers/hub-process.ts';
-import { agentCall, connectAgent } from './helpers.ts';
+import { TestSocket } from '../../hub/test/helpers/hub-process.ts';
+import type { HubProcess } from '../../hub/test/helpers/hub-process.ts';
+import { agentCall, connectAgent, registerFrame } from './helpers.ts';
 
 /** Whether a pushed `permissions` frame carries the hub's signature for this agent key. */
 function signedForKey(hub: HubProcess, agentKey: string, frame: { permissions: string[]; timestamp: string; signature?: string }): boolean {
@@ -84,6 +85,20 @@ test('the hub enforces and pushes a key\'s grant', async (t) => {
     await older.next('heartbeat_ack');
     assert.equal(older.frames.filter((frame) => frame.type === 'permissions').length, 0);
     assert.equal(older.closeCode, undefined, 'the older agent stays connected');
+  });
+
+  await t.test('a grant changed between `connected` and `register` reaches the agent as it registers', async () => {
+    const key = await createKey(hub, 'ws-late-grant', ['ping', 'echo']);
+    const agent = new TestSocket(hub.wsUrl, { authorization: `Bearer ${key.key}` });
+    sockets.push(agent);
+    await agent.opened;
+    assert.deepEqual((await agent.next('connected')).permissions, ['ping', 'echo']);
+    assert.equal((await admin(hub, 'PATCH', `/api/agents/keys/${key.id}`, { permissions: ['ping'] })).status, 200);
+    agent.send(registerFrame('ws-late-grant-agent', 'h', { signing: 2 }));
+    const pushed = await agent.next('permissions');
+    assert.deepEqual(pushed.permissions, ['ping']);
+    assert.ok(signedForKey(hub, key.key, pushed));
+    assert.equal(agent.frames.filter((frame) => frame.type === 'permissions').length, 1);
   });
 
   await t.test('a PATCH of the permissions answers an HTTP agent\'s waiting long poll', async () => {

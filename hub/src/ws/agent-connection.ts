@@ -13,6 +13,8 @@ import type { CommandRouter } from '../commands/command-router.ts';
 import type { AgentStore } from '../storage/agent-store.ts';
 import type { CommandSigner } from '../identity/signing-key.ts';
 import type { SignedFrames } from '../commands/signed-frames.ts';
+import { scheme2 } from '../commands/signed-frames.ts';
+import { sameGrant } from '../commands/grant-push.ts';
 import type { KeyStore } from '../storage/key-store.ts';
 import { registerSession } from '../register-session.ts';
 import { BadFrameCounter } from './bad-frame-counter.ts';
@@ -107,6 +109,10 @@ export function acceptAgentConnection(ws: WebSocket, key: KeyView, deps: AgentCo
           return;
         }
         session.send!({ type: 'registered', agent_id: data.agent_id });
+        // A grant changed since `connected` was not pushed to this session (its scheme was unknown
+        // until now): send it before any command.
+        const current = deps.keys.get(key.id)?.permissions;
+        if (current && scheme2(session) && !sameGrant(current, key.permissions)) session.pushGrant!(current);
         deps.router.resendUnanswered(session);
         return;
       }
