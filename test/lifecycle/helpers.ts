@@ -85,7 +85,7 @@ export async function releaseDirOf(artifact: ReleaseArtifact, dir: string): Prom
 export async function installNative(stateDir: string, artifact: ReleaseArtifact, publicKey: string): Promise<void> {
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   await stageRelease(artifact.tarballPath, stateDir, artifact.manifest.version);
-  await recordInstalled(stateDir, artifact.manifest.version, artifact.manifestPath, artifact.signaturePath);
+  await recordInstalled(stateDir, artifact.manifest.version, { manifest: await readFile(artifact.manifestPath), signature: await readFile(artifact.signaturePath, 'utf8') });
   await switchCurrent(stateDir, artifact.manifest.version);
   await writePinnedKeys(stateDir, [publicKey]);
 }

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import {
-  cleanupStaging, clearBad, isBad, listInstalled, markBad, readBadVersions, readCurrent, removeVersion,
+  cleanupStaging, clearBad, isBad, listInstalled, makePrivateCopyDir, markBad, readBadVersions, readCurrent, removeVersion,
   stageRelease, switchCurrent, versionDir,
 } from '@tether/shared/release/install.ts';
 import { hostPlatform, MAX_MANIFEST_BYTES, releaseFileNames } from '@tether/shared/release/manifest.ts';
@@ -209,19 +209,14 @@ export class VersionManager {
     try {
       if (current === staged.version) throw new Error(`version ${staged.version} is already current`);
       await pauseForTest('supervisor:verify');
-      // Check again what the agent checked, then extract afresh from the verified tarball: what
-      // runs is exactly what was signed, whatever happened to the agent's copy meanwhile.
-      await verifyRelease({
+      // Check again what the agent checked, then extract afresh from the verified bytes: what runs
+      // is exactly what was signed, whatever happens to the agent's download meanwhile.
+      await this.#verifyAndStage({
+        version: staged.version,
         manifestPath: staged.manifest,
         signaturePath: staged.signature,
         tarballPath: staged.tarball,
-        trustedKeys: await trustedKeys(stateDir, this.#o.env),
-        expectedVersion: staged.version,
-        expectedPlatform: hostPlatform(),
       });
-      await pauseForTest('supervisor:extract');
-      await stageRelease(staged.tarball, stateDir, staged.version);
-      await recordInstalled(stateDir, staged.version, staged.manifest, staged.signature);
     } catch (error) {
       const reason = (error as Error).message;
       this.#log.error('staged update refused; staying on the running version', { version: staged.version, reason });
@@ -249,6 +244,32 @@ export class VersionManager {
     this.#target = this.#installedTarget(staged.version);
     await this.#discardStaged(staged.version);
     this.#log.info('switched to the new version; on trial until it proves healthy', { from: from.version, to: staged.version });
+  }
+
+  /**
+   * Verifies a release and installs it from the very bytes that verified: the tarball is copied
+   * into a private directory while it is hashed, and tar reads that copy, never the original path
+   * again (issue 9 item 16). Then the install record is written.
+   */
+  async #verifyAndStage(release: { version: string; manifestPath: string; signaturePath: string; tarballPath: string; replaceCurrent?: boolean }): Promise<void> {
+    const stateDir = this.#o.stateDir;
+    const privateDir = await makePrivateCopyDir(stateDir);
+    try {
+      const verified = await verifyRelease({
+        manifestPath: release.manifestPath,
+        signaturePath: release.signaturePath,
+        tarballPath: release.tarballPath,
+        trustedKeys: await trustedKeys(stateDir, this.#o.env),
+        expectedVersion: release.version,
+        expectedPlatform: hostPlatform(),
+        privateCopyDir: privateDir,
+      });
+      await pauseForTest('supervisor:extract');
+      await stageRelease(verified.tarballPath, stateDir, release.version, { replaceCurrent: release.replaceCurrent });
+      await recordInstalled(stateDir, release.version, { manifest: verified.manifestBytes, signature: verified.signature });
+    } finally {
+      await rm(privateDir, { recursive: true, force: true });
+    }
   }
 
   async #discardStaged(version: string): Promise<void> {
@@ -364,17 +385,14 @@ export class VersionManager {
       await fetchToFile(`${base}/${names.manifest}`, join(partial, names.manifest), MAX_MANIFEST_BYTES);
       await fetchToFile(`${base}/${names.signature}`, join(partial, names.signature), 4096);
       await fetchToFile(`${base}/${names.tarball}`, join(partial, names.tarball), MAX_TARBALL_BYTES);
-      await verifyRelease({
+      const current = await readCurrent(stateDir).catch(() => null);
+      await this.#verifyAndStage({
+        version,
         manifestPath: join(partial, names.manifest),
         signaturePath: join(partial, names.signature),
         tarballPath: join(partial, names.tarball),
-        trustedKeys: await trustedKeys(stateDir, this.#o.env),
-        expectedVersion: version,
-        expectedPlatform: hostPlatform(),
+        replaceCurrent: current === version,
       });
-      const current = await readCurrent(stateDir).catch(() => null);
-      await stageRelease(join(partial, names.tarball), stateDir, version, { replaceCurrent: current === version });
-      await recordInstalled(stateDir, version, join(partial, names.manifest), join(partial, names.signature));
       if (current !== version) await switchCurrent(stateDir, version);
       await writeOutcome(stateDir, { from: version, to: version, outcome: 'redeployed' });
       this.#log.info('redeploy: reinstalled', { version });
