@@ -76,12 +76,12 @@ export class Supervisor {
   /** Runs until the supervisor should exit; resolves with its exit code. */
   run(): Promise<number> {
     const done = new Promise<number>((resolve) => { this.#resolveDone = resolve; });
-    this.#log.info('supervisor started', {
+    this.#log.info({
       agent_entry: this.#options.agentEntry,
       state_dir: this.#options.stateDir,
       backoff_cap_ms: this.#options.backoffCapMs,
       stop_grace_ms: this.#options.stopGraceMs,
-    });
+    }, 'supervisor started');
     this.#afterInstallWork(() => this.#versions.prepare(), false);
     return done;
   }
@@ -142,7 +142,7 @@ export class Supervisor {
       });
     } catch (error) {
       // spawn can throw synchronously (e.g. out of file descriptors): a crash like any other.
-      this.#log.error('could not start the agent', { err: error });
+      this.#log.error({ err: error }, 'could not start the agent');
       return this.#scheduleRestart();
     }
     this.#agent = agent;
@@ -158,7 +158,7 @@ export class Supervisor {
       install: { kind: target.kind, version: target.version },
       trial: this.#trialStatus(),
     });
-    this.#log.info('agent started', { agent_pid: agent.pid, restarts: this.#status.restarts, version: target.version, kind: target.kind });
+    this.#log.info({ agent_pid: agent.pid, restarts: this.#status.restarts, version: target.version, kind: target.kind }, 'agent started');
     const onTrial = this.#versions.trial !== null;
     const graceMs = onTrial ? this.#options.updateGraceMs : this.#options.readyGraceMs;
     this.#readyGraceTimer = setTimeout(() => {
@@ -166,14 +166,14 @@ export class Supervisor {
       if (this.#agent === agent && this.#status.ready_at === null && onTrial && this.#versions.trial !== null) {
         // Not ready in time: stop it; the exit handler rolls back and starts the previous version.
         this.#trialFailure = `not ready within ${Math.round(graceMs / 1000)} s of starting`;
-        this.#log.error('new version did not report ready in time', { agent_pid: agent.pid, update_grace_ms: graceMs });
+        this.#log.error({ agent_pid: agent.pid, update_grace_ms: graceMs }, 'new version did not report ready in time');
         agent.stop(this.#options.stopGraceMs);
         return;
       }
       if (this.#agent === agent && this.#status.ready_at === null) {
-        this.#log.warn('agent has not reported ready within the grace period', {
+        this.#log.warn({
           agent_pid: agent.pid, ready_grace_ms: this.#options.readyGraceMs,
-        });
+        }, 'agent has not reported ready within the grace period');
       }
     }, graceMs);
   }
@@ -190,7 +190,7 @@ export class Supervisor {
     this.#quickRestarts = 0;
     this.#installing = true;
     work()
-      .catch((error: unknown) => this.#log.error('install step failed; starting what is installed', { err: error }))
+      .catch((error: unknown) => this.#log.error({ err: error }, 'install step failed; starting what is installed'))
       .then(() => {
         this.#installing = false;
         if (this.#stopping) return;
@@ -213,7 +213,7 @@ export class Supervisor {
     if (this.#agent !== agent) return;
     const first = this.#status.ready_at === null;
     this.#update({ ready_at: this.#status.ready_at ?? new Date().toISOString(), version: version ?? this.#status.version });
-    if (first) this.#log.info('agent ready', { agent_pid: agent.pid, version });
+    if (first) this.#log.info({ agent_pid: agent.pid, version }, 'agent ready');
     if (first && this.#versions.trial !== null) {
       void this.#versions.trialReady().then(() => this.#update({ trial: this.#trialStatus() }));
       // Still up after the trial window: the update is confirmed.
@@ -237,7 +237,7 @@ export class Supervisor {
     const uptimeMs = Date.now() - agent.startedAt;
     const exit: AgentExit = { code, signal, description: describeExit(code, signal), at: new Date().toISOString(), uptime_ms: uptimeMs };
     this.#update({ agent_pid: null, last_exit: exit });
-    this.#log.info('agent exited', { agent_pid: agent.pid, code, signal, description: exit.description, uptime_ms: uptimeMs });
+    this.#log.info({ agent_pid: agent.pid, code, signal, description: exit.description, uptime_ms: uptimeMs }, 'agent exited');
 
     if (this.#stopping) return this.#finish();
     if (this.#restartRequested) {
@@ -282,7 +282,7 @@ export class Supervisor {
           this.#status.restarts += 1;
           return this.#startAgent();
         }
-        this.#log.warn('agent keeps asking to restart right after starting; backing off', { quick_restarts: this.#quickRestarts });
+        this.#log.warn({ quick_restarts: this.#quickRestarts }, 'agent keeps asking to restart right after starting; backing off');
         return this.#scheduleRestart();
       case 'restart-after-backoff':
         this.#status.recent_crashes = [...this.#status.recent_crashes, exit].slice(-RECENT_CRASHES_KEPT);
@@ -295,7 +295,7 @@ export class Supervisor {
     const delayMs = this.#backoff.next();
     const nextStart = new Date(Date.now() + delayMs).toISOString();
     this.#update({ state: 'backoff', next_start_at: nextStart, crash_loop: this.#backoff.attempt >= CRASH_LOOP_ATTEMPTS });
-    this.#log.info('restarting the agent after backoff', { delay_ms: delayMs, backoff_window_ms: windowMs, next_start_at: nextStart });
+    this.#log.info({ delay_ms: delayMs, backoff_window_ms: windowMs, next_start_at: nextStart }, 'restarting the agent after backoff');
     this.#startTimer = setTimeout(() => {
       this.#startTimer = null;
       this.#status.restarts += 1;
@@ -308,7 +308,7 @@ export class Supervisor {
 
   #halt(reason: string): void {
     this.#update({ state: 'halted', halted_reason: reason, next_start_at: null });
-    this.#log.error('agent halted; it will not be restarted until SIGHUP or a supervisor restart', { reason });
+    this.#log.error({ reason }, 'agent halted; it will not be restarted until SIGHUP or a supervisor restart');
     this.#haltedIdle = setInterval(() => {}, HALTED_IDLE_MS);
   }
 
@@ -340,7 +340,7 @@ export class Supervisor {
       this.#statusWriteFailing = false;
     } catch (error) {
       // A full disk must not stop supervision; say so once, not on every change.
-      if (!this.#statusWriteFailing) this.#log.error('cannot write the status file; supervision continues', { err: error });
+      if (!this.#statusWriteFailing) this.#log.error({ err: error }, 'cannot write the status file; supervision continues');
       this.#statusWriteFailing = true;
     }
   }

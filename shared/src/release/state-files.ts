@@ -281,7 +281,11 @@ export async function checkInstalled(stateDir: string, version: string, trustedK
   return { ok: true };
 }
 
-/** Checks that an unrecorded install (e.g. the first one, made by deploy.sh) holds the release files. */
+/**
+ * Checks that an install without a record holds the release files. Every installer writes a record
+ * (deploy.sh's manager, the supervisor, the agent's update); an unrecorded version was unpacked by
+ * hand or by a deploy.sh older than install records, and only runs as the current version.
+ */
 export async function checkComplete(stateDir: string, version: string): Promise<string | null> {
   const dir = versionDir(stateDir, version);
   try {
