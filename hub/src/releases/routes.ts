@@ -8,6 +8,8 @@ import { HttpError, sendJson } from '../http/http-io.ts';
 import { ReleaseStore } from './release-store.ts';
 import { loadReleaseKeys, ReleaseKeysError } from './release-keys.ts';
 import { renderInstallScript } from './install-script.ts';
+import { loadCommandSigner } from '../identity/signing-key.ts';
+import { keyId } from '@tether/shared/release/signing.ts';
 
 export interface ReleaseRouteDeps {
   dataDir: string;
@@ -28,6 +30,13 @@ export function addReleaseRoutes(table: RouteTable, deps: ReleaseRouteDeps): voi
     if (!script.ok) throw new HttpError(script.status, script.message);
     res.writeHead(200, { 'content-type': 'text/x-shellscript; charset=utf-8', 'content-length': Buffer.byteLength(script.body), 'cache-control': 'no-store' });
     res.end(script.body);
+  });
+
+  // Minimal version for deploy.sh's pinning at install (issue 9 item 14); engineer sec-trust owns
+  // the real route. Same answer shape: the raw public key and its fingerprint.
+  const signingKey = loadCommandSigner(deps.dataDir).publicKey;
+  table.add('GET', '/api/agents/signing-key', ({ res }) => {
+    sendJson(res, 200, { signing_key: signingKey, fingerprint: keyId(signingKey) });
   });
 
   table.add('GET', '/api/agents/release-keys', ({ res }) => {
