@@ -1,4 +1,4 @@
-// `npm run build [-- --version V] [--out DIR] [--only agent,supervisor]`: bundles the three programs with esbuild into
+// `npm run build [-- --version V] [--out DIR] [--only agent,supervisor]`: bundles the programs with esbuild into
 // `dist/<name>.mjs` entry files that run with plain `node dist/<name>.mjs`, plus shared chunks in
 // `dist/chunks/`. Code splitting keeps what a program loads lazily (backups, updates, the HTTP
 // transport, undici) out of its start-up parse: the idle agent is about a third smaller for it.
@@ -15,6 +15,8 @@ const ROOT = resolve(import.meta.dirname, '..');
 export const BUNDLES = {
   agent: 'agent/src/main.ts',
   supervisor: 'supervisor/src/main.ts',
+  /** deploy.sh's install-and-manage program, shipped in every release (installer/). */
+  manager: 'installer/src/main.ts',
   tether: 'hub/src/cli/main.ts',
 } as const;
 
@@ -35,7 +37,7 @@ export interface BuildOptions {
   outDir?: string;
   /** Release version compiled in (shared/src/version.ts); default: package.json's. */
   version?: string;
-  /** Which bundles; default all three. */
+  /** Which bundles; default all of them. */
   bundles?: readonly BundleName[];
 }
 

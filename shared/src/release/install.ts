@@ -304,7 +304,7 @@ export interface BadVersion {
   marked_at: string;
 }
 
-function badVersionsPath(stateDir: string): string {
+export function badVersionsPath(stateDir: string): string {
   return join(resolve(stateDir), BAD_VERSIONS_FILE);
 }
 
@@ -318,6 +318,11 @@ export async function readBadVersions(stateDir: string): Promise<Record<string, 
     if (errorCode(error) === 'ENOENT') return {};
     throw error;
   }
+  return parseBadVersions(text, path);
+}
+
+/** Parses the text of a bad-versions.json read by the caller; `path` names it in errors. */
+export function parseBadVersions(text: string, path: string): Record<string, BadVersion> {
   // Written atomically, so a bad file means someone edited it: say so rather than forget the list.
   let parsed: unknown;
   try {
