@@ -80,7 +80,7 @@ export function parseCommand(argv: readonly string[]): ManagerCommand {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     if (issue.path.length === 0 || issue.path[0] === 'command') throw new ManagerError(`manager: unknown command "${command}" (see manager.mjs help)`, EXIT_USAGE);
-    const flag = `--${issue.path.join('.')}`;
+    const flag = `--${String(issue.path[0])}`;
     throw new ManagerError(`manager ${command}: ${flag} ${issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message}`, EXIT_USAGE);
   }
   return parsed.data;

@@ -35,8 +35,8 @@ const fileHashesSchema = z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/)
 /** The first file that differs between the verified hashes and what is on disk, or null. */
 export function describeDifference(expected: Record<string, string>, actual: Record<string, string> | null): string | null {
   if (actual === null) return 'it is unreadable';
-  for (const file of new Set([...Object.keys(expected), ...Object.keys(actual), ...RELEASE_FILES])) {
-    if (expected[file] === actual[file]) continue;
+  for (const file of new Set([...RELEASE_FILES, ...Object.keys(expected), ...Object.keys(actual)])) {
+    if (expected[file] === actual[file] && actual[file] !== undefined) continue;
     if (actual[file] === undefined) return `${file} is missing`;
     if (expected[file] === undefined) return `${file} is not part of the release`;
     return `${file} does not match its signed sha256`;
