@@ -5,7 +5,8 @@
 import { isMap, parseDocument, Scalar } from 'yaml';
 import type { Document } from 'yaml';
 import { ManagerError } from './output.ts';
-import { readPlainFile, writeFileOwned } from './safe-files.ts';
+import { writeFileAtomic } from '@tether/shared/atomic-file.ts';
+import { readPlainFile } from './safe-files.ts';
 
 const HEADER = '# tether agent configuration, written by deploy.sh. Holds the agent key: keep it 0600.\n';
 const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -57,7 +58,7 @@ export async function writeAgentConfig(path: string, values: AgentConfigValues, 
     if (!isMap(doc.get('signing'))) doc.set('signing', doc.createNode({}));
     doc.setIn(['signing', 'public_key'], quoted(values.signingKey));
   }
-  await writeFileOwned(path, doc.toString({ flowCollectionPadding: false }), { mode: 0o600, owner });
+  await writeFileAtomic(path, doc.toString({ flowCollectionPadding: false }), { mode: 0o600, owner });
   const replaced = typeof previousKey === 'string' && values.signingKey !== null && previousKey.trim() !== values.signingKey ? previousKey.trim() : null;
   return { created: existing === null, replacedSigningKey: replaced };
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { versionDir } from '@tether/shared/release/install.ts';
 import type { Layout } from './layout.ts';
 import { ManagerError } from './output.ts';
-import { writeFileOwned } from './safe-files.ts';
+import { writeFileAtomic } from '@tether/shared/atomic-file.ts';
 
 const DEFAULT_LINE = "TETHER_DEFAULT_SERVER_URL=''";
 
@@ -15,5 +15,5 @@ export async function writeBootstrapScript(layout: Layout, version: string, serv
   const script = await readFile(source, 'utf8');
   if (!script.includes(DEFAULT_LINE)) throw new ManagerError(`${source} has no line ${DEFAULT_LINE}; it is not tether's deploy.sh`);
   if (!/^(wss?|https?):\/\/[A-Za-z0-9.:[\]/_~-]+$/.test(server)) throw new ManagerError(`the hub URL "${server}" cannot be written into ${layout.bootstrap}`);
-  await writeFileOwned(layout.bootstrap, script.replace(DEFAULT_LINE, `TETHER_DEFAULT_SERVER_URL='${server}'`), { mode: 0o755 });
+  await writeFileAtomic(layout.bootstrap, script.replace(DEFAULT_LINE, `TETHER_DEFAULT_SERVER_URL='${server}'`), { mode: 0o755 });
 }

@@ -3,7 +3,8 @@
 // exactly that. Root-owned; a root manager trusts it only after checkRootOwned.
 import { z } from 'zod';
 import { ManagerError } from './output.ts';
-import { readPlainFile, writeFileOwned } from './safe-files.ts';
+import { writeFileAtomic } from '@tether/shared/atomic-file.ts';
+import { readPlainFile } from './safe-files.ts';
 
 export const SERVICE_KINDS = ['systemd', 'systemd-user', 'fallback'] as const;
 /** systemd (system unit, root), systemd-user (a user unit) or fallback (pid file + @reboot crontab entry). */
@@ -46,5 +47,5 @@ export async function readInstallRecord(path: string): Promise<InstallRecord | n
 export async function writeInstallRecord(path: string, record: InstallRecord): Promise<void> {
   const valid = recordSchema.parse(record);
   const lines = ['mode', 'name', 'service', 'unit', 'created_user', 'server', 'user'].map((key) => `${key}=${(valid as Record<string, unknown>)[key] ?? ''}`);
-  await writeFileOwned(path, `${lines.join('\n')}\n`, { mode: 0o644 });
+  await writeFileAtomic(path, `${lines.join('\n')}\n`, { mode: 0o644 });
 }

@@ -9,7 +9,7 @@ import type { Layout } from './layout.ts';
 import { rotateLog } from './log-rotation.ts';
 import { ManagerError, say, warn } from './output.ts';
 import { serviceEnv } from './processes.ts';
-import { writeFileOwned } from './safe-files.ts';
+import { writeFileAtomic } from '@tether/shared/atomic-file.ts';
 import { asUser } from './service-user.ts';
 import type { ServiceUser } from './service-user.ts';
 import { serviceCommand } from './systemd-unit.ts';
@@ -68,7 +68,7 @@ export async function startPidService(layout: Layout, user: ServiceUser | null):
     closeSync(log);
   }
   if (pid === undefined) throw new ManagerError(`the supervisor did not start (${serviceCommand(layout)[0]}); see ${layout.logFile}`);
-  await writeFileOwned(layout.pidFile, `${pid}\n`, { mode: 0o644 });
+  await writeFileAtomic(layout.pidFile, `${pid}\n`, { mode: 0o644 });
   const rotator = spawn(join(layout.libCurrent, 'bin', 'node'), [join(layout.libCurrent, 'manager.mjs'), 'rotate-logs', '--prefix', layout.prefix, '--pid', String(pid)], {
     detached: true,
     stdio: 'ignore',
@@ -76,7 +76,7 @@ export async function startPidService(layout: Layout, user: ServiceUser | null):
   });
   rotator.on('error', () => warn(`the log rotator did not start; ${layout.logFile} is not rotated`));
   rotator.unref();
-  if (rotator.pid !== undefined) await writeFileOwned(layout.rotatorPidFile, `${rotator.pid}\n`, { mode: 0o644 });
+  if (rotator.pid !== undefined) await writeFileAtomic(layout.rotatorPidFile, `${rotator.pid}\n`, { mode: 0o644 });
   say(`started (supervisor pid ${pid}, log ${layout.logFile})`);
 }
 

@@ -2,13 +2,12 @@
 // - readPlainFile reads a file another user may write (supervisor.json, bad-versions.json,
 //   agent.yaml) as data only: no symlink followed, no FIFO or device opened (they could block or
 //   leak), a size cap;
-// - checkRootOwned refuses to trust a path (or run from it) that anyone but root could change;
-// - writeFileOwned writes atomically (temp, fsync, rename) in a directory root owns, with the
-//   final owner set before the rename.
+// - checkRootOwned refuses to trust a path (or run from it) that anyone but root could change.
+// Writes go through shared/src/atomic-file.ts (temp file, fsync, owner, rename), always into
+// directories root owns.
 import { constants } from 'node:fs';
-import { lstat, open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { lstat, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { ManagerError } from './output.ts';
 
 export function isRoot(): boolean {
@@ -70,44 +69,5 @@ export async function checkRootOwned(prefix: string, paths: readonly string[]): 
       throw error;
     }
     if (problem !== null) throw new ManagerError(`${problem}: refusing to run or trust it as root; fix its owner and mode (chown root, chmod go-w)`);
-  }
-}
-
-export interface OwnedFileOptions {
-  mode: number;
-  /** Owner of the finished file (root installs hand agent.yaml to the service user). */
-  owner?: { uid: number; gid: number };
-}
-
-/** Writes path atomically: a new temp file beside it (never an existing one), fsync, owner, rename. */
-export async function writeFileOwned(path: string, data: string, options: OwnedFileOptions): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx', options.mode);
-  try {
-    await handle.writeFile(data);
-    await handle.chmod(options.mode);
-    if (options.owner !== undefined) await handle.chown(options.owner.uid, options.owner.gid);
-    await handle.sync();
-  } catch (error) {
-    await handle.close();
-    await rm(temp, { force: true });
-    throw error;
-  }
-  await handle.close();
-  try {
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-  await syncDirectory(dirname(path));
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const handle = await open(dir, 'r');
-    try { await handle.sync(); } finally { await handle.close(); }
-  } catch {
-    // Some filesystems refuse fsync on directories; the rename stays atomic.
   }
 }

@@ -5,7 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkRootOwned, isRoot, readPlainFile, writeFileOwned } from '../src/safe-files.ts';
+import { writeFileAtomic } from '@tether/shared/atomic-file.ts';
+import { checkRootOwned, isRoot, readPlainFile } from '../src/safe-files.ts';
 
 async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'tether-safe-files-'));
@@ -26,10 +27,10 @@ test('readPlainFile: a regular file as text; missing is null; a symlink, a FIFO 
   await assert.rejects(readPlainFile(join(dir, 'status.json'), 4), /more than the 4 expected/);
 });
 
-test('writeFileOwned: atomic, with the mode (and owner) set before it appears', async (t) => {
+test('writeFileAtomic: atomic, with the mode (and owner) set before it appears', async (t) => {
   const dir = await tempDir(t);
   const path = join(dir, 'agent.yaml');
-  await writeFileOwned(path, 'a: 1\n', { mode: 0o600, owner: isRoot() ? { uid: 65534, gid: 65534 } : undefined });
+  await writeFileAtomic(path, 'a: 1\n', { mode: 0o600, owner: isRoot() ? { uid: 65534, gid: 65534 } : undefined });
   const info = await stat(path);
   assert.equal(info.mode & 0o777, 0o600);
   if (isRoot()) assert.equal(info.uid, 65534);

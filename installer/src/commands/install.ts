@@ -20,7 +20,8 @@ import type { Layout } from '../layout.ts';
 import { ManagerError, say, warn } from '../output.ts';
 import { lastLine, run, serviceEnv } from '../processes.ts';
 import { stageProgramTree, switchProgramTree, unstageProgramTree } from '../program-tree.ts';
-import { checkRootOwned, isRoot, readPlainFile, writeFileOwned } from '../safe-files.ts';
+import { writeFileAtomic } from '@tether/shared/atomic-file.ts';
+import { checkRootOwned, isRoot, readPlainFile } from '../safe-files.ts';
 import { chooseServiceKind, isRunning, stopService, systemctl, unitPathFor } from '../service.ts';
 import type { Service } from '../service.ts';
 import { asUser, checkReachable, createServiceUser, lookupUser, removeServiceUser, SERVICE_USER } from '../service-user.ts';
@@ -137,7 +138,7 @@ async function installIntoStateAsUser(layout: Layout, user: ServiceUser | null, 
 async function installUnit(service: Service, undo: Undo): Promise<void> {
   await mkdir(dirname(service.unitPath), { recursive: true });
   const scope = service.kind === 'systemd' ? 'system' : 'user';
-  await writeTracked(service.unitPath, undo, () => writeFileOwned(service.unitPath, renderUnit({ name: service.name, layout: service.layout, scope, user: service.user?.name ?? null }), { mode: 0o644 }));
+  await writeTracked(service.unitPath, undo, () => writeFileAtomic(service.unitPath, renderUnit({ name: service.name, layout: service.layout, scope, user: service.user?.name ?? null }), { mode: 0o644 }));
   undo.add('systemctl daemon-reload', () => systemctl(service, ['daemon-reload']));
   for (const args of [['daemon-reload'], ['enable', `${service.name}.service`]]) {
     const result = await systemctl(service, args);
@@ -214,7 +215,7 @@ export async function installCommand(options: InstallOptions): Promise<number> {
     }
     if (service.user !== null) await checkReachable(service.user, join(versionDir(layout.libDir, version), 'manager.mjs'));
     await prepareStateDir(layout, service.user, undo);
-    await writeTracked(layout.releaseKeys, undo, () => writeFileOwned(layout.releaseKeys, `${keys.join('\n')}\n`, { mode: 0o644 }));
+    await writeTracked(layout.releaseKeys, undo, () => writeFileAtomic(layout.releaseKeys, `${keys.join('\n')}\n`, { mode: 0o644 }));
 
     if (wasRunning) {
       await stopService(service);
