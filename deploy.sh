@@ -119,13 +119,7 @@ validate_install_input() {
 }
 
 # ws(s)://host/ws/agent → http(s)://host: the base of the hub's HTTP endpoints (protocol.md 4).
-http_base() {
-  local url="${1/#ws/http}" rest host path=''
-  rest="${url#*://}" host="${rest%%/*}"
-  [ "$host" = "$rest" ] || path="/${rest#*/}"
-  path="${path%%/ws/agent*}"
-  printf '%s://%s%s' "${url%%://*}" "$host" "${path%/}"
-}
+http_base() { printf '%s' "$1" | sed -E 's#^ws#http#; s#/ws/agent.*$##; s#/+$##'; }
 
 WORK=''
 cleanup() {
@@ -222,7 +216,7 @@ download_release() {
 
 # Signature first, then the manifest's claims, the tarball's size and sha256 and its entries.
 verify_release() {
-  local version="$1" key signer='' hex="$ED25519_SPKI_HEADER" i sha entry
+  local version="$1" key signer='' hex="$ED25519_SPKI_HEADER" i sha
   tr -d ' \n\r\t' <"$WORK/manifest.json.sig" | base64 -d >"$WORK/signature.bin" 2>/dev/null || die "release $version: the signature file is not base64; refusing to install"
   for key in "${RELEASE_KEYS[@]}"; do # DER public key: the header as printf octal escapes, then the raw key
     { for ((i = 0; i < ${#hex}; i += 2)); do printf '%b' "\\0$(printf '%03o' "$((16#${hex:i:2}))")"; done && printf '%s' "$key" | base64 -d; } >"$WORK/key.der"
@@ -235,13 +229,8 @@ verify_release() {
   sha="$(sha256sum "$WORK/release.tar.gz" | cut -d' ' -f1)"
   [ "$sha" = "$(json_field sha256 "$WORK/manifest.json")" ] || die "release $version: the tarball's sha256 does not match the signed manifest; refusing to install"
   tar -tzf "$WORK/release.tar.gz" >"$WORK/entries" 2>/dev/null || die "release $version: the tarball is not a gzip tar archive"
-  while IFS= read -r entry; do
-    case "$entry" in
-      */../* | */.. | ../*) die "release $version: the tarball has a '..' entry; refusing to install" ;;
-      "tether-agent-$version/"*) ;;
-      *) die "release $version: the tarball has an entry outside tether-agent-$version/ ($entry); refusing to install" ;;
-    esac
-  done <"$WORK/entries"
+  ! grep -qE '(^|/)\.\.(/|$)' "$WORK/entries" || die "release $version: the tarball has a '..' entry; refusing to install"
+  awk -v top="tether-agent-$version/" 'index($0, top) != 1 { exit 1 }' "$WORK/entries" || die "release $version: the tarball has an entry outside tether-agent-$version/; refusing to install"
   say "release $version verified: signed by release key $(key_fingerprint "$signer"), sha256 $sha"
   { mkdir "$WORK/release" && tar -xzf "$WORK/release.tar.gz" -C "$WORK/release" --no-same-owner; } || die "release $version: the verified tarball does not unpack (is $WORK full?)"
   [ -f "$WORK/release/tether-agent-$version/manager.mjs" ] || die "release $version has no manager.mjs: it predates this installer; install a newer release"
