@@ -5,7 +5,8 @@
 // Root installs keep apart what root runs or trusts and what the service user may write:
 //   root's:         PREFIX, lib/ (this release), release-keys.pub, install.env, tether.sh, logs/, the unit
 //   the service's:  state/ (written only by the state side, run as that user) and agent.yaml (0600)
-import { copyFile, chmod, lstat, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, chmod, lstat, mkdir, mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { badVersionsPath, parseBadVersions, versionDir } from '@tether/shared/release/install.ts';
 import { parseKeyList } from '@tether/shared/release/state-files.ts';
@@ -146,6 +147,18 @@ async function installUnit(service: Service, undo: Undo): Promise<void> {
   }
 }
 
+/** An update keeps agent.yaml as it is, but the agent must be able to read it (a root install of the bash-only deploy.sh ran as root). */
+async function handOver(path: string, owner: { uid: number; gid: number }): Promise<void> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    if (!(await handle.stat()).isFile()) throw new ManagerError(`${path} is not a regular file; move it away and install again`);
+    await handle.chown(owner.uid, owner.gid);
+    await handle.chmod(0o600);
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Versions this host rolled back, read as data (the service user writes the file). */
 async function badVersions(layout: Layout): Promise<Record<string, unknown>> {
   const path = badVersionsPath(layout.stateDir);
@@ -183,8 +196,11 @@ export async function installCommand(options: InstallOptions): Promise<number> {
   if (options.update && !(await exists(layout.config))) throw new ManagerError(`${layout.config} is missing; install again with --key KEY`);
 
   const before = await installedVersion(layout);
+  // An install of the bash-only deploy.sh (no lib/, or a root install that ran as root) is
+  // migrated by any update, even to the version it runs.
+  const current = options.update && before === version && (await exists(layout.libCurrent)) && (userName === null || service.user !== null);
   let clearBadMark = false;
-  if (!(options.update && before === version) && Object.hasOwn(await badVersions(layout), version)) {
+  if (!current && Object.hasOwn(await badVersions(layout), version)) {
     if (options.requestedVersion !== version) {
       throw new ManagerError(`release ${version} was rolled back on this host (see ${badVersionsPath(layout.stateDir)} and --logs); install it anyway with --version ${version}`);
     }
@@ -198,7 +214,7 @@ export async function installCommand(options: InstallOptions): Promise<number> {
     await checkRootOwned(options.prefix, [layout.prefix]);
     const staged = await stageProgramTree(layout, { version, tarball: options.tarball, manifestBytes: verified.manifestBytes, signature: verified.signature }, keys);
     if (staged.extracted) undo.add(`${layout.libDir}/versions/${version}`, () => unstageProgramTree(layout, version));
-    if (options.update && before === version) {
+    if (current) {
       await switchProgramTree(layout, version);
       undo.forget();
       say(`already on ${version}`);
@@ -214,20 +230,22 @@ export async function installCommand(options: InstallOptions): Promise<number> {
       undo.add(`the service user ${created}`, () => removeServiceUser(created));
     }
     if (service.user !== null) await checkReachable(service.user, join(versionDir(layout.libDir, version), 'manager.mjs'));
-    await prepareStateDir(layout, service.user, undo);
-    await writeTracked(layout.releaseKeys, undo, () => writeFileAtomic(layout.releaseKeys, `${keys.join('\n')}\n`, { mode: 0o644 }));
-
+    // Nothing of the old version may write into the state dir while it is handed over and changed.
     if (wasRunning) {
       await stopService(service);
       undo.add('the stopped service', () => startAndWait(service));
     }
+    await prepareStateDir(layout, service.user, undo);
+    await writeTracked(layout.releaseKeys, undo, () => writeFileAtomic(layout.releaseKeys, `${keys.join('\n')}\n`, { mode: 0o644 }));
     const state = await installIntoStateAsUser(layout, service.user, version, options.tarball, clearBadMark);
     if (state.outcome === 'reused') say(`release ${version} already unpacked in ${versionDir(layout.stateDir, version)} (it matches the signed release)`);
     if (state.outcome === 'replaced') warn(`${versionDir(layout.stateDir, version)} did not match the signed release (${state.difference}); unpacked it again`);
     if (clearBadMark) say(`release ${version} was rolled back on this host before; installing it because --version named it`);
 
-    if (!options.update) {
-      const owner = service.user === null ? undefined : { uid: service.user.uid, gid: service.user.gid };
+    const owner = service.user === null ? undefined : { uid: service.user.uid, gid: service.user.gid };
+    if (options.update) {
+      if (owner !== undefined) await handOver(layout.config, owner);
+    } else {
       const written = await writeAgentConfig(layout.config, { server, apiKey: options.apiKey!, stateDir: layout.stateDir, allow: options.allow, signingKey: options.signingKey }, owner);
       if (written.created) undo.add(layout.config, () => rm(layout.config, { force: true }));
       if (written.replacedSigningKey !== null) warn(`${layout.config} pinned another hub command-signing key before; it now pins the one printed above`);
