@@ -251,7 +251,6 @@ export async function installCommand(options: InstallOptions): Promise<number> {
       if (written.replacedSigningKey !== null) warn(`${layout.config} pinned another hub command-signing key before; it now pins the one printed above`);
     }
     await writeTracked(layout.bootstrap, undo, () => writeBootstrapScript(layout, version, server));
-    await switchProgramTree(layout, version);
     if (kind === 'fallback') {
       if (await addRebootEntry(layout)) undo.add('the @reboot crontab entry', () => removeRebootEntry(layout));
     } else {
@@ -260,6 +259,7 @@ export async function installCommand(options: InstallOptions): Promise<number> {
     await writeTracked(layout.record, undo, () => writeInstallRecord(layout.record, {
       mode: 'native', name, service: kind, unit: kind === 'fallback' ? '' : service.unitPath, created_user: createdUser, server, user: userName ?? '',
     }));
+    await switchProgramTree(layout, version); // last: root's lifecycle commands now run this release
   } catch (error) {
     await undo.runAll();
     throw error;
