@@ -1,7 +1,10 @@
-// `npm run build [-- --version V] [--out DIR] [--only agent,supervisor]`: bundles the three programs with esbuild into
+// `npm run build [-- --version V] [--out DIR] [--only agent,supervisor]`: bundles the programs with esbuild into
 // `dist/<name>.mjs` entry files that run with plain `node dist/<name>.mjs`, plus shared chunks in
 // `dist/chunks/`. Code splitting keeps what a program loads lazily (backups, updates, the HTTP
 // transport, undici) out of its start-up parse: the idle agent is about a third smaller for it.
+// The supervisor and the manager load nothing lazily and are built as one self-contained file each:
+// every chunk is a module of its own, and the supervisor split into chunks with the agent measured
+// 12.66 MB USS against 12.02 MB as one file (supervising an idle agent, median of 5 runs).
 import { access, mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,10 +18,15 @@ const ROOT = resolve(import.meta.dirname, '..');
 export const BUNDLES = {
   agent: 'agent/src/main.ts',
   supervisor: 'supervisor/src/main.ts',
+  /** deploy.sh's install-and-manage program, shipped in every release (installer/). */
+  manager: 'installer/src/main.ts',
   tether: 'hub/src/cli/main.ts',
 } as const;
 
 export type BundleName = keyof typeof BUNDLES;
+
+/** Built as one file each, sharing no chunks (see the header). */
+const STANDALONE: ReadonlySet<BundleName> = new Set(['supervisor', 'manager']);
 
 // ESM output, CJS dependencies (pino and friends) call require() and use __dirname: give them both.
 const BANNER = [
@@ -35,7 +43,7 @@ export interface BuildOptions {
   outDir?: string;
   /** Release version compiled in (shared/src/version.ts); default: package.json's. */
   version?: string;
-  /** Which bundles; default all three. */
+  /** Which bundles; default all of them. */
   bundles?: readonly BundleName[];
 }
 
@@ -79,14 +87,20 @@ export async function buildBundles(options: BuildOptions = {}): Promise<Record<s
 
   await mkdir(outDir, { recursive: true });
   await rm(join(outDir, CHUNK_DIR), { recursive: true, force: true });
-  await build({
-    entryPoints: Object.fromEntries(names.map((name) => [name, join(ROOT, BUNDLES[name])])),
-    outdir: outDir,
-    splitting: true,
-    chunkNames: `${CHUNK_DIR}/[name]-[hash]`,
-    outExtension: { '.js': '.mjs' },
-    ...esbuildOptions(options.version),
-  });
+  const split = names.filter((name) => !STANDALONE.has(name));
+  if (split.length > 0) {
+    await build({
+      entryPoints: Object.fromEntries(split.map((name) => [name, join(ROOT, BUNDLES[name])])),
+      outdir: outDir,
+      splitting: true,
+      chunkNames: `${CHUNK_DIR}/[name]-[hash]`,
+      outExtension: { '.js': '.mjs' },
+      ...esbuildOptions(options.version),
+    });
+  }
+  for (const name of names.filter((standalone) => STANDALONE.has(standalone))) {
+    await bundleEntry({ entry: join(ROOT, BUNDLES[name]), outfile: join(outDir, `${name}.mjs`), version: options.version });
+  }
   const outputs: Record<string, string> = {};
   for (const name of names) outputs[name] = join(outDir, `${name}.mjs`);
   return outputs;

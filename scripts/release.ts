@@ -1,7 +1,8 @@
 // `npm run release -- --version V --key PRIVATE_KEY_PEM --out DIR [--platforms linux-x64,linux-arm64]`
 //   [--node-binary PATH] [--gzip-level 1-9] (local builds and tests: this Node, faster gzip)
 // Per platform: tether-agent-<v>-<platform>.tar.gz holding tether-agent-<v>/{bin/node, agent.mjs,
-// supervisor.mjs, VERSION}, its manifest .json and the manifest's Ed25519 signature .json.sig.
+// supervisor.mjs, manager.mjs, chunks/, deploy.sh, VERSION}, its manifest .json and the manifest's
+// Ed25519 signature .json.sig.
 import { execFile } from 'node:child_process';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -31,8 +32,8 @@ export interface ReleaseOptions {
   platforms?: readonly string[];
   /** Node runtime version; default the root package.json's `node` devDependency. */
   nodeVersion?: string;
-  /** Prebuilt agent.mjs / supervisor.mjs; default: built now with the release version compiled in. */
-  bundles?: { agent: string; supervisor: string };
+  /** Prebuilt bundles (one build, chunks beside agent.mjs); default: built now with the release version compiled in. */
+  bundles?: { agent: string; supervisor: string; manager: string };
   /**
    * A Node binary to put in bin/node for every platform instead of fetching node-<platform> with
    * npm pack (tests and local builds: pass process.execPath; only right for the host's platform).
@@ -103,7 +104,7 @@ export async function buildRelease(options: ReleaseOptions): Promise<ReleaseArti
   await mkdir(outDir, { recursive: true });
   const work = await mkdtemp(join(tmpdir(), 'tether-release-'));
   try {
-    const bundles = options.bundles ?? (await buildBundles({ outDir: join(work, 'dist'), version: options.version, bundles: ['agent', 'supervisor'] }));
+    const bundles = options.bundles ?? (await buildBundles({ outDir: join(work, 'dist'), version: options.version, bundles: ['agent', 'supervisor', 'manager'] }));
     const artifacts: ReleaseArtifact[] = [];
     for (const platform of platforms) {
       let nodeBinary: string;
@@ -122,17 +123,21 @@ export async function buildRelease(options: ReleaseOptions): Promise<ReleaseArti
       await chmod(join(top, 'bin', 'node'), 0o755);
       await copyFile(bundles.agent!, join(top, 'agent.mjs'));
       await copyFile(bundles.supervisor!, join(top, 'supervisor.mjs'));
+      await copyFile(bundles.manager!, join(top, 'manager.mjs'));
+      // The bootstrap that installed copies manage themselves with (PREFIX/tether.sh).
+      await copyFile(join(ROOT, 'deploy.sh'), join(top, 'deploy.sh'));
+      await chmod(join(top, 'deploy.sh'), 0o755);
       // The entry files import their shared chunks by relative path: ship them alongside.
       const chunks = await chunkFiles(dirname(bundles.agent!));
       await mkdir(join(top, CHUNK_DIR), { recursive: true });
       for (const chunk of chunks) await copyFile(join(dirname(bundles.agent!), chunk), join(top, chunk));
       await writeFile(join(top, 'VERSION'), `${options.version}\n`);
-      for (const file of ['agent.mjs', 'supervisor.mjs', 'VERSION', ...chunks]) await chmod(join(top, file), 0o644);
+      for (const file of ['agent.mjs', 'supervisor.mjs', 'manager.mjs', 'VERSION', ...chunks]) await chmod(join(top, file), 0o644);
       for (const dir of [top, join(top, 'bin'), join(top, CHUNK_DIR)]) await chmod(dir, 0o755);
 
       const tarballPath = join(outDir, names.tarball);
       const partial = `${tarballPath}.partial`;
-      await writeDeterministicTarball(stageRoot, names.directory, ['VERSION', 'agent.mjs', 'bin/node', ...chunks, 'supervisor.mjs'].sort(), partial, options.gzipLevel);
+      await writeDeterministicTarball(stageRoot, names.directory, ['VERSION', 'agent.mjs', 'bin/node', ...chunks, 'deploy.sh', 'manager.mjs', 'supervisor.mjs'].sort(), partial, options.gzipLevel);
       await rename(partial, tarballPath);
 
       const manifest: ReleaseManifest = {

@@ -12,6 +12,8 @@ export interface AtomicWriteOptions {
    * survives a crash of this process, but not a power loss.
    */
   sync?: boolean;
+  /** Owner of the finished file, set before it appears under its name (a root installer handing a file to a service user). */
+  owner?: { uid: number; gid: number };
 }
 
 // pid + counter keeps temp names unique without loading node:crypto (about 1 MB in the supervisor).
@@ -25,9 +27,11 @@ function tempPathFor(path: string): string {
 export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
   const temp = tempPathFor(path);
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const handle = await open(temp, 'w', options.mode ?? 0o600);
+  // wx: a new file, never one already there under the temp name (nor a symlink planted as one).
+  const handle = await open(temp, 'wx', options.mode ?? 0o600);
   try {
     await handle.writeFile(data);
+    if (options.owner !== undefined) await handle.chown(options.owner.uid, options.owner.gid);
     if (options.sync !== false) await handle.sync();
   } catch (error) {
     await handle.close();
@@ -47,7 +51,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
 export function writeFileAtomicSync(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): void {
   const temp = tempPathFor(path);
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const fd = openSync(temp, 'w', options.mode ?? 0o600);
+  const fd = openSync(temp, 'wx', options.mode ?? 0o600);
   try {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     let offset = 0;

@@ -47,7 +47,7 @@ export class AgentProcess {
     this.#child.on('exit', (code, signal) => this.#finish(code, signal));
     this.#child.on('error', (error) => {
       // 'error' without a pid means the spawn itself failed and no 'exit' will follow.
-      options.log.error('agent process error', { err: error });
+      options.log.error({ err: error }, 'agent process error');
       if (this.#child.pid === undefined) this.#finish(null, null);
     });
   }
@@ -69,7 +69,7 @@ export class AgentProcess {
 
   kill(): void {
     if (this.#exited) return;
-    this.#options.log.warn('agent did not stop in time; sending SIGKILL', { agent_pid: this.pid });
+    this.#options.log.warn({ agent_pid: this.pid }, 'agent did not stop in time; sending SIGKILL');
     const pid = this.#child.pid;
     try {
       if (pid !== undefined) process.kill(-pid, 'SIGKILL');
@@ -87,7 +87,7 @@ export class AgentProcess {
     try {
       this.#child.kill(signal);
     } catch (error) {
-      this.#options.log.warn(`could not send ${signal} to the agent`, { agent_pid: this.pid, err: error });
+      this.#options.log.warn({ agent_pid: this.pid, err: error }, `could not send ${signal} to the agent`);
     }
   }
 
@@ -97,14 +97,14 @@ export class AgentProcess {
     if (!parsed.ok) {
       this.#invalidMessages += 1;
       if (this.#invalidMessages <= INVALID_MESSAGES_LOGGED) {
-        this.#options.log.warn('ignored an invalid IPC message from the agent', { problem: parsed.problem, agent_pid: this.pid });
+        this.#options.log.warn({ problem: parsed.problem, agent_pid: this.pid }, 'ignored an invalid IPC message from the agent');
       }
       if (this.#invalidMessages === INVALID_MESSAGES_LOGGED) {
-        this.#options.log.warn('further invalid IPC messages from this agent run are ignored without logging', { agent_pid: this.pid });
+        this.#options.log.warn({ agent_pid: this.pid }, 'further invalid IPC messages from this agent run are ignored without logging');
       }
       return;
     }
-    if (parsed.warning) this.#options.log.warn(parsed.warning, { agent_pid: this.pid });
+    if (parsed.warning) this.#options.log.warn({ agent_pid: this.pid }, parsed.warning);
     this.#options.onReady(parsed.message.version);
   }
 

@@ -6,11 +6,17 @@
 const LEVELS = { debug: 20, info: 30, warn: 40, error: 50 } as const;
 export type LogLevel = keyof typeof LEVELS;
 
+/** pino's calling convention: `log.info(msg)` or `log.info({ field: value }, msg)`. */
+export interface LogFn {
+  (msg: string): void;
+  (fields: Record<string, unknown>, msg: string): void;
+}
+
 export interface Logger {
-  debug(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
 }
 
 export function isLogLevel(value: string): value is LogLevel {
@@ -19,17 +25,13 @@ export function isLogLevel(value: string): value is LogLevel {
 
 export function createLogger(level: LogLevel = 'info', write: (line: string) => void = writeStdout): Logger {
   const threshold = LEVELS[level];
-  const log = (at: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
+  const logAt = (at: LogLevel): LogFn => (first: string | Record<string, unknown>, msg?: string): void => {
     if (LEVELS[at] < threshold) return;
-    const record = { time: new Date().toISOString(), level: LEVELS[at], pid: process.pid, name: 'supervisor', msg, ...fields };
+    const [fields, text] = typeof first === 'string' ? [undefined, first] : [first, msg ?? ''];
+    const record = { time: new Date().toISOString(), level: LEVELS[at], pid: process.pid, name: 'supervisor', msg: text, ...fields };
     write(`${safeStringify(record)}\n`);
   };
-  return {
-    debug: (msg, fields) => log('debug', msg, fields),
-    info: (msg, fields) => log('info', msg, fields),
-    warn: (msg, fields) => log('warn', msg, fields),
-    error: (msg, fields) => log('error', msg, fields),
-  };
+  return { debug: logAt('debug'), info: logAt('info'), warn: logAt('warn'), error: logAt('error') };
 }
 
 function safeStringify(record: Record<string, unknown>): string {

@@ -35,7 +35,7 @@ async function run(options: RunOptions): Promise<number> {
   process.on('SIGHUP', () => supervisor.requestRestart());
   process.on('exit', () => supervisor.onProcessExit());
   process.on('uncaughtException', (error) => {
-    log.error('supervisor failed unexpectedly; exiting', { err: error });
+    log.error({ err: error }, 'supervisor failed unexpectedly; exiting');
     process.exit(EXIT_INTERNAL);
   });
   return supervisor.run();

@@ -1,7 +1,7 @@
 // `tether-supervisor status [--json]`: show supervisor.json, and whether its supervisor is still
 // alive. Exit 0 while the supervisor keeps an agent up (starting, running, backoff), 3 otherwise.
-import { readStatusFile } from './status-file.ts';
-import type { SupervisorStatus } from './status-file.ts';
+import { readStatusFile } from '@tether/shared/release/supervisor-status.ts';
+import type { SupervisorStatus } from '@tether/shared/release/supervisor-status.ts';
 import type { StatusOptions } from './cli-args.ts';
 
 export const EXIT_STATUS_RUNNING = 0;

@@ -1,13 +1,17 @@
 // The supervision loop: start the agent, act on how it exits (lifecycle.ts), back off on crashes,
-// halt on fatal exits, and stop or restart it on request. Every state change is written to
-// <state>/supervisor.json. Between events the supervisor only waits on timers and the child:
-// no polling, so a crash-looping agent costs the supervisor next to nothing.
+// halt on fatal exits, and stop or restart it on request. What it is doing is one explicit phase
+// (phase.ts); every change of the status is written to <state>/supervisor.json. Between events the
+// supervisor only waits on timers and the child: no polling, so a crash-looping agent costs the
+// supervisor next to nothing.
 import { Backoff } from '@tether/shared/backoff.ts';
 import { describeExit } from '@tether/shared/exit-codes.ts';
 import { AgentProcess } from './agent-process.ts';
 import { actionForExit } from './lifecycle.ts';
-import { writeStatusFile, RECENT_CRASHES_KEPT } from './status-file.ts';
-import type { AgentExit, SupervisorStatus } from './status-file.ts';
+import { RECENT_CRASHES_KEPT } from '@tether/shared/release/supervisor-status.ts';
+import type { AgentExit, SupervisorStatus } from '@tether/shared/release/supervisor-status.ts';
+import { clearPhaseTimers } from './phase.ts';
+import type { BackoffPhase, Phase, RunningPhase } from './phase.ts';
+import { StatusWriter } from './status-writer.ts';
 import type { RunOptions } from './cli-args.ts';
 import type { Logger } from './logger.ts';
 import { VersionManager } from './versions/version-manager.ts';
@@ -25,26 +29,18 @@ export class Supervisor {
   #log: Logger;
   #backoff: Backoff;
   #status: SupervisorStatus;
-  #agent: AgentProcess | null = null;
-  #startTimer: NodeJS.Timeout | null = null;
-  #readyGraceTimer: NodeJS.Timeout | null = null;
-  #haltedIdle: NodeJS.Timeout | null = null;
-  #stopping = false;
-  #restartRequested = false;
-  #quickRestarts = 0;
-  #statusWriteFailing = false;
+  #statusWriter: StatusWriter;
   #versions: VersionManager;
-  /** Why the version on trial must be rolled back once its process has exited. */
-  #trialFailure: string | null = null;
-  #trialTimer: NodeJS.Timeout | null = null;
-  /** An install step is running; it starts the agent when done. */
-  #installing = false;
+  #phase: Phase = { kind: 'installing' };
+  /** Restart requests (exit 42) in a row, each soon after starting. */
+  #quickRestarts = 0;
   #resolveDone: (code: number) => void = () => {};
 
   constructor(options: RunOptions, log: Logger) {
     this.#options = options;
     this.#log = log;
     this.#backoff = new Backoff({ baseMs: options.backoffBaseMs, capMs: options.backoffCapMs });
+    this.#statusWriter = new StatusWriter(options.stateDir, log);
     this.#versions = new VersionManager({
       stateDir: options.stateDir,
       baseEntry: options.agentEntry,
@@ -76,29 +72,30 @@ export class Supervisor {
   /** Runs until the supervisor should exit; resolves with its exit code. */
   run(): Promise<number> {
     const done = new Promise<number>((resolve) => { this.#resolveDone = resolve; });
-    this.#log.info('supervisor started', {
+    this.#log.info({
       agent_entry: this.#options.agentEntry,
       state_dir: this.#options.stateDir,
       backoff_cap_ms: this.#options.backoffCapMs,
       stop_grace_ms: this.#options.stopGraceMs,
-    });
+    }, 'supervisor started');
     this.#afterInstallWork(() => this.#versions.prepare(), false);
     return done;
   }
 
   /** SIGTERM/SIGINT: stop the agent (SIGTERM, SIGKILL after the grace) and exit 0. A second request kills at once. */
   requestStop(signal: string): void {
-    if (this.#stopping) {
+    const phase = this.#phase;
+    if (phase.kind === 'stopped' || (phase.kind === 'running' && phase.afterExit === 'stop')) {
       this.#log.warn(`${signal} again while stopping; killing the agent now`);
-      this.#agent?.kill();
+      if (phase.kind === 'running') phase.agent.kill();
       return;
     }
-    this.#stopping = true;
     this.#log.info(`${signal} received; stopping`);
-    this.#clearTimers();
-    if (this.#agent && !this.#agent.exited) {
+    clearPhaseTimers(phase);
+    if (phase.kind === 'running' && !phase.agent.exited) {
+      phase.afterExit = 'stop';
       this.#update({ state: 'stopping' });
-      this.#agent.stop(this.#options.stopGraceMs);
+      phase.agent.stop(this.#options.stopGraceMs);
       return;
     }
     this.#finish();
@@ -106,46 +103,49 @@ export class Supervisor {
 
   /** SIGHUP: restart the agent now (graceful stop first). Also leaves backoff and the halted state. */
   requestRestart(): void {
-    if (this.#stopping || this.#installing) return;
+    const phase = this.#phase;
+    if (phase.kind === 'stopped' || phase.kind === 'installing' || (phase.kind === 'running' && phase.afterExit === 'stop')) return;
     this.#log.info('SIGHUP received; restarting the agent');
     this.#backoff.reset();
     this.#quickRestarts = 0;
-    if (this.#agent && !this.#agent.exited) {
-      this.#restartRequested = true;
-      this.#agent.stop(this.#options.stopGraceMs);
+    if (phase.kind === 'running' && !phase.agent.exited) {
+      phase.afterExit = 'restart';
+      phase.agent.stop(this.#options.stopGraceMs);
       return;
     }
-    this.#clearTimers();
+    clearPhaseTimers(phase);
     this.#status.restarts += 1;
     this.#startAgent();
   }
 
   /** Called from process 'exit': never leave the agent behind without at least asking it to stop. */
   onProcessExit(): void {
-    this.#agent?.terminateWithoutWaiting();
+    if (this.#phase.kind === 'running') this.#phase.agent.terminateWithoutWaiting();
   }
 
   #startAgent(): void {
-    if (this.#stopping) return;
+    if (this.#phase.kind === 'stopped') return;
     const env: NodeJS.ProcessEnv = { ...process.env, TETHER_SUPERVISED: '1', MICROHACK_SUPERVISED: '1' };
     if (this.#options.stateDirFromFlag) env.TETHER_STATE_DIR = this.#options.stateDir;
     const target = this.#versions.target;
     let agent: AgentProcess;
     try {
+      // The callbacks fire from the child's events, after `phase` below is set.
       agent = new AgentProcess({
         entry: target.entry,
         runtime: target.runtime,
         env,
         log: this.#log,
-        onReady: (version) => this.#onReady(agent, version),
-        onExit: (code, signal) => this.#onExit(agent, code, signal),
+        onReady: (version) => this.#onReady(phase, version),
+        onExit: (code, signal) => this.#onExit(phase, code, signal),
       });
     } catch (error) {
       // spawn can throw synchronously (e.g. out of file descriptors): a crash like any other.
-      this.#log.error('could not start the agent', { err: error });
+      this.#log.error({ err: error }, 'could not start the agent');
       return this.#scheduleRestart();
     }
-    this.#agent = agent;
+    const phase: RunningPhase = { kind: 'running', agent, readyGrace: null, trialTimer: null, afterExit: 'act-on-exit', trialFailure: null };
+    this.#phase = phase;
     this.#update({
       state: agent.pid === null ? 'starting' : 'running',
       agent_pid: agent.pid,
@@ -158,23 +158,20 @@ export class Supervisor {
       install: { kind: target.kind, version: target.version },
       trial: this.#trialStatus(),
     });
-    this.#log.info('agent started', { agent_pid: agent.pid, restarts: this.#status.restarts, version: target.version, kind: target.kind });
+    this.#log.info({ agent_pid: agent.pid, restarts: this.#status.restarts, version: target.version, kind: target.kind }, 'agent started');
     const onTrial = this.#versions.trial !== null;
     const graceMs = onTrial ? this.#options.updateGraceMs : this.#options.readyGraceMs;
-    this.#readyGraceTimer = setTimeout(() => {
-      this.#readyGraceTimer = null;
-      if (this.#agent === agent && this.#status.ready_at === null && onTrial && this.#versions.trial !== null) {
+    phase.readyGrace = setTimeout(() => {
+      phase.readyGrace = null;
+      if (this.#phase !== phase || this.#status.ready_at !== null) return;
+      if (onTrial && this.#versions.trial !== null) {
         // Not ready in time: stop it; the exit handler rolls back and starts the previous version.
-        this.#trialFailure = `not ready within ${Math.round(graceMs / 1000)} s of starting`;
-        this.#log.error('new version did not report ready in time', { agent_pid: agent.pid, update_grace_ms: graceMs });
+        phase.trialFailure = `not ready within ${Math.round(graceMs / 1000)} s of starting`;
+        this.#log.error({ agent_pid: agent.pid, update_grace_ms: graceMs }, 'new version did not report ready in time');
         agent.stop(this.#options.stopGraceMs);
         return;
       }
-      if (this.#agent === agent && this.#status.ready_at === null) {
-        this.#log.warn('agent has not reported ready within the grace period', {
-          agent_pid: agent.pid, ready_grace_ms: this.#options.readyGraceMs,
-        });
-      }
+      this.#log.warn({ agent_pid: agent.pid, ready_grace_ms: this.#options.readyGraceMs }, 'agent has not reported ready within the grace period');
     }, graceMs);
   }
 
@@ -188,12 +185,12 @@ export class Supervisor {
     this.#update({ state: 'updating', agent_pid: null, next_start_at: null });
     this.#backoff.reset();
     this.#quickRestarts = 0;
-    this.#installing = true;
+    const phase = { kind: 'installing' } as const;
+    this.#phase = phase;
     work()
-      .catch((error: unknown) => this.#log.error('install step failed; starting what is installed', { err: error }))
+      .catch((error: unknown) => this.#log.error({ err: error }, 'install step failed; starting what is installed'))
       .then(() => {
-        this.#installing = false;
-        if (this.#stopping) return;
+        if (this.#phase !== phase) return; // stopped meanwhile
         if (countRestart) this.#status.restarts += 1;
         this.#startAgent();
       });
@@ -209,18 +206,18 @@ export class Supervisor {
     return null;
   }
 
-  #onReady(agent: AgentProcess, version: string | null): void {
-    if (this.#agent !== agent) return;
+  #onReady(phase: RunningPhase, version: string | null): void {
+    if (this.#phase !== phase) return;
     const first = this.#status.ready_at === null;
     this.#update({ ready_at: this.#status.ready_at ?? new Date().toISOString(), version: version ?? this.#status.version });
-    if (first) this.#log.info('agent ready', { agent_pid: agent.pid, version });
+    if (first) this.#log.info({ agent_pid: phase.agent.pid, version }, 'agent ready');
     if (first && this.#versions.trial !== null) {
       void this.#versions.trialReady().then(() => this.#update({ trial: this.#trialStatus() }));
       // Still up after the trial window: the update is confirmed.
-      if (this.#trialTimer !== null) clearTimeout(this.#trialTimer);
-      this.#trialTimer = setTimeout(() => {
-        this.#trialTimer = null;
-        if (this.#agent === agent && !agent.exited) {
+      if (phase.trialTimer !== null) clearTimeout(phase.trialTimer);
+      phase.trialTimer = setTimeout(() => {
+        phase.trialTimer = null;
+        if (this.#phase === phase && !phase.agent.exited) {
           this.#versions.endTrial();
           this.#update({ trial: null });
         }
@@ -228,20 +225,17 @@ export class Supervisor {
     }
   }
 
-  #onExit(agent: AgentProcess, code: number | null, signal: string | null): void {
-    if (this.#agent !== agent) return;
-    this.#agent = null;
-    if (this.#readyGraceTimer !== null) clearTimeout(this.#readyGraceTimer);
-    this.#readyGraceTimer = null;
-
+  #onExit(phase: RunningPhase, code: number | null, signal: string | null): void {
+    if (this.#phase !== phase) return;
+    clearPhaseTimers(phase);
+    const agent = phase.agent;
     const uptimeMs = Date.now() - agent.startedAt;
     const exit: AgentExit = { code, signal, description: describeExit(code, signal), at: new Date().toISOString(), uptime_ms: uptimeMs };
     this.#update({ agent_pid: null, last_exit: exit });
-    this.#log.info('agent exited', { agent_pid: agent.pid, code, signal, description: exit.description, uptime_ms: uptimeMs });
+    this.#log.info({ agent_pid: agent.pid, code, signal, description: exit.description, uptime_ms: uptimeMs }, 'agent exited');
 
-    if (this.#stopping) return this.#finish();
-    if (this.#restartRequested) {
-      this.#restartRequested = false;
+    if (phase.afterExit === 'stop') return this.#finish();
+    if (phase.afterExit === 'restart') {
       this.#status.restarts += 1;
       return this.#startAgent();
     }
@@ -255,11 +249,8 @@ export class Supervisor {
     }
 
     const action = actionForExit(code, signal);
-    const trialFailure = this.#trialFailure ?? this.#trialFailureFor(action, exit);
-    this.#trialFailure = null;
+    const trialFailure = phase.trialFailure ?? this.#trialFailureFor(action, exit);
     if (trialFailure !== null) {
-      if (this.#trialTimer !== null) clearTimeout(this.#trialTimer);
-      this.#trialTimer = null;
       this.#status.recent_crashes = [...this.#status.recent_crashes, exit].slice(-RECENT_CRASHES_KEPT);
       return this.#afterInstallWork(() => this.#versions.rollback(trialFailure));
     }
@@ -282,7 +273,7 @@ export class Supervisor {
           this.#status.restarts += 1;
           return this.#startAgent();
         }
-        this.#log.warn('agent keeps asking to restart right after starting; backing off', { quick_restarts: this.#quickRestarts });
+        this.#log.warn({ quick_restarts: this.#quickRestarts }, 'agent keeps asking to restart right after starting; backing off');
         return this.#scheduleRestart();
       case 'restart-after-backoff':
         this.#status.recent_crashes = [...this.#status.recent_crashes, exit].slice(-RECENT_CRASHES_KEPT);
@@ -295,53 +286,37 @@ export class Supervisor {
     const delayMs = this.#backoff.next();
     const nextStart = new Date(Date.now() + delayMs).toISOString();
     this.#update({ state: 'backoff', next_start_at: nextStart, crash_loop: this.#backoff.attempt >= CRASH_LOOP_ATTEMPTS });
-    this.#log.info('restarting the agent after backoff', { delay_ms: delayMs, backoff_window_ms: windowMs, next_start_at: nextStart });
-    this.#startTimer = setTimeout(() => {
-      this.#startTimer = null;
+    this.#log.info({ delay_ms: delayMs, backoff_window_ms: windowMs, next_start_at: nextStart }, 'restarting the agent after backoff');
+    const phase: BackoffPhase = { kind: 'backoff', timer: null };
+    this.#phase = phase;
+    phase.timer = setTimeout(() => {
+      phase.timer = null;
       this.#status.restarts += 1;
       // A crashed agent may have been staging an update: never leave half a download behind.
       void this.#versions.cleanLeftovers().finally(() => {
-        if (this.#agent === null && this.#startTimer === null && !this.#installing) this.#startAgent();
+        if (this.#phase === phase) this.#startAgent();
       });
     }, delayMs);
   }
 
   #halt(reason: string): void {
     this.#update({ state: 'halted', halted_reason: reason, next_start_at: null });
-    this.#log.error('agent halted; it will not be restarted until SIGHUP or a supervisor restart', { reason });
-    this.#haltedIdle = setInterval(() => {}, HALTED_IDLE_MS);
+    this.#log.error({ reason }, 'agent halted; it will not be restarted until SIGHUP or a supervisor restart');
+    this.#phase = { kind: 'halted', idle: setInterval(() => {}, HALTED_IDLE_MS) };
   }
 
   #finish(): void {
-    this.#clearTimers();
+    clearPhaseTimers(this.#phase);
+    this.#phase = { kind: 'stopped' };
     this.#update({ state: 'stopped', agent_pid: null, next_start_at: null });
     this.#log.info('supervisor stopped');
     this.#resolveDone(0);
-  }
-
-  #clearTimers(): void {
-    if (this.#startTimer !== null) clearTimeout(this.#startTimer);
-    if (this.#readyGraceTimer !== null) clearTimeout(this.#readyGraceTimer);
-    if (this.#haltedIdle !== null) clearInterval(this.#haltedIdle);
-    if (this.#trialTimer !== null) clearTimeout(this.#trialTimer);
-    this.#trialTimer = null;
-    this.#startTimer = null;
-    this.#readyGraceTimer = null;
-    this.#haltedIdle = null;
   }
 
   #update(changes: Partial<SupervisorStatus>): void {
     const now = new Date().toISOString();
     const stateChanged = changes.state !== undefined && changes.state !== this.#status.state;
     this.#status = { ...this.#status, ...changes, updated_at: now, since: stateChanged ? now : this.#status.since };
-    try {
-      writeStatusFile(this.#options.stateDir, this.#status);
-      if (this.#statusWriteFailing) this.#log.info('status file written again');
-      this.#statusWriteFailing = false;
-    } catch (error) {
-      // A full disk must not stop supervision; say so once, not on every change.
-      if (!this.#statusWriteFailing) this.#log.error('cannot write the status file; supervision continues', { err: error });
-      this.#statusWriteFailing = true;
-    }
+    this.#statusWriter.write(this.#status);
   }
 }

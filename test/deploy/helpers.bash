@@ -7,6 +7,10 @@ REPO="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
 NODE="$REPO/node_modules/.bin/node"
 # shellcheck disable=SC2034 # used by the .bats files
 DEPLOY="$REPO/deploy.sh"
+# Root installs run the agent as the service user, which must be able to reach the prefix: let every
+# user enter (not list) this run's temp dir (mktemp made it 0700), as everyone may enter /opt.
+[ "$(id -u)" -ne 0 ] || chmod o+x "$BATS_RUN_TMPDIR"
+
 # The real tether CLI (hub, publish, release-key) and release builder.
 TETHER_CLI="$REPO/hub/src/cli/main.ts"
 RELEASE_SCRIPT="$REPO/scripts/release.ts"

@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -141,4 +142,14 @@ test('GET /install.sh is deploy.sh with this hub URL as the default server', asy
   assert.equal(script.body, deploy.replace("TETHER_DEFAULT_SERVER_URL=''", "TETHER_DEFAULT_SERVER_URL='ws://hub.example.com:8443'"));
   const hostile = await get('/install.sh', "evil';rm -rf /;'");
   assert.equal(hostile.status, 400);
+});
+
+test('GET /api/agents/signing-key: the command-signing public key and its fingerprint, without auth', async () => {
+  const answer = await get('/api/agents/signing-key', 'hub.example.com');
+  assert.equal(answer.status, 200);
+  const body = JSON.parse(answer.body) as { signing_key: string; fingerprint: string };
+  assert.equal(body.signing_key, (await readFile(join(temp.path, 'hub', 'command-signing-key.pub'), 'utf8')).trim());
+  const raw = Buffer.from(body.signing_key, 'base64');
+  assert.equal(raw.length, 32);
+  assert.equal(body.fingerprint, createHash('sha256').update(raw).digest('hex').slice(0, 16));
 });

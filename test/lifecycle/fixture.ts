@@ -73,7 +73,7 @@ export async function leftovers(stateDir: string): Promise<string[]> {
   const found: string[] = [];
   for (const name of await readdir(downloadsDir(stateDir)).catch(() => [] as string[])) found.push(`downloads/${name}`);
   for (const name of await readdir(versionsDir(stateDir)).catch(() => [] as string[])) {
-    if (name.includes('.staging') || name.includes('.trash-')) found.push(`versions/${name}`);
+    if (name.includes('.staging') || name.includes('.trash-') || name.startsWith('.verified-')) found.push(`versions/${name}`);
   }
   for (const name of await readdir(stateDir).catch(() => [] as string[])) {
     if (name === 'staged.json' || name === 'redeploy.json' || name === 'update-trial.json' || (name.startsWith('.current.') && name.endsWith('.tmp'))) found.push(name);

@@ -43,7 +43,7 @@ export type BadAgent = keyof typeof BAD_AGENTS;
 /** Builds one signed linux release into outDir: real bundles of this checkout, or a bad agent. */
 export async function buildTestRelease(options: { version: string; key: ReleaseKey; outDir: string; bad?: BadAgent; work: string }): Promise<ReleaseArtifact> {
   const bundleDir = join(options.work, `bundles-${options.version}`);
-  const bundles = await buildBundles({ outDir: bundleDir, version: options.version, bundles: options.bad ? ['supervisor'] : ['agent', 'supervisor'] });
+  const bundles = await buildBundles({ outDir: bundleDir, version: options.version, bundles: options.bad ? ['supervisor', 'manager'] : ['agent', 'supervisor', 'manager'] });
   if (options.bad) {
     bundles.agent = join(bundleDir, 'agent.mjs');
     await writeFile(bundles.agent, BAD_AGENTS[options.bad]);
@@ -55,7 +55,7 @@ export async function buildTestRelease(options: { version: string; key: ReleaseK
     platforms: [`${process.platform}-${process.arch}`],
     nodeBinary: process.execPath,
     gzipLevel: 1,
-    bundles: { agent: bundles.agent!, supervisor: bundles.supervisor! },
+    bundles: { agent: bundles.agent!, supervisor: bundles.supervisor!, manager: bundles.manager! },
     log: () => {},
   });
   return artifact!;
@@ -85,7 +85,7 @@ export async function releaseDirOf(artifact: ReleaseArtifact, dir: string): Prom
 export async function installNative(stateDir: string, artifact: ReleaseArtifact, publicKey: string): Promise<void> {
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   await stageRelease(artifact.tarballPath, stateDir, artifact.manifest.version);
-  await recordInstalled(stateDir, artifact.manifest.version, artifact.manifestPath, artifact.signaturePath);
+  await recordInstalled(stateDir, artifact.manifest.version, { manifest: await readFile(artifact.manifestPath), signature: await readFile(artifact.signaturePath, 'utf8') });
   await switchCurrent(stateDir, artifact.manifest.version);
   await writePinnedKeys(stateDir, [publicKey]);
 }

@@ -91,7 +91,7 @@ test('a damaged current version is passed over for the newest installed version 
   const stateDir = join(fx.dir, 'native-c');
   await installNative(stateDir, fx.releases['1.0.0']!, fx.key.publicKey);
   await stageRelease(fx.releases['1.1.0']!.tarballPath, stateDir, '1.1.0');
-  await recordInstalled(stateDir, '1.1.0', fx.releases['1.1.0']!.manifestPath, fx.releases['1.1.0']!.signaturePath);
+  await recordInstalled(stateDir, '1.1.0', { manifest: await readFile(fx.releases['1.1.0']!.manifestPath), signature: await readFile(fx.releases['1.1.0']!.signaturePath, 'utf8') });
   await switchCurrent(stateDir, '1.1.0');
   await appendFile(join(stateDir, 'versions', '1.1.0', 'agent.mjs'), '\nthrow new Error("damaged");\n');
 

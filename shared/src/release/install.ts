@@ -1,13 +1,14 @@
 // Installing releases into the state directory:
 //   <state>/versions/<version>/        one complete, extracted release each
 //   <state>/versions/<version>.staging  extraction in progress (never run from)
+//   <state>/versions/.verified-XXXXXX/  a private copy of a tarball being verified and extracted
 //   <state>/current -> versions/<v>    the running version; switched by one atomic rename
 //   <state>/bad-versions.json          versions rolled back, never retried automatically
 // Every step either completes or leaves the previous state untouched. Only node: built-ins and
 // import-free shared files: the supervisor loads this.
 import { execFile } from 'node:child_process';
+import { lstat, mkdir, mkdtemp, open, readdir, readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { childEnv } from '../child-env.ts';
-import { lstat, mkdir, open, readdir, readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../atomic-file.ts';
@@ -24,6 +25,7 @@ const CURRENT_LINK = 'current';
 const BAD_VERSIONS_FILE = 'bad-versions.json';
 const STAGING_SUFFIX = '.staging';
 const TRASH_MARK = '.trash-';
+const PRIVATE_COPY_PREFIX = '.verified-';
 
 export function versionsDir(stateDir: string): string {
   return join(resolve(stateDir), 'versions');
@@ -199,12 +201,22 @@ async function publishStaged(stagingDir: string, finalDir: string): Promise<void
   if (trash !== null) await rm(trash, { recursive: true, force: true });
 }
 
+/**
+ * A fresh 0700 directory for verifyRelease's privateCopyDir: the copy of a tarball that is verified
+ * and then extracted, away from the download directory the agent writes. Removed by the caller, or
+ * by cleanupStaging after a crash.
+ */
+export async function makePrivateCopyDir(stateDir: string): Promise<string> {
+  await mkdir(versionsDir(stateDir), { recursive: true, mode: 0o700 });
+  return mkdtemp(join(versionsDir(stateDir), PRIVATE_COPY_PREFIX));
+}
+
 /** Removes leftovers of interrupted installs and switches; returns what was removed (names). */
 export async function cleanupStaging(stateDir: string): Promise<string[]> {
   const removed: string[] = [];
   const versions = versionsDir(stateDir);
   for (const name of await readdir(versions).catch(() => [] as string[])) {
-    if (name.endsWith(STAGING_SUFFIX) || name.includes(TRASH_MARK)) {
+    if (name.endsWith(STAGING_SUFFIX) || name.includes(TRASH_MARK) || name.startsWith(PRIVATE_COPY_PREFIX)) {
       await rm(join(versions, name), { recursive: true, force: true });
       removed.push(join('versions', name));
     }
@@ -295,7 +307,7 @@ export interface BadVersion {
   marked_at: string;
 }
 
-function badVersionsPath(stateDir: string): string {
+export function badVersionsPath(stateDir: string): string {
   return join(resolve(stateDir), BAD_VERSIONS_FILE);
 }
 
@@ -309,6 +321,11 @@ export async function readBadVersions(stateDir: string): Promise<Record<string, 
     if (errorCode(error) === 'ENOENT') return {};
     throw error;
   }
+  return parseBadVersions(text, path);
+}
+
+/** Parses the text of a bad-versions.json read by the caller; `path` names it in errors. */
+export function parseBadVersions(text: string, path: string): Record<string, BadVersion> {
   // Written atomically, so a bad file means someone edited it: say so rather than forget the list.
   let parsed: unknown;
   try {

@@ -7,7 +7,7 @@
 //   <state>/release-keys.pub          pinned release public keys, one base64 key per line
 //   <state>/releases/<v>/             how an installed version was verified: manifest, signature, files.json
 // Only node: built-ins and import-free shared files: the supervisor loads this.
-import { copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.ts';
 import { isValidVersion } from './versions.ts';
@@ -207,7 +207,7 @@ export async function writePinnedKeys(stateDir: string, keys: readonly string[])
 // ---- the record of an installed version ------------------------------------------------------
 
 /** sha256 of every regular file under dir (chunks/ included), by relative path, sorted. */
-async function hashReleaseFiles(dir: string, prefix = ''): Promise<Record<string, string>> {
+export async function hashReleaseFiles(dir: string, prefix = ''): Promise<Record<string, string>> {
   const hashes: Record<string, string> = {};
   for (const entry of (await readdir(join(dir, prefix), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const relativePath = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
@@ -217,17 +217,28 @@ async function hashReleaseFiles(dir: string, prefix = ''): Promise<Record<string
   return hashes;
 }
 
+/** What an install record holds: the signed manifest bytes and signature that verified. */
+export interface VerifiedRecord {
+  manifest: Uint8Array | string;
+  signature: string;
+  /**
+   * The sha256 of every release file, when the installer has them from the verified release itself
+   * (e.g. from a root-owned copy); otherwise they are hashed from the installed directory.
+   */
+  files?: Record<string, string>;
+}
+
 /**
  * Written right after a version was extracted from a verified tarball: its signed manifest and the
  * sha256 of every release file, so the version can be checked again later (at start, before a
  * rollback) without keeping the tarball.
  */
-export async function recordInstalled(stateDir: string, version: string, manifestPath: string, signaturePath: string): Promise<void> {
+export async function recordInstalled(stateDir: string, version: string, record: VerifiedRecord): Promise<void> {
   const dir = releaseRecordDir(stateDir, version);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  await copyFile(manifestPath, join(dir, 'manifest.json'));
-  await copyFile(signaturePath, join(dir, 'manifest.json.sig'));
-  const files = await hashReleaseFiles(versionDir(stateDir, version));
+  await writeFileAtomic(join(dir, 'manifest.json'), record.manifest, { mode: 0o600 });
+  await writeFileAtomic(join(dir, 'manifest.json.sig'), record.signature, { mode: 0o600 });
+  const files = record.files ?? (await hashReleaseFiles(versionDir(stateDir, version)));
   await writeFileAtomic(join(dir, 'files.json'), `${JSON.stringify(files, null, 2)}\n`, { mode: 0o600 });
 }
 
@@ -270,7 +281,11 @@ export async function checkInstalled(stateDir: string, version: string, trustedK
   return { ok: true };
 }
 
-/** Checks that an unrecorded install (e.g. the first one, made by deploy.sh) holds the release files. */
+/**
+ * Checks that an install without a record holds the release files. Every installer writes a record
+ * (deploy.sh's manager, the supervisor, the agent's update); an unrecorded version was unpacked by
+ * hand or by a deploy.sh older than install records, and only runs as the current version.
+ */
 export async function checkComplete(stateDir: string, version: string): Promise<string | null> {
   const dir = versionDir(stateDir, version);
   try {

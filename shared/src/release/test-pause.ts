@@ -1,9 +1,18 @@
-// Fault-injection point for the lifecycle tests: with TETHER_TEST_PAUSE_AT=<step> in the
-// environment, the process logs "paused at <step>" on stderr and waits there for ever, so a test
-// can kill -9 it at exactly that step. Never set in production; no effect when unset.
+// Fault-injection point for the lifecycle and security tests: with TETHER_TEST_PAUSE_AT=<step> in
+// the environment, the process logs "paused at <step>" on stderr and waits there until it gets
+// SIGUSR2: a test can kill -9 it at exactly that step, or change something (swap a file) and let it
+// go on. Never set in production; no effect when unset.
 
 export async function pauseForTest(step: string): Promise<void> {
   if (process.env.TETHER_TEST_PAUSE_AT !== step) return;
-  process.stderr.write(`TETHER_TEST_PAUSE_AT: paused at ${step}\n`);
-  await new Promise(() => {});
+  await new Promise<void>((resume) => {
+    // A signal listener does not keep the event loop alive; with nothing else pending (no agent
+    // child during an install step) the process would simply exit here.
+    const keepAlive = setInterval(() => {}, 60_000);
+    process.once('SIGUSR2', () => {
+      clearInterval(keepAlive);
+      resume();
+    });
+    process.stderr.write(`TETHER_TEST_PAUSE_AT: paused at ${step}\n`);
+  });
 }

@@ -1,6 +1,8 @@
 // Verifies a downloaded release before anything is installed: the manifest signature against the
 // pinned release keys, then the tarball's size and SHA-256 (streamed). No npm imports (supervisor).
-import { open, stat } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { MAX_MANIFEST_BYTES, ManifestError, parseManifest } from './manifest.ts';
 import type { ReleaseManifest } from './manifest.ts';
@@ -35,6 +37,12 @@ export interface VerifyReleaseOptions {
   expectedPlatform?: string;
   /** When set, the manifest must name this version. */
   expectedVersion?: string;
+  /**
+   * A directory only the caller writes (e.g. a fresh mkdtemp). The tarball is copied into it while
+   * it is hashed, and the result names the copy: whoever extracts it then extracts exactly the bytes
+   * that were verified, whatever happens to the original path afterwards (swapped, rewritten).
+   */
+  privateCopyDir?: string;
 }
 
 export interface VerifiedRelease {
@@ -42,6 +50,11 @@ export interface VerifiedRelease {
   /** The trusted key that signed it, and its fingerprint. */
   publicKey: string;
   keyId: string;
+  /** The verified tarball: the private copy when privateCopyDir was given, else tarballPath. */
+  tarballPath: string;
+  /** The manifest bytes and signature that verified (what an install record keeps). */
+  manifestBytes: Buffer;
+  signature: string;
 }
 
 /** Reads a small file whole, refusing anything larger than `limit` bytes. */
@@ -66,19 +79,28 @@ async function readSmallFile(path: string, limit: number, what: string): Promise
  * a chunk per read, and hashing a 50 MB tarball that way leaves the supervisor's heap larger for good.
  */
 export async function sha256OfFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  const buffer = Buffer.allocUnsafe(1024 * 1024);
   const handle = await open(path, 'r');
   try {
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
-      hash.update(buffer.subarray(0, bytesRead));
-    }
+    return (await hashOpenFile(handle)).sha256;
   } finally {
     await handle.close();
   }
-  return hash.digest('hex');
+}
+
+/** Hashes an open file from its start; every byte hashed is also written to `copy` when given. */
+async function hashOpenFile(handle: FileHandle, copy?: FileHandle): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(1024 * 1024);
+  let bytes = 0;
+  for (;;) {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, bytes);
+    if (bytesRead === 0) break;
+    const chunk = buffer.subarray(0, bytesRead);
+    hash.update(chunk);
+    if (copy !== undefined) await copy.write(chunk, 0, chunk.length, bytes);
+    bytes += bytesRead;
+  }
+  return { sha256: hash.digest('hex'), bytes };
 }
 
 /** The key_id a (possibly forged) manifest claims, without trusting anything else in it. */
@@ -140,18 +162,44 @@ export async function verifyRelease(options: VerifyReleaseOptions): Promise<Veri
     throw new ReleaseVerificationError('wrong_release', `release manifest is for version ${manifest.version}, expected ${options.expectedVersion}`);
   }
 
-  let size: number;
+  const tarballPath = await checkTarball(options.tarballPath, manifest, options.privateCopyDir);
+  return { manifest, publicKey, keyId: keyId(publicKey), tarballPath, manifestBytes, signature };
+}
+
+/**
+ * Size and SHA-256 of the tarball, read through one open file; with a copy directory every byte
+ * hashed is written to the copy, which is removed again unless it verified. Returns the path of
+ * what verified.
+ */
+async function checkTarball(path: string, manifest: ReleaseManifest, copyDir: string | undefined): Promise<string> {
+  let handle: FileHandle;
   try {
-    size = (await stat(options.tarballPath)).size;
+    handle = await open(path, 'r');
   } catch (error) {
-    throw new ReleaseVerificationError('unreadable', `cannot read release tarball ${options.tarballPath}: ${(error as Error).message}`);
+    throw new ReleaseVerificationError('unreadable', `cannot read release tarball ${path}: ${(error as Error).message}`);
   }
-  if (size !== manifest.size) {
-    throw new ReleaseVerificationError('size_mismatch', `size mismatch: ${options.tarballPath} is ${size} bytes, the signed manifest says ${manifest.size} (truncated or wrong download)`);
+  const copyPath = copyDir === undefined ? undefined : join(copyDir, 'release.tar.gz');
+  let copy: FileHandle | undefined;
+  try {
+    const { size } = await handle.stat();
+    if (size !== manifest.size) {
+      throw new ReleaseVerificationError('size_mismatch', `size mismatch: ${path} is ${size} bytes, the signed manifest says ${manifest.size} (truncated or wrong download)`);
+    }
+    if (copyPath !== undefined) copy = await open(copyPath, 'wx', 0o600);
+    const { sha256, bytes } = await hashOpenFile(handle, copy);
+    if (bytes !== manifest.size) {
+      throw new ReleaseVerificationError('size_mismatch', `size mismatch: ${path} changed while it was read (${bytes} bytes read, the signed manifest says ${manifest.size})`);
+    }
+    if (sha256 !== manifest.sha256) {
+      throw new ReleaseVerificationError('sha256_mismatch', `sha256 mismatch: ${path} hashes to ${sha256}, the signed manifest says ${manifest.sha256} (corrupted or replaced tarball)`);
+    }
+    await copy?.sync();
+    return copyPath ?? path;
+  } catch (error) {
+    if (copyPath !== undefined) await rm(copyPath, { force: true });
+    throw error;
+  } finally {
+    await copy?.close();
+    await handle.close();
   }
-  const sha256 = await sha256OfFile(options.tarballPath);
-  if (sha256 !== manifest.sha256) {
-    throw new ReleaseVerificationError('sha256_mismatch', `sha256 mismatch: ${options.tarballPath} hashes to ${sha256}, the signed manifest says ${manifest.sha256} (corrupted or replaced tarball)`);
-  }
-  return { manifest, publicKey, keyId: keyId(publicKey) };
 }

@@ -76,13 +76,14 @@ test('a real release (linux-x64, Node runtime inside) verifies, installs and run
   const dir = await tempDir(t);
   const keys = await generateReleaseKeyPair(join(dir, 'keys'));
   // Real bundles when the entries exist; otherwise small stand-ins (the packaging is what is tested).
-  let bundles: { agent: string; supervisor: string } | undefined;
-  const haveEntries = (await exists(join(ROOT, BUNDLES.agent))) && (await exists(join(ROOT, BUNDLES.supervisor)));
+  let bundles: { agent: string; supervisor: string; manager: string } | undefined;
+  const haveEntries = (await exists(join(ROOT, BUNDLES.agent))) && (await exists(join(ROOT, BUNDLES.supervisor))) && (await exists(join(ROOT, BUNDLES.manager)));
   if (!haveEntries) {
     console.log('!!! release test: agent/supervisor entries missing; packaging stand-in bundles !!!');
-    bundles = { agent: join(dir, 'agent.mjs'), supervisor: join(dir, 'supervisor.mjs') };
+    bundles = { agent: join(dir, 'agent.mjs'), supervisor: join(dir, 'supervisor.mjs'), manager: join(dir, 'manager.mjs') };
     await writeFile(bundles.agent, "console.log('agent stand-in', process.version);\n");
     await writeFile(bundles.supervisor, "console.log('supervisor stand-in', process.version);\n");
+    await writeFile(bundles.manager, "console.log('manager stand-in', process.version);\n");
   }
   let artifacts;
   try {
@@ -110,7 +111,7 @@ test('a real release (linux-x64, Node runtime inside) verifies, installs and run
   const { stdout: nodeVersion } = await run(node, ['--version']);
   assert.equal(nodeVersion.trim(), `v${await pinnedNodeVersion()}`);
   if (haveEntries) {
-    for (const bundle of ['supervisor.mjs', 'agent.mjs']) {
+    for (const bundle of ['supervisor.mjs', 'agent.mjs', 'manager.mjs']) {
       const { stdout } = await run(node, [join(state, 'current', bundle), '--help'], { cwd: dir, timeout: 60_000 });
       assert.match(stdout, /usage/i, `${bundle} --help under the packaged runtime`);
     }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, stat, truncate, writeFile, appendFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateReleaseKey, generateReleaseKeyPair, readPrivateKey, signManifest } from '../../src/release/signing.ts';
 import { serializeManifest } from '../../src/release/manifest.ts';
@@ -94,4 +94,34 @@ test('sign/verify round trip, then every kind of tampering is refused with the r
   await assert.rejects(verifyRelease({ ...fresh, trustedKeys }), refusedWith('size_mismatch', /size mismatch: .* is 100 bytes/));
   await appendFile(tarball, 'x');
   await assert.rejects(verifyRelease({ ...fresh, trustedKeys, tarballPath: join(dir, 'missing.tar.gz') }), refusedWith('unreadable', /cannot read release tarball/));
+});
+
+test('privateCopyDir: the result names a copy holding exactly the verified bytes; a failed check leaves no copy', async (t) => {
+  const dir = await tempDir(t);
+  const tarball = await makeReleaseTarball(dir, '1.0.0');
+  await generateReleaseKeyPair(join(dir, 'trusted'));
+  const signed = await signRelease(dir, tarball, join(dir, 'trusted'));
+  const trustedKeys = [signed.publicKey];
+  const original = await readFile(tarball);
+  const copyDir = join(dir, 'private');
+  await mkdir(copyDir, { mode: 0o700 });
+
+  const verified = await verifyRelease({ ...signed, trustedKeys, privateCopyDir: copyDir });
+  assert.equal(verified.tarballPath, join(copyDir, 'release.tar.gz'));
+  assert.deepEqual(await readFile(verified.tarballPath), original);
+  assert.equal((await stat(verified.tarballPath)).mode & 0o777, 0o600);
+  // Swapping the original afterwards changes nothing about the copy that verified.
+  await writeFile(tarball, 'swapped');
+  assert.equal(await sha256OfFile(verified.tarballPath), verified.manifest.sha256);
+  await rm(verified.tarballPath);
+  // Without a copy directory, the original path is what verified.
+  await writeFile(tarball, original);
+  assert.equal((await verifyRelease({ ...signed, trustedKeys })).tarballPath, tarball);
+
+  // Same size, other bytes: refused, and the copy made while hashing is gone.
+  const tampered = Buffer.from(original);
+  tampered[tampered.length - 1] = tampered[tampered.length - 1]! ^ 0xff;
+  await writeFile(tarball, tampered);
+  await assert.rejects(verifyRelease({ ...signed, trustedKeys, privateCopyDir: copyDir }), refusedWith('sha256_mismatch', /sha256 mismatch/));
+  assert.deepEqual(await readdir(copyDir), []);
 });

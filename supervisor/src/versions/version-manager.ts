@@ -1,7 +1,7 @@
 // Which agent version runs, and the install flows around it (protocol.md section 7):
-// - at start: finish interrupted work (rollback, trial, staged update, redeploy), then run the
-//   current installed version if it verifies, else the highest installed one that does, or the
-//   base entry (the image's / --agent-entry's agent) when that is newer;
+// - at start: finish interrupted work (rollback, trial, staged update, redeploy), then choose what
+//   runs by the rules of choose-version.ts (the current installed version if it verifies, else the
+//   highest installed one that does, or the base entry when that is newer);
 // - exit 43: verify the staged release again, extract it afresh, switch `current`, start a trial;
 // - trial: not ready in time, a fatal exit, or 3 crashes within the trial window → roll back,
 //   mark the version bad, record the outcome for the agent to report;
@@ -11,17 +11,20 @@ import { fileURLToPath } from 'node:url';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import {
-  cleanupStaging, clearBad, isBad, listInstalled, markBad, readBadVersions, readCurrent, removeVersion,
+  cleanupStaging, clearBad, isBad, listInstalled, makePrivateCopyDir, markBad, readBadVersions, readCurrent, removeVersion,
   stageRelease, switchCurrent, versionDir,
 } from '@tether/shared/release/install.ts';
 import { hostPlatform, MAX_MANIFEST_BYTES, releaseFileNames } from '@tether/shared/release/manifest.ts';
 import { verifyRelease } from '@tether/shared/release/verify.ts';
-import { compareVersions, isValidVersion } from '@tether/shared/release/versions.ts';
+import { isValidVersion } from '@tether/shared/release/versions.ts';
 import {
   checkComplete, checkInstalled, downloadDir, downloadsDir, readRedeployRequest, readStaged, recordInstalled,
   releaseRecordDir, removeRedeployRequest, removeStaged, writeOutcome,
 } from '@tether/shared/release/state-files.ts';
+import type { InstalledCheck } from '@tether/shared/release/state-files.ts';
 import type { Logger } from '../logger.ts';
+import { chooseVersion } from './choose-version.ts';
+import type { VersionFacts } from './choose-version.ts';
 import { trustedKeys } from './trusted-keys.ts';
 import { readTrial, removeTrial, writeTrial } from './trial.ts';
 import type { Trial } from './trial.ts';
@@ -75,7 +78,7 @@ export class VersionManager {
   async prepare(): Promise<void> {
     const stateDir = this.#o.stateDir;
     const removed = await cleanupStaging(stateDir).catch(() => [] as string[]);
-    if (removed.length > 0) this.#log.warn('removed leftovers of an interrupted install', { removed });
+    if (removed.length > 0) this.#log.warn({ removed }, 'removed leftovers of an interrupted install');
     await this.#cleanDownloads();
 
     const trial = readTrial(stateDir);
@@ -83,14 +86,14 @@ export class VersionManager {
       const current = await readCurrent(stateDir).catch(() => null);
       if (await isBad(stateDir, trial.to).catch(() => false)) {
         this.#trial = trial;
-        this.#log.warn('finishing an interrupted rollback', { to: trial.to });
+        this.#log.warn({ to: trial.to }, 'finishing an interrupted rollback');
         await this.rollback('rolled back before the supervisor restarted');
         return;
       }
       if (current === trial.to) {
         this.#trial = trial;
         this.#target = this.#installedTarget(trial.to);
-        this.#log.warn('resuming the trial of a new version after a supervisor restart', { from: trial.from_version, to: trial.to });
+        this.#log.warn({ from: trial.from_version, to: trial.to }, 'resuming the trial of a new version after a supervisor restart');
       } else {
         removeTrial(stateDir); // the switch never happened
       }
@@ -124,50 +127,44 @@ export class VersionManager {
     return { kind: 'installed', version, entry: join(dir, 'agent.mjs'), runtime: join(dir, 'bin', 'node') };
   }
 
-  /** A version may run when its install record verifies; an unrecorded current one (deploy.sh) when complete. */
-  async #usable(version: string, keys: string[], isCurrent: boolean): Promise<boolean> {
-    const check = await checkInstalled(this.#o.stateDir, version, keys);
-    if (check.ok) return true;
-    if (check.unrecorded && isCurrent && (await checkComplete(this.#o.stateDir, version)) === null) return true;
-    this.#log.warn('installed version does not verify', { version, problem: check.problem });
-    return false;
-  }
-
+  /** Applies chooseVersion's rules (choose-version.ts), making the checks it asks for. */
   async #choose(): Promise<void> {
     const stateDir = this.#o.stateDir;
-    const base = this.#baseTarget();
-    const baseIsCandidate = !this.#baseInState();
     const current = await readCurrent(stateDir).catch(() => null);
-    if (baseIsCandidate && base.version === null && (this.#o.baseEntryExplicit || current === null)) {
-      this.#target = base; // a checkout or a plain --agent-entry: nothing to choose from
+    const facts: VersionFacts = {
+      current,
+      currentExists: current !== null && existsSync(versionDir(stateDir, current)),
+      installed: await listInstalled(stateDir),
+      bad: new Set(Object.keys(await readBadVersions(stateDir).catch(() => ({})))),
+      base: { version: this.#baseVersion(), candidate: !this.#baseInState(), explicit: this.#o.baseEntryExplicit },
+    };
+    const record = new Map<string, InstalledCheck>();
+    const complete = new Map<string, boolean>();
+    let keys: string[] | null = null;
+    for (;;) {
+      const step = chooseVersion(facts, { record, complete });
+      if (step.kind === 'check-record') {
+        keys ??= await trustedKeys(stateDir, this.#o.env);
+        const check = await checkInstalled(stateDir, step.version, keys);
+        record.set(step.version, check);
+        if (!check.ok && !(check.unrecorded && step.version === current)) this.#log.warn({ version: step.version, problem: check.problem }, 'installed version does not verify');
+        continue;
+      }
+      if (step.kind === 'check-complete') {
+        const problem = await checkComplete(stateDir, step.version);
+        complete.set(step.version, problem === null);
+        if (problem !== null) this.#log.warn({ version: step.version, problem }, 'installed version does not verify');
+        continue;
+      }
+      if (step.switchTo !== null) {
+        await switchCurrent(stateDir, step.switchTo);
+        this.#log.warn({ previous: current, version: step.switchTo }, 'current version is missing, bad or damaged; switched to the newest installed version that verifies');
+      }
+      if (step.reason === 'nothing-verifies-current-anyway') this.#log.error({ version: current }, 'no installed version verifies; running the current one anyway');
+      this.#target = step.run.kind === 'base' ? this.#baseTarget() : this.#installedTarget(step.run.version);
+      if (step.reason !== 'base-without-version') this.#log.info({ kind: this.#target.kind, version: this.#target.version, reason: step.reason }, 'version chosen');
       return;
     }
-    const keys = await trustedKeys(stateDir, this.#o.env);
-    const bad = await readBadVersions(stateDir).catch(() => ({}) as Record<string, unknown>);
-    let chosen: RunTarget | null = null;
-    if (current !== null && !Object.hasOwn(bad, current) && existsSync(versionDir(stateDir, current)) && (await this.#usable(current, keys, true))) {
-      chosen = this.#installedTarget(current);
-    }
-    if (chosen === null) {
-      for (const version of (await listInstalled(stateDir)).reverse()) {
-        if (version === current || Object.hasOwn(bad, version)) continue;
-        if (await this.#usable(version, keys, false)) {
-          await switchCurrent(stateDir, version);
-          this.#log.warn('current version is missing, bad or damaged; switched to the newest installed version that verifies', { previous: current, version });
-          chosen = this.#installedTarget(version);
-          break;
-        }
-      }
-    }
-    if (baseIsCandidate && base.version !== null && (chosen === null || compareVersions(base.version, chosen.version!) > 0)) {
-      chosen = base; // e.g. a newer Docker image than the versions in the state volume
-    }
-    if (chosen === null && current !== null && (await checkComplete(stateDir, current)) === null) {
-      this.#log.error('no installed version verifies; running the current one anyway', { version: current });
-      chosen = this.#installedTarget(current);
-    }
-    this.#target = chosen ?? base;
-    this.#log.info('version chosen', { kind: this.#target.kind, version: this.#target.version });
   }
 
   /** After an agent crash: an update it was staging is gone with it; remove what it left. */
@@ -195,7 +192,7 @@ export class VersionManager {
       return;
     }
     if (read.state === 'invalid') {
-      this.#log.error('staged update is unusable; discarded', { problem: read.problem });
+      this.#log.error({ problem: read.problem }, 'staged update is unusable; discarded');
       await removeStaged(stateDir);
       return;
     }
@@ -209,22 +206,17 @@ export class VersionManager {
     try {
       if (current === staged.version) throw new Error(`version ${staged.version} is already current`);
       await pauseForTest('supervisor:verify');
-      // Check again what the agent checked, then extract afresh from the verified tarball: what
-      // runs is exactly what was signed, whatever happened to the agent's copy meanwhile.
-      await verifyRelease({
+      // Check again what the agent checked, then extract afresh from the verified bytes: what runs
+      // is exactly what was signed, whatever happens to the agent's download meanwhile.
+      await this.#verifyAndStage({
+        version: staged.version,
         manifestPath: staged.manifest,
         signaturePath: staged.signature,
         tarballPath: staged.tarball,
-        trustedKeys: await trustedKeys(stateDir, this.#o.env),
-        expectedVersion: staged.version,
-        expectedPlatform: hostPlatform(),
       });
-      await pauseForTest('supervisor:extract');
-      await stageRelease(staged.tarball, stateDir, staged.version);
-      await recordInstalled(stateDir, staged.version, staged.manifest, staged.signature);
     } catch (error) {
       const reason = (error as Error).message;
-      this.#log.error('staged update refused; staying on the running version', { version: staged.version, reason });
+      this.#log.error({ version: staged.version, reason }, 'staged update refused; staying on the running version');
       await writeOutcome(stateDir, { from: from.version ?? staged.from, to: staged.version, outcome: 'failed', reason }).catch(() => {});
       await this.#discardStaged(staged.version);
       if (current !== staged.version) await removeVersion(stateDir, staged.version).catch(() => {});
@@ -248,7 +240,33 @@ export class VersionManager {
     this.#trial = trial;
     this.#target = this.#installedTarget(staged.version);
     await this.#discardStaged(staged.version);
-    this.#log.info('switched to the new version; on trial until it proves healthy', { from: from.version, to: staged.version });
+    this.#log.info({ from: from.version, to: staged.version }, 'switched to the new version; on trial until it proves healthy');
+  }
+
+  /**
+   * Verifies a release and installs it from the very bytes that verified: the tarball is copied
+   * into a private directory while it is hashed, and tar reads that copy, never the original path
+   * again (issue 9 item 16). Then the install record is written.
+   */
+  async #verifyAndStage(release: { version: string; manifestPath: string; signaturePath: string; tarballPath: string; replaceCurrent?: boolean }): Promise<void> {
+    const stateDir = this.#o.stateDir;
+    const privateDir = await makePrivateCopyDir(stateDir);
+    try {
+      const verified = await verifyRelease({
+        manifestPath: release.manifestPath,
+        signaturePath: release.signaturePath,
+        tarballPath: release.tarballPath,
+        trustedKeys: await trustedKeys(stateDir, this.#o.env),
+        expectedVersion: release.version,
+        expectedPlatform: hostPlatform(),
+        privateCopyDir: privateDir,
+      });
+      await pauseForTest('supervisor:extract');
+      await stageRelease(verified.tarballPath, stateDir, release.version, { replaceCurrent: release.replaceCurrent });
+      await recordInstalled(stateDir, release.version, { manifest: verified.manifestBytes, signature: verified.signature });
+    } finally {
+      await rm(privateDir, { recursive: true, force: true });
+    }
   }
 
   async #discardStaged(version: string): Promise<void> {
@@ -264,7 +282,7 @@ export class VersionManager {
     if (trial === null || trial.ready_at !== null) return;
     trial.ready_at = new Date().toISOString();
     writeTrial(this.#o.stateDir, trial);
-    this.#log.info('new version is ready', { version: trial.to });
+    this.#log.info({ version: trial.to }, 'new version is ready');
   }
 
   /** Counts a crash of the version on trial; true when it has crashed often enough to roll back. */
@@ -281,7 +299,7 @@ export class VersionManager {
   endTrial(prune = true): void {
     const trial = this.#trial;
     if (trial === null) return;
-    this.#log.info('update confirmed: the new version stayed healthy through its trial', { version: trial.to });
+    this.#log.info({ version: trial.to }, 'update confirmed: the new version stayed healthy through its trial');
     removeTrial(this.#o.stateDir);
     this.#trial = null;
     if (prune) void this.#prune([trial.to, trial.from_version]);
@@ -299,9 +317,9 @@ export class VersionManager {
       try {
         await removeVersion(stateDir, version);
         await rm(releaseRecordDir(stateDir, version), { recursive: true, force: true });
-        this.#log.info('removed an old version', { version });
+        this.#log.info({ version }, 'removed an old version');
       } catch (error) {
-        this.#log.warn('could not remove an old version', { version, err: error });
+        this.#log.warn({ version, err: error }, 'could not remove an old version');
       }
     }
   }
@@ -323,14 +341,14 @@ export class VersionManager {
     const trial = this.#trial;
     if (trial === null) return;
     const stateDir = this.#o.stateDir;
-    this.#log.error('rolling back the new version', { from: trial.to, to: trial.from_version, reason });
+    this.#log.error({ from: trial.to, to: trial.from_version, reason }, 'rolling back the new version');
     // First: whatever happens next, it is never retried. A failure here must not stop the rollback.
     await markBad(stateDir, trial.to, reason).catch((error: unknown) => {
-      this.#log.error('could not record the version as bad; rolling back anyway', { version: trial.to, err: error });
+      this.#log.error({ version: trial.to, err: error }, 'could not record the version as bad; rolling back anyway');
     });
     if (trial.from_kind === 'installed' && trial.from_version !== null) {
       await switchCurrent(stateDir, trial.from_version).catch((error: unknown) => {
-        this.#log.error('could not switch back to the previous version', { err: error });
+        this.#log.error({ err: error }, 'could not switch back to the previous version');
       });
     }
     await writeOutcome(stateDir, { from: trial.from_version ?? 'unknown', to: trial.to, outcome: 'rolled_back', reason }).catch(() => {});
@@ -349,7 +367,7 @@ export class VersionManager {
       return;
     }
     if ('problem' in request) {
-      this.#log.error('redeploy request is unusable; discarded', { problem: request.problem });
+      this.#log.error({ problem: request.problem }, 'redeploy request is unusable; discarded');
       await removeRedeployRequest(stateDir);
       return;
     }
@@ -358,29 +376,26 @@ export class VersionManager {
     const partial = downloadDir(stateDir, version, true);
     const base = `${request.releases_url}/${encodeURIComponent(version)}`;
     try {
-      this.#log.info('redeploy: fetching the release afresh', { version, from: base });
+      this.#log.info({ version, from: base }, 'redeploy: fetching the release afresh');
       await rm(partial, { recursive: true, force: true });
       await mkdir(partial, { recursive: true, mode: 0o700 });
       await fetchToFile(`${base}/${names.manifest}`, join(partial, names.manifest), MAX_MANIFEST_BYTES);
       await fetchToFile(`${base}/${names.signature}`, join(partial, names.signature), 4096);
       await fetchToFile(`${base}/${names.tarball}`, join(partial, names.tarball), MAX_TARBALL_BYTES);
-      await verifyRelease({
+      const current = await readCurrent(stateDir).catch(() => null);
+      await this.#verifyAndStage({
+        version,
         manifestPath: join(partial, names.manifest),
         signaturePath: join(partial, names.signature),
         tarballPath: join(partial, names.tarball),
-        trustedKeys: await trustedKeys(stateDir, this.#o.env),
-        expectedVersion: version,
-        expectedPlatform: hostPlatform(),
+        replaceCurrent: current === version,
       });
-      const current = await readCurrent(stateDir).catch(() => null);
-      await stageRelease(join(partial, names.tarball), stateDir, version, { replaceCurrent: current === version });
-      await recordInstalled(stateDir, version, join(partial, names.manifest), join(partial, names.signature));
       if (current !== version) await switchCurrent(stateDir, version);
       await writeOutcome(stateDir, { from: version, to: version, outcome: 'redeployed' });
-      this.#log.info('redeploy: reinstalled', { version });
+      this.#log.info({ version }, 'redeploy: reinstalled');
     } catch (error) {
       const reason = (error as Error).message;
-      this.#log.error('redeploy failed; keeping what is installed', { version, reason });
+      this.#log.error({ version, reason }, 'redeploy failed; keeping what is installed');
       await writeOutcome(stateDir, { from: version, to: version, outcome: 'failed', reason: `redeploy: ${reason}` }).catch(() => {});
     }
     await rm(partial, { recursive: true, force: true });

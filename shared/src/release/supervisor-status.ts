@@ -1,8 +1,9 @@
 // <state>/supervisor.json: what the supervisor is doing right now, rewritten atomically on every
-// change so a reader never sees half a file. `tether-supervisor status` and operators read it.
+// change so a reader never sees half a file. `tether-supervisor status`, deploy.sh's manager and
+// operators read it. Only node: built-ins and import-free shared files: the supervisor loads this.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomicSync } from '@tether/shared/atomic-file.ts';
+import { writeFileAtomicSync } from '../atomic-file.ts';
 
 export type SupervisorState = 'starting' | 'running' | 'backoff' | 'updating' | 'halted' | 'stopping' | 'stopped';
 export const SUPERVISOR_STATES: readonly SupervisorState[] = ['starting', 'running', 'backoff', 'updating', 'halted', 'stopping', 'stopped'];
@@ -71,6 +72,11 @@ export function readStatusFile(stateDir: string): StatusRead {
     if (code === 'ENOENT') return { ok: false, problem: `no status file at ${path}: the supervisor has never run with this state dir (pass --state-dir DIR?)` };
     return { ok: false, problem: `cannot read ${path}: ${(error as Error).message}` };
   }
+  return parseStatusText(text, path);
+}
+
+/** Parses the text of a supervisor.json read by the caller (e.g. with plain-file checks first). */
+export function parseStatusText(text: string, path: string): StatusRead {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -82,7 +88,7 @@ export function readStatusFile(stateDir: string): StatusRead {
   return { ok: true, status: parsed as SupervisorStatus };
 }
 
-// Hand-written check of the fields the status command relies on (no zod in the supervisor).
+// Hand-written check of the fields the readers rely on (no zod in the supervisor).
 function shapeProblem(value: unknown): string | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
   const record = value as Record<string, unknown>;
@@ -91,5 +97,6 @@ function shapeProblem(value: unknown): string | null {
   if (record.agent_pid !== null && !Number.isInteger(record.agent_pid)) return 'agent_pid is not a pid';
   if (!Number.isInteger(record.restarts)) return 'restarts is not a number';
   if (!Array.isArray(record.recent_crashes)) return 'recent_crashes is not a list';
+  if (record.version !== null && record.version !== undefined && typeof record.version !== 'string') return 'version is not a string';
   return null;
 }
