@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { agentConfigSchema, loadAgentConfig } from '@tether/shared/config/agent-config.ts';
 import type { LoadedAgentConfig } from '@tether/shared/config/agent-config.ts';
-import { releaseKeysConfigSchema } from './update/config-schema.ts';
+import { releaseKeysConfigSchema, updateConfigShape } from './update/config-schema.ts';
 import { backupConfigShape } from './backup/config-schema.ts';
 import { actionsConfigShape } from './actions/config-schema.ts';
 import { transportConfigShape } from './transport/config-schema.ts';
@@ -27,11 +27,13 @@ export const agentWorkerConfigSchema = agentConfigSchema.extend({
     })
     .default({ ping_interval_s: 25, pong_timeout_s: 10 }),
   /**
-   * Every response is fsynced into the outbox and journal before it is sent. Set
-   * fsync_effect_free: false to skip the fsync for commands that change nothing (ping, info, …)
-   * and for refusals: they still survive a crash of the agent, not a power loss (docs/protocol.md).
+   * Responses of commands with effects (actions, backups, update, restart) are always fsynced into
+   * the command log before they are sent. Responses of commands that change nothing (ping, echo,
+   * info, metrics, capabilities, listings) and refusals are written without fsync by default: they
+   * survive a crash of the agent, not a power loss, and running them again changes nothing.
+   * fsync_effect_free: true makes them durable too (docs/protocol.md, "Durability").
    */
-  durability: z.object({ fsync_effect_free: z.boolean().default(true) }).default({ fsync_effect_free: true }),
+  durability: z.object({ fsync_effect_free: z.boolean().default(false) }).default({ fsync_effect_free: false }),
   /** How long finished commands are remembered so a re-sent command is not run twice. */
   journal: z
     .object({
@@ -41,6 +43,8 @@ export const agentWorkerConfigSchema = agentConfigSchema.extend({
     .default({ retention_h: 24, max_entries: 10_000 }),
   /** Release public keys for updates (agent/src/update/config-schema.ts); env TETHER_RELEASE_KEYS. */
   release_keys: releaseKeysConfigSchema,
+  /** update.skip (env TETHER_SKIP_UPDATE, MICROHACK_SKIP_UPDATE): agent/src/update/config-schema.ts. */
+  ...updateConfigShape,
   /** Backup targets, recipients, compression, retention (agent/src/backup/config-schema.ts). */
   ...backupConfigShape,
   /** exec actions, git_pull repositories, docker_restart containers (agent/src/actions/config-schema.ts). */

@@ -1,7 +1,8 @@
 // `tether-agent dump-state`: the effective config and the state files as JSON, secrets masked.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MASK } from '@tether/shared/logger.ts';
+import { createLogger, MASK } from '@tether/shared/logger.ts';
+import { CommandLog } from '../log/command-log.ts';
 import { loadConfigOrExit } from './load-config.ts';
 
 function readJson(path: string): unknown {
@@ -13,9 +14,16 @@ function readJson(path: string): unknown {
   }
 }
 
-function listJson(dir: string): unknown[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((name) => name.endsWith('.json')).sort().map((name) => readJson(join(dir, name)));
+/** The command log as the running agent left it on disk, read without writing anything. */
+function commandLogSummary(stateDir: string, journal: { retention_h: number; max_entries: number }): unknown {
+  const log = createLogger({ name: 'dump-state', level: 'warn', destination: process.stderr });
+  const commandLog = new CommandLog(stateDir, { retentionMs: journal.retention_h * 3600_000, maxEntries: journal.max_entries }, log, { readOnly: true });
+  try {
+    const { fdatasyncs: _fdatasyncs, ...stats } = commandLog.stats();
+    return { path: commandLog.dir, ...stats, pending_command_ids: commandLog.pendingIds(), running: commandLog.leftoverMarkers() };
+  } finally {
+    commandLog.close();
+  }
 }
 
 /** Field names whose values are secrets, at any depth of the config (api_key, backup passwords…). */
@@ -32,16 +40,12 @@ function maskSecretFields(value: unknown): unknown {
 export function dumpState(options: { allowSecrets?: boolean }): void {
   const { config, configPath } = loadConfigOrExit();
   const shownConfig = options.allowSecrets ? config : maskSecretFields(config);
-  const journalPath = join(config.state_dir, 'journal.jsonl');
-  const journalEntries = existsSync(journalPath) ? readFileSync(journalPath, 'utf8').split('\n').filter(Boolean).length : 0;
   const dump = {
     config_path: configPath,
     config: shownConfig,
     agent: readJson(join(config.state_dir, 'agent.json')),
     health: readJson(join(config.state_dir, 'health.json')),
-    outbox: listJson(join(config.state_dir, 'outbox')),
-    running: listJson(join(config.state_dir, 'running')),
-    journal: { path: journalPath, entries: journalEntries },
+    command_log: commandLogSummary(config.state_dir, config.journal),
   };
   process.stdout.write(`${JSON.stringify(dump, null, 2)}\n`);
 }

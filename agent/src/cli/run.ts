@@ -5,6 +5,7 @@ import { EXIT_CONFIG, EXIT_FATAL, EXIT_STOP } from '@tether/shared/exit-codes.ts
 import { VERSION } from '@tether/shared/version.ts';
 import { loadConfigOrExit } from './load-config.ts';
 import { AgentStateFile, ensureStateDir } from '../state.ts';
+import { openCommandLog } from '../log/open.ts';
 import { Outbox } from '../outbox.ts';
 import { Journal } from '../journal.ts';
 import { RunningMarkers } from '../running-markers.ts';
@@ -29,6 +30,10 @@ import type { CommandRegistry } from '../commands/registry.ts';
 /** After a restart/update response, exit once it is delivered, or after this long at most. */
 const EXIT_DELIVERY_BOUND_MS = 5000;
 
+const SKIPPED_UPDATE_REASON = 'updates are switched off on this host (update.skip, env TETHER_SKIP_UPDATE or MICROHACK_SKIP_UPDATE): the installed version stays';
+/** update.skip withholds the commands that change the installed version. */
+const SKIPPED_UPDATE_PERMISSIONS = { update: SKIPPED_UPDATE_REASON, redeploy: SKIPPED_UPDATE_REASON };
+
 export async function runAgent(): Promise<void> {
   const { config, configPath } = loadConfigOrExit();
   const log = createLogger({ name: 'tether-agent', level: config.log_level, secrets: () => [config.api_key] });
@@ -43,10 +48,11 @@ export async function runAgent(): Promise<void> {
   const agentId = stateFile.agentId;
   log.info({ version: VERSION, agent_id: agentId, config_path: configPath, state_dir: config.state_dir }, 'starting');
 
-  const outbox = new Outbox(config.state_dir, log);
-  const journal = new Journal(config.state_dir, { retentionMs: config.journal.retention_h * 3600_000, maxEntries: config.journal.max_entries }, log);
-  const markers = new RunningMarkers(config.state_dir);
-  const permissions = new Permissions(config.allow);
+  const commandLog = await openCommandLog(config.state_dir, { retentionMs: config.journal.retention_h * 3600_000, maxEntries: config.journal.max_entries }, log);
+  const outbox = new Outbox(commandLog);
+  const journal = new Journal(commandLog);
+  const markers = new RunningMarkers(commandLog);
+  const permissions = new Permissions(config.allow, config.update.skip ? SKIPPED_UPDATE_PERMISSIONS : {});
   const lanes = new Lanes({ workers: config.queue.workers, maxQueued: config.queue.max_queued });
   const signing = new CommandSigning(stateFile, config.signing.public_key, log);
   const sampler = new SystemMetricsSampler();
@@ -65,6 +71,7 @@ export async function runAgent(): Promise<void> {
       stopSchedules();
       await transport?.stop().catch(() => {});
       await delivery.idle().catch(() => {});
+      commandLog.close();
       await health.update({ connected: false, registered: false });
     }
     process.exit(code);
@@ -116,7 +123,7 @@ export async function runAgent(): Promise<void> {
     markers,
     fsyncEffectFree: config.durability.fsync_effect_free,
     sendEvent: (message) => session.sendEvent(message),
-    deliver: (resendCommandId) => delivery.flush(resendCommandId),
+    deliver: (commandId) => delivery.flush(commandId),
     exitAfterDelivery: (code, commandId) => {
       if (!outbox.has(commandId)) return void shutdown(code, 'exit requested');
       pendingExits.set(commandId, code);
@@ -134,7 +141,7 @@ export async function runAgent(): Promise<void> {
     log,
     report: async (commandId, response) => {
       await outbox.add(commandId, response);
-      delivery.flush();
+      delivery.flush(commandId);
     },
   });
 
@@ -146,9 +153,11 @@ export async function runAgent(): Promise<void> {
     log,
     events: session,
     forceHttp: config.transport.force_http,
+    httpFallback: config.transport.http_fallback,
     wsProbeIntervalMs: config.transport.ws_probe_interval_s * 1000,
     frameTimeoutMs: config.transport.frame_timeout_s * 1000,
     longPollWaitS: config.transport.long_poll_wait_s,
+    plainPollIntervalS: config.transport.http_poll_interval_s,
     pingIntervalMs: config.keepalive.ping_interval_s * 1000,
     pongTimeoutMs: config.keepalive.pong_timeout_s * 1000,
   });

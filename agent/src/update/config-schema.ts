@@ -1,6 +1,7 @@
 // The agent config's `release_keys`: release public keys pinned from the install (YAML list, or
 // TETHER_RELEASE_KEYS as a comma-separated string). Empty: pinned at first use from the hub.
 import { z } from 'zod';
+import { booleanish } from '@tether/shared/config/agent-config.ts';
 import { decodePublicKey } from '@tether/shared/release/signing.ts';
 
 const releaseKeySchema = z.string().trim().refine((value) => {
@@ -15,3 +16,12 @@ const releaseKeySchema = z.string().trim().refine((value) => {
 export const releaseKeysConfigSchema = z
   .preprocess((value) => (typeof value === 'string' ? value.split(',').map((key) => key.trim()).filter((key) => key !== '') : value), z.array(releaseKeySchema))
   .default([]);
+
+/**
+ * The `update:` section. `skip` (env TETHER_SKIP_UPDATE or micro-hack's MICROHACK_SKIP_UPDATE):
+ * this agent never updates on its own; with skip set, the commands that change the installed
+ * version (update, update_agent, redeploy) are refused too, so it stays as installed.
+ */
+export const updateConfigShape = {
+  update: z.object({ skip: booleanish.default(false) }).default({ skip: false }),
+};
