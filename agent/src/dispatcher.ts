@@ -193,15 +193,24 @@ export class Dispatcher {
     const timeoutS = message.timeout_s ?? definition.defaultTimeoutS ?? this.#deps.config.command_timeout_s;
     const timer = setTimeout(() => controller.abort(new CommandFailure('timeout', `timed out after ${timeoutS} s`)), timeoutS * 1000);
     let requestedExit: number | null = null;
+    // The logger and the job reporter are made on first use: most commands (ping, echo) use
+    // neither, and a pino child per command was a tenth of the agent's CPU under load.
+    const deps = this.#deps;
+    let commandLog: Logger | undefined;
+    let reporter: CommandContext['job'] | undefined;
     const context: CommandContext = {
       commandId,
       jobId,
       signal: controller.signal,
-      config: this.#deps.config,
-      stateDir: this.#deps.stateDir,
-      agentId: this.#deps.agentId,
-      log: this.#log.child({ command: message.command, command_id: commandId }),
-      job: createJobReporter({ jobId, commandId, agentId: this.#deps.agentId }, this.#deps.sendEvent),
+      config: deps.config,
+      stateDir: deps.stateDir,
+      agentId: deps.agentId,
+      get log() {
+        return (commandLog ??= deps.log.child({ command: message.command, command_id: commandId }));
+      },
+      get job() {
+        return (reporter ??= createJobReporter({ jobId, commandId, agentId: deps.agentId }, deps.sendEvent));
+      },
       requestExit: (code) => { requestedExit = code; },
     };
 

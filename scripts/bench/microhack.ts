@@ -4,9 +4,11 @@
 //  - echoes with 100 in flight, per second;
 //  - an effectful command (`exec` of /bin/true, durable) with 100 in flight, per second;
 //  - the agent's USS connected and idle, and after the pings and echoes.
-// Baseline in the same run: a bare `ws` client in this process that answers every command at once
-// (the harness's own floor: Python, the socket, JSON).
+// Baselines in the same run: a bare `ws` client in this process that answers every command at once
+// (the harness's own floor: Python, the socket, JSON), and bare spawns of /bin/true from this
+// process with as many in flight (the floor for exec: the cost of creating a process here).
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -106,7 +108,7 @@ function harnessArgs(options: MicrohackBenchOptions, extra: string[] = []): stri
 async function rawClientRun(options: MicrohackBenchOptions): Promise<HarnessResult> {
   const harness = await startHarness(harnessArgs({ ...options, execs: 0 }));
   try {
-    const socket = new WebSocket(`ws://127.0.0.1:${harness.port}/ws/agent`);
+    const socket = new WebSocket(`ws://127.0.0.1:${harness.port}/ws/agent`, { perMessageDeflate: false });
     socket.on('message', (raw) => {
       const message = JSON.parse(String(raw)) as { type: string; command_id?: string; data?: { message?: string } };
       if (message.type === 'connected') socket.send(JSON.stringify({ type: 'register', data: { agent_id: 'raw', hostname: 'raw', version: '0' } }));
@@ -120,6 +122,20 @@ async function rawClientRun(options: MicrohackBenchOptions): Promise<HarnessResu
   }
 }
 
+/** The floor for exec: bare spawns of /bin/true from this process, `inFlight` at a time. */
+async function bareSpawnsPerSecond(count: number, inFlight: number): Promise<number> {
+  let started = 0;
+  const began = performance.now();
+  await Promise.all(Array.from({ length: inFlight }, async () => {
+    while (started < count) {
+      started += 1;
+      const child = spawn('/bin/true', [], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      await once(child, 'close');
+    }
+  }));
+  return Math.round(count / ((performance.now() - began) / 1000));
+}
+
 export async function runMicrohackBench(options: MicrohackBenchOptions): Promise<{ rows: BenchRow[]; json: Record<string, unknown> }> {
   if (!existsSync(PYTHON)) throw new Error(`${PYTHON} not found: the micro-hack harness needs Debian's python3 with python3-websockets (apt-get install python3-websockets)`);
   const agentEntry = join(REPO_ROOT, 'dist/agent.mjs');
@@ -129,6 +145,7 @@ export async function runMicrohackBench(options: MicrohackBenchOptions): Promise
   let harness: Harness | null = null;
   try {
     const baseline = await rawClientRun(options);
+    const spawnFloor = options.execs > 0 ? await bareSpawnsPerSecond(Math.min(options.execs, 2000), options.inFlight) : 0;
 
     const configPath = join(dir.path, 'agent.yaml');
     await writeFile(configPath, [
@@ -157,12 +174,12 @@ export async function runMicrohackBench(options: MicrohackBenchOptions): Promise
       { metric: `ping round trip p50 (${options.pings} sequential)`, value: round(result.pings.p50_ms ?? NaN, 3), unit: 'ms', target: '≤ 0.6', baseline: `harness floor ${round(baseline.pings.p50_ms ?? NaN, 3)} ms` },
       { metric: 'ping round trip p99', value: round(result.pings.p99_ms ?? NaN, 3), unit: 'ms', target: '', baseline: `harness floor ${round(baseline.pings.p99_ms ?? NaN, 3)} ms` },
       { metric: `echo, ${options.inFlight} in flight (${options.echoes})`, value: result.echoes?.per_second ?? 0, unit: 'cmd/s', target: '≥ 5000', baseline: `harness floor ${baseline.echoes?.per_second ?? 0}/s; ${result.echoes?.failed ?? 0} failed` },
-      { metric: `exec /bin/true, ${options.inFlight} in flight (${options.execs}, durable)`, value: result.execs?.per_second ?? 0, unit: 'cmd/s', target: '≥ 2000', baseline: `${result.execs?.failed ?? 0} failed; ${options.workers} workers` },
+      { metric: `exec /bin/true, ${options.inFlight} in flight (${options.execs}, durable)`, value: result.execs?.per_second ?? 0, unit: 'cmd/s', target: '≥ 2000', baseline: `bare spawn floor ${spawnFloor}/s; ${result.execs?.failed ?? 0} failed; ${options.workers} workers` },
       { metric: 'agent USS connected, idle', value: idle.uss_mb, unit: 'MB', target: '', baseline: `RSS ${idle.rss_mb} MB` },
       { metric: `agent USS after ${commands} commands`, value: afterLoad.uss_mb, unit: 'MB', target: `≤ idle + 8 (${round(idle.uss_mb + 8, 1)})`, baseline: `+${round(afterLoad.uss_mb - idle.uss_mb, 2)} MB` },
       { metric: 'responses received twice', value: result.duplicate_responses, unit: '', target: '0' },
     ];
-    return { rows, json: { agent: result, harness_floor: baseline, memory: { idle, after_load: afterLoad }, options } };
+    return { rows, json: { agent: result, harness_floor: baseline, bare_spawn_per_s: spawnFloor, memory: { idle, after_load: afterLoad }, options } };
   } finally {
     await agent?.stop().catch(() => undefined);
     harness?.stop();

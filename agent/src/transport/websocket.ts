@@ -127,6 +127,10 @@ export class WebSocketTransport implements Transport {
     let lastError = '';
     const socket = new WebSocket(url, {
       headers: { Authorization: `Bearer ${apiKey}`, 'User-Agent': userAgent },
+      // No permessage-deflate: frames are small JSON, and a server that accepts it (Python
+      // websockets does by default; the tether hub does not) made zlib a third of the agent's CPU
+      // under load, plus a compression context per socket. Bulk data travels over HTTP uploads.
+      perMessageDeflate: false,
       maxPayload: SOCKET_MAX_PAYLOAD,
       handshakeTimeout: 15_000,
       ...(agent ? { agent } : {}),
