@@ -20,6 +20,7 @@ import { SupervisorLink } from '../ipc.ts';
 import { UpdateOutcomeReport } from '../update/outcome-report.ts';
 import { SystemMetricsSampler } from '../metrics/system-metrics.ts';
 import { SwitchingTransport } from '../transport/switch.ts';
+import { IdleReclaim } from '../memory/idle-reclaim.ts';
 import { killOrphanedActionRuns } from '../actions/orphan-runs.ts';
 import { createCommandRegistry } from '../commands/index.ts';
 import { cleanupPartialBackups } from '../backup/cleanup.ts';
@@ -69,6 +70,7 @@ export async function runAgent(): Promise<void> {
       stopping = true;
       log.info({ exit_code: code, why }, 'stopping');
       stopSchedules();
+      reclaim.stop();
       await transport?.stop().catch(() => {});
       await delivery.idle().catch(() => {});
       commandLog.close();
@@ -77,8 +79,10 @@ export async function runAgent(): Promise<void> {
     process.exit(code);
   };
 
+  const reclaim = new IdleReclaim();
   const pendingExits = new Map<string, number>();
   outbox.onRemoved((commandId) => {
+    reclaim.activity();
     const code = pendingExits.get(commandId);
     if (code !== undefined) void shutdown(code, `response to ${commandId} delivered`);
   });
