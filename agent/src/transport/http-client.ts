@@ -3,9 +3,10 @@
 // agent the WebSocket uses (connect-proxy-agent.ts, same rules in proxy-env.ts).
 //
 // Built on node:http / node:https with a keep-alive Agent rather than undici: the WebSocket client
-// (ws) has loaded node:http already, so HTTP mode costs next to nothing on top of it, while loading
-// undici for the long poll cost the idle agent 14 MB of private memory (bundled agent, WebSocket
-// 20.3 MB vs HTTP polling 34.7 MB USS; measure with `npm run bench -- --only transport`).
+// (ws) has node:http loaded already, so HTTP mode costs little on top of it, while undici cost the
+// idle agent 14 MB of private memory. Bundled agent, idle, USS (median of 3): with undici
+// WebSocket 20.3 MB / HTTP polling 34.7 MB; with node:http 20.6 / 23.6 MB. Re-run with
+// `npm run bench -- --only transport` (rows "agent idle memory").
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import type { Agent, IncomingMessage, RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
