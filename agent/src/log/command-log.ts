@@ -15,6 +15,7 @@ import type { Logger } from '@tether/shared/logger.ts';
 import type { ResponseMessage } from '@tether/shared/protocol/agent-messages.ts';
 import { SegmentStore } from './segments.ts';
 import type { Location } from './segments.ts';
+import { EntryTable } from './entry-table.ts';
 import { decodeHeader, decodeMessage, deliveredBody, messageText, responseBody, runningBody, stoppedBody } from './records.ts';
 import type { RunningMarker } from './records.ts';
 
@@ -44,17 +45,6 @@ export interface CommandLogOptions {
 /** Records copied per compaction step (one group commit); the event loop runs between steps. */
 const COMPACTION_CHUNK = 512;
 
-/** One response record. The journal and the outbox each point at the entry that is their answer
- * for a command (usually the same one); an entry neither points at is garbage. */
-interface Entry {
-  id: string;
-  seq: number;
-  finishedAt: number;
-  location: Location;
-  /** Kept only until its first send; after that a re-send reads it back from disk. */
-  message: ResponseMessage | null;
-}
-
 interface Marker {
   marker: RunningMarker;
   location: Location;
@@ -65,10 +55,15 @@ export class CommandLog {
   #store: SegmentStore;
   #log: Logger;
   #limits: JournalLimits;
-  /** Journaled entries, oldest first (journal order). */
-  #journal = new Map<string, Entry>();
-  /** Entries waiting for delivery, in send order. */
-  #pending = new Map<string, Entry>();
+  /**
+   * Response records, one slot each. The journal and the outbox each point at the slot that is
+   * their answer for a command (usually the same one); a slot neither points at is garbage.
+   */
+  #entries = new EntryTable();
+  /** Command id → slot of the journal's answer, oldest first (journal order). */
+  #journal = new Map<string, number>();
+  /** Command id → slot of the response waiting for delivery, in send order. */
+  #pending = new Map<string, number>();
   #markers = new Map<string, Marker>();
   #leftovers: RunningMarker[] = [];
   /** Live bytes per segment: what compaction would have to copy. */
@@ -109,14 +104,14 @@ export class CommandLog {
 
   /** The pending response for this command (read back from disk once it has been sent). */
   pendingMessage(commandId: string): ResponseMessage | undefined {
-    const entry = this.#pending.get(commandId);
-    return entry ? this.#messageOf(entry) : undefined;
+    const slot = this.#pending.get(commandId);
+    return slot === undefined ? undefined : this.#messageOf(slot);
   }
 
   /** A pending message was handed to a link: memory need not hold it any longer. */
   sent(commandId: string): void {
-    const entry = this.#pending.get(commandId);
-    if (entry) entry.message = null;
+    const slot = this.#pending.get(commandId);
+    if (slot !== undefined) this.#entries.forgetMessage(slot);
   }
 
   /**
@@ -138,9 +133,9 @@ export class CommandLog {
   /** Delivered (acked, or written to a peer that never acks): out of the outbox. */
   delivered(commandIds: Iterable<string>): void {
     for (const commandId of commandIds) {
-      const entry = this.#pending.get(commandId);
-      if (!entry) continue;
-      entry.message = null;
+      const slot = this.#pending.get(commandId);
+      if (slot === undefined) continue;
+      this.#entries.forgetMessage(slot);
       this.#point(this.#pending, commandId, undefined);
       this.#deliveredToWrite.add(commandId);
       for (const listener of this.#deliveredListeners) listener(commandId);
@@ -154,9 +149,9 @@ export class CommandLog {
   /** The journal's answer goes out again (the command was re-sent). In memory only: if it is lost,
    * the hub sends the command again and it is answered again. */
   resend(commandId: string): boolean {
-    const entry = this.#journal.get(commandId);
-    if (!entry) return false;
-    if (!this.#pending.has(commandId)) this.#point(this.#pending, commandId, entry);
+    const slot = this.#journal.get(commandId);
+    if (slot === undefined) return false;
+    if (!this.#pending.has(commandId)) this.#point(this.#pending, commandId, slot);
     return true;
   }
 
@@ -171,10 +166,10 @@ export class CommandLog {
   }
 
   journalEntry(commandId: string): JournalEntry | undefined {
-    const entry = this.#journal.get(commandId);
-    if (!entry) return undefined;
-    const response = this.#messageOf(entry);
-    return response ? { command_id: commandId, finished_at: entry.finishedAt, response } : undefined;
+    const slot = this.#journal.get(commandId);
+    if (slot === undefined) return undefined;
+    const response = this.#messageOf(slot);
+    return response ? { command_id: commandId, finished_at: this.#entries.finishedAt(slot), response } : undefined;
   }
 
   get journalSize(): number {
@@ -224,10 +219,10 @@ export class CommandLog {
     const add = (commandId: string, message: ResponseMessage, faces: { j: boolean; p: boolean }, finishedAt: number) => {
       const seq = this.#nextSeq++;
       const location = this.#store.appendNow(responseBody({ id: commandId, seq, at: finishedAt, ...faces }, JSON.stringify(message)));
-      const entry: Entry = { id: commandId, seq, finishedAt, location, message: null };
+      const slot = this.#entries.add(commandId, seq, finishedAt, location);
       this.#hold(location);
-      if (faces.j) this.#point(this.#journal, commandId, entry);
-      if (faces.p) this.#point(this.#pending, commandId, entry);
+      if (faces.j) this.#point(this.#journal, commandId, slot);
+      if (faces.p) this.#point(this.#pending, commandId, slot);
       added += 1;
     };
     for (const item of [...legacy.journal].sort((a, b) => a.finished_at - b.finished_at)) {
@@ -278,10 +273,10 @@ export class CommandLog {
     const body = responseBody({ id: commandId, seq, at: finishedAt, j: how.journal, p: how.pending }, JSON.stringify(message));
     const location = how.sync ? await this.#store.appendDurable(body, 'response') : this.#store.appendNow(body);
     if (this.#closed) return;
-    const entry: Entry = { id: commandId, seq, finishedAt, location, message: how.pending ? message : null };
+    const slot = this.#entries.add(commandId, seq, finishedAt, location, how.pending ? message : undefined);
     this.#hold(location);
-    if (how.journal) this.#point(this.#journal, commandId, entry);
-    if (how.pending) this.#point(this.#pending, commandId, entry);
+    if (how.journal) this.#point(this.#journal, commandId, slot);
+    if (how.pending) this.#point(this.#pending, commandId, slot);
     const marker = this.#markers.get(commandId);
     if (marker) {
       this.#markers.delete(commandId);
@@ -291,21 +286,20 @@ export class CommandLog {
     this.#maybeCompact();
   }
 
-  /** Points one face (journal or outbox) at `entry` for this command; a dropped entry is released. */
-  #point(face: Map<string, Entry>, commandId: string, entry: Entry | undefined): void {
+  /** Points one face (journal or outbox) at `slot` for this command; a slot nothing points at is freed. */
+  #point(face: Map<string, number>, commandId: string, slot: number | undefined): void {
     const previous = face.get(commandId);
-    if (previous === entry) return;
-    if (entry) {
-      face.delete(commandId); // re-inserted: the newest goes last
-      face.set(commandId, entry);
-    } else {
-      face.delete(commandId);
+    if (previous === slot) return;
+    face.delete(commandId); // re-inserted: the newest goes last
+    if (slot !== undefined) face.set(commandId, slot);
+    if (previous !== undefined && !this.#isLive(commandId, previous)) {
+      this.#release(this.#entries.location(previous));
+      this.#entries.remove(previous);
     }
-    if (previous && !this.#isLive(previous)) this.#release(previous.location);
   }
 
-  #isLive(entry: Entry): boolean {
-    return this.#journal.get(entry.id) === entry || this.#pending.get(entry.id) === entry;
+  #isLive(commandId: string, slot: number): boolean {
+    return this.#journal.get(commandId) === slot || this.#pending.get(commandId) === slot;
   }
 
   /** Keeps the newest maxEntries and older ones within the retention, never more than the hard cap. */
@@ -313,21 +307,22 @@ export class CommandLog {
     const cutoff = now - this.#limits.retentionMs;
     const hardCap = this.#limits.maxEntries * JOURNAL_HARD_CAP_FACTOR;
     while (this.#journal.size > this.#limits.maxEntries) {
-      const oldest = this.#journal.values().next().value!;
-      if (this.#journal.size <= hardCap && oldest.finishedAt >= cutoff) break;
-      this.#point(this.#journal, oldest.id, undefined);
+      const [oldestId, oldestSlot] = this.#journal.entries().next().value!;
+      if (this.#journal.size <= hardCap && this.#entries.finishedAt(oldestSlot) >= cutoff) break;
+      this.#point(this.#journal, oldestId, undefined);
     }
   }
 
-  #messageOf(entry: Entry): ResponseMessage | undefined {
-    if (entry.message) return entry.message;
+  #messageOf(slot: number): ResponseMessage | undefined {
+    const kept = this.#entries.message(slot);
+    if (kept) return kept;
     try {
-      const body = this.#store.read(entry.location);
+      const body = this.#store.read(this.#entries.location(slot));
       const decoded = decodeHeader(body);
       if (!decoded.ok) throw new Error(decoded.reason);
       return decodeMessage(body, decoded.messageAt);
     } catch (error) {
-      this.#log.error({ command_id: entry.id, err: (error as Error).message }, 'command log: a stored response cannot be read back');
+      this.#log.error({ command_id: this.#entries.id(slot), err: (error as Error).message }, 'command log: a stored response cannot be read back');
       return undefined;
     }
   }
@@ -389,10 +384,14 @@ export class CommandLog {
   async #compactOldest(): Promise<void> {
     const segment = this.#compactionCandidate();
     if (segment === undefined || this.#closed) return;
-    const entries = [...new Set([...this.#journal.values(), ...this.#pending.values()])].filter((entry) => entry.location.segment === segment);
+    const slots = [...new Set([...this.#journal.values(), ...this.#pending.values()])].filter((slot) => this.#entries.segment(slot) === segment);
     const markers = [...this.#markers.values()].filter((marker) => marker.location.segment === segment);
-    for (let start = 0; start < entries.length; start += COMPACTION_CHUNK) {
-      for (const entry of entries.slice(start, start + COMPACTION_CHUNK)) if (this.#isLive(entry)) this.#copyEntry(entry);
+    for (let start = 0; start < slots.length; start += COMPACTION_CHUNK) {
+      for (const slot of slots.slice(start, start + COMPACTION_CHUNK)) {
+        // A slot freed (or freed and reused) since the list was made is skipped.
+        const id = this.#entries.id(slot);
+        if (id !== undefined && this.#isLive(id, slot) && this.#entries.segment(slot) === segment) this.#copyEntry(id, slot);
+      }
       await this.#store.flushDurable();
       if (this.#closed) return;
     }
@@ -409,21 +408,23 @@ export class CommandLog {
     this.#store.remove(segment);
   }
 
-  #copyEntry(entry: Entry): void {
-    const body = this.#store.read(entry.location);
+  #copyEntry(id: string, slot: number): void {
+    const from = this.#entries.location(slot);
+    const body = this.#store.read(from);
     const decoded = decodeHeader(body);
-    if (!decoded.ok || decoded.header.k !== 'r') throw new Error(`the record of ${entry.id} became unreadable before compaction copied it`);
-    const faces = { j: this.#journal.get(entry.id) === entry, p: this.#pending.get(entry.id) === entry };
-    const copy = this.#store.appendNow(responseBody({ id: entry.id, seq: entry.seq, at: entry.finishedAt, ...faces }, messageText(body, decoded.messageAt)));
-    this.#release(entry.location);
-    entry.location = copy;
+    if (!decoded.ok || decoded.header.k !== 'r') throw new Error(`the record of ${id} became unreadable before compaction copied it`);
+    const faces = { j: this.#journal.get(id) === slot, p: this.#pending.get(id) === slot };
+    const copy = this.#store.appendNow(responseBody({ id, seq: this.#entries.seq(slot), at: this.#entries.finishedAt(slot), ...faces }, messageText(body, decoded.messageAt)));
+    this.#release(from);
+    this.#entries.move(slot, copy);
     this.#hold(copy);
   }
 
   /** Replays the segments: a record sets the faces it names; deliveries and stops apply after it. */
   #load(): void {
-    const journal = new Map<string, Entry>();
-    const pending = new Map<string, Entry>();
+    interface Loaded { seq: number; finishedAt: number; location: Location }
+    const journal = new Map<string, Loaded>();
+    const pending = new Map<string, Loaded>();
     const markers = new Map<string, Marker>();
     let unreadable = 0;
     this.#store.load((location, body) => {
@@ -436,10 +437,10 @@ export class CommandLog {
       const header = decoded.header;
       switch (header.k) {
         case 'r': {
-          const entry: Entry = { id: header.id, seq: header.seq, finishedAt: header.at, location, message: null };
+          const record: Loaded = { seq: header.seq, finishedAt: header.at, location };
           this.#nextSeq = Math.max(this.#nextSeq, header.seq + 1);
-          if (header.j) { journal.delete(header.id); journal.set(header.id, entry); }
-          if (header.p) { pending.delete(header.id); pending.set(header.id, entry); }
+          if (header.j) { journal.delete(header.id); journal.set(header.id, record); }
+          if (header.p) { pending.delete(header.id); pending.set(header.id, record); }
           markers.delete(header.id);
           break;
         }
@@ -454,10 +455,20 @@ export class CommandLog {
           break;
       }
     });
-    const bySeq = (a: [string, Entry], b: [string, Entry]) => a[1].seq - b[1].seq;
-    this.#journal = new Map([...journal].sort(bySeq));
-    this.#pending = new Map([...pending].sort(bySeq));
-    for (const entry of new Set([...this.#journal.values(), ...this.#pending.values()])) this.#hold(entry.location);
+    // One slot per record, shared when the journal and the outbox name the same one.
+    const slots = new Map<Loaded, number>();
+    const slotOf = (id: string, record: Loaded): number => {
+      let slot = slots.get(record);
+      if (slot === undefined) {
+        slot = this.#entries.add(id, record.seq, record.finishedAt, record.location);
+        slots.set(record, slot);
+        this.#hold(record.location);
+      }
+      return slot;
+    };
+    const bySeq = (a: [string, Loaded], b: [string, Loaded]) => a[1].seq - b[1].seq;
+    for (const [id, record] of [...journal].sort(bySeq)) this.#journal.set(id, slotOf(id, record));
+    for (const [id, record] of [...pending].sort(bySeq)) this.#pending.set(id, slotOf(id, record));
     for (const marker of markers.values()) this.#hold(marker.location);
     this.#markers = markers;
     this.#leftovers = [...markers.values()].map((marker) => marker.marker);
