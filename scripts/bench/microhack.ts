@@ -33,6 +33,9 @@ export interface MicrohackBenchOptions {
   workers: number;
   /** Answer `register` with `registered` (only to measure agents from before the drop-in fix). */
   sendRegistered?: boolean;
+  /** Another agent bundle and its node flags (a before/after comparison); default dist/agent.mjs as the supervisor runs it. */
+  agentEntry?: string;
+  nodeFlags?: readonly string[];
 }
 
 interface PhaseResult {
@@ -138,7 +141,7 @@ async function bareSpawnsPerSecond(count: number, inFlight: number): Promise<num
 
 export async function runMicrohackBench(options: MicrohackBenchOptions): Promise<{ rows: BenchRow[]; json: Record<string, unknown> }> {
   if (!existsSync(PYTHON)) throw new Error(`${PYTHON} not found: the micro-hack harness needs Debian's python3 with python3-websockets (apt-get install python3-websockets)`);
-  const agentEntry = join(REPO_ROOT, 'dist/agent.mjs');
+  const agentEntry = options.agentEntry ?? join(REPO_ROOT, 'dist/agent.mjs');
   if (!existsSync(agentEntry)) throw new Error('dist/agent.mjs is missing: run `npm run build` first (npm run bench does)');
   const dir = await tempDir('bench-microhack');
   let agent: RunningProcess | null = null;
@@ -159,7 +162,7 @@ export async function runMicrohackBench(options: MicrohackBenchOptions): Promise
     // --pause-s: the harness waits before the phases (idle memory) and after the echoes (memory after load).
     harness = await startHarness(harnessArgs(options, ['--idle-s', '4', '--pause-s', '6', ...(options.sendRegistered ? ['--send-registered'] : [])]));
     // The node flags the supervisor runs the agent with (1 MB semi-spaces): memory as on a host.
-    agent = startProcess([...AGENT_NODE_FLAGS, agentEntry, 'run'], {
+    agent = startProcess([...(options.nodeFlags ?? AGENT_NODE_FLAGS), agentEntry, 'run'], {
       env: { TETHER_SERVER_URL: `ws://127.0.0.1:${harness.port}`, TETHER_API_KEY: 'bench-key-0123456789', TETHER_STATE_DIR: join(dir.path, 'state'), TETHER_CONFIG: configPath, TETHER_LOG_LEVEL: 'warn' },
     });
     await harness.line('registered', 30_000);
@@ -191,10 +194,18 @@ export async function runMicrohackBench(options: MicrohackBenchOptions): Promise
   }
 }
 
-// `node scripts/bench/microhack.ts` runs it alone (after `npm run build`).
+// `node scripts/bench/microhack.ts [--agent other/dist/agent.mjs --node-flags a,b] [--send-registered]`
+// runs it alone (after `npm run build`); --agent measures another build, e.g. an older release.
 if (import.meta.main) {
+  const { parseArgs } = await import('node:util');
+  const { values } = parseArgs({ options: { agent: { type: 'string' }, 'node-flags': { type: 'string' }, 'send-registered': { type: 'boolean', default: false } } });
   const { printTable } = await import('./table.ts');
-  const result = await runMicrohackBench({ pings: 1000, echoes: 20_000, execs: 5000, inFlight: 100, workers: 32, sendRegistered: process.argv.includes('--send-registered') });
+  const result = await runMicrohackBench({
+    pings: 1000, echoes: 20_000, execs: 5000, inFlight: 100, workers: 32,
+    sendRegistered: values['send-registered'],
+    agentEntry: values.agent,
+    nodeFlags: values['node-flags'] === undefined ? undefined : values['node-flags'].split(',').filter(Boolean),
+  });
   printTable('micro-hack-style server', result.rows);
   process.stdout.write(`${JSON.stringify(result.json)}\n`);
 }
