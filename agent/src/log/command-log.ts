@@ -68,6 +68,9 @@ export class CommandLog {
   #leftovers: RunningMarker[] = [];
   /** Live bytes per segment: what compaction would have to copy. */
   #live = new Map<number, number>();
+  #liveTotal = 0;
+  /** Segments compaction must leave alone (see #compactOldest). */
+  #keep = new Set<number>();
   #nextSeq = 1;
   /** Deliveries not written yet (one record per tick). */
   #deliveredToWrite = new Set<string>();
@@ -341,22 +344,22 @@ export class CommandLog {
 
   #hold(location: Location): void {
     this.#live.set(location.segment, (this.#live.get(location.segment) ?? 0) + location.bytes);
+    this.#liveTotal += location.bytes;
   }
 
   #release(location: Location): void {
     this.#live.set(location.segment, (this.#live.get(location.segment) ?? 0) - location.bytes);
+    this.#liveTotal -= location.bytes;
   }
 
   #liveBytes(): number {
-    let live = 0;
-    for (const bytes of this.#live.values()) live += bytes;
-    return live;
+    return this.#liveTotal;
   }
 
   /** The oldest sealed segment, when compacting it is worth its cost. */
   #compactionCandidate(): number | undefined {
-    const oldest = this.#store.sealedSegments()[0];
-    if (oldest === undefined) return undefined;
+    const oldest = this.#store.oldestSealed();
+    if (oldest === undefined || this.#keep.has(oldest)) return undefined;
     const size = this.#store.segmentSize(oldest);
     if ((this.#live.get(oldest) ?? 0) * 2 <= size) return oldest;
     // Safety valve: live records in the oldest segment must not pin a log that is mostly garbage.
@@ -404,6 +407,13 @@ export class CommandLog {
     }
     await this.#store.flushDurable();
     if (this.#closed) return;
+    const left = this.#live.get(segment) ?? 0;
+    if (left !== 0) {
+      // Never remove a segment something may still point at: keep it, and say so once.
+      this.#keep.add(segment);
+      this.#log.error({ segment, live_bytes: left }, 'command log: a compacted segment still has live records; kept');
+      return;
+    }
     this.#live.delete(segment);
     this.#store.remove(segment);
   }

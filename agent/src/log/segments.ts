@@ -108,6 +108,12 @@ export class SegmentStore {
     return this.#active.id;
   }
 
+  /** The oldest sealed segment, if any (the map holds segments in ascending order). */
+  oldestSealed(): number | undefined {
+    const oldest = this.#segments.keys().next().value;
+    return oldest === undefined || oldest === this.#active.id ? undefined : oldest;
+  }
+
   /** Sealed segments, oldest first (never the active one). */
   sealedSegments(): number[] {
     return [...this.#segments.keys()].filter((id) => id !== this.#active.id).sort((a, b) => a - b);
