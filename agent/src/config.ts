@@ -30,11 +30,13 @@ export const agentWorkerConfigSchema = agentConfigSchema.extend({
     })
     .default({ ping_interval_s: 25, pong_timeout_s: 10 }),
   /**
-   * Every response is fsynced into the outbox and journal before it is sent. Set
-   * fsync_effect_free: false to skip the fsync for commands that change nothing (ping, info, …)
-   * and for refusals: they still survive a crash of the agent, not a power loss (docs/protocol.md).
+   * Responses of commands with effects (actions, backups, update, restart) are always fsynced into
+   * the command log before they are sent. Responses of commands that change nothing (ping, echo,
+   * info, metrics, capabilities, listings) and refusals are written without fsync by default: they
+   * survive a crash of the agent, not a power loss, and running them again changes nothing.
+   * fsync_effect_free: true makes them durable too (docs/protocol.md, "Durability").
    */
-  durability: z.object({ fsync_effect_free: z.boolean().default(true) }).default({ fsync_effect_free: true }),
+  durability: z.object({ fsync_effect_free: z.boolean().default(false) }).default({ fsync_effect_free: false }),
   /** How long finished commands are remembered so a re-sent command is not run twice. */
   journal: z
     .object({
@@ -44,7 +46,7 @@ export const agentWorkerConfigSchema = agentConfigSchema.extend({
     .default({ retention_h: 24, max_entries: 10_000 }),
   /** Release public keys for updates (agent/src/update/config-schema.ts); env TETHER_RELEASE_KEYS. */
   release_keys: releaseKeysConfigSchema,
-  /** update.allow_downgrade (agent/src/update/config-schema.ts). */
+  /** update.allow_downgrade, update.skip (env TETHER_SKIP_UPDATE, MICROHACK_SKIP_UPDATE): agent/src/update/config-schema.ts. */
   update: updateConfigSchema,
   /** Backup targets, recipients, compression, retention (agent/src/backup/config-schema.ts). */
   ...backupConfigShape,

@@ -5,6 +5,7 @@
 import { parseTimestamp } from '@tether/shared/protocol/timestamp.ts';
 import type { CommandMessage } from '@tether/shared/protocol/hub-messages.ts';
 import type { ErrorCode } from '@tether/shared/protocol/error-codes.ts';
+import type { JobEvent, ResponseMessage } from '@tether/shared/protocol/agent-messages.ts';
 import type { Logger } from '@tether/shared/logger.ts';
 import type { AgentConfig } from '@tether/shared/config/agent-config.ts';
 import { CommandFailure } from './commands/command.ts';
@@ -34,20 +35,19 @@ export interface DispatcherDeps {
   journal: Journal;
   outbox: Outbox;
   markers: RunningMarkers;
-  /** Best-effort event to the hub (job_accepted, progress, output). */
-  sendEvent(message: Record<string, unknown>): void;
+  /** Event to the hub (job_accepted, progress, output); kept across a drop (session.ts). */
+  sendEvent(message: JobEvent): void;
   /** A response was stored in the outbox: push it out (or re-push `commandId`). */
   deliver(resendCommandId?: string): void;
   /**
-   * fsync responses of effect-free commands and refusals too (the default: every response is
-   * durable before it is sent). `durability.fsync_effect_free: false` trades that for latency.
+   * fsync responses of effect-free commands and refusals too. Off by default: running such a
+   * command again changes nothing, and the hub keeps one result per command. Responses of commands
+   * with effects are always durable before they are sent.
    */
   fsyncEffectFree: boolean;
   /** A handler asked the agent to exit once this command's response is delivered. */
   exitAfterDelivery(code: number, commandId: string): void;
 }
-
-type Response = Record<string, unknown>;
 
 export class Dispatcher {
   #deps: DispatcherDeps;
@@ -74,7 +74,7 @@ export class Dispatcher {
 
   /** A `command` frame that failed its schema but names a command_id: answer invalid_params. */
   async refuseMalformed(commandId: string, command: string, reason: string): Promise<void> {
-    if (this.#inFlight.has(commandId) || this.#deps.journal.get(commandId)) return;
+    if (this.#inFlight.has(commandId) || this.#deps.journal.has(commandId)) return;
     if (this.#deps.signing.required) this.#rememberUnverified(commandId); // its signature could not be checked
     await this.#refuse({ commandId, command }, 'invalid_params', reason, { journal: false });
   }
@@ -87,7 +87,7 @@ export class Dispatcher {
     if (!verdict.ok) {
       this.#log.error({ command_id: commandId, command, reason: verdict.reason }, 'SECURITY: refused a command with a bad signature');
       // A forgery under the id of a real command: the real command's answer stands.
-      if (this.#inFlight.has(commandId) || this.#deps.journal.get(commandId)) return;
+      if (this.#inFlight.has(commandId) || this.#deps.journal.has(commandId)) return;
       // Not journaled (an id that did not verify cannot be trusted to be the hub's), but remembered
       // while this process runs: the hub may have stored this refusal as the command's result.
       this.#rememberUnverified(commandId);
@@ -124,7 +124,8 @@ export class Dispatcher {
 
     if (this.#deadlinePassed(message)) return this.#refuse(ids, 'expired', `deadline ${message.deadline} passed before the command could start`);
 
-    const jobId = typeof (data as Record<string, unknown>).job_id === 'string' ? String((data as Record<string, unknown>).job_id) : commandId;
+    const suppliedJobId = (data as { job_id?: unknown }).job_id;
+    const jobId = typeof suppliedJobId === 'string' ? suppliedJobId : commandId;
     const job = { id: commandId, start: () => this.#execute(message, definition, parsed.data, jobId) };
     this.#inFlight.add(commandId);
     const isPriority = definition.lane === 'priority';
@@ -143,7 +144,8 @@ export class Dispatcher {
       is_priority: isPriority,
       agent_id: this.#deps.agentId,
       regular_queue_size: this.#deps.lanes.queued,
-      priority_queue_size: this.#deps.lanes.priorityRunning,
+      // micro-hack's field: how many wait in the priority queue. Priority work starts at once, so none.
+      priority_queue_size: 0,
       timestamp: new Date().toISOString(),
     });
   }
@@ -162,20 +164,17 @@ export class Dispatcher {
 
   /** Leftover running markers from a previous process become `failed` responses, never a rerun. */
   async recoverInterrupted(): Promise<void> {
-    for (const marker of this.#deps.markers.leftovers(this.#log)) {
+    for (const marker of this.#deps.markers.leftovers()) {
       const id = marker.command_id;
       const inOutbox = this.#deps.outbox.get(id);
-      if (this.#deps.journal.get(id)) {
-        // finished before the crash
+      if (this.#deps.journal.has(id)) {
+        this.#deps.markers.clear(id); // finished before the crash
       } else if (inOutbox) {
-        this.#deps.journal.record(id, inOutbox.message);
+        await this.#deps.journal.record(id, inOutbox.message); // its response record ends the marker
       } else {
-        const response = this.#failure(id, 'failed', INTERRUPTED_ERROR, 0);
-        await this.#deps.outbox.add(id, response);
-        this.#deps.journal.record(id, response);
+        await this.#deps.outbox.add(id, this.#failure(id, 'failed', INTERRUPTED_ERROR, 0), { journal: true });
         this.#audit(marker.command, id, 'interrupted');
       }
-      await this.#deps.markers.clear(id);
     }
   }
 
@@ -211,21 +210,30 @@ export class Dispatcher {
     const timeoutS = message.timeout_s ?? definition.defaultTimeoutS ?? this.#deps.config.command_timeout_s;
     const timer = setTimeout(() => controller.abort(new CommandFailure('timeout', `timed out after ${timeoutS} s`)), timeoutS * 1000);
     let requestedExit: number | null = null;
+    // The logger and the job reporter are made on first use: most commands (ping, echo) use
+    // neither, and a pino child per command was a tenth of the agent's CPU under load.
+    const deps = this.#deps;
+    let commandLog: Logger | undefined;
+    let reporter: CommandContext['job'] | undefined;
     const context: CommandContext = {
       commandId,
       jobId,
       signal: controller.signal,
-      config: this.#deps.config,
-      stateDir: this.#deps.stateDir,
-      agentId: this.#deps.agentId,
-      log: this.#log.child({ command: message.command, command_id: commandId }),
-      job: createJobReporter({ jobId, commandId, agentId: this.#deps.agentId }, this.#deps.sendEvent),
+      config: deps.config,
+      stateDir: deps.stateDir,
+      agentId: deps.agentId,
+      get log() {
+        return (commandLog ??= deps.log.child({ command: message.command, command_id: commandId }));
+      },
+      get job() {
+        return (reporter ??= createJobReporter({ jobId, commandId, agentId: deps.agentId }, deps.sendEvent));
+      },
       requestExit: (code) => { requestedExit = code; },
     };
 
     const started = Date.now();
     const work = controller.signal.aborted ? aborted : Promise.resolve().then(() => definition.run(params, context));
-    let response: Response;
+    let response: ResponseMessage;
     let outcome: string;
     try {
       const data = await Promise.race([work, aborted]);
@@ -240,16 +248,16 @@ export class Dispatcher {
       clearTimeout(timer);
       this.#running.delete(commandId);
     }
-    await this.#finish(commandId, response, { journal: true, effectFree: definition.effectFree === true, command: message.command, outcome, clearMarker: isNormal });
+    await this.#finish(commandId, response, { journal: true, effectFree: definition.effectFree === true, command: message.command, outcome });
     if (requestedExit !== null && outcome === 'ok') this.#deps.exitAfterDelivery(requestedExit, commandId);
     // Hold the lane slot until the handler has really stopped (after a timeout or cancel).
     await work.catch(() => {});
   }
 
-  async #replay(commandId: string, command: string, response: Response): Promise<void> {
+  async #replay(commandId: string, command: string, response: ResponseMessage): Promise<void> {
     this.#audit(command, commandId, 'replayed_from_journal');
-    // The journal already holds it durably; the outbox copy is only for sending.
-    if (!this.#deps.outbox.has(commandId)) await this.#deps.outbox.add(commandId, response, { sync: this.#sync(true) });
+    // The journal holds it durably already: sending it again needs no new record.
+    if (!this.#deps.outbox.resend(commandId)) await this.#deps.outbox.add(commandId, response, { sync: false });
     this.#deps.deliver(commandId);
   }
 
@@ -263,19 +271,17 @@ export class Dispatcher {
     });
   }
 
-  async #finish(commandId: string, response: Response, how: { journal: boolean; effectFree: boolean; command: string; outcome: string; reason?: string; clearMarker?: boolean }): Promise<void> {
+  async #finish(commandId: string, response: ResponseMessage, how: { journal: boolean; effectFree: boolean; command: string; outcome: string; reason?: string }): Promise<void> {
     try {
-      // Order matters for crash safety: outbox first, then journal, then the marker.
-      const sync = this.#sync(how.effectFree);
-      await this.#deps.outbox.add(commandId, response, { sync });
-      if (how.journal) this.#deps.journal.record(commandId, response, { sync });
-      if (how.clearMarker) await this.#deps.markers.clear(commandId);
+      // One record is the outbox entry, the journal's answer and the end of the running marker.
+      // It is durable before it can be sent, unless the command changed nothing.
+      await this.#deps.outbox.add(commandId, response, { sync: this.#sync(how.effectFree), journal: how.journal });
     } catch (error) {
       this.#log.error({ err: error, command_id: commandId }, 'could not store a response durably');
     } finally {
       this.#inFlight.delete(commandId);
     }
-    this.#audit(how.command, commandId, how.outcome, how.reason, response.duration_ms as number | undefined);
+    this.#audit(how.command, commandId, how.outcome, how.reason, response.duration_ms);
     this.#deps.deliver();
   }
 
@@ -285,12 +291,12 @@ export class Dispatcher {
     if (this.#refusedUnverified.size > MAX_REMEMBERED_UNVERIFIED) this.#refusedUnverified.delete(this.#refusedUnverified.values().next().value!);
   }
 
-  /** Every response is fsynced, unless the operator opted out for commands that change nothing. */
+  /** Effectful responses are always fsynced; effect-free ones and refusals only when asked. */
   #sync(effectFree: boolean): boolean {
     return !effectFree || this.#deps.fsyncEffectFree;
   }
 
-  #failure(commandId: string, code: ErrorCode, error: string, durationMs: number): Response {
+  #failure(commandId: string, code: ErrorCode, error: string, durationMs: number): ResponseMessage {
     return { type: 'response', command_id: commandId, success: false, data: {}, error, error_code: code, duration_ms: durationMs, agent_id: this.#deps.agentId };
   }
 

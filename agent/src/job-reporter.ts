@@ -1,5 +1,6 @@
 // job_progress / job_output for one running command: best effort (not durable), rate-limited
 // progress and output, capped lines and total output, so a chatty command cannot flood the link.
+import type { JobEvent } from '@tether/shared/protocol/agent-messages.ts';
 import type { JobReporter } from './commands/command.ts';
 
 const PROGRESS_MIN_INTERVAL_MS = 500;
@@ -15,7 +16,7 @@ export interface JobReporterLimits {
 
 export function createJobReporter(
   ids: { jobId: string; commandId: string; agentId: string },
-  send: (message: Record<string, unknown>) => void,
+  send: (message: JobEvent) => void,
   limits: JobReporterLimits = {},
 ): JobReporter {
   const maxOutputBytes = limits.maxOutputBytes ?? MAX_OUTPUT_BYTES;

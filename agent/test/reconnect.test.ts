@@ -2,10 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { FakeHub } from './helpers/fake-hub.ts';
-import { startAgent, makeTempDir, until } from './helpers/agent-process.ts';
+import { startAgent, makeTempDir, readCommandLog, until } from './helpers/agent-process.ts';
 
 async function hubAndDir(t: Parameters<typeof makeTempDir>[0], options: ConstructorParameters<typeof FakeHub>[0] = {}) {
   const hub = await new FakeHub(options).start();
@@ -46,7 +45,7 @@ test('a connection that drops is retried; unacked responses are re-sent in order
   for (const id of ['o-1', 'o-2', 'o-3']) hub.send({ type: 'command', command_id: id, command: 'echo', data: { message: id } });
   await until('three responses', () => hub.messages('response').length >= 3);
   const firstOrder = hub.messages('response').map((message) => message.command_id);
-  assert.equal(readdirSync(join(stateDir, 'outbox')).filter((name) => name.endsWith('.json')).length, 3);
+  assert.deepEqual(readCommandLog(stateDir).pending, firstOrder, 'unacked: all three wait in the outbox');
 
   hub.current!.close(1001, 'hub shutting down');
   await agent.waitForLog('disconnected');
@@ -61,7 +60,7 @@ test('a connection that drops is retried; unacked responses are re-sent in order
   assert.equal(agent.logs('audit').filter((line) => line.outcome === 'ok').length, 3, 'nothing ran twice');
 
   hub.send({ type: 'ack', command_ids: ['o-1', 'o-2', 'o-3'] });
-  await until('outbox emptied by ack', () => readdirSync(join(stateDir, 'outbox')).filter((name) => name.endsWith('.json')).length === 0);
+  await until('outbox emptied by ack', () => readCommandLog(stateDir).pending.length === 0);
 });
 
 test('a micro-hack-style server (no protocol, no acks): outbox cleared once written', async (t) => {
@@ -73,7 +72,7 @@ test('a micro-hack-style server (no protocol, no acks): outbox cleared once writ
   const response = await until('response', () => hub.responsesFor('mh-1')[0]);
   assert.equal(response.success, true);
   assert.equal(response.data.message, 'pong');
-  await until('outbox empty without any ack', () => readdirSync(join(stateDir, 'outbox')).filter((name) => name.endsWith('.json')).length === 0);
+  await until('outbox empty without any ack', () => readCommandLog(stateDir).pending.length === 0);
   const caps = hub.messages('register')[0]!.data.capabilities;
   assert.deepEqual([...caps].sort(), ['echo', 'info', 'ping']);
 });

@@ -11,6 +11,7 @@ import { runPostgresBench } from './postgres.ts';
 import { runTransportBench } from './transport.ts';
 import { runLifecycleBench } from './lifecycle.ts';
 import { runStorageBench } from './storage.ts';
+import { runMicrohackBench } from './microhack.ts';
 
 const { values } = parseArgs({
   options: {
@@ -32,6 +33,11 @@ if (wanted('foundation')) {
   const result = await runFoundationBench(values.quick ? { pings: 300, echoes: 2000, inFlight: 100 } : { pings: 2000, echoes: 20_000, inFlight: 100 });
   printTable(`foundation (${result.json.form})`, result.rows);
   writeFileSync(join(outDir, 'foundation.json'), `${JSON.stringify({ at: new Date().toISOString(), ...result.json }, null, 2)}\n`);
+}
+if (wanted('microhack')) {
+  const result = await runMicrohackBench(values.quick ? { pings: 300, echoes: 5000, execs: 1000, inFlight: 100, workers: 32 } : { pings: 1000, echoes: 20_000, execs: 5000, inFlight: 100, workers: 32 });
+  printTable('micro-hack-style server (Python websockets: connected, commands, no registered, no acks)', result.rows);
+  writeFileSync(join(outDir, 'microhack.json'), `${JSON.stringify({ at: new Date().toISOString(), ...result.json }, null, 2)}\n`);
 }
 if (wanted('lifecycle')) {
   const result = await runLifecycleBench(values.quick ? { updates: 3, crashLoopS: 15 } : { updates: 5, crashLoopS: 60 });

@@ -4,13 +4,15 @@ import { readFileSync } from 'node:fs';
 export interface MemorySample {
   uss_mb: number;
   rss_mb: number;
+  /** The anonymous part of USS (heap, stacks); the rest is file pages only this process touched. */
+  private_dirty_mb: number;
 }
 
 export function readMemory(pid: number): MemorySample {
   const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
   const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
   const kb = field('Private_Clean') + field('Private_Dirty');
-  return { uss_mb: round(kb / 1024), rss_mb: round(field('Rss') / 1024) };
+  return { uss_mb: round(kb / 1024), rss_mb: round(field('Rss') / 1024), private_dirty_mb: round(field('Private_Dirty') / 1024) };
 }
 
 export function round(value: number, digits = 2): number {

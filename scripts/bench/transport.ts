@@ -1,9 +1,13 @@
 // Transport benchmark: ping round trip over HTTP long poll (hub-measured), and the time from an
 // agent's start to its first served command when WebSocket is refused by a proxy and when a
-// proxy black-holes it after the upgrade. Also the agent's idle memory in each mode.
+// proxy black-holes it after the upgrade. Also the agent's idle memory in each mode (the bundled
+// agent, run with the supervisor's node flags).
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { REPO_ROOT, startProcess } from '../../test/helpers/process.ts';
 import type { RunningProcess } from '../../test/helpers/process.ts';
 import { agentEnv, startAgent, startHub, tempDir } from '../../test/helpers/system.ts';
+import { AGENT_NODE_FLAGS } from '../../supervisor/src/agent-process.ts';
 import type { HubHandle } from '../../test/helpers/system.ts';
 import { startProxy } from '../../test/transport/helpers.ts';
 import { median, percentile, readMemory, round } from './memory.ts';
@@ -27,6 +31,12 @@ async function firstCommandServedMs(hub: HubHandle, key: { id: string; key: stri
   }
 }
 
+/** The bundled agent as the supervisor runs it (what hosts run); the source entry when not built. */
+function startMeasuredAgent(env: NodeJS.ProcessEnv): RunningProcess {
+  const bundle = join(REPO_ROOT, 'dist/agent.mjs');
+  return existsSync(bundle) ? startProcess([...AGENT_NODE_FLAGS, bundle, 'run'], { env }) : startAgent(env);
+}
+
 async function settledMemoryMb(agent: RunningProcess): Promise<number> {
   await new Promise((resolve) => setTimeout(resolve, 3000));
   return round(readMemory(agent.pid).uss_mb, 1);
@@ -40,7 +50,7 @@ export async function runTransportBench(options: TransportBenchOptions): Promise
   try {
     // 1. Ping round trip over long poll, measured by the hub (queue → result stored).
     const key = await hub.createKey('bench-http', ['ping']);
-    const pinned = startAgent(agentEnv(hub, key.key, join(stateRoot.path, 'pinned'), { TETHER_FORCE_HTTP: '1', TETHER_LOG_LEVEL: 'warn' }));
+    const pinned = startMeasuredAgent(agentEnv(hub, key.key, join(stateRoot.path, 'pinned'), { TETHER_FORCE_HTTP: '1', TETHER_LOG_LEVEL: 'warn' }));
     cleanups.push(() => pinned.stop());
     for (let tries = 0; (await hub.api('POST', `/api/agents/keys/${key.id}/ping`, { wait_s: 5 })).status !== 200; tries++) {
       if (tries > 100) throw new Error('the HTTP agent never answered a ping');
@@ -55,7 +65,7 @@ export async function runTransportBench(options: TransportBenchOptions): Promise
     samples.sort((a, b) => a - b);
 
     const wsKey = await hub.createKey('bench-ws', ['ping']);
-    const wsAgent = startAgent(agentEnv(hub, wsKey.key, join(stateRoot.path, 'ws'), { TETHER_LOG_LEVEL: 'warn' }));
+    const wsAgent = startMeasuredAgent(agentEnv(hub, wsKey.key, join(stateRoot.path, 'ws'), { TETHER_LOG_LEVEL: 'warn' }));
     cleanups.push(() => wsAgent.stop());
     for (let tries = 0; (await hub.api('POST', `/api/agents/keys/${wsKey.id}/ping`, { wait_s: 5 })).status !== 200; tries++) {
       if (tries > 100) throw new Error('the WebSocket agent never answered a ping');
@@ -83,7 +93,7 @@ export async function runTransportBench(options: TransportBenchOptions): Promise
       { metric: 'start → first command, WS refused (median)', value: Math.round(median(refused)), unit: 'ms', target: '≤ 2000' },
       { metric: 'start → first command, WS black-holed (median)', value: Math.round(median(blackholed)), unit: 'ms', target: '≤ 10000' },
       { metric: 'agent idle memory (USS), WebSocket', value: wsMemory, unit: 'MB' },
-      { metric: 'agent idle memory (USS), HTTP polling', value: httpMemory, unit: 'MB' },
+      { metric: 'agent idle memory (USS), HTTP polling', value: httpMemory, unit: 'MB', target: '≤ WebSocket + 5', baseline: `+${round(httpMemory - wsMemory, 1)} MB over WebSocket` },
     ];
     return {
       rows,

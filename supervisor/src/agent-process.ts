@@ -6,11 +6,16 @@ import { parseAgentMessage } from './agent-message.ts';
 import type { Logger } from './logger.ts';
 
 /**
- * V8 grows its young generation to 16 MB semi-spaces under load and never gives the pages back: the
- * agent measured 91 MB after 12,000 commands with the default, 43 MB with 1 MB semi-spaces (and a
- * smaller idle footprint), for slightly more frequent, cheaper scavenges.
+ * Node flags for the agent, all about memory after load (`npm run bench -- --only microhack`):
+ * - 1 MB semi-spaces: V8 grows its young generation to 16 MB semi-spaces under load and never
+ *   gives the pages back (91 MB after 12,000 commands with the default, 43 MB with 1 MB);
+ * - --expose-gc: the agent runs one compacting GC when a burst of commands is over
+ *   (agent/src/memory/idle-reclaim.ts; 69-78 MB 4 s after 21,000 commands without it, 28-31 MB);
+ * - --no-concurrent-recompilation: TurboFan compiling on helper threads left ~7 MB in glibc's
+ *   per-thread arenas for good (28-31 → 23.7 MB, idle 21.5 MB); optimizing on the main thread
+ *   costs a few ms during warm-up, the echo throughput stays the same (6,000-9,600/s either way).
  */
-export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1'];
+export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--expose-gc', '--no-concurrent-recompilation'];
 
 export interface AgentProcessOptions {
   /** The agent entry file, run as `<runtime> <entry> run` (never a path from the network). */

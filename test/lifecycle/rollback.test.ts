@@ -1,9 +1,9 @@
 // Health-gated rollback: new versions that exit 1 at start, never report ready, exit 99, or
 // crash-loop after becoming ready are switched back, marked bad and reported; the agent keeps its
-// identity, outbox, journal and config; "latest" never picks a bad version again.
+// identity, command log (outbox and journal) and config; "latest" never picks a bad version again.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { command, currentVersion, lastRegistration, supervisorStatus, waitFor, waitServing } from './helpers.ts';
 import type { BadAgent } from './helpers.ts';
@@ -46,7 +46,7 @@ async function updateAndExpectRollback(version: string, reason: RegExp, updateGr
   return host;
 }
 
-test('a version that exits 1 at start is rolled back; identity, outbox, journal and config are kept', { timeout: 180_000 }, async () => {
+test('a version that exits 1 at start is rolled back; identity, command log and config are kept', { timeout: 180_000 }, async () => {
   const host = await fx.host('1.0.0', { updateTrialS: 60 });
   await waitServing(fx.hub, host.keyId, '1.0.0');
   const echo = await command(fx.hub, host.keyId, 'echo', { message: 'before the update' });
@@ -54,7 +54,7 @@ test('a version that exits 1 at start is rolled back; identity, outbox, journal 
   const files = async () => ({
     identity: await readFile(join(host.stateDir, 'agent.json'), 'utf8'),
     config: await readFile(join(host.stateDir, '..', 'agent.yaml'), 'utf8'),
-    outbox: (await stat(join(host.stateDir, 'outbox'))).isDirectory(),
+    commandLog: (await stat(join(host.stateDir, 'log'))).isDirectory(),
   });
   const before = await files();
   const agentId = (await command(fx.hub, host.keyId, 'info')).body.result.data.agent_id;
@@ -67,8 +67,9 @@ test('a version that exits 1 at start is rolled back; identity, outbox, journal 
 
   assert.deepEqual(await files(), before);
   assert.equal((await command(fx.hub, host.keyId, 'info')).body.result.data.agent_id, agentId);
-  const journal = await readFile(join(host.stateDir, 'journal.jsonl'), 'utf8');
-  assert.ok(journal.includes(echo.body.command_id), 'the journal still knows the command run before the update');
+  const logDir = join(host.stateDir, 'log');
+  const segments = await Promise.all((await readdir(logDir)).filter((name) => name.endsWith('.log')).map((name) => readFile(join(logDir, name), 'latin1')));
+  assert.ok(segments.some((text) => text.includes(`"id":"${echo.body.command_id}"`)), 'the journal still knows the command run before the update');
   const outcome = await waitFor(async () => {
     const reported = (await lastRegistration(fx.hub, host.keyId))?.update_outcome;
     return reported?.outcome === 'rolled_back' ? reported : null;

@@ -5,7 +5,7 @@
 // Helpers that take a hub need only its addresses, so they serve hubs from hubForFile() and from
 // hub/test/helpers/hub-process.ts alike.
 import { before, after } from 'node:test';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadSqlite } from '@tether/shared/sqlite.ts';
@@ -17,6 +17,7 @@ import type { RunningProcess } from '../helpers/process.ts';
 import { agentEnv, startAgent, startHub, tempDir } from '../helpers/system.ts';
 import type { HubHandle } from '../helpers/system.ts';
 import { killLeftoverEffects } from '../transport/helpers.ts';
+import { readCommandLog } from '../../agent/test/helpers/agent-process.ts';
 
 /** Where a running hub is and keeps its data (a HubHandle or a HubProcess). */
 export type HubAddress = Pick<HubHandle, 'url' | 'wsUrl' | 'dataDir'>;
@@ -173,11 +174,9 @@ export function hubSignedCancel(hubDataDir: string, agentKey: string, commandId:
   return { type: 'cancel', command_id: commandId, timestamp, signature: signEd25519(privateKeyPem, cancelPayload({ command_id: commandId, timestamp }, hashSecret(agentKey))) };
 }
 
-/** Outbox entries (command ids) the agent still holds. */
+/** Outbox entries (command ids) the agent still holds, read from its command log on disk. */
 export function outboxIds(stateDir: string): string[] {
-  const dir = join(stateDir, 'outbox');
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((name) => name.endsWith('.json')).map((name) => String(JSON.parse(readFileSync(join(dir, name), 'utf8')).command_id));
+  return readCommandLog(stateDir).pending;
 }
 
 export interface AgentRow {

@@ -77,6 +77,22 @@ test('a CONNECT proxy from HTTP_PROXY carries the websocket', async () => {
   assert.ok(stats.passed_upgrades >= 1);
 });
 
+test('HTTP polling goes through the same CONNECT proxy (HTTP_PROXY), keeping its connection alive', async () => {
+  const connectProxy = await proxy({});
+  const { key } = await agent('connect-http', { env: { HTTP_PROXY: connectProxy.url, TETHER_FORCE_HTTP: '1' } });
+  await waitForTransport(hub, key.id, 'http_polling');
+  for (const message of ['one', 'two', 'three']) {
+    const echo = await command(hub, key.id, 'echo', { message });
+    assert.equal(echo.body.result?.data?.echo, message, JSON.stringify(echo.body));
+  }
+  const stats = await connectProxy.stats();
+  const tunnels = stats.connects.filter((target: string) => target === `127.0.0.1:${hub.port}`).length;
+  process.stdout.write(`# HTTP polling through CONNECT: ${tunnels} tunnel(s) for register, polls, heartbeats, events and 3 results\n`);
+  // Kept alive: far fewer tunnels than requests (each echo alone takes a poll, an events POST and a result POST).
+  assert.ok(tunnels >= 1 && tunnels <= 6, JSON.stringify(stats));
+  assert.equal(stats.reverse, 0, 'no plain request went around the tunnel');
+});
+
 test('NO_PROXY is respected: the hub is reached directly', async () => {
   const unusedProxy = await proxy({});
   const { key } = await agent('no-proxy', { env: { HTTP_PROXY: unusedProxy.url, NO_PROXY: 'localhost,127.0.0.1' } });

@@ -2,7 +2,7 @@
 // While one runs, <state>/action-runs/<hash>.json records its pid and start time; at the next start
 // the agent kills every group still recorded (the command itself is answered "interrupted").
 // The start time (from /proc) makes sure a reused pid is never killed by mistake.
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -23,12 +23,14 @@ function startTime(pid: number): string | null {
   }
 }
 
-/** Records a started action; the returned function forgets it once the program has ended. */
+/**
+ * Records a started action; the returned function forgets it once the program has ended. No
+ * fsync: the record only has to outlive a crash of the agent (after a power loss the action is
+ * gone too), and an fsync per action run was most of an effectful command's own cost.
+ */
 export async function recordActionRun(stateDir: string, commandId: string, pid: number): Promise<() => Promise<void>> {
-  const dir = runsDir(stateDir);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = join(dir, `${createHash('sha256').update(commandId).digest('hex').slice(0, 32)}.json`);
-  await writeFileAtomic(file, JSON.stringify({ command_id: commandId, pid, start_time: startTime(pid) }));
+  const file = join(runsDir(stateDir), `${createHash('sha256').update(commandId).digest('hex').slice(0, 32)}.json`);
+  await writeFileAtomic(file, JSON.stringify({ command_id: commandId, pid, start_time: startTime(pid) }), { sync: false });
   return () => rm(file, { force: true });
 }
 

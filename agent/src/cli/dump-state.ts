@@ -1,9 +1,11 @@
 // `tether-agent dump-state`: the effective config and the state files as JSON, secrets masked by
 // name, by pattern and by value (shared/src/redact.ts) unless --allow-secrets.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createLogger } from '@tether/shared/logger.ts';
 import { maskDeep } from '@tether/shared/redact.ts';
 import { jsonForTerminal } from '@tether/shared/terminal-text.ts';
+import { CommandLog } from '../log/command-log.ts';
 import { loadConfigOrExit } from './load-config.ts';
 import { configSecretValues } from '../secret-values.ts';
 
@@ -16,23 +18,26 @@ function readJson(path: string): unknown {
   }
 }
 
-function listJson(dir: string): unknown[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((name) => name.endsWith('.json')).sort().map((name) => readJson(join(dir, name)));
+/** The command log as the running agent left it on disk, read without writing anything. */
+function commandLogSummary(stateDir: string, journal: { retention_h: number; max_entries: number }): unknown {
+  const log = createLogger({ name: 'dump-state', level: 'warn', destination: process.stderr });
+  const commandLog = new CommandLog(stateDir, { retentionMs: journal.retention_h * 3600_000, maxEntries: journal.max_entries }, log, { readOnly: true });
+  try {
+    const { fdatasyncs: _fdatasyncs, ...stats } = commandLog.stats();
+    return { path: commandLog.dir, ...stats, pending_command_ids: commandLog.pendingIds(), running: commandLog.leftoverMarkers() };
+  } finally {
+    commandLog.close();
+  }
 }
 
 export function dumpState(options: { allowSecrets?: boolean }): void {
   const { config, configPath } = loadConfigOrExit();
-  const journalPath = join(config.state_dir, 'journal.jsonl');
-  const journalEntries = existsSync(journalPath) ? readFileSync(journalPath, 'utf8').split('\n').filter(Boolean).length : 0;
   const dump = {
     config_path: configPath,
     config,
     agent: readJson(join(config.state_dir, 'agent.json')),
     health: readJson(join(config.state_dir, 'health.json')),
-    outbox: listJson(join(config.state_dir, 'outbox')),
-    running: listJson(join(config.state_dir, 'running')),
-    journal: { path: journalPath, entries: journalEntries },
+    command_log: commandLogSummary(config.state_dir, config.journal),
   };
   const shown = options.allowSecrets ? dump : maskDeep(dump, { secrets: configSecretValues(config) });
   process.stdout.write(`${jsonForTerminal(shown)}\n`);

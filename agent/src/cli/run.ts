@@ -6,6 +6,7 @@ import { VERSION } from '@tether/shared/version.ts';
 import { loadConfigOrExit } from './load-config.ts';
 import { configSecretValues } from '../secret-values.ts';
 import { AgentStateFile, ensureStateDir } from '../state.ts';
+import { openCommandLog } from '../log/open.ts';
 import { Outbox } from '../outbox.ts';
 import { Journal } from '../journal.ts';
 import { RunningMarkers } from '../running-markers.ts';
@@ -23,6 +24,7 @@ import { SupervisorLink } from '../ipc.ts';
 import { UpdateOutcomeReport } from '../update/outcome-report.ts';
 import { SystemMetricsSampler } from '../metrics/system-metrics.ts';
 import { SwitchingTransport } from '../transport/switch.ts';
+import { IdleReclaim } from '../memory/idle-reclaim.ts';
 import { killOrphanedActionRuns } from '../actions/orphan-runs.ts';
 import { createCommandRegistry } from '../commands/index.ts';
 import { cleanupPartialBackups } from '../backup/cleanup.ts';
@@ -32,6 +34,10 @@ import type { CommandRegistry } from '../commands/registry.ts';
 
 /** After a restart/update response, exit once it is delivered, or after this long at most. */
 const EXIT_DELIVERY_BOUND_MS = 5000;
+
+const SKIPPED_UPDATE_REASON = 'updates are switched off on this host (update.skip, env TETHER_SKIP_UPDATE or MICROHACK_SKIP_UPDATE): the installed version stays';
+/** update.skip withholds the commands that change the installed version. */
+const SKIPPED_UPDATE_PERMISSIONS = { update: SKIPPED_UPDATE_REASON, redeploy: SKIPPED_UPDATE_REASON };
 
 export async function runAgent(): Promise<void> {
   const { config, configPath } = loadConfigOrExit();
@@ -70,10 +76,11 @@ export async function runAgent(): Promise<void> {
   const agentId = stateFile.agentId;
   log.info({ version: VERSION, agent_id: agentId, config_path: configPath, state_dir: config.state_dir }, 'starting');
 
-  const outbox = new Outbox(config.state_dir, log);
-  const journal = new Journal(config.state_dir, { retentionMs: config.journal.retention_h * 3600_000, maxEntries: config.journal.max_entries }, log);
-  const markers = new RunningMarkers(config.state_dir);
-  const permissions = new Permissions(config.allow);
+  const commandLog = await openCommandLog(config.state_dir, { retentionMs: config.journal.retention_h * 3600_000, maxEntries: config.journal.max_entries }, log);
+  const outbox = new Outbox(commandLog);
+  const journal = new Journal(commandLog);
+  const markers = new RunningMarkers(commandLog);
+  const permissions = new Permissions(config.allow, config.update.skip ? SKIPPED_UPDATE_PERMISSIONS : {});
   const lanes = new Lanes({ workers: config.queue.workers, maxQueued: config.queue.max_queued });
   const signing = new CommandSigning(pin, config.api_key, log);
   const sampler = new SystemMetricsSampler();
@@ -90,15 +97,19 @@ export async function runAgent(): Promise<void> {
       stopping = true;
       log.info({ exit_code: code, why }, 'stopping');
       stopSchedules();
+      reclaim.stop();
       await transport?.stop().catch(() => {});
       await delivery.idle().catch(() => {});
+      commandLog.close();
       await health.update({ connected: false, registered: false });
     }
     process.exit(code);
   };
 
+  const reclaim = new IdleReclaim();
   const pendingExits = new Map<string, number>();
   outbox.onRemoved((commandId) => {
+    reclaim.activity();
     const code = pendingExits.get(commandId);
     if (code !== undefined) void shutdown(code, `response to ${commandId} delivered`);
   });
@@ -143,7 +154,7 @@ export async function runAgent(): Promise<void> {
     markers,
     fsyncEffectFree: config.durability.fsync_effect_free,
     sendEvent: (message) => session.sendEvent(message),
-    deliver: (resendCommandId) => delivery.flush(resendCommandId),
+    deliver: (commandId) => delivery.flush(commandId),
     exitAfterDelivery: (code, commandId) => {
       if (!outbox.has(commandId)) return void shutdown(code, 'exit requested');
       pendingExits.set(commandId, code);
@@ -161,7 +172,7 @@ export async function runAgent(): Promise<void> {
     log,
     report: async (commandId, response) => {
       await outbox.add(commandId, response);
-      delivery.flush();
+      delivery.flush(commandId);
     },
   });
 
@@ -173,9 +184,12 @@ export async function runAgent(): Promise<void> {
     log,
     events: session,
     forceHttp: config.transport.force_http,
+    httpFallback: config.transport.http_fallback,
     wsProbeIntervalMs: config.transport.ws_probe_interval_s * 1000,
     frameTimeoutMs: config.transport.frame_timeout_s * 1000,
     longPollWaitS: config.transport.long_poll_wait_s,
+    plainPollIntervalS: config.transport.http_poll_interval_s,
+    acks: signing,
     pingIntervalMs: config.keepalive.ping_interval_s * 1000,
     pongTimeoutMs: config.keepalive.pong_timeout_s * 1000,
   });

@@ -1,10 +1,14 @@
 // The contract between the dispatcher and every command handler.
 import type { z } from 'zod';
 import type { ErrorCode } from '@tether/shared/protocol/error-codes.ts';
+import type { ResponseMessage } from '@tether/shared/protocol/agent-messages.ts';
 import type { Logger } from '@tether/shared/logger.ts';
 import type { AgentConfig } from '@tether/shared/config/agent-config.ts';
 
 export type Lane = 'priority' | 'normal';
+
+/** What a handler returns: the `data` of its `response` (protocol.md section 5). */
+export type CommandResult = NonNullable<ResponseMessage['data']>;
 
 export interface JobReporter {
   /** Progress 0-100; the dispatcher rate-limits what reaches the hub. */
@@ -41,7 +45,7 @@ export interface CommandDefinition<P = any> {
    * operator may let its response skip the fsync (durability.fsync_effect_free: false).
    */
   effectFree?: boolean;
-  run(params: P, context: CommandContext): Promise<Record<string, unknown>>;
+  run(params: P, context: CommandContext): Promise<CommandResult>;
 }
 
 /** Throw this from a handler to answer with a specific error code. Anything else is `failed`. */

@@ -1,16 +1,18 @@
-// HTTP transport (protocol.md section 4): register and heartbeat by POST /api/agents/heartbeat,
-// commands by (long) poll, responses by POST /api/agents/result (2xx = ack), job events batched
-// to POST /api/agents/events. To the session it looks like the WebSocket: the same messages in
-// and out, with `connected` / `registered` / `ack` made from the HTTP answers (the ack carries the
-// hub's signature when the answer has one; a pinned agent acts only on a signed ack).
+// HTTP transport (protocol.md section 4): a link is a registration (POST /api/agents/heartbeat with
+// the register fields) followed by a (long) poll loop. Messages map onto the typed operations of
+// HubHttpApi: heartbeat, result (2xx means stored: `acked`; once a signing key is pinned only when
+// the answer's signed `ack` verifies), job events (batched). Commands from polls go to the session
+// one by one, to be validated like WebSocket command frames; a poll answer's `frames` (a signed
+// `permissions` frame) go to it as if they had come over the WebSocket.
 import { Backoff } from '@tether/shared/backoff.ts';
-import { z } from 'zod';
-import { httpRegisterAnswerSchema, httpResultAnswerSchema } from '@tether/shared/protocol/http-bodies.ts';
 import { PROTOCOL_VERSION } from '@tether/shared/protocol/hub-messages.ts';
+import type { AckMessage } from '@tether/shared/protocol/hub-messages.ts';
+import type { AgentMessage, HeartbeatMessage, JobEvent, RegisterMessage, ResponseMessage } from '@tether/shared/protocol/agent-messages.ts';
+import type { HttpHeartbeatBody } from '@tether/shared/protocol/http-bodies.ts';
 import type { Logger } from '@tether/shared/logger.ts';
-import type { Transport, TransportEvents } from './transport.ts';
+import type { SendResult, Transport, TransportEvents } from './transport.ts';
 import { HubHttpClient } from './http-client.ts';
-import type { HubAnswer } from './http-client.ts';
+import { HttpFailure, HubHttpApi } from './hub-http-api.ts';
 import { MAX_SLOW_DELAY_MS } from './reconnect-policy.ts';
 
 export interface HttpTransportOptions {
@@ -22,79 +24,72 @@ export interface HttpTransportOptions {
   events: TransportEvents;
   /** Long-poll wait (≤ 30 s) when the hub speaks protocol 1; micro-hack servers get plain polls. */
   waitS?: number;
+  /** Seconds between plain polls (micro-hack's MICROHACK_HTTP_POLL_INTERVAL, default 5); the hub's poll_interval_s wins. */
+  plainPollIntervalS?: number;
+  /** Judges the hub's ack of a result (signature.ts): once a key is pinned, only a signed one counts. */
+  acks: AckTrust;
   env?: NodeJS.ProcessEnv;
 }
 
-/** Events waiting for the hub are capped; beyond this the oldest are dropped with a warning. */
-const MAX_BUFFERED_EVENTS = 10_000;
+/** The part of CommandSigning that judges acks. */
+export interface AckTrust {
+  /** A signing key is pinned: an unsigned answer is no ack. */
+  readonly required: boolean;
+  /** Whether this ack may be acted on (logs a SECURITY line when not). */
+  accepts(frame: AckMessage): boolean;
+}
+
+/** Events waiting for a batch are capped; beyond it a send fails (the session keeps the event). */
+const MAX_QUEUED_EVENTS = 10_000;
 const EVENTS_BATCH = 500;
 const EVENTS_FLUSH_DELAY_MS = 50;
 const DEFAULT_PLAIN_POLL_S = 5;
-const pollAnswerShape = z.object({
-  commands: z.array(z.record(z.string(), z.unknown())).max(1000),
-  /** Frames HTTP cannot push (a signed `permissions` frame), handled like WebSocket frames. */
-  frames: z.array(z.record(z.string(), z.unknown())).max(100).optional(),
-});
+const WRITTEN: SendResult = { kind: 'written' };
+const ACKED: SendResult = { kind: 'acked' };
 
-export class HttpFailure extends Error {
-  readonly status: number;
-  /** The link the failed request belonged to. */
-  readonly link: AbortController | null;
-
-  constructor(status: number, message: string, link: AbortController | null = null) {
-    super(message);
-    this.name = 'HttpFailure';
-    this.status = status;
-    this.link = link;
-  }
+interface QueuedEvent {
+  event: JobEvent;
+  resolve(result: SendResult): void;
+  reject(error: unknown): void;
 }
+
+/** The register fields the heartbeat repeats. */
+type Identity = Pick<HttpHeartbeatBody, 'agent_id' | 'hostname' | 'platform' | 'version'>;
 
 export class HttpTransport implements Transport {
   readonly name = 'http_polling';
   readonly announcesConnected = false;
   #options: HttpTransportOptions;
   #log: Logger;
-  #client: HubHttpClient;
+  #api: HubHttpApi;
   #backoff = new Backoff({ baseMs: 1000, capMs: 60_000 });
   #up = false;
   #stopped = true;
   #registered = false;
-  /** Aborts whatever belongs to the current link (its poll loop, its flush timer). */
+  /** Aborts whatever belongs to the current link (its poll loop, its requests). */
   #link: AbortController | null = null;
   #retryTimer: NodeJS.Timeout | null = null;
   #peerProtocol: number | undefined;
-  #pollIntervalS = DEFAULT_PLAIN_POLL_S;
-  #identity: { agent_id?: string; hostname?: string; platform?: string; version?: string } = {};
-  #events: Record<string, unknown>[] = [];
-  #droppedEvents = 0;
+  #pollIntervalS: number;
+  #identity: Identity = {};
+  #events: QueuedEvent[] = [];
   #flushTimer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> = Promise.resolve();
 
   constructor(options: HttpTransportOptions) {
     this.#options = options;
     this.#log = options.log.child({ transport: 'http_polling' });
-    this.#client = new HubHttpClient({ base: options.base, apiKey: options.apiKey, userAgent: options.userAgent, env: options.env });
+    this.#pollIntervalS = options.plainPollIntervalS ?? DEFAULT_PLAIN_POLL_S;
+    this.#api = new HubHttpApi(new HubHttpClient({ base: options.base, apiKey: options.apiKey, userAgent: options.userAgent, env: options.env }));
   }
 
   get isUp(): boolean {
     return this.#up;
   }
 
-  /**
-   * GET /api/agents/poll answered 2xx or 401: the hub is reachable over plain HTTP. Sent without
-   * the key, so the probe never takes commands off the queue (the hub answers 401).
-   */
-  static async probe(client: HubHttpClient): Promise<boolean> {
-    try {
-      const answer = await client.call('GET', '/api/agents/poll', { timeoutMs: 10_000, anonymous: true });
-      return (answer.status >= 200 && answer.status < 300) || answer.status === 401;
-    } catch {
-      return false;
-    }
-  }
-
-  get client(): HubHttpClient {
-    return this.#client;
+  /** The hub is reachable over plain HTTP (switch.ts asks before it switches). */
+  probe(): Promise<boolean> {
+    return this.#api.reachable();
   }
 
   start(): void {
@@ -108,26 +103,19 @@ export class HttpTransport implements Transport {
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     this.#retryTimer = null;
     const wasUp = this.#up;
-    this.#up = false;
-    this.#registered = false;
-    this.#link?.abort();
-    this.#link = null;
-    if (this.#flushTimer) clearTimeout(this.#flushTimer);
-    this.#flushTimer = null;
+    this.#endLink();
     if (wasUp) this.#options.events.down({ code: 1000, reason: 'http transport stopped' });
   }
 
-  async send(message: object): Promise<void> {
-    if (!this.#up) throw new Error('not connected');
-    const record = message as Record<string, unknown>;
-    switch (record.type) {
-      case 'register': return this.#register(record);
-      case 'heartbeat': return this.#heartbeat(record);
-      case 'response': return this.#result(record);
+  send(message: AgentMessage): Promise<SendResult> {
+    if (!this.#up || !this.#link) return Promise.reject(new Error('not connected'));
+    switch (message.type) {
+      case 'register': return this.#register(message, this.#link);
+      case 'heartbeat': return this.#heartbeat(message, this.#link);
+      case 'response': return this.#result(message, this.#link);
       case 'job_accepted':
       case 'job_progress':
-      case 'job_output': return this.#queueEvent(record);
-      default: this.#log.debug({ type: record.type }, 'no HTTP endpoint for this message; not sent');
+      case 'job_output': return this.#queueEvent(message);
     }
   }
 
@@ -140,14 +128,21 @@ export class HttpTransport implements Transport {
     this.#options.events.up();
   }
 
-  /** The link failed: tell the session, back off, and start a new link (which registers again). */
-  #linkFailed(link: AbortController | null, reason: string, slowdown = 1): void {
-    // A late failure of an older link's request must not end the current one.
-    if (this.#stopped || !this.#up || link !== this.#link) return;
+  #endLink(): void {
     this.#up = false;
     this.#registered = false;
     this.#link?.abort();
     this.#link = null;
+    if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    this.#flushTimer = null;
+    for (const queued of this.#events.splice(0)) queued.reject(new Error('the HTTP link ended'));
+  }
+
+  /** The link failed: tell the session, back off, and start a new link (which registers again). */
+  #linkFailed(link: AbortController, reason: string, slowdown = 1): void {
+    // A late failure of an older link's request must not end the current one.
+    if (this.#stopped || !this.#up || link !== this.#link) return;
+    this.#endLink();
     this.#options.events.down({ code: 1006, reason });
     const delay = Math.min(this.#backoff.next() * slowdown, MAX_SLOW_DELAY_MS);
     this.#log.warn({ retry_in_ms: delay, attempt: this.#backoff.attempt }, `http polling interrupted: ${reason}`);
@@ -157,124 +152,119 @@ export class HttpTransport implements Transport {
     }, delay);
   }
 
-  /** Throws HttpFailure for a non-2xx answer; a network error ends the link. */
-  async #call(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs?: number): Promise<HubAnswer> {
-    const link = this.#link;
-    if (!link) throw new Error('not connected');
-    let answer: HubAnswer;
+  /**
+   * Runs one operation of the link. A network error ends the link; so does an answer that says
+   * "try later" (5xx, 401, 403, 408, 429); other HTTP failures are for the caller to judge.
+   */
+  async #run<T>(link: AbortController, what: string, operation: (signal: AbortSignal) => Promise<T>, options: { countsAsAttempt?: boolean } = {}): Promise<T> {
     try {
-      answer = await this.#client.call(method, path, { body, signal: link.signal, timeoutMs });
+      return await operation(link.signal);
     } catch (error) {
-      const reason = `${method} ${path}: ${(error as Error).message}`;
-      if (!link.signal.aborted && link === this.#link) {
+      if (link.signal.aborted || link !== this.#link) throw error;
+      const reason = `${what}: ${(error as Error).message}`;
+      if (!(error instanceof HttpFailure)) {
         this.#options.events.attemptFailed(reason);
         this.#linkFailed(link, reason);
-      }
-      throw new Error(reason);
-    }
-    if (answer.status >= 200 && answer.status < 300) return answer;
-    const detail = answer.body && typeof answer.body === 'object' && 'error' in answer.body ? String((answer.body as { error: unknown }).error) : `HTTP ${answer.status}`;
-    throw new HttpFailure(answer.status, `${method} ${path} answered ${answer.status}: ${detail}`, link);
-  }
-
-  async #register(message: Record<string, unknown>): Promise<void> {
-    const data = (message.data ?? {}) as Record<string, unknown>;
-    this.#identity = { agent_id: data.agent_id as string, hostname: data.hostname as string, platform: data.platform as string, version: data.version as string };
-    let answer: HubAnswer;
-    try {
-      answer = await this.#call('POST', '/api/agents/heartbeat', { ...data, protocol: PROTOCOL_VERSION, connection_mode: 'http_polling' });
-    } catch (error) {
-      if (error instanceof HttpFailure) {
-        this.#options.events.attemptFailed(error.message);
+      } else if (error.retriable) {
+        if (options.countsAsAttempt) this.#options.events.attemptFailed(error.message);
         // 401/403 as on the WebSocket: retry, slower for a disabled or unapproved key.
-        this.#linkFailed(error.link, error.message, error.status === 403 ? 4 : 1);
+        this.#linkFailed(link, error.message, error.status === 403 ? 4 : 1);
       }
       throw error;
     }
-    const parsed = httpRegisterAnswerSchema.safeParse(answer.body ?? {});
-    const reply = parsed.success ? parsed.data : { ok: true };
-    this.#peerProtocol = 'protocol' in reply ? reply.protocol : undefined;
-    if ('poll_interval_s' in reply && reply.poll_interval_s) this.#pollIntervalS = reply.poll_interval_s;
-    this.#registered = true;
-    this.#options.events.message({
-      type: 'connected',
-      message: 'http polling',
-      ...('agent_key_id' in reply && reply.agent_key_id !== undefined ? { agent_key_id: reply.agent_key_id } : {}),
-      ...('permissions' in reply ? { permissions: reply.permissions } : {}),
-      ...(this.#peerProtocol !== undefined ? { protocol: this.#peerProtocol } : {}),
-      ...('signing_key' in reply && reply.signing_key ? { signing_key: reply.signing_key } : {}),
-    });
-    const link = this.#link;
-    this.#options.events.message({ type: 'registered', agent_id: ('agent_id' in reply ? reply.agent_id : undefined) ?? data.agent_id });
-    if (link && !link.signal.aborted) void this.#pollLoop(link);
-    if (this.#events.length > 0) void this.#flushEvents().catch(() => {}); // kept from the previous link
   }
 
-  async #heartbeat(message: Record<string, unknown>): Promise<void> {
-    await this.#call('POST', '/api/agents/heartbeat', {
-      ...this.#identity,
-      mode: 'http_polling',
-      metrics: message.system_metrics,
-    });
+  async #register(message: RegisterMessage, link: AbortController): Promise<SendResult> {
+    const { data } = message;
+    this.#identity = { agent_id: data.agent_id, hostname: data.hostname, platform: data.platform, version: data.version };
+    let answer: Awaited<ReturnType<HubHttpApi['register']>>;
+    try {
+      answer = await this.#run(link, 'register', (signal) => this.#api.register({ ...data, protocol: PROTOCOL_VERSION, connection_mode: 'http_polling' }, signal), { countsAsAttempt: true });
+    } catch (error) {
+      // Any other refusal of the registration: this link is no use; start over after a backoff.
+      if (error instanceof HttpFailure && !error.retriable && !link.signal.aborted) {
+        this.#options.events.attemptFailed(error.message);
+        this.#linkFailed(link, error.message);
+      }
+      throw error;
+    }
+    this.#peerProtocol = answer.protocol;
+    if (answer.poll_interval_s) this.#pollIntervalS = answer.poll_interval_s;
+    this.#registered = true;
+    void this.#pollLoop(link);
+    return {
+      kind: 'registered',
+      answer: { agentId: answer.agent_id ?? data.agent_id, permissions: answer.permissions, protocol: answer.protocol, signingKey: answer.signing_key },
+    };
+  }
+
+  async #heartbeat(message: HeartbeatMessage, link: AbortController): Promise<SendResult> {
+    await this.#run(link, 'heartbeat', (signal) => this.#api.heartbeat({ ...this.#identity, mode: 'http_polling', metrics: message.system_metrics }, signal));
     // A stable link: the next failure starts the backoff from the bottom again.
     this.#backoff.reset();
+    return WRITTEN;
   }
 
-  async #result(message: Record<string, unknown>): Promise<void> {
-    const commandId = String(message.command_id);
+  async #result(message: ResponseMessage, link: AbortController): Promise<SendResult> {
     await this.#flushEvents(); // progress and output go before the result that ends them
-    let answer: HubAnswer;
+    const commandId = message.command_id;
+    let answer: Awaited<ReturnType<HubHttpApi['result']>>;
     try {
-      answer = await this.#call('POST', '/api/agents/result', { command_id: commandId, result: message });
+      answer = await this.#run(link, 'result', (signal) => this.#api.result({ command_id: commandId, result: message }, signal));
     } catch (error) {
-      if (!(error instanceof HttpFailure)) throw error; // the link already failed; the outbox re-sends after it
-      if (error.status >= 500 || error.status === 401 || error.status === 403 || error.status === 408 || error.status === 429) {
-        // Not stored now: end the link, so the outbox is re-sent (in order) once it is back.
-        this.#linkFailed(error.link, error.message, error.status === 403 ? 4 : 1);
-        throw error;
+      // Not stored now: the link ended, and the outbox is sent again (in order) once it is back.
+      if (!(error instanceof HttpFailure) || error.retriable) throw error;
+      if (this.#options.acks.required) {
+        // The refusal is unsigned, and a relay could answer the same: a pinned agent keeps the
+        // response and sends it again on the next link.
+        this.#log.error({ command_id: commandId, err: error.message }, 'the hub rejected a response; kept in the outbox (a pinned agent forgets a response only on a signed ack)');
+        return WRITTEN;
       }
-      // Any other 4xx will never be accepted: keeping it would block every later response. (A
-      // pinned agent still keeps it: the refusal is unsigned, and a relay could answer the same.)
+      // Any other 4xx will never be accepted: keeping it would block every later response.
       this.#log.error({ command_id: commandId, err: error.message }, 'the hub rejected a response for good; dropping it from the outbox');
-      this.#options.events.message({ type: 'ack', command_ids: [commandId] });
-      return;
+      return { kind: 'skipped', reason: error.message };
     }
-    const signed = httpResultAnswerSchema.safeParse(answer.body ?? {});
-    const ack = signed.success ? signed.data.ack : undefined;
-    this.#options.events.message(ack ? { type: 'ack', ...ack } : { type: 'ack', command_ids: [commandId] });
+    // Stored only when the ack says so: signed for this agent's key once one is pinned (an unsigned
+    // 2xx is judged like an unsigned ack frame). Otherwise it stays, and goes again on the next link.
+    const ack: AckMessage = answer.ack ? { type: 'ack', ...answer.ack } : { type: 'ack', command_ids: [commandId] };
+    return ack.command_ids.includes(commandId) && this.#options.acks.accepts(ack) ? ACKED : WRITTEN;
   }
 
-  #queueEvent(event: Record<string, unknown>): void {
-    if (this.#peerProtocol !== PROTOCOL_VERSION) return; // a micro-hack server has no events endpoint
-    if (this.#events.length >= MAX_BUFFERED_EVENTS) {
-      this.#events.shift();
-      if (this.#droppedEvents++ % 1000 === 0) this.#log.warn({ dropped: this.#droppedEvents }, 'too many job events waiting for the hub; dropping the oldest');
-    }
-    this.#events.push(event);
-    if (!this.#flushTimer) {
-      this.#flushTimer = setTimeout(() => {
-        this.#flushTimer = null;
-        void this.#flushEvents().catch(() => {});
-      }, this.#events.length >= EVENTS_BATCH ? 0 : EVENTS_FLUSH_DELAY_MS);
-    }
+  #queueEvent(event: JobEvent): Promise<SendResult> {
+    if (this.#peerProtocol !== PROTOCOL_VERSION) return Promise.resolve({ kind: 'skipped', reason: 'this server has no events endpoint (it did not announce protocol 1)' });
+    if (this.#events.length >= MAX_QUEUED_EVENTS) return Promise.reject(new Error('too many job events waiting for the hub'));
+    return new Promise((resolve, reject) => {
+      this.#events.push({ event, resolve, reject });
+      if (!this.#flushTimer) {
+        this.#flushTimer = setTimeout(() => {
+          this.#flushTimer = null;
+          void this.#flushEvents();
+        }, this.#events.length >= EVENTS_BATCH ? 0 : EVENTS_FLUSH_DELAY_MS);
+      }
+    });
   }
 
-  /** Sends buffered events in order; what fails stays buffered for the next flush. */
+  /** Sends queued events in order, in batches; a batch that fails fails its senders. */
   #flushEvents(): Promise<void> {
-    this.#flushing = this.#flushing.catch(() => {}).then(async () => {
-      while (this.#events.length > 0 && this.#up && this.#registered) {
-        const batch = this.#events.slice(0, EVENTS_BATCH);
+    this.#flushing = this.#flushing.then(async () => {
+      while (this.#events.length > 0) {
+        const link = this.#link;
+        const batch = this.#events.splice(0, EVENTS_BATCH);
+        if (!link || !this.#registered) {
+          for (const queued of batch) queued.reject(new Error('not connected'));
+          continue;
+        }
         try {
-          await this.#call('POST', '/api/agents/events', { events: batch });
+          await this.#run(link, 'events', (signal) => this.#api.events({ events: batch.map((queued) => queued.event) }, signal));
+          for (const queued of batch) queued.resolve(WRITTEN);
         } catch (error) {
-          if (error instanceof HttpFailure && error.status === 400) {
+          if (error instanceof HttpFailure && !error.retriable) {
             this.#log.warn({ err: error.message, events: batch.length }, 'the hub refused a batch of job events; dropped');
+            for (const queued of batch) queued.resolve({ kind: 'skipped', reason: error.message });
           } else {
-            if (this.#up && !this.#flushTimer) this.#flushTimer = setTimeout(() => { this.#flushTimer = null; void this.#flushEvents().catch(() => {}); }, 1000);
-            return;
+            for (const queued of batch) queued.reject(error);
           }
         }
-        this.#events.splice(0, batch.length);
       }
     });
     return this.#flushing;
@@ -284,26 +274,23 @@ export class HttpTransport implements Transport {
     const longPoll = this.#peerProtocol === PROTOCOL_VERSION;
     const waitS = Math.min(30, Math.max(0, this.#options.waitS ?? 25));
     while (!link.signal.aborted) {
-      let answer: HubAnswer;
+      let answer: Awaited<ReturnType<HubHttpApi['poll']>>;
       try {
-        answer = await this.#call('GET', longPoll ? `/api/agents/poll?wait=${waitS}` : '/api/agents/poll', undefined, (waitS + 20) * 1000);
+        answer = await this.#run(link, 'poll', (signal) => this.#api.poll(longPoll ? waitS : null, signal));
       } catch (error) {
-        if (error instanceof HttpFailure) this.#linkFailed(error.link, error.message, error.status === 403 ? 4 : 1);
+        if (error instanceof HttpFailure && !error.retriable && !link.signal.aborted) this.#linkFailed(link, error.message);
         return;
       }
-      // Each command is checked by the session (a malformed one is answered invalid_params),
-      // so one bad entry never hides the others.
-      const commands = pollAnswerShape.safeParse(answer.body);
-      if (!commands.success) {
-        this.#log.warn({ status: answer.status }, 'dropped a poll answer that is not { commands: [...] }');
+      if ('malformed' in answer) {
+        this.#log.warn({ status: answer.malformed }, 'dropped a poll answer that is not { commands: [...] }');
       } else {
-        for (const frame of commands.data.frames ?? []) {
+        for (const frame of answer.frames) {
           if (link.signal.aborted) return;
           this.#options.events.message(frame);
         }
-        for (const command of commands.data.commands) {
+        for (const entry of answer.commands) {
           if (link.signal.aborted) return;
-          this.#options.events.message({ ...command, type: 'command' });
+          this.#options.events.command(entry);
         }
       }
       if (!longPoll) await sleep(this.#pollIntervalS * 1000, link.signal);

@@ -5,10 +5,11 @@
 // comes up again on the other side, so registration and the outbox re-send happen as on any
 // reconnect.
 import type { Logger } from '@tether/shared/logger.ts';
-import type { DownInfo, Transport, TransportEvents } from './transport.ts';
+import type { AgentMessage } from '@tether/shared/protocol/agent-messages.ts';
+import type { DownInfo, SendResult, Transport, TransportEvents, TransportName } from './transport.ts';
 import { WebSocketTransport } from './websocket.ts';
 import type { WsFailure } from './ws-failure.ts';
-import type { HttpTransport } from './long-poll.ts'; // loaded lazily: undici only when HTTP is needed
+import type { AckTrust, HttpTransport } from './long-poll.ts'; // loaded lazily: only when HTTP is needed
 import { agentHttpBase, agentWebSocketUrl } from './url.ts';
 
 export interface SwitchingTransportOptions {
@@ -19,10 +20,16 @@ export interface SwitchingTransportOptions {
   log: Logger;
   events: TransportEvents;
   forceHttp: boolean;
+  /** Structural WebSocket failures may switch to HTTP (transport.http_fallback; micro-hack's MICROHACK_HTTP_FALLBACK). */
+  httpFallback: boolean;
   /** While on HTTP, try WebSocket again about this often (±25 % jitter). */
   wsProbeIntervalMs: number;
   frameTimeoutMs?: number;
   longPollWaitS?: number;
+  /** Seconds between plain polls of a server without long polls (transport.http_poll_interval_s). */
+  plainPollIntervalS?: number;
+  /** Judges the hub's acks of HTTP results (the agent's CommandSigning). */
+  acks: AckTrust;
   pingIntervalMs?: number;
   pongTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
@@ -31,7 +38,7 @@ export interface SwitchingTransportOptions {
 /** Structural WebSocket failures in a row before HTTP is tried. */
 const STRUCTURAL_FAILURES_TO_SWITCH = 2;
 
-type Mode = 'websocket' | 'http_polling';
+type Mode = TransportName;
 
 export class SwitchingTransport implements Transport {
   #options: SwitchingTransportOptions;
@@ -61,7 +68,7 @@ export class SwitchingTransport implements Transport {
     });
   }
 
-  get name(): string {
+  get name(): TransportName {
     return this.#mode;
   }
 
@@ -87,7 +94,7 @@ export class SwitchingTransport implements Transport {
     this.#ws.start();
   }
 
-  send(message: object): Promise<void> {
+  send(message: AgentMessage): Promise<SendResult> {
     return this.#mode === 'websocket' ? this.#ws.send(message) : this.#http ? this.#http.send(message) : Promise.reject(new Error('not connected'));
   }
 
@@ -109,6 +116,7 @@ export class SwitchingTransport implements Transport {
       },
       down: (info: DownInfo) => { if (source === this.#mode) session.down(info); },
       message: (message: unknown) => { if (source === this.#mode) session.message(message); },
+      command: (entry: unknown) => { if (source === this.#mode) session.command(entry); },
       attemptFailed: (reason: string) => { if (source === this.#mode) session.attemptFailed(reason); },
       fatal: (reason: string) => session.fatal(reason),
     };
@@ -125,6 +133,10 @@ export class SwitchingTransport implements Transport {
       this.#structuralInARow = 0;
       return 'retry';
     }
+    if (!this.#options.httpFallback) {
+      this.#log.warn({ reason: failure.reason }, 'structural websocket failure; HTTP fallback is off (transport.http_fallback), staying on websocket');
+      return 'retry';
+    }
     this.#structuralInARow += 1;
     this.#log.warn({ in_a_row: this.#structuralInARow, reason: failure.reason }, 'structural websocket failure');
     if (this.#structuralInARow < STRUCTURAL_FAILURES_TO_SWITCH) return 'retry-soon';
@@ -134,7 +146,7 @@ export class SwitchingTransport implements Transport {
 
   async #probeHttpThenSwitch(why: string): Promise<void> {
     const http = await this.#httpTransport();
-    const reachable = await (http.constructor as typeof HttpTransport).probe(http.client);
+    const reachable = await http.probe();
     if (this.#stopped) return;
     if (reachable) {
       await this.#switchToHttp(why);
@@ -148,7 +160,7 @@ export class SwitchingTransport implements Transport {
 
   async #httpTransport(): Promise<HttpTransport> {
     if (!this.#http) {
-      const { HttpTransport } = await import('./long-poll.ts'); // undici is loaded only when HTTP is needed
+      const { HttpTransport } = await import('./long-poll.ts'); // the HTTP code loads only when it is needed
       this.#http ??= new HttpTransport({
         base: agentHttpBase(this.#options.serverUrl),
         apiKey: this.#options.apiKey,
@@ -156,6 +168,8 @@ export class SwitchingTransport implements Transport {
         log: this.#options.log,
         events: this.#routed('http_polling'),
         waitS: this.#options.longPollWaitS,
+        plainPollIntervalS: this.#options.plainPollIntervalS,
+        acks: this.#options.acks,
         env: this.#options.env,
       });
     }

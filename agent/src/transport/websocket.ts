@@ -6,7 +6,8 @@ import WebSocket from 'ws';
 import { Backoff } from '@tether/shared/backoff.ts';
 import { MAX_HUB_FRAME_BYTES } from '@tether/shared/protocol/hub-messages.ts';
 import type { Logger } from '@tether/shared/logger.ts';
-import type { Transport, TransportEvents } from './transport.ts';
+import type { AgentMessage } from '@tether/shared/protocol/agent-messages.ts';
+import type { SendResult, Transport, TransportEvents } from './transport.ts';
 import { decideAfterClose, decideAfterHandshakeStatus, MAX_SLOW_DELAY_MS } from './reconnect-policy.ts';
 import type { ReconnectDecision } from './reconnect-policy.ts';
 import { blackHoleFailure, classifyConnectError, classifyHandshakeAnswer } from './ws-failure.ts';
@@ -39,6 +40,7 @@ export interface WebSocketTransportOptions {
  * down; ws itself only closes the socket (1009) above this much larger memory guard.
  */
 const SOCKET_MAX_PAYLOAD = 16 * MAX_HUB_FRAME_BYTES;
+const WRITTEN: SendResult = { kind: 'written' };
 
 export class WebSocketTransport implements Transport {
   readonly name = 'websocket';
@@ -71,11 +73,11 @@ export class WebSocketTransport implements Transport {
     this.#connect();
   }
 
-  send(message: object): Promise<void> {
+  send(message: AgentMessage): Promise<SendResult> {
     const socket = this.#socket;
     if (!socket || !this.#up || socket.readyState !== WebSocket.OPEN) return Promise.reject(new Error('not connected'));
     return new Promise((resolve, reject) => {
-      socket.send(JSON.stringify(message), (error) => (error ? reject(error) : resolve()));
+      socket.send(JSON.stringify(message), (error) => (error ? reject(error) : resolve(WRITTEN)));
     });
   }
 
@@ -125,6 +127,10 @@ export class WebSocketTransport implements Transport {
     let lastError = '';
     const socket = new WebSocket(url, {
       headers: { Authorization: `Bearer ${apiKey}`, 'User-Agent': userAgent },
+      // No permessage-deflate: frames are small JSON, and a server that accepts it (Python
+      // websockets does by default; the tether hub does not) made zlib a third of the agent's CPU
+      // under load, plus a compression context per socket. Bulk data travels over HTTP uploads.
+      perMessageDeflate: false,
       maxPayload: SOCKET_MAX_PAYLOAD,
       handshakeTimeout: 15_000,
       ...(agent ? { agent } : {}),

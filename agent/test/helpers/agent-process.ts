@@ -5,6 +5,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
+import { createLogger } from '@tether/shared/logger.ts';
+import { CommandLog } from '../../src/log/command-log.ts';
 
 export const AGENT_MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 export const TEST_API_KEY = 'tk_test_0123456789abcdefSECRET';
@@ -28,6 +31,17 @@ export async function until<T>(what: string, probe: () => T | undefined | null |
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** The command log of a state dir as a running agent left it on disk (read-only, never writes). */
+export function readCommandLog(stateDir: string): { pending: string[]; journal: number; running: string[] } {
+  const log = createLogger({ name: 'test', level: 'silent', destination: new Writable({ write(_chunk, _enc, done) { done(); } }) });
+  const commandLog = new CommandLog(stateDir, { retentionMs: 24 * 3600_000, maxEntries: 10_000 }, log, { readOnly: true });
+  try {
+    return { pending: commandLog.pendingIds(), journal: commandLog.journalSize, running: commandLog.leftoverMarkers().map((marker) => marker.command_id) };
+  } finally {
+    commandLog.close();
   }
 }
 

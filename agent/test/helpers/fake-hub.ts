@@ -1,5 +1,5 @@
 // A scripted WebSocket server for agent tests: either a protocol-1 hub (connected with protocol 1,
-// acks responses) or a micro-hack-style server (no protocol, no acks).
+// acks responses) or a micro-hack-style server (no protocol, no acks, optionally no `registered`).
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,6 +25,8 @@ export interface FakeHubOptions {
   noPong?: boolean;
   /** Do not ack responses (a tether hub that stalls). */
   withholdAcks?: boolean;
+  /** Answer `register` with `registered` (default true; a bare micro-hack server may not). */
+  sendRegistered?: boolean;
 }
 
 export interface ReceivedMessage {
@@ -36,6 +38,8 @@ export class FakeHub {
   readonly options: FakeHubOptions;
   readonly received: ReceivedMessage[] = [];
   readonly upgradeRequests: IncomingMessage[] = [];
+  /** Plain HTTP requests (not upgrades), e.g. the agent probing for HTTP polling. */
+  readonly plainRequests: IncomingMessage[] = [];
   readonly sockets: WebSocket[] = [];
   #server: Server;
   #wss: WebSocketServer;
@@ -43,7 +47,11 @@ export class FakeHub {
 
   constructor(options: FakeHubOptions = {}) {
     this.options = options;
-    this.#server = createServer((_req, res) => { res.writeHead(404); res.end(); });
+    this.#server = createServer((req, res) => {
+      this.plainRequests.push(req);
+      res.writeHead(404);
+      res.end();
+    });
     this.#wss = new WebSocketServer({ noServer: true, autoPong: !options.noPong });
     this.#server.on('upgrade', (req, socket, head) => {
       this.upgradeRequests.push(req);
@@ -81,7 +89,7 @@ export class FakeHub {
       let message: Record<string, any>;
       try { message = JSON.parse(String(data)); } catch { return; }
       this.received.push({ connection, message });
-      if (message.type === 'register') ws.send(JSON.stringify({ type: 'registered', agent_id: message.data?.agent_id }));
+      if (message.type === 'register' && this.options.sendRegistered !== false) ws.send(JSON.stringify({ type: 'registered', agent_id: message.data?.agent_id }));
       if (message.type === 'heartbeat') ws.send(JSON.stringify({ type: 'heartbeat_ack' }));
       if (message.type === 'response' && tether && !this.options.withholdAcks) ws.send(JSON.stringify(this.ack([message.command_id])));
     });

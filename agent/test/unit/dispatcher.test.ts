@@ -2,7 +2,7 @@
 // to cover timeout, cancel, busy, deadlines and the running markers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, readdir } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -18,6 +18,7 @@ import { Lanes } from '../../src/lanes.ts';
 import { Journal } from '../../src/journal.ts';
 import { Outbox } from '../../src/outbox.ts';
 import { RunningMarkers } from '../../src/running-markers.ts';
+import { CommandLog } from '../../src/log/command-log.ts';
 import { AgentStateFile } from '../../src/state.ts';
 import { CommandSigning } from '../../src/signature.ts';
 import { SigningKeyPin } from '../../src/pins.ts';
@@ -75,7 +76,9 @@ async function makeDispatcher(t: { after(fn: () => unknown): void }, queue = { w
   const destination = new Writable({ write(chunk, _enc, done) { for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l)); done(); } });
   const log = createLogger({ name: 'test', level: 'debug', destination });
   const config = agentConfigSchema.parse({ server_url: 'ws://x', api_key: 'k_12345678', state_dir: stateDir, allow: ['wait', 'fail', 'crash', 'look'], queue, command_timeout_s: 300 });
-  const outbox = new Outbox(stateDir, log);
+  const commandLog = new CommandLog(stateDir, { retentionMs: 3600_000, maxEntries: 1000 }, log);
+  t.after(() => commandLog.close());
+  const outbox = new Outbox(commandLog);
   const events: Record<string, any>[] = [];
   const lanes = new Lanes({ workers: queue.workers, maxQueued: queue.max_queued });
   const dispatcher = new Dispatcher({
@@ -84,29 +87,29 @@ async function makeDispatcher(t: { after(fn: () => unknown): void }, queue = { w
     permissions: new Permissions(config.allow),
     lanes,
     signing: new CommandSigning(new SigningKeyPin({ stateDir, state: new AgentStateFile(stateDir, log), configuredKey: undefined, signingKeyUrl: 'unused', log }), config.api_key, log),
-    journal: new Journal(stateDir, { retentionMs: 3600_000, maxEntries: 1000 }, log),
+    journal: new Journal(commandLog),
     outbox,
-    markers: new RunningMarkers(stateDir),
+    markers: new RunningMarkers(commandLog),
     fsyncEffectFree,
     sendEvent: (message) => events.push(message),
     deliver: () => {},
     exitAfterDelivery: () => {},
   });
   const response = (id: string) => until(`response ${id}`, () => outbox.get(id)?.message as Record<string, any> | undefined, 30_000);
-  return { dispatcher, outbox, events, lines, stateDir, response };
+  return { dispatcher, outbox, commandLog, events, lines, stateDir, response };
 }
 
 const command = (id: string, name: string, extra: Record<string, unknown> = {}) => ({ type: 'command' as const, command_id: id, command: name, data: {}, ...extra });
 
 test('timeout, cancel (running and queued), busy, and markers while running', async (t) => {
-  const { dispatcher, events, stateDir, response } = await makeDispatcher(t);
+  const { dispatcher, events, commandLog, response } = await makeDispatcher(t);
   await dispatcher.handle(command('t-1', 'wait', { timeout_s: 0.2 }));
   const timedOut = await response('t-1');
   assert.equal(timedOut.error_code, 'timeout');
   assert.match(timedOut.error, /timed out after 0.2 s/);
 
   await dispatcher.handle(command('c-1', 'wait'));
-  await until('marker written', async () => (await readdir(join(stateDir, 'running'))).filter((name) => /^[0-9a-f]+\.json$/.test(name)).length === 1);
+  await until('marker written', () => commandLog.runningCount === 1);
   await dispatcher.handle(command('c-2', 'wait', { data: { job_id: 'J2' } }));
   await dispatcher.handle(command('c-3', 'wait'));
   assert.equal((await response('c-3')).error_code, 'busy');
@@ -119,7 +122,7 @@ test('timeout, cancel (running and queued), busy, and markers while running', as
   assert.equal((await response('c-2')).error_code, 'cancelled');
   await dispatcher.cancel('c-1');
   assert.equal((await response('c-1')).error_code, 'cancelled');
-  await until('marker cleared', async () => (await readdir(join(stateDir, 'running'))).length === 0);
+  await until('marker cleared', () => commandLog.runningCount === 0);
 });
 
 test('deadline passed → expired without running; handler failures keep their code', async (t) => {

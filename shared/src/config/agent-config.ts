@@ -21,9 +21,10 @@ const logLevelSchema = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal
   message: 'must be one of trace, debug, info, warn, error, fatal, silent',
 });
 
-const booleanish = z.union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no'])]).transform((value) =>
-  typeof value === 'boolean' ? value : ['1', 'true', 'yes'].includes(value),
-);
+/** true/false, or what an environment variable says: 1/0, true/false, yes/no (any case, as micro-hack reads them). */
+export const booleanish = z
+  .preprocess((value) => (typeof value === 'string' ? value.trim().toLowerCase() : value), z.union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no', ''])]))
+  .transform((value) => (typeof value === 'boolean' ? value : ['1', 'true', 'yes'].includes(value)));
 
 export const agentConfigSchema = z.object({
   server_url: serverUrlSchema,
@@ -67,6 +68,9 @@ export const AGENT_ENV: ReadonlyArray<{ env: string; key: string; aliases?: stri
   { env: 'TETHER_STATE_DIR', key: 'state_dir' },
   { env: 'TETHER_LOG_LEVEL', key: 'log_level' },
   { env: 'TETHER_FORCE_HTTP', key: 'transport.force_http', aliases: ['MICROHACK_FORCE_HTTP'] },
+  { env: 'TETHER_HTTP_FALLBACK', key: 'transport.http_fallback', aliases: ['MICROHACK_HTTP_FALLBACK'] },
+  { env: 'TETHER_HTTP_POLL_INTERVAL', key: 'transport.http_poll_interval_s', aliases: ['MICROHACK_HTTP_POLL_INTERVAL'] },
+  { env: 'TETHER_SKIP_UPDATE', key: 'update.skip', aliases: ['MICROHACK_SKIP_UPDATE'] },
   { env: 'TETHER_RELEASE_KEYS', key: 'release_keys' },
 ];
 

@@ -88,6 +88,8 @@ export const jobOutputSchema = z.object({
   timestamp: timestampSchema.optional(),
   command_id: z.string().optional(),
   stream: z.enum(['stdout', 'stderr']).optional(),
+  /** [ext] Set on the marker line that stands where output was dropped while the link was down. */
+  dropped: z.object({ lines: z.number().int().nonnegative(), bytes: z.number().int().nonnegative() }).optional(),
 });
 
 export const responseSchema = z.object({

@@ -76,6 +76,8 @@ export const httpResultBodySchema = z.object({
 export const httpEventsBodySchema = z.object({ events: z.array(jobEventSchema).max(1000) });
 
 export type HttpRegisterBody = z.infer<typeof httpRegisterBodySchema>;
+export type HttpHeartbeatBody = z.infer<typeof httpHeartbeatBodySchema>;
+export type HttpEventsBody = z.infer<typeof httpEventsBodySchema>;
 export type HttpRegisterAnswer = z.infer<typeof httpRegisterAnswerSchema>;
 export type PollAnswer = z.infer<typeof pollAnswerSchema>;
 export type HttpResultBody = z.infer<typeof httpResultBodySchema>;

@@ -3,6 +3,7 @@
 // completed `backup` when it next hears from the agent, so runs while the hub was away are not lost.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@tether/shared/logger.ts';
+import type { ResponseMessage } from '@tether/shared/protocol/agent-messages.ts';
 import type { BackupConfig } from '../config-schema.ts';
 
 export interface ScheduledBackupsOptions {
@@ -11,7 +12,7 @@ export interface ScheduledBackupsOptions {
   agentId: string;
   log: Logger;
   /** Stores a response durably and sends it (the agent's outbox). */
-  report(commandId: string, response: Record<string, unknown>): Promise<void>;
+  report(commandId: string, response: ResponseMessage): Promise<void>;
 }
 
 /** Returns a stop function; does nothing (and loads nothing) when no target has a schedule. */
@@ -26,7 +27,7 @@ export async function startScheduledBackups(options: ScheduledBackupsOptions): P
     onResult: async (result) => {
       const commandId = `scheduled:${randomUUID()}`;
       const { ok, error, ...data } = result;
-      const response = ok
+      const response: ResponseMessage = ok
         ? { type: 'response', command_id: commandId, success: true, data, agent_id: agentId }
         : { type: 'response', command_id: commandId, success: false, data, error, error_code: 'failed', agent_id: agentId };
       await options.report(commandId, response);
