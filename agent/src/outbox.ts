@@ -18,7 +18,8 @@ export class Outbox {
 
   /**
    * Stores a response for delivery; one already waiting for that command is kept as it is.
-   * `journal` also makes it the journal's answer for the command (one record for both).
+   * `journal` also makes it the journal's answer for the command (one record for both; when an
+   * answer was already waiting, a journal record of its own unless the journal has one).
    * `sync: false` skips the fsync, for responses of effect-free commands and refusals.
    */
   add(commandId: string, message: ResponseMessage, options: { sync?: boolean; journal?: boolean } = {}): Promise<void> {

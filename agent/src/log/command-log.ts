@@ -121,10 +121,15 @@ export class CommandLog {
    * Stores a finished command's response: pending delivery, and the journal's answer for that
    * command when `journal`. With `sync` it resolves once the record is durable (group commit);
    * without, the record is written at once and survives a crash of the agent, not a power loss.
-   * A response already pending for that command is kept as it is.
+   * A response already pending for that command is kept as it is (the hub may have stored it);
+   * with `journal`, `message` still becomes the journal's answer when there is none yet, so a
+   * verified command refused after an unverified frame under its id never runs on a replay.
    */
   async store(commandId: string, message: ResponseMessage, options: { journal: boolean; sync: boolean }): Promise<void> {
-    if (this.#pending.has(commandId)) return;
+    if (this.#pending.has(commandId)) {
+      if (options.journal && !this.#journal.has(commandId)) await this.remember(commandId, message, { sync: options.sync });
+      return;
+    }
     await this.#writeResponse(commandId, message, { journal: options.journal, pending: true, sync: options.sync });
   }
 

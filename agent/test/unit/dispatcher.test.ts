@@ -23,6 +23,11 @@ import { AgentStateFile } from '../../src/state.ts';
 import { CommandSigning } from '../../src/signature.ts';
 import { SigningKeyPin } from '../../src/pins.ts';
 import { until } from '../helpers/agent-process.ts';
+import { generateEd25519KeyPair, hashSecret, signEd25519 } from '@tether/shared/crypto.ts';
+import { commandPayload } from '@tether/shared/protocol/signed-payloads.ts';
+import type { CommandMessage } from '@tether/shared/protocol/hub-messages.ts';
+
+const TEST_KEY = 'k_12345678';
 
 /** Runs until aborted; reports where it got. */
 const waitCommand: CommandDefinition<{ label?: string }> = {
@@ -69,13 +74,27 @@ const lookCommand: CommandDefinition<Record<string, unknown>> = {
   },
 };
 
-async function makeDispatcher(t: { after(fn: () => unknown): void }, queue = { workers: 1, max_queued: 1 }, fsyncEffectFree = true) {
-  const stateDir = await mkdtemp(join(tmpdir(), 'tether-dispatcher-'));
-  t.after(() => rm(stateDir, { recursive: true, force: true }));
+/** An effectful normal-lane command that only records that it ran. */
+const ran: string[] = [];
+const recordCommand: CommandDefinition<Record<string, unknown>> = {
+  name: 'record',
+  permission: 'record',
+  lane: 'normal',
+  params: z.object({}),
+  async run(_params, context) {
+    ran.push(context.commandId);
+    return { recorded: true };
+  },
+};
+
+/** `signingKey`: the pinned hub key (as from the install); `stateDir`: reopen a state dir (a restart). */
+async function makeDispatcher(t: { after(fn: () => unknown): void }, queue = { workers: 1, max_queued: 1 }, fsyncEffectFree = true, options: { signingKey?: string; stateDir?: string } = {}) {
+  const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'tether-dispatcher-')));
+  if (!options.stateDir) t.after(() => rm(stateDir, { recursive: true, force: true }));
   const lines: Record<string, any>[] = [];
   const destination = new Writable({ write(chunk, _enc, done) { for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l)); done(); } });
   const log = createLogger({ name: 'test', level: 'debug', destination });
-  const config = agentConfigSchema.parse({ server_url: 'ws://x', api_key: 'k_12345678', state_dir: stateDir, allow: ['wait', 'fail', 'crash', 'look'], queue, command_timeout_s: 300 });
+  const config = agentConfigSchema.parse({ server_url: 'ws://x', api_key: TEST_KEY, state_dir: stateDir, allow: ['wait', 'fail', 'crash', 'look', 'record'], queue, command_timeout_s: 300 });
   const commandLog = new CommandLog(stateDir, { retentionMs: 3600_000, maxEntries: 1000 }, log);
   t.after(() => commandLog.close());
   const outbox = new Outbox(commandLog);
@@ -83,10 +102,10 @@ async function makeDispatcher(t: { after(fn: () => unknown): void }, queue = { w
   const lanes = new Lanes({ workers: queue.workers, maxQueued: queue.max_queued });
   const dispatcher = new Dispatcher({
     config, stateDir, agentId: 'agent-1', log,
-    registry: new CommandRegistry([waitCommand, failCommand, crashCommand, lookCommand]),
+    registry: new CommandRegistry([waitCommand, failCommand, crashCommand, lookCommand, recordCommand]),
     permissions: new Permissions(config.allow),
     lanes,
-    signing: new CommandSigning(new SigningKeyPin({ stateDir, state: new AgentStateFile(stateDir, log), configuredKey: undefined, signingKeyUrl: 'unused', log }), config.api_key, log),
+    signing: new CommandSigning(new SigningKeyPin({ stateDir, state: new AgentStateFile(stateDir, log), configuredKey: options.signingKey, signingKeyUrl: 'unused', log }), config.api_key, log),
     journal: new Journal(commandLog),
     outbox,
     markers: new RunningMarkers(commandLog),
@@ -100,6 +119,12 @@ async function makeDispatcher(t: { after(fn: () => unknown): void }, queue = { w
 }
 
 const command = (id: string, name: string, extra: Record<string, unknown> = {}) => ({ type: 'command' as const, command_id: id, command: name, data: {}, ...extra });
+
+/** A command frame signed (scheme 2) for the test agent's key. */
+function signed(privateKeyPem: string, id: string, name: string): CommandMessage {
+  const frame = { type: 'command' as const, command_id: id, command: name, data: {}, timestamp: new Date().toISOString() };
+  return { ...frame, signature: signEd25519(privateKeyPem, commandPayload(frame, hashSecret(TEST_KEY))) };
+}
 
 test('timeout, cancel (running and queued), busy, and markers while running', async (t) => {
   const { dispatcher, events, commandLog, response } = await makeDispatcher(t);
@@ -169,4 +194,22 @@ test('durability: every response is fsynced by default; the opt-out spares only 
   };
   assert.deepEqual(await syncOf(true), { 'look-1': true, 'fail-1': true, 'unknown-1': true });
   assert.deepEqual(await syncOf(false), { 'look-1': false, 'fail-1': true, 'unknown-1': false });
+});
+
+test('a verified command refused after a forged frame under its id stays refused across a restart', async (t) => {
+  const keys = generateEd25519KeyPair();
+  const first = await makeDispatcher(t, undefined, true, { signingKey: keys.publicKey });
+  const genuine = signed(keys.privateKeyPem, 'r-1', 'record');
+  await first.dispatcher.handle({ ...genuine, signature: Buffer.alloc(64).toString('base64') }); // forged first
+  assert.equal((await first.response('r-1')).error_code, 'bad_signature');
+  // The genuine frame while that refusal still waits for delivery: refused too, and journaled.
+  await first.dispatcher.handle(genuine);
+  await until('the genuine frame refused', () => first.lines.some((line) => line.audit && line.command_id === 'r-1' && /first arrived with a bad signature/.test(line.reason ?? '')));
+  assert.equal(first.commandLog.journalSize, 1, 'the verified refusal is the journal\'s answer');
+  first.commandLog.close();
+
+  const second = await makeDispatcher(t, undefined, true, { signingKey: keys.publicKey, stateDir: first.stateDir });
+  await second.dispatcher.handle(genuine); // replayed after the restart, inside the 300 s window
+  await until('the replay answered from the journal', () => second.lines.some((line) => line.audit && line.command_id === 'r-1' && line.outcome === 'replayed_from_journal'));
+  assert.deepEqual(ran, [], 'the command never ran');
 });
