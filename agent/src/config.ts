@@ -33,8 +33,9 @@ export const agentWorkerConfigSchema = agentConfigSchema.extend({
    * Responses of commands with effects (actions, backups, update, restart) are always fsynced into
    * the command log before they are sent. Responses of commands that change nothing (ping, echo,
    * info, metrics, capabilities, listings) and refusals are written without fsync by default: they
-   * survive a crash of the agent, not a power loss, and running them again changes nothing.
-   * fsync_effect_free: true makes them durable too (docs/protocol.md, "Durability").
+   * survive a crash of the agent, not a power loss, and running them again changes nothing (a
+   * verified command with effects refused without running is the exception, dispatcher.ts
+   * #guardsReplay). fsync_effect_free: true makes them durable too (docs/protocol.md, "Durability").
    */
   durability: z.object({ fsync_effect_free: z.boolean().default(false) }).default({ fsync_effect_free: false }),
   /** How long finished commands are remembered so a re-sent command is not run twice. */

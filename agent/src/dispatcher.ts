@@ -52,8 +52,11 @@ export interface DispatcherDeps {
 export class Dispatcher {
   #deps: DispatcherDeps;
   #log: Logger;
-  /** Accepted and not yet answered: a duplicate arriving meanwhile is ignored. */
-  #inFlight = new Set<string>();
+  /**
+   * Accepted and not yet answered: a duplicate arriving meanwhile is ignored. The value: an answer
+   * it gets without running must be fsynced (#guardsReplay).
+   */
+  #inFlight = new Map<string, boolean>();
   #running = new Map<string, AbortController>();
   #cancelBeforeStart = new Set<string>();
   /** Ids answered bad_signature by this process (oldest first). */
@@ -98,42 +101,43 @@ export class Dispatcher {
       this.#log.info({ command_id: commandId, command }, 'duplicate of a command still running: ignored');
       return;
     }
-    const finished = this.#deps.journal.get(commandId);
-    if (finished) return this.#replay(commandId, command, finished.response);
-    if (this.#refusedUnverified.has(commandId)) {
-      return this.#refuse(ids, 'bad_signature', 'this command id first arrived with a bad signature (or malformed) and was refused; it is not run now (queue the command again)');
-    }
-    if (verdict.stale) return this.#refuse(ids, 'expired', verdict.stale);
-
+    // `has`, not `get`: an answer that cannot be read back still means the command never runs again.
+    if (this.#deps.journal.has(commandId)) return this.#replay(commandId, command);
     const definition = this.#deps.registry.get(command);
+    const durable = this.#guardsReplay(verdict.verified, definition);
+    if (this.#refusedUnverified.has(commandId)) {
+      return this.#refuse(ids, 'bad_signature', 'this command id first arrived with a bad signature (or malformed) and was refused; it is not run now (queue the command again)', { durable });
+    }
+    if (verdict.stale) return this.#refuse(ids, 'expired', verdict.stale, { durable });
+
     if (!definition) return this.#refuse(ids, 'unknown_command', `unknown command "${command}"; this agent knows: ${this.#deps.registry.all().map((c) => c.name).join(', ')}`);
 
     if (!this.#deps.permissions.allows(definition.permission)) {
-      return this.#refuse(ids, 'permission_denied', this.#deps.permissions.refusalReason(definition.permission));
+      return this.#refuse(ids, 'permission_denied', this.#deps.permissions.refusalReason(definition.permission), { durable });
     }
 
     const data = message.data === undefined ? {} : message.data;
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-      return this.#refuse(ids, 'invalid_params', `data must be a JSON object, got ${data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data}`);
+      return this.#refuse(ids, 'invalid_params', `data must be a JSON object, got ${data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data}`, { durable });
     }
     const parsed = definition.params.safeParse(data);
     if (!parsed.success) {
       const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'data'}: ${issue.message}`).join('; ');
-      return this.#refuse(ids, 'invalid_params', problems);
+      return this.#refuse(ids, 'invalid_params', problems, { durable });
     }
 
-    if (this.#deadlinePassed(message)) return this.#refuse(ids, 'expired', `deadline ${message.deadline} passed before the command could start`);
+    if (this.#deadlinePassed(message)) return this.#refuse(ids, 'expired', `deadline ${message.deadline} passed before the command could start`, { durable });
 
     const suppliedJobId = (data as { job_id?: unknown }).job_id;
     const jobId = typeof suppliedJobId === 'string' ? suppliedJobId : commandId;
-    const job = { id: commandId, start: () => this.#execute(message, definition, parsed.data, jobId) };
-    this.#inFlight.add(commandId);
+    const job = { id: commandId, start: () => this.#execute(message, definition, parsed.data, jobId, durable) };
+    this.#inFlight.set(commandId, durable);
     const isPriority = definition.lane === 'priority';
     const admission = isPriority ? this.#deps.lanes.submitPriority(job) : this.#deps.lanes.submitNormal(job);
     if (!admission.accepted) {
       this.#inFlight.delete(commandId);
       // A verified id is remembered even when refused; an unsigned one (no key pinned) is not.
-      return this.#refuse(ids, 'busy', `the normal lane is full (${this.#deps.config.queue.max_queued} queued); send it again later`, { journal: verdict.verified });
+      return this.#refuse(ids, 'busy', `the normal lane is full (${this.#deps.config.queue.max_queued} queued); send it again later`, { journal: verdict.verified, durable });
     }
     this.#deps.sendEvent({
       type: 'job_accepted',
@@ -153,7 +157,8 @@ export class Dispatcher {
   /** `cancel`: a queued command is answered at once; a running one has its signal aborted. */
   async cancel(commandId: string): Promise<void> {
     if (this.#deps.lanes.removeQueued(commandId)) {
-      await this.#finish(commandId, this.#failure(commandId, 'cancelled', 'cancelled before it started', 0), { journal: true, effectFree: true, command: '(queued)', outcome: 'cancelled' });
+      const durable = this.#inFlight.get(commandId) === true;
+      await this.#finish(commandId, this.#failure(commandId, 'cancelled', 'cancelled before it started', 0), { journal: true, effectFree: !durable, command: '(queued)', outcome: 'cancelled' });
       return;
     }
     const controller = this.#running.get(commandId);
@@ -178,14 +183,15 @@ export class Dispatcher {
     }
   }
 
-  async #execute(message: CommandMessage, definition: CommandDefinition, params: unknown, jobId: string): Promise<void> {
+  /** `durable`: an answer it gets without running is fsynced (#guardsReplay). */
+  async #execute(message: CommandMessage, definition: CommandDefinition, params: unknown, jobId: string, durable: boolean): Promise<void> {
     const commandId = message.command_id;
     if (this.#deadlinePassed(message)) {
-      await this.#finish(commandId, this.#failure(commandId, 'expired', `deadline ${message.deadline} passed while the command was queued`, 0), { journal: true, effectFree: true, command: message.command, outcome: 'expired' });
+      await this.#finish(commandId, this.#failure(commandId, 'expired', `deadline ${message.deadline} passed while the command was queued`, 0), { journal: true, effectFree: !durable, command: message.command, outcome: 'expired' });
       return;
     }
     if (this.#cancelBeforeStart.delete(commandId)) {
-      await this.#finish(commandId, this.#failure(commandId, 'cancelled', 'cancelled before it started', 0), { journal: true, effectFree: true, command: message.command, outcome: 'cancelled' });
+      await this.#finish(commandId, this.#failure(commandId, 'cancelled', 'cancelled before it started', 0), { journal: true, effectFree: !durable, command: message.command, outcome: 'cancelled' });
       return;
     }
     // Registered before the first await, so a cancel arriving while the marker is written is not lost.
@@ -254,17 +260,18 @@ export class Dispatcher {
     await work.catch(() => {});
   }
 
-  async #replay(commandId: string, command: string, response: ResponseMessage): Promise<void> {
+  #replay(commandId: string, command: string): void {
     this.#audit(command, commandId, 'replayed_from_journal');
-    // The journal holds it durably already: sending it again needs no new record.
-    if (!this.#deps.outbox.resend(commandId)) await this.#deps.outbox.add(commandId, response, { sync: false });
+    // The journal holds it already: sending it again needs no new record.
+    this.#deps.outbox.resend(commandId);
     this.#deps.deliver(commandId);
   }
 
-  async #refuse(ids: { commandId: string; command: string }, code: ErrorCode, reason: string, options: { journal?: boolean } = {}): Promise<void> {
+  /** `durable`: fsync the refusal (#guardsReplay); otherwise it counts as effect-free: the command never ran. */
+  async #refuse(ids: { commandId: string; command: string }, code: ErrorCode, reason: string, options: { journal?: boolean; durable?: boolean } = {}): Promise<void> {
     await this.#finish(ids.commandId, this.#failure(ids.commandId, code, reason, 0), {
       journal: options.journal ?? true,
-      effectFree: true, // a refused command never ran
+      effectFree: options.durable !== true,
       command: ids.command,
       outcome: code,
       reason,
@@ -289,6 +296,17 @@ export class Dispatcher {
   #rememberUnverified(commandId: string): void {
     this.#refusedUnverified.add(commandId);
     if (this.#refusedUnverified.size > MAX_REMEMBERED_UNVERIFIED) this.#refusedUnverified.delete(this.#refusedUnverified.values().next().value!);
+  }
+
+  /**
+   * Whether an answer a verified command gets without running (a refusal, cancelled or expired in
+   * the queue) must be fsynced like an effectful response. Its journal entry is all that stops a
+   * replay of the same signed frame (inside the 300 s window) from running the command; for a
+   * command with effects that must survive a power loss too. An effect-free one could run again
+   * harmlessly, and an unsigned command (no key pinned) has no replay protection to keep.
+   */
+  #guardsReplay(verified: boolean, definition: CommandDefinition | undefined): boolean {
+    return verified && definition !== undefined && definition.effectFree !== true;
   }
 
   /** Effectful responses are always fsynced; effect-free ones and refusals only when asked. */

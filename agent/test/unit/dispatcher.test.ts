@@ -121,8 +121,8 @@ async function makeDispatcher(t: { after(fn: () => unknown): void }, queue = { w
 const command = (id: string, name: string, extra: Record<string, unknown> = {}) => ({ type: 'command' as const, command_id: id, command: name, data: {}, ...extra });
 
 /** A command frame signed (scheme 2) for the test agent's key. */
-function signed(privateKeyPem: string, id: string, name: string): CommandMessage {
-  const frame = { type: 'command' as const, command_id: id, command: name, data: {}, timestamp: new Date().toISOString() };
+function signed(privateKeyPem: string, id: string, name: string, data: unknown = {}): CommandMessage {
+  const frame = { type: 'command' as const, command_id: id, command: name, data, timestamp: new Date().toISOString() };
   return { ...frame, signature: signEd25519(privateKeyPem, commandPayload(frame, hashSecret(TEST_KEY))) };
 }
 
@@ -177,7 +177,7 @@ test('a cancel arriving right after admission (before the job started) is not lo
   assert.equal(lines.filter((l) => l.msg === 'cancel for a command that is not running: ignored').length, 0);
 });
 
-test('durability: every response is fsynced by default; the opt-out spares only effect-free commands and refusals', async (t) => {
+test('durability: effectful responses are always fsynced; fsync_effect_free decides for effect-free ones and refusals', async (t) => {
   const syncOf = async (fsyncEffectFree: boolean) => {
     const { dispatcher, outbox, response } = await makeDispatcher(t, { workers: 1, max_queued: 1 }, fsyncEffectFree);
     const seen = new Map<string, boolean>();
@@ -212,4 +212,30 @@ test('a verified command refused after a forged frame under its id stays refused
   await second.dispatcher.handle(genuine); // replayed after the restart, inside the 300 s window
   await until('the replay answered from the journal', () => second.lines.some((line) => line.audit && line.command_id === 'r-1' && line.outcome === 'replayed_from_journal'));
   assert.deepEqual(ran, [], 'the command never ran');
+});
+
+test('durability: a verified command with effects refused without running is fsynced even with fsync_effect_free off (its journal entry stops replays)', async (t) => {
+  const keys = generateEd25519KeyPair();
+  const syncOf = async (signingKey: string | undefined) => {
+    const { dispatcher, outbox, commandLog, response } = await makeDispatcher(t, { workers: 1, max_queued: 0 }, false, { signingKey });
+    const seen = new Map<string, boolean>();
+    const add = outbox.add.bind(outbox);
+    outbox.add = (id, message, options = {}) => {
+      seen.set(id, options.sync !== false);
+      return add(id, message, options);
+    };
+    const frame = (id: string, name: string, data: unknown = {}) => (signingKey ? signed(keys.privateKeyPem, id, name, data) : command(id, name, { data }));
+    await dispatcher.handle(frame('w-1', 'wait'));
+    await until('w-1 running', () => dispatcher.running === 1 && commandLog.runningCount === 1);
+    await dispatcher.handle(frame('busy-1', 'record')); // effectful, the lane is full
+    await dispatcher.handle(frame('unknown-1', 'no_such_command'));
+    await dispatcher.handle(frame('bad-1', 'look', [])); // effect-free, invalid data
+    for (const id of ['busy-1', 'unknown-1', 'bad-1']) await response(id);
+    await dispatcher.cancel('w-1');
+    await response('w-1');
+    seen.delete('w-1');
+    return Object.fromEntries(seen);
+  };
+  assert.deepEqual(await syncOf(keys.publicKey), { 'busy-1': true, 'unknown-1': false, 'bad-1': false });
+  assert.deepEqual(await syncOf(undefined), { 'busy-1': false, 'unknown-1': false, 'bad-1': false }, 'without a pin there is no replay protection to keep');
 });
