@@ -134,7 +134,10 @@ test('timeout, cancel (running and queued), busy, and markers while running', as
   assert.match(timedOut.error, /timed out after 0.2 s/);
 
   await dispatcher.handle(command('c-1', 'wait'));
-  await until('marker written', () => commandLog.runningCount === 1);
+  // c-1 holds the only worker (nothing queued) and its marker is durable. A marker count alone is
+  // not enough: t-1 may still hold the slot (it frees only once its handler has stopped) with c-1
+  // queued behind it; then c-2 would be refused busy and c-3 admitted.
+  await until('c-1 running with its marker written', () => dispatcher.running === 1 && dispatcher.queued === 0 && commandLog.runningCount === 1);
   await dispatcher.handle(command('c-2', 'wait', { data: { job_id: 'J2' } }));
   await dispatcher.handle(command('c-3', 'wait'));
   assert.equal((await response('c-3')).error_code, 'busy');
