@@ -13,7 +13,7 @@ import type { Logger } from '@tether/shared/logger.ts';
 import type { SendResult, Transport, TransportEvents } from './transport.ts';
 import { HubHttpClient } from './http-client.ts';
 import { HttpFailure, HubHttpApi } from './hub-http-api.ts';
-import { MAX_SLOW_DELAY_MS } from './reconnect-policy.ts';
+import { decideAfterHttpRefusal, MAX_SLOW_DELAY_MS } from './reconnect-policy.ts';
 
 export interface HttpTransportOptions {
   /** The HTTP base URL (agentHttpBase of the server URL). */
@@ -152,6 +152,12 @@ export class HttpTransport implements Transport {
     }, delay);
   }
 
+  /** The hub refused a request of this link: end it and back off as reconnect-policy.ts says. */
+  #refused(link: AbortController, error: HttpFailure): void {
+    const decision = decideAfterHttpRefusal(error.status);
+    this.#linkFailed(link, `${error.message} (${decision.reason})`, decision.slowdown);
+  }
+
   /**
    * Runs one operation of the link. A network error ends the link; so does an answer that says
    * "try later" (5xx, 401, 403, 408, 429); other HTTP failures are for the caller to judge.
@@ -167,8 +173,7 @@ export class HttpTransport implements Transport {
         this.#linkFailed(link, reason);
       } else if (error.retriable) {
         if (options.countsAsAttempt) this.#options.events.attemptFailed(error.message);
-        // 401/403 as on the WebSocket: retry, slower for a disabled or unapproved key.
-        this.#linkFailed(link, error.message, error.status === 403 ? 4 : 1);
+        this.#refused(link, error);
       }
       throw error;
     }
@@ -181,10 +186,11 @@ export class HttpTransport implements Transport {
     try {
       answer = await this.#run(link, 'register', (signal) => this.#api.register({ ...data, protocol: PROTOCOL_VERSION, connection_mode: 'http_polling' }, signal), { countsAsAttempt: true });
     } catch (error) {
-      // Any other refusal of the registration: this link is no use; start over after a backoff.
+      // Any other refusal of the registration (409: this agent_id belongs to another key): this
+      // link is no use; start over after a backoff.
       if (error instanceof HttpFailure && !error.retriable && !link.signal.aborted) {
         this.#options.events.attemptFailed(error.message);
-        this.#linkFailed(link, error.message);
+        this.#refused(link, error);
       }
       throw error;
     }
@@ -278,7 +284,7 @@ export class HttpTransport implements Transport {
       try {
         answer = await this.#run(link, 'poll', (signal) => this.#api.poll(longPoll ? waitS : null, signal));
       } catch (error) {
-        if (error instanceof HttpFailure && !error.retriable && !link.signal.aborted) this.#linkFailed(link, error.message);
+        if (error instanceof HttpFailure && !error.retriable && !link.signal.aborted) this.#refused(link, error);
         return;
       }
       if ('malformed' in answer) {

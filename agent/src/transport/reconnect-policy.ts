@@ -27,5 +27,18 @@ export function decideAfterClose(code: number): ReconnectDecision {
   }
 }
 
+/**
+ * An HTTP-transport request refused with this status: the link ends and starts again (registering
+ * again) after a backoff, slower where the WebSocket's equivalent is slower (403; register's 409
+ * and 429 are close 4009 and 4029 over HTTP).
+ */
+export function decideAfterHttpRefusal(status: number): { slowdown: number; reason: string } {
+  if (status === 401) return { slowdown: 1, reason: 'hub refused the agent key (401): check TETHER_API_KEY' };
+  if (status === 403) return { slowdown: 4, reason: 'key disabled or host pending approval (403)' };
+  if (status === 409) return { slowdown: 4, reason: 'this agent_id is registered under another agent key (409): was the state directory copied from another host?' };
+  if (status === 429) return { slowdown: 4, reason: 'the agent key is over a hub quota or rate limit (429)' };
+  return { slowdown: 1, reason: `hub answered ${status}` };
+}
+
 /** Slowed-down delays may exceed the normal window, but never this. */
 export const MAX_SLOW_DELAY_MS = 5 * 60_000;

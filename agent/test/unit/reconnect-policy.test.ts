@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decideAfterClose, decideAfterHandshakeStatus } from '../../src/transport/reconnect-policy.ts';
+import { decideAfterClose, decideAfterHandshakeStatus, decideAfterHttpRefusal } from '../../src/transport/reconnect-policy.ts';
 
 test('handshake refusals: 401 retries, 403 retries slower', () => {
   assert.deepEqual(decideAfterHandshakeStatus(401).kind, 'retry');
@@ -23,4 +23,10 @@ test('close codes follow the protocol table', () => {
   }
   const limited = decideAfterHandshakeStatus(429);
   assert.ok(limited.kind === 'retry' && limited.slowdown > 1);
+});
+
+test('HTTP refusals back off like their WebSocket equivalents: 403, and register\'s 409 / 429 (close 4009 / 4029), slower', () => {
+  for (const status of [403, 409, 429]) assert.ok(decideAfterHttpRefusal(status).slowdown > 1, String(status));
+  for (const status of [401, 408, 500, 503]) assert.equal(decideAfterHttpRefusal(status).slowdown, 1, String(status));
+  assert.match(decideAfterHttpRefusal(409).reason, /another agent key/);
 });
