@@ -1,7 +1,7 @@
 // Issue 9 item 12: secrets where the redaction did not see them. Each leak is reproduced on real
 // processes and shown masked: `tether-agent dump-state` on a config full of secrets (URL
 // passwords, PGPASSWORD / MYSQL_PWD / AWS_SECRET_ACCESS_KEY in env maps, server_url userinfo and
-// ?api_key=), a YAML syntax error on the api_key line, an agent's audit log line with a URL that
+// ?api_key=) and a command log holding a result that quotes them, a YAML syntax error on the api_key line, an agent's audit log line with a URL that
 // carries a password, and hub log lines with agent-supplied URLs and the hub's own secrets.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { AGENT_MAIN, HUB_CLI, agentEnv, command, startAgent, startHub, tempDir, waitForAgent } from '../helpers/system.ts';
 import { startProcess, waitFor } from '../helpers/process.ts';
 import { TestSocket } from '../../hub/test/helpers/hub-process.ts';
+import { createLogger } from '@tether/shared/logger.ts';
+import { CommandLog } from '../../agent/src/log/command-log.ts';
 
 const S = `${process.pid}x${Date.now()}`;
 /** Every secret planted below; none may appear in what a person reads. */
@@ -45,9 +47,11 @@ function runAgentCli(args: string[], env: Record<string, string>) {
 
 test('dump-state, as a real process, masks by name, by pattern and by value', async () => {
   const state = join(dir.path, 'dump-state');
-  await mkdir(join(state, 'outbox'), { recursive: true });
-  // A result waiting in the outbox that quotes the key and a URL with a password.
-  await writeFile(join(state, 'outbox', '0001-c1.json'), JSON.stringify({ command_id: 'c1', response: { success: false, error: `push to https://ci:${SECRETS.outbox_url_password}@ci.example/hook failed for ${SECRETS.api_key}` } }));
+  await mkdir(state, { recursive: true, mode: 0o700 });
+  // A result waiting in the outbox (the command log) that quotes the key and a URL with a password.
+  const commandLog = new CommandLog(state, { retentionMs: 3600_000, maxEntries: 1000 }, createLogger({ name: 'test', level: 'silent' }));
+  await commandLog.store('c1', { type: 'response', command_id: 'c1', success: false, data: {}, error: `push to https://ci:${SECRETS.outbox_url_password}@ci.example/hook failed for ${SECRETS.api_key}` }, { journal: true, sync: true });
+  commandLog.close();
   const config = join(dir.path, 'dump-state.yaml');
   await writeFile(config, `
 server_url: "wss://agent:${SECRETS.server_url_password}@hub.example.com/ws/agent?api_key=${SECRETS.server_url_query_key}"
@@ -90,7 +94,8 @@ backup:
   assert.equal(shown.config.server_url, 'wss://agent:[redacted]@hub.example.com/ws/agent?api_key=[redacted]');
   assert.deepEqual(shown.config.backup.targets.ldap.argv, ['/usr/sbin/slapcat', '--password=[redacted]']);
   assert.equal(shown.config.backup.targets.ldap.env.PGPASSWORD, '[redacted]');
-  assert.match(shown.outbox[0].response.error, /https:\/\/ci:\[redacted\]@ci\.example\/hook failed for \[redacted\]/);
+  // The log is summarized (ids, not responses): the pending result is listed, its text is not printed.
+  assert.deepEqual(shown.command_log.pending_command_ids, ['c1']);
 
   // --allow-secrets is the one way to see them.
   const raw = runAgentCli(['dump-state', '--allow-secrets'], env);
