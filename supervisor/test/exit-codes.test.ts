@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSupervisor, waitFor, waitForState, sleep, runCli, isAlive } from './helpers.ts';
 import type { LogLine } from './helpers.ts';
+import { AGENT_NODE_FLAGS } from '../src/agent-process.ts';
 
 test('exit 0: the supervisor exits 0 and does not restart the agent', async (t) => {
   const supervisor = await startSupervisor({ env: { FAKE_AGENT_EXITS: '0', FAKE_AGENT_EXIT_AFTER_MS: '200' } });
@@ -13,6 +14,7 @@ test('exit 0: the supervisor exits 0 and does not restart the agent', async (t) 
   assert.equal(starts.length, 1);
   assert.equal(starts[0]!.supervised, true, 'TETHER_SUPERVISED and MICROHACK_SUPERVISED are set');
   assert.deepEqual(starts[0]!.argv, ['run']);
+  assert.deepEqual(starts[0]!.node_flags, AGENT_NODE_FLAGS, 'the agent runs with the memory flags (--expose-gc for its idle reclaim, …)');
   assert.equal(starts[0]!.state_dir, supervisor.stateDir, '--state-dir is passed on to the agent');
   const status = await supervisor.status();
   assert.equal(status.state, 'stopped');

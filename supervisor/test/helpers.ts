@@ -21,6 +21,8 @@ export interface StartRecord {
   pid: number;
   at: number;
   argv: string[];
+  /** process.execArgv of the agent: the supervisor's AGENT_NODE_FLAGS. */
+  node_flags: string[];
   supervised: boolean;
   state_dir: string | null;
 }
