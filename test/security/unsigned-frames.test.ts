@@ -82,6 +82,19 @@ test('a forged 200 to POST /api/agents/result is no ack: the result is sent agai
   assert.ok(!(await capabilities(host.key.id)).includes('echo'));
 });
 
+test('a forged refusal (422) of POST /api/agents/result does not make a pinned agent drop the result: it goes again on the next link', { timeout: 120_000 }, async () => {
+  const { host, relay, agent } = await relayedHost('refused-http', { forceHttp: true });
+  await relay.setMode({ refuseResults: true });
+  const id = await queue(fx.hub, host.key.id, 'exec', { action: 'effect', args: { id: 'refused-by-relay', sleep_ms: '0' } });
+  await waitForRecord(agent, (record) => record.command_id === id && typeof record.msg === 'string' && record.msg.startsWith('the hub rejected a response; kept in the outbox'), 'the unsigned refusal to be distrusted');
+  assert.ok(outboxIds(host.stateDir).includes(id), 'the result is still in the outbox');
+
+  await relay.setMode({ failPolls: 1 }); // a new link re-sends the outbox
+  assert.equal((await storedResult(fx.hub, id)).success, true);
+  await waitFor(() => !outboxIds(host.stateDir).includes(id), 'the hub-signed ack to clear the outbox');
+  assert.deepEqual(host.effects(), ['refused-by-relay'], 'it ran once');
+});
+
 test('a forged grant is ignored; the hub-signed one applies at once; an older signed one replayed is ignored', { timeout: 120_000 }, async () => {
   const { host, relay, agent } = await relayedHost('grant');
   await relay.inject({ type: 'permissions', permissions: [] });
