@@ -71,7 +71,7 @@ async function remakeArtifact(result: Record<string, unknown>, change: (plain: B
 }
 
 async function rewriteManifest(result: Record<string, unknown>, bytes: Buffer): Promise<void> {
-  const manifestPath = artifactPathOf(result).replace(/\.[^/]*$/, '').replace(/(\.[a-z]+)*$/, '') + '.json';
+  const manifestPath = `${artifactPathOf(result).replace(/\.[^/]*$/, '')}.json`;
   const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
   manifest.sha256 = createHash('sha256').update(bytes).digest('hex');
   manifest.size = bytes.length;
