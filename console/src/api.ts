@@ -69,7 +69,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   }
   if (!response.ok) {
     const message = (parsed as { error?: string } | null)?.error ?? `HTTP ${response.status}`;
-    if (response.status === 401 && path !== '/api/console/session') onSignedOut();
+    if (response.status === 401 && !(method === 'POST' && path === '/api/console/session')) onSignedOut();
     throw new ApiError(response.status, message);
   }
   return parsed as T;

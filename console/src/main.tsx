@@ -22,7 +22,7 @@ function App() {
     setSession({ kind: 'signed-in', expiresAt: answer.expires_at });
   };
   useEffect(() => {
-    whenSignedOut(() => setSession({ kind: 'signed-out', reason: 'Your session has ended. Sign in again.' }));
+    whenSignedOut(() => setSession((before) => (before.kind === 'signed-in' ? { kind: 'signed-out', reason: 'Your session has ended. Sign in again.' } : before)));
     api<SessionAnswer>('GET', '/api/console/session').then(signedIn, () => setSession({ kind: 'signed-out' }));
   }, []);
 

@@ -29,9 +29,9 @@ const SECURITY_HEADERS: Record<string, string> = {
   'cross-origin-opener-policy': 'same-origin',
 };
 
-/** The repository's console/dist, or one beside the bundled hub (dist/console). */
+/** The repository's console/dist, or the one beside the bundled hub (dist/console; this code may sit in dist/chunks/). */
 export function defaultConsoleDirCandidates(): string[] {
-  return [fileURLToPath(new URL('../../../console/dist', import.meta.url)), fileURLToPath(new URL('./console', import.meta.url))];
+  return ['../../../console/dist', './console', '../console'].map((path) => fileURLToPath(new URL(path, import.meta.url)));
 }
 
 export async function consoleStaticFiles(app: FastifyInstance, deps: { dirs: string[]; log: Logger }): Promise<void> {
