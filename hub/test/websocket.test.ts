@@ -21,7 +21,9 @@ test('websocket sessions', async (t) => {
   const hub = await startHubProcess(join(dir, 'data'));
   t.after(() => hub.stop());
   const sockets: TestSocket[] = [];
-  t.after(() => sockets.forEach((socket) => socket.close()));
+  t.after(() => {
+    for (const socket of sockets) socket.close();
+  });
 
   await t.test('micro-hack agent: ping and echo with wait_s, never an ack', async () => {
     const { id, key } = await createKey(hub, 'mh');

@@ -86,7 +86,7 @@ test('console: sign in, fleet live, ping, a command, keys, CSRF and a hostile ho
   await t.test('the supervised agent shows up online with its heartbeat, live', async () => {
     const row = page.locator(`tr[data-key-id="${key.id}"][data-state="online"]`);
     await row.waitFor({ timeout: 60_000 });
-    assert.match(await row.innerText(), /websocket/);
+    assert.match(await row.textContent().then(String), /websocket/);
     await screenshot(page, 'fleet');
   });
 
@@ -100,7 +100,7 @@ test('console: sign in, fleet live, ping, a command, keys, CSRF and a hostile ho
     await echo.locator('button[type="submit"]').click();
     const job = page.locator('.job[data-status="completed"]');
     await job.waitFor();
-    assert.match(await job.locator('.result').innerText(), /"echo": "hello from the console"/);
+    assert.match(await job.locator('.result').textContent().then(String), /"echo": "hello from the console"/);
     await screenshot(page, 'host');
   });
 
@@ -108,8 +108,8 @@ test('console: sign in, fleet live, ping, a command, keys, CSRF and a hostile ho
     await page.click('a[href="#/keys"]');
     await page.fill('form.create-key input[name="name"]', 'db-02');
     await page.click('form.create-key button[type="submit"]');
-    const line = await page.locator('[data-test="install-line"]').innerText();
-    const secret = await page.locator('[data-test="new-key"]').innerText();
+    const line = await page.locator('[data-test="install-line"]').textContent().then(String);
+    const secret = await page.locator('[data-test="new-key"]').textContent().then(String);
     assert.equal(line, `curl -fsSL ${hub.url}/install.sh | bash -s -- --key ${secret}`);
     assert.match(secret, /^tak_/);
     await screenshot(page, 'keys');
@@ -148,10 +148,10 @@ test('console: sign in, fleet live, ping, a command, keys, CSRF and a hostile ho
     await page.click('a[href="#/fleet"]');
     const cell = page.locator(`tr[data-key-id="${hostileKey.id}"] a.hostname`);
     await cell.waitFor();
-    assert.equal(await cell.innerText(), hostile);
+    assert.equal(await cell.textContent().then(String), hostile);
     await cell.click();
     await page.getByRole('heading', { name: 'Ping' }).waitFor();
-    assert.equal(await page.locator('h1 .hostname').innerText(), hostile);
+    assert.equal(await page.locator('h1 .hostname').textContent().then(String), hostile);
     assert.equal(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned), undefined);
     assert.equal(await page.locator('img[src="x"]').count(), 0);
     await page.click('a[href="#/fleet"]');
@@ -160,7 +160,7 @@ test('console: sign in, fleet live, ping, a command, keys, CSRF and a hostile ho
   await t.test('the host goes offline when its agent stops', async () => {
     await supervisor.stop('SIGTERM');
     await page.locator(`tr[data-key-id="${key.id}"][data-state="offline"]`).waitFor({ timeout: 60_000 });
-    assert.match(await page.locator(`tr[data-key-id="${key.id}"] a.hostname`).innerText(), /\S/);
+    assert.match(await page.locator(`tr[data-key-id="${key.id}"] a.hostname`).textContent().then(String), /\S/);
   });
 
   await t.test('sign-out ends the session in the browser', async () => {

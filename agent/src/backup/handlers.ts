@@ -7,7 +7,7 @@ import type { Destination } from './commands.ts';
 import { artifactResult } from './manifest.ts';
 import type { Manifest } from './manifest.ts';
 import { checkArtifact } from './read-artifact.ts';
-import { loadIdentities, runRestore } from './restore.ts';
+import { CrossTargetRestore, assertSameTarget, loadIdentities, runRestore } from './restore.ts';
 import { applyRetention, runBackup } from './run-backup.ts';
 import { uploadToHub } from './sinks/hub-upload.ts';
 import { uploadToS3 } from './sinks/s3-multipart.ts';
@@ -77,6 +77,12 @@ export async function restore(config: BackupConfig, params: { id: string; target
   const store = storeFor(config, context);
   requireTarget(store, params.target);
   const manifest = await requireArtifact(store, params.id);
+  try {
+    assertSameTarget(manifest, params.target);
+  } catch (error) {
+    if (error instanceof CrossTargetRestore) throw new CommandFailure('permission_denied', error.message);
+    throw error;
+  }
   context.job.progress({ progress: 0, message: `restoring ${manifest.id} into ${params.target}` });
   const restored = await runRestore(config, store, manifest, params.target, context.signal);
   context.log.info({ id: manifest.id, target: params.target }, 'restore finished');
