@@ -37,11 +37,12 @@ export function createBackupCommands(config: BackupConfig): CommandDefinition[] 
     },
   };
 
-  const backupVerify: CommandDefinition<{ id: string }> = {
+  const backupVerify: CommandDefinition<{ id: string; restore?: boolean | undefined }> = {
     name: 'backup_verify',
     permission: 'backup_read',
     lane: 'normal',
-    params: z.object({ id: artifactIdSchema }),
+    // restore: true restores into a scratch database or directory and compares (docs/backup.md).
+    params: z.object({ id: artifactIdSchema, restore: z.boolean().optional() }),
     defaultTimeoutS: LONG_TIMEOUT_S,
     async run(params, context) {
       return (await loadHandlers()).backupVerify(config, params, context);

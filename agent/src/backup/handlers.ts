@@ -7,6 +7,7 @@ import type { Destination } from './commands.ts';
 import { artifactResult } from './manifest.ts';
 import type { Manifest } from './manifest.ts';
 import { checkArtifact } from './read-artifact.ts';
+import { restoreTestLocal } from './verify/local.ts';
 import { CrossTargetRestore, assertSameTarget, loadIdentities, runRestore } from './restore.ts';
 import { applyRetention, runBackup } from './run-backup.ts';
 import { uploadToHub } from './sinks/hub-upload.ts';
@@ -53,12 +54,18 @@ export async function backupList(config: BackupConfig, params: { target?: string
   const store = storeFor(config, context);
   if (params.target) requireTarget(store, params.target);
   const manifests = await store.list(params.target);
-  return { artifacts: manifests.map((manifest) => ({ ...artifactResult(manifest), kind: manifest.kind, uploads: manifest.uploads })) };
+  return { artifacts: manifests.map((manifest) => ({ ...artifactResult(manifest), kind: manifest.kind, uploads: manifest.uploads, ...(manifest.checks ? { checks: manifest.checks } : {}), ...(manifest.last_verify ? { last_verify: manifest.last_verify } : {}) })) };
 }
 
-export async function backupVerify(config: BackupConfig, params: { id: string }, context: CommandContext): Promise<Record<string, unknown>> {
+export async function backupVerify(config: BackupConfig, params: { id: string; restore?: boolean | undefined }, context: CommandContext): Promise<Record<string, unknown>> {
   const store = storeFor(config, context);
   const manifest = await requireArtifact(store, params.id);
+  if (params.restore) {
+    context.job.progress({ progress: 0, message: `restore-testing ${manifest.id}` });
+    const result = await restoreTestLocal(config, store, manifest, context.signal, context.agentId);
+    if (!result.ok) context.log.warn({ id: manifest.id, problems: result.problems }, 'backup artifact failed its restore test');
+    return { id: manifest.id, target: manifest.target, ...result };
+  }
   const report = await checkArtifact(store.artifactPath(manifest), manifest, await loadIdentities(config), context.signal);
   if (!report.ok) context.log.warn({ id: manifest.id, problems: report.problems }, 'backup artifact failed verification');
   return { ...report };
