@@ -22,6 +22,7 @@ import { SignedFrames } from './commands/signed-frames.ts';
 import { buildHttpApp } from './http/app.ts';
 import { CLOSE_GOING_AWAY } from './ws/close-codes.ts';
 import { defaultInstallScriptCandidates } from './releases/install-script.ts';
+import { defaultConsoleDirCandidates } from './console/static-files.ts';
 import { resolveLimits } from './limits/hub-limits.ts';
 import type { HubLimits } from './limits/hub-limits.ts';
 import { ArtifactQuota } from './limits/artifact-quota.ts';
@@ -50,6 +51,8 @@ export interface HubOptions {
   artifactMaxBytes?: number;
   /** Per-key quotas and request timeouts (limits/hub-limits.ts); unset ones keep their defaults. */
   limits?: Partial<HubLimits>;
+  /** Where the console's built files are (default: the repository's console/dist). */
+  consoleDir?: string;
   /** S3-compatible storage that agents upload to through presigned URLs (--s3-* flags). */
   s3?: S3Flags;
 }
@@ -105,6 +108,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       log,
     },
     signingKey: { signer },
+    console: { dirs: options.consoleDir ? [options.consoleDir] : defaultConsoleDirCandidates(), signer },
     websocket: {
       keys, presence, router, agents, signer, frames, log,
       heartbeatIntervalS: options.heartbeatIntervalS ?? 30,

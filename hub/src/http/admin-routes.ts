@@ -19,6 +19,8 @@ import { adminAuth } from './auth-hooks.ts';
 import type { AuthFailure } from './auth-hooks.ts';
 import { HttpError, sendJson } from './http-error.ts';
 import { streamCommandEvents } from './command-events-sse.ts';
+import { streamConnectedAgents } from './connected-events-sse.ts';
+import type { ConsoleAuth } from '../console/console-auth.ts';
 import { bodyOrEmpty } from './validation.ts';
 
 export interface AdminDeps {
@@ -30,6 +32,8 @@ export interface AdminDeps {
   adminToken: AdminToken;
   log: Logger;
   authFailed: AuthFailure;
+  /** Console sessions are accepted beside the bearer token when given. */
+  consoleAuth?: ConsoleAuth;
 }
 
 const pingBodySchema = z.object({ wait_s: z.number().min(0).max(300).optional() });
@@ -55,7 +59,7 @@ function commandView(record: CommandRecord): Record<string, unknown> {
 
 export async function adminRoutes(base: FastifyInstance, deps: AdminDeps): Promise<void> {
   const app = base.withTypeProvider<ZodTypeProvider>();
-  app.addHook('onRequest', adminAuth(deps.adminToken, deps.authFailed));
+  app.addHook('onRequest', adminAuth(deps.adminToken, deps.authFailed, deps.consoleAuth));
 
   /** onRequest: the key named by :id, or 404 before anything else is read. */
   const namedKey: onRequestHookHandler = (request, _reply, done) => {
@@ -104,6 +108,11 @@ export async function adminRoutes(base: FastifyInstance, deps: AdminDeps): Promi
   });
 
   app.get('/api/agents/connected', async (_request, reply) => sendJson(reply, 200, { agents: deps.presence.view() }));
+
+  app.get('/api/agents/connected/events', async (request, reply) => {
+    reply.hijack(); // server-sent events on the raw response until the client leaves
+    streamConnectedAgents(request.raw, reply.raw, deps.presence, request.consoleSession?.expiresAtMs ?? null);
+  });
 
   app.post('/api/agents/keys/:id/ping', { schema: { params: idParams, body: bodyOrEmpty(pingBodySchema) }, onRequest: namedKey }, async (request, reply) => {
     const key = keyOf(request);
