@@ -1,15 +1,15 @@
 // The operator console in a real browser (Debian chromium via playwright-core) against a real hub
-// with a real supervised agent: sign in, a host online then offline, ping, a command's result,
-// a new key's install line, sign-out; and the attacks: CSRF, a hostile hostname, sign-in guessing,
+// with a real supervised agent: sign in, a host online then offline, ping, a command's result, a
+// long exec job's live output and its cancel, a new key's install line, sign-out; and the attacks: CSRF, a hostile hostname, sign-in guessing,
 // an expired session. Screenshots of each page go to test-output/console/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { agentEnv, startHub, startSupervisor, tempDir } from '../helpers/system.ts';
 import type { HubHandle } from '../helpers/system.ts';
-import { waitFor } from '../helpers/process.ts';
+import { isAlive, waitFor } from '../helpers/process.ts';
 import { TestSocket } from '../../hub/test/helpers/hub-process.ts';
 import { OUTPUT_DIR, buildConsole, chromiumProblem, launchChromium } from './browser.ts';
 
@@ -61,9 +61,11 @@ test('console: sign in, fleet live, ping, a command, keys, CSRF and a hostile ho
   const browser = await launchChromium();
   t.after(() => browser.close());
 
-  const key = await hub.createKey('web-01', ['ping', 'echo', 'info', 'metrics', 'capabilities']);
+  const key = await hub.createKey('web-01', ['ping', 'echo', 'info', 'metrics', 'capabilities', 'exec']);
   const agentConfig = join(dir.path, 'agent.yaml');
-  await writeFile(agentConfig, 'allow: [ping, echo, info, metrics, capabilities]\n', { mode: 0o600 });
+  const tickerPid = join(dir.path, 'ticker.pid');
+  const ticker = JSON.stringify([process.execPath, join(import.meta.dirname, 'fixtures', 'ticker.mjs'), tickerPid]);
+  await writeFile(agentConfig, `allow: [ping, echo, info, metrics, capabilities, exec]\nactions:\n  ticker:\n    argv: ${ticker}\n`, { mode: 0o600 });
   const stateDir = join(dir.path, 'agent');
   const supervisor = startSupervisor(agentEnv(hub, key.key, stateDir, { TETHER_CONFIG: agentConfig }), ['--state-dir', stateDir]);
   t.after(() => supervisor.stop('SIGKILL'));
@@ -102,6 +104,24 @@ test('console: sign in, fleet live, ping, a command, keys, CSRF and a hostile ho
     await job.waitFor();
     assert.match(await job.locator('.result').textContent().then(String), /"echo": "hello from the console"/);
     await screenshot(page, 'host');
+  });
+
+  await t.test('a long exec job streams its output live, and Cancel stops it', async () => {
+    const exec = page.locator('form[data-command="exec"]');
+    await exec.locator('input[name="action"]').fill('ticker');
+    await exec.locator('button[type="submit"]').click();
+    await page.locator('.job[data-status="running"] .output').filter({ hasText: 'tick 3' }).waitFor();
+    const pid = Number(await readFile(tickerPid, 'utf8'));
+    assert.ok(isAlive(pid));
+    await screenshot(page, 'host-job-running');
+    await page.click('button[data-test="cancel"]');
+    const job = page.locator('.job[data-status="failed"]');
+    await job.waitFor();
+    assert.match(await job.locator('.result').textContent().then(String), /"error_code": "cancelled"/);
+    await waitFor(() => !isAlive(pid), 'the cancelled program to be gone');
+    // The output stops growing once the job is gone: what streamed before stays.
+    assert.match(await job.locator('.output').textContent().then(String), /tick 3/);
+    await screenshot(page, 'host-job-cancelled');
   });
 
   await t.test('keys page: a new key is shown once with its install line, and works', async () => {

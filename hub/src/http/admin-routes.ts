@@ -22,6 +22,8 @@ import { streamCommandEvents } from './command-events-sse.ts';
 import { streamConnectedAgents } from './connected-events-sse.ts';
 import type { ConsoleAuth } from '../console/console-auth.ts';
 import { bodyOrEmpty } from './validation.ts';
+import { cancelCommand } from '../commands/cancel-command.ts';
+import type { SignedFrames } from '../commands/signed-frames.ts';
 
 export interface AdminDeps {
   keys: KeyStore;
@@ -29,6 +31,7 @@ export interface AdminDeps {
   events: EventStore;
   presence: Presence;
   router: CommandRouter;
+  frames: SignedFrames;
   adminToken: AdminToken;
   log: Logger;
   authFailed: AuthFailure;
@@ -37,6 +40,7 @@ export interface AdminDeps {
 }
 
 const pingBodySchema = z.object({ wait_s: z.number().min(0).max(300).optional() });
+const cancelBodySchema = z.object({ wait_s: z.number().min(0).max(300).optional() });
 const DEFAULT_PING_WAIT_S = 10;
 const idParams = z.object({ id: z.string().min(1) });
 
@@ -145,6 +149,17 @@ export async function adminRoutes(base: FastifyInstance, deps: AdminDeps): Promi
     const record = deps.commands.get(request.params.id);
     if (!record) throw new HttpError(404, `no command with id ${request.params.id}`);
     return sendJson(reply, 200, commandView(record));
+  });
+
+  app.post('/api/commands/:id/cancel', { schema: { params: idParams, body: bodyOrEmpty(cancelBodySchema) } }, async (request, reply) => {
+    const record = deps.commands.get(request.params.id);
+    if (!record) throw new HttpError(404, `no command with id ${request.params.id}`);
+    const cancel = cancelCommand(deps, record);
+    deps.log.info({ command_id: record.command_id, key_id: record.key_id, command: record.command, ...cancel, by: request.consoleSession ? 'console' : 'admin token' }, 'command cancel requested');
+    const waitS = request.body.wait_s ?? 0;
+    const after = waitS > 0 ? await deps.router.waitForResult(record.command_id, waitS * 1000) : deps.commands.get(record.command_id);
+    const view = commandView(after ?? record);
+    return sendJson(reply, after?.result ? 200 : 202, { ...view, cancel: cancel.outcome });
   });
 
   app.get('/api/commands/:id/events', { schema: { params: idParams } }, async (request, reply) => {
