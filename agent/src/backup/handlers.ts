@@ -3,7 +3,9 @@
 import { CommandFailure } from '../commands/command.ts';
 import type { CommandContext } from '../commands/command.ts';
 import type { BackupConfig } from './config-schema.ts';
-import type { Destination } from './commands.ts';
+import type { Destination, VerifyParams } from './commands.ts';
+import { restoreTestRemote } from './verify/remote.ts';
+import { reportVerifyResult, uploadManifest } from './sinks/hub-verify-api.ts';
 import { artifactResult } from './manifest.ts';
 import type { Manifest } from './manifest.ts';
 import { checkArtifact } from './read-artifact.ts';
@@ -39,6 +41,9 @@ async function upload(config: BackupConfig, store: ArtifactStore, manifest: Mani
     : await uploadToHub(path, manifest, hub, context.signal);
   manifest.uploads = [...manifest.uploads.filter((item) => item.destination !== destination), { destination, location, uploaded_at: new Date().toISOString() }];
   await store.writeManifest(manifest);
+  // The hub keeps the manifest beside the artifact: a verify host reads the kind and the counts
+  // there. An older hub without the route still has the artifact, so this only warns.
+  await uploadManifest(hub, manifest, context.signal).catch((error: Error) => context.log.warn({ id: manifest.id, err: error.message }, 'the hub did not take the manifest; verify hosts cannot test this artifact'));
   return location;
 }
 
@@ -57,12 +62,23 @@ export async function backupList(config: BackupConfig, params: { target?: string
   return { artifacts: manifests.map((manifest) => ({ ...artifactResult(manifest), kind: manifest.kind, uploads: manifest.uploads, ...(manifest.checks ? { checks: manifest.checks } : {}), ...(manifest.last_verify ? { last_verify: manifest.last_verify } : {}) })) };
 }
 
-export async function backupVerify(config: BackupConfig, params: { id: string; restore?: boolean | undefined }, context: CommandContext): Promise<Record<string, unknown>> {
+export async function backupVerify(config: BackupConfig, params: VerifyParams, context: CommandContext): Promise<Record<string, unknown>> {
+  if (params.key_id) {
+    context.job.progress({ progress: 0, message: `fetching ${params.id} of key ${params.key_id} for a restore test` });
+    const hub = { serverUrl: context.config.server_url, apiKey: context.config.api_key };
+    const result = await restoreTestRemote(config, hub, { id: params.id, key_id: params.key_id, from: params.from ?? 'hub', sql: params.sql }, context.signal, context.agentId);
+    if (!result.ok) context.log.warn({ id: params.id, owner: params.key_id, problems: result.problems }, 'artifact failed its restore test on this verify host');
+    return { ...result };
+  }
   const store = storeFor(config, context);
   const manifest = await requireArtifact(store, params.id);
   if (params.restore) {
     context.job.progress({ progress: 0, message: `restore-testing ${manifest.id}` });
     const result = await restoreTestLocal(config, store, manifest, context.signal, context.agentId);
+    if (manifest.uploads.length > 0) {
+      const hub = { serverUrl: context.config.server_url, apiKey: context.config.api_key };
+      await reportVerifyResult(hub, manifest.id, result, context.signal).catch((error: Error) => context.log.warn({ id: manifest.id, err: error.message }, 'could not store the restore test result on the hub'));
+    }
     if (!result.ok) context.log.warn({ id: manifest.id, problems: result.problems }, 'backup artifact failed its restore test');
     return { id: manifest.id, target: manifest.target, ...result };
   }
