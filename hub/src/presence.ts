@@ -61,9 +61,12 @@ export function newSession(keyId: string, transport: Transport, link: Pick<Agent
 
 export class Presence {
   private readonly sessions = new Map<string, AgentSession>();
+  /** Sessions opened since start, by transport (reconnects show here; metrics). */
+  readonly opened: Record<Transport, number> = { websocket: 0, http_polling: 0 };
 
   add(session: AgentSession): void {
     this.sessions.set(session.sessionId, session);
+    this.opened[session.transport] += 1;
   }
 
   remove(sessionId: string): void {

@@ -20,6 +20,7 @@ import { Presence } from './presence.ts';
 import { CommandRouter } from './commands/command-router.ts';
 import { SignedFrames } from './commands/signed-frames.ts';
 import { buildHttpApp } from './http/app.ts';
+import { HubMetrics } from './metrics/hub-metrics.ts';
 import { CLOSE_GOING_AWAY } from './ws/close-codes.ts';
 import { defaultInstallScriptCandidates } from './releases/install-script.ts';
 import { defaultConsoleDirCandidates } from './console/static-files.ts';
@@ -98,7 +99,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     log,
     tls: options.tlsCertFile && options.tlsKeyFile ? { certFile: options.tlsCertFile, keyFile: options.tlsKeyFile } : undefined,
     limits,
-    admin: { keys, commands, events, presence, router, frames, adminToken, log },
+    admin: { keys, commands, events, presence, router, frames, metrics: new HubMetrics({ presence, router }), adminToken, log },
     agent: { keys, agents, presence, router, signer, frames, log, pollIntervalS: options.pollIntervalS ?? 5, agentsPerKey: limits.agentsPerKey },
     artifacts: { keys, dataDir, log, quota: new ArtifactQuota(dataDir, limits), uploadIdleTimeoutMs: limits.uploadIdleTimeoutMs, s3 },
     releases: {

@@ -49,4 +49,8 @@ test('cancel: an HTTP-polling agent stops a running job; a queued command is can
   assert.equal(again.status, 409);
   assert.match(again.body.error, /already finished/);
   assert.equal((await hub.api('POST', '/api/commands/no-such-command/cancel', {})).status, 404);
+
+  // Both cancels count as such in the hub's metrics.
+  const metrics = await fetch(`${hub.url}/metrics`, { headers: { authorization: `Bearer ${hub.token}` } }).then((response) => response.text());
+  assert.match(metrics, /^tether_commands_total\{command="exec",outcome="cancelled"\} 2$/m);
 });
