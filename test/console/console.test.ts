@@ -147,7 +147,8 @@ test('console: sign in, fleet live, ping, a command, keys, CSRF and a hostile ho
     await cell.waitFor();
     assert.equal(await cell.textContent().then(String), hostile);
     await cell.click();
-    await page.getByRole('heading', { name: 'Ping' }).waitFor();
+    // The heading names the host once the page's own live stream has the session.
+    await page.locator('h1 .state.online').waitFor();
     assert.equal(await page.locator('h1 .hostname').textContent().then(String), hostile);
     assert.equal(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned), undefined);
     assert.equal(await page.locator('img[src="x"]').count(), 0);
