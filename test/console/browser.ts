@@ -29,7 +29,8 @@ export function chromiumProblem(): string | undefined {
 export async function buildConsole(outDir: string): Promise<string> {
   const consoleDir = join(REPO_ROOT, 'console');
   const vite = join(dirname(createRequire(join(consoleDir, 'package.json')).resolve('vite/package.json')), 'bin', 'vite.js');
-  await promisify(execFile)(process.execPath, [vite, 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], { cwd: consoleDir });
+  // Each test builds into its own directory, so Vite's one-build-per-project lock does not apply.
+  await promisify(execFile)(process.execPath, [vite, 'build', '--outDir', outDir, '--emptyOutDir', '--bypass-lock', '--logLevel', 'warn'], { cwd: consoleDir });
   return outDir;
 }
 

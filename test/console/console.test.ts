@@ -143,7 +143,7 @@ test('console: sign in, fleet live, ping, a command, keys, CSRF and a hostile ho
     const socket = await connectRawAgent(hub, hostileKey.key, hostile);
     t.after(() => socket.close());
     await page.click('a[href="#/fleet"]');
-    const cell = page.locator(`tr[data-key-id="${hostileKey.id}"] a.hostname`);
+    const cell = page.locator(`tr[data-key-id="${hostileKey.id}"][data-state="online"] a.hostname`);
     await cell.waitFor();
     assert.equal(await cell.textContent().then(String), hostile);
     await cell.click();
