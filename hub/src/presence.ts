@@ -35,6 +35,8 @@ export interface AgentSession {
   pushGrant?: (permissions: readonly string[]) => boolean;
   /** HTTP sessions only: a changed grant not yet answered; the poll answer signs it as it goes out. */
   pendingGrant?: readonly string[] | null;
+  /** HTTP sessions only: commands to cancel; the next poll answer carries a signed `cancel` frame for each. */
+  pendingCancels?: string[];
   close(code: number, reason: string): void;
 }
 
@@ -59,9 +61,12 @@ export function newSession(keyId: string, transport: Transport, link: Pick<Agent
 
 export class Presence {
   private readonly sessions = new Map<string, AgentSession>();
+  /** Sessions opened since start, by transport (reconnects show here; metrics). */
+  readonly opened: Record<Transport, number> = { websocket: 0, http_polling: 0 };
 
   add(session: AgentSession): void {
     this.sessions.set(session.sessionId, session);
+    this.opened[session.transport] += 1;
   }
 
   remove(sessionId: string): void {

@@ -20,8 +20,10 @@ import { Presence } from './presence.ts';
 import { CommandRouter } from './commands/command-router.ts';
 import { SignedFrames } from './commands/signed-frames.ts';
 import { buildHttpApp } from './http/app.ts';
+import { HubMetrics } from './metrics/hub-metrics.ts';
 import { CLOSE_GOING_AWAY } from './ws/close-codes.ts';
 import { defaultInstallScriptCandidates } from './releases/install-script.ts';
+import { defaultConsoleDirCandidates } from './console/static-files.ts';
 import { resolveLimits } from './limits/hub-limits.ts';
 import type { HubLimits } from './limits/hub-limits.ts';
 import { ArtifactQuota } from './limits/artifact-quota.ts';
@@ -50,6 +52,8 @@ export interface HubOptions {
   artifactMaxBytes?: number;
   /** Per-key quotas and request timeouts (limits/hub-limits.ts); unset ones keep their defaults. */
   limits?: Partial<HubLimits>;
+  /** Where the console's built files are (default: the repository's console/dist). */
+  consoleDir?: string;
   /** S3-compatible storage that agents upload to through presigned URLs (--s3-* flags). */
   s3?: S3Flags;
 }
@@ -95,9 +99,11 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     log,
     tls: options.tlsCertFile && options.tlsKeyFile ? { certFile: options.tlsCertFile, keyFile: options.tlsKeyFile } : undefined,
     limits,
-    admin: { keys, commands, events, presence, router, adminToken, log },
+    admin: { keys, commands, events, presence, router, frames, metrics: new HubMetrics({ presence, router }), adminToken, log },
     agent: { keys, agents, presence, router, signer, frames, log, pollIntervalS: options.pollIntervalS ?? 5, agentsPerKey: limits.agentsPerKey },
     artifacts: { keys, dataDir, log, quota: new ArtifactQuota(dataDir, limits), uploadIdleTimeoutMs: limits.uploadIdleTimeoutMs, s3 },
+    // Every agent row with its last heartbeat (its backups summary), for GET /api/backups/status.
+    backups: { agentHeartbeats: () => keys.list().flatMap((key) => agents.idsByLastSeen(key.id).map((id) => agents.get(id)).filter((agent) => agent !== undefined)) },
     releases: {
       dataDir,
       releaseKeysFile: options.releaseKeysFile,
@@ -105,6 +111,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       log,
     },
     signingKey: { signer },
+    console: { dirs: options.consoleDir ? [options.consoleDir] : defaultConsoleDirCandidates(), signer },
     websocket: {
       keys, presence, router, agents, signer, frames, log,
       heartbeatIntervalS: options.heartbeatIntervalS ?? 30,

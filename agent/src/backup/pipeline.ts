@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Transform } from 'node:stream';
-import type { Readable, TransformCallback } from 'node:stream';
+import type { Readable, TransformCallback, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AgeEncryptStream } from './age/stream.ts';
 import { createCompressor } from './compression.ts';
@@ -15,15 +15,18 @@ import type { CompressionAlgorithm } from './compression.ts';
 export class ByteCounter extends Transform {
   bytes = 0;
   private readonly onBytes: ((bytes: number) => void) | undefined;
+  private readonly inspect: ((chunk: Buffer) => void) | undefined;
   private readonly pace = gcPacer();
 
-  constructor(onBytes?: (bytes: number) => void) {
+  constructor(onBytes?: (bytes: number) => void, inspect?: (chunk: Buffer) => void) {
     super();
     this.onBytes = onBytes;
+    this.inspect = inspect;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
+    this.inspect?.(chunk);
     this.pace(chunk.length);
     this.onBytes?.(this.bytes);
     callback(null, chunk);
@@ -52,6 +55,8 @@ export interface PipelineOptions {
   recipients: string[];
   signal: AbortSignal;
   onSourceBytes?: (bytes: number) => void;
+  /** Sees every source chunk (row counting for the restore test). */
+  inspect?: (chunk: Buffer) => void;
 }
 
 export interface PipelineResult {
@@ -60,9 +65,12 @@ export interface PipelineResult {
   sha256: string;
 }
 
-/** Runs the pipeline into `outputPath` (created 0600, must not exist) and fsyncs it. */
-export async function runPipeline(source: Readable, outputPath: string, options: PipelineOptions): Promise<PipelineResult> {
-  const counter = new ByteCounter(options.onSourceBytes);
+/**
+ * Runs the pipeline into `output`: a path (created 0600, must not exist, fsynced at the end) or a
+ * writable such as the body of a streamed hub upload.
+ */
+export async function runPipeline(source: Readable, output: string | Writable, options: PipelineOptions): Promise<PipelineResult> {
+  const counter = new ByteCounter(options.onSourceBytes, options.inspect);
   const hasher = new Sha256Stream();
   const stages = [
     source,
@@ -70,10 +78,11 @@ export async function runPipeline(source: Readable, outputPath: string, options:
     createCompressor(options.compression, options.level),
     ...(options.recipients.length > 0 ? [new AgeEncryptStream(options.recipients)] : []),
     hasher,
-    createWriteStream(outputPath, { flags: 'wx', mode: 0o600, highWaterMark: 2 << 20 }),
+    typeof output === 'string' ? createWriteStream(output, { flags: 'wx', mode: 0o600, highWaterMark: 2 << 20 }) : output,
   ];
   await (pipeline as (...args: unknown[]) => Promise<void>)(...stages, { signal: options.signal });
-  const handle = await open(outputPath, 'r');
+  if (typeof output !== 'string') return { sourceBytes: counter.bytes, size: hasher.bytes, sha256: hasher.digest() };
+  const handle = await open(output, 'r');
   try {
     await handle.sync();
   } finally {

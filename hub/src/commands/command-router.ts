@@ -147,6 +147,7 @@ export class CommandRouter {
     if (stored) {
       this.deps.log.info({ command_id: record.command_id, success: response.success }, 'command result stored');
       this.signals.emit(`done:${record.command_id}`);
+      this.signals.emit('finished', record, result);
     } else {
       this.deps.log.debug({ command_id: record.command_id }, 'duplicate response ignored');
     }
@@ -219,6 +220,11 @@ export class CommandRouter {
     return this.deps.commands.get(commandId);
   }
 
+  /** Every command as it finishes: its record as it was, and the stored result (null: it expired). For metrics. */
+  onFinished(listener: (record: CommandRecord, result: Record<string, unknown> | null) => void): void {
+    this.signals.on('finished', listener);
+  }
+
   /** Live job events and completion of one command, for SSE. Returns the unsubscribe function. */
   subscribe(commandId: string, onEvent: (event: StoredEvent) => void, onDone: () => void): () => void {
     this.signals.on(`event:${commandId}`, onEvent);
@@ -239,6 +245,7 @@ export class CommandRouter {
     this.deps.commands.markExpired(record.command_id);
     this.deps.log.info({ command_id: record.command_id }, 'command expired before delivery');
     this.signals.emit(`done:${record.command_id}`);
+    this.signals.emit('finished', record, null);
     return true;
   }
 

@@ -13,6 +13,7 @@ import { ARTIFACT_ID, handleArtifactUpload } from '../artifacts/upload-handler.t
 import { handleS3Presign } from '../artifacts/s3-presign-handler.ts';
 import type { S3Settings } from '../artifacts/s3-settings.ts';
 import type { ArtifactQuota } from '../limits/artifact-quota.ts';
+import { verifyHostRoutes } from './verify-host-routes.ts';
 import { agentAuth } from './auth-hooks.ts';
 import type { AuthFailure } from './auth-hooks.ts';
 import { HttpError, errorBody } from './http-error.ts';
@@ -37,7 +38,7 @@ export interface ArtifactRouteDeps {
 const ID_HELP = 'artifact id must look like <target>-20261122T040000Z-1a2b3c4d';
 const artifactParams = z.object({ id: z.string().regex(ARTIFACT_ID, ID_HELP) });
 const uploadHeaders = z.looseObject({
-  'x-tether-sha256': z.string('X-Tether-Sha256 header with the artifact\'s hex sha256 is required').regex(/^[a-fA-F0-9]{64}$/, 'X-Tether-Sha256 header with the artifact\'s hex sha256 is required'),
+  'x-tether-sha256': z.string('X-Tether-Sha256 header with the artifact\'s hex sha256 is required').regex(/^([a-fA-F0-9]{64}|streamed)$/, 'X-Tether-Sha256 header with the artifact\'s hex sha256 (or "streamed", then commit) is required'),
 });
 
 /** A bad id or header is answered as the upload handler itself answers it: `{ error }`, connection closed. */
@@ -76,6 +77,8 @@ export async function artifactRoutes(base: FastifyInstance, deps: ArtifactRouteD
       reservation.release();
     }
   });
+
+  verifyHostRoutes(app, deps);
 
   app.post('/api/agents/artifacts/:id/s3', { schema: { params: artifactParams }, schemaErrorFormatter: uploadHandlerStyle }, async (request, reply) => {
     reply.hijack(); // the handler reads its own body and answers on the raw response

@@ -14,6 +14,8 @@ export interface AdminToken {
   verify(presented: string): boolean;
   /** The token in clear when it is known to this process (for log masking only). */
   known(): string | undefined;
+  /** The stored hash: console sessions are keyed on it, so a new token ends every session. */
+  readonly hash: string;
 }
 
 export function loadAdminToken(db: Database, dataDir: string): AdminToken {
@@ -32,5 +34,6 @@ export function loadAdminToken(db: Database, dataDir: string): AdminToken {
   return {
     verify: (presented) => safeEqual(hashSecret(presented), storedHash),
     known: () => clear,
+    hash: storedHash,
   };
 }
