@@ -24,7 +24,7 @@ before(async () => {
   // Rate limits high enough that the fuzzer's own volume is not what gets refused.
   hub = await startHub({
     dataDir: dir.path,
-    args: ['--max-auth-failures-per-minute', '1000000', '--max-connects-per-minute-per-key', '1000000', '--max-connects-per-minute-per-ip', '1000000'],
+    args: ['--max-auth-failures-per-minute', '1000000', '--max-connects-per-minute-per-key', '1000000', '--max-connects-per-minute-per-ip', '1000000', '--max-sign-ins-per-minute', '1000000'],
   });
   agentKey = await hub.createKey('fuzz-agent', ['ping', 'echo', 'info', 'exec', 'backup', 'backup_read']);
   spareKey = await hub.createKey('fuzz-spare', ['ping']);
@@ -96,6 +96,25 @@ const ROUTES: Route[] = [
   },
   { method: 'PUT', path: '/api/agents/artifacts/:p' },
   { method: 'POST', path: '/api/agents/artifacts/:p/s3' },
+  { method: 'PUT', path: '/api/agents/artifacts/:p/manifest', fields: { id: nastyString(30), target: nastyString(20), size: fc.oneof(fc.integer(), nastyString(4)), sha256: nastyString(64), encrypted: fc.boolean(), created_at: nastyString(24) } },
+  { method: 'POST', path: '/api/agents/artifacts/:p/commit', fields: { sha256: nastyString(64), size: fc.oneof(fc.integer(), nastyString(4)) } },
+  { method: 'POST', path: '/api/agents/artifacts/:p/verify' },
+  { method: 'GET', path: '/api/agents/verify/artifacts/:p/:p' },
+  { method: 'GET', path: '/api/agents/verify/artifacts/:p/:p/manifest' },
+  { method: 'POST', path: '/api/agents/verify/artifacts/:p/:p/result', fields: { ok: fc.oneof(fc.boolean(), jsonish()), sha256: nastyString(64), bytes: fc.oneof(fc.integer(), nastyString(4)), error: nastyString() } },
+  { method: 'POST', path: '/api/agents/verify/artifacts/:p/:p/s3' },
+  { method: 'GET', path: '/api/artifacts' },
+  { method: 'GET', path: '/api/artifacts/:key/:p' },
+  { method: 'GET', path: '/api/artifacts/:key/:p/download' },
+  { method: 'DELETE', path: '/api/artifacts/:key/:p' },
+  { method: 'GET', path: '/api/backups/status' },
+  { method: 'POST', path: '/api/commands/:p/cancel' },
+  { method: 'GET', path: '/api/agents/connected/events', stream: true },
+  { method: 'POST', path: '/api/console/session', fields: { token: fc.oneof(fc.constant('@token'), nastyString(40)) } },
+  { method: 'GET', path: '/api/console/session' },
+  { method: 'DELETE', path: '/api/console/session' },
+  { method: 'GET', path: '/metrics' },
+  { method: 'GET', path: '/' },
   { method: 'GET', path: '/ws/agent' },
   { method: 'GET', path: '/:p' },
 ];
@@ -164,7 +183,7 @@ function send(testCase: RequestCase): Promise<Answer> {
   const path = `${fill(route, testCase.param)}${query ? `?${query}` : ''}`;
   const headers: Record<string, string> = {};
   for (const [name, value] of testCase.headers) headers[name] = value;
-  if (testCase.authorization !== undefined) headers.authorization = testCase.authorization;
+  if (testCase.authorization !== undefined) headers.authorization = testCase.authorization === '@admin' ? `Bearer ${hub.token}` : testCase.authorization;
   if (testCase.contentType !== undefined) headers['content-type'] = testCase.contentType;
   const payload = testCase.body === undefined ? undefined : Buffer.from(testCase.body);
   // A wrong framing header of the fuzzer's own would only test Node's client: let it set them.
@@ -172,6 +191,8 @@ function send(testCase: RequestCase): Promise<Answer> {
   delete headers['transfer-encoding'];
   delete headers.host;
   if (payload) headers['content-length'] = String(payload.length);
+  const sent = payload && payload.toString().includes('"@token"') ? Buffer.from(payload.toString().replaceAll('"@token"', JSON.stringify(hub.token))) : payload;
+  if (sent) headers['content-length'] = String(sent.length);
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: hub.port, method: testCase.method, path, headers, timeout: 40_000 }, (res) => {
       const chunks: Buffer[] = [];
@@ -186,7 +207,7 @@ function send(testCase: RequestCase): Promise<Answer> {
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within 40 s to ${testCase.method} ${path}: the hub hangs`)));
     req.on('error', reject);
-    req.end(payload);
+    req.end(sent);
   });
 }
 
@@ -212,13 +233,15 @@ test('every hub HTTP route: no crash, no hang, no 5xx, a clear 4xx, nothing stor
       const answer = await send(testCase);
       statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
       const what = `${testCase.method} for ${testCase.route} (${answer.status}): ${answer.text.slice(0, 300)}`;
-      // The one 5xx by design: a ping whose agent (here one an earlier case registered over HTTP and
+      // The 5xx by design: a ping whose agent (here one an earlier case registered over HTTP and
       // that never polls) did not answer in time is a gateway timeout, with the reason.
       const agentTimeout = answer.status === 504 && testCase.route.endsWith('/ping') && /"error":"no answer within/.test(answer.text);
-      assert.ok(answer.status > 0 && (answer.status < 500 || agentTimeout), `a 5xx or no status: ${what}`);
+      // And the console's page when `npm run build:console` has not run here (npm test runs it).
+      const consoleUnbuilt = answer.status === 503 && /console is not built/.test(answer.text);
+      assert.ok(answer.status > 0 && (answer.status < 500 || agentTimeout || consoleUnbuilt), `a 5xx or no status: ${what}`);
       assert.equal(hub.process.exitInfo, null, `the hub exited: ${what}`);
       assert.deepEqual(hubErrors(logFrom), [], `the hub logged an error: ${what}`);
-      if (answer.status >= 400 && !agentTimeout) {
+      if (answer.status >= 400 && answer.status < 500) {
         if (testCase.method !== 'HEAD') {
           // Node's own parser refusals are a bare 400 without a body (error-handler.ts clientErrorHandler).
           const parsed = answer.text ? (JSON.parse(answer.text) as { error?: unknown }) : { error: 'bare 400' };
@@ -229,7 +252,12 @@ test('every hub HTTP route: no crash, no hang, no 5xx, a clear 4xx, nothing stor
       }
       await restoreKeys(testCase, answer.status);
     },
-    { boundedRuns: 150, shareOfFile: 1 },
+    {
+      boundedRuns: 150,
+      shareOfFile: 1,
+      // A HEAD of an event stream was never answered: the head waited for a first write (hub/src/http/*-events-sse.ts).
+      regressions: [{ route: 'GET /api/agents/connected/events', method: 'HEAD', param: 'x', query: [], authorization: '@admin', contentType: undefined, headers: [], body: undefined }],
+    },
   );
   console.log(`fuzz hub HTTP routes, answers by status: ${[...statuses].sort(([a], [b]) => a - b).map(([status, count]) => `${status}: ${count}`).join(', ')}`);
   const health = await hub.api('GET', '/api/health');
