@@ -102,6 +102,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     admin: { keys, commands, events, presence, router, frames, metrics: new HubMetrics({ presence, router }), adminToken, log },
     agent: { keys, agents, presence, router, signer, frames, log, pollIntervalS: options.pollIntervalS ?? 5, agentsPerKey: limits.agentsPerKey },
     artifacts: { keys, dataDir, log, quota: new ArtifactQuota(dataDir, limits), uploadIdleTimeoutMs: limits.uploadIdleTimeoutMs, s3 },
+    // Every agent row with its last heartbeat (its backups summary), for GET /api/backups/status.
+    backups: { agentHeartbeats: () => keys.list().flatMap((key) => agents.idsByLastSeen(key.id).map((id) => agents.get(id)).filter((agent) => agent !== undefined)) },
     releases: {
       dataDir,
       releaseKeysFile: options.releaseKeysFile,

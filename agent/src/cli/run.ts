@@ -134,6 +134,10 @@ export async function runAgent(): Promise<void> {
     health,
     supervisor,
     updateOutcome: new UpdateOutcomeReport(config.state_dir),
+    // The summary module (and the store it reads) loads only on hosts with backup targets.
+    ...(Object.keys(config.backup.targets).length > 0
+      ? { backupSummary: async () => (await import('../backup/status-summary.ts')).backupSummary(config.backup, config.state_dir) }
+      : {}),
     dispatcher: () => dispatcher,
     onFatal: (reason) => {
       log.fatal({ reason }, 'fatal: stopping for good');
