@@ -92,7 +92,7 @@ export async function runBackup(config: BackupConfig, store: ArtifactStore, targ
       encrypted,
       recipients: config.recipients,
       compression: { algorithm, ...(level !== undefined ? { level } : {}) },
-      tool_versions: { node: process.version, ...source.toolVersions },
+      tool_versions: { node: process.version, ...(await source.toolVersions) },
       started_at: startedAt.toISOString(),
       finished_at: finishedAt,
       created_at: finishedAt,
