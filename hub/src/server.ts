@@ -1,19 +1,15 @@
 // The hub: HTTP(S) server with the admin API, the agents' HTTP fallback and their WebSocket
-// endpoint (http/app.ts, on Fastify). startHub wires storage, identity, limits and routing together.
+// endpoint (http/app.ts, on Fastify). startHub wires the store (SQLite or PostgreSQL), identity,
+// limits and routing together.
 import { mkdirSync, chmodSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '@tether/shared/logger.ts';
 import type { Logger } from '@tether/shared/logger.ts';
 import { VERSION } from '@tether/shared/version.ts';
-import { openDatabase } from './storage/database.ts';
-import { DurabilityBarrier } from './storage/durability.ts';
+import { describeStoreLocation, openHubStore, storeLocation } from './store/open-store.ts';
 import { loadS3Settings } from './artifacts/s3-settings.ts';
 import type { S3Flags } from './artifacts/s3-settings.ts';
-import { KeyStore } from './storage/key-store.ts';
-import { AgentStore } from './storage/agent-store.ts';
-import { CommandStore } from './storage/command-store.ts';
-import { EventStore } from './storage/event-store.ts';
 import { loadAdminToken } from './identity/admin-token.ts';
 import { loadCommandSigner } from './identity/signing-key.ts';
 import { Presence } from './presence.ts';
@@ -31,6 +27,8 @@ export interface HubOptions {
   host?: string;
   port?: number;
   dataDir: string;
+  /** The store: a SQLite file path (default <data-dir>/hub.sqlite) or a postgres:// URL (many hubs). */
+  database?: string;
   tlsCertFile?: string;
   tlsKeyFile?: string;
   logLevel?: string;
@@ -68,22 +66,25 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   chmodSync(dataDir, 0o700);
   const limits = resolveLimits({ artifactMaxBytes: options.artifactMaxBytes, ...options.limits });
 
-  const db = openDatabase(join(dataDir, 'hub.sqlite'));
   let adminTokenForMasking: string | undefined;
   const log = options.log ?? createLogger({ name: 'tether-hub', level: options.logLevel ?? 'info', secrets: () => (adminTokenForMasking ? [adminTokenForMasking] : []) });
-  const adminToken = loadAdminToken(db, dataDir);
+  const location = storeLocation(options.database, dataDir);
+  const store = await openHubStore(location, log, { eventsPerCommand: limits.eventsPerCommand });
+  let adminToken: Awaited<ReturnType<typeof loadAdminToken>>;
+  let signer: Awaited<ReturnType<typeof loadCommandSigner>>;
+  try {
+    adminToken = await loadAdminToken(store, dataDir, log);
+    signer = await loadCommandSigner(store, dataDir, log);
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
   adminTokenForMasking = adminToken.known();
-  const signer = loadCommandSigner(dataDir);
 
-  const keys = new KeyStore(db);
-  const agents = new AgentStore(db);
-  const commands = new CommandStore(db);
-  const events = new EventStore(db, limits.eventsPerCommand);
   const presence = new Presence();
-  const durability = new DurabilityBarrier(db, join(dataDir, 'hub.sqlite'), log);
-  const frames = new SignedFrames(signer, (keyId) => keys.keyHash(keyId));
+  const frames = new SignedFrames(signer);
   const router = new CommandRouter({
-    commands, events, presence, frames, log, durability, keys,
+    store, presence, frames, log,
     httpReofferMs: (options.httpReofferS ?? 120) * 1000,
     scheduledResults: new WindowCounter(limits.scheduledResultsPerHour, HOUR_MS),
     eventLineMaxChars: limits.eventLineMaxChars,
@@ -95,9 +96,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     log,
     tls: options.tlsCertFile && options.tlsKeyFile ? { certFile: options.tlsCertFile, keyFile: options.tlsKeyFile } : undefined,
     limits,
-    admin: { keys, commands, events, presence, router, adminToken, log },
-    agent: { keys, agents, presence, router, signer, frames, log, pollIntervalS: options.pollIntervalS ?? 5, agentsPerKey: limits.agentsPerKey },
-    artifacts: { keys, dataDir, log, quota: new ArtifactQuota(dataDir, limits), uploadIdleTimeoutMs: limits.uploadIdleTimeoutMs, s3 },
+    admin: { store, presence, router, adminToken, log },
+    agent: { store, presence, router, signer, frames, log, pollIntervalS: options.pollIntervalS ?? 5, agentsPerKey: limits.agentsPerKey },
+    artifacts: { store, dataDir, log, quota: new ArtifactQuota(dataDir, limits), uploadIdleTimeoutMs: limits.uploadIdleTimeoutMs, s3 },
     releases: {
       dataDir,
       releaseKeysFile: options.releaseKeysFile,
@@ -106,7 +107,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     },
     signingKey: { signer },
     websocket: {
-      keys, presence, router, agents, signer, frames, log,
+      store, presence, router, signer, frames, log,
       heartbeatIntervalS: options.heartbeatIntervalS ?? 30,
       pingIntervalMs: options.pingIntervalMs ?? 25_000,
       pongTimeoutMs: options.pongTimeoutMs ?? 10_000,
@@ -125,7 +126,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${options.tlsCertFile ? 'https' : 'http'}://${host}:${address.port}`;
-  log.info({ url, data_dir: dataDir, version: VERSION }, 'hub listening');
+  log.info({ url, data_dir: dataDir, store: describeStoreLocation(location), version: VERSION }, 'hub listening');
 
   return {
     url,
@@ -136,8 +137,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       log.info('hub shutting down');
       await app.close();
       deadlines.close();
-      await durability.close();
-      db.close();
+      await store.close();
     },
   };
 }

@@ -5,15 +5,12 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Logger } from '@tether/shared/logger.ts';
 import { createKeyBodySchema, sendCommandBodySchema, updateKeyBodySchema } from '@tether/shared/protocol/admin-api.ts';
-import type { KeyView } from '@tether/shared/protocol/admin-api.ts';
-import type { KeyStore } from '../storage/key-store.ts';
-import type { CommandStore, CommandRecord } from '../storage/command-store.ts';
+import type { CommandRecord, HubStore, KeyRecord } from '../store/store.ts';
 import type { Presence } from '../presence.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
 import { assertGranted } from '../commands/grant-check.ts';
 import { pushGrant, sameGrant } from '../commands/grant-push.ts';
 import type { AdminToken } from '../identity/admin-token.ts';
-import type { EventStore } from '../storage/event-store.ts';
 import { CLOSE_KEY_DISABLED, CLOSE_KEY_INVALID } from '../ws/close-codes.ts';
 import { adminAuth } from './auth-hooks.ts';
 import type { AuthFailure } from './auth-hooks.ts';
@@ -22,9 +19,7 @@ import { streamCommandEvents } from './command-events-sse.ts';
 import { bodyOrEmpty } from './validation.ts';
 
 export interface AdminDeps {
-  keys: KeyStore;
-  commands: CommandStore;
-  events: EventStore;
+  store: HubStore;
   presence: Presence;
   router: CommandRouter;
   adminToken: AdminToken;
@@ -60,27 +55,32 @@ export async function adminRoutes(base: FastifyInstance, deps: AdminDeps): Promi
   /** onRequest: the key named by :id, or 404 before anything else is read. */
   const namedKey: onRequestHookHandler = (request, _reply, done) => {
     const id = (request.params as { id: string }).id;
-    const key = deps.keys.get(id);
-    if (!key) return done(new HttpError(404, `no agent key with id ${id}; list keys with GET /api/agents/keys`) as unknown as FastifyError);
-    request.namedKey = key;
-    done();
+    deps.store.getKey(id).then(
+      (key) => {
+        if (!key) return done(new HttpError(404, `no agent key with id ${id}; list keys with GET /api/agents/keys`) as unknown as FastifyError);
+        request.namedKey = key;
+        done();
+      },
+      (error: Error) => done(error as FastifyError),
+    );
   };
-  const keyOf = (request: FastifyRequest): KeyView => request.namedKey!;
+  const keyOf = (request: FastifyRequest): KeyRecord => request.namedKey!;
 
   app.post('/api/agents/keys', { schema: { body: bodyOrEmpty(createKeyBodySchema) } }, async (request, reply) => {
-    const issued = deps.keys.create(request.body.name, request.body.permissions);
-    deps.log.info({ key_id: issued.view.id, key_name: issued.view.name }, 'agent key created');
-    return sendJson(reply, 201, { ...issued.view, key: issued.key });
+    const issued = await deps.store.createKey({ name: request.body.name, permissions: request.body.permissions });
+    deps.log.info({ key_id: issued.record.id, key_name: issued.record.name }, 'agent key created');
+    return sendJson(reply, 201, { ...issued.record, key: issued.key });
   });
 
-  app.get('/api/agents/keys', async (_request, reply) => sendJson(reply, 200, { keys: deps.keys.list() }));
+  app.get('/api/agents/keys', async (_request, reply) => sendJson(reply, 200, { keys: await deps.store.listKeys() }));
 
   app.get('/api/agents/keys/:id', { schema: { params: idParams }, onRequest: namedKey }, async (request, reply) => sendJson(reply, 200, keyOf(request)));
 
   app.patch('/api/agents/keys/:id', { schema: { params: idParams, body: bodyOrEmpty(updateKeyBodySchema) }, onRequest: namedKey }, async (request, reply) => {
     const before = keyOf(request);
     const body = request.body;
-    const updated = deps.keys.update(before.id, body)!;
+    const updated = await deps.store.updateKey(before.id, body);
+    if (!updated) throw new HttpError(404, `no agent key with id ${before.id}; list keys with GET /api/agents/keys`);
     if (body.status === 'disabled') deps.presence.closeKey(updated.id, CLOSE_KEY_DISABLED, 'agent key disabled');
     // A changed grant takes effect on connected agents now, not at their next reconnect.
     else if (body.permissions !== undefined && !sameGrant(before.permissions, updated.permissions)) pushGrant(deps.presence, updated.id, updated.permissions, deps.log);
@@ -90,17 +90,18 @@ export async function adminRoutes(base: FastifyInstance, deps: AdminDeps): Promi
 
   app.delete('/api/agents/keys/:id', { schema: { params: idParams }, onRequest: namedKey }, async (request, reply) => {
     const { id } = keyOf(request);
-    deps.keys.delete(id);
+    await deps.store.deleteKey(id);
     deps.presence.closeKey(id, CLOSE_KEY_INVALID, 'agent key deleted');
     deps.log.info({ key_id: id }, 'agent key deleted');
     return sendJson(reply, 200, { ok: true, id });
   });
 
   app.post('/api/agents/keys/:id/regenerate', { schema: { params: idParams }, onRequest: namedKey }, async (request, reply) => {
-    const issued = deps.keys.regenerate(keyOf(request).id)!;
-    deps.presence.closeKey(issued.view.id, CLOSE_KEY_INVALID, 'agent key regenerated');
-    deps.log.info({ key_id: issued.view.id }, 'agent key regenerated');
-    return sendJson(reply, 200, { ...issued.view, key: issued.key });
+    const issued = await deps.store.regenerateKey(keyOf(request).id);
+    if (!issued) throw new HttpError(404, `no agent key with id ${keyOf(request).id}; list keys with GET /api/agents/keys`);
+    deps.presence.closeKey(issued.record.id, CLOSE_KEY_INVALID, 'agent key regenerated');
+    deps.log.info({ key_id: issued.record.id }, 'agent key regenerated');
+    return sendJson(reply, 200, { ...issued.record, key: issued.key });
   });
 
   app.get('/api/agents/connected', async (_request, reply) => sendJson(reply, 200, { agents: deps.presence.view() }));
@@ -112,7 +113,7 @@ export async function adminRoutes(base: FastifyInstance, deps: AdminDeps): Promi
     }
     assertGranted(key, 'ping');
     const started = performance.now();
-    const queued = deps.router.queue(key.id, { command: 'ping', data: {} });
+    const queued = await deps.router.queue(key.id, { command: 'ping', data: {} });
     const waitS = request.body.wait_s ?? DEFAULT_PING_WAIT_S;
     const record = await deps.router.waitForResult(queued.command_id, waitS * 1000);
     if (!record?.result) {
@@ -126,20 +127,20 @@ export async function adminRoutes(base: FastifyInstance, deps: AdminDeps): Promi
     const body = request.body;
     if (key.status !== 'active') throw new HttpError(409, `agent key ${key.id} is disabled; enable it first (tether keys enable ${key.id})`);
     assertGranted(key, body.command);
-    const queued = deps.router.queue(key.id, body);
+    const queued = await deps.router.queue(key.id, body);
     const record = body.wait_s ? await deps.router.waitForResult(queued.command_id, body.wait_s * 1000) : queued;
     const finished = record !== undefined && (record.result !== null || record.status === 'expired');
     return sendJson(reply, finished ? 200 : 202, commandView(record ?? queued));
   });
 
   app.get('/api/commands/:id', { schema: { params: idParams } }, async (request, reply) => {
-    const record = deps.commands.get(request.params.id);
+    const record = await deps.store.getCommand(request.params.id);
     if (!record) throw new HttpError(404, `no command with id ${request.params.id}`);
     return sendJson(reply, 200, commandView(record));
   });
 
   app.get('/api/commands/:id/events', { schema: { params: idParams } }, async (request, reply) => {
-    const record = deps.commands.get(request.params.id);
+    const record = await deps.store.getCommand(request.params.id);
     if (!record) throw new HttpError(404, `no command with id ${request.params.id}`);
     reply.hijack(); // server-sent events are written on the raw response until the command ends
     streamCommandEvents(request.raw, reply.raw, record.command_id, deps);

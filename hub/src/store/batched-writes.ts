@@ -24,8 +24,8 @@ export class BatchedWrites {
     await this.#group.submit({ kind: 'registration', registration, at: now() });
   }
 
-  async saveHeartbeat(agentId: string, heartbeat: Record<string, unknown>): Promise<void> {
-    await this.#group.submit({ kind: 'heartbeat', agent_id: agentId, heartbeat, at: now() });
+  async saveHeartbeat(agentId: string, keyId: string, heartbeat: Record<string, unknown>): Promise<void> {
+    await this.#group.submit({ kind: 'heartbeat', agent_id: agentId, key_id: keyId, heartbeat, at: now() });
   }
 
   async insertCommand(command: NewCommand): Promise<boolean> {

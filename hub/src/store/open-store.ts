@@ -4,7 +4,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '@tether/shared/logger.ts';
-import type { HubStore } from './store.ts';
+import type { HubStore, StoreTuning } from './store.ts';
 import { SqliteStore } from './sqlite/sqlite-store.ts';
 import { PostgresStore } from './postgres/postgres-store.ts';
 
@@ -28,8 +28,8 @@ export function storeLocation(database: string | undefined, dataDir: string): St
   return { engine: 'sqlite', path: isAbsolute(database) ? database : resolve(database) };
 }
 
-export function openHubStore(location: StoreLocation, log: Logger): Promise<HubStore> {
-  return location.engine === 'sqlite' ? SqliteStore.open({ path: location.path, log }) : PostgresStore.open({ url: location.url, log });
+export function openHubStore(location: StoreLocation, log: Logger, tuning: StoreTuning = {}): Promise<HubStore> {
+  return location.engine === 'sqlite' ? SqliteStore.open({ path: location.path, log, ...tuning }) : PostgresStore.open({ url: location.url, log, ...tuning });
 }
 
 /** The location for logs and messages: a PostgreSQL password never appears. */
