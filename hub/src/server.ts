@@ -69,7 +69,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   let adminTokenForMasking: string | undefined;
   const log = options.log ?? createLogger({ name: 'tether-hub', level: options.logLevel ?? 'info', secrets: () => (adminTokenForMasking ? [adminTokenForMasking] : []) });
   const location = storeLocation(options.database, dataDir);
-  const store = await openHubStore(location, log, { eventsPerCommand: limits.eventsPerCommand });
+  const store = await openHubStore(location, log, { eventsPerCommand: limits.eventsPerCommand }).catch((error: unknown) => {
+    throw new Error(`could not open the store (${describeStoreLocation(location)}): ${(error as Error).message}; check that it is reachable and the --database value (or TETHER_HUB_DATABASE_URL) is right`);
+  });
   let adminToken: Awaited<ReturnType<typeof loadAdminToken>>;
   let signer: Awaited<ReturnType<typeof loadCommandSigner>>;
   try {

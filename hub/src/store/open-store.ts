@@ -17,7 +17,7 @@ export function storeLocation(database: string | undefined, dataDir: string): St
     try {
       new URL(database);
     } catch {
-      throw new Error('--database: not a valid PostgreSQL URL; use postgres://user[:password]@host[:port]/database');
+      throw new Error('--database: not a valid PostgreSQL URL; use postgres://user@host:5432/database');
     }
     return { engine: 'postgres', url: database };
   }
