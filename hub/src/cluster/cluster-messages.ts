@@ -9,6 +9,9 @@ export const presenceEntrySchema = z.object({
   transport: z.enum(['websocket', 'http_polling']),
   agent_id: z.string().nullable(),
   since: z.string(),
+  /** What the connected-agents listing shows for a session on another hub. */
+  hostname: z.string().max(255).optional(),
+  version: z.string().max(100).optional(),
 });
 export type PresenceEntry = z.infer<typeof presenceEntrySchema>;
 
@@ -17,6 +20,10 @@ export const hubMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('deliver'), key_id: z.string().min(1), command_id: z.string().min(1), from_hub: z.string().min(1) }),
   /** A newer session of the key opened elsewhere: close this one (4008). */
   z.object({ type: z.literal('close_session'), key_id: z.string().min(1), session_id: z.string().min(1), from_hub: z.string().min(1) }),
+  /** The key was deleted, disabled or regenerated on another hub: close its sessions with this code. */
+  z.object({ type: z.literal('close_key'), key_id: z.string().min(1), code: z.number().int().min(4000).max(4999), reason: z.string().max(120), from_hub: z.string().min(1) }),
+  /** The key's grant changed on another hub: push it to the sessions you hold. */
+  z.object({ type: z.literal('push_grant'), key_id: z.string().min(1), permissions: z.array(z.string().min(1).max(64)).max(100), from_hub: z.string().min(1) }),
 ]);
 export type HubMessage = z.infer<typeof hubMessageSchema>;
 
