@@ -4,7 +4,7 @@
 #
 #   docker build -t tether-agent --build-arg VERSION=0.1.0 .
 #   docker run -d --name tether-agent --restart unless-stopped --network host \
-#     -e TETHER_SERVER_URL -e TETHER_API_KEY -v tether-state:/var/lib/tether tether-agent
+#     -e TETHER_SERVER_URL -e TETHER_API_KEY -e TETHER_SIGNING_PUBLIC_KEY -v tether-state:/var/lib/tether tether-agent
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 
@@ -55,7 +55,8 @@ RUN printf '%s\n' "${VERSION}" >/opt/tether/VERSION \
 ENV NODE_ENV=production \
     TETHER_STATE_DIR=/var/lib/tether \
     TETHER_AGENT_ENTRY=/opt/tether/agent.mjs
-# The agent key and hub URL come from the environment (TETHER_API_KEY, TETHER_SERVER_URL); an
+# The agent key, hub URL and pinned hub signing key come from the environment (TETHER_API_KEY,
+# TETHER_SERVER_URL, TETHER_SIGNING_PUBLIC_KEY); an
 # optional policy file can be mounted read-only at /etc/tether/agent.yaml.
 VOLUME ["/var/lib/tether"]
 USER 65532:65532

@@ -28,6 +28,7 @@ install options:
   --release-key KEY  pin this base64 Ed25519 release public key (default: the hub's, fingerprints printed)
   --signing-key KEY  the hub's base64 command-signing key, given out of band; the hub's must match it
                      (default: fetched from the hub, fingerprint printed); pinned in the agent config
+                     (Docker: in the container's TETHER_SIGNING_PUBLIC_KEY)
   --image IMAGE      Docker image without tag (default ghcr.io/tether-project/tether-agent)
   --dry-run          with --native: print the systemd unit the install would write; change nothing
 actions: --status (exit 0 running, 3 not running) | --logs [--follow] (the last 200 lines) | --update
@@ -183,14 +184,15 @@ load_release_keys() {
   printf '%s\n' "${RELEASE_KEYS[@]}" >"$WORK/release-keys"
 }
 
-# The hub's command-signing key is pinned in the agent config at install, not on first connect.
+# The hub's command-signing key is pinned at install, not on first connect: in the agent config
+# (native) or the container's TETHER_SIGNING_PUBLIC_KEY (Docker).
 fetch_signing_key() {
   fetch "$HUB_BASE/api/agents/signing-key" "$WORK/signing-key.json"
   SIGNING_KEY="$(json_field signing_key "$WORK/signing-key.json")"
   valid_key "$SIGNING_KEY" || die "the hub's answer to /api/agents/signing-key holds no Ed25519 public key"
   [ -z "$PINNED_SIGNING_KEY" ] || [ "$PINNED_SIGNING_KEY" = "$SIGNING_KEY" ] ||
     die "the hub's command-signing key $(key_fingerprint "$SIGNING_KEY") is not the one given with --signing-key ($(key_fingerprint "$PINNED_SIGNING_KEY")); refusing to install"
-  say "hub command-signing key: $(key_fingerprint "$SIGNING_KEY")${PINNED_SIGNING_KEY:+, as given with --signing-key}; pinned in the agent config"
+  say "hub command-signing key: $(key_fingerprint "$SIGNING_KEY")${PINNED_SIGNING_KEY:+, as given with --signing-key}; pinned in the agent ${1:-config}"
 }
 
 # Downloads the release into $WORK, verifies it and unpacks it to $WORK/release; sets RELEASE_VERSION.
@@ -264,7 +266,8 @@ native_install() { # install | update: verify a release here, then its own manag
   EXPLAINED=1 && return "$rc" # the manager said what went wrong
 }
 
-# Docker mode: the docker CLI only. The key reaches the container by name (-e VAR), never in argv.
+# Docker mode: the docker CLI only. The key reaches the container by name (-e VAR), never in argv;
+# so does the pinned signing key (TETHER_SIGNING_PUBLIC_KEY), which the agent holds as its pin.
 docker_works() { have docker && docker info >/dev/null 2>&1; }
 docker_volume() { if [ "$NAME" = "$DEFAULT_NAME" ]; then printf 'tether-state'; else printf '%s-state' "$NAME"; fi; }
 container_exists() { docker inspect --format '{{.Id}}' "$NAME" >/dev/null 2>&1; }
@@ -274,10 +277,11 @@ policy_file() { # the local policy (--allow), mounted read-only as the container
   printf '%s/%s.policy.yaml' "$dir" "$NAME"
 }
 docker_run() { # IMAGE
-  local mount=()
+  local mount=() pin=()
   [ ! -f "$(policy_file)" ] || mount=(-v "$(policy_file):/etc/tether/agent.yaml:ro")
-  TETHER_SERVER_URL="$SERVER" TETHER_API_KEY="$KEY" docker run -d --name "$NAME" --restart unless-stopped --network host \
-    -e TETHER_SERVER_URL -e TETHER_API_KEY -v "$(docker_volume):/var/lib/tether" "${mount[@]}" "$1" >/dev/null || die "docker run failed for $1"
+  [ -z "$SIGNING_KEY" ] || pin=(-e TETHER_SIGNING_PUBLIC_KEY)
+  TETHER_SERVER_URL="$SERVER" TETHER_API_KEY="$KEY" TETHER_SIGNING_PUBLIC_KEY="$SIGNING_KEY" docker run -d --name "$NAME" --restart unless-stopped --network host \
+    -e TETHER_SERVER_URL -e TETHER_API_KEY "${pin[@]}" -v "$(docker_volume):/var/lib/tether" "${mount[@]}" "$1" >/dev/null || die "docker run failed for $1"
 }
 docker_pull_and_run() { # IMAGE: pulled first; an existing container is replaced only then
   say "pulling $1"
@@ -289,7 +293,8 @@ docker_pull_and_run() { # IMAGE: pulled first; an existing container is replaced
 docker_install() {
   docker_works || die "no working Docker engine (docker info failed); start Docker or install with --native"
   [ -z "$PINNED_RELEASE_KEY" ] || warn "--release-key applies to native installs; a Docker install trusts the image"
-  [ -z "$PINNED_SIGNING_KEY" ] || warn "--signing-key applies to native installs; a Docker agent pins the hub's key when it first connects"
+  HUB_BASE="$(http_base "$SERVER")" WORK="$(mktemp -d "${TMPDIR:-/tmp}/tether-install.XXXXXX")"
+  fetch_signing_key "container's TETHER_SIGNING_PUBLIC_KEY"
   if [ "$ALLOW_GIVEN" = 1 ]; then
     mkdir -p "$(dirname "$(policy_file)")"
     printf '# tether local policy for container %s, written by deploy.sh\nallow: [%s]\n' "$NAME" "${ALLOW//,/, }" >"$(policy_file).tmp"
@@ -309,11 +314,14 @@ docker_manage() {
       if [ "$state" != running ]; then say "$NAME is not running: $state, image $image (docker)" && EXPLAINED=1 && exit 3; fi
       say "$NAME is running: image $image${health:+, health $health} (docker)" ;;
     logs) if [ "$FOLLOW" = 1 ]; then exec docker logs --follow --tail 200 "$NAME"; else docker logs --tail 200 "$NAME"; fi ;;
-    update) # the same server and key, the image without its tag (a registry port keeps its colon)
+    update) # the same server, key and signing-key pin, the image without its tag (a registry port keeps its colon)
       image="$(docker inspect --format '{{.Config.Image}}' "$NAME")"
-      while IFS= read -r line; do case "$line" in TETHER_SERVER_URL=*) SERVER="${line#*=}" ;; TETHER_API_KEY=*) KEY="${line#*=}" ;; esac; done \
+      while IFS= read -r line; do
+        case "$line" in TETHER_SERVER_URL=*) SERVER="${line#*=}" ;; TETHER_API_KEY=*) KEY="${line#*=}" ;; TETHER_SIGNING_PUBLIC_KEY=*) SIGNING_KEY="${line#*=}" ;; esac
+      done \
         < <(docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$NAME")
       { [ -n "$SERVER" ] && [ -n "$KEY" ]; } || die "container $NAME has no TETHER_SERVER_URL / TETHER_API_KEY; reinstall with --key KEY --server URL"
+      [ -z "$SIGNING_KEY" ] || valid_key "$SIGNING_KEY" || die "container $NAME has a TETHER_SIGNING_PUBLIC_KEY that is no Ed25519 public key; reinstall with --key KEY --server URL"
       case "${image##*/}" in *:*) image="${image%:*}" ;; esac
       docker_pull_and_run "$image:${RELEASE_VERSION:-latest}" >/dev/null
       say "recreated container $NAME from $image:${RELEASE_VERSION:-latest}" ;;

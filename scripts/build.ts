@@ -7,6 +7,8 @@
 // 12.66 MB USS against 12.02 MB as one file (supervising an idle agent, median of 5 runs).
 import { access, mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import type { BuildOptions as BuildOptionsOfEsbuild } from 'esbuild';
@@ -103,7 +105,19 @@ export async function buildBundles(options: BuildOptions = {}): Promise<Record<s
   }
   const outputs: Record<string, string> = {};
   for (const name of names) outputs[name] = join(outDir, `${name}.mjs`);
+  // The hub serves the operator console from a `console/` directory beside its bundle.
+  if (names.includes('tether')) outputs.console = await buildConsole(join(outDir, 'console'));
   return outputs;
+}
+
+/** The console's static files (Vite), into `outDir`; returns it. */
+export async function buildConsole(outDir: string): Promise<string> {
+  const consoleRoot = join(ROOT, 'console');
+  // Vite is the console workspace's devDependency, resolved from there.
+  const vitePath = createRequire(join(consoleRoot, 'package.json')).resolve('vite');
+  const { build: viteBuild } = (await import(pathToFileURL(vitePath).href)) as { build(config: Record<string, unknown>): Promise<unknown> };
+  await viteBuild({ root: consoleRoot, configFile: join(consoleRoot, 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+  return outDir;
 }
 
 /** Shared chunks live here, beside the entry files; a release ships them with agent.mjs. */

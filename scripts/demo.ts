@@ -1,12 +1,13 @@
-// `npm start`: a hub on 127.0.0.1:7070 and a supervised agent connected to it, with the next
-// commands to try. Ctrl-C stops everything. State lives in ./.tether-demo and is reused next time.
+// `npm start`: a hub on 127.0.0.1:7070 (with the operator console at /) and a supervised agent
+// connected to it, with the next commands to try. Ctrl-C stops everything. State lives in ./.tether-demo and is reused next time.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { writeFileAtomicSync } from '@tether/shared/atomic-file.ts';
+import { buildConsole } from './build.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const argsSchema = z.object({
@@ -82,6 +83,22 @@ async function waitUntil<T>(check: () => Promise<T | undefined>, what: string, t
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** Newest modification time under a path (files and directories), 0 when it does not exist. */
+function newestChange(path: string): number {
+  if (!existsSync(path)) return 0;
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(stat.mtimeMs, ...readdirSync(path).map((name) => newestChange(join(path, name))));
+}
+
+// The hub serves the console from console/dist: build it when it is missing or older than its source.
+const consoleDist = join(root, 'console', 'dist');
+const consoleSource = Math.max(newestChange(join(root, 'console', 'src')), newestChange(join(root, 'console', 'index.html')), newestChange(join(root, 'console', 'vite.config.ts')));
+if (!existsSync(join(consoleDist, 'index.html')) || newestChange(join(consoleDist, 'index.html')) < consoleSource) {
+  process.stdout.write('building the console (console/dist)…\n');
+  await buildConsole(consoleDist);
+}
+
 const hubUrl = `http://127.0.0.1:${port}`;
 if (await fetch(`${hubUrl}/api/agents/connected`).then(() => true, () => false)) {
   fail(`something already listens on 127.0.0.1:${port}; stop it, or run \`npm start -- --port 7071\``);
@@ -129,6 +146,7 @@ const hubFlag = port === 7070 ? '' : ` --hub ${hubUrl}`;
 const rel = (path: string): string => (path.startsWith(`${process.cwd()}/`) ? path.slice(process.cwd().length + 1) : path);
 process.stdout.write(`
 tether demo is running
+  console    ${hubUrl}/  (sign in with the admin token: cat ${rel(join(hubDir, 'admin-token'))})
   hub        ${hubUrl}  (data: ${rel(hubDir)}, admin token: ${rel(join(hubDir, 'admin-token'))})
   agent      ${agent.agent_id} on ${agent.hostname}, supervised, key id ${demoKey.id}
   logs       ${rel(logDir)}/

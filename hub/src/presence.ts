@@ -37,6 +37,8 @@ export interface AgentSession {
   pushGrant?: (permissions: readonly string[]) => boolean;
   /** HTTP sessions only: a changed grant not yet answered; the poll answer signs it as it goes out. */
   pendingGrant?: readonly string[] | null;
+  /** HTTP sessions only: commands to cancel; the next poll answer carries a signed `cancel` frame for each. */
+  pendingCancels?: string[];
   close(code: number, reason: string): void;
 }
 

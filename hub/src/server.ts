@@ -18,6 +18,7 @@ import { SignedFrames } from './commands/signed-frames.ts';
 import { buildHttpApp } from './http/app.ts';
 import { CLOSE_GOING_AWAY } from './ws/close-codes.ts';
 import { defaultInstallScriptCandidates } from './releases/install-script.ts';
+import { defaultConsoleDirCandidates } from './console/static-files.ts';
 import { resolveLimits } from './limits/hub-limits.ts';
 import type { HubLimits } from './limits/hub-limits.ts';
 import { ArtifactQuota } from './limits/artifact-quota.ts';
@@ -48,6 +49,8 @@ export interface HubOptions {
   artifactMaxBytes?: number;
   /** Per-key quotas and request timeouts (limits/hub-limits.ts); unset ones keep their defaults. */
   limits?: Partial<HubLimits>;
+  /** Where the console's built files are (default: the repository's console/dist). */
+  consoleDir?: string;
   /** S3-compatible storage that agents upload to through presigned URLs (--s3-* flags). */
   s3?: S3Flags;
 }
@@ -98,7 +101,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     log,
     tls: options.tlsCertFile && options.tlsKeyFile ? { certFile: options.tlsCertFile, keyFile: options.tlsKeyFile } : undefined,
     limits,
-    admin: { store, presence, router, adminToken, log },
+    admin: { store, presence, router, frames, adminToken, log },
     agent: { store, presence, router, signer, frames, log, pollIntervalS: options.pollIntervalS ?? 5, agentsPerKey: limits.agentsPerKey },
     artifacts: { store, dataDir, log, quota: new ArtifactQuota(dataDir, limits), uploadIdleTimeoutMs: limits.uploadIdleTimeoutMs, s3 },
     releases: {
@@ -108,6 +111,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       log,
     },
     signingKey: { signer },
+    console: { dirs: options.consoleDir ? [options.consoleDir] : defaultConsoleDirCandidates(), signer },
     websocket: {
       store, presence, router, signer, frames, log,
       heartbeatIntervalS: options.heartbeatIntervalS ?? 30,

@@ -23,7 +23,9 @@ for (const { engine, skip } of ENGINES) {
     const hub = await startHubProcess(join(dir, 'data'), await databaseArgs(engine, t));
     t.after(() => hub.stop());
     const sockets: TestSocket[] = [];
-    t.after(() => sockets.forEach((socket) => socket.close()));
+    t.after(() => {
+      for (const socket of sockets) socket.close();
+    });
 
     await t.test('micro-hack agent: ping and echo with wait_s, never an ack', async () => {
       const { id, key } = await createKey(hub, 'mh');

@@ -1,13 +1,25 @@
 #!/usr/bin/env bats
 # Docker mode. There is no Docker engine on these machines, so these tests put a `docker`
 # stand-in on PATH (stand-ins/docker) that records every call in $DOCKER_STANDIN_DIR/calls and
-# keeps fake container state; they check the exact docker commands deploy.sh runs.
+# keeps fake container state; they check the exact docker commands deploy.sh runs. A real hub
+# process serves the command-signing key deploy.sh pins in the container's environment.
 
 load helpers
 
 KEY='tk_docker-test-key-0123456789'
-SERVER='wss://hub.example.com'
 IMAGE='ghcr.io/tether-project/tether-agent'
+
+setup_file() {
+  export HUB="$BATS_FILE_TMPDIR/hub" KEYS="$BATS_FILE_TMPDIR/keys"
+  mkdir -p "$HUB" "$KEYS"
+  make_release_key "$KEYS"
+  start_hub "$HUB" "$KEYS"
+  export SERVER="ws://127.0.0.1:$HUB_PORT"
+  HUB_SIGNING_KEY="$(tr -d '\n' <"$HUB/data/command-signing-key.pub")"
+  export HUB_SIGNING_KEY
+}
+
+teardown_file() { stop_hub "$HUB"; }
 
 setup() {
   export DOCKER_STANDIN_DIR="$BATS_TEST_TMPDIR/docker"
@@ -20,7 +32,7 @@ setup() {
 
 calls() { cat "$DOCKER_STANDIN_DIR/calls"; }
 run_line() { # name volume image [extra mount]
-  printf 'run | -d | --name | %s | --restart | unless-stopped | --network | host | -e | TETHER_SERVER_URL | -e | TETHER_API_KEY | -v | %s:/var/lib/tether | %s%s' "$1" "$2" "${4:+$4 | }" "$3"
+  printf 'run | -d | --name | %s | --restart | unless-stopped | --network | host | -e | TETHER_SERVER_URL | -e | TETHER_API_KEY | -e | TETHER_SIGNING_PUBLIC_KEY | -v | %s:/var/lib/tether | %s%s' "$1" "$2" "${4:+$4 | }" "$3"
 }
 install() { "$DEPLOY" --key "$KEY" --server "$SERVER" "$@"; }
 
@@ -34,6 +46,36 @@ install() { "$DEPLOY" --key "$KEY" --server "$SERVER" "$@"; }
   grep -qxF "TETHER_API_KEY=$KEY" "$DOCKER_STANDIN_DIR/containers/tether-agent/env"
   grep -qxF "TETHER_SERVER_URL=$SERVER" "$DOCKER_STANDIN_DIR/containers/tether-agent/env"
   run ! grep -qF "$KEY" "$DOCKER_STANDIN_DIR/calls"
+}
+
+@test "the hub's command-signing key is pinned in the container's environment, fingerprint printed" {
+  local fingerprint
+  fingerprint="$(printf '%s' "$HUB_SIGNING_KEY" | base64 -d | sha256sum | cut -c1-16)"
+  run install
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"hub command-signing key: $fingerprint; pinned in the agent container's TETHER_SIGNING_PUBLIC_KEY"* ]]
+  grep -qxF "TETHER_SIGNING_PUBLIC_KEY=$HUB_SIGNING_KEY" "$DOCKER_STANDIN_DIR/containers/tether-agent/env"
+  run ! grep -qF "$HUB_SIGNING_KEY" "$DOCKER_STANDIN_DIR/calls" # by name, not in docker's argv
+  run install --signing-key "$HUB_SIGNING_KEY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"hub command-signing key: $fingerprint, as given with --signing-key"* ]]
+}
+
+@test "--signing-key that is not the hub's stops a Docker install before anything is pulled or run" {
+  install
+  : >"$DOCKER_STANDIN_DIR/calls"
+  run install --signing-key "$(tr -d '\n' <"$KEYS/release-key.pub")"
+  [ "$status" -eq 1 ]
+  [[ "${lines[-1]}" == *"is not the one given with --signing-key"*"refusing to install"* ]]
+  run ! grep -qE '^(pull|rm|run) ' "$DOCKER_STANDIN_DIR/calls"
+  grep -qxF "TETHER_SIGNING_PUBLIC_KEY=$HUB_SIGNING_KEY" "$DOCKER_STANDIN_DIR/containers/tether-agent/env"
+}
+
+@test "a hub that cannot be reached stops a Docker install: no container without a pin" {
+  run "$DEPLOY" --key "$KEY" --server ws://127.0.0.1:9
+  [ "$status" -eq 1 ]
+  [[ "${lines[-1]}" == *"cannot reach the hub at http://127.0.0.1:9"* ]]
+  run ! grep -qE '^(pull|run) ' "$DOCKER_STANDIN_DIR/calls"
 }
 
 @test "--version, --image and --name choose the image tag, container and volume" {
@@ -89,7 +131,7 @@ install() { "$DEPLOY" --key "$KEY" --server "$SERVER" "$@"; }
   grep -qxF 'restart | tether-agent' "$DOCKER_STANDIN_DIR/calls"
 }
 
-@test "--update pulls and recreates the container with the same server and key" {
+@test "--update pulls and recreates the container with the same server, key and signing-key pin" {
   install --version 1.0.0
   : >"$DOCKER_STANDIN_DIR/calls"
   unset TETHER_API_KEY
@@ -100,6 +142,7 @@ install() { "$DEPLOY" --key "$KEY" --server "$SERVER" "$@"; }
 rm | -f | tether-agent
 $(run_line tether-agent tether-state "$IMAGE:latest")" ]
   grep -qxF "TETHER_API_KEY=$KEY" "$DOCKER_STANDIN_DIR/containers/tether-agent/env"
+  grep -qxF "TETHER_SIGNING_PUBLIC_KEY=$HUB_SIGNING_KEY" "$DOCKER_STANDIN_DIR/containers/tether-agent/env"
   run "$DEPLOY" --update --version 2.0.0
   [ "$status" -eq 0 ]
   grep -qxF "pull | $IMAGE:2.0.0" "$DOCKER_STANDIN_DIR/calls"

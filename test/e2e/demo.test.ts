@@ -25,6 +25,13 @@ test('npm start: hub and supervised agent come up, the printed commands work, Ct
   try {
     await demo.waitForLine((line) => line.includes('Ctrl-C stops'), 60_000);
     const output = demo.lines.join('\n');
+    // The console's address is printed, and the hub serves it there.
+    const consoleLine = demo.lines.find((line) => line.trim().startsWith('console'));
+    assert.ok(consoleLine, output);
+    const consoleUrl = /(http:\/\/\S+\/)/.exec(consoleLine)![1]!;
+    const page = await fetch(consoleUrl);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<div id="app">/);
     const sendLine = demo.lines.find((line) => line.includes('tether send') && line.includes(' ping '));
     assert.ok(sendLine, output);
     // Run the printed command as a user would (through the tether CLI).

@@ -11,7 +11,9 @@ test('a key cannot take over, kick or rewrite another key\'s agent', async (t) =
   const hub = await startHubProcess(await makeTempDir(t));
   t.after(() => hub.stop());
   const sockets: TestSocket[] = [];
-  t.after(() => sockets.forEach((socket) => socket.close()));
+  t.after(() => {
+    for (const socket of sockets) socket.close();
+  });
 
   const victim = await createKey(hub, 'victim');
   const attacker = await createKey(hub, 'attacker');

@@ -25,7 +25,9 @@ test('the hub enforces and pushes a key\'s grant', async (t) => {
   const hub = await startHubProcess(await makeTempDir(t));
   t.after(() => hub.stop());
   const sockets: TestSocket[] = [];
-  t.after(() => sockets.forEach((socket) => socket.close()));
+  t.after(() => {
+    for (const socket of sockets) socket.close();
+  });
 
   await t.test('a command outside the grant is refused before it is queued', async () => {
     const key = await createKey(hub, 'narrow', ['echo', 'info']);

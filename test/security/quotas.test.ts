@@ -33,7 +33,9 @@ test('per-key quotas hold against a key that tries to exhaust the hub', async (t
   ]);
   t.after(() => hub.stop());
   const sockets: TestSocket[] = [];
-  t.after(() => sockets.forEach((socket) => socket.close()));
+  t.after(() => {
+    for (const socket of sockets) socket.close();
+  });
 
   await t.test('artifacts: bytes per artifact, bytes per key and count per key', async () => {
     const key = await createKey(hub, 'uploader', ['backup']);

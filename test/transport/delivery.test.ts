@@ -93,7 +93,7 @@ test('upgrade from a version before the command log: its pending result reaches 
   const old = (commandId: string, id: string) => ({ type: 'response', command_id: commandId, success: true, data: { exit_code: 0, stdout: `ran ${id} before the upgrade`, stderr: '', duration_ms: 1 }, agent_id: 'old' });
   await mkdir(join(stateDir, 'outbox'), { recursive: true, mode: 0o700 });
   await writeFile(join(stateDir, 'outbox', '000000000007.json'), JSON.stringify({ command_id: pendingId, message: old(pendingId, 'old-pending') }));
-  await writeFile(join(stateDir, 'journal.jsonl'), [pendingId, journaledId].map((id, index) => JSON.stringify({ command_id: id, finished_at: Date.now() - 1000, response: old(id, index === 0 ? 'old-pending' : 'old-journaled') })).join('\n') + '\n');
+  await writeFile(join(stateDir, 'journal.jsonl'), `${[pendingId, journaledId].map((id, index) => JSON.stringify({ command_id: id, finished_at: Date.now() - 1000, response: old(id, index === 0 ? 'old-pending' : 'old-journaled') })).join('\n')}\n`);
 
   const agent = start();
   await waitForTransport(hub, key.id, 'http_polling');

@@ -91,7 +91,8 @@ export function registerBackupCli(program: Command): void {
   backup
     .command('verify <id>')
     .description('re-read an artifact: sha256, age structure (full decrypt when identity_file is set)')
-    .action((id: string) => runLocally('backup_verify', { id }));
+    .option('--restore', 'restore it into a scratch database or directory and compare with what the backup recorded (needs identity_file)')
+    .action((id: string, options: { restore?: boolean }) => runLocally('backup_verify', options.restore ? { id, restore: true } : { id }));
   backup
     .command('prune <target>')
     .description('remove all but the newest --keep artifacts')

@@ -12,6 +12,18 @@ export type Destination = z.infer<typeof destinationSchema>;
 
 const LONG_TIMEOUT_S = 6 * 3600;
 
+const verifyParamsSchema = z
+  .object({
+    id: artifactIdSchema,
+    restore: z.boolean().optional(),
+    key_id: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}$/, 'key_id is the agent key id that owns the artifact on the hub').optional(),
+    from: z.enum(['hub', 's3'], { message: 'from is "hub" (default) or "s3"' }).optional(),
+    sql: z.string().trim().min(1).max(10_000).optional(),
+  })
+  .refine((value) => value.key_id === undefined || value.restore === true, { message: 'key_id (a verify host testing another key\'s artifact) needs restore: true' })
+  .refine((value) => (value.from === undefined && value.sql === undefined) || value.key_id !== undefined, { message: 'from and sql are for a verify host: give key_id too (a local test uses the target\'s verify.sql)' });
+export type VerifyParams = z.infer<typeof verifyParamsSchema>;
+
 const loadHandlers = () => import('./handlers.ts');
 
 export function createBackupCommands(config: BackupConfig): CommandDefinition[] {
@@ -37,11 +49,13 @@ export function createBackupCommands(config: BackupConfig): CommandDefinition[] 
     },
   };
 
-  const backupVerify: CommandDefinition<{ id: string }> = {
+  const backupVerify: CommandDefinition<VerifyParams> = {
     name: 'backup_verify',
     permission: 'backup_read',
     lane: 'normal',
-    params: z.object({ id: artifactIdSchema }),
+    // restore: true restores into a scratch database or directory and compares (docs/backup.md);
+    // key_id makes this host a verify host for another key's artifact, fetched from the hub or S3.
+    params: verifyParamsSchema,
     defaultTimeoutS: LONG_TIMEOUT_S,
     async run(params, context) {
       return (await loadHandlers()).backupVerify(config, params, context);

@@ -60,8 +60,19 @@ const secretSourceFields = {
   password_file: absolutePathSchema.optional(),
 };
 
+/** A restore test of the target's newest artifact (runs where backup.identity_file is set). */
+const verifySchema = z.object({
+  /** When to run it, five-field cron like schedule:. Without one it runs only when asked (backup_verify {restore: true}). */
+  schedule: cronSchema.optional(),
+  /** Database targets: a query run in the restored scratch copy; its first column must be a number > 0. */
+  sql: z.string().trim().min(1, 'verify.sql is a query such as "select count(*) from orders"').max(10_000).optional(),
+});
+
 const commonTargetFields = {
   schedule: cronSchema.optional(),
+  verify: verifySchema.optional(),
+  /** The hub flags this target when its newest good backup is older than this many hours. */
+  alert_after_h: z.number().positive().max(87_600).optional(),
   retention: retentionSchema.optional(),
   /** Overrides the section's local dir for this target. */
   dir: absolutePathSchema.optional(),
@@ -141,6 +152,29 @@ export const backupTargetSchema = z.discriminatedUnion('kind', [
   commandTargetSchema,
 ]);
 
+/**
+ * Where restore tests put their scratch copies. PostgreSQL and MariaDB: a server where the agent
+ * may CREATE and DROP databases (default: the target's own connection); files and SQLite: a
+ * directory (default: a private temp dir).
+ */
+const scratchSchema = z.object({
+  postgres: z.object({
+    url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL such as postgres://verify@127.0.0.1:5432').optional(),
+    psql: programSchema.default('psql'),
+    pg_restore: programSchema.default('pg_restore'),
+    ...secretSourceFields,
+  }).optional(),
+  mysql: z.object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(1).max(65_535).default(3306),
+    user: z.string().min(1).default('root'),
+    socket: absolutePathSchema.optional(),
+    client: programSchema.default('mariadb'),
+    ...secretSourceFields,
+  }).optional(),
+  dir: absolutePathSchema.optional(),
+});
+
 export const backupConfigSchema = z.object({
   /** Recipients the artifacts are encrypted to. Empty = unencrypted (allowed, logged as a warning). */
   recipients: z.array(ageRecipientSchema).default([]),
@@ -158,6 +192,8 @@ export const backupConfigSchema = z.object({
   restore_enabled: z.boolean().default(false),
   /** age identity file (AGE-SECRET-KEY-1…), needed by restore and full verify. */
   identity_file: absolutePathSchema.optional(),
+  /** Scratch servers and directory for restore tests (backup_verify {restore: true}, verify:). */
+  scratch: scratchSchema.default({}),
   /** Largest artifact uploaded to the hub, in bytes (the hub enforces its own limit too). */
   upload_max_bytes: z.number().int().positive().optional(),
   /** Smallest S3 multipart part (grows so that any artifact fits in 10,000 parts). S3 itself needs ≥ 5 MiB. */
@@ -181,6 +217,7 @@ export type PostgresTarget = z.infer<typeof postgresTargetSchema>;
 export type MysqlTarget = z.infer<typeof mysqlTargetSchema>;
 export type SqliteTarget = z.infer<typeof sqliteTargetSchema>;
 export type CommandTarget = z.infer<typeof commandTargetSchema>;
+export type ScratchConfig = z.infer<typeof scratchSchema>;
 
 /** The `backup:` section, spread into the agent's config schema (agent/src/config.ts). */
 export const backupConfigShape = { backup: backupConfigSchema.default(backupConfigSchema.parse({})) };

@@ -3,11 +3,14 @@
 import { CommandFailure } from '../commands/command.ts';
 import type { CommandContext } from '../commands/command.ts';
 import type { BackupConfig } from './config-schema.ts';
-import type { Destination } from './commands.ts';
+import type { Destination, VerifyParams } from './commands.ts';
+import { restoreTestRemote } from './verify/remote.ts';
+import { reportVerifyResult, uploadManifest } from './sinks/hub-verify-api.ts';
 import { artifactResult } from './manifest.ts';
 import type { Manifest } from './manifest.ts';
 import { checkArtifact } from './read-artifact.ts';
-import { loadIdentities, runRestore } from './restore.ts';
+import { restoreTestLocal } from './verify/local.ts';
+import { CrossTargetRestore, assertSameTarget, loadIdentities, runRestore } from './restore.ts';
 import { applyRetention, runBackup } from './run-backup.ts';
 import { uploadToHub } from './sinks/hub-upload.ts';
 import { uploadToS3 } from './sinks/s3-multipart.ts';
@@ -38,6 +41,9 @@ async function upload(config: BackupConfig, store: ArtifactStore, manifest: Mani
     : await uploadToHub(path, manifest, hub, context.signal);
   manifest.uploads = [...manifest.uploads.filter((item) => item.destination !== destination), { destination, location, uploaded_at: new Date().toISOString() }];
   await store.writeManifest(manifest);
+  // The hub keeps the manifest beside the artifact: a verify host reads the kind and the counts
+  // there. An older hub without the route still has the artifact, so this only warns.
+  await uploadManifest(hub, manifest, context.signal).catch((error: Error) => context.log.warn({ id: manifest.id, err: error.message }, 'the hub did not take the manifest; verify hosts cannot test this artifact'));
   return location;
 }
 
@@ -53,12 +59,29 @@ export async function backupList(config: BackupConfig, params: { target?: string
   const store = storeFor(config, context);
   if (params.target) requireTarget(store, params.target);
   const manifests = await store.list(params.target);
-  return { artifacts: manifests.map((manifest) => ({ ...artifactResult(manifest), kind: manifest.kind, uploads: manifest.uploads })) };
+  return { artifacts: manifests.map((manifest) => ({ ...artifactResult(manifest), kind: manifest.kind, uploads: manifest.uploads, ...(manifest.checks ? { checks: manifest.checks } : {}), ...(manifest.last_verify ? { last_verify: manifest.last_verify } : {}) })) };
 }
 
-export async function backupVerify(config: BackupConfig, params: { id: string }, context: CommandContext): Promise<Record<string, unknown>> {
+export async function backupVerify(config: BackupConfig, params: VerifyParams, context: CommandContext): Promise<Record<string, unknown>> {
+  if (params.key_id) {
+    context.job.progress({ progress: 0, message: `fetching ${params.id} of key ${params.key_id} for a restore test` });
+    const hub = { serverUrl: context.config.server_url, apiKey: context.config.api_key };
+    const result = await restoreTestRemote(config, hub, { id: params.id, key_id: params.key_id, from: params.from ?? 'hub', sql: params.sql }, context.signal, context.agentId);
+    if (!result.ok) context.log.warn({ id: params.id, owner: params.key_id, problems: result.problems }, 'artifact failed its restore test on this verify host');
+    return { ...result };
+  }
   const store = storeFor(config, context);
   const manifest = await requireArtifact(store, params.id);
+  if (params.restore) {
+    context.job.progress({ progress: 0, message: `restore-testing ${manifest.id}` });
+    const result = await restoreTestLocal(config, store, manifest, context.signal, context.agentId);
+    if (manifest.uploads.length > 0) {
+      const hub = { serverUrl: context.config.server_url, apiKey: context.config.api_key };
+      await reportVerifyResult(hub, manifest.id, result, context.signal).catch((error: Error) => context.log.warn({ id: manifest.id, err: error.message }, 'could not store the restore test result on the hub'));
+    }
+    if (!result.ok) context.log.warn({ id: manifest.id, problems: result.problems }, 'backup artifact failed its restore test');
+    return { id: manifest.id, target: manifest.target, ...result };
+  }
   const report = await checkArtifact(store.artifactPath(manifest), manifest, await loadIdentities(config), context.signal);
   if (!report.ok) context.log.warn({ id: manifest.id, problems: report.problems }, 'backup artifact failed verification');
   return { ...report };
@@ -77,6 +100,12 @@ export async function restore(config: BackupConfig, params: { id: string; target
   const store = storeFor(config, context);
   requireTarget(store, params.target);
   const manifest = await requireArtifact(store, params.id);
+  try {
+    assertSameTarget(manifest, params.target);
+  } catch (error) {
+    if (error instanceof CrossTargetRestore) throw new CommandFailure('permission_denied', error.message);
+    throw error;
+  }
   context.job.progress({ progress: 0, message: `restoring ${manifest.id} into ${params.target}` });
   const restored = await runRestore(config, store, manifest, params.target, context.signal);
   context.log.info({ id: manifest.id, target: params.target }, 'restore finished');

@@ -4,6 +4,28 @@ import { z } from 'zod';
 export const ARTIFACT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}-\d{8}T\d{6}Z-[a-f0-9]{8}$/;
 export const artifactIdSchema = z.string().regex(ARTIFACT_ID_PATTERN, 'an artifact id looks like "<target>-20261122T040000Z-1a2b3c4d" (see backup_list)');
 
+/** What a restore test compares, recorded at backup time. */
+export const artifactChecksSchema = z.object({
+  /** Rows per table in the dump ("schema.table" for PostgreSQL, "table" for MariaDB and SQLite). */
+  row_counts: z.record(z.string(), z.number().int().nonnegative()).optional(),
+  /** Files artifacts: how many files the sha256 list (the archive's last entry, named `list`) holds. */
+  files: z.object({ count: z.number().int().nonnegative(), list: z.string() }).optional(),
+});
+export type ArtifactChecks = z.infer<typeof artifactChecksSchema>;
+
+/** One restore test of this artifact (backup_verify {restore: true} or a verify: schedule). */
+export const verifyResultSchema = z.object({
+  ok: z.boolean(),
+  at: z.string(),
+  duration_ms: z.number().int().nonnegative(),
+  /** What was checked, in words: "sha256", "restored into a scratch database", "12 tables' row counts", … */
+  checked: z.array(z.string()),
+  problems: z.array(z.string()),
+  /** Agent id of the host that ran it (the backup host, or a verify host). */
+  by: z.string().optional(),
+});
+export type VerifyResult = z.infer<typeof verifyResultSchema>;
+
 export const manifestSchema = z.object({
   id: artifactIdSchema,
   target: z.string(),
@@ -27,6 +49,9 @@ export const manifestSchema = z.object({
   uploads: z.array(z.object({ destination: z.enum(['hub', 's3']), location: z.string(), uploaded_at: z.string() })).default([]),
   /** What the operator should know about this artifact, e.g. files that changed while read. Absent when none. */
   warnings: z.array(z.string()).optional(),
+  checks: artifactChecksSchema.optional(),
+  /** The latest restore test, when one ran on this host. */
+  last_verify: verifyResultSchema.optional(),
 });
 
 /** At most this many warnings are kept in a manifest; the last one says how many more there were. */

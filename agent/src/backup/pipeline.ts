@@ -15,15 +15,18 @@ import type { CompressionAlgorithm } from './compression.ts';
 export class ByteCounter extends Transform {
   bytes = 0;
   private readonly onBytes: ((bytes: number) => void) | undefined;
+  private readonly inspect: ((chunk: Buffer) => void) | undefined;
   private readonly pace = gcPacer();
 
-  constructor(onBytes?: (bytes: number) => void) {
+  constructor(onBytes?: (bytes: number) => void, inspect?: (chunk: Buffer) => void) {
     super();
     this.onBytes = onBytes;
+    this.inspect = inspect;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
+    this.inspect?.(chunk);
     this.pace(chunk.length);
     this.onBytes?.(this.bytes);
     callback(null, chunk);
@@ -52,6 +55,8 @@ export interface PipelineOptions {
   recipients: string[];
   signal: AbortSignal;
   onSourceBytes?: (bytes: number) => void;
+  /** Sees every source chunk (row counting for the restore test). */
+  inspect?: (chunk: Buffer) => void;
 }
 
 export interface PipelineResult {
@@ -62,7 +67,7 @@ export interface PipelineResult {
 
 /** Runs the pipeline into `outputPath` (created 0600, must not exist) and fsyncs it. */
 export async function runPipeline(source: Readable, outputPath: string, options: PipelineOptions): Promise<PipelineResult> {
-  const counter = new ByteCounter(options.onSourceBytes);
+  const counter = new ByteCounter(options.onSourceBytes, options.inspect);
   const hasher = new Sha256Stream();
   const stages = [
     source,

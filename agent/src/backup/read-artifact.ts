@@ -57,5 +57,7 @@ export function openPlainStream(path: string, manifest: Manifest, identities: Id
   const forward = (error: Error) => decompress.destroy(error);
   file.on('error', forward);
   decrypt.on('error', forward);
-  return file.pipe(decrypt).pipe(decompress);
+  // The consumer's pipeline sees the error (a stream destroyed early stays errored); the no-op
+  // keeps an error before it is attached from becoming an uncaught exception.
+  return file.pipe(decrypt).pipe(decompress).on('error', () => {});
 }

@@ -28,10 +28,23 @@ function restoreInto(target: BackupTarget, input: Readable, scratchPath: string,
   }
 }
 
+/**
+ * An artifact is restored only into the target it was made from (issue 9 item 7): a matching kind
+ * is not enough, since target X's dump would overwrite target Y's database or files.
+ */
+export function assertSameTarget(manifest: Manifest, targetName: string): void {
+  if (manifest.target !== targetName) {
+    throw new CrossTargetRestore(`artifact ${manifest.id} was made from target ${manifest.target}, not ${targetName}: an artifact restores only into its own target (restore {id: "${manifest.id}", target: "${manifest.target}"})`);
+  }
+}
+
+export class CrossTargetRestore extends Error {}
+
 export async function runRestore(config: BackupConfig, store: ArtifactStore, manifest: Manifest, targetName: string, signal: AbortSignal): Promise<string> {
   if (!config.restore_enabled) throw new Error('restore is disabled on this host; set backup.restore_enabled: true in the agent config to allow it');
   const target = store.target(targetName);
   if (!target) throw new Error(`no backup target named "${targetName}" in this agent's config`);
+  assertSameTarget(manifest, targetName);
   if (target.kind !== manifest.kind) throw new Error(`artifact ${manifest.id} is a ${manifest.kind} backup; target ${targetName} is ${target.kind}`);
   const identities = await loadIdentities(config);
   if (manifest.encrypted && identities.length === 0) {

@@ -57,7 +57,9 @@ export async function runBackup(config: BackupConfig, store: ArtifactStore, targ
       recipients: config.recipients,
       signal: context.signal,
       onSourceBytes: byteProgress(context.job, `backing up ${targetName}`, source.bytesTotal),
+      ...(source.inspector ? { inspect: (chunk: Buffer) => source!.inspector!.push(chunk) } : {}),
     });
+    source.inspector?.end?.();
     const warnings = capWarnings(source.warnings ?? []);
     if (warnings.length > 0) context.log.warn({ target: targetName, count: source.warnings!.length, first: warnings.slice(0, 3) }, 'backup finished with warnings (see the manifest)');
     const file = `${id}.${source.extension}${EXTENSION[algorithm]}${encrypted ? '.age' : ''}`;
@@ -81,6 +83,7 @@ export async function runBackup(config: BackupConfig, store: ArtifactStore, targ
       location: `local:${join(dir, file)}`,
       uploads: [],
       ...(warnings.length > 0 ? { warnings } : {}),
+      ...(source.checks && Object.keys(source.checks).length > 0 ? { checks: source.checks } : {}),
     };
     try {
       await store.writeManifest(manifest);

@@ -76,9 +76,11 @@ export class CommandRouter {
     await this.deps.store.insertCommand(record);
     this.deps.log.info({ command_id: record.command_id, key_id: keyId, command: record.command }, 'command queued');
     const session = this.deps.presence.websocketSessionFor(keyId);
-    if (session && this.#sendNow(session, record)) return { ...record, status: 'sent', sent_at: new Date().toISOString(), sent_via: 'websocket' };
-    this.signals.emit(`ready:${keyId}`);
-    return record;
+    // The answer waits for the sent mark too: whoever learns the command id (to cancel it, say)
+    // finds the store saying where the command is.
+    if (session) await this.deliver(session, record);
+    else this.signals.emit(`ready:${keyId}`);
+    return (await this.deps.store.getCommand(record.command_id)) ?? record;
   }
 
   /** After a (re)registration: every unanswered command of the key goes to this socket. */
@@ -264,17 +266,6 @@ export class CommandRouter {
     const marks: Promise<unknown>[] = [];
     if (!this.expireIfLate(record, marks) && session.send?.(this.frameFor(session, record))) marks.push(this.deps.store.markSent(record.command_id, 'websocket'));
     await Promise.all(marks);
-  }
-
-  /**
-   * Sends a just-stored command over a socket; true when it went out. The `sent` mark is not
-   * waited for: lost in a crash, the command is only sent again, and the agent's journal answers it.
-   */
-  #sendNow(session: AgentSession, record: CommandRecord): boolean {
-    if (record.deadline !== null && Date.parse(record.deadline) <= Date.now()) return false;
-    if (!session.send?.(this.frameFor(session, record))) return false;
-    this.deps.store.markSent(record.command_id, 'websocket').catch((error: unknown) => this.deps.log.warn({ command_id: record.command_id, err: (error as Error).message }, 'could not mark a command sent; it is offered again later'));
-    return true;
   }
 
   /** True when the deadline has passed: the command is marked expired (the write joins `marks`). */

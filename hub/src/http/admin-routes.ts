@@ -16,18 +16,26 @@ import { adminAuth } from './auth-hooks.ts';
 import type { AuthFailure } from './auth-hooks.ts';
 import { HttpError, sendJson } from './http-error.ts';
 import { streamCommandEvents } from './command-events-sse.ts';
+import { streamConnectedAgents } from './connected-events-sse.ts';
+import type { ConsoleAuth } from '../console/console-auth.ts';
 import { bodyOrEmpty } from './validation.ts';
+import { cancelCommand } from '../commands/cancel-command.ts';
+import type { SignedFrames } from '../commands/signed-frames.ts';
 
 export interface AdminDeps {
   store: HubStore;
   presence: Presence;
   router: CommandRouter;
+  frames: SignedFrames;
   adminToken: AdminToken;
   log: Logger;
   authFailed: AuthFailure;
+  /** Console sessions are accepted beside the bearer token when given. */
+  consoleAuth?: ConsoleAuth;
 }
 
 const pingBodySchema = z.object({ wait_s: z.number().min(0).max(300).optional() });
+const cancelBodySchema = z.object({ wait_s: z.number().min(0).max(300).optional() });
 const DEFAULT_PING_WAIT_S = 10;
 const idParams = z.object({ id: z.string().min(1) });
 
@@ -50,7 +58,7 @@ function commandView(record: CommandRecord): Record<string, unknown> {
 
 export async function adminRoutes(base: FastifyInstance, deps: AdminDeps): Promise<void> {
   const app = base.withTypeProvider<ZodTypeProvider>();
-  app.addHook('onRequest', adminAuth(deps.adminToken, deps.authFailed));
+  app.addHook('onRequest', adminAuth(deps.adminToken, deps.authFailed, deps.consoleAuth));
 
   /** onRequest: the key named by :id, or 404 before anything else is read. */
   const namedKey: onRequestHookHandler = (request, _reply, done) => {
@@ -106,6 +114,11 @@ export async function adminRoutes(base: FastifyInstance, deps: AdminDeps): Promi
 
   app.get('/api/agents/connected', async (_request, reply) => sendJson(reply, 200, { agents: deps.presence.view() }));
 
+  app.get('/api/agents/connected/events', async (request, reply) => {
+    reply.hijack(); // server-sent events on the raw response until the client leaves
+    streamConnectedAgents(request.raw, reply.raw, deps.presence, request.consoleSession?.expiresAtMs ?? null);
+  });
+
   app.post('/api/agents/keys/:id/ping', { schema: { params: idParams, body: bodyOrEmpty(pingBodySchema) }, onRequest: namedKey }, async (request, reply) => {
     const key = keyOf(request);
     if (!deps.presence.isConnected(key.id)) {
@@ -137,6 +150,17 @@ export async function adminRoutes(base: FastifyInstance, deps: AdminDeps): Promi
     const record = await deps.store.getCommand(request.params.id);
     if (!record) throw new HttpError(404, `no command with id ${request.params.id}`);
     return sendJson(reply, 200, commandView(record));
+  });
+
+  app.post('/api/commands/:id/cancel', { schema: { params: idParams, body: bodyOrEmpty(cancelBodySchema) } }, async (request, reply) => {
+    const record = await deps.store.getCommand(request.params.id);
+    if (!record) throw new HttpError(404, `no command with id ${request.params.id}`);
+    const cancel = await cancelCommand(deps, record);
+    deps.log.info({ command_id: record.command_id, key_id: record.key_id, command: record.command, ...cancel, by: request.consoleSession ? 'console' : 'admin token' }, 'command cancel requested');
+    const waitS = request.body.wait_s ?? 0;
+    const after = waitS > 0 ? await deps.router.waitForResult(record.command_id, waitS * 1000) : await deps.store.getCommand(record.command_id);
+    const view = commandView(after ?? record);
+    return sendJson(reply, after?.result ? 200 : 202, { ...view, cancel: cancel.outcome });
   });
 
   app.get('/api/commands/:id/events', { schema: { params: idParams } }, async (request, reply) => {

@@ -102,12 +102,13 @@ export async function agentRoutes(base: FastifyInstance, deps: AgentRouteDeps): 
     const session = httpSession(request);
     let commands = await deps.router.takeForPoll(session);
     const waitS = request.query.wait ?? 0;
-    if (commands.length === 0 && !session.pendingGrant && waitS > 0) {
+    const framesWaiting = () => Boolean(session.pendingGrant) || (session.pendingCancels?.length ?? 0) > 0;
+    if (commands.length === 0 && !framesWaiting() && waitS > 0) {
       const gone = new AbortController();
       const onClose = () => gone.abort();
       reply.raw.on('close', onClose);
       const until = Date.now() + waitS * 1000;
-      while (commands.length === 0 && !session.pendingGrant && !gone.signal.aborted && Date.now() < until) {
+      while (commands.length === 0 && !framesWaiting() && !gone.signal.aborted && Date.now() < until) {
         await deps.router.waitForWork(key.id, until - Date.now(), gone.signal);
         session.lastSeenMs = Date.now();
         if (!gone.signal.aborted && (await deps.store.getKey(key.id))?.status === 'active') commands = await deps.router.takeForPoll(session);
@@ -118,7 +119,10 @@ export async function agentRoutes(base: FastifyInstance, deps: AgentRouteDeps): 
     // Signed now, as it goes out: a grant kept for a slow poll is not stale when it arrives.
     const grant = session.pendingGrant;
     session.pendingGrant = null;
-    return sendJson(reply, 200, grant ? { commands, frames: [deps.frames.permissions(session, grant)] } : { commands });
+    const cancels = session.pendingCancels ?? [];
+    session.pendingCancels = [];
+    const frames = [...(grant ? [deps.frames.permissions(session, grant)] : []), ...cancels.map((commandId) => deps.frames.cancel(session, commandId))];
+    return sendJson(reply, 200, frames.length > 0 ? { commands, frames } : { commands });
   });
 
   app.post('/api/agents/result', { schema: { body: bodyOrEmpty(jsonObjectSchema) } }, async (request, reply) => {

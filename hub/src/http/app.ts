@@ -1,6 +1,6 @@
 // The hub's HTTP layer on Fastify: one plugin per concern (agent, admin, artifact and release routes,
 // the public signing key, the agents' WebSocket), zod schemas on every route, the hub's own JSON
-// errors. Further plugins (static files, cookies, CSRF for the console) register here beside the others.
+// errors. The operator's console adds cookies, CSRF protection, its session routes and its static files.
 import { readFileSync } from 'node:fs';
 import fastify from 'fastify';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
@@ -23,6 +23,10 @@ import { agentRoutes } from './agent-routes.ts';
 import type { AgentRouteDeps } from './agent-routes.ts';
 import { artifactRoutes } from './artifact-routes.ts';
 import type { ArtifactRouteDeps } from './artifact-routes.ts';
+import { registerConsoleAuth } from '../console/console-auth.ts';
+import { sessionRoutes } from '../console/session-routes.ts';
+import { consoleStaticFiles } from '../console/static-files.ts';
+import type { CommandSigner } from '../identity/signing-key.ts';
 import { authFailureCounter } from './auth-hooks.ts';
 import type { AuthFailure } from './auth-hooks.ts';
 import { clientErrorHandler, frameworkErrors, installErrorAnswers, methodNotAllowedRoutes } from './error-handler.ts';
@@ -37,7 +41,9 @@ export interface HttpAppDeps {
   log: Logger;
   tls?: { certFile: string; keyFile: string };
   limits: HubLimits;
-  admin: WithoutAuth<AdminDeps>;
+  admin: Omit<WithoutAuth<AdminDeps>, 'consoleAuth'>;
+  /** The console: its built files and what its session key is derived from. */
+  console: { dirs: string[]; signer: Pick<CommandSigner, 'deriveSecret'> };
   agent: WithoutAuth<AgentRouteDeps>;
   artifacts: Omit<ArtifactRouteDeps, 'authFailed' | 'deadlines'>;
   releases: ReleaseRouteDeps;
@@ -86,9 +92,12 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<{ app: FastifyIns
   await app.register(signingKeyRoutes, deps.signingKey);
   await app.register(websocketRoutes, { ...deps.websocket, limits: deps.limits, authFailed });
   await app.register(agentRoutes, { ...deps.agent, authFailed });
-  await app.register(adminRoutes, { ...deps.admin, authFailed });
+  const consoleAuth = await registerConsoleAuth(app, { signer: deps.console.signer, adminToken: deps.admin.adminToken, tls: deps.tls !== undefined, lifetimeMs: deps.limits.consoleSessionMs });
+  await app.register(sessionRoutes, { auth: consoleAuth, adminToken: deps.admin.adminToken, signInsPerMinutePerIp: deps.limits.signInsPerMinutePerIp, log: deps.log });
+  await app.register(adminRoutes, { ...deps.admin, authFailed, consoleAuth });
   await app.register(artifactRoutes, { ...deps.artifacts, deadlines, authFailed });
   await app.register(releaseRoutes, deps.releases);
+  await app.register(consoleStaticFiles, { dirs: deps.console.dirs, log: deps.log });
   addMethodNotAllowed();
   return { app, deadlines };
 }

@@ -13,6 +13,7 @@ import { ARTIFACT_ID, handleArtifactUpload } from '../artifacts/upload-handler.t
 import { handleS3Presign } from '../artifacts/s3-presign-handler.ts';
 import type { S3Settings } from '../artifacts/s3-settings.ts';
 import type { ArtifactQuota } from '../limits/artifact-quota.ts';
+import { verifyHostRoutes } from './verify-host-routes.ts';
 import { agentAuth } from './auth-hooks.ts';
 import type { AuthFailure } from './auth-hooks.ts';
 import { HttpError, errorBody } from './http-error.ts';
@@ -76,6 +77,8 @@ export async function artifactRoutes(base: FastifyInstance, deps: ArtifactRouteD
       reservation.release();
     }
   });
+
+  verifyHostRoutes(app, deps);
 
   app.post('/api/agents/artifacts/:id/s3', { schema: { params: artifactParams }, schemaErrorFormatter: uploadHandlerStyle }, async (request, reply) => {
     reply.hijack(); // the handler reads its own body and answers on the raw response

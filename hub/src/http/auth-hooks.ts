@@ -7,6 +7,8 @@ import type { FastifyError, FastifyInstance, FastifyRequest, HookHandlerDoneFunc
 import type { Logger } from '@tether/shared/logger.ts';
 import type { HubStore, KeyRecord } from '../store/store.ts';
 import type { AdminToken } from '../identity/admin-token.ts';
+import type { ConsoleAuth } from '../console/console-auth.ts';
+import { SAFE_METHODS } from '../console/console-auth.ts';
 import { authenticateAgent, presentedKey } from '../agent-auth.ts';
 import { HttpError } from './http-error.ts';
 import { requestUrl } from './request-path.ts';
@@ -51,11 +53,21 @@ function refuse(failed: AuthFailure, request: FastifyRequest, refusal: HttpError
   );
 }
 
-export function adminAuth(adminToken: AdminToken, failed: AuthFailure): onRequestHookHandler {
-  return (request, _reply, done) => {
+/**
+ * The admin token as a bearer header (CLI, scripts), or a console session cookie; a session must
+ * also send its CSRF token on anything that changes state.
+ */
+export function adminAuth(adminToken: AdminToken, failed: AuthFailure, consoleAuth?: ConsoleAuth): onRequestHookHandler {
+  return (request, reply, done) => {
     const header = request.headers.authorization;
     const token = typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined;
     if (token && adminToken.verify(token)) return done();
+    const session = token === undefined ? consoleAuth?.cookie.read(request) : null;
+    if (session) {
+      request.consoleSession = session;
+      if (SAFE_METHODS.has(request.method)) return done();
+      return consoleAuth!.checkCsrf(request, reply, done);
+    }
     refuse(failed, request, new HttpError(401, 'admin token missing or wrong: send Authorization: Bearer <token from <data-dir>/admin-token>'), done);
   };
 }

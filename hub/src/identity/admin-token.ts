@@ -16,6 +16,8 @@ export interface AdminToken {
   verify(presented: string): boolean;
   /** The token in clear when it is known to this process (for log masking only). */
   known(): string | undefined;
+  /** The stored hash: console sessions are keyed on it, so a new token ends every session. */
+  readonly hash: string;
 }
 
 export async function loadAdminToken(store: HubStore, dataDir: string, log: Logger): Promise<AdminToken> {
@@ -41,5 +43,6 @@ export async function loadAdminToken(store: HubStore, dataDir: string, log: Logg
   return {
     verify: (presented) => safeEqual(hashSecret(presented), storedHash),
     known: () => clear,
+    hash: storedHash,
   };
 }

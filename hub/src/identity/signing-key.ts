@@ -5,7 +5,7 @@
 // The private key is parsed once: parsing the PEM per signature cost as much as signing.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createPrivateKey, sign } from 'node:crypto';
+import { createPrivateKey, hkdfSync, sign } from 'node:crypto';
 import { generateEd25519KeyPair, publicKeyFingerprint, publicKeyFromPrivatePem } from '@tether/shared/crypto.ts';
 import { writeFileAtomicSync } from '@tether/shared/atomic-file.ts';
 import type { Logger } from '@tether/shared/logger.ts';
@@ -21,6 +21,11 @@ export interface CommandSigner {
   fingerprint: string;
   /** Ed25519 signature of a payload (signed-payloads.ts), base64. */
   sign(payload: string): string;
+  /**
+   * A 32-byte secret derived (HKDF-SHA256) from the private key for one purpose: every hub that holds
+   * this key derives the same secret, and nothing else can (console session cookies use it).
+   */
+  deriveSecret(purpose: string, salt?: string): Buffer;
 }
 
 export async function loadCommandSigner(store: HubStore, dataDir: string, log: Logger): Promise<CommandSigner> {
@@ -38,6 +43,7 @@ export async function loadCommandSigner(store: HubStore, dataDir: string, log: L
     publicKey: pair.publicKey,
     fingerprint: publicKeyFingerprint(pair.publicKey),
     sign: (payload) => sign(null, Buffer.from(payload, 'utf8'), privateKey).toString('base64'),
+    deriveSecret: (purpose, salt = '') => Buffer.from(hkdfSync('sha256', privateKey.export({ format: 'der', type: 'pkcs8' }), salt, purpose, 32)),
   };
 }
 

@@ -25,6 +25,10 @@ export interface HubLimits {
   connectsPerMinutePerIp: number;
   /** Failed authentications (admin token or agent key) per client address per minute. */
   authFailuresPerMinutePerIp: number;
+  /** Console sign-in attempts per client address per minute (then 429). */
+  signInsPerMinutePerIp: number;
+  /** How long a console session lasts after sign-in. */
+  consoleSessionMs: number;
   /** A request body (other than an artifact upload) must arrive within this long. */
   requestTimeoutMs: number;
   /** An artifact upload that sends nothing for this long is cut off (no total time limit). */
@@ -45,6 +49,8 @@ export const DEFAULT_LIMITS: Readonly<HubLimits> = {
   connectsPerMinutePerKey: 120,
   connectsPerMinutePerIp: 600,
   authFailuresPerMinutePerIp: 30,
+  signInsPerMinutePerIp: 10,
+  consoleSessionMs: 8 * 3_600_000,
   // Node's own default total request timeout; uploads are exempt and use the idle timeout.
   requestTimeoutMs: 300_000,
   uploadIdleTimeoutMs: 120_000,

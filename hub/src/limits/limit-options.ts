@@ -29,6 +29,8 @@ export const LIMIT_FLAGS: readonly LimitFlag[] = [
   { limit: 'connectsPerMinutePerKey', flag: '--max-connects-per-minute-per-key', env: 'TETHER_HUB_MAX_CONNECTS_PER_MINUTE_PER_KEY', unit: 'count', help: 'WebSocket connection attempts per key per minute' },
   { limit: 'connectsPerMinutePerIp', flag: '--max-connects-per-minute-per-ip', env: 'TETHER_HUB_MAX_CONNECTS_PER_MINUTE_PER_IP', unit: 'count', help: 'WebSocket connection attempts per client address per minute' },
   { limit: 'authFailuresPerMinutePerIp', flag: '--max-auth-failures-per-minute', env: 'TETHER_HUB_MAX_AUTH_FAILURES_PER_MINUTE', unit: 'count', help: 'failed authentications per client address per minute (then 429)' },
+  { limit: 'signInsPerMinutePerIp', flag: '--max-sign-ins-per-minute', env: 'TETHER_HUB_MAX_SIGN_INS_PER_MINUTE', unit: 'count', help: 'console sign-in attempts per client address per minute (then 429)' },
+  { limit: 'consoleSessionMs', flag: '--console-session-s', env: 'TETHER_HUB_CONSOLE_SESSION_S', unit: 'seconds', help: 'how long a console session lasts after sign-in' },
   { limit: 'requestTimeoutMs', flag: '--request-timeout-s', env: 'TETHER_HUB_REQUEST_TIMEOUT_S', unit: 'seconds', help: 'time a request body may take to arrive (artifact uploads use the idle timeout instead)' },
   { limit: 'uploadIdleTimeoutMs', flag: '--upload-idle-timeout-s', env: 'TETHER_HUB_UPLOAD_IDLE_TIMEOUT_S', unit: 'seconds', help: 'an artifact upload that sends nothing for this long is cut off' },
 ];

@@ -92,7 +92,9 @@ export class GroupCommit<W, R> {
     this.stats.batches += 1;
     this.stats.writes += batch.length;
     committed.durable.then(
-      () => batch.forEach((pending, index) => pending.resolve(committed.results[index]!)),
+      () => {
+        for (const [index, pending] of batch.entries()) pending.resolve(committed.results[index]!);
+      },
       (error: unknown) => {
         const failure = error instanceof Error ? error : new Error(String(error));
         for (const pending of batch) pending.reject(failure);

@@ -72,6 +72,8 @@ export const AGENT_ENV: ReadonlyArray<{ env: string; key: string; aliases?: stri
   { env: 'TETHER_HTTP_POLL_INTERVAL', key: 'transport.http_poll_interval_s', aliases: ['MICROHACK_HTTP_POLL_INTERVAL'] },
   { env: 'TETHER_SKIP_UPDATE', key: 'update.skip', aliases: ['MICROHACK_SKIP_UPDATE'] },
   { env: 'TETHER_RELEASE_KEYS', key: 'release_keys' },
+  /** The pinned hub command-signing key; deploy.sh sets it in Docker containers (signing.public_key). */
+  { env: 'TETHER_SIGNING_PUBLIC_KEY', key: 'signing.public_key' },
 ];
 
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {

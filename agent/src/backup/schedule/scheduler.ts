@@ -41,6 +41,10 @@ export interface BackupSchedulerOptions<T> {
   onResult: (result: ScheduledResult<T>) => void | Promise<void>;
   log: Logger;
   clock?: Clock;
+  /** Which cron of a target to follow; its `schedule:` by default (restore tests pass `verify.schedule`). */
+  scheduleOf?: (target: BackupConfig['targets'][string]) => string | undefined;
+  /** What the runs are, for logs: "backup" by default. */
+  what?: string;
 }
 
 export interface BackupScheduler {
@@ -56,6 +60,8 @@ const MAX_WAIT_MS = 60_000;
 export function startBackupScheduler<T>(options: BackupSchedulerOptions<T>): BackupScheduler {
   const clock = options.clock ?? realClock;
   const { log } = options;
+  const what = options.what ?? 'backup';
+  const scheduleOf = options.scheduleOf ?? ((target) => target.schedule);
   const controller = new AbortController();
   const timers = new Map<string, unknown>();
   const planned = new Map<string, Date | null>();
@@ -63,19 +69,19 @@ export function startBackupScheduler<T>(options: BackupSchedulerOptions<T>): Bac
 
   const runOnce = async (target: string, scheduledFor: Date): Promise<void> => {
     if (running.has(target)) {
-      log.warn({ target, scheduled_for: scheduledFor.toISOString() }, 'scheduled backup skipped: the previous run of this target is still going');
+      log.warn({ target, scheduled_for: scheduledFor.toISOString() }, `scheduled ${what} skipped: the previous run of this target is still going`);
       return;
     }
     running.add(target);
     const startedAt = new Date(clock.now()).toISOString();
-    log.info({ target, scheduled_for: scheduledFor.toISOString() }, 'scheduled backup starting');
+    log.info({ target, scheduled_for: scheduledFor.toISOString() }, `scheduled ${what} starting`);
     let result: ScheduledResult<T>;
     try {
       const artifact = await options.runBackup(target, controller.signal);
       result = { target, scheduled_for: scheduledFor.toISOString(), started_at: startedAt, finished_at: new Date(clock.now()).toISOString(), ok: true, artifact };
     } catch (error) {
       const message = (error as Error).message ?? String(error);
-      log.error({ target, err: message }, 'scheduled backup failed');
+      log.error({ target, err: message }, `scheduled ${what} failed`);
       result = { target, scheduled_for: scheduledFor.toISOString(), started_at: startedAt, finished_at: new Date(clock.now()).toISOString(), ok: false, error: message };
     } finally {
       running.delete(target);
@@ -84,7 +90,7 @@ export function startBackupScheduler<T>(options: BackupSchedulerOptions<T>): Bac
     try {
       await options.onResult(result);
     } catch (error) {
-      log.error({ target, err: (error as Error).message }, 'could not hand over a scheduled backup result');
+      log.error({ target, err: (error as Error).message }, `could not hand over a scheduled ${what} result`);
     }
   };
 
@@ -92,7 +98,7 @@ export function startBackupScheduler<T>(options: BackupSchedulerOptions<T>): Bac
     if (controller.signal.aborted) return;
     planned.set(target, due);
     if (!due) {
-      log.warn({ target }, 'backup schedule never fires (no such date); nothing scheduled');
+      log.warn({ target }, `${what} schedule never fires (no such date); nothing scheduled`);
       return;
     }
     const wait = Math.max(0, Math.min(due.getTime() - clock.now(), MAX_WAIT_MS));
@@ -108,16 +114,17 @@ export function startBackupScheduler<T>(options: BackupSchedulerOptions<T>): Bac
   };
 
   for (const [target, definition] of Object.entries(options.config.targets)) {
-    if (!definition.schedule) continue;
+    const expression = scheduleOf(definition);
+    if (!expression) continue;
     let schedule: CronSchedule;
     try {
-      schedule = parseCron(definition.schedule);
+      schedule = parseCron(expression);
     } catch (error) {
-      log.error({ target, schedule: definition.schedule, err: (error as Error).message }, 'backup schedule is invalid; this target is not scheduled');
+      log.error({ target, schedule: expression, err: (error as Error).message }, `${what} schedule is invalid; this target is not scheduled`);
       continue;
     }
     arm(target, schedule, nextCronTime(schedule, new Date(clock.now())));
-    log.info({ target, schedule: definition.schedule, next: planned.get(target)?.toISOString() }, 'backup scheduled');
+    log.info({ target, schedule: expression, next: planned.get(target)?.toISOString() }, `${what} scheduled`);
   }
 
   return {

@@ -17,6 +17,39 @@ export interface ScheduledBackupsOptions {
 
 /** Returns a stop function; does nothing (and loads nothing) when no target has a schedule. */
 export async function startScheduledBackups(options: ScheduledBackupsOptions): Promise<() => void> {
+  const stopBackups = await startBackupSchedules(options);
+  const stopVerifies = await startVerifySchedules(options);
+  return () => {
+    stopBackups();
+    stopVerifies();
+  };
+}
+
+/**
+ * Restore tests on `verify.schedule`: the target's newest local artifact, here (this host must hold
+ * the age identity). The result stays in the artifact's manifest and goes out in the heartbeat.
+ */
+async function startVerifySchedules(options: ScheduledBackupsOptions): Promise<() => void> {
+  const { config, stateDir, agentId, log } = options;
+  if (!Object.values(config.targets).some((target) => target.verify?.schedule)) return () => {};
+  if (!config.identity_file) log.warn('targets have verify.schedule but backup.identity_file is not set: their restore tests will fail until this host has the age identity (or run them on a verify host)');
+  const [{ startBackupScheduler }, { scheduledVerifyRunner }] = await Promise.all([import('./scheduler.ts'), import('../verify/scheduled.ts')]);
+  const scheduler = startBackupScheduler({
+    config,
+    log,
+    what: 'restore test',
+    scheduleOf: (target) => target.verify?.schedule,
+    runBackup: scheduledVerifyRunner(config, stateDir, agentId),
+    onResult: (result) => {
+      const verify = result.artifact;
+      if (result.ok && verify?.ok) log.info({ target: result.target, id: verify.id, checked: verify.checked }, 'scheduled restore test passed');
+      else log.error({ target: result.target, id: verify?.id, problems: verify?.problems ?? [result.error] }, 'scheduled restore test FAILED');
+    },
+  });
+  return () => scheduler.stop();
+}
+
+async function startBackupSchedules(options: ScheduledBackupsOptions): Promise<() => void> {
   const { config, stateDir, agentId, log } = options;
   if (!Object.values(config.targets).some((target) => target.schedule)) return () => {};
   const [{ startBackupScheduler }, { scheduledBackupRunner }] = await Promise.all([import('./scheduler.ts'), import('./runner.ts')]);

@@ -18,6 +18,8 @@ export interface ProgramOptions {
   signal?: AbortSignal;
   /** Treat a stderr line saying "error" as failure even when the exit code is 0 (dump tools). */
   stderrErrorsFail?: boolean;
+  /** runWithInput: how much of stdout to keep (the tail); default 4096 bytes. */
+  keepStdout?: number;
 }
 
 function start(argv: string[], stdin: 'ignore' | 'pipe', options: ProgramOptions): ChildProcess {
@@ -93,7 +95,7 @@ export async function runWithInput(argv: string[], input: Readable, options: Pro
   let stdout = '';
   child.stdout!.setEncoding('utf8');
   child.stdout!.on('data', (text: string) => {
-    stdout = (stdout + text).slice(-STDERR_KEEP);
+    stdout = (stdout + text).slice(-(options.keepStdout ?? STDERR_KEEP));
   });
   const done = outcome(child, argv, options);
   const fed = pipeline(input, child.stdin!).catch((error: Error) => error);

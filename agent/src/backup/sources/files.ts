@@ -10,6 +10,7 @@ import * as tar from 'tar'; // extraction only (restore)
 import type { FilesTarget } from '../config-schema.ts';
 import type { BackupSource } from './source.ts';
 import { packTar } from './tar-pack.ts';
+import { SHA256_LIST_NAME, formatSha256List } from '../checks/sha256-list.ts';
 import type { FileChange } from './tar-pack.ts';
 
 /** Throws unless every root exists and is its own real path (no symlink anywhere on the way). */
@@ -72,12 +73,21 @@ export async function filesSource(target: FilesTarget): Promise<BackupSource> {
   // Paths are stored relative to "/" so that one archive can hold several roots.
   const relativeRoots = target.roots.map((root) => root.slice(1));
   const warnings: string[] = [];
+  const sums = new Map<string, string>();
+  const checks: NonNullable<BackupSource['checks']> = {};
   const blocks = packTar(relativeRoots, {
     cwd: '/',
     filter: (name) => !excluded(`/${name}`, target.excludes),
     onFileChanged: (change) => warnings.push(describeChange(change)),
+    onFileHashed: (name, sha256) => sums.set(name, sha256),
+    // The list travels inside the (encrypted, authenticated) artifact, wherever the artifact goes.
+    trailer: () => {
+      checks.files = { count: sums.size, list: SHA256_LIST_NAME };
+      return { name: SHA256_LIST_NAME, content: formatSha256List(sums) };
+    },
   });
   return {
+    checks,
     // highWaterMark 1: at most one 1 MiB block waits here (back-pressure to the tree walk).
     stream: Readable.from(blocks, { objectMode: false, highWaterMark: 1 }),
     extension: 'tar',
@@ -130,6 +140,7 @@ export async function filesRestore(target: FilesTarget, input: Readable): Promis
       if (code !== 'TAR_ENTRY_INFO' && problems.length < 5) problems.push(`${code}: ${String(message)}`);
     },
     filter: (path, entry) => {
+      if (path.replace(/^\.\//, '') === SHA256_LIST_NAME) return false; // the artifact's own sha256 list
       const inside = insideRoots(path, target.roots);
       if (!inside) {
         if (refused.length < 5) refused.push(path);

@@ -8,13 +8,17 @@ import type { MysqlTarget } from '../config-schema.ts';
 import type { BackupSource } from './source.ts';
 import { programOutput, programVersion, runWithInput } from './child-process.ts';
 import { resolvePassword } from './password.ts';
+import { MysqlRowCounter } from '../checks/mysql-row-counter.ts';
+
+/** What the [client] option file needs: a target, or the scratch server of a restore test. */
+export type MysqlConnection = Pick<MysqlTarget, 'user' | 'host' | 'port' | 'socket' | 'password_env' | 'password_file'>;
 
 function optionValue(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
 /** Writes the [client] option file; returns its path and a function that removes it. */
-async function optionFile(target: MysqlTarget): Promise<{ path: string; remove(): Promise<void> }> {
+export async function optionFile(target: MysqlConnection): Promise<{ path: string; remove(): Promise<void> }> {
   const password = await resolvePassword(target);
   const dir = await mkdtemp(join(tmpdir(), 'tether-mysql-'));
   const lines = ['[client]', `user=${optionValue(target.user)}`];
@@ -40,7 +44,10 @@ export async function mysqlSource(target: MysqlTarget, signal: AbortSignal): Pro
     // One database: a dump that restores into any database name. Several: CREATE DATABASE + USE each.
     ...(many ? ['--databases', ...target.databases] : ['--', target.databases[0]!]),
   ];
+  // Row counts for the restore test, read off the INSERT lines of a one-database dump.
+  const counter = many ? null : new MysqlRowCounter();
   return {
+    ...(counter ? { checks: { row_counts: counter.counts }, inspector: counter } : {}),
     stream: programOutput(argv, { tool: 'mysql', signal, stderrErrorsFail: true }),
     extension: 'sql',
     toolVersions: { [target.dump]: await programVersion(target.dump) },

@@ -5,14 +5,16 @@ import type { PostgresTarget } from '../config-schema.ts';
 import type { BackupSource } from './source.ts';
 import { concatenatedOutputs, programVersion, runWithInput } from './child-process.ts';
 import { resolvePassword } from './password.ts';
+import { PostgresRowCounter } from '../checks/postgres-row-counter.ts';
 
-interface Connection {
+export interface Connection {
   /** --dbname value for a database, without any password. */
   dbnameFor(database: string): string;
   env: Record<string, string>;
 }
 
-async function connection(target: PostgresTarget): Promise<Connection> {
+/** How to reach a server: a --dbname builder and PGPASSWORD (never in argv). */
+export async function connection(target: { url?: string | undefined; password_env?: string | undefined; password_file?: string | undefined }): Promise<Connection> {
   let base: URL | null = null;
   let urlPassword: string | undefined;
   if (target.url) {
@@ -43,7 +45,10 @@ export async function postgresSource(target: PostgresTarget, signal: AbortSignal
     ...(many ? ['--create'] : []),
     `--dbname=${conn.dbnameFor(database)}`,
   ]);
+  // Row counts for the restore test: read off the COPY blocks of a one-database plain script.
+  const counter = !many && target.format === 'plain' ? new PostgresRowCounter() : null;
   return {
+    ...(counter ? { checks: { row_counts: counter.counts }, inspector: counter } : {}),
     stream: concatenatedOutputs(argvs, { tool: 'postgres', env: conn.env, signal, stderrErrorsFail: true }),
     extension: target.format === 'custom' ? 'dump' : 'sql',
     toolVersions: { pg_dump: await programVersion(target.pg_dump) },

@@ -1,5 +1,6 @@
 // What every source hands the pipeline: a byte stream plus what the manifest records about it.
 import type { Readable } from 'node:stream';
+import type { ArtifactChecks } from '../manifest.ts';
 
 export interface BackupSource {
   stream: Readable;
@@ -14,6 +15,13 @@ export interface BackupSource {
    * the stream ends): e.g. files that grew or shrank while they were archived.
    */
   warnings?: string[];
+  /**
+   * What a restore test will compare, filled while the stream runs (read it after the stream
+   * ends): row counts per table, or the files' sha256 list.
+   */
+  checks?: ArtifactChecks;
+  /** Sees every source chunk as it passes (row counting); `end` once the stream is done. */
+  inspector?: { push(chunk: Buffer): void; end?(): void };
   /** Removes temporary files (snapshots, option files). Always called, success or failure. */
   cleanup(): Promise<void>;
 }

@@ -22,12 +22,28 @@ export async function sqliteSource(target: SqliteTarget, snapshotPath: string): 
   }
   const { size } = await stat(snapshotPath);
   return {
+    checks: { row_counts: sqliteRowCounts(snapshotPath) },
     stream: createReadStream(snapshotPath),
     extension: 'sqlite',
     bytesTotal: size,
     toolVersions: { sqlite: sqliteVersion() },
     cleanup: () => rm(snapshotPath, { force: true }),
   };
+}
+
+/** Rows per table of a database file (the snapshot at backup time, the scratch copy at verify time). */
+export function sqliteRowCounts(path: string): Record<string, number> {
+  const db = new (loadSqlite().DatabaseSync)(path, { readOnly: true });
+  try {
+    const tables = db.prepare("select name from sqlite_schema where type = 'table' and name not like 'sqlite_%' order by name").all() as Array<{ name: string }>;
+    const counts: Record<string, number> = {};
+    for (const { name } of tables) {
+      counts[name] = Number((db.prepare(`select count(*) as n from "${name.replace(/"/g, '""')}"`).get() as { n: number | bigint }).n);
+    }
+    return counts;
+  } finally {
+    db.close();
+  }
 }
 
 function sqliteVersion(): string {

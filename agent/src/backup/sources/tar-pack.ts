@@ -10,6 +10,8 @@
 import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, constants } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 
 const BLOCK = 512;
 /** Output block size: large enough to amortise per-chunk costs downstream, small enough to keep RSS flat. */
@@ -25,6 +27,10 @@ export interface PackOptions {
   filter: (entryName: string) => boolean;
   /** Told about each file whose size changed between its header and the end of its read. */
   onFileChanged?: (change: FileChange) => void;
+  /** Told the sha256 of each regular file's bytes as archived (what an extraction gives back). */
+  onFileHashed?: (name: string, sha256: string) => void;
+  /** One last regular file appended after the roots (e.g. the sha256 list), made when the walk is done. */
+  trailer?: () => { name: string; content: Buffer } | null;
 }
 
 /** A file that shrank (zero padded to `size`) or grew (cut at `size`) while it was archived. */
@@ -121,14 +127,16 @@ class BlockWriter {
   }
 
   /** Reads up to `count` bytes of `fd` straight into the block; returns bytes read (0 at EOF). */
-  readFrom(fd: number, count: number, position: number): number {
+  readFrom(fd: number, count: number, position: number, hash: Hash | null): number {
     const read = readSync(fd, this.block, this.used, Math.min(count, this.block.length - this.used), position);
+    hash?.update(this.block.subarray(this.used, this.used + read));
     this.used += read;
     if (this.used === this.block.length) this.rotate();
     return read;
   }
 
-  zeros(count: number): void {
+  zeros(count: number, hash: Hash | null = null): void {
+    if (hash && count > 0) hash.update(Buffer.alloc(count));
     let left = count;
     while (left > 0) {
       const step = Math.min(left, this.block.length - this.used);
@@ -162,16 +170,16 @@ function describeEntry(stats: Stats): Entry['type'] | null {
  * Streams file contents: exactly the size lstat saw, so the archive stays valid when a file grows
  * (the tail is left out) or shrinks (zero padded) while it is read; either is reported.
  */
-function* copyFile(out: BlockWriter, path: string, size: number, report: (change: FileChange['change'], actual: number) => void): Generator<void> {
+function* copyFile(out: BlockWriter, path: string, size: number, report: (change: FileChange['change'], actual: number) => void, hash: Hash | null): Generator<void> {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     if (!fstatSync(fd).isFile()) throw new Error(`${path} stopped being a regular file while it was archived`);
     let position = 0;
     while (position < size) {
-      const read = out.readFrom(fd, size - position, position);
+      const read = out.readFrom(fd, size - position, position, hash);
       if (read === 0) {
         report('shrank', position);
-        out.zeros(size - position);
+        out.zeros(size - position, hash);
         break;
       }
       position += read;
@@ -205,7 +213,9 @@ function* walk(out: BlockWriter, options: PackOptions, name: string): Generator<
     out.write(entryHeader({ name, stats, type, linkName: readlinkSync(path) }, 0));
   } else if (type === 'file') {
     out.write(entryHeader({ name, stats, type }, stats.size));
-    yield* copyFile(out, path, stats.size, (change, actual) => options.onFileChanged?.({ name, change, size: stats.size, actual }));
+    const hash = options.onFileHashed ? createHash('sha256') : null;
+    yield* copyFile(out, path, stats.size, (change, actual) => options.onFileChanged?.({ name, change, size: stats.size, actual }), hash);
+    if (hash) options.onFileHashed!(name, hash.digest('hex'));
   } else {
     if (name !== '') out.write(entryHeader({ name: `${name}/`, stats, type }, 0));
     // Sorted: the same tree gives the same archive.
@@ -225,6 +235,14 @@ export async function* packTar(entryNames: string[], options: PackOptions): Asyn
       while (out.full.length > 0) yield out.full.shift()!;
     }
     while (out.full.length > 0) yield out.full.shift()!;
+  }
+  const trailer = options.trailer?.();
+  if (trailer) {
+    const now = new Date();
+    const stats = { mode: 0o600, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtimeMs: now.getTime() } as Stats;
+    out.write(entryHeader({ name: trailer.name, stats, type: 'file' }, trailer.content.length));
+    out.write(trailer.content);
+    out.zeros(padding(trailer.content.length));
   }
   out.zeros(2 * BLOCK);
   while (out.full.length > 0) yield out.full.shift()!;

@@ -1,0 +1,72 @@
+// Counts the rows of every table in a plain pg_dump script as it streams past: each
+// `COPY schema.table (…) FROM stdin;` block holds one row per line up to a line `\.` (COPY text
+// format escapes newlines inside values). The counts are exact for the dump, so a restore test can
+// compare the restored tables with them. Inside COPY blocks it only looks for newlines (no
+// per-row objects), the only hot path on a large database.
+import { LineSplitter } from './line-splitter.ts';
+
+const COPY_LINE = /^COPY ((?:"(?:[^"]|"")*"|[^ ."]+)\.(?:"(?:[^"]|"")*"|[^ ."(]+)) .*FROM stdin;$/;
+
+/** `public."Order Lines"` → `public.Order Lines` (the name as the catalog holds it). */
+export function unquoteQualified(name: string): string {
+  const parts: string[] = [];
+  const pattern = /"((?:[^"]|"")*)"|([^."]+)/g;
+  for (const match of name.matchAll(pattern)) parts.push(match[1] !== undefined ? match[1].replace(/""/g, '"') : match[2]!);
+  return parts.join('.');
+}
+
+export class PostgresRowCounter {
+  readonly counts: Record<string, number> = {};
+  private table: string | null = null;
+  /** In a COPY block: the first bytes (at most 3) of the line being read, and its length so far. */
+  private lineHead = '';
+  private lineLength = 0;
+  private readonly lines = new LineSplitter((line) => this.onHeaderLine(line));
+
+  push(chunk: Buffer): void {
+    let position = 0;
+    while (position < chunk.length) {
+      if (this.table === null) {
+        // Outside COPY: split lines until a COPY line switches modes (the rest of the chunk goes on below).
+        const newline = chunk.indexOf(10, position);
+        const end = newline === -1 ? chunk.length : newline + 1;
+        this.lines.push(chunk.subarray(position, end));
+        position = end;
+        continue;
+      }
+      position = this.copyData(chunk, position);
+    }
+  }
+
+  private onHeaderLine(line: Buffer): void {
+    if (line.length < 5 || line[0] !== 0x43 /* C */) return;
+    const match = COPY_LINE.exec(line.toString('utf8'));
+    if (!match) return;
+    this.table = unquoteQualified(match[1]!);
+    this.counts[this.table] = 0;
+    this.lineHead = '';
+    this.lineLength = 0;
+  }
+
+  /** Counts rows from `position`; returns where COPY data stopped (end of chunk or after `\.`). */
+  private copyData(chunk: Buffer, position: number): number {
+    let start = position;
+    for (let newline = chunk.indexOf(10, start); newline !== -1; newline = chunk.indexOf(10, start)) {
+      const length = this.lineLength + newline - start;
+      const endMarker = length === 2 && (this.lineLength === 0 ? chunk[start] === 0x5c && chunk[start + 1] === 0x2e : `${this.lineHead}${chunk.toString('latin1', start, newline)}` === '\\.');
+      this.lineHead = '';
+      this.lineLength = 0;
+      start = newline + 1;
+      if (endMarker) {
+        this.table = null;
+        return start;
+      }
+      this.counts[this.table!]! += 1;
+    }
+    if (start < chunk.length) {
+      if (this.lineHead.length < 3) this.lineHead += chunk.toString('latin1', start, Math.min(chunk.length, start + 3 - this.lineHead.length));
+      this.lineLength += chunk.length - start;
+    }
+    return chunk.length;
+  }
+}

@@ -1,0 +1,17 @@
+// How times, percentages and sizes read on the pages.
+export function ago(iso: string | null, now = Date.now()): string {
+  if (!iso) return 'never';
+  const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (seconds < 60) return `${seconds} s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h ago`;
+  return `${Math.floor(seconds / 86_400)} d ago`;
+}
+
+export function percent(value: unknown): string {
+  return typeof value === 'number' && Number.isFinite(value) ? `${value.toFixed(0)} %` : '–';
+}
+
+export function metric(metrics: Record<string, unknown> | null, name: string): unknown {
+  return metrics ? metrics[name] : undefined;
+}

@@ -1,0 +1,57 @@
+// The console's entry: asks the hub whether this browser is signed in, then shows the sign-in
+// form or the pages (Fleet, Host, Keys) under one navigation bar.
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api, setCsrfToken, whenSignedOut } from './api.ts';
+import type { SessionAnswer } from './api.ts';
+import { useRoute } from './router.ts';
+import { SignIn } from './pages/sign-in.tsx';
+import { Fleet } from './pages/fleet.tsx';
+import { Host } from './pages/host.tsx';
+import { Keys } from './pages/keys.tsx';
+import './style.css';
+
+type SessionState = { kind: 'checking' } | { kind: 'signed-out'; reason?: string } | { kind: 'signed-in'; expiresAt: string };
+
+function App() {
+  const [session, setSession] = useState<SessionState>({ kind: 'checking' });
+  const route = useRoute();
+
+  const signedIn = (answer: SessionAnswer) => {
+    setCsrfToken(answer.csrf_token);
+    setSession({ kind: 'signed-in', expiresAt: answer.expires_at });
+  };
+  useEffect(() => {
+    whenSignedOut(() => setSession((before) => (before.kind === 'signed-in' ? { kind: 'signed-out', reason: 'Your session has ended. Sign in again.' } : before)));
+    api<SessionAnswer>('GET', '/api/console/session').then(signedIn, () => setSession({ kind: 'signed-out' }));
+  }, []);
+
+  if (session.kind === 'checking') return <p class="muted">Loading…</p>;
+  if (session.kind === 'signed-out') return <SignIn reason={session.reason} onSignedIn={signedIn} />;
+
+  const signOut = async () => {
+    await api('DELETE', '/api/console/session').catch(() => undefined);
+    setCsrfToken('');
+    setSession({ kind: 'signed-out', reason: 'Signed out.' });
+  };
+  return (
+    <>
+      <header>
+        <strong class="brand">tether</strong>
+        <nav>
+          <a href="#/fleet" class={route.page === 'fleet' || route.page === 'host' ? 'active' : ''}>Fleet</a>
+          <a href="#/keys" class={route.page === 'keys' ? 'active' : ''}>Keys</a>
+        </nav>
+        <span class="muted" title={`session ends ${session.expiresAt}`}>signed in</span>
+        <button type="button" onClick={signOut} data-test="sign-out">Sign out</button>
+      </header>
+      <main>
+        {route.page === 'fleet' && <Fleet />}
+        {route.page === 'host' && <Host keyId={route.keyId} />}
+        {route.page === 'keys' && <Keys />}
+      </main>
+    </>
+  );
+}
+
+render(<App />, document.getElementById('app')!);

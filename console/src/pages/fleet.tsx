@@ -1,0 +1,80 @@
+// Fleet: every host (key) with its state, last heartbeat, version, transport, labels and the
+// heartbeat's CPU / memory / disk, live; search by text or label, filter by state.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api } from '../api.ts';
+import type { KeyView } from '../api.ts';
+import { fleetRows, matchesSearch } from '../fleet-rows.ts';
+import type { HostState } from '../fleet-rows.ts';
+import { useConnectedAgents } from '../live.ts';
+import { ago, metric, percent } from '../format.ts';
+import { hostHref } from '../router.ts';
+import { useNow } from '../parts/use-now.ts';
+
+const KEY_REFRESH_MS = 15_000;
+
+export function Fleet() {
+  const agents = useConnectedAgents();
+  const [keys, setKeys] = useState<KeyView[] | null>(null);
+  const [error, setError] = useState('');
+  const [search, setSearch] = useState('');
+  const [state, setState] = useState<HostState | 'all'>('all');
+  const lastHostname = useRef(new Map<string, string>());
+  const now = useNow();
+
+  const loadKeys = () => api<{ keys: KeyView[] }>('GET', '/api/agents/keys').then((answer) => setKeys(answer.keys), (failure: Error) => setError(failure.message));
+  useEffect(() => {
+    void loadKeys();
+    const timer = setInterval(loadKeys, KEY_REFRESH_MS);
+    return () => clearInterval(timer);
+  }, []);
+  // A key created elsewhere whose agent just connected: fetch the keys again to name it.
+  useEffect(() => {
+    if (keys && agents?.some((agent) => !keys.some((key) => key.id === agent.key_id))) void loadKeys();
+  }, [agents, keys]);
+
+  for (const agent of agents ?? []) if (agent.hostname) lastHostname.current.set(agent.key_id, agent.hostname);
+  const rows = fleetRows(keys ?? [], agents ?? [], lastHostname.current).filter((row) => (state === 'all' || row.state === state) && matchesSearch(row, search));
+  const online = (agents ?? []).length;
+
+  return (
+    <section>
+      <h1>Fleet</h1>
+      <div class="toolbar">
+        <input type="search" placeholder="Search host, key, version, label=value" value={search} onInput={(event) => setSearch(event.currentTarget.value)} aria-label="search" />
+        <select value={state} onChange={(event) => setState(event.currentTarget.value as HostState | 'all')} aria-label="state">
+          <option value="all">all states</option>
+          <option value="online">online</option>
+          <option value="offline">offline</option>
+        </select>
+        <span class="muted">{agents === null ? 'connecting…' : `${online} online · ${(keys ?? []).length} keys · live`}</span>
+      </div>
+      {error && <p class="error">{error}</p>}
+      <table class="fleet">
+        <thead>
+          <tr>
+            <th>state</th><th>host</th><th>key</th><th>labels</th><th>version</th><th>transport</th><th>last heartbeat</th><th>CPU</th><th>memory</th><th>disk</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row) => (
+            <tr key={`${row.keyId}/${row.agentId}`} data-key-id={row.keyId} data-state={row.state}>
+              <td><span class={`state ${row.state}`}>{row.state}</span>{row.keyStatus === 'disabled' && <span class="state disabled">key disabled</span>}</td>
+              <td><a href={hostHref(row.keyId)} class="hostname">{row.hostname || '(not seen yet)'}</a></td>
+              <td>{row.keyName} <code class="muted">{row.keyId}</code></td>
+              <td>{Object.entries(row.labels).map(([name, value]) => <span class="label" key={name}>{name}={value}</span>)}</td>
+              <td>{row.version || '–'}</td>
+              <td>{row.transport || '–'}</td>
+              <td title={row.lastSeen ?? ''}>{ago(row.lastSeen, now)}</td>
+              <td>{percent(metric(row.metrics, 'cpu_percent'))}</td>
+              <td>{percent(metric(row.metrics, 'memory_percent'))}</td>
+              <td>{percent(metric(row.metrics, 'disk_percent'))}</td>
+            </tr>
+          ))}
+          {rows.length === 0 && (
+            <tr><td colSpan={10} class="muted">{keys === null ? 'Loading…' : 'No hosts match. Create a key on the Keys page and install an agent with it.'}</td></tr>
+          )}
+        </tbody>
+      </table>
+    </section>
+  );
+}

@@ -1,0 +1,26 @@
+// Hash routes (#/fleet, #/hosts/<key id>, #/keys): no server-side routing is needed, and the hub
+// serves only the files that exist.
+import { useEffect, useState } from 'preact/hooks';
+
+export type Route = { page: 'fleet' } | { page: 'host'; keyId: string } | { page: 'keys' };
+
+export function parseRoute(hash: string): Route {
+  const parts = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  if (parts[0] === 'hosts' && parts[1]) return { page: 'host', keyId: parts[1] };
+  if (parts[0] === 'keys') return { page: 'keys' };
+  return { page: 'fleet' };
+}
+
+export function hostHref(keyId: string): string {
+  return `#/hosts/${encodeURIComponent(keyId)}`;
+}
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseRoute(location.hash));
+  useEffect(() => {
+    const update = () => setRoute(parseRoute(location.hash));
+    addEventListener('hashchange', update);
+    return () => removeEventListener('hashchange', update);
+  }, []);
+  return route;
+}

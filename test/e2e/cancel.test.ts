@@ -1,0 +1,52 @@
+// POST /api/commands/{id}/cancel on real processes: a running exec job on an agent that polls over
+// HTTP gets the signed cancel with its next poll answer and is killed; a command still queued on
+// the hub is answered `cancelled` and never reaches the agent; finished and unknown commands are
+// refused.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isAlive, waitFor } from '../helpers/process.ts';
+import { agentEnv, command, startAgent, startHub, tempDir, waitForAgent } from '../helpers/system.ts';
+
+const TICKER = join(import.meta.dirname, '..', 'console', 'fixtures', 'ticker.mjs');
+
+test('cancel: an HTTP-polling agent stops a running job; a queued command is cancelled on the hub', async (t) => {
+  const dir = await tempDir('cancel');
+  t.after(() => dir.remove());
+  const hub = await startHub({ dataDir: join(dir.path, 'hub') });
+  t.after(() => hub.stop());
+  const key = await hub.createKey('poller', ['ping', 'exec']);
+  const pidFile = join(dir.path, 'ticker.pid');
+  const config = join(dir.path, 'agent.yaml');
+  await writeFile(config, `allow: [ping, exec]\nactions:\n  ticker:\n    argv: ${JSON.stringify([process.execPath, TICKER, pidFile])}\n`, { mode: 0o600 });
+
+  // Queued while no agent is connected: cancelled on the hub, never sent.
+  const queued = await command(hub, key.id, 'exec', { action: 'ticker' }, 0);
+  assert.equal(queued.status, 202);
+  const early = await hub.api('POST', `/api/commands/${queued.body.command_id}/cancel`, {});
+  assert.equal(early.status, 200, JSON.stringify(early.body));
+  assert.equal(early.body.cancel, 'cancelled_before_sending');
+  assert.equal(early.body.result.error_code, 'cancelled');
+
+  const agent = startAgent(agentEnv(hub, key.key, join(dir.path, 'agent'), { TETHER_FORCE_HTTP: '1', TETHER_CONFIG: config }));
+  t.after(() => agent.stop('SIGKILL'));
+  await waitForAgent(hub, key.id);
+  assert.equal((await command(hub, key.id, 'ping')).body.result.success, true);
+  assert.equal(await readFile(pidFile, 'utf8').catch(() => 'absent'), 'absent', 'the cancelled queued command never ran');
+
+  const running = await command(hub, key.id, 'exec', { action: 'ticker' }, 0);
+  const pid = Number(await waitFor(() => readFile(pidFile, 'utf8').catch(() => ''), 'the ticker to start'));
+  assert.ok(isAlive(pid));
+  const cancel = await hub.api('POST', `/api/commands/${running.body.command_id}/cancel`, { wait_s: 30 });
+  assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
+  assert.equal(cancel.body.cancel, 'cancel_sent');
+  assert.equal(cancel.body.status, 'failed');
+  assert.equal(cancel.body.result.error_code, 'cancelled');
+  await waitFor(() => !isAlive(pid), 'the cancelled program to be gone');
+
+  const again = await hub.api('POST', `/api/commands/${running.body.command_id}/cancel`, {});
+  assert.equal(again.status, 409);
+  assert.match(again.body.error, /already finished/);
+  assert.equal((await hub.api('POST', '/api/commands/no-such-command/cancel', {})).status, 404);
+});
