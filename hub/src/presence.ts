@@ -42,10 +42,15 @@ export interface AgentSession {
   close(code: number, reason: string): void;
 }
 
+/** An HTTP-polling agent's session id: the same on every hub it polls, so they do not replace each other. */
+export function httpSessionId(keyId: string): string {
+  return `http:${keyId}`;
+}
+
 /** A session as it starts: nothing known of the agent until it registers. */
 export function newSession(keyId: string, keyHash: string, transport: Transport, link: Pick<AgentSession, 'send' | 'close' | 'offerAllOnNextPoll' | 'pushGrant'>): AgentSession {
   return {
-    sessionId: randomUUID(),
+    sessionId: transport === 'http_polling' ? httpSessionId(keyId) : randomUUID(),
     keyId,
     keyHash,
     transport,

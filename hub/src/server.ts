@@ -13,6 +13,10 @@ import type { S3Flags } from './artifacts/s3-settings.ts';
 import { loadAdminToken } from './identity/admin-token.ts';
 import { loadCommandSigner } from './identity/signing-key.ts';
 import { Presence } from './presence.ts';
+import { ClusterDirectory, LocalDirectory } from './cluster/session-directory.ts';
+import type { SessionDirectory } from './cluster/session-directory.ts';
+import { redactRedisUrl } from './cluster/cluster.ts';
+import { pushGrant } from './commands/grant-push.ts';
 import { CommandRouter } from './commands/command-router.ts';
 import { SignedFrames } from './commands/signed-frames.ts';
 import { buildHttpApp } from './http/app.ts';
@@ -30,6 +34,10 @@ export interface HubOptions {
   dataDir: string;
   /** The store: a SQLite file path (default <data-dir>/hub.sqlite) or a postgres:// URL (many hubs). */
   database?: string;
+  /** Redis shared by hubs on one PostgreSQL store: presence, routing, one live session per key. */
+  redis?: string;
+  /** Key prefix in that Redis (default "tether:"). */
+  redisPrefix?: string;
   tlsCertFile?: string;
   tlsKeyFile?: string;
   logLevel?: string;
@@ -87,12 +95,28 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   adminTokenForMasking = adminToken.known();
 
   const presence = new Presence();
+  const heartbeatIntervalS = options.heartbeatIntervalS ?? 30;
+  let directory: SessionDirectory;
+  try {
+    directory = options.redis
+      ? await ClusterDirectory.connect({ redisUrl: options.redis, prefix: options.redisPrefix, heartbeatIntervalS, presence, log })
+      : new LocalDirectory(presence);
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
   const frames = new SignedFrames(signer);
   const router = new CommandRouter({
-    store, presence, frames, log,
+    store, presence, directory, frames, log,
     httpReofferMs: (options.httpReofferS ?? 120) * 1000,
     scheduledResults: new WindowCounter(limits.scheduledResultsPerHour, HOUR_MS),
     eventLineMaxChars: limits.eventLineMaxChars,
+  });
+  directory.bind({
+    deliver: (keyId, commandId) => void router.deliverStored(keyId, commandId).catch((error: Error) => log.warn({ key_id: keyId, command_id: commandId, err: error.message }, 'could not deliver a command routed from another hub')),
+    wake: (keyId) => router.wake(keyId),
+    closeKey: (keyId, code, reason) => presence.closeKey(keyId, code, reason),
+    pushGrant: (keyId, permissions) => pushGrant(presence, keyId, permissions, log),
   });
   const s3 = options.s3 ? await loadS3Settings(options.s3, dataDir) : null;
 
@@ -101,8 +125,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     log,
     tls: options.tlsCertFile && options.tlsKeyFile ? { certFile: options.tlsCertFile, keyFile: options.tlsKeyFile } : undefined,
     limits,
-    admin: { store, presence, router, frames, adminToken, log },
-    agent: { store, presence, router, signer, frames, log, pollIntervalS: options.pollIntervalS ?? 5, agentsPerKey: limits.agentsPerKey },
+    admin: { store, directory, presence, router, frames, adminToken, log },
+    agent: { store, directory, presence, router, signer, frames, log, pollIntervalS: options.pollIntervalS ?? 5, agentsPerKey: limits.agentsPerKey },
     artifacts: { store, dataDir, log, quota: new ArtifactQuota(dataDir, limits), uploadIdleTimeoutMs: limits.uploadIdleTimeoutMs, s3 },
     releases: {
       dataDir,
@@ -113,8 +137,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     signingKey: { signer },
     console: { dirs: options.consoleDir ? [options.consoleDir] : defaultConsoleDirCandidates(), signer },
     websocket: {
-      store, presence, router, signer, frames, log,
-      heartbeatIntervalS: options.heartbeatIntervalS ?? 30,
+      store, directory, presence, router, signer, frames, log,
+      heartbeatIntervalS,
       pingIntervalMs: options.pingIntervalMs ?? 25_000,
       pongTimeoutMs: options.pongTimeoutMs ?? 10_000,
       agentsPerKey: limits.agentsPerKey,
@@ -132,7 +156,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${options.tlsCertFile ? 'https' : 'http'}://${host}:${address.port}`;
-  log.info({ url, data_dir: dataDir, store: describeStoreLocation(location), version: VERSION }, 'hub listening');
+  log.info({ url, data_dir: dataDir, store: describeStoreLocation(location), redis: options.redis ? redactRedisUrl(options.redis) : null, hub_id: directory instanceof ClusterDirectory ? directory.hubId : null, version: VERSION }, 'hub listening');
 
   return {
     url,
@@ -143,6 +167,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       log.info('hub shutting down');
       await app.close();
       deadlines.close();
+      await directory.close().catch((error: Error) => log.warn({ err: error.message }, 'could not leave the cluster cleanly; its presence entries expire by themselves'));
       await store.close();
     },
   };

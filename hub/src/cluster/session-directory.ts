@@ -11,6 +11,7 @@ import { CLOSE_REPLACED } from '../ws/close-codes.ts';
 import { Cluster } from './cluster.ts';
 import type { RouteOutcome } from './cluster.ts';
 import type { PresenceClaim } from './presence-directory.ts';
+import type { CommandUpdate } from './cluster-messages.ts';
 
 /** What a clustered hub does for messages from other hubs (bound once the router exists). */
 export interface DirectoryHooks {
@@ -35,6 +36,10 @@ export interface SessionDirectory {
   /** After this hub closed its own sessions of the key: the hub holding it elsewhere does too. */
   closeKey(keyId: string, code: number, reason: string): Promise<void>;
   pushGrant(keyId: string, permissions: readonly string[]): Promise<void>;
+  /** Tells hubs waiting on a command that its result or a job event was stored here. */
+  publish(update: CommandUpdate): void;
+  /** Hears of a command's result and job events stored on other hubs; resolves once listening. */
+  follow(commandId: string, listener: (update: CommandUpdate) => void): Promise<() => void>;
   close(): Promise<void>;
 }
 
@@ -64,6 +69,10 @@ export class LocalDirectory implements SessionDirectory {
   }
   async closeKey(): Promise<void> {}
   async pushGrant(): Promise<void> {}
+  publish(): void {}
+  async follow(): Promise<() => void> {
+    return () => {};
+  }
   async close(): Promise<void> {}
 }
 
@@ -198,6 +207,15 @@ export class ClusterDirectory implements SessionDirectory {
 
   async pushGrant(keyId: string, permissions: readonly string[]): Promise<void> {
     await this.#cluster.tellHolder(keyId, { type: 'push_grant', permissions: [...permissions] });
+  }
+
+  publish(update: CommandUpdate): void {
+    this.#cluster.publishCommandUpdate(update).catch((error: unknown) => this.#log.warn({ command_id: update.command_id, err: (error as Error).message }, 'could not tell other hubs about a command; their waits read the store when they time out'));
+  }
+
+  async follow(commandId: string, listener: (update: CommandUpdate) => void): Promise<() => void> {
+    const stop = await this.#cluster.followCommand(commandId, listener);
+    return () => void stop().catch(() => {});
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@ import type { Logger } from '@tether/shared/logger.ts';
 import type { ResponseMessage, JobEvent } from '@tether/shared/protocol/agent-messages.ts';
 import type { CommandRecord, HubStore, StoredEvent } from '../store/store.ts';
 import type { AgentSession, Presence } from '../presence.ts';
+import type { SessionDirectory } from '../cluster/session-directory.ts';
 import type { SignedFrames } from './signed-frames.ts';
 import type { WindowCounter } from '../limits/window-counter.ts';
 
@@ -22,6 +23,8 @@ export interface QueueRequest {
 export interface CommandRouterDeps {
   store: HubStore;
   presence: Presence;
+  /** Sessions on other hubs (Redis when clustered): commands for them are routed there. */
+  directory: SessionDirectory;
   frames: SignedFrames;
   log: Logger;
   /** A command handed to a poll and not answered is offered again after this long. */
@@ -79,8 +82,31 @@ export class CommandRouter {
     // The answer waits for the sent mark too: whoever learns the command id (to cancel it, say)
     // finds the store saying where the command is.
     if (session) await this.deliver(session, record);
-    else this.signals.emit(`ready:${keyId}`);
+    else {
+      this.signals.emit(`ready:${keyId}`);
+      if (this.deps.directory.clustered) await this.#route(keyId, record.command_id);
+    }
     return (await this.deps.store.getCommand(record.command_id)) ?? record;
+  }
+
+  /** To the hub holding the key's socket, or a wake-up for its long poll on any hub. */
+  async #route(keyId: string, commandId: string): Promise<void> {
+    try {
+      const outcome = await this.deps.directory.route(keyId, commandId);
+      this.deps.log.debug({ command_id: commandId, key_id: keyId, outcome }, 'command routed');
+    } catch (error) {
+      // Stored all the same: the agent gets it at its next registration or poll.
+      this.deps.log.warn({ command_id: commandId, key_id: keyId, err: (error as Error).message }, 'could not route a command to another hub; it waits in the store');
+    }
+  }
+
+  /** Another hub stored a command for a socket this hub holds: send it, if it still waits. */
+  async deliverStored(keyId: string, commandId: string): Promise<void> {
+    const session = this.deps.presence.websocketSessionFor(keyId);
+    if (!session) return;
+    const record = await this.deps.store.getCommand(commandId);
+    if (!record || record.key_id !== keyId || record.result !== null || (record.status !== 'queued' && record.status !== 'sent')) return;
+    await this.deliver(session, record);
   }
 
   /** After a (re)registration: every unanswered command of the key goes to this socket. */
@@ -156,7 +182,7 @@ export class CommandRouter {
     const stored = await this.deps.store.completeCommand({ command_id: record.command_id, key_id: keyId, result, success: response.success });
     if (stored) {
       this.deps.log.info({ command_id: record.command_id, success: response.success }, 'command result stored');
-      this.signals.emit(`done:${record.command_id}`);
+      this.#done(record.command_id);
     } else {
       this.deps.log.debug({ command_id: record.command_id }, 'duplicate response ignored');
     }
@@ -210,6 +236,7 @@ export class CommandRouter {
       const stored = await this.deps.store.appendEvent(commandId, type, fields);
       if (!stored) return 'dropped';
       this.signals.emit(`event:${commandId}`, stored);
+      this.deps.directory.publish({ type: 'event', command_id: commandId, event: stored });
       return 'stored';
     });
     return { outcomes: Promise.all(outcomes) };
@@ -234,6 +261,8 @@ export class CommandRouter {
       wake();
     };
     this.signals.on(`done:${commandId}`, onDone);
+    // A result stored through another hub is heard of too (listening before the read, as above).
+    const stopFollowing = this.deps.directory.clustered && timeoutMs > 0 ? await this.#followRemote(commandId, () => undefined, onDone) : () => {};
     try {
       const current = await this.deps.store.getCommand(commandId);
       if (finished(current) || timeoutMs <= 0) return current;
@@ -249,6 +278,23 @@ export class CommandRouter {
       return await this.deps.store.getCommand(commandId);
     } finally {
       this.signals.off(`done:${commandId}`, onDone);
+      stopFollowing();
+    }
+  }
+
+  /** This command's result is stored (or it expired): local waiters, and other hubs', hear of it. */
+  #done(commandId: string): void {
+    this.signals.emit(`done:${commandId}`);
+    this.deps.directory.publish({ type: 'done', command_id: commandId });
+  }
+
+  /** Result and job events of a command stored on other hubs; a Redis failure only means slower waits. */
+  async #followRemote(commandId: string, onEvent: (event: StoredEvent) => void, onDone: () => void): Promise<() => void> {
+    try {
+      return await this.deps.directory.follow(commandId, (update) => (update.type === 'done' ? onDone() : onEvent(update.event)));
+    } catch (error) {
+      this.deps.log.warn({ command_id: commandId, err: (error as Error).message }, 'could not follow a command across hubs');
+      return () => {};
     }
   }
 
@@ -256,7 +302,15 @@ export class CommandRouter {
   subscribe(commandId: string, onEvent: (event: StoredEvent) => void, onDone: () => void): () => void {
     this.signals.on(`event:${commandId}`, onEvent);
     this.signals.on(`done:${commandId}`, onDone);
+    // Other hubs' news arrives once the subscription is up; the stream reads the store at the end anyway.
+    let stopRemote: (() => void) | undefined;
+    let stopped = false;
+    if (this.deps.directory.clustered) {
+      void this.#followRemote(commandId, onEvent, onDone).then((stop) => (stopped ? stop() : (stopRemote = stop)));
+    }
     return () => {
+      stopped = true;
+      stopRemote?.();
       this.signals.off(`event:${commandId}`, onEvent);
       this.signals.off(`done:${commandId}`, onDone);
     };
@@ -274,7 +328,7 @@ export class CommandRouter {
     marks.push(
       this.deps.store.markExpired(record.command_id).then((expired) => {
         if (expired) this.deps.log.info({ command_id: record.command_id }, 'command expired before delivery');
-        this.signals.emit(`done:${record.command_id}`);
+        this.#done(record.command_id);
       }),
     );
     return true;

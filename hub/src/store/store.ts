@@ -191,6 +191,8 @@ export interface HubStore {
   saveHeartbeat(agentId: string, keyId: string, heartbeat: Record<string, unknown>): Promise<void>;
   getAgent(agentId: string): Promise<AgentRecord | undefined>;
   countAgentsForKey(keyId: string): Promise<number>;
+  /** The key's most recently seen agent (an HTTP-polling agent that registered on another hub). */
+  latestAgentForKey(keyId: string): Promise<AgentRecord | undefined>;
   /** The key's agents, least recently seen first (to make room under the per-key quota). */
   agentIdsByLastSeen(keyId: string): Promise<string[]>;
   deleteAgent(agentId: string): Promise<void>;

@@ -212,6 +212,11 @@ export class PostgresStore implements HubStore {
     return Number((await this.#query('SELECT count(*) AS n FROM agents WHERE key_id = $1', [keyId]))[0]!.n);
   }
 
+  async latestAgentForKey(keyId: string): Promise<AgentRecord | undefined> {
+    const rows = await this.#query('SELECT * FROM agents WHERE key_id = $1 ORDER BY last_seen DESC, agent_id DESC LIMIT 1', [keyId]);
+    return rows[0] ? toAgent(rows[0]) : undefined;
+  }
+
   async agentIdsByLastSeen(keyId: string): Promise<string[]> {
     return (await this.#query('SELECT agent_id FROM agents WHERE key_id = $1 ORDER BY last_seen, agent_id', [keyId])).map((row) => String(row.agent_id));
   }

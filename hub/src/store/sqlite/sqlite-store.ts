@@ -272,6 +272,11 @@ export class SqliteStore implements HubStore {
     return Number((this.#db.prepare('SELECT COUNT(*) AS n FROM agents WHERE key_id = ?').get(keyId) as Row).n);
   }
 
+  async latestAgentForKey(keyId: string): Promise<AgentRecord | undefined> {
+    const row = this.#db.prepare('SELECT * FROM agents WHERE key_id = ? ORDER BY last_seen DESC, agent_id DESC LIMIT 1').get(keyId) as Row | undefined;
+    return row ? toAgent(row) : undefined;
+  }
+
   async agentIdsByLastSeen(keyId: string): Promise<string[]> {
     return (this.#db.prepare('SELECT agent_id FROM agents WHERE key_id = ? ORDER BY last_seen, agent_id').all(keyId) as Row[]).map((row) => String(row.agent_id));
   }
