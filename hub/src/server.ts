@@ -13,10 +13,10 @@ import type { S3Flags } from './artifacts/s3-settings.ts';
 import { loadAdminToken } from './identity/admin-token.ts';
 import { loadCommandSigner } from './identity/signing-key.ts';
 import { Presence } from './presence.ts';
-import { ClusterDirectory, LocalDirectory } from './cluster/session-directory.ts';
+import { LocalDirectory } from './cluster/local-directory.ts';
 import type { SessionDirectory } from './cluster/session-directory.ts';
-import { redactRedisUrl } from './cluster/cluster.ts';
 import { pushGrant } from './commands/grant-push.ts';
+import { BatchDispatcher } from './fleet/batch-dispatcher.ts';
 import { CommandRouter } from './commands/command-router.ts';
 import { SignedFrames } from './commands/signed-frames.ts';
 import { buildHttpApp } from './http/app.ts';
@@ -98,8 +98,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const heartbeatIntervalS = options.heartbeatIntervalS ?? 30;
   let directory: SessionDirectory;
   try {
+    // ioredis is loaded only by hubs that join a cluster.
     directory = options.redis
-      ? await ClusterDirectory.connect({ redisUrl: options.redis, prefix: options.redisPrefix, heartbeatIntervalS, presence, log })
+      ? await (await import('./cluster/session-directory.ts')).ClusterDirectory.connect({ redisUrl: options.redis, prefix: options.redisPrefix, heartbeatIntervalS, presence, log })
       : new LocalDirectory(presence);
   } catch (error) {
     await store.close().catch(() => {});
@@ -118,6 +119,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     closeKey: (keyId, code, reason) => presence.closeKey(keyId, code, reason),
     pushGrant: (keyId, permissions) => pushGrant(presence, keyId, permissions, log),
   });
+  const dispatcher = new BatchDispatcher({ store, presence, directory, router, log });
   const s3 = options.s3 ? await loadS3Settings(options.s3, dataDir) : null;
 
   let shuttingDown = false;
@@ -125,8 +127,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     log,
     tls: options.tlsCertFile && options.tlsKeyFile ? { certFile: options.tlsCertFile, keyFile: options.tlsKeyFile } : undefined,
     limits,
-    admin: { store, directory, presence, router, frames, adminToken, log },
-    agent: { store, directory, presence, router, signer, frames, log, pollIntervalS: options.pollIntervalS ?? 5, agentsPerKey: limits.agentsPerKey },
+    admin: { store, directory, dispatcher, presence, router, frames, adminToken, log },
+    agent: { store, directory, dispatcher, presence, router, signer, frames, log, pollIntervalS: options.pollIntervalS ?? 5, agentsPerKey: limits.agentsPerKey },
     artifacts: { store, dataDir, log, quota: new ArtifactQuota(dataDir, limits), uploadIdleTimeoutMs: limits.uploadIdleTimeoutMs, s3 },
     releases: {
       dataDir,
@@ -137,7 +139,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     signingKey: { signer },
     console: { dirs: options.consoleDir ? [options.consoleDir] : defaultConsoleDirCandidates(), signer },
     websocket: {
-      store, directory, presence, router, signer, frames, log,
+      store, directory, dispatcher, presence, router, signer, frames, log,
       heartbeatIntervalS,
       pingIntervalMs: options.pingIntervalMs ?? 25_000,
       pongTimeoutMs: options.pongTimeoutMs ?? 10_000,
@@ -156,7 +158,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${options.tlsCertFile ? 'https' : 'http'}://${host}:${address.port}`;
-  log.info({ url, data_dir: dataDir, store: describeStoreLocation(location), redis: options.redis ? redactRedisUrl(options.redis) : null, hub_id: directory instanceof ClusterDirectory ? directory.hubId : null, version: VERSION }, 'hub listening');
+  log.info({ url, data_dir: dataDir, store: describeStoreLocation(location), redis: directory.clustered ? directory.describe() : null, hub_id: directory.clustered ? directory.hubId : null, version: VERSION }, 'hub listening');
 
   return {
     url,
@@ -167,6 +169,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       log.info('hub shutting down');
       await app.close();
       deadlines.close();
+      dispatcher.close();
       await directory.close().catch((error: Error) => log.warn({ err: error.message }, 'could not leave the cluster cleanly; its presence entries expire by themselves'));
       await store.close();
     },

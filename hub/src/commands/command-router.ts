@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@tether/shared/logger.ts';
 import type { ResponseMessage, JobEvent } from '@tether/shared/protocol/agent-messages.ts';
-import type { CommandRecord, HubStore, StoredEvent } from '../store/store.ts';
+import type { BatchTargetState, CommandRecord, HubStore, StoredEvent } from '../store/store.ts';
 import type { AgentSession, Presence } from '../presence.ts';
 import type { SessionDirectory } from '../cluster/session-directory.ts';
 import type { SignedFrames } from './signed-frames.ts';
@@ -50,6 +50,9 @@ export const AGENT_INITIATED_ID = /^scheduled:[0-9a-f-]{36}$/;
 
 export type EventOutcome = 'stored' | 'dropped' | 'ignored';
 
+/** Command rows and sent marks wait for their commit, not the sync after it (results wait for both). */
+const COMMITTED = { durable: false } as const;
+
 export class CommandRouter {
   private readonly deps: CommandRouterDeps;
   private readonly signals = new EventEmitter();
@@ -76,7 +79,9 @@ export class CommandRouter {
       result: null,
       batch_id: null,
     };
-    await this.deps.store.insertCommand(record);
+    // Committed, not yet synced, before it is sent: it survives a crash of the hub; only its result
+    // needs to be durable before the agent may forget it (the ack).
+    await this.deps.store.insertCommand(record, COMMITTED);
     this.deps.log.info({ command_id: record.command_id, key_id: keyId, command: record.command }, 'command queued');
     const session = this.deps.presence.websocketSessionFor(keyId);
     // The answer waits for the sent mark too: whoever learns the command id (to cancel it, say)
@@ -98,6 +103,19 @@ export class CommandRouter {
       // Stored all the same: the agent gets it at its next registration or poll.
       this.deps.log.warn({ command_id: commandId, key_id: keyId, err: (error as Error).message }, 'could not route a command to another hub; it waits in the store');
     }
+  }
+
+  /** A command of a fleet batch got its result (or expired) through this hub. */
+  onBatchCommandFinished(listener: (record: CommandRecord, state: BatchTargetState) => void): void {
+    this.signals.on('batch-finished', listener);
+  }
+
+  /** A command already in the store (a fleet target's): send it now, or route / wake for it. */
+  async sendStored(record: CommandRecord): Promise<void> {
+    const session = this.deps.presence.websocketSessionFor(record.key_id);
+    if (session) return this.deliver(session, record);
+    this.signals.emit(`ready:${record.key_id}`);
+    if (this.deps.directory.clustered) await this.#route(record.key_id, record.command_id);
   }
 
   /** Another hub stored a command for a socket this hub holds: send it, if it still waits. */
@@ -125,7 +143,7 @@ export class CommandRouter {
       if (record.status === 'sent' && !offerAll && !this.dueForReoffer(record)) continue;
       if (this.expireIfLate(record, marks)) continue;
       frames.push(this.frameFor(session, record));
-      marks.push(this.deps.store.markSent(record.command_id, 'http_polling'));
+      marks.push(this.deps.store.markSent(record.command_id, 'http_polling', COMMITTED));
     }
     // Marked before the answer leaves: a poll on another connection does not get them again at once.
     await Promise.all(marks);
@@ -183,6 +201,7 @@ export class CommandRouter {
     if (stored) {
       this.deps.log.info({ command_id: record.command_id, success: response.success }, 'command result stored');
       this.#done(record.command_id);
+      if (record.batch_id !== null) this.signals.emit('batch-finished', record, response.success ? 'succeeded' : 'failed');
     } else {
       this.deps.log.debug({ command_id: record.command_id }, 'duplicate response ignored');
     }
@@ -198,8 +217,8 @@ export class CommandRouter {
     const target = typeof response.data?.target === 'string' ? response.data.target : undefined;
     const commandId = response.command_id;
     // Another hub (or a resend) may insert the same id at once: whichever row exists is the one.
-    await this.deps.store.insertCommand({ command_id: commandId, key_id: keyId, command: 'backup', data: { target, scheduled: true }, deadline: null, timeout_s: null });
-    await this.deps.store.markSent(commandId, 'agent');
+    await this.deps.store.insertCommand({ command_id: commandId, key_id: keyId, command: 'backup', data: { target, scheduled: true }, deadline: null, timeout_s: null }, COMMITTED);
+    await this.deps.store.markSent(commandId, 'agent', COMMITTED);
     this.deps.log.info({ command_id: commandId, key_id: keyId, target }, 'scheduled backup reported by the agent');
     return this.deps.store.getCommand(commandId);
   }
@@ -318,7 +337,7 @@ export class CommandRouter {
 
   private async deliver(session: AgentSession, record: CommandRecord): Promise<void> {
     const marks: Promise<unknown>[] = [];
-    if (!this.expireIfLate(record, marks) && session.send?.(this.frameFor(session, record))) marks.push(this.deps.store.markSent(record.command_id, 'websocket'));
+    if (!this.expireIfLate(record, marks) && session.send?.(this.frameFor(session, record))) marks.push(this.deps.store.markSent(record.command_id, 'websocket', COMMITTED));
     await Promise.all(marks);
   }
 
@@ -329,6 +348,7 @@ export class CommandRouter {
       this.deps.store.markExpired(record.command_id).then((expired) => {
         if (expired) this.deps.log.info({ command_id: record.command_id }, 'command expired before delivery');
         this.#done(record.command_id);
+        if (expired && record.batch_id !== null) this.signals.emit('batch-finished', record, 'expired');
       }),
     );
     return true;

@@ -3,11 +3,14 @@
 import type { FastifyError, FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { parseLabelArgument } from '@tether/shared/protocol/labels.ts';
 import type { Logger } from '@tether/shared/logger.ts';
 import { createKeyBodySchema, sendCommandBodySchema, updateKeyBodySchema } from '@tether/shared/protocol/admin-api.ts';
 import type { CommandRecord, HubStore, KeyRecord } from '../store/store.ts';
 import type { Presence } from '../presence.ts';
 import type { SessionDirectory } from '../cluster/session-directory.ts';
+import type { BatchDispatcher } from '../fleet/batch-dispatcher.ts';
+import { fleetRoutes } from '../fleet/fleet-routes.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
 import { assertGranted } from '../commands/grant-check.ts';
 import { pushGrant, sameGrant } from '../commands/grant-push.ts';
@@ -27,6 +30,8 @@ export interface AdminDeps {
   store: HubStore;
   /** Where sessions are beyond this hub (Redis when clustered). */
   directory: SessionDirectory;
+  /** Fleet commands (POST /api/commands). */
+  dispatcher: BatchDispatcher;
   presence: Presence;
   router: CommandRouter;
   frames: SignedFrames;
@@ -41,6 +46,21 @@ const pingBodySchema = z.object({ wait_s: z.number().min(0).max(300).optional() 
 const cancelBodySchema = z.object({ wait_s: z.number().min(0).max(300).optional() });
 const DEFAULT_PING_WAIT_S = 10;
 const idParams = z.object({ id: z.string().min(1) });
+/** `?label=role=db&label=env=prod`: only keys carrying every one of these labels. */
+const keyListQuerySchema = z.object({
+  label: z
+    .union([z.string(), z.array(z.string()).max(32)])
+    .optional()
+    .superRefine((value, context) => {
+      for (const text of [value ?? []].flat()) {
+        try {
+          parseLabelArgument(text);
+        } catch (error) {
+          context.addIssue({ code: 'custom', message: (error as Error).message.replace('--label', '?label=') });
+        }
+      }
+    }),
+});
 
 /** The public view of a command: what the admin API and CLI show. */
 function commandView(record: CommandRecord): Record<string, unknown> {
@@ -84,12 +104,15 @@ export async function adminRoutes(base: FastifyInstance, deps: AdminDeps): Promi
   };
 
   app.post('/api/agents/keys', { schema: { body: bodyOrEmpty(createKeyBodySchema) } }, async (request, reply) => {
-    const issued = await deps.store.createKey({ name: request.body.name, permissions: request.body.permissions });
+    const issued = await deps.store.createKey({ name: request.body.name, permissions: request.body.permissions, labels: request.body.labels });
     deps.log.info({ key_id: issued.record.id, key_name: issued.record.name }, 'agent key created');
     return sendJson(reply, 201, { ...issued.record, key: issued.key });
   });
 
-  app.get('/api/agents/keys', async (_request, reply) => sendJson(reply, 200, { keys: await deps.store.listKeys() }));
+  app.get('/api/agents/keys', { schema: { querystring: keyListQuerySchema } }, async (request, reply) => {
+    const labels = Object.fromEntries([request.query.label ?? []].flat().map((text) => parseLabelArgument(text)));
+    return sendJson(reply, 200, { keys: await deps.store.listKeys({ labels }) });
+  });
 
   app.get('/api/agents/keys/:id', { schema: { params: idParams }, onRequest: namedKey }, async (request, reply) => sendJson(reply, 200, keyOf(request)));
 
@@ -157,6 +180,8 @@ export async function adminRoutes(base: FastifyInstance, deps: AdminDeps): Promi
     const finished = record !== undefined && (record.result !== null || record.status === 'expired');
     return sendJson(reply, finished ? 200 : 202, commandView(record ?? queued));
   });
+
+  fleetRoutes(app, deps);
 
   app.get('/api/commands/:id', { schema: { params: idParams } }, async (request, reply) => {
     const record = await deps.store.getCommand(request.params.id);

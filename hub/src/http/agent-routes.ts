@@ -7,6 +7,7 @@ import { PROTOCOL_VERSION } from '@tether/shared/protocol/hub-messages.ts';
 import { httpEventsBodySchema, httpHeartbeatBodySchema, httpRegisterBodySchema, httpResultBodySchema, pollQuerySchema } from '@tether/shared/protocol/http-bodies.ts';
 import type { HubStore, KeyRecord } from '../store/store.ts';
 import type { SessionDirectory } from '../cluster/session-directory.ts';
+import type { BatchDispatcher } from '../fleet/batch-dispatcher.ts';
 import { newSession } from '../presence.ts';
 import type { AgentSession, Presence } from '../presence.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
@@ -21,6 +22,7 @@ import { bodyOrEmpty, fixedMessage, jsonObjectSchema } from './validation.ts';
 export interface AgentRouteDeps {
   store: HubStore;
   directory: SessionDirectory;
+  dispatcher: BatchDispatcher;
   presence: Presence;
   router: CommandRouter;
   signer: CommandSigner;
@@ -98,6 +100,7 @@ export async function agentRoutes(base: FastifyInstance, deps: AgentRouteDeps): 
       if (!outcome.ok) throw new HttpError(outcome.status, outcome.error);
       session.offerAllOnNextPoll = true;
       session.pendingGrant = null; // the answer carries the grant
+      void deps.dispatcher.agentBack(key.id);
       return sendJson(reply, 200, {
         ok: true,
         agent_id: body.agent_id,

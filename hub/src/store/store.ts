@@ -89,6 +89,11 @@ export interface StoredEvent {
 /** Events kept per command by default (--max-events-per-command); a chatty job cannot fill the disk. */
 export const MAX_EVENTS_PER_COMMAND = 2000;
 
+/** Group-committed writes resolve once durable unless `durable: false` (then once committed). */
+export interface WriteOptions {
+  durable?: boolean;
+}
+
 /** What both engines take besides where the data is. */
 export interface StoreTuning {
   /** Events kept per command (default MAX_EVENTS_PER_COMMAND). */
@@ -199,11 +204,11 @@ export interface HubStore {
 
   // Commands and results (group-committed writes).
   /** False when a command with this id exists already (nothing is changed then). */
-  insertCommand(command: NewCommand): Promise<boolean>;
+  insertCommand(command: NewCommand, options?: WriteOptions): Promise<boolean>;
   getCommand(commandId: string): Promise<CommandRecord | undefined>;
   /** Commands of a key that still need delivering: queued, or sent and never answered, oldest first. */
   unanswered(keyId: string): Promise<CommandRecord[]>;
-  markSent(commandId: string, via: string): Promise<void>;
+  markSent(commandId: string, via: string, options?: WriteOptions): Promise<void>;
   markExpired(commandId: string): Promise<boolean>;
   /** Stores the result unless one is stored already (first wins, across every hub on the store). */
   completeCommand(completion: CompleteCommand): Promise<boolean>;

@@ -15,6 +15,7 @@ import { scheme2 } from '../commands/signed-frames.ts';
 import { sameGrant } from '../commands/grant-push.ts';
 import type { HubStore, KeyRecord } from '../store/store.ts';
 import type { SessionDirectory } from '../cluster/session-directory.ts';
+import type { BatchDispatcher } from '../fleet/batch-dispatcher.ts';
 import { registerSession } from '../register-session.ts';
 import { BadFrameCounter } from './bad-frame-counter.ts';
 import { CLOSE_PROTOCOL_VIOLATION, CLOSE_REPLACED } from './close-codes.ts';
@@ -24,6 +25,7 @@ export interface AgentConnectionDeps {
   router: CommandRouter;
   store: HubStore;
   directory: SessionDirectory;
+  dispatcher: BatchDispatcher;
   signer: CommandSigner;
   frames: SignedFrames;
   log: Logger;
@@ -125,6 +127,8 @@ export function acceptAgentConnection(ws: WebSocket, key: KeyRecord, keyHash: st
         const current = (await deps.store.getKey(key.id))?.permissions;
         if (current && scheme2(session) && !sameGrant(current, key.permissions)) session.pushGrant!(current);
         await deps.router.resendUnanswered(session);
+        // Fleet commands that waited for this agent (it was offline) may start its target now.
+        void deps.dispatcher.agentBack(key.id);
         return;
       }
       case 'heartbeat': {

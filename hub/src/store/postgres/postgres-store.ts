@@ -20,7 +20,7 @@ import { checkConcurrency, summarise } from '../batch-rules.ts';
 import { MAX_EVENTS_PER_COMMAND } from '../store.ts';
 import type {
   AgentRecord, AgentRegistration, BatchRecord, BatchSummary, BatchTarget, BatchTargetState, CommandRecord, CompleteCommand, CounterHit,
-  HubStore, IssuedKey, KeyPatch, StoreTuning, KeyRecord, NewBatch, NewCommand, NewKey, ReleaseRecord, SigningKeyPair, StoredEvent,
+  HubStore, IssuedKey, KeyPatch, StoreTuning, WriteOptions, KeyRecord, NewBatch, NewCommand, NewKey, ReleaseRecord, SigningKeyPair, StoredEvent,
 } from '../store.ts';
 import type { StoreWrite, WriteResult } from '../writes.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
@@ -227,8 +227,8 @@ export class PostgresStore implements HubStore {
 
   // ---- commands ----
 
-  insertCommand(command: NewCommand): Promise<boolean> {
-    return this.#writes.insertCommand(command);
+  insertCommand(command: NewCommand, options?: WriteOptions): Promise<boolean> {
+    return this.#writes.insertCommand(command, options);
   }
 
   async getCommand(commandId: string): Promise<CommandRecord | undefined> {
@@ -240,8 +240,8 @@ export class PostgresStore implements HubStore {
     return (await this.#query("SELECT * FROM commands WHERE key_id = $1 AND status IN ('queued', 'sent') ORDER BY seq", [keyId])).map(toCommand);
   }
 
-  markSent(commandId: string, via: string): Promise<void> {
-    return this.#writes.markSent(commandId, via);
+  markSent(commandId: string, via: string, options?: WriteOptions): Promise<void> {
+    return this.#writes.markSent(commandId, via, options);
   }
 
   markExpired(commandId: string): Promise<boolean> {

@@ -21,7 +21,7 @@ import { MAX_EVENTS_PER_COMMAND } from '../store.ts';
 import { checkConcurrency, summarise } from '../batch-rules.ts';
 import type {
   AgentRecord, AgentRegistration, BatchRecord, BatchSummary, BatchTarget, BatchTargetState, CommandRecord, CompleteCommand, CounterHit,
-  HubStore, IssuedKey, KeyPatch, StoreTuning, KeyRecord, NewBatch, NewCommand, NewKey, ReleaseRecord, SigningKeyPair, StoredEvent,
+  HubStore, IssuedKey, KeyPatch, StoreTuning, WriteOptions, KeyRecord, NewBatch, NewCommand, NewKey, ReleaseRecord, SigningKeyPair, StoredEvent,
 } from '../store.ts';
 import type { StoreWrite, WriteResult } from '../writes.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
@@ -287,8 +287,8 @@ export class SqliteStore implements HubStore {
 
   // ---- commands ----
 
-  insertCommand(command: NewCommand): Promise<boolean> {
-    return this.#writes.insertCommand(command);
+  insertCommand(command: NewCommand, options?: WriteOptions): Promise<boolean> {
+    return this.#writes.insertCommand(command, options);
   }
 
   async getCommand(commandId: string): Promise<CommandRecord | undefined> {
@@ -300,8 +300,8 @@ export class SqliteStore implements HubStore {
     return (this.#db.prepare("SELECT * FROM commands WHERE key_id = ? AND status IN ('queued', 'sent') ORDER BY created_at, rowid").all(keyId) as Row[]).map(toCommand);
   }
 
-  markSent(commandId: string, via: string): Promise<void> {
-    return this.#writes.markSent(commandId, via);
+  markSent(commandId: string, via: string, options?: WriteOptions): Promise<void> {
+    return this.#writes.markSent(commandId, via, options);
   }
 
   markExpired(commandId: string): Promise<boolean> {
