@@ -35,6 +35,18 @@ export interface CommandView {
   result: { success?: boolean; data?: unknown; error?: string; error_code?: string } | null;
 }
 
+export interface StoredArtifact {
+  key_id: string;
+  id: string;
+  target: string;
+  size: number;
+  sha256: string;
+  created_at: string;
+  received_at: string | null;
+  encrypted: boolean;
+  verify: { ok: boolean; at: string } | null;
+}
+
 export class ApiError extends Error {
   readonly status: number;
   constructor(status: number, message: string) {

@@ -79,8 +79,12 @@ export class Presence {
   private readonly byAgentId = new Map<string, Set<string>>();
   private readonly agentIdOf = new Map<string, string>();
 
+  /** Sessions opened since start, by transport (reconnects show here; metrics). */
+  readonly opened: Record<Transport, number> = { websocket: 0, http_polling: 0 };
+
   add(session: AgentSession): void {
     this.sessions.set(session.sessionId, session);
+    this.opened[session.transport] += 1;
     let ofKey = this.byKey.get(session.keyId);
     if (!ofKey) this.byKey.set(session.keyId, (ofKey = new Map()));
     ofKey.set(session.sessionId, session);

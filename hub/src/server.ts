@@ -20,6 +20,7 @@ import { BatchDispatcher } from './fleet/batch-dispatcher.ts';
 import { CommandRouter } from './commands/command-router.ts';
 import { SignedFrames } from './commands/signed-frames.ts';
 import { buildHttpApp } from './http/app.ts';
+import { HubMetrics } from './metrics/hub-metrics.ts';
 import { CLOSE_GOING_AWAY } from './ws/close-codes.ts';
 import { defaultInstallScriptCandidates } from './releases/install-script.ts';
 import { defaultConsoleDirCandidates } from './console/static-files.ts';
@@ -127,9 +128,11 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     log,
     tls: options.tlsCertFile && options.tlsKeyFile ? { certFile: options.tlsCertFile, keyFile: options.tlsKeyFile } : undefined,
     limits,
-    admin: { store, directory, dispatcher, presence, router, frames, adminToken, log },
+    admin: { store, directory, dispatcher, presence, router, frames, metrics: new HubMetrics({ presence, router }), adminToken, log },
     agent: { store, directory, dispatcher, presence, router, signer, frames, log, pollIntervalS: options.pollIntervalS ?? 5, agentsPerKey: limits.agentsPerKey },
     artifacts: { store, dataDir, log, quota: new ArtifactQuota(dataDir, limits), uploadIdleTimeoutMs: limits.uploadIdleTimeoutMs, s3 },
+    // Every agent row with its last heartbeat (its backups summary), for GET /api/backups/status.
+    backups: { agentHeartbeats: () => store.listAgents() },
     releases: {
       dataDir,
       releaseKeysFile: options.releaseKeysFile,

@@ -6,36 +6,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
 import { agentEnv, startHub, startSupervisor, tempDir } from '../helpers/system.ts';
 import type { HubHandle } from '../helpers/system.ts';
 import { isAlive, waitFor } from '../helpers/process.ts';
 import { TestSocket } from '../../hub/test/helpers/hub-process.ts';
-import { OUTPUT_DIR, buildConsole, chromiumProblem, launchChromium } from './browser.ts';
+import { buildConsole, chromiumProblem, launchChromium, openPage, screenshot, signIn } from './browser.ts';
 
 const skip = chromiumProblem();
-
-/** A page that records CSP violations and page errors, so a test can assert there were none. */
-async function openPage(browser: Browser, url: string): Promise<{ page: Page; problems: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text())) problems.push(message.text());
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  await page.goto(url);
-  return { page, problems };
-}
-
-async function signIn(page: Page, token: string): Promise<void> {
-  await page.fill('input[name="token"]', token);
-  await page.click('button[type="submit"]');
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(OUTPUT_DIR, `${name}.png`), fullPage: true });
-}
 
 /** A raw protocol-1 agent over WebSocket that registers with whatever hostname it is given. */
 async function connectRawAgent(hub: HubHandle, key: string, hostname: string): Promise<TestSocket> {
@@ -166,11 +143,12 @@ test('console: sign in, fleet live, ping, a command, keys, CSRF and a hostile ho
     const socket = await connectRawAgent(hub, hostileKey.key, hostile);
     t.after(() => socket.close());
     await page.click('a[href="#/fleet"]');
-    const cell = page.locator(`tr[data-key-id="${hostileKey.id}"] a.hostname`);
+    const cell = page.locator(`tr[data-key-id="${hostileKey.id}"][data-state="online"] a.hostname`);
     await cell.waitFor();
     assert.equal(await cell.textContent().then(String), hostile);
     await cell.click();
-    await page.getByRole('heading', { name: 'Ping' }).waitFor();
+    // The heading names the host once the page's own live stream has the session.
+    await page.locator('h1 .state.online').waitFor();
     assert.equal(await page.locator('h1 .hostname').textContent().then(String), hostile);
     assert.equal(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned), undefined);
     assert.equal(await page.locator('img[src="x"]').count(), 0);

@@ -1,8 +1,9 @@
-// Host: one key's agent: what the hub knows of it, a ping, and a form for each command its grant
-// allows, with the job's live output and its result.
+// Host: one key's agent: what the hub knows of it, a ping, a form for each command its grant
+// allows with the job's live output and its result, and its backups stored on the hub.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.ts';
-import type { CommandView, KeyView } from '../api.ts';
+import type { CommandView, KeyView, StoredArtifact } from '../api.ts';
+import { ArtifactTable } from '../parts/artifact-table.tsx';
 import { useConnectedAgents } from '../live.ts';
 import { ago, metric, percent } from '../format.ts';
 import { COMMAND_FIELDS, commandsAllowedBy } from '../command-forms.ts';
@@ -22,13 +23,22 @@ export function Host(props: { keyId: string }) {
   const [error, setError] = useState('');
   const [ping, setPing] = useState<PingAnswer | string | null>(null);
   const [commandId, setCommandId] = useState<string | null>(null);
+  const [artifacts, setArtifacts] = useState<StoredArtifact[]>([]);
   const agents = useConnectedAgents();
   const now = useNow();
   const sessions = (agents ?? []).filter((agent) => agent.key_id === props.keyId);
 
+  const loadArtifacts = () =>
+    api<{ artifacts: StoredArtifact[] }>('GET', `/api/artifacts?key_id=${encodeURIComponent(props.keyId)}`).then((answer) => setArtifacts(answer.artifacts), () => setArtifacts([]));
   useEffect(() => {
     api<KeyView>('GET', `/api/agents/keys/${encodeURIComponent(props.keyId)}`).then(setKey, (failure: Error) => setError(failure.message));
+    void loadArtifacts();
   }, [props.keyId]);
+  const removeArtifact = async (artifact: StoredArtifact) => {
+    if (!confirm(`Delete ${artifact.id} from the hub? This cannot be undone.`)) return;
+    await api('DELETE', `/api/artifacts/${encodeURIComponent(artifact.key_id)}/${encodeURIComponent(artifact.id)}`).catch((failure: Error) => setError(failure.message));
+    await loadArtifacts();
+  };
 
   const runPing = async () => {
     setPing('waiting for pong…');
@@ -79,7 +89,10 @@ export function Host(props: { keyId: string }) {
           <CommandForm key={command} command={command} fields={COMMAND_FIELDS[command] ?? []} disabled={key.status !== 'active'} onSend={send} />
         ))}
       </div>
-      {commandId && <JobOutput commandId={commandId} />}
+      {commandId && <JobOutput commandId={commandId} onFinished={() => void loadArtifacts()} />}
+
+      <h2>Backups on the hub</h2>
+      <ArtifactTable artifacts={artifacts} keyName={() => key.name} onDelete={removeArtifact} />
     </section>
   );
 }

@@ -202,6 +202,7 @@ export class CommandRouter {
       this.deps.log.info({ command_id: record.command_id, success: response.success }, 'command result stored');
       this.#done(record.command_id);
       if (record.batch_id !== null) this.signals.emit('batch-finished', record, response.success ? 'succeeded' : 'failed');
+      this.signals.emit('finished', record, result);
     } else {
       this.deps.log.debug({ command_id: record.command_id }, 'duplicate response ignored');
     }
@@ -317,6 +318,11 @@ export class CommandRouter {
     }
   }
 
+  /** Every command as it finishes: its record as it was, and the stored result (null: it expired). For metrics. */
+  onFinished(listener: (record: CommandRecord, result: Record<string, unknown> | null) => void): void {
+    this.signals.on('finished', listener);
+  }
+
   /** Live job events and completion of one command, for SSE. Returns the unsubscribe function. */
   subscribe(commandId: string, onEvent: (event: StoredEvent) => void, onDone: () => void): () => void {
     this.signals.on(`event:${commandId}`, onEvent);
@@ -348,6 +354,7 @@ export class CommandRouter {
       this.deps.store.markExpired(record.command_id).then((expired) => {
         if (expired) this.deps.log.info({ command_id: record.command_id }, 'command expired before delivery');
         this.#done(record.command_id);
+        if (expired) this.signals.emit('finished', record, null);
         if (expired && record.batch_id !== null) this.signals.emit('batch-finished', record, 'expired');
       }),
     );

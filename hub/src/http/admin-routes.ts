@@ -25,6 +25,7 @@ import type { ConsoleAuth } from '../console/console-auth.ts';
 import { bodyOrEmpty } from './validation.ts';
 import { cancelCommand } from '../commands/cancel-command.ts';
 import type { SignedFrames } from '../commands/signed-frames.ts';
+import type { HubMetrics } from '../metrics/hub-metrics.ts';
 
 export interface AdminDeps {
   store: HubStore;
@@ -35,6 +36,7 @@ export interface AdminDeps {
   presence: Presence;
   router: CommandRouter;
   frames: SignedFrames;
+  metrics: HubMetrics;
   adminToken: AdminToken;
   log: Logger;
   authFailed: AuthFailure;
@@ -145,6 +147,12 @@ export async function adminRoutes(base: FastifyInstance, deps: AdminDeps): Promi
     await closeEverywhere(issued.record.id, CLOSE_KEY_INVALID, 'agent key regenerated');
     deps.log.info({ key_id: issued.record.id }, 'agent key regenerated');
     return sendJson(reply, 200, { ...issued.record, key: issued.key });
+  });
+
+  // Prometheus text format; scrape with the admin token (Prometheus: `authorization: { credentials_file: … }`).
+  app.get('/metrics', async (_request, reply) => {
+    const text = await deps.metrics.registry.metrics();
+    return reply.code(200).header('content-type', deps.metrics.registry.contentType).header('cache-control', 'no-store').send(text);
   });
 
   app.get('/api/agents/connected', async (_request, reply) => sendJson(reply, 200, { agents: await deps.directory.connected() }));

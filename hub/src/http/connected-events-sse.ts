@@ -10,6 +10,9 @@ const KEEPALIVE_MS = 15_000;
 
 export function streamConnectedAgents(req: IncomingMessage, res: ServerResponse, view: () => Promise<ConnectedAgentView[]>, endsAtMs: number | null): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+  // A HEAD gets the head and nothing else (a write would never flush it: the client would wait forever).
+  if (req.method === 'HEAD') return void res.end();
+  res.flushHeaders(); // the client sees the stream open before the first event
   let last = '';
   let sinceWrite = 0;
   let busy = false;

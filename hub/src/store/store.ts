@@ -196,6 +196,8 @@ export interface HubStore {
   saveHeartbeat(agentId: string, keyId: string, heartbeat: Record<string, unknown>): Promise<void>;
   getAgent(agentId: string): Promise<AgentRecord | undefined>;
   countAgentsForKey(keyId: string): Promise<number>;
+  /** Every agent row (with its last heartbeat), oldest key first. */
+  listAgents(): Promise<AgentRecord[]>;
   /** The key's most recently seen agent (an HTTP-polling agent that registered on another hub). */
   latestAgentForKey(keyId: string): Promise<AgentRecord | undefined>;
   /** The key's agents, least recently seen first (to make room under the per-key quota). */

@@ -50,7 +50,8 @@ const MAX_REPORTED = 5;
 
 /** Parses YAML text; a syntax error throws YamlSyntaxError that says where, never what the line holds. */
 export function parseYamlQuietly(text: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  // stringKeys: a collection as a key is an error (yaml would otherwise warn on stderr, quoting it); logLevel: no warnings printed.
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, stringKeys: true, logLevel: 'error' });
   if (doc.errors.length > 0) throw new YamlSyntaxError(doc.errors.slice(0, MAX_REPORTED).map(describeYamlError));
   try {
     return doc.toJS({ maxAliasCount: 100 });

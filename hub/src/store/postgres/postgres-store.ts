@@ -212,6 +212,10 @@ export class PostgresStore implements HubStore {
     return Number((await this.#query('SELECT count(*) AS n FROM agents WHERE key_id = $1', [keyId]))[0]!.n);
   }
 
+  async listAgents(): Promise<AgentRecord[]> {
+    return (await this.#query('SELECT * FROM agents ORDER BY key_id, last_seen, agent_id')).map(toAgent);
+  }
+
   async latestAgentForKey(keyId: string): Promise<AgentRecord | undefined> {
     const rows = await this.#query('SELECT * FROM agents WHERE key_id = $1 ORDER BY last_seen DESC, agent_id DESC LIMIT 1', [keyId]);
     return rows[0] ? toAgent(rows[0]) : undefined;

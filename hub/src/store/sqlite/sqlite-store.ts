@@ -272,6 +272,10 @@ export class SqliteStore implements HubStore {
     return Number((this.#db.prepare('SELECT COUNT(*) AS n FROM agents WHERE key_id = ?').get(keyId) as Row).n);
   }
 
+  async listAgents(): Promise<AgentRecord[]> {
+    return (this.#db.prepare('SELECT * FROM agents ORDER BY key_id, last_seen, agent_id').all() as Row[]).map(toAgent);
+  }
+
   async latestAgentForKey(keyId: string): Promise<AgentRecord | undefined> {
     const row = this.#db.prepare('SELECT * FROM agents WHERE key_id = ? ORDER BY last_seen DESC, agent_id DESC LIMIT 1').get(keyId) as Row | undefined;
     return row ? toAgent(row) : undefined;
