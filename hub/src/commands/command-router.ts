@@ -45,6 +45,11 @@ export interface ResultRefusal {
   final: boolean;
 }
 
+export interface ResultOutcome {
+  stored: boolean;
+  refusal?: ResultRefusal;
+}
+
 /** Ids of results for work an agent started by itself (scheduled backups). */
 export const AGENT_INITIATED_ID = /^scheduled:[0-9a-f-]{36}$/;
 
@@ -175,20 +180,30 @@ export class CommandRouter {
    * durable: then the agent may be acked. `stored` is false for duplicates, unknown command ids
    * and refusals.
    */
-  async recordResult(keyId: string, response: Omit<ResponseMessage, 'type'>): Promise<{ stored: boolean; refusal?: ResultRefusal }> {
+  async recordResult(keyId: string, response: Omit<ResponseMessage, 'type'>): Promise<ResultOutcome> {
+    return (await this.submitResult(keyId, response)).settled;
+  }
+
+  /**
+   * recordResult in two steps: resolves once the result is submitted to the group commit (so
+   * results of one connection are submitted in the order they came: the first of two copies wins);
+   * `settled` resolves once it is durable.
+   */
+  async submitResult(keyId: string, response: Omit<ResponseMessage, 'type'>): Promise<{ settled: Promise<ResultOutcome> }> {
     let record = await this.deps.store.getCommand(response.command_id);
     if (!record && AGENT_INITIATED_ID.test(response.command_id)) {
       const refusal = await this.#refuseAgentInitiated(keyId);
       if (refusal) {
         this.deps.log.warn({ command_id: response.command_id, key_id: keyId, why: refusal.message }, 'scheduled backup result refused');
-        return { stored: false, refusal };
+        return { settled: Promise.resolve({ stored: false, refusal }) };
       }
       record = await this.#agentInitiated(keyId, response);
     }
     if (!record || record.key_id !== keyId) {
       this.deps.log.warn({ command_id: response.command_id, key_id: keyId }, 'response for a command this key was never sent; ignored');
-      return { stored: false };
+      return { settled: Promise.resolve({ stored: false }) };
     }
+    const command = record;
     const result: Record<string, unknown> = {
       success: response.success,
       data: response.data ?? {},
@@ -197,16 +212,18 @@ export class CommandRouter {
       ...(response.duration_ms !== undefined ? { duration_ms: response.duration_ms } : {}),
       ...(response.agent_id ? { agent_id: response.agent_id } : {}),
     };
-    const stored = await this.deps.store.completeCommand({ command_id: record.command_id, key_id: keyId, result, success: response.success });
-    if (stored) {
-      this.deps.log.info({ command_id: record.command_id, success: response.success }, 'command result stored');
-      this.#done(record.command_id);
-      if (record.batch_id !== null) this.signals.emit('batch-finished', record, response.success ? 'succeeded' : 'failed');
-      this.signals.emit('finished', record, result);
-    } else {
-      this.deps.log.debug({ command_id: record.command_id }, 'duplicate response ignored');
-    }
-    return { stored };
+    const settled = this.deps.store.completeCommand({ command_id: command.command_id, key_id: keyId, result, success: response.success }).then((stored) => {
+      if (stored) {
+        this.deps.log.info({ command_id: command.command_id, success: response.success }, 'command result stored');
+        this.#done(command.command_id);
+        if (command.batch_id !== null) this.signals.emit('batch-finished', command, response.success ? 'succeeded' : 'failed');
+        this.signals.emit('finished', command, result);
+      } else {
+        this.deps.log.debug({ command_id: command.command_id }, 'duplicate response ignored');
+      }
+      return { stored };
+    });
+    return { settled };
   }
 
   /**

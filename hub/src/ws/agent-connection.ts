@@ -152,8 +152,10 @@ export function acceptAgentConnection(ws: WebSocket, key: KeyRecord, keyHash: st
       }
       case 'response': {
         const { type: _type, ...response } = message;
-        // Not awaited here: the next frames go on while this result's batch becomes durable.
-        deps.router.recordResult(key.id, response).then(
+        // Awaited until submitted (results keep their order), not until durable: the next frames
+        // go on while this result's batch becomes durable.
+        const { settled } = await deps.router.submitResult(key.id, response);
+        settled.then(
           ({ refusal }) => {
             if (refusal) session.send!({ type: 'error', message: refusal.message });
             // Not stored for now (over a rate): no ack, so the agent keeps it and sends it again later.
