@@ -11,6 +11,7 @@ import type { TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '@tether/shared/logger.ts';
 import { writeFileAtomic } from '@tether/shared/atomic-file.ts';
+import { TetherError } from '@tether/shared/errors.ts';
 
 export const ARTIFACT_ID = /^[a-z0-9][a-z0-9_-]{0,63}-\d{8}T\d{6}Z-[a-f0-9]{8}$/;
 const KEY_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -25,7 +26,13 @@ export interface ArtifactUploadOptions {
   sizeLimitMessage?: string;
 }
 
-class SizeLimitError extends Error {}
+class SizeLimitError extends TetherError {
+  override name = 'SizeLimitError';
+
+  constructor(message: string) {
+    super('TETHER_ERR_SIZE_LIMIT', message);
+  }
+}
 
 class LimitedHasher extends Transform {
   readonly hash = createHash('sha256');

@@ -4,6 +4,7 @@
 // commits goes into one transaction, and each call resolves once its batch is durable.
 import type { CommandStatus, CommandView, KeyView } from '@tether/shared/protocol/admin-api.ts';
 import type { KeySelector, Labels } from '@tether/shared/protocol/labels.ts';
+import { TetherError } from '@tether/shared/errors.ts';
 
 export type StoreEngine = 'sqlite' | 'postgres';
 
@@ -168,8 +169,12 @@ export interface BatchSummary {
   done: boolean;
 }
 
-export class StoreSchemaError extends Error {
+export class StoreSchemaError extends TetherError {
   override name = 'StoreSchemaError';
+
+  constructor(message: string) {
+    super('TETHER_ERR_STORE_SCHEMA', message);
+  }
 }
 
 export interface HubStore {

@@ -15,6 +15,12 @@ export function unquoteQualified(name: string): string {
   return parts.join('.');
 }
 
+const typedIndexOf = Uint8Array.prototype.indexOf;
+
+function findNewline(chunk: Buffer, from: number): number {
+  return typedIndexOf.call(chunk, 10, from);
+}
+
 export class PostgresRowCounter {
   readonly counts: Record<string, number> = {};
   private table: string | null = null;
@@ -50,28 +56,30 @@ export class PostgresRowCounter {
 
   /**
    * Counts rows from `position`; returns where COPY data stopped (end of chunk or after `\.`).
-   * Scans a latin1 string of the chunk: String#indexOf is a tight builtin, Buffer#indexOf a
-   * binding call per row (3x slower on a 3-million-row table).
+   * Newlines are found with V8's own TypedArray#indexOf: Node's Buffer#indexOf is a binding call
+   * per row (2.2 s on 3 million rows), a latin1 string per chunk a 1 MiB heap object for the GC.
    */
   private copyData(chunk: Buffer, position: number): number {
-    const text = chunk.toString('latin1', position);
-    let start = 0;
-    for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
-      const length = this.lineLength + newline - start;
-      const endMarker = length === 2 && (this.lineLength === 0 ? text.charCodeAt(start) === 0x5c && text.charCodeAt(start + 1) === 0x2e : `${this.lineHead}${text.slice(start, newline)}` === '\\.');
+    let lineStart = position;
+    let rows = 0;
+    for (let i = findNewline(chunk, position); i !== -1; i = findNewline(chunk, i + 1)) {
+      const length = this.lineLength + i - lineStart;
+      const endMarker = length === 2 && (this.lineLength === 0 ? chunk[lineStart] === 0x5c && chunk[lineStart + 1] === 0x2e : `${this.lineHead}${chunk.toString('latin1', lineStart, i)}` === '\\.');
       this.lineHead = '';
       this.lineLength = 0;
-      start = newline + 1;
+      lineStart = i + 1;
       if (endMarker) {
+        this.rows += rows;
         this.flushRows();
         this.table = null;
-        return position + start;
+        return lineStart;
       }
-      this.rows++;
+      rows++;
     }
-    if (start < text.length) {
-      if (this.lineHead.length < 3) this.lineHead += text.slice(start, start + 3 - this.lineHead.length);
-      this.lineLength += text.length - start;
+    this.rows += rows;
+    if (lineStart < chunk.length) {
+      if (this.lineHead.length < 3) this.lineHead += chunk.toString('latin1', lineStart, Math.min(chunk.length, lineStart + 3 - this.lineHead.length));
+      this.lineLength += chunk.length - lineStart;
     }
     this.flushRows();
     return chunk.length;

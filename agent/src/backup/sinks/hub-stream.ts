@@ -8,9 +8,16 @@ import { request, EnvHttpProxyAgent } from 'undici';
 import { VERSION } from '@tether/shared/version.ts';
 import { agentHttpBase } from '../../transport/url.ts';
 import type { HubAccess } from './hub-verify-api.ts';
+import { TetherError } from '@tether/shared/errors.ts';
 
 /** The hub could not be reached or the connection broke: spool locally and upload later. */
-export class HubUnreachable extends Error {}
+export class HubUnreachable extends TetherError {
+  override name = 'HubUnreachable';
+
+  constructor(message: string) {
+    super('TETHER_ERR_HUB_UNREACHABLE', message);
+  }
+}
 
 let dispatcher: EnvHttpProxyAgent | undefined;
 
