@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # tether agent image: the supervisor runs the agent; both are bundled by esbuild in the build
-# stage (npm run build), so the runtime stage holds only Node 24, tini and the bundles.
+# stage (npm run build), so the runtime stage holds Node 24, the bundles and the packages of
+# docker/runtime-packages (tini, the PostgreSQL and MariaDB clients).
 #
 #   docker build -t tether-agent --build-arg VERSION=0.1.0 .
 #   docker run -d --name tether-agent --restart unless-stopped --network host \
@@ -21,6 +22,7 @@ COPY shared/ shared/
 COPY agent/ agent/
 COPY supervisor/ supervisor/
 COPY hub/ hub/
+COPY tsconfig.base.json ./
 COPY scripts/build.ts scripts/
 ARG VERSION=0.0.0-dev
 # The project's own build: entry files plus shared chunks (code splitting keeps the agent small).
@@ -36,11 +38,13 @@ LABEL org.opencontainers.image.title="tether-agent" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="Apache-2.0"
 
-# tini is PID 1: it forwards SIGTERM/SIGINT to the supervisor (which stops the agent cleanly)
-# and reaps orphaned grandchildren that Node, as PID 1, would leave as zombies.
+# docker/runtime-packages says what each package is for: tini as PID 1 (it forwards SIGTERM/SIGINT
+# to the supervisor and reaps orphaned grandchildren that Node, as PID 1, would leave as zombies),
+# and the PostgreSQL and MariaDB clients that database backups and restore tests run.
+COPY docker/runtime-packages /tmp/runtime-packages
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tini ca-certificates \
- && rm -rf /var/lib/apt/lists/* \
+ && grep -v '^#' /tmp/runtime-packages | xargs apt-get install -y --no-install-recommends \
+ && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages \
  && groupadd --gid 65532 tether \
  && useradd --uid 65532 --gid 65532 --home-dir /var/lib/tether --no-create-home --shell /usr/sbin/nologin tether \
  && install -d -o 65532 -g 65532 -m 0700 /var/lib/tether \
