@@ -13,6 +13,8 @@ import type { S3Flags } from './artifacts/s3-settings.ts';
 import { loadAdminToken } from './identity/admin-token.ts';
 import { loadCommandSigner } from './identity/signing-key.ts';
 import { Presence } from './presence.ts';
+import { HeartbeatRing } from './hosts/heartbeat-ring.ts';
+import { pruneAuditRegularly } from './audit/audit-retention.ts';
 import { CommandRouter } from './commands/command-router.ts';
 import { SignedFrames } from './commands/signed-frames.ts';
 import { buildHttpApp } from './http/app.ts';
@@ -87,6 +89,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   adminTokenForMasking = adminToken.known();
 
   const presence = new Presence();
+  const heartbeats = new HeartbeatRing(store, log);
+  const auditPruning = pruneAuditRegularly(store, log);
   const frames = new SignedFrames(signer);
   const router = new CommandRouter({
     store, presence, frames, log,
@@ -102,7 +106,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     tls: options.tlsCertFile && options.tlsKeyFile ? { certFile: options.tlsCertFile, keyFile: options.tlsKeyFile } : undefined,
     limits,
     admin: { store, presence, router, frames, adminToken, log },
-    agent: { store, presence, router, signer, frames, log, pollIntervalS: options.pollIntervalS ?? 5, agentsPerKey: limits.agentsPerKey },
+    agent: { store, presence, router, signer, frames, log, heartbeats, pollIntervalS: options.pollIntervalS ?? 5, agentsPerKey: limits.agentsPerKey },
     artifacts: { store, dataDir, log, quota: new ArtifactQuota(dataDir, limits), uploadIdleTimeoutMs: limits.uploadIdleTimeoutMs, s3 },
     releases: {
       dataDir,
@@ -113,7 +117,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     signingKey: { signer },
     console: { dirs: options.consoleDir ? [options.consoleDir] : defaultConsoleDirCandidates(), signer },
     websocket: {
-      store, presence, router, signer, frames, log,
+      store, presence, router, signer, frames, log, heartbeats,
       heartbeatIntervalS: options.heartbeatIntervalS ?? 30,
       pingIntervalMs: options.pingIntervalMs ?? 25_000,
       pongTimeoutMs: options.pongTimeoutMs ?? 10_000,
@@ -143,6 +147,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       log.info('hub shutting down');
       await app.close();
       deadlines.close();
+      auditPruning.stop();
       await store.close();
     },
   };

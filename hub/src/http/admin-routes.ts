@@ -40,7 +40,7 @@ const DEFAULT_PING_WAIT_S = 10;
 const idParams = z.object({ id: z.string().min(1) });
 
 /** The public view of a command: what the admin API and CLI show. */
-function commandView(record: CommandRecord): Record<string, unknown> {
+export function commandView(record: CommandRecord): Record<string, unknown> {
   return {
     command_id: record.command_id,
     key_id: record.key_id,
@@ -75,7 +75,7 @@ export async function adminRoutes(base: FastifyInstance, deps: AdminDeps): Promi
   const keyOf = (request: FastifyRequest): KeyRecord => request.namedKey!;
 
   app.post('/api/agents/keys', { schema: { body: bodyOrEmpty(createKeyBodySchema) } }, async (request, reply) => {
-    const issued = await deps.store.createKey({ name: request.body.name, permissions: request.body.permissions });
+    const issued = await deps.store.createKey({ name: request.body.name, permissions: request.body.permissions, labels: request.body.labels });
     deps.log.info({ key_id: issued.record.id, key_name: issued.record.name }, 'agent key created');
     return sendJson(reply, 201, { ...issued.record, key: issued.key });
   });

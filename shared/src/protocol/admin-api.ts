@@ -1,5 +1,6 @@
 // Hub admin REST API bodies (protocol.md section 8).
 import { z } from 'zod';
+import { labelsSchema } from './labels.ts';
 
 export const permissionNameSchema = z
   .string()
@@ -8,6 +9,8 @@ export const permissionNameSchema = z
 export const createKeyBodySchema = z.object({
   name: z.string().min(1, 'name must not be empty').max(200),
   permissions: z.array(permissionNameSchema).max(100).optional(),
+  /** `{ "role": "db" }`: what the console filters by and fleet commands select on. */
+  labels: labelsSchema.optional(),
 });
 
 export const updateKeyBodySchema = z
@@ -15,8 +18,10 @@ export const updateKeyBodySchema = z
     name: z.string().min(1).max(200).optional(),
     permissions: z.array(permissionNameSchema).max(100).optional(),
     status: z.enum(['active', 'disabled']).optional(),
+    /** Replaces the whole label set. */
+    labels: labelsSchema.optional(),
   })
-  .refine((body) => Object.keys(body).length > 0, { message: 'give at least one of name, permissions, status' });
+  .refine((body) => Object.keys(body).length > 0, { message: 'give at least one of name, permissions, status, labels' });
 
 export const sendCommandBodySchema = z.object({
   command: z.string().min(1).max(100),
