@@ -15,3 +15,10 @@ export function percent(value: unknown): string {
 export function metric(metrics: Record<string, unknown> | null, name: string): unknown {
   return metrics ? metrics[name] : undefined;
 }
+
+export function bytes(size: number): string {
+  if (size >= 1024 ** 3) return `${(size / 1024 ** 3).toFixed(2)} GiB`;
+  if (size >= 1024 ** 2) return `${(size / 1024 ** 2).toFixed(1)} MiB`;
+  if (size >= 1024) return `${(size / 1024).toFixed(1)} KiB`;
+  return `${size} B`;
+}

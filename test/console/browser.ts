@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { REPO_ROOT } from '../helpers/process.ts';
 import { requireServices } from '../helpers/services.ts';
 
@@ -29,7 +29,8 @@ export function chromiumProblem(): string | undefined {
 export async function buildConsole(outDir: string): Promise<string> {
   const consoleDir = join(REPO_ROOT, 'console');
   const vite = join(dirname(createRequire(join(consoleDir, 'package.json')).resolve('vite/package.json')), 'bin', 'vite.js');
-  await promisify(execFile)(process.execPath, [vite, 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], { cwd: consoleDir });
+  // Each test builds into its own directory, so Vite's one-build-per-project lock does not apply.
+  await promisify(execFile)(process.execPath, [vite, 'build', '--outDir', outDir, '--emptyOutDir', '--bypass-lock', '--logLevel', 'warn'], { cwd: consoleDir });
   return outDir;
 }
 
@@ -37,3 +38,26 @@ export async function launchChromium(): Promise<Browser> {
   await mkdir(OUTPUT_DIR, { recursive: true });
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
 }
+
+/** A page that records CSP violations and page errors, so a test can assert there were none. */
+export async function openPage(browser: Browser, url: string): Promise<{ page: Page; problems: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text())) problems.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  await page.goto(url);
+  return { page, problems };
+}
+
+export async function signIn(page: Page, token: string): Promise<void> {
+  await page.fill('input[name="token"]', token);
+  await page.click('button[type="submit"]');
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(OUTPUT_DIR, `${name}.png`), fullPage: true });
+}
+

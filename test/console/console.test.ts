@@ -6,36 +6,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
 import { agentEnv, startHub, startSupervisor, tempDir } from '../helpers/system.ts';
 import type { HubHandle } from '../helpers/system.ts';
 import { isAlive, waitFor } from '../helpers/process.ts';
 import { TestSocket } from '../../hub/test/helpers/hub-process.ts';
-import { OUTPUT_DIR, buildConsole, chromiumProblem, launchChromium } from './browser.ts';
+import { buildConsole, chromiumProblem, launchChromium, openPage, screenshot, signIn } from './browser.ts';
 
 const skip = chromiumProblem();
-
-/** A page that records CSP violations and page errors, so a test can assert there were none. */
-async function openPage(browser: Browser, url: string): Promise<{ page: Page; problems: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text())) problems.push(message.text());
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  await page.goto(url);
-  return { page, problems };
-}
-
-async function signIn(page: Page, token: string): Promise<void> {
-  await page.fill('input[name="token"]', token);
-  await page.click('button[type="submit"]');
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(OUTPUT_DIR, `${name}.png`), fullPage: true });
-}
 
 /** A raw protocol-1 agent over WebSocket that registers with whatever hostname it is given. */
 async function connectRawAgent(hub: HubHandle, key: string, hostname: string): Promise<TestSocket> {
@@ -103,6 +80,9 @@ test('console: sign in, fleet live, ping, a command, keys, CSRF and a hostile ho
     const job = page.locator('.job[data-status="completed"]');
     await job.waitFor();
     assert.match(await job.locator('.result').textContent().then(String), /"echo": "hello from the console"/);
+    // The host's heartbeat history has its first point, and the command is in its recent list.
+    await page.locator('figure[data-chart="CPU"][data-points]').waitFor();
+    await page.locator('table.history tr[data-status="completed"]').first().waitFor();
     await screenshot(page, 'host');
   });
 
@@ -122,6 +102,25 @@ test('console: sign in, fleet live, ping, a command, keys, CSRF and a hostile ho
     // The output stops growing once the job is gone: what streamed before stays.
     assert.match(await job.locator('.output').textContent().then(String), /tick 3/);
     await screenshot(page, 'host-job-cancelled');
+  });
+
+  await t.test('history: the commands with their results, filtered; the audit log names the console', async () => {
+    await page.click('a[href="#/history"]');
+    await page.locator('table.history tr[data-status="completed"]').first().waitFor();
+    await page.fill('form.filters input[name="command"]', 'echo');
+    await page.click('form.filters button[type="submit"]');
+    const rows = page.locator('table.history tbody tr[data-command-id]');
+    await waitFor(async () => (await rows.count()) === 1 && (await rows.first().locator('td').nth(2).textContent()) === 'echo', 'only the echo command to be listed');
+    await rows.first().click();
+    assert.match(await page.locator('table.history tr.result-row pre').textContent().then(String), /"echo": "hello from the console"/);
+    await screenshot(page, 'history');
+
+    await page.click('a[href="#/audit"]');
+    const sent = page.locator('table.audit tr[data-action="command.send"]').first();
+    await sent.waitFor();
+    assert.match(await sent.textContent().then(String), /console/);
+    assert.match(await page.locator('table.audit').textContent().then(String), /console\.sign_in/);
+    await screenshot(page, 'audit');
   });
 
   await t.test('keys page: a new key is shown once with its install line, and works', async () => {
@@ -166,11 +165,12 @@ test('console: sign in, fleet live, ping, a command, keys, CSRF and a hostile ho
     const socket = await connectRawAgent(hub, hostileKey.key, hostile);
     t.after(() => socket.close());
     await page.click('a[href="#/fleet"]');
-    const cell = page.locator(`tr[data-key-id="${hostileKey.id}"] a.hostname`);
+    const cell = page.locator(`tr[data-key-id="${hostileKey.id}"][data-state="online"] a.hostname`);
     await cell.waitFor();
     assert.equal(await cell.textContent().then(String), hostile);
     await cell.click();
-    await page.getByRole('heading', { name: 'Ping' }).waitFor();
+    // The heading names the host once the page's own live stream has the session.
+    await page.locator('h1 .state.online').waitFor();
     assert.equal(await page.locator('h1 .hostname').textContent().then(String), hostile);
     assert.equal(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned), undefined);
     assert.equal(await page.locator('img[src="x"]').count(), 0);

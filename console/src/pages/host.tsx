@@ -1,9 +1,12 @@
-// Host: one key's agent: what the hub knows of it, a ping, and a form for each command its grant
-// allows, with the job's live output and its result.
+// Host: one key's agent: what the hub knows of it, a ping, a form for each command its grant
+// allows with the job's live output and its result, and its backups stored on the hub.
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.ts';
-import type { CommandView, KeyView } from '../api.ts';
-import { useConnectedAgents } from '../live.ts';
+import { api, query } from '../api.ts';
+import type { CommandView, HeartbeatPoint, KeyView, StoredArtifact } from '../api.ts';
+import { Sparkline } from '../parts/sparkline.tsx';
+import { CommandTable } from '../parts/command-table.tsx';
+import { ArtifactTable } from '../parts/artifact-table.tsx';
+import { useHosts } from '../live.ts';
 import { ago, metric, percent } from '../format.ts';
 import { COMMAND_FIELDS, commandsAllowedBy } from '../command-forms.ts';
 import { CommandForm } from '../parts/command-form.tsx';
@@ -22,13 +25,32 @@ export function Host(props: { keyId: string }) {
   const [error, setError] = useState('');
   const [ping, setPing] = useState<PingAnswer | string | null>(null);
   const [commandId, setCommandId] = useState<string | null>(null);
-  const agents = useConnectedAgents();
+  const [artifacts, setArtifacts] = useState<StoredArtifact[]>([]);
+  const { hosts, agents } = useHosts();
   const now = useNow();
   const sessions = (agents ?? []).filter((agent) => agent.key_id === props.keyId);
+  const hostsOfKey = (hosts ?? []).filter((host) => host.key_id === props.keyId);
+  const [points, setPoints] = useState<HeartbeatPoint[]>([]);
+  const [recent, setRecent] = useState<CommandView[]>([]);
+  const chartedAgent = sessions[0]?.agent_id ?? hostsOfKey[0]?.agent_id;
+  useEffect(() => {
+    if (!chartedAgent) return;
+    api<{ points: HeartbeatPoint[] }>('GET', `/api/hosts/${encodeURIComponent(chartedAgent)}/heartbeats?hours=24`).then((answer) => setPoints(answer.points), () => undefined);
+  }, [chartedAgent, hosts]);
+  const loadRecent = () => api<{ commands: CommandView[] }>('GET', `/api/commands${query({ key_id: props.keyId, limit: '20' })}`).then((answer) => setRecent(answer.commands), () => undefined);
+  useEffect(() => void loadRecent(), [props.keyId]);
 
+  const loadArtifacts = () =>
+    api<{ artifacts: StoredArtifact[] }>('GET', `/api/artifacts?key_id=${encodeURIComponent(props.keyId)}`).then((answer) => setArtifacts(answer.artifacts), () => setArtifacts([]));
   useEffect(() => {
     api<KeyView>('GET', `/api/agents/keys/${encodeURIComponent(props.keyId)}`).then(setKey, (failure: Error) => setError(failure.message));
+    void loadArtifacts();
   }, [props.keyId]);
+  const removeArtifact = async (artifact: StoredArtifact) => {
+    if (!confirm(`Delete ${artifact.id} from the hub? This cannot be undone.`)) return;
+    await api('DELETE', `/api/artifacts/${encodeURIComponent(artifact.key_id)}/${encodeURIComponent(artifact.id)}`).catch((failure: Error) => setError(failure.message));
+    await loadArtifacts();
+  };
 
   const runPing = async () => {
     setPing('waiting for pong…');
@@ -49,7 +71,8 @@ export function Host(props: { keyId: string }) {
   return (
     <section>
       <h1>
-        <span class="hostname">{sessions[0]?.hostname || key.name}</span> <span class={`state ${sessions.length > 0 ? 'online' : 'offline'}`}>{sessions.length > 0 ? 'online' : 'offline'}</span>
+        <span class="hostname">{sessions[0]?.hostname || hostsOfKey[0]?.hostname || key.name}</span>{' '}
+        {sessions.length > 0 ? <span class={`state ${hostsOfKey[0]?.state === 'stale' ? 'stale' : 'online'}`}>{hostsOfKey[0]?.state === 'stale' ? 'stale' : 'online'}</span> : <span class="state offline">offline</span>}
       </h1>
       <dl class="facts">
         <dt>key</dt><dd>{key.name} <code>{key.id}</code> ({key.status}, prefix <code>{key.key_prefix}</code>)</dd>
@@ -63,6 +86,13 @@ export function Host(props: { keyId: string }) {
           </>
         ))}
       </dl>
+
+      <h2>Last 24 hours</h2>
+      <div class="charts">
+        <Sparkline label="CPU" points={points} value={(point) => point.cpu_percent} />
+        <Sparkline label="memory" points={points} value={(point) => point.memory_percent} />
+        <Sparkline label="disk" points={points} value={(point) => point.disk_percent} />
+      </div>
 
       <h2>Ping</h2>
       <button type="button" onClick={runPing} disabled={sessions.length === 0} data-test="ping">Ping</button>
@@ -79,7 +109,21 @@ export function Host(props: { keyId: string }) {
           <CommandForm key={command} command={command} fields={COMMAND_FIELDS[command] ?? []} disabled={key.status !== 'active'} onSend={send} />
         ))}
       </div>
-      {commandId && <JobOutput commandId={commandId} />}
+      {commandId && (
+        <JobOutput
+          commandId={commandId}
+          onFinished={() => {
+            void loadArtifacts();
+            void loadRecent();
+          }}
+        />
+      )}
+
+      <h2>Recent commands</h2>
+      <CommandTable commands={recent} keyName={() => key.name} />
+
+      <h2>Backups on the hub</h2>
+      <ArtifactTable artifacts={artifacts} keyName={() => key.name} onDelete={removeArtifact} />
     </section>
   );
 }

@@ -1,11 +1,15 @@
 // A command's live output (job_output lines, progress) and its result, from the command's event
 // stream, with a Cancel button while it runs.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { useCommandStream } from '../live.ts';
 
-export function JobOutput(props: { commandId: string }) {
+export function JobOutput(props: { commandId: string; onFinished?: () => void }) {
   const stream = useCommandStream(props.commandId);
+  const finished = stream.result !== null;
+  useEffect(() => {
+    if (finished) props.onFinished?.();
+  }, [finished]);
   const lines = stream.events.filter((event) => event.type === 'job_output');
   const progress = stream.events.filter((event) => event.type === 'job_progress').at(-1);
   const accepted = stream.events.some((event) => event.type === 'job_accepted');
