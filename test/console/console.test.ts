@@ -126,6 +126,7 @@ test('console: sign in, fleet live, ping, a command, keys, CSRF and a hostile ho
   await t.test('keys page: a new key is shown once with its install line, and works', async () => {
     await page.click('a[href="#/keys"]');
     await page.fill('form.create-key input[name="name"]', 'db-02');
+    await page.fill('form.create-key input[name="labels"]', 'role=db env=prod');
     await page.click('form.create-key button[type="submit"]');
     const line = await page.locator('[data-test="install-line"]').textContent().then(String);
     const secret = await page.locator('[data-test="new-key"]').textContent().then(String);
@@ -136,6 +137,11 @@ test('console: sign in, fleet live, ping, a command, keys, CSRF and a hostile ho
     await page.locator(`tr[data-key-id="${key.id}"][data-state="online"]`).waitFor();
     await page.locator('tr[data-state="offline"]').first().waitFor();
     await screenshot(page, 'fleet-overview'); // the README's picture (docs/console-fleet.png)
+    // Labels are searchable: role=db leaves only the new key's row.
+    await page.fill('input[aria-label="search"]', 'role=db');
+    await waitFor(async () => (await page.locator('table.fleet tbody tr[data-key-id]').count()) === 1, 'only the labelled key');
+    assert.match(await page.locator('table.fleet tbody tr[data-key-id]').textContent().then(String), /role=db/);
+    await page.fill('input[aria-label="search"]', '');
     await page.click('a[href="#/keys"]');
     // The key is real: an agent could use it (the hub accepts it on the WebSocket handshake).
     const socket = new TestSocket(`${hub.wsUrl}/ws/agent`, { authorization: `Bearer ${secret}` });
