@@ -11,6 +11,7 @@ import { publicKeyFingerprint } from '@tether/shared/crypto.ts';
 import type { Logger } from '@tether/shared/logger.ts';
 import { setAside } from './state.ts';
 import type { AgentStateFile } from './state.ts';
+import { TetherError } from '@tether/shared/errors.ts';
 
 export const PINS_FILE = 'pins.json';
 
@@ -24,8 +25,12 @@ const pinFileSchema = z.object({
 export type PinSource = z.infer<typeof pinFileSchema>['source'];
 
 /** A pin that existed is gone or unreadable: the agent must not start (exit 78). */
-export class PinError extends Error {
+export class PinError extends TetherError {
   override name = 'PinError';
+
+  constructor(message: string) {
+    super('TETHER_ERR_PIN', message);
+  }
 }
 
 export interface SigningKeyPinOptions {

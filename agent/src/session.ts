@@ -45,6 +45,8 @@ export interface SessionDeps {
   updateOutcome?: { pending(): UpdateOutcome | undefined; reported(): void };
   /** Job events kept while the link is down (job-event-buffer.ts). */
   jobEvents?: JobEventBuffer;
+  /** Per-target backup state for the heartbeat ([ext] `backups`); absent on hosts without targets. */
+  backupSummary?: () => Promise<HeartbeatMessage['backups']>;
 }
 
 /** What the hub says about this session, from `connected` (WebSocket) or the register answer (HTTP). */
@@ -290,7 +292,7 @@ export class Session implements TransportEvents {
     );
   }
 
-  #heartbeatMessage(metrics: SystemMetrics): HeartbeatMessage {
+  #heartbeatMessage(metrics: SystemMetrics, backups: HeartbeatMessage['backups']): HeartbeatMessage {
     const dispatcher = this.#deps.dispatcher();
     return {
       type: 'heartbeat',
@@ -298,15 +300,21 @@ export class Session implements TransportEvents {
       system_metrics: metrics,
       jobs: { running: dispatcher.running, queued: dispatcher.queued },
       outbox: { pending: this.#deps.outbox.size },
+      // Only to peers that speak the extensions (a micro-hack hub never needs it).
+      ...(backups && this.#peerProtocol ? { backups } : {}),
     };
   }
 
   async #heartbeat(): Promise<void> {
     try {
       const metrics = await this.#deps.sampler.sample();
+      const backups = await this.#deps.backupSummary?.().catch((error: Error) => {
+        this.#log.warn({ err: error.message }, 'backup summary not available for this heartbeat');
+        return undefined;
+      });
       const transport = this.#transport;
       if (!this.#registered || !transport?.isUp) return;
-      const message = this.#heartbeatMessage(metrics);
+      const message = this.#heartbeatMessage(metrics, backups);
       await transport.send(message);
       await this.#deps.health.update({ last_heartbeat_at: message.status?.timestamp });
     } catch (error) {

@@ -42,10 +42,15 @@ export interface AgentSession {
   close(code: number, reason: string): void;
 }
 
+/** An HTTP-polling agent's session id: the same on every hub it polls, so they do not replace each other. */
+export function httpSessionId(keyId: string): string {
+  return `http:${keyId}`;
+}
+
 /** A session as it starts: nothing known of the agent until it registers. */
 export function newSession(keyId: string, keyHash: string, transport: Transport, link: Pick<AgentSession, 'send' | 'close' | 'offerAllOnNextPoll' | 'pushGrant'>): AgentSession {
   return {
-    sessionId: randomUUID(),
+    sessionId: transport === 'http_polling' ? httpSessionId(keyId) : randomUUID(),
     keyId,
     keyHash,
     transport,
@@ -74,8 +79,12 @@ export class Presence {
   private readonly byAgentId = new Map<string, Set<string>>();
   private readonly agentIdOf = new Map<string, string>();
 
+  /** Sessions opened since start, by transport (reconnects show here; metrics). */
+  readonly opened: Record<Transport, number> = { websocket: 0, http_polling: 0 };
+
   add(session: AgentSession): void {
     this.sessions.set(session.sessionId, session);
+    this.opened[session.transport] += 1;
     let ofKey = this.byKey.get(session.keyId);
     if (!ofKey) this.byKey.set(session.keyId, (ofKey = new Map()));
     ofKey.set(session.sessionId, session);

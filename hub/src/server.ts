@@ -15,9 +15,15 @@ import { loadCommandSigner } from './identity/signing-key.ts';
 import { Presence } from './presence.ts';
 import { HeartbeatRing } from './hosts/heartbeat-ring.ts';
 import { pruneAuditRegularly } from './audit/audit-retention.ts';
+import { auditCommandOutcomes } from './audit/command-outcomes.ts';
+import { LocalDirectory } from './cluster/local-directory.ts';
+import type { SessionDirectory } from './cluster/session-directory.ts';
+import { pushGrant } from './commands/grant-push.ts';
+import { BatchDispatcher } from './fleet/batch-dispatcher.ts';
 import { CommandRouter } from './commands/command-router.ts';
 import { SignedFrames } from './commands/signed-frames.ts';
 import { buildHttpApp } from './http/app.ts';
+import { HubMetrics } from './metrics/hub-metrics.ts';
 import { CLOSE_GOING_AWAY } from './ws/close-codes.ts';
 import { defaultInstallScriptCandidates } from './releases/install-script.ts';
 import { defaultConsoleDirCandidates } from './console/static-files.ts';
@@ -32,6 +38,10 @@ export interface HubOptions {
   dataDir: string;
   /** The store: a SQLite file path (default <data-dir>/hub.sqlite) or a postgres:// URL (many hubs). */
   database?: string;
+  /** Redis shared by hubs on one PostgreSQL store: presence, routing, one live session per key. */
+  redis?: string;
+  /** Key prefix in that Redis (default "tether:"). */
+  redisPrefix?: string;
   tlsCertFile?: string;
   tlsKeyFile?: string;
   logLevel?: string;
@@ -89,15 +99,34 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   adminTokenForMasking = adminToken.known();
 
   const presence = new Presence();
+  const heartbeatIntervalS = options.heartbeatIntervalS ?? 30;
+  let directory: SessionDirectory;
+  try {
+    // ioredis is loaded only by hubs that join a cluster.
+    directory = options.redis
+      ? await (await import('./cluster/session-directory.ts')).ClusterDirectory.connect({ redisUrl: options.redis, prefix: options.redisPrefix, heartbeatIntervalS, presence, log })
+      : new LocalDirectory(presence);
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
   const heartbeats = new HeartbeatRing(store, log);
-  const auditPruning = pruneAuditRegularly(store, log);
   const frames = new SignedFrames(signer);
   const router = new CommandRouter({
-    store, presence, frames, log,
+    store, presence, directory, frames, log,
     httpReofferMs: (options.httpReofferS ?? 120) * 1000,
     scheduledResults: new WindowCounter(limits.scheduledResultsPerHour, HOUR_MS),
     eventLineMaxChars: limits.eventLineMaxChars,
   });
+  const auditPruning = pruneAuditRegularly(store, log);
+  auditCommandOutcomes(router, store, log);
+  directory.bind({
+    deliver: (keyId, commandId) => void router.deliverStored(keyId, commandId).catch((error: Error) => log.warn({ key_id: keyId, command_id: commandId, err: error.message }, 'could not deliver a command routed from another hub')),
+    wake: (keyId) => router.wake(keyId),
+    closeKey: (keyId, code, reason) => presence.closeKey(keyId, code, reason),
+    pushGrant: (keyId, permissions) => pushGrant(presence, keyId, permissions, log),
+  });
+  const dispatcher = new BatchDispatcher({ store, presence, directory, router, log });
   const s3 = options.s3 ? await loadS3Settings(options.s3, dataDir) : null;
 
   let shuttingDown = false;
@@ -105,9 +134,11 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     log,
     tls: options.tlsCertFile && options.tlsKeyFile ? { certFile: options.tlsCertFile, keyFile: options.tlsKeyFile } : undefined,
     limits,
-    admin: { store, presence, router, frames, adminToken, log },
-    agent: { store, presence, router, signer, frames, log, heartbeats, pollIntervalS: options.pollIntervalS ?? 5, agentsPerKey: limits.agentsPerKey },
+    admin: { store, directory, dispatcher, presence, router, frames, metrics: new HubMetrics({ presence, router }), adminToken, log },
+    agent: { store, directory, dispatcher, presence, router, signer, frames, log, heartbeats, pollIntervalS: options.pollIntervalS ?? 5, agentsPerKey: limits.agentsPerKey },
     artifacts: { store, dataDir, log, quota: new ArtifactQuota(dataDir, limits), uploadIdleTimeoutMs: limits.uploadIdleTimeoutMs, s3 },
+    // Every agent row with its last heartbeat (its backups summary), for GET /api/backups/status.
+    backups: { agentHeartbeats: () => store.listAgents() },
     releases: {
       dataDir,
       releaseKeysFile: options.releaseKeysFile,
@@ -117,8 +148,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     signingKey: { signer },
     console: { dirs: options.consoleDir ? [options.consoleDir] : defaultConsoleDirCandidates(), signer },
     websocket: {
-      store, presence, router, signer, frames, log, heartbeats,
-      heartbeatIntervalS: options.heartbeatIntervalS ?? 30,
+      store, directory, dispatcher, presence, router, signer, frames, log, heartbeats,
+      heartbeatIntervalS,
       pingIntervalMs: options.pingIntervalMs ?? 25_000,
       pongTimeoutMs: options.pongTimeoutMs ?? 10_000,
       agentsPerKey: limits.agentsPerKey,
@@ -136,7 +167,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${options.tlsCertFile ? 'https' : 'http'}://${host}:${address.port}`;
-  log.info({ url, data_dir: dataDir, store: describeStoreLocation(location), version: VERSION }, 'hub listening');
+  log.info({ url, data_dir: dataDir, store: describeStoreLocation(location), redis: directory.clustered ? directory.describe() : null, hub_id: directory.clustered ? directory.hubId : null, version: VERSION }, 'hub listening');
 
   return {
     url,
@@ -148,6 +179,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       await app.close();
       deadlines.close();
       auditPruning.stop();
+      dispatcher.close();
+      await directory.close().catch((error: Error) => log.warn({ err: error.message }, 'could not leave the cluster cleanly; its presence entries expire by themselves'));
       await store.close();
     },
   };

@@ -66,10 +66,12 @@ test('history, hosts, heartbeats and audit over the admin API', async (t) => {
   assert.equal((await admin(hub, 'POST', `/api/agents/keys/${db.id}/command`, { command: 'exec' })).status, 403);
   const audit = await waitFor('the audit entries', async () => {
     const answer = await admin(hub, 'GET', '/api/audit?limit=100');
-    return answer.body.entries.length >= 9 ? answer.body.entries : undefined;
+    return answer.body.entries.length >= 13 ? answer.body.entries : undefined;
   });
   const actions = audit.map((entry: any) => `${entry.action} ${entry.outcome}`);
-  assert.deepEqual(actions.slice(0, 3), ['command.send refused 403', 'command.send queued', 'command.send completed']);
+  assert.deepEqual(actions.filter((action: string) => action.startsWith('command.send')).slice(0, 3), ['command.send refused 403', 'command.send queued', 'command.send completed']);
+  // Each stored result is audited as the command's outcome.
+  assert.equal(audit.filter((entry: any) => entry.action === 'command.finished' && entry.outcome === 'succeeded' && entry.actor === 'agent').length, 4);
   assert.ok(actions.includes('key.create ok'));
   assert.ok(actions.includes('key.update ok'));
   const created = audit.find((entry: any) => entry.action === 'key.create' && entry.key_id === null && entry.detail.name === 'web');

@@ -12,6 +12,7 @@ import { uninstallCommand } from './commands/uninstall.ts';
 import { stateInstallCommand, stateRemoveCommand } from './commands/state-side.ts';
 import { rotateLogsCommand } from './commands/rotate-logs.ts';
 import type { ManagerCommand } from './cli.ts';
+import { TetherError } from '@tether/shared/errors.ts';
 
 // The agent key reaches this process through the environment only; take it out at once so no
 // child process (useradd, systemctl, the supervisor) can inherit it.
@@ -61,14 +62,13 @@ async function dispatch(command: ManagerCommand): Promise<number> {
   }
 }
 
-/** Errors whose message is written for the operator (they name the file and what to do). */
-const OPERATOR_ERRORS = new Set(['ManagerError', 'InstallError', 'ReleaseVerificationError', 'ManifestError', 'ReleaseKeyError']);
 
 try {
   process.exitCode = await dispatch(parseCommand(process.argv.slice(2)));
 } catch (error) {
   const failure = error instanceof Error ? error : new Error(String(error));
-  if (OPERATOR_ERRORS.has(failure.name) || typeof (failure as NodeJS.ErrnoException).code === 'string') {
+  // tether's own errors are written for the operator (they name the file and what to do), and so are the system's (errno codes).
+  if (failure instanceof TetherError || typeof (failure as NodeJS.ErrnoException).code === 'string') {
     process.stderr.write(`tether: error: ${failure.message}\n`);
   } else {
     process.stderr.write(`tether: error: unexpected failure in the manager: ${failure.message}\n${failure.stack ?? ''}\n`);

@@ -1,6 +1,7 @@
 // What the manager tells the operator, in deploy.sh's voice: "tether: ..." lines. Messages go to
 // stdout, warnings and errors to stderr. During a dry run stdout carries only the rendered unit, so
 // messages go to stderr too.
+import { TetherError } from '@tether/shared/errors.ts';
 
 let messagesToStderr = false;
 
@@ -17,11 +18,11 @@ export function warn(text: string): void {
 }
 
 /** A failure the operator can act on: one line, and the exit code deploy.sh documents. */
-export class ManagerError extends Error {
+export class ManagerError extends TetherError {
   override name = 'ManagerError';
   readonly exitCode: number;
   constructor(message: string, exitCode = 1) {
-    super(message);
+    super('TETHER_ERR_MANAGER', message);
     this.exitCode = exitCode;
   }
 }

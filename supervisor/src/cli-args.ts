@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { defaultStateDir } from './state-dir.ts';
 import { isLogLevel } from './logger.ts';
 import type { LogLevel } from './logger.ts';
+import { TetherError, UsageError } from '@tether/shared/errors.ts';
 
 export const USAGE = `usage:
   tether-supervisor run [--agent-entry PATH] [--state-dir DIR] [--ready-grace-s N]
@@ -24,14 +25,16 @@ environment:
   TETHER_LOG_LEVEL     debug | info | warn | error (default info)
 `;
 
-/** A bad command line: the message says what was wrong and how to fix it; exit 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+/** A bad command line: the message says what was wrong and how to fix it; exit 2 (one class with the hub CLI's). */
+export { UsageError };
 
 /** A bad environment (not the command line): exit 78 like any configuration error. */
-export class EnvironmentError extends Error {
+export class EnvironmentError extends TetherError {
   override name = 'EnvironmentError';
+
+  constructor(message: string) {
+    super('TETHER_ERR_ENVIRONMENT', message);
+  }
 }
 
 export interface RunOptions {

@@ -1,6 +1,7 @@
 // Backups in the console, in Chromium against a real hub and a real supervised agent: run a backup
 // to the hub from the Host page, see it on the Backups page, download it in the browser and
-// decrypt it with the real `age` CLI (then zstd and tar read it); ranges over HTTP; delete.
+// decrypt it with the real `age` CLI (then zstd and tar read it); ranges over HTTP; delete. A
+// target with no good backup yet is flagged stale.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -9,6 +10,7 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { agentEnv, startHub, startSupervisor, tempDir } from '../helpers/system.ts';
+import { waitFor } from '../helpers/process.ts';
 import { buildConsole, chromiumProblem, launchChromium, openPage, screenshot, signIn } from './browser.ts';
 
 const run = promisify(execFile);
@@ -29,7 +31,7 @@ test('console backups: back up to the hub, download in the browser, decrypt with
   t.after(() => hub.stop());
   const key = await hub.createKey('files-01', ['ping', 'backup', 'backup_read']);
   const config = join(dir.path, 'agent.yaml');
-  await writeFile(config, ['allow: [ping, backup, backup_read]', 'backup:', `  recipients: ["${recipient}"]`, '  targets:', '    site:', '      kind: files', `      roots: ["${site}"]`, ''].join('\n'), { mode: 0o600 });
+  await writeFile(config, ['allow: [ping, backup, backup_read]', 'backup:', `  recipients: ["${recipient}"]`, '  targets:', '    site:', '      kind: files', `      roots: ["${site}"]`, '      alert_after_h: 26', ''].join('\n'), { mode: 0o600 });
   const stateDir = join(dir.path, 'agent');
   const supervisor = startSupervisor(agentEnv(hub, key.key, stateDir, { TETHER_CONFIG: config }), ['--state-dir', stateDir]);
   t.after(() => supervisor.stop('SIGKILL'));
@@ -38,7 +40,20 @@ test('console backups: back up to the hub, download in the browser, decrypt with
   t.after(() => browser.close());
   const { page, problems } = await openPage(browser, hub.url);
   await signIn(page, hub.token);
-  await page.locator(`tr[data-key-id="${key.id}"][data-state="online"] a.hostname`).click({ timeout: 60_000 });
+  await page.locator(`tr[data-key-id="${key.id}"][data-state="online"]`).waitFor({ timeout: 60_000 });
+  // Before any backup, the host's target is reported and flagged: it never had a good one.
+  await page.click('a[href="#/backups"]');
+  const target = page.locator('table.targets tr[data-target="site"]');
+  await waitFor(async () => {
+    if ((await target.count()) > 0) return true;
+    await page.reload();
+    return false;
+  }, 'the host to report its target');
+  assert.equal(await target.getAttribute('data-stale'), 'true');
+  assert.match(await target.textContent().then(String), /stale/);
+  await screenshot(page, 'backups-stale');
+  await page.click('a[href="#/fleet"]');
+  await page.locator(`tr[data-key-id="${key.id}"][data-state="online"] a.hostname`).click();
 
   const form = page.locator('form[data-command="backup"]');
   await form.locator('input[name="target"]').fill('site');
@@ -51,9 +66,7 @@ test('console backups: back up to the hub, download in the browser, decrypt with
   const id = String(await row.getAttribute('data-artifact-id'));
 
   await page.click('a[href="#/backups"]');
-  const target = page.locator('table.targets tr[data-target="site"]');
-  await target.waitFor();
-  assert.equal(await target.getAttribute('data-stale'), 'false');
+  await page.locator(`table.artifacts tr[data-artifact-id="${id}"]`).waitFor();
   await screenshot(page, 'backups');
 
   const [download] = await Promise.all([page.waitForEvent('download'), page.locator(`table.artifacts tr[data-artifact-id="${id}"] a[data-test="download"]`).click()]);

@@ -171,6 +171,10 @@ agent_pid() {
 
 @test "root reads the state dir as plain data: a symlink or a FIFO planted there is neither followed nor waited on" {
   local status_file="$PREFIX_DIR/state/supervisor.json"
+  # Stopped first: a running supervisor rewrites supervisor.json on every change (an agent that
+  # becomes ready after the previous test's re-install), which would replace the planted file.
+  run "$DEPLOY" --stop --prefix "$PREFIX_DIR"
+  [ "$status" -eq 0 ]
   as_service_user ln -sf /etc/shadow "$status_file.planted"
   as_service_user mv -f "$status_file.planted" "$status_file"
   run timeout 60 "$DEPLOY" --status --prefix "$PREFIX_DIR"
@@ -184,7 +188,7 @@ agent_pid() {
   [ "$status" -ne 124 ] # did not hang
   [[ "$output" == *"supervisor unknown"* ]]
   as_service_user rm -f "$status_file"
-  run "$DEPLOY" --restart --prefix "$PREFIX_DIR"
+  run "$DEPLOY" --start --prefix "$PREFIX_DIR"
   [ "$status" -eq 0 ]
 }
 

@@ -74,7 +74,7 @@ function listTar(encrypted: Buffer): string[] {
   return execFileSync('tar', ['-tf', '-'], { input: tar, encoding: 'utf8' }).trim().split('\n');
 }
 
-test('backup to the hub: the hub stores the artifact, sha256 matches, age + zstd + tar read it back', async () => {
+test('backup to the hub: streamed, the hub stores the artifact, sha256 matches, age + zstd + tar read it back', async () => {
   const made = await command(hub, keyId, 'backup', { target: 'site', destination: 'hub' }, 120);
   assert.equal(made.body.result?.success, true, JSON.stringify(made.body));
   const artifact = made.body.result.data;
@@ -89,9 +89,11 @@ test('backup to the hub: the hub stores the artifact, sha256 matches, age + zstd
 
   const listed = await command(hub, keyId, 'backup_list', { target: 'site' });
   assert.ok(listed.body.result.data.artifacts.some((item: any) => item.id === artifact.id));
+  // Streamed to the hub as it was made: no copy on the host (a verify there says where it is).
+  assert.equal(listed.body.result.data.artifacts.find((item: any) => item.id === artifact.id).stored_locally, false);
   const verified = await command(hub, keyId, 'backup_verify', { id: artifact.id }, 60);
-  assert.equal(verified.body.result.data.ok, true);
-  assert.equal(verified.body.result.data.sha256, artifact.sha256);
+  assert.equal(verified.body.result.success, false);
+  assert.match(verified.body.result.error, /is not on this host: it is stored at hub:/);
 });
 
 test('backup to S3 through URLs the hub presigns: the object in the bucket is the artifact', async () => {

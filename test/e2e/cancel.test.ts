@@ -4,10 +4,12 @@
 // refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { isAlive, waitFor } from '../helpers/process.ts';
-import { agentEnv, command, startAgent, startHub, tempDir, waitForAgent } from '../helpers/system.ts';
+import { HUB_CLI, agentEnv, command, startAgent, startHub, tempDir, waitForAgent } from '../helpers/system.ts';
 
 const TICKER = join(import.meta.dirname, '..', 'console', 'fixtures', 'ticker.mjs');
 
@@ -38,8 +40,9 @@ test('cancel: an HTTP-polling agent stops a running job; a queued command is can
   const running = await command(hub, key.id, 'exec', { action: 'ticker' }, 0);
   const pid = Number(await waitFor(() => readFile(pidFile, 'utf8').catch(() => ''), 'the ticker to start'));
   assert.ok(isAlive(pid));
-  const cancel = await hub.api('POST', `/api/commands/${running.body.command_id}/cancel`, { wait_s: 30 });
-  assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
+  // The operator's CLI: tether cancel, as documented.
+  const { stdout } = await promisify(execFile)(process.execPath, [HUB_CLI, 'cancel', running.body.command_id, '--json', '--hub', hub.url], { env: { ...process.env, TETHER_ADMIN_TOKEN: hub.token } });
+  const cancel = { body: JSON.parse(stdout) };
   assert.equal(cancel.body.cancel, 'cancel_sent');
   assert.equal(cancel.body.status, 'failed');
   assert.equal(cancel.body.result.error_code, 'cancelled');
@@ -49,4 +52,8 @@ test('cancel: an HTTP-polling agent stops a running job; a queued command is can
   assert.equal(again.status, 409);
   assert.match(again.body.error, /already finished/);
   assert.equal((await hub.api('POST', '/api/commands/no-such-command/cancel', {})).status, 404);
+
+  // Both cancels count as such in the hub's metrics.
+  const metrics = await fetch(`${hub.url}/metrics`, { headers: { authorization: `Bearer ${hub.token}` } }).then((response) => response.text());
+  assert.match(metrics, /^tether_commands_total\{command="exec",outcome="cancelled"\} 2$/m);
 });

@@ -101,8 +101,8 @@ function holderOf(hubs: HubHandle[], keyId: string): HubHandle | undefined {
   let latest = 0;
   for (const hub of hubs) {
     for (const record of hub.process.records()) {
-      if (record.msg === 'agent registered' && record.key_id === keyId && Number(record.time) >= latest) {
-        latest = Number(record.time);
+      if (record.msg === 'agent registered' && record.key_id === keyId && Date.parse(String(record.time)) >= latest) {
+        latest = Date.parse(String(record.time));
         holder = hub;
       }
     }
@@ -119,7 +119,7 @@ let hubA: HubHandle;
 let hubB: HubHandle;
 let proxy: HaproxyHandle;
 
-test('many hubs on PostgreSQL and Redis', { skip }, async (t) => {
+test('many hubs on PostgreSQL and Redis', { skip, timeout: 600_000 }, async (t) => {
   hubA = await groupHub('a', await freePort());
   hubB = await groupHub('b', await freePort());
   proxy = await startHaproxy(dir.path, [hubA.port, hubB.port]);

@@ -20,6 +20,8 @@ export interface ChaosOptions {
   ratePerS: number;
   /** Time between two chaos steps. */
   stepMs: number;
+  /** Keep going past durationMs until this many chaos steps ran (a loaded machine runs them slower). */
+  minSteps?: number;
   log?: (line: string) => void;
 }
 
@@ -135,7 +137,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let nextStep = started + options.stepMs;
     let stepIndex = 0;
     const intervalMs = 1000 / options.ratePerS;
-    while (Date.now() - started < options.durationMs) {
+    while (Date.now() - started < options.durationMs || steps.length < (options.minSteps ?? 0)) {
       await sendOne();
       if (Date.now() >= nextStep) {
         const [name, act] = chaos[stepIndex % chaos.length]!;

@@ -1,10 +1,12 @@
 // Checks for values that come from the hub and land in an argv: never an option (leading "-"),
 // never a ".." path segment, never a NUL byte. Paths are checked on disk in allowed-path.ts.
+import { TetherError } from '@tether/shared/errors.ts';
 
-export class UnsafeValue extends Error {
+export class UnsafeValue extends TetherError {
+  override name = 'UnsafeValue';
+
   constructor(message: string) {
-    super(message);
-    this.name = 'UnsafeValue';
+    super('TETHER_ERR_UNSAFE_VALUE', message);
   }
 }
 

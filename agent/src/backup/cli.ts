@@ -3,10 +3,15 @@
 import type { Command } from 'commander';
 import pino from 'pino';
 import { agentConfigSchema, loadAgentConfig } from '@tether/shared/config/agent-config.ts';
+import { ConfigError } from '@tether/shared/config/config-error.ts';
+import { EXIT_CONFIG } from '@tether/shared/exit-codes.ts';
 import { createLogger } from '@tether/shared/logger.ts';
 import type { CommandContext, CommandDefinition, JobReporter } from '../commands/command.ts';
 import { backupConfigShape } from './config-schema.ts';
 import { createBackupCommands } from './commands.ts';
+
+/** A command line the backup CLI cannot act on (as commander's own usage errors). */
+const EXIT_USAGE = 2;
 
 function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -45,13 +50,27 @@ function progressBar(): JobReporter & { done(): void } {
   };
 }
 
+/** A refusal before anything ran: one line on stderr and an exit code, never a stack trace. */
+function refuse(message: string, exitCode: number): never {
+  process.stderr.write(`tether-agent: ${message}\n`);
+  process.exit(exitCode);
+}
+
+function loadBackupConfig() {
+  try {
+    return loadAgentConfig(process.env, agentConfigSchema.extend(backupConfigShape)).config;
+  } catch (error) {
+    if (error instanceof ConfigError) refuse(error.message, EXIT_CONFIG);
+    throw error;
+  }
+}
+
 async function runLocally(name: string, data: Record<string, unknown>): Promise<void> {
-  const schema = agentConfigSchema.extend(backupConfigShape);
-  const { config } = loadAgentConfig(process.env, schema);
+  const config = loadBackupConfig();
   const log = createLogger({ name: 'tether-agent', level: 'warn', secrets: () => [config.api_key], destination: pino.destination({ fd: 2, sync: true }) });
   const command = createBackupCommands(config.backup).find((candidate): candidate is CommandDefinition => candidate.name === name)!;
   const parsed = command.params.safeParse(data);
-  if (!parsed.success) throw new Error(parsed.error.issues.map((issue) => `${issue.path.join('.') || name}: ${issue.message}`).join('\n'));
+  if (!parsed.success) refuse(parsed.error.issues.map((issue) => `${issue.path.join('.') || name}: ${issue.message}`).join('\n'), EXIT_USAGE);
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
   const job = progressBar();

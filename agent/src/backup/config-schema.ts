@@ -192,6 +192,8 @@ export const backupConfigSchema = z.object({
   restore_enabled: z.boolean().default(false),
   /** age identity file (AGE-SECRET-KEY-1…), needed by restore and full verify. */
   identity_file: absolutePathSchema.optional(),
+  /** How often a spooled `destination: "hub"` backup (made while the hub was unreachable) retries its upload. */
+  spool_retry_s: z.number().int().min(1).max(86_400).default(60),
   /** Scratch servers and directory for restore tests (backup_verify {restore: true}, verify:). */
   scratch: scratchSchema.default({}),
   /** Largest artifact uploaded to the hub, in bytes (the hub enforces its own limit too). */

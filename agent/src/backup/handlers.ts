@@ -13,6 +13,7 @@ import { restoreTestLocal } from './verify/local.ts';
 import { CrossTargetRestore, assertSameTarget, loadIdentities, runRestore } from './restore.ts';
 import { applyRetention, runBackup } from './run-backup.ts';
 import { uploadToHub } from './sinks/hub-upload.ts';
+import { HubUnreachable, hubReachable } from './sinks/hub-stream.ts';
 import { uploadToS3 } from './sinks/s3-multipart.ts';
 import { byteProgress } from './progress.ts';
 import { ArtifactStore } from './store.ts';
@@ -50,16 +51,49 @@ async function upload(config: BackupConfig, store: ArtifactStore, manifest: Mani
 export async function backup(config: BackupConfig, params: { target: string; destination: Destination }, context: CommandContext): Promise<Record<string, unknown>> {
   const store = storeFor(config, context);
   requireTarget(store, params.target);
+  if (params.destination === 'hub') return backupToHub(config, store, params.target, context);
   const manifest = await runBackup(config, store, params.target, context);
   if (params.destination !== 'local') return artifactResult(manifest, await upload(config, store, manifest, context, params.destination));
   return artifactResult(manifest);
+}
+
+/**
+ * `destination: "hub"`: streamed to the hub as it is made, no local copy. When the hub cannot be
+ * reached (before or during the stream), the backup is made again here under the same id and
+ * spooled: spool.ts uploads it once the hub is back. A hub that refuses (quota, size) fails it.
+ */
+async function backupToHub(config: BackupConfig, store: ArtifactStore, target: string, context: CommandContext): Promise<Record<string, unknown>> {
+  const hub = { serverUrl: context.config.server_url, apiKey: context.config.api_key };
+  let reason = 'the hub is not reachable';
+  let id: string | undefined;
+  if (await hubReachable(hub, context.signal)) {
+    id = store.newId(target);
+    try {
+      const manifest = await runBackup(config, store, target, context, { id, streamTo: hub });
+      await uploadManifest(hub, manifest, context.signal).catch((error: Error) => context.log.warn({ id: manifest.id, err: error.message }, 'the hub did not take the manifest; verify hosts cannot test this artifact'));
+      return artifactResult(manifest);
+    } catch (error) {
+      if (!(error instanceof HubUnreachable)) throw error;
+      reason = error.message;
+    }
+  }
+  context.log.warn({ target, reason }, 'hub unreachable: backing up locally, the upload follows when the hub is back');
+  const manifest = await runBackup(config, store, target, context, id ? { id } : {});
+  manifest.pending_upload = 'hub';
+  await store.writeManifest(manifest);
+  return { ...artifactResult(manifest), pending_upload: 'hub', warnings: [...(manifest.warnings ?? []), `spooled here: ${reason}; it is uploaded to the hub once the hub is reachable`] };
+}
+
+/** The bytes must be on this host (not an artifact that was streamed to the hub). */
+function requireLocalBytes(manifest: Manifest): void {
+  if (!manifest.stored_locally) throw new CommandFailure('failed', `artifact ${manifest.id} is not on this host: it is stored at ${manifest.location}`);
 }
 
 export async function backupList(config: BackupConfig, params: { target?: string | undefined }, context: CommandContext): Promise<Record<string, unknown>> {
   const store = storeFor(config, context);
   if (params.target) requireTarget(store, params.target);
   const manifests = await store.list(params.target);
-  return { artifacts: manifests.map((manifest) => ({ ...artifactResult(manifest), kind: manifest.kind, uploads: manifest.uploads, ...(manifest.checks ? { checks: manifest.checks } : {}), ...(manifest.last_verify ? { last_verify: manifest.last_verify } : {}) })) };
+  return { artifacts: manifests.map((manifest) => ({ ...artifactResult(manifest), kind: manifest.kind, uploads: manifest.uploads, stored_locally: manifest.stored_locally, ...(manifest.pending_upload ? { pending_upload: manifest.pending_upload } : {}), ...(manifest.checks ? { checks: manifest.checks } : {}), ...(manifest.last_verify ? { last_verify: manifest.last_verify } : {}) })) };
 }
 
 export async function backupVerify(config: BackupConfig, params: VerifyParams, context: CommandContext): Promise<Record<string, unknown>> {
@@ -72,6 +106,7 @@ export async function backupVerify(config: BackupConfig, params: VerifyParams, c
   }
   const store = storeFor(config, context);
   const manifest = await requireArtifact(store, params.id);
+  requireLocalBytes(manifest);
   if (params.restore) {
     context.job.progress({ progress: 0, message: `restore-testing ${manifest.id}` });
     const result = await restoreTestLocal(config, store, manifest, context.signal, context.agentId);
@@ -100,6 +135,7 @@ export async function restore(config: BackupConfig, params: { id: string; target
   const store = storeFor(config, context);
   requireTarget(store, params.target);
   const manifest = await requireArtifact(store, params.id);
+  requireLocalBytes(manifest);
   try {
     assertSameTarget(manifest, params.target);
   } catch (error) {
@@ -115,6 +151,7 @@ export async function restore(config: BackupConfig, params: { id: string; target
 export async function backupDownload(config: BackupConfig, params: { id: string; destination: 'hub' | 's3' }, context: CommandContext): Promise<Record<string, unknown>> {
   const store = storeFor(config, context);
   const manifest = await requireArtifact(store, params.id);
+  requireLocalBytes(manifest);
   const location = await upload(config, store, manifest, context, params.destination);
   return { ...artifactResult(manifest, location) };
 }

@@ -50,6 +50,10 @@ export const manifestSchema = z.object({
   /** What the operator should know about this artifact, e.g. files that changed while read. Absent when none. */
   warnings: z.array(z.string()).optional(),
   checks: artifactChecksSchema.optional(),
+  /** false when the bytes are not on this host (streamed to the hub, or a spooled copy uploaded and removed). */
+  stored_locally: z.boolean().default(true),
+  /** Set while a `destination: "hub"` backup that could not reach the hub waits here to be uploaded. */
+  pending_upload: z.literal('hub').optional(),
   /** The latest restore test, when one ran on this host. */
   last_verify: verifyResultSchema.optional(),
 });

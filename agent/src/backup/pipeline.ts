@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Transform } from 'node:stream';
-import type { Readable, TransformCallback } from 'node:stream';
+import type { Readable, TransformCallback, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AgeEncryptStream } from './age/stream.ts';
 import { createCompressor } from './compression.ts';
@@ -65,8 +65,11 @@ export interface PipelineResult {
   sha256: string;
 }
 
-/** Runs the pipeline into `outputPath` (created 0600, must not exist) and fsyncs it. */
-export async function runPipeline(source: Readable, outputPath: string, options: PipelineOptions): Promise<PipelineResult> {
+/**
+ * Runs the pipeline into `output`: a path (created 0600, must not exist, fsynced at the end) or a
+ * writable such as the body of a streamed hub upload.
+ */
+export async function runPipeline(source: Readable, output: string | Writable, options: PipelineOptions): Promise<PipelineResult> {
   const counter = new ByteCounter(options.onSourceBytes, options.inspect);
   const hasher = new Sha256Stream();
   const stages = [
@@ -75,10 +78,11 @@ export async function runPipeline(source: Readable, outputPath: string, options:
     createCompressor(options.compression, options.level),
     ...(options.recipients.length > 0 ? [new AgeEncryptStream(options.recipients)] : []),
     hasher,
-    createWriteStream(outputPath, { flags: 'wx', mode: 0o600, highWaterMark: 2 << 20 }),
+    typeof output === 'string' ? createWriteStream(output, { flags: 'wx', mode: 0o600, highWaterMark: 2 << 20 }) : output,
   ];
   await (pipeline as (...args: unknown[]) => Promise<void>)(...stages, { signal: options.signal });
-  const handle = await open(outputPath, 'r');
+  if (typeof output !== 'string') return { sourceBytes: counter.bytes, size: hasher.bytes, sha256: hasher.digest() };
+  const handle = await open(output, 'r');
   try {
     await handle.sync();
   } finally {

@@ -13,6 +13,7 @@ import { postgresRestore } from './sources/postgres.ts';
 import { mysqlRestore } from './sources/mysql.ts';
 import { sqliteRestore } from './sources/sqlite.ts';
 import { commandRestore } from './sources/command.ts';
+import { TetherError } from '@tether/shared/errors.ts';
 
 export async function loadIdentities(config: BackupConfig): Promise<Identity[]> {
   return config.identity_file ? readIdentityFile(config.identity_file) : [];
@@ -38,7 +39,13 @@ export function assertSameTarget(manifest: Manifest, targetName: string): void {
   }
 }
 
-export class CrossTargetRestore extends Error {}
+export class CrossTargetRestore extends TetherError {
+  override name = 'CrossTargetRestore';
+
+  constructor(message: string) {
+    super('TETHER_ERR_CROSS_TARGET_RESTORE', message);
+  }
+}
 
 export async function runRestore(config: BackupConfig, store: ArtifactStore, manifest: Manifest, targetName: string, signal: AbortSignal): Promise<string> {
   if (!config.restore_enabled) throw new Error('restore is disabled on this host; set backup.restore_enabled: true in the agent config to allow it');

@@ -9,6 +9,8 @@ import { EXTENSION } from './compression.ts';
 import { capWarnings } from './manifest.ts';
 import type { Manifest } from './manifest.ts';
 import { runPipeline } from './pipeline.ts';
+import { HubUnreachable, openHubStream } from './sinks/hub-stream.ts';
+import type { HubAccess } from './sinks/hub-verify-api.ts';
 import { byteProgress } from './progress.ts';
 import { selectExpired } from './retention.ts';
 import type { ArtifactStore } from './store.ts';
@@ -35,11 +37,18 @@ async function openSource(target: BackupTarget, scratchPath: string, signal: Abo
   }
 }
 
-export async function runBackup(config: BackupConfig, store: ArtifactStore, targetName: string, context: BackupRunContext): Promise<Manifest> {
+export interface BackupRunOptions {
+  /** Reuse this artifact id (a spooled retry of a streamed backup that broke off). */
+  id?: string;
+  /** Stream the artifact to the hub instead of writing it here (sinks/hub-stream.ts). */
+  streamTo?: HubAccess;
+}
+
+export async function runBackup(config: BackupConfig, store: ArtifactStore, targetName: string, context: BackupRunContext, options: BackupRunOptions = {}): Promise<Manifest> {
   const target = store.target(targetName);
   if (!target) throw new Error(`no backup target named "${targetName}" in this agent's config (known: ${store.targetNames().join(', ') || 'none'})`);
   const startedAt = new Date();
-  const id = store.newId(targetName, startedAt);
+  const id = options.id ?? store.newId(targetName, startedAt);
   const dir = await store.ensureDir(targetName);
   const partialPath = join(dir, `.${id}.partial`);
   const scratchPath = join(dir, `.${id}.snapshot`);
@@ -51,7 +60,8 @@ export async function runBackup(config: BackupConfig, store: ArtifactStore, targ
   try {
     context.job.progress({ progress: 0, message: `backing up ${targetName}` });
     source = await openSource(target, scratchPath, context.signal);
-    const result = await runPipeline(source.stream, partialPath, {
+    const stream = options.streamTo ? openHubStream(options.streamTo, id, targetName, context.signal) : null;
+    const made = runPipeline(source.stream, stream ? stream.body : partialPath, {
       compression: algorithm,
       level,
       recipients: config.recipients,
@@ -59,11 +69,17 @@ export async function runBackup(config: BackupConfig, store: ArtifactStore, targ
       onSourceBytes: byteProgress(context.job, `backing up ${targetName}`, source.bytesTotal),
       ...(source.inspector ? { inspect: (chunk: Buffer) => source!.inspector!.push(chunk) } : {}),
     });
+    // The hub's answer (or the broken connection) explains a failed stream better than the pipeline's own error.
+    const [pipelineOutcome, hubOutcome] = await Promise.allSettled([made, stream?.received]);
+    if (hubOutcome.status === 'rejected') throw hubOutcome.reason;
+    if (pipelineOutcome.status === 'rejected') throw pipelineOutcome.reason;
+    const result = pipelineOutcome.value;
+    const hubLocation = stream ? await stream.commit(result.sha256) : null;
     source.inspector?.end?.();
     const warnings = capWarnings(source.warnings ?? []);
     if (warnings.length > 0) context.log.warn({ target: targetName, count: source.warnings!.length, first: warnings.slice(0, 3) }, 'backup finished with warnings (see the manifest)');
     const file = `${id}.${source.extension}${EXTENSION[algorithm]}${encrypted ? '.age' : ''}`;
-    await rename(partialPath, join(dir, file));
+    if (!hubLocation) await rename(partialPath, join(dir, file));
     const finishedAt = new Date().toISOString();
     const manifest: Manifest = {
       id,
@@ -76,12 +92,13 @@ export async function runBackup(config: BackupConfig, store: ArtifactStore, targ
       encrypted,
       recipients: config.recipients,
       compression: { algorithm, ...(level !== undefined ? { level } : {}) },
-      tool_versions: { node: process.version, ...source.toolVersions },
+      tool_versions: { node: process.version, ...(await source.toolVersions) },
       started_at: startedAt.toISOString(),
       finished_at: finishedAt,
       created_at: finishedAt,
-      location: `local:${join(dir, file)}`,
-      uploads: [],
+      location: hubLocation ?? `local:${join(dir, file)}`,
+      uploads: hubLocation ? [{ destination: 'hub', location: hubLocation, uploaded_at: finishedAt }] : [],
+      stored_locally: !hubLocation,
       ...(warnings.length > 0 ? { warnings } : {}),
       ...(source.checks && Object.keys(source.checks).length > 0 ? { checks: source.checks } : {}),
     };
@@ -97,6 +114,7 @@ export async function runBackup(config: BackupConfig, store: ArtifactStore, targ
     return manifest;
   } catch (error) {
     await rm(partialPath, { force: true });
+    if (error instanceof HubUnreachable) throw error; // the caller spools locally instead
     throw new Error(`backup of ${targetName} failed: ${describe(error)}`);
   } finally {
     await source?.cleanup().catch(() => {});

@@ -4,6 +4,7 @@ import type { ErrorCode } from '@tether/shared/protocol/error-codes.ts';
 import type { ResponseMessage } from '@tether/shared/protocol/agent-messages.ts';
 import type { Logger } from '@tether/shared/logger.ts';
 import type { AgentConfig } from '@tether/shared/config/agent-config.ts';
+import { TetherError } from '@tether/shared/errors.ts';
 
 export type Lane = 'priority' | 'normal';
 
@@ -49,12 +50,12 @@ export interface CommandDefinition<P = any> {
 }
 
 /** Throw this from a handler to answer with a specific error code. Anything else is `failed`. */
-export class CommandFailure extends Error {
-  readonly code: ErrorCode;
+export class CommandFailure extends TetherError {
+  override name = 'CommandFailure';
+  /** The protocol's error code the response carries (protocol.md section 3). */
+  declare readonly code: ErrorCode;
 
   constructor(code: ErrorCode, message: string) {
-    super(message);
-    this.name = 'CommandFailure';
-    this.code = code;
+    super(code, message);
   }
 }

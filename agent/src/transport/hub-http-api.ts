@@ -5,13 +5,14 @@ import { z } from 'zod';
 import { httpRegisterAnswerSchema, httpResultAnswerSchema } from '@tether/shared/protocol/http-bodies.ts';
 import type { HttpAck, HttpEventsBody, HttpHeartbeatBody, HttpRegisterAnswer, HttpRegisterBody, HttpResultBody } from '@tether/shared/protocol/http-bodies.ts';
 import type { HubAnswer, HubHttpClient } from './http-client.ts';
+import { TetherError } from '@tether/shared/errors.ts';
 
-export class HttpFailure extends Error {
+export class HttpFailure extends TetherError {
+  override name = 'HttpFailure';
   readonly status: number;
 
   constructor(status: number, message: string) {
-    super(message);
-    this.name = 'HttpFailure';
+    super(`TETHER_ERR_HTTP_${status}`, message);
     this.status = status;
   }
 

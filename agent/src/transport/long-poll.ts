@@ -205,7 +205,7 @@ export class HttpTransport implements Transport {
   }
 
   async #heartbeat(message: HeartbeatMessage, link: AbortController): Promise<SendResult> {
-    await this.#run(link, 'heartbeat', (signal) => this.#api.heartbeat({ ...this.#identity, mode: 'http_polling', metrics: message.system_metrics }, signal));
+    await this.#run(link, 'heartbeat', (signal) => this.#api.heartbeat({ ...this.#identity, mode: 'http_polling', metrics: message.system_metrics, ...(message.backups ? { backups: message.backups } : {}) }, signal));
     // A stable link: the next failure starts the backoff from the bottom again.
     this.#backoff.reset();
     return WRITTEN;

@@ -8,13 +8,14 @@ import { pipeline } from 'node:stream/promises';
 import { EnvHttpProxyAgent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { Backoff } from '@tether/shared/backoff.ts';
+import { TetherError } from '@tether/shared/errors.ts';
 
-export class DownloadError extends Error {
+export class DownloadError extends TetherError {
   override name = 'DownloadError';
   /** False for answers that retrying cannot change (404, a file larger than allowed). */
   readonly retryable: boolean;
   constructor(message: string, retryable: boolean) {
-    super(message);
+    super('TETHER_ERR_DOWNLOAD', message);
     this.retryable = retryable;
   }
 }

@@ -18,9 +18,14 @@ import type { DownloadOptions } from './http-download.ts';
 import { releaseKeysUrl, releasesUrl } from './hub-urls.ts';
 import { trustedReleaseKeys } from './trusted-keys.ts';
 import { PLAIN_TEXT_FIX, plainTextProblem } from '../transport/plain-text.ts';
+import { TetherError } from '@tether/shared/errors.ts';
 
-export class UpdateRefused extends Error {
+export class UpdateRefused extends TetherError {
   override name = 'UpdateRefused';
+
+  constructor(message: string) {
+    super('TETHER_ERR_UPDATE_REFUSED', message);
+  }
 }
 
 const latestSchema = z.object({

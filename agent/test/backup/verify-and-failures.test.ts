@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '@tether/shared/logger.ts';
 // Test-only: the real hub upload handler receives what the agent uploads.
-import { handleArtifactUpload } from '../../../hub/src/artifacts/upload-handler.ts';
+import { commitStreamedArtifact, handleArtifactUpload } from '../../../hub/src/artifacts/upload-handler.ts';
 import { harness, run, artifactPathOf } from './helpers.ts';
 import { uploadToHub } from '../../src/backup/sinks/hub-upload.ts';
 
@@ -92,10 +92,20 @@ test('disk full: the backup fails, the partial file is removed, older artifacts 
   assert.deepEqual(files.sort(), [`${kept.id}.json`, `${kept.id}.tar`].sort());
 });
 
-test('hub destination: uploaded and stored by the hub handler; a wrong sha256 is refused', async () => {
+test('hub destination: streamed to and committed by the hub handlers; a wrong sha256 is refused', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'tether-hub-data-'));
   const log = createLogger({ name: 'hub', secrets: () => [], destination: new Writable({ write: (_c, _e, cb) => cb() }) });
-  const server = createServer((req, res) => void handleArtifactUpload(req, res, { dataDir, keyId: 'k1', log, maxBytes: 10_000_000 }));
+  // The hub's own handlers: health (the reachability probe), streamed and plain uploads, commits.
+  const server = createServer((req, res) => {
+    const commit = /^\/api\/agents\/artifacts\/([^/]+)\/commit$/.exec(req.url ?? '');
+    if (req.url === '/api/health') return void res.end('{"ok":true}');
+    if (!commit) return void handleArtifactUpload(req, res, { dataDir, keyId: 'k1', log, maxBytes: 10_000_000 });
+    let body = '';
+    req.on('data', (chunk) => (body += chunk)).on('end', async () => {
+      const answer = await commitStreamedArtifact(dataDir, 'k1', commit[1]!, JSON.parse(body).sha256, log);
+      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
+    });
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   after(async () => {
     server.close();
@@ -112,8 +122,9 @@ test('hub destination: uploaded and stored by the hub handler; a wrong sha256 is
   assert.equal(result.location, `hub:artifacts/k1/${result.id}`);
   const stored = await readFile(join(dataDir, 'artifacts', 'k1', String(result.id)));
   assert.equal(stored.length, result.size);
-  const list = (await hh.call(commands, 'backup_list', {})).artifacts as Array<{ uploads: unknown[] }>;
+  const list = (await hh.call(commands, 'backup_list', {})).artifacts as Array<{ uploads: unknown[]; stored_locally: boolean }>;
   assert.equal(list[0]!.uploads.length, 1);
+  assert.equal(list[0]!.stored_locally, false);
 
   const local = (await hh.call(commands, 'backup', { target: 'site' }));
   const manifest = JSON.parse(await readFile(artifactPathOf(local).replace(/\.tar\.zst\.age$/, '.json'), 'utf8'));

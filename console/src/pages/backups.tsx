@@ -1,44 +1,39 @@
-// Backups: per host key and target the newest artifact stored on the hub, its age, size and verify
-// status, flagged when older than the threshold; below, every artifact with download and delete.
+// Backups: per host and target (as the hosts report them) the last success, its age, the newest
+// artifact's size and verify status, flagged when older than the target's threshold; below, every
+// artifact stored on the hub with download and delete.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import type { KeyView, StoredArtifact } from '../api.ts';
 import { ago, bytes } from '../format.ts';
 import { ArtifactTable } from '../parts/artifact-table.tsx';
 
-const HOUR_MS = 3_600_000;
-
-interface TargetSummary {
-  keyId: string;
+/** One target as its host reports it in heartbeats (GET /api/backups/status). */
+interface TargetStatus {
+  key_id: string;
+  agent_id: string;
+  hostname: string;
   target: string;
-  newest: StoredArtifact;
-  count: number;
-}
-
-function summarize(artifacts: readonly StoredArtifact[]): TargetSummary[] {
-  const byTarget = new Map<string, TargetSummary>();
-  for (const artifact of artifacts) {
-    const id = `${artifact.key_id}/${artifact.target}`;
-    const known = byTarget.get(id);
-    if (!known) byTarget.set(id, { keyId: artifact.key_id, target: artifact.target, newest: artifact, count: 1 });
-    else {
-      known.count += 1;
-      if (artifact.created_at > known.newest.created_at) known.newest = artifact;
-    }
-  }
-  return [...byTarget.values()].sort((a, b) => a.keyId.localeCompare(b.keyId) || a.target.localeCompare(b.target));
+  alert_after_h: number | null;
+  last_success_at: string | null;
+  last_artifact_id: string | null;
+  age_h: number | null;
+  stale: boolean;
+  reason: string | null;
+  last_verify: { ok: boolean; at: string; id: string } | null;
+  reported_at: string;
 }
 
 export function Backups() {
   const [artifacts, setArtifacts] = useState<StoredArtifact[] | null>(null);
   const [keys, setKeys] = useState<KeyView[]>([]);
-  const [thresholdH, setThresholdH] = useState(26);
+  const [targets, setTargets] = useState<TargetStatus[]>([]);
   const [error, setError] = useState('');
   const load = () =>
-    Promise.all([api<{ artifacts: StoredArtifact[] }>('GET', '/api/artifacts'), api<{ keys: KeyView[] }>('GET', '/api/agents/keys')]).then(
-      ([listed, known]) => {
+    Promise.all([api<{ artifacts: StoredArtifact[] }>('GET', '/api/artifacts'), api<{ keys: KeyView[] }>('GET', '/api/agents/keys'), api<{ targets: TargetStatus[] }>('GET', '/api/backups/status')]).then(
+      ([listed, known, status]) => {
         setArtifacts(listed.artifacts);
         setKeys(known.keys);
+        setTargets(status.targets);
       },
       (failure: Error) => setError(failure.message),
     );
@@ -54,36 +49,35 @@ export function Backups() {
     await load();
   };
 
-  const now = Date.now();
+  const artifactSize = (id: string | null) => artifacts?.find((artifact) => artifact.id === id)?.size;
   return (
     <section>
       <h1>Backups</h1>
       {error && <p class="error" role="alert">{error}</p>}
-      <div class="toolbar">
-        <label>
-          flag a target whose newest backup is older than{' '}
-          <input type="number" min={1} value={thresholdH} onInput={(event) => setThresholdH(Number(event.currentTarget.value) || 26)} aria-label="threshold hours" /> h
-        </label>
-      </div>
+      <p class="muted">Every target the hosts report in their heartbeats; a target is stale when its newest good backup is older than its alert_after_h (host config), or it never had one.</p>
       <table class="targets">
         <thead>
-          <tr><th>host key</th><th>target</th><th>newest</th><th>age</th><th>size</th><th>verified</th><th>artifacts</th></tr>
+          <tr><th>host</th><th>key</th><th>target</th><th>last success</th><th>threshold</th><th>newest artifact</th><th>size</th><th>verified</th></tr>
         </thead>
         <tbody>
-          {summarize(artifacts ?? []).map((summary) => {
-            const stale = now - Date.parse(summary.newest.created_at) > thresholdH * HOUR_MS;
+          {targets.map((target) => {
+            const size = artifactSize(target.last_artifact_id);
             return (
-              <tr key={`${summary.keyId}/${summary.target}`} data-target={summary.target} data-stale={String(stale)}>
-                <td>{keyName(summary.keyId)}</td>
-                <td>{summary.target}</td>
-                <td><code>{summary.newest.id}</code></td>
-                <td>{ago(summary.newest.created_at, now)} {stale && <span class="state disabled">stale</span>}</td>
-                <td>{bytes(summary.newest.size)}</td>
-                <td>{summary.newest.verify === null ? <span class="muted">not yet</span> : summary.newest.verify.ok ? 'ok' : <span class="error">failed</span>}</td>
-                <td>{summary.count}</td>
+              <tr key={`${target.agent_id}/${target.target}`} data-target={target.target} data-stale={String(target.stale)}>
+                <td>{target.hostname}</td>
+                <td>{keyName(target.key_id)}</td>
+                <td>{target.target}</td>
+                <td title={target.last_success_at ?? ''}>
+                  {ago(target.last_success_at)} {target.stale && <span class="state disabled" title={target.reason ?? ''}>stale</span>}
+                </td>
+                <td>{target.alert_after_h === null ? '–' : `${target.alert_after_h} h`}</td>
+                <td><code>{target.last_artifact_id ?? '–'}</code></td>
+                <td>{size === undefined ? <span class="muted">not on the hub</span> : bytes(size)}</td>
+                <td>{target.last_verify === null ? <span class="muted">not yet</span> : target.last_verify.ok ? <span class="state online">ok</span> : <span class="state disabled">failed</span>}</td>
               </tr>
             );
           })}
+          {targets.length === 0 && <tr><td colSpan={8} class="muted">No host reports a backup target yet.</td></tr>}
         </tbody>
       </table>
       <h2>Artifacts on the hub</h2>

@@ -3,7 +3,7 @@
 // the agent key and passes its id; artifacts live under <dataDir>/artifacts/<keyId>/.
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -11,6 +11,7 @@ import type { TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '@tether/shared/logger.ts';
 import { writeFileAtomic } from '@tether/shared/atomic-file.ts';
+import { TetherError } from '@tether/shared/errors.ts';
 
 export const ARTIFACT_ID = /^[a-z0-9][a-z0-9_-]{0,63}-\d{8}T\d{6}Z-[a-f0-9]{8}$/;
 const KEY_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -25,7 +26,13 @@ export interface ArtifactUploadOptions {
   sizeLimitMessage?: string;
 }
 
-class SizeLimitError extends Error {}
+class SizeLimitError extends TetherError {
+  override name = 'SizeLimitError';
+
+  constructor(message: string) {
+    super('TETHER_ERR_SIZE_LIMIT', message);
+  }
+}
 
 class LimitedHasher extends Transform {
   readonly hash = createHash('sha256');
@@ -54,6 +61,16 @@ function reply(res: ServerResponse, status: number, body: Record<string, unknown
   res.end(text);
 }
 
+/** X-Tether-Sha256 value of a streamed upload: the sha256 is known only at the end (commit). */
+export const STREAMED = 'streamed';
+/** Streamed uploads never committed are removed after this long. */
+export const PENDING_MAX_AGE_MS = 3600_000;
+
+/** Where a streamed upload waits for its commit: `<id>.streamed` (never served, counted in the quota). */
+export function pendingPath(dir: string, id: string): string {
+  return join(dir, `${id}.streamed`);
+}
+
 export function artifactDir(dataDir: string, keyId: string): string {
   return join(dataDir, 'artifacts', keyId);
 }
@@ -68,7 +85,8 @@ export async function handleArtifactUpload(req: IncomingMessage, res: ServerResp
   if (!ARTIFACT_ID.test(id)) return reply(res, 400, { error: 'artifact id must look like <target>-20261122T040000Z-1a2b3c4d' });
   if (!KEY_ID.test(options.keyId)) return reply(res, 500, { error: 'invalid key id' });
   const expected = String(req.headers['x-tether-sha256'] ?? '').toLowerCase();
-  if (!/^[a-f0-9]{64}$/.test(expected)) return reply(res, 400, { error: 'X-Tether-Sha256 header with the artifact\'s hex sha256 is required' });
+  const streamed = expected === STREAMED;
+  if (!streamed && !/^[a-f0-9]{64}$/.test(expected)) return reply(res, 400, { error: 'X-Tether-Sha256 header with the artifact\'s hex sha256 (or "streamed") is required' });
   const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
   if (declared !== undefined && (!Number.isFinite(declared) || declared > maxBytes)) {
     return reply(res, 413, { error: sizeLimitMessage });
@@ -84,6 +102,13 @@ export async function handleArtifactUpload(req: IncomingMessage, res: ServerResp
     await pipeline(req, hasher, createWriteStream(partial, { flags: 'wx', mode: 0o600 }));
     const sha256 = hasher.hash.digest('hex');
     if (declared !== undefined && hasher.bytes !== declared) throw new Error(`received ${hasher.bytes} bytes, Content-Length said ${declared}`);
+    if (streamed) {
+      // Kept aside until the agent commits with the sha256 it computed (commitStreamedArtifact).
+      await rename(partial, pendingPath(dir, id));
+      await writeFileAtomic(`${pendingPath(dir, id)}.json`, `${JSON.stringify({ sha256, size: hasher.bytes, target: String(req.headers['x-tether-target'] ?? ''), received_at: new Date().toISOString() })}\n`);
+      log.info({ id, keyId: options.keyId, size: hasher.bytes }, 'streamed artifact received; waiting for its commit');
+      return reply(res, 202, { pending: true, size: hasher.bytes, sha256 });
+    }
     if (sha256 !== expected) {
       await rm(partial, { force: true });
       log.warn({ id, keyId: options.keyId }, 'artifact upload refused: sha256 mismatch');
@@ -101,5 +126,46 @@ export async function handleArtifactUpload(req: IncomingMessage, res: ServerResp
     if (error instanceof SizeLimitError) return reply(res, 413, { error: error.message });
     log.warn({ id, err: (error as Error).message }, 'artifact upload failed');
     return reply(res, 400, { error: `upload failed: ${(error as Error).message}` });
+  }
+}
+
+/**
+ * POST /api/agents/artifacts/{id}/commit {sha256}: a streamed upload becomes the artifact when the
+ * sha256 the agent computed while making it equals the hub's; otherwise it is removed (422).
+ * Also removes this key's streamed uploads that were never committed within PENDING_MAX_AGE_MS.
+ */
+export async function commitStreamedArtifact(dataDir: string, keyId: string, id: string, sha256: string, log: Logger): Promise<{ status: number; body: Record<string, unknown> }> {
+  const dir = artifactDir(dataDir, keyId);
+  await removeStalePending(dir);
+  const pending = pendingPath(dir, id);
+  const record = await readFile(`${pending}.json`, 'utf8').then((text) => JSON.parse(text) as { sha256: string; size: number; target: string }, () => null);
+  if (!record) return { status: 404, body: { error: `no streamed upload of ${id} waits for a commit (it failed, was never sent, or is older than an hour); upload it again` } };
+  if (record.sha256 !== sha256) {
+    await rm(pending, { force: true });
+    await rm(`${pending}.json`, { force: true });
+    log.warn({ id, keyId }, 'streamed artifact refused at commit: sha256 mismatch');
+    return { status: 422, body: { error: 'sha256 of the streamed bytes does not match the commit; nothing was stored' } };
+  }
+  const finalPath = join(dir, id);
+  const existing = await stat(finalPath).catch(() => null);
+  const handle = await open(pending, 'r');
+  await handle.sync().finally(() => handle.close());
+  await rename(pending, finalPath);
+  await writeFileAtomic(`${finalPath}.json`, `${JSON.stringify({ id, key_id: keyId, size: record.size, sha256, target: record.target, received_at: new Date().toISOString(), streamed: true }, null, 2)}\n`);
+  await rm(`${pending}.json`, { force: true });
+  log.info({ id, keyId, size: record.size }, 'streamed artifact committed');
+  return { status: existing ? 200 : 201, body: { location: `hub:artifacts/${keyId}/${id}`, size: record.size, sha256 } };
+}
+
+async function removeStalePending(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const now = Date.now();
+  for (const name of names) {
+    if (!name.endsWith('.streamed')) continue;
+    const info = await stat(join(dir, name)).catch(() => null);
+    if (info && now - info.mtimeMs > PENDING_MAX_AGE_MS) {
+      await rm(join(dir, name), { force: true });
+      await rm(join(dir, `${name}.json`), { force: true });
+    }
   }
 }

@@ -1,7 +1,8 @@
 // The audit log of admin actions: every change an operator makes (keys, commands, cancels,
-// artifact downloads and deletes, console sign-in and sign-out) is written to the store after the
-// answer went out, with who (admin token or console session, and the address), what, to which key
-// or command, and how it went. One hook on the whole HTTP app: the routes themselves stay as they are.
+// artifact downloads and deletes, console sign-in and sign-out) is stored with who (admin token or
+// console session, and the address), what, to which key or command, and how it went, refusals
+// included; requests that never authenticated are not. The entry is stored before the answer
+// leaves. One hook on the whole HTTP app: the routes themselves stay as they are.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from '@tether/shared/logger.ts';
 import type { HubStore, NewAuditEntry } from '../store/store.ts';
@@ -34,9 +35,16 @@ declare module 'fastify' {
   }
 }
 
-export function actorOf(request: FastifyRequest): string {
-  if (request.consoleSession) return 'console';
-  return typeof request.headers.authorization === 'string' ? 'admin token' : 'anonymous';
+/**
+ * Who to record, or undefined for a request that never authenticated: those are not audited (they
+ * are counted and logged by the auth hooks), so nobody without the token can fill the audit log.
+ * A sign-in is recorded when it succeeds, a sign-out when it ends a session.
+ */
+export function actorOf(request: FastifyRequest, action: string, statusCode: number): string | undefined {
+  if (request.adminActor) return request.adminActor;
+  if (action === 'console.sign_in' && statusCode < 400) return 'console';
+  if (action === 'console.sign_out' && request.consoleSession) return 'console';
+  return undefined;
 }
 
 function actionOf(request: FastifyRequest): string | undefined {
@@ -52,6 +60,8 @@ function pick(source: unknown, names: readonly string[]): Record<string, unknown
 export function auditEntryFor(request: FastifyRequest, statusCode: number): NewAuditEntry | undefined {
   const action = actionOf(request);
   if (!action) return undefined;
+  const actor = actorOf(request, action, statusCode);
+  if (!actor) return undefined;
   const params = (request.params ?? {}) as Record<string, string>;
   const answer = request.auditAnswer;
   const commandId = typeof answer?.command_id === 'string' ? answer.command_id : action === 'command.cancel' ? (params.id ?? null) : null;
@@ -63,7 +73,7 @@ export function auditEntryFor(request: FastifyRequest, statusCode: number): NewA
   // A command's answer says how far it got (queued, completed, failed, …); other answers just succeed.
   const commandStatus = action.startsWith('command.') && typeof answer?.status === 'string' ? answer.status : undefined;
   return {
-    actor: actorOf(request),
+    actor,
     action,
     key_id: keyId ?? null,
     command_id: commandId,
@@ -72,20 +82,22 @@ export function auditEntryFor(request: FastifyRequest, statusCode: number): NewA
   };
 }
 
+/**
+ * Written as the answer is about to go out (onSend), and waited for: by the time an operator sees
+ * an answer, its audit entry is stored (and a failure to store it is logged, never the request's).
+ */
 export function registerAuditTrail(app: FastifyInstance, deps: { store: HubStore; log: Logger }): void {
-  app.addHook('onSend', async (request, _reply, payload) => {
-    if (typeof payload === 'string' && actionOf(request)) {
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (!actionOf(request)) return payload;
+    if (typeof payload === 'string') {
       try {
         request.auditAnswer = JSON.parse(payload) as Record<string, unknown>;
       } catch {
         // not JSON: nothing to keep
       }
     }
-    return payload;
-  });
-  app.addHook('onResponse', async (request, reply) => {
     const entry = auditEntryFor(request, reply.statusCode);
-    if (!entry) return;
-    await deps.store.appendAudit(entry).catch((error: unknown) => deps.log.error({ err: (error as Error).message, action: entry.action }, 'could not write the audit log'));
+    if (entry) await deps.store.appendAudit(entry).catch((error: unknown) => deps.log.error({ err: (error as Error).message, action: entry.action }, 'could not write the audit log'));
+    return payload;
   });
 }

@@ -5,6 +5,7 @@ import { addHubCommand } from './hub-command.ts';
 import { addKeysCommand } from './keys-command.ts';
 import { addAgentsCommand } from './agents-command.ts';
 import { addSendCommand } from './send-command.ts';
+import { addCancelCommand } from './cancel-command.ts';
 import { HubError, UsageError } from './usage-error.ts';
 import { addReleaseKeyCommand } from './release-key-command.ts';
 import { addPublishCommand } from './publish-command.ts';
@@ -23,6 +24,7 @@ addPublishCommand(addHubCommand(program));
 addKeysCommand(program);
 addAgentsCommand(program);
 addSendCommand(program);
+addCancelCommand(program);
 addReleaseKeyCommand(program);
 
 try {

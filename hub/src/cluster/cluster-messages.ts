@@ -40,6 +40,17 @@ export const batchProgressSchema = z
   .loose();
 export type BatchProgress = z.infer<typeof batchProgressSchema>;
 
+/** A command's news, for hubs waiting on it: its result is stored, or one more job event is. */
+export const commandUpdateSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('done'), command_id: z.string().min(1) }),
+  z.object({
+    type: z.literal('event'),
+    command_id: z.string().min(1),
+    event: z.object({ id: z.number().int(), command_id: z.string(), type: z.string(), event: z.record(z.string(), z.unknown()), created_at: z.string() }),
+  }),
+]);
+export type CommandUpdate = z.infer<typeof commandUpdateSchema>;
+
 /** Parses a JSON message against a schema; undefined (never a throw) when it does not fit. */
 export function parseMessage<T>(schema: z.ZodType<T>, raw: string): T | undefined {
   try {

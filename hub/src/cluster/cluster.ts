@@ -10,7 +10,7 @@ import type { RedisLayout } from './redis-layout.ts';
 import { PresenceDirectory } from './presence-directory.ts';
 import type { PresenceClaim } from './presence-directory.ts';
 import { MessageBus } from './message-bus.ts';
-import type { BatchProgress, PresenceEntry } from './cluster-messages.ts';
+import type { BatchProgress, CommandUpdate, PresenceEntry } from './cluster-messages.ts';
 
 export interface ClusterHandlers {
   /** Send this stored command over the local socket of the key, if there still is one. */
@@ -198,6 +198,15 @@ export class Cluster {
 
   async publishBatchProgress(progress: BatchProgress): Promise<void> {
     await this.#bus.publishBatchProgress(progress);
+  }
+
+  /** Tells hubs waiting on the command (a result stored, a job event stored). */
+  async publishCommandUpdate(update: CommandUpdate): Promise<void> {
+    await this.#bus.publishCommandUpdate(update);
+  }
+
+  followCommand(commandId: string, listener: (update: CommandUpdate) => void): Promise<() => Promise<void>> {
+    return this.#bus.followCommand(commandId, listener);
   }
 
   followBatch(batchId: string, listener: (progress: BatchProgress) => void): Promise<() => Promise<void>> {

@@ -8,9 +8,10 @@ import type { Logger } from '@tether/shared/logger.ts';
 import type { ConnectedAgentView } from '@tether/shared/protocol/admin-api.ts';
 import type { AgentSession, Presence } from '../presence.ts';
 import { CLOSE_REPLACED } from '../ws/close-codes.ts';
-import { Cluster } from './cluster.ts';
+import { Cluster, redactRedisUrl } from './cluster.ts';
 import type { RouteOutcome } from './cluster.ts';
 import type { PresenceClaim } from './presence-directory.ts';
+import type { BatchProgress, CommandUpdate } from './cluster-messages.ts';
 
 /** What a clustered hub does for messages from other hubs (bound once the router exists). */
 export interface DirectoryHooks {
@@ -22,6 +23,10 @@ export interface DirectoryHooks {
 
 export interface SessionDirectory {
   readonly clustered: boolean;
+  /** This hub's id in the cluster ("local" alone). */
+  readonly hubId: string;
+  /** Where the cluster is, for logs (no password). */
+  describe(): string;
   bind(hooks: DirectoryHooks): void;
   /** A WebSocket session registered, or an HTTP-polling agent made a request. */
   opened(session: AgentSession): Promise<void>;
@@ -35,36 +40,15 @@ export interface SessionDirectory {
   /** After this hub closed its own sessions of the key: the hub holding it elsewhere does too. */
   closeKey(keyId: string, code: number, reason: string): Promise<void>;
   pushGrant(keyId: string, permissions: readonly string[]): Promise<void>;
+  /** Tells hubs waiting on a command that its result or a job event was stored here. */
+  publish(update: CommandUpdate): void;
+  /** Hears of a command's result and job events stored on other hubs; resolves once listening. */
+  follow(commandId: string, listener: (update: CommandUpdate) => void): Promise<() => void>;
+  /** Which of these keys have a live session on some hub (clustered only; alone, ask Presence). */
+  onlineKeys(keyIds: string[]): Promise<Set<string>>;
+  publishBatch(progress: BatchProgress): void;
+  followBatch(batchId: string, listener: (progress: BatchProgress) => void): Promise<() => void>;
   close(): Promise<void>;
-}
-
-/** One hub on its own: its Presence is the whole truth. */
-export class LocalDirectory implements SessionDirectory {
-  readonly clustered = false;
-  readonly #presence: Presence;
-
-  constructor(presence: Presence) {
-    this.#presence = presence;
-  }
-
-  bind(): void {}
-  async opened(): Promise<void> {}
-  async alive(): Promise<boolean> {
-    return true;
-  }
-  closed(): void {}
-  async route(): Promise<RouteOutcome> {
-    return 'offline';
-  }
-  async isConnected(keyId: string): Promise<boolean> {
-    return this.#presence.isConnected(keyId);
-  }
-  async connected(): Promise<ConnectedAgentView[]> {
-    return this.#presence.view();
-  }
-  async closeKey(): Promise<void> {}
-  async pushGrant(): Promise<void> {}
-  async close(): Promise<void> {}
 }
 
 export interface ClusterDirectoryOptions {
@@ -89,6 +73,7 @@ export class ClusterDirectory implements SessionDirectory {
   readonly #log: Logger;
   readonly #httpTtlMs: number;
   readonly #claims = new Map<string, PresenceClaim>();
+  readonly #url: string;
   /** Bound by the hub once its router exists. */
   hooks: DirectoryHooks | undefined;
 
@@ -118,6 +103,11 @@ export class ClusterDirectory implements SessionDirectory {
     this.#presence = options.presence;
     this.#log = options.log;
     this.#httpTtlMs = Math.max(options.heartbeatIntervalS * 1000, LONGEST_POLL_MS) + GRACE_MS;
+    this.#url = options.redisUrl;
+  }
+
+  describe(): string {
+    return redactRedisUrl(this.#url);
   }
 
   get hubId(): string {
@@ -198,6 +188,28 @@ export class ClusterDirectory implements SessionDirectory {
 
   async pushGrant(keyId: string, permissions: readonly string[]): Promise<void> {
     await this.#cluster.tellHolder(keyId, { type: 'push_grant', permissions: [...permissions] });
+  }
+
+  publish(update: CommandUpdate): void {
+    this.#cluster.publishCommandUpdate(update).catch((error: unknown) => this.#log.warn({ command_id: update.command_id, err: (error as Error).message }, 'could not tell other hubs about a command; their waits read the store when they time out'));
+  }
+
+  async follow(commandId: string, listener: (update: CommandUpdate) => void): Promise<() => void> {
+    const stop = await this.#cluster.followCommand(commandId, listener);
+    return () => void stop().catch(() => {});
+  }
+
+  onlineKeys(keyIds: string[]): Promise<Set<string>> {
+    return this.#cluster.onlineKeys(keyIds);
+  }
+
+  publishBatch(progress: BatchProgress): void {
+    this.#cluster.publishBatchProgress(progress).catch((error: unknown) => this.#log.warn({ batch_id: progress.batch_id, err: (error as Error).message }, 'could not publish fleet progress'));
+  }
+
+  async followBatch(batchId: string, listener: (progress: BatchProgress) => void): Promise<() => void> {
+    const stop = await this.#cluster.followBatch(batchId, listener);
+    return () => void stop().catch(() => {});
   }
 
   async close(): Promise<void> {

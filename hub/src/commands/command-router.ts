@@ -6,8 +6,9 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@tether/shared/logger.ts';
 import type { ResponseMessage, JobEvent } from '@tether/shared/protocol/agent-messages.ts';
-import type { CommandRecord, HubStore, StoredEvent } from '../store/store.ts';
+import type { BatchTargetState, CommandRecord, HubStore, StoredEvent } from '../store/store.ts';
 import type { AgentSession, Presence } from '../presence.ts';
+import type { SessionDirectory } from '../cluster/session-directory.ts';
 import type { SignedFrames } from './signed-frames.ts';
 import type { WindowCounter } from '../limits/window-counter.ts';
 
@@ -22,6 +23,8 @@ export interface QueueRequest {
 export interface CommandRouterDeps {
   store: HubStore;
   presence: Presence;
+  /** Sessions on other hubs (Redis when clustered): commands for them are routed there. */
+  directory: SessionDirectory;
   frames: SignedFrames;
   log: Logger;
   /** A command handed to a poll and not answered is offered again after this long. */
@@ -42,10 +45,18 @@ export interface ResultRefusal {
   final: boolean;
 }
 
+export interface ResultOutcome {
+  stored: boolean;
+  refusal?: ResultRefusal;
+}
+
 /** Ids of results for work an agent started by itself (scheduled backups). */
 export const AGENT_INITIATED_ID = /^scheduled:[0-9a-f-]{36}$/;
 
 export type EventOutcome = 'stored' | 'dropped' | 'ignored';
+
+/** Command rows and sent marks wait for their commit, not the sync after it (results wait for both). */
+const COMMITTED = { durable: false } as const;
 
 export class CommandRouter {
   private readonly deps: CommandRouterDeps;
@@ -73,14 +84,52 @@ export class CommandRouter {
       result: null,
       batch_id: null,
     };
-    await this.deps.store.insertCommand(record);
+    // Committed, not yet synced, before it is sent: it survives a crash of the hub; only its result
+    // needs to be durable before the agent may forget it (the ack).
+    await this.deps.store.insertCommand(record, COMMITTED);
     this.deps.log.info({ command_id: record.command_id, key_id: keyId, command: record.command }, 'command queued');
     const session = this.deps.presence.websocketSessionFor(keyId);
     // The answer waits for the sent mark too: whoever learns the command id (to cancel it, say)
     // finds the store saying where the command is.
     if (session) await this.deliver(session, record);
-    else this.signals.emit(`ready:${keyId}`);
+    else {
+      this.signals.emit(`ready:${keyId}`);
+      if (this.deps.directory.clustered) await this.#route(keyId, record.command_id);
+    }
     return (await this.deps.store.getCommand(record.command_id)) ?? record;
+  }
+
+  /** To the hub holding the key's socket, or a wake-up for its long poll on any hub. */
+  async #route(keyId: string, commandId: string): Promise<void> {
+    try {
+      const outcome = await this.deps.directory.route(keyId, commandId);
+      this.deps.log.debug({ command_id: commandId, key_id: keyId, outcome }, 'command routed');
+    } catch (error) {
+      // Stored all the same: the agent gets it at its next registration or poll.
+      this.deps.log.warn({ command_id: commandId, key_id: keyId, err: (error as Error).message }, 'could not route a command to another hub; it waits in the store');
+    }
+  }
+
+  /** A command of a fleet batch got its result (or expired) through this hub. */
+  onBatchCommandFinished(listener: (record: CommandRecord, state: BatchTargetState) => void): void {
+    this.signals.on('batch-finished', listener);
+  }
+
+  /** A command already in the store (a fleet target's): send it now, or route / wake for it. */
+  async sendStored(record: CommandRecord): Promise<void> {
+    const session = this.deps.presence.websocketSessionFor(record.key_id);
+    if (session) return this.deliver(session, record);
+    this.signals.emit(`ready:${record.key_id}`);
+    if (this.deps.directory.clustered) await this.#route(record.key_id, record.command_id);
+  }
+
+  /** Another hub stored a command for a socket this hub holds: send it, if it still waits. */
+  async deliverStored(keyId: string, commandId: string): Promise<void> {
+    const session = this.deps.presence.websocketSessionFor(keyId);
+    if (!session) return;
+    const record = await this.deps.store.getCommand(commandId);
+    if (!record || record.key_id !== keyId || record.result !== null || (record.status !== 'queued' && record.status !== 'sent')) return;
+    await this.deliver(session, record);
   }
 
   /** After a (re)registration: every unanswered command of the key goes to this socket. */
@@ -99,7 +148,7 @@ export class CommandRouter {
       if (record.status === 'sent' && !offerAll && !this.dueForReoffer(record)) continue;
       if (this.expireIfLate(record, marks)) continue;
       frames.push(this.frameFor(session, record));
-      marks.push(this.deps.store.markSent(record.command_id, 'http_polling'));
+      marks.push(this.deps.store.markSent(record.command_id, 'http_polling', COMMITTED));
     }
     // Marked before the answer leaves: a poll on another connection does not get them again at once.
     await Promise.all(marks);
@@ -131,20 +180,30 @@ export class CommandRouter {
    * durable: then the agent may be acked. `stored` is false for duplicates, unknown command ids
    * and refusals.
    */
-  async recordResult(keyId: string, response: Omit<ResponseMessage, 'type'>): Promise<{ stored: boolean; refusal?: ResultRefusal }> {
+  async recordResult(keyId: string, response: Omit<ResponseMessage, 'type'>): Promise<ResultOutcome> {
+    return (await this.submitResult(keyId, response)).settled;
+  }
+
+  /**
+   * recordResult in two steps: resolves once the result is submitted to the group commit (so
+   * results of one connection are submitted in the order they came: the first of two copies wins);
+   * `settled` resolves once it is durable.
+   */
+  async submitResult(keyId: string, response: Omit<ResponseMessage, 'type'>): Promise<{ settled: Promise<ResultOutcome> }> {
     let record = await this.deps.store.getCommand(response.command_id);
     if (!record && AGENT_INITIATED_ID.test(response.command_id)) {
       const refusal = await this.#refuseAgentInitiated(keyId);
       if (refusal) {
         this.deps.log.warn({ command_id: response.command_id, key_id: keyId, why: refusal.message }, 'scheduled backup result refused');
-        return { stored: false, refusal };
+        return { settled: Promise.resolve({ stored: false, refusal }) };
       }
       record = await this.#agentInitiated(keyId, response);
     }
     if (!record || record.key_id !== keyId) {
       this.deps.log.warn({ command_id: response.command_id, key_id: keyId }, 'response for a command this key was never sent; ignored');
-      return { stored: false };
+      return { settled: Promise.resolve({ stored: false }) };
     }
+    const command = record;
     const result: Record<string, unknown> = {
       success: response.success,
       data: response.data ?? {},
@@ -153,14 +212,18 @@ export class CommandRouter {
       ...(response.duration_ms !== undefined ? { duration_ms: response.duration_ms } : {}),
       ...(response.agent_id ? { agent_id: response.agent_id } : {}),
     };
-    const stored = await this.deps.store.completeCommand({ command_id: record.command_id, key_id: keyId, result, success: response.success });
-    if (stored) {
-      this.deps.log.info({ command_id: record.command_id, success: response.success }, 'command result stored');
-      this.signals.emit(`done:${record.command_id}`);
-    } else {
-      this.deps.log.debug({ command_id: record.command_id }, 'duplicate response ignored');
-    }
-    return { stored };
+    const settled = this.deps.store.completeCommand({ command_id: command.command_id, key_id: keyId, result, success: response.success }).then((stored) => {
+      if (stored) {
+        this.deps.log.info({ command_id: command.command_id, success: response.success }, 'command result stored');
+        this.#done(command.command_id);
+        if (command.batch_id !== null) this.signals.emit('batch-finished', command, response.success ? 'succeeded' : 'failed');
+        this.signals.emit('finished', command, result);
+      } else {
+        this.deps.log.debug({ command_id: command.command_id }, 'duplicate response ignored');
+      }
+      return { stored };
+    });
+    return { settled };
   }
 
   /**
@@ -172,8 +235,8 @@ export class CommandRouter {
     const target = typeof response.data?.target === 'string' ? response.data.target : undefined;
     const commandId = response.command_id;
     // Another hub (or a resend) may insert the same id at once: whichever row exists is the one.
-    await this.deps.store.insertCommand({ command_id: commandId, key_id: keyId, command: 'backup', data: { target, scheduled: true }, deadline: null, timeout_s: null });
-    await this.deps.store.markSent(commandId, 'agent');
+    await this.deps.store.insertCommand({ command_id: commandId, key_id: keyId, command: 'backup', data: { target, scheduled: true }, deadline: null, timeout_s: null }, COMMITTED);
+    await this.deps.store.markSent(commandId, 'agent', COMMITTED);
     this.deps.log.info({ command_id: commandId, key_id: keyId, target }, 'scheduled backup reported by the agent');
     return this.deps.store.getCommand(commandId);
   }
@@ -210,6 +273,7 @@ export class CommandRouter {
       const stored = await this.deps.store.appendEvent(commandId, type, fields);
       if (!stored) return 'dropped';
       this.signals.emit(`event:${commandId}`, stored);
+      this.deps.directory.publish({ type: 'event', command_id: commandId, event: stored });
       return 'stored';
     });
     return { outcomes: Promise.all(outcomes) };
@@ -234,6 +298,8 @@ export class CommandRouter {
       wake();
     };
     this.signals.on(`done:${commandId}`, onDone);
+    // A result stored through another hub is heard of too (listening before the read, as above).
+    const stopFollowing = this.deps.directory.clustered && timeoutMs > 0 ? await this.#followRemote(commandId, () => undefined, onDone) : () => {};
     try {
       const current = await this.deps.store.getCommand(commandId);
       if (finished(current) || timeoutMs <= 0) return current;
@@ -249,14 +315,44 @@ export class CommandRouter {
       return await this.deps.store.getCommand(commandId);
     } finally {
       this.signals.off(`done:${commandId}`, onDone);
+      stopFollowing();
     }
+  }
+
+  /** This command's result is stored (or it expired): local waiters, and other hubs', hear of it. */
+  #done(commandId: string): void {
+    this.signals.emit(`done:${commandId}`);
+    this.deps.directory.publish({ type: 'done', command_id: commandId });
+  }
+
+  /** Result and job events of a command stored on other hubs; a Redis failure only means slower waits. */
+  async #followRemote(commandId: string, onEvent: (event: StoredEvent) => void, onDone: () => void): Promise<() => void> {
+    try {
+      return await this.deps.directory.follow(commandId, (update) => (update.type === 'done' ? onDone() : onEvent(update.event)));
+    } catch (error) {
+      this.deps.log.warn({ command_id: commandId, err: (error as Error).message }, 'could not follow a command across hubs');
+      return () => {};
+    }
+  }
+
+  /** Every command as it finishes: its record as it was, and the stored result (null: it expired). For metrics. */
+  onFinished(listener: (record: CommandRecord, result: Record<string, unknown> | null) => void): void {
+    this.signals.on('finished', listener);
   }
 
   /** Live job events and completion of one command, for SSE. Returns the unsubscribe function. */
   subscribe(commandId: string, onEvent: (event: StoredEvent) => void, onDone: () => void): () => void {
     this.signals.on(`event:${commandId}`, onEvent);
     this.signals.on(`done:${commandId}`, onDone);
+    // Other hubs' news arrives once the subscription is up; the stream reads the store at the end anyway.
+    let stopRemote: (() => void) | undefined;
+    let stopped = false;
+    if (this.deps.directory.clustered) {
+      void this.#followRemote(commandId, onEvent, onDone).then((stop) => (stopped ? stop() : (stopRemote = stop)));
+    }
     return () => {
+      stopped = true;
+      stopRemote?.();
       this.signals.off(`event:${commandId}`, onEvent);
       this.signals.off(`done:${commandId}`, onDone);
     };
@@ -264,7 +360,7 @@ export class CommandRouter {
 
   private async deliver(session: AgentSession, record: CommandRecord): Promise<void> {
     const marks: Promise<unknown>[] = [];
-    if (!this.expireIfLate(record, marks) && session.send?.(this.frameFor(session, record))) marks.push(this.deps.store.markSent(record.command_id, 'websocket'));
+    if (!this.expireIfLate(record, marks) && session.send?.(this.frameFor(session, record))) marks.push(this.deps.store.markSent(record.command_id, 'websocket', COMMITTED));
     await Promise.all(marks);
   }
 
@@ -274,7 +370,9 @@ export class CommandRouter {
     marks.push(
       this.deps.store.markExpired(record.command_id).then((expired) => {
         if (expired) this.deps.log.info({ command_id: record.command_id }, 'command expired before delivery');
-        this.signals.emit(`done:${record.command_id}`);
+        this.#done(record.command_id);
+        if (expired) this.signals.emit('finished', record, null);
+        if (expired && record.batch_id !== null) this.signals.emit('batch-finished', record, 'expired');
       }),
     );
     return true;

@@ -3,10 +3,14 @@
 import type { FastifyError, FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { parseLabelArgument } from '@tether/shared/protocol/labels.ts';
 import type { Logger } from '@tether/shared/logger.ts';
 import { createKeyBodySchema, sendCommandBodySchema, updateKeyBodySchema } from '@tether/shared/protocol/admin-api.ts';
 import type { CommandRecord, HubStore, KeyRecord } from '../store/store.ts';
 import type { Presence } from '../presence.ts';
+import type { SessionDirectory } from '../cluster/session-directory.ts';
+import type { BatchDispatcher } from '../fleet/batch-dispatcher.ts';
+import { fleetRoutes } from '../fleet/fleet-routes.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
 import { assertGranted } from '../commands/grant-check.ts';
 import { pushGrant, sameGrant } from '../commands/grant-push.ts';
@@ -21,12 +25,18 @@ import type { ConsoleAuth } from '../console/console-auth.ts';
 import { bodyOrEmpty } from './validation.ts';
 import { cancelCommand } from '../commands/cancel-command.ts';
 import type { SignedFrames } from '../commands/signed-frames.ts';
+import type { HubMetrics } from '../metrics/hub-metrics.ts';
 
 export interface AdminDeps {
   store: HubStore;
+  /** Where sessions are beyond this hub (Redis when clustered). */
+  directory: SessionDirectory;
+  /** Fleet commands (POST /api/commands). */
+  dispatcher: BatchDispatcher;
   presence: Presence;
   router: CommandRouter;
   frames: SignedFrames;
+  metrics: HubMetrics;
   adminToken: AdminToken;
   log: Logger;
   authFailed: AuthFailure;
@@ -38,6 +48,21 @@ const pingBodySchema = z.object({ wait_s: z.number().min(0).max(300).optional() 
 const cancelBodySchema = z.object({ wait_s: z.number().min(0).max(300).optional() });
 const DEFAULT_PING_WAIT_S = 10;
 const idParams = z.object({ id: z.string().min(1) });
+/** `?label=role=db&label=env=prod`: only keys carrying every one of these labels. */
+const keyListQuerySchema = z.object({
+  label: z
+    .union([z.string(), z.array(z.string()).max(32)])
+    .optional()
+    .superRefine((value, context) => {
+      for (const text of [value ?? []].flat()) {
+        try {
+          parseLabelArgument(text);
+        } catch (error) {
+          context.addIssue({ code: 'custom', message: (error as Error).message.replace('--label', '?label=') });
+        }
+      }
+    }),
+});
 
 /** The public view of a command: what the admin API and CLI show. */
 export function commandView(record: CommandRecord): Record<string, unknown> {
@@ -74,13 +99,22 @@ export async function adminRoutes(base: FastifyInstance, deps: AdminDeps): Promi
   };
   const keyOf = (request: FastifyRequest): KeyRecord => request.namedKey!;
 
+  /** This hub's sessions of the key close now; the hub holding it elsewhere is told to. */
+  const closeEverywhere = async (keyId: string, code: number, reason: string) => {
+    deps.presence.closeKey(keyId, code, reason);
+    await deps.directory.closeKey(keyId, code, reason).catch((error: Error) => deps.log.warn({ key_id: keyId, err: error.message }, 'could not tell other hubs to close the key\'s sessions; they refuse it at its next connect'));
+  };
+
   app.post('/api/agents/keys', { schema: { body: bodyOrEmpty(createKeyBodySchema) } }, async (request, reply) => {
     const issued = await deps.store.createKey({ name: request.body.name, permissions: request.body.permissions, labels: request.body.labels });
     deps.log.info({ key_id: issued.record.id, key_name: issued.record.name }, 'agent key created');
     return sendJson(reply, 201, { ...issued.record, key: issued.key });
   });
 
-  app.get('/api/agents/keys', async (_request, reply) => sendJson(reply, 200, { keys: await deps.store.listKeys() }));
+  app.get('/api/agents/keys', { schema: { querystring: keyListQuerySchema } }, async (request, reply) => {
+    const labels = Object.fromEntries([request.query.label ?? []].flat().map((text) => parseLabelArgument(text)));
+    return sendJson(reply, 200, { keys: await deps.store.listKeys({ labels }) });
+  });
 
   app.get('/api/agents/keys/:id', { schema: { params: idParams }, onRequest: namedKey }, async (request, reply) => sendJson(reply, 200, keyOf(request)));
 
@@ -89,9 +123,12 @@ export async function adminRoutes(base: FastifyInstance, deps: AdminDeps): Promi
     const body = request.body;
     const updated = await deps.store.updateKey(before.id, body);
     if (!updated) throw new HttpError(404, `no agent key with id ${before.id}; list keys with GET /api/agents/keys`);
-    if (body.status === 'disabled') deps.presence.closeKey(updated.id, CLOSE_KEY_DISABLED, 'agent key disabled');
+    if (body.status === 'disabled') await closeEverywhere(updated.id, CLOSE_KEY_DISABLED, 'agent key disabled');
     // A changed grant takes effect on connected agents now, not at their next reconnect.
-    else if (body.permissions !== undefined && !sameGrant(before.permissions, updated.permissions)) pushGrant(deps.presence, updated.id, updated.permissions, deps.log);
+    else if (body.permissions !== undefined && !sameGrant(before.permissions, updated.permissions)) {
+      pushGrant(deps.presence, updated.id, updated.permissions, deps.log);
+      await deps.directory.pushGrant(updated.id, updated.permissions).catch((error: Error) => deps.log.warn({ key_id: updated.id, err: error.message }, 'could not tell other hubs of the changed grant'));
+    }
     deps.log.info({ key_id: updated.id, status: updated.status }, 'agent key updated');
     return sendJson(reply, 200, updated);
   });
@@ -99,7 +136,7 @@ export async function adminRoutes(base: FastifyInstance, deps: AdminDeps): Promi
   app.delete('/api/agents/keys/:id', { schema: { params: idParams }, onRequest: namedKey }, async (request, reply) => {
     const { id } = keyOf(request);
     await deps.store.deleteKey(id);
-    deps.presence.closeKey(id, CLOSE_KEY_INVALID, 'agent key deleted');
+    await closeEverywhere(id, CLOSE_KEY_INVALID, 'agent key deleted');
     deps.log.info({ key_id: id }, 'agent key deleted');
     return sendJson(reply, 200, { ok: true, id });
   });
@@ -107,21 +144,27 @@ export async function adminRoutes(base: FastifyInstance, deps: AdminDeps): Promi
   app.post('/api/agents/keys/:id/regenerate', { schema: { params: idParams }, onRequest: namedKey }, async (request, reply) => {
     const issued = await deps.store.regenerateKey(keyOf(request).id);
     if (!issued) throw new HttpError(404, `no agent key with id ${keyOf(request).id}; list keys with GET /api/agents/keys`);
-    deps.presence.closeKey(issued.record.id, CLOSE_KEY_INVALID, 'agent key regenerated');
+    await closeEverywhere(issued.record.id, CLOSE_KEY_INVALID, 'agent key regenerated');
     deps.log.info({ key_id: issued.record.id }, 'agent key regenerated');
     return sendJson(reply, 200, { ...issued.record, key: issued.key });
   });
 
-  app.get('/api/agents/connected', async (_request, reply) => sendJson(reply, 200, { agents: deps.presence.view() }));
+  // Prometheus text format; scrape with the admin token (Prometheus: `authorization: { credentials_file: … }`).
+  app.get('/metrics', async (_request, reply) => {
+    const text = await deps.metrics.registry.metrics();
+    return reply.code(200).header('content-type', deps.metrics.registry.contentType).header('cache-control', 'no-store').send(text);
+  });
+
+  app.get('/api/agents/connected', async (_request, reply) => sendJson(reply, 200, { agents: await deps.directory.connected() }));
 
   app.get('/api/agents/connected/events', async (request, reply) => {
     reply.hijack(); // server-sent events on the raw response until the client leaves
-    streamConnectedAgents(request.raw, reply.raw, deps.presence, request.consoleSession?.expiresAtMs ?? null);
+    streamConnectedAgents(request.raw, reply.raw, () => deps.directory.connected(), request.consoleSession?.expiresAtMs ?? null);
   });
 
   app.post('/api/agents/keys/:id/ping', { schema: { params: idParams, body: bodyOrEmpty(pingBodySchema) }, onRequest: namedKey }, async (request, reply) => {
     const key = keyOf(request);
-    if (!deps.presence.isConnected(key.id)) {
+    if (!(await deps.directory.isConnected(key.id))) {
       throw new HttpError(409, `no agent is connected with key ${key.id}; check GET /api/agents/connected`);
     }
     assertGranted(key, 'ping');
@@ -145,6 +188,8 @@ export async function adminRoutes(base: FastifyInstance, deps: AdminDeps): Promi
     const finished = record !== undefined && (record.result !== null || record.status === 'expired');
     return sendJson(reply, finished ? 200 : 202, commandView(record ?? queued));
   });
+
+  fleetRoutes(app, deps);
 
   app.get('/api/commands/:id', { schema: { params: idParams } }, async (request, reply) => {
     const record = await deps.store.getCommand(request.params.id);

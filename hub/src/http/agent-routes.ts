@@ -6,6 +6,8 @@ import type { Logger } from '@tether/shared/logger.ts';
 import { PROTOCOL_VERSION } from '@tether/shared/protocol/hub-messages.ts';
 import { httpEventsBodySchema, httpHeartbeatBodySchema, httpRegisterBodySchema, httpResultBodySchema, pollQuerySchema } from '@tether/shared/protocol/http-bodies.ts';
 import type { HubStore, KeyRecord } from '../store/store.ts';
+import type { SessionDirectory } from '../cluster/session-directory.ts';
+import type { BatchDispatcher } from '../fleet/batch-dispatcher.ts';
 import { newSession } from '../presence.ts';
 import type { AgentSession, Presence } from '../presence.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
@@ -20,6 +22,8 @@ import { bodyOrEmpty, fixedMessage, jsonObjectSchema } from './validation.ts';
 
 export interface AgentRouteDeps {
   store: HubStore;
+  directory: SessionDirectory;
+  dispatcher: BatchDispatcher;
   presence: Presence;
   router: CommandRouter;
   signer: CommandSigner;
@@ -49,10 +53,16 @@ export async function agentRoutes(base: FastifyInstance, deps: AgentRouteDeps): 
   app.addHook('onRequest', agentAuth(deps.store, deps.authFailed, deps.log));
   const keyOf = (request: { agentKey: KeyRecord | null }): KeyRecord => request.agentKey!;
 
-  /** The key's HTTP session, created on first contact (micro-hack may poll before registering). */
-  const httpSession = (request: { agentKey: KeyRecord | null; agentKeyHash: string | null }): AgentSession => {
+  /**
+   * The key's HTTP session, created on first contact (micro-hack may poll before registering). An
+   * agent that registered before (on another hub, or before this hub restarted) is known from its
+   * stored registration: which agent it is, and the signing scheme and protocol it announced.
+   */
+  const httpSession = async (request: { agentKey: KeyRecord | null; agentKeyHash: string | null }): Promise<AgentSession> => {
     const key = keyOf(request);
     let session = deps.presence.httpSessionFor(key.id);
+    const known = session ? undefined : await deps.store.latestAgentForKey(key.id);
+    session ??= deps.presence.httpSessionFor(key.id);
     if (!session) {
       const created = newSession(key.id, request.agentKeyHash!, 'http_polling', {
         offerAllOnNextPoll: true,
@@ -64,23 +74,36 @@ export async function agentRoutes(base: FastifyInstance, deps: AgentRouteDeps): 
           return true;
         },
       });
+      if (known) {
+        const registered = known.register_data as { protocol?: unknown; signing?: unknown };
+        created.agentId = known.agent_id;
+        created.hostname = known.hostname;
+        created.version = known.version;
+        created.protocol = typeof registered.protocol === 'number' ? registered.protocol : null;
+        created.signing = typeof registered.signing === 'number' ? registered.signing : null;
+      }
       session = created;
       deps.presence.add(session);
-      deps.log.info({ key_id: key.id }, 'agent connected (http polling)');
+      deps.log.info({ key_id: key.id, agent_id: session.agentId }, 'agent connected (http polling)');
     }
     session.lastSeenMs = Date.now();
+    // Any hub may get the next request: each one claims the key's presence (never over a socket).
+    if (deps.directory.clustered) {
+      deps.directory.opened(session).catch((error: Error) => deps.log.warn({ key_id: key.id, err: error.message }, 'could not claim the polling session in the cluster'));
+    }
     return session;
   };
 
   app.post('/api/agents/heartbeat', { schema: { body: bodyOrEmpty(jsonObjectSchema) } }, async (request, reply) => {
     const key = keyOf(request);
     const body = parseHeartbeatOrRegister(request.body);
-    const session = httpSession(request);
+    const session = await httpSession(request);
     if ('connection_mode' in body) {
       const outcome = await registerSession(session, key, body, body.protocol ?? null, 'http_polling', deps);
       if (!outcome.ok) throw new HttpError(outcome.status, outcome.error);
       session.offerAllOnNextPoll = true;
       session.pendingGrant = null; // the answer carries the grant
+      void deps.dispatcher.agentBack(key.id);
       return sendJson(reply, 200, {
         ok: true,
         agent_id: body.agent_id,
@@ -105,7 +128,7 @@ export async function agentRoutes(base: FastifyInstance, deps: AgentRouteDeps): 
 
   app.get('/api/agents/poll', { schema: pollSchema, schemaErrorFormatter: fixedMessage(POLL_QUERY_HELP) }, async (request, reply) => {
     const key = keyOf(request);
-    const session = httpSession(request);
+    const session = await httpSession(request);
     let commands = await deps.router.takeForPoll(session);
     const waitS = request.query.wait ?? 0;
     const framesWaiting = () => Boolean(session.pendingGrant) || (session.pendingCancels?.length ?? 0) > 0;
@@ -143,7 +166,7 @@ export async function agentRoutes(base: FastifyInstance, deps: AgentRouteDeps): 
       throw new HttpError(400, `invalid result body: ${details[0]!.path}: ${details[0]!.message}; send { command_id, result: { success, data } }`, details);
     }
     const body = parsed.data;
-    httpSession(request);
+    await httpSession(request);
     const { type: _type, ...result } = body.result;
     // Resolves once the result's batch is durable: the 2xx is the ack.
     const { stored, refusal } = await deps.router.recordResult(key.id, { ...result, command_id: body.command_id });
@@ -155,7 +178,7 @@ export async function agentRoutes(base: FastifyInstance, deps: AgentRouteDeps): 
 
   app.post('/api/agents/events', { schema: { body: bodyOrEmpty(httpEventsBodySchema) } }, async (request, reply) => {
     const key = keyOf(request);
-    httpSession(request);
+    await httpSession(request);
     const { outcomes } = await deps.router.submitEvents(key.id, request.body.events);
     const dropped = (await outcomes).filter((outcome) => outcome === 'dropped').length;
     // Dropped events (the command has its cap) are not an error: the agent must not send them again.

@@ -24,6 +24,9 @@ import type { AdminDeps } from './admin-routes.ts';
 import { agentRoutes } from './agent-routes.ts';
 import type { AgentRouteDeps } from './agent-routes.ts';
 import { artifactRoutes } from './artifact-routes.ts';
+import { artifactAdminRoutes } from './artifact-admin-routes.ts';
+import { backupStatusRoutes } from './backup-status-routes.ts';
+import type { BackupStatusDeps } from './backup-status-routes.ts';
 import type { ArtifactRouteDeps } from './artifact-routes.ts';
 import { registerConsoleAuth } from '../console/console-auth.ts';
 import { sessionRoutes } from '../console/session-routes.ts';
@@ -48,6 +51,7 @@ export interface HttpAppDeps {
   console: { dirs: string[]; signer: Pick<CommandSigner, 'deriveSecret'> };
   agent: WithoutAuth<AgentRouteDeps>;
   artifacts: Omit<ArtifactRouteDeps, 'authFailed' | 'deadlines'>;
+  backups: Pick<BackupStatusDeps, 'agentHeartbeats'>;
   releases: ReleaseRouteDeps;
   signingKey: SigningKeyRouteDeps;
   websocket: WithoutAuth<Omit<WebSocketRouteDeps, 'limits'>>;
@@ -99,6 +103,8 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<{ app: FastifyIns
   await app.register(sessionRoutes, { auth: consoleAuth, adminToken: deps.admin.adminToken, signInsPerMinutePerIp: deps.limits.signInsPerMinutePerIp, log: deps.log });
   await app.register(adminRoutes, { ...deps.admin, authFailed, consoleAuth });
   await app.register(consoleApiRoutes, { store: deps.admin.store, presence: deps.admin.presence, heartbeatIntervalS: deps.websocket.heartbeatIntervalS, adminToken: deps.admin.adminToken, authFailed, consoleAuth });
+  await app.register(artifactAdminRoutes, { dataDir: deps.artifacts.dataDir, adminToken: deps.admin.adminToken, authFailed, consoleAuth, log: deps.log });
+  await app.register(backupStatusRoutes, { ...deps.backups, adminToken: deps.admin.adminToken, authFailed, consoleAuth });
   await app.register(artifactRoutes, { ...deps.artifacts, deadlines, authFailed });
   await app.register(releaseRoutes, deps.releases);
   await app.register(consoleStaticFiles, { dirs: deps.console.dirs, log: deps.log });

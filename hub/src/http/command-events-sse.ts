@@ -13,6 +13,9 @@ export function streamCommandEvents(
   deps: { store: HubStore; router: CommandRouter; log: { warn(obj: object, msg: string): void } },
 ): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+  // A HEAD gets the head and nothing else (a write would never flush it: the client would wait forever).
+  if (req.method === 'HEAD') return void res.end();
+  res.flushHeaders(); // the client sees the stream open before the first event
   let lastId = Number(req.headers['last-event-id'] ?? 0) || 0;
 
   const writeEvent = (event: StoredEvent) => {

@@ -1,8 +1,9 @@
 // Errors that say how to fix the request, answered as `{ error, details? }`, and the JSON answer
 // every route uses.
 import type { FastifyReply } from 'fastify';
+import { TetherError } from '@tether/shared/errors.ts';
 
-export class HttpError extends Error {
+export class HttpError extends TetherError {
   readonly status: number;
   /** The same status under the name Fastify reads (and may set: a plain field, not a getter). */
   statusCode: number;
@@ -11,7 +12,7 @@ export class HttpError extends Error {
   readonly headers: Record<string, string>;
 
   constructor(status: number, message: string, details?: unknown, headers: Record<string, string> = {}) {
-    super(message);
+    super(`TETHER_ERR_HTTP_${status}`, message);
     this.name = 'HttpError';
     this.status = status;
     this.statusCode = status;

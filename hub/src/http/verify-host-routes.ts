@@ -2,6 +2,7 @@
 // artifact plugin (agent key auth, raw bodies):
 //   PUT  /api/agents/artifacts/{id}/manifest                  owner: the artifact's manifest (JSON)
 //   POST /api/agents/artifacts/{id}/verify                    owner: its own restore test result
+//   POST /api/agents/artifacts/{id}/commit                    owner: makes a streamed upload the artifact
 //   GET  /api/agents/verify/artifacts/{key_id}/{id}            verify host: the bytes the hub stores
 //   GET  /api/agents/verify/artifacts/{key_id}/{id}/manifest   verify host: the owner's manifest
 //   POST /api/agents/verify/artifacts/{key_id}/{id}/s3         verify host: a presigned S3 GET
@@ -11,7 +12,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ARTIFACT_ID } from '../artifacts/upload-handler.ts';
+import { ARTIFACT_ID, commitStreamedArtifact } from '../artifacts/upload-handler.ts';
 import { MAX_MANIFEST_BYTES, VERIFY_HOST_PERMISSION, openStoredArtifact, presignArtifactGet, readManifest, storeManifest, storeVerifyResult } from '../artifacts/verify-host-handlers.ts';
 import type { S3Settings } from '../artifacts/s3-settings.ts';
 import type { Logger } from '@tether/shared/logger.ts';
@@ -50,6 +51,14 @@ export function verifyHostRoutes(base: FastifyInstance, deps: { dataDir: string;
   app.put('/api/agents/artifacts/:id/manifest', { schema: { params: ownParams } }, async (request) => {
     await storeManifest(deps.dataDir, request.agentKey!.id, request.params.id, await readJsonBody(request, MAX_MANIFEST_BYTES));
     return { ok: true };
+  });
+
+  // A streamed upload (X-Tether-Sha256: streamed) becomes the artifact only with the right sha256.
+  app.post('/api/agents/artifacts/:id/commit', { schema: { params: ownParams } }, async (request, reply) => {
+    const body = z.object({ sha256: z.string().regex(/^[a-f0-9]{64}$/, 'sha256 is 64 lower-case hex digits') }).safeParse(await readJsonBody(request, 4096));
+    if (!body.success) throw new HttpError(400, `body must be {"sha256": "<hex>"}: ${body.error.issues[0]?.message}`);
+    const answer = await commitStreamedArtifact(deps.dataDir, request.agentKey!.id, request.params.id, body.data.sha256, deps.log);
+    return reply.status(answer.status).send(answer.status >= 400 ? { error: answer.body.error } : answer.body);
   });
 
   // The owner's own restore test (a backup host with the identity) is stored the same way.

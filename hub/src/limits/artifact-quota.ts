@@ -80,9 +80,11 @@ export class ArtifactQuota {
     const names = await readdir(dir).catch(() => [] as string[]);
     const sizes = new Map<string, number>();
     await Promise.all(
-      names.filter((name) => ARTIFACT_ID.test(name)).map(async (name) => {
+      // Streamed uploads waiting for their commit (<id>.streamed) count as that artifact.
+      names.filter((name) => ARTIFACT_ID.test(name.replace(/\.streamed$/, ''))).map(async (name) => {
         const info = await stat(join(dir, name)).catch(() => null);
-        if (info?.isFile()) sizes.set(name, info.size);
+        const id = name.replace(/\.streamed$/, '');
+        if (info?.isFile()) sizes.set(id, Math.max(sizes.get(id) ?? 0, info.size));
       }),
     );
     return sizes;

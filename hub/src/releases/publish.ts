@@ -6,9 +6,14 @@ import { join, resolve } from 'node:path';
 import { releaseFileNames } from '@tether/shared/release/manifest.ts';
 import { verifyRelease } from '@tether/shared/release/verify.ts';
 import type { VerifiedRelease } from '@tether/shared/release/verify.ts';
+import { TetherError } from '@tether/shared/errors.ts';
 
-export class PublishError extends Error {
+export class PublishError extends TetherError {
   override name = 'PublishError';
+
+  constructor(message: string) {
+    super('TETHER_ERR_PUBLISH', message);
+  }
 }
 
 const MANIFEST_NAME = /^tether-agent-(.+)-([a-z0-9]+-[a-z0-9]+)\.json$/;

@@ -3,9 +3,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodePublicKey } from '@tether/shared/release/signing.ts';
+import { TetherError } from '@tether/shared/errors.ts';
 
-export class ReleaseKeysError extends Error {
+export class ReleaseKeysError extends TetherError {
   override name = 'ReleaseKeysError';
+
+  constructor(message: string) {
+    super('TETHER_ERR_RELEASE_KEYS', message);
+  }
 }
 
 export function releaseKeysPath(dataDir: string, explicitFile?: string): string {

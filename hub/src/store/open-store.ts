@@ -5,8 +5,6 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '@tether/shared/logger.ts';
 import type { HubStore, StoreTuning } from './store.ts';
-import { SqliteStore } from './sqlite/sqlite-store.ts';
-import { PostgresStore } from './postgres/postgres-store.ts';
 
 export type StoreLocation = { engine: 'sqlite'; path: string } | { engine: 'postgres'; url: string };
 
@@ -28,8 +26,14 @@ export function storeLocation(database: string | undefined, dataDir: string): St
   return { engine: 'sqlite', path: isAbsolute(database) ? database : resolve(database) };
 }
 
-export function openHubStore(location: StoreLocation, log: Logger, tuning: StoreTuning = {}): Promise<HubStore> {
-  return location.engine === 'sqlite' ? SqliteStore.open({ path: location.path, log, ...tuning }) : PostgresStore.open({ url: location.url, log, ...tuning });
+/** The engine's module is loaded only when used: a SQLite hub never loads pg. */
+export async function openHubStore(location: StoreLocation, log: Logger, tuning: StoreTuning = {}): Promise<HubStore> {
+  if (location.engine === 'sqlite') {
+    const { SqliteStore } = await import('./sqlite/sqlite-store.ts');
+    return SqliteStore.open({ path: location.path, log, ...tuning });
+  }
+  const { PostgresStore } = await import('./postgres/postgres-store.ts');
+  return PostgresStore.open({ url: location.url, log, ...tuning });
 }
 
 /** The location for logs and messages: a PostgreSQL password never appears. */

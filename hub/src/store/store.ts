@@ -4,6 +4,7 @@
 // commits goes into one transaction, and each call resolves once its batch is durable.
 import type { CommandStatus, CommandView, KeyView } from '@tether/shared/protocol/admin-api.ts';
 import type { KeySelector, Labels } from '@tether/shared/protocol/labels.ts';
+import { TetherError } from '@tether/shared/errors.ts';
 
 export type StoreEngine = 'sqlite' | 'postgres';
 
@@ -88,6 +89,11 @@ export interface StoredEvent {
 
 /** Events kept per command by default (--max-events-per-command); a chatty job cannot fill the disk. */
 export const MAX_EVENTS_PER_COMMAND = 2000;
+
+/** Group-committed writes resolve once durable unless `durable: false` (then once committed). */
+export interface WriteOptions {
+  durable?: boolean;
+}
 
 /** What both engines take besides where the data is. */
 export interface StoreTuning {
@@ -215,8 +221,12 @@ export interface AuditFilter {
   limit: number;
 }
 
-export class StoreSchemaError extends Error {
+export class StoreSchemaError extends TetherError {
   override name = 'StoreSchemaError';
+
+  constructor(message: string) {
+    super('TETHER_ERR_STORE_SCHEMA', message);
+  }
 }
 
 export interface HubStore {
@@ -243,17 +253,21 @@ export interface HubStore {
   saveHeartbeat(agentId: string, keyId: string, heartbeat: Record<string, unknown>): Promise<void>;
   getAgent(agentId: string): Promise<AgentRecord | undefined>;
   countAgentsForKey(keyId: string): Promise<number>;
+  /** Every agent row (with its last heartbeat), oldest key first. */
+  listAgents(): Promise<AgentRecord[]>;
+  /** The key's most recently seen agent (an HTTP-polling agent that registered on another hub). */
+  latestAgentForKey(keyId: string): Promise<AgentRecord | undefined>;
   /** The key's agents, least recently seen first (to make room under the per-key quota). */
   agentIdsByLastSeen(keyId: string): Promise<string[]>;
   deleteAgent(agentId: string): Promise<void>;
 
   // Commands and results (group-committed writes).
   /** False when a command with this id exists already (nothing is changed then). */
-  insertCommand(command: NewCommand): Promise<boolean>;
+  insertCommand(command: NewCommand, options?: WriteOptions): Promise<boolean>;
   getCommand(commandId: string): Promise<CommandRecord | undefined>;
   /** Commands of a key that still need delivering: queued, or sent and never answered, oldest first. */
   unanswered(keyId: string): Promise<CommandRecord[]>;
-  markSent(commandId: string, via: string): Promise<void>;
+  markSent(commandId: string, via: string, options?: WriteOptions): Promise<void>;
   markExpired(commandId: string): Promise<boolean>;
   /** Stores the result unless one is stored already (first wins, across every hub on the store). */
   completeCommand(completion: CompleteCommand): Promise<boolean>;
@@ -307,8 +321,6 @@ export interface HubStore {
 
   // The operator's console: history, hosts, heartbeat history, audit log.
   listCommands(filter: CommandHistoryFilter): Promise<CommandRecord[]>;
-  /** Every agent the hub has seen (one key's when given), most recently seen first. */
-  listAgents(filter?: { keyId?: string }): Promise<AgentRecord[]>;
   /** Writes the point into the agent's ring slot for its minute (so the ring never grows past HEARTBEAT_RING_SLOTS). */
   recordHeartbeatPoint(agentId: string, keyId: string, point: HeartbeatPoint): Promise<void>;
   /** The agent's points since that time, oldest first. */

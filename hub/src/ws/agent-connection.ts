@@ -15,14 +15,18 @@ import type { HeartbeatRing } from '../hosts/heartbeat-ring.ts';
 import { scheme2 } from '../commands/signed-frames.ts';
 import { sameGrant } from '../commands/grant-push.ts';
 import type { HubStore, KeyRecord } from '../store/store.ts';
+import type { SessionDirectory } from '../cluster/session-directory.ts';
+import type { BatchDispatcher } from '../fleet/batch-dispatcher.ts';
 import { registerSession } from '../register-session.ts';
 import { BadFrameCounter } from './bad-frame-counter.ts';
-import { CLOSE_PROTOCOL_VIOLATION } from './close-codes.ts';
+import { CLOSE_PROTOCOL_VIOLATION, CLOSE_REPLACED } from './close-codes.ts';
 
 export interface AgentConnectionDeps {
   presence: Presence;
   router: CommandRouter;
   store: HubStore;
+  directory: SessionDirectory;
+  dispatcher: BatchDispatcher;
   signer: CommandSigner;
   frames: SignedFrames;
   log: Logger;
@@ -118,12 +122,16 @@ export function acceptAgentConnection(ws: WebSocket, key: KeyRecord, keyHash: st
           ws.close(outcome.closeCode, outcome.status === 409 ? 'agent_id registered under another key' : 'over the hub quota of agents per key');
           return;
         }
+        // The key's live session on every hub now (an older one elsewhere is closed, 4008).
+        await deps.directory.opened(session).catch((error: Error) => log.warn({ err: error.message }, 'could not claim the session in the cluster; commands from other hubs reach it after its next heartbeat'));
         session.send!({ type: 'registered', agent_id: data.agent_id });
         // A grant changed since `connected` was not pushed to this session (its scheme was unknown
         // until now): send it before any command.
         const current = (await deps.store.getKey(key.id))?.permissions;
         if (current && scheme2(session) && !sameGrant(current, key.permissions)) session.pushGrant!(current);
         await deps.router.resendUnanswered(session);
+        // Fleet commands that waited for this agent (it was offline) may start its target now.
+        void deps.dispatcher.agentBack(key.id);
         return;
       }
       case 'heartbeat': {
@@ -134,12 +142,24 @@ export function acceptAgentConnection(ws: WebSocket, key: KeyRecord, keyHash: st
           deps.heartbeats.record(session.agentId, key.id, message);
         }
         session.send!({ type: 'heartbeat_ack' });
+        if (session.agentId) {
+          deps.directory.alive(session).then(
+            (live) => {
+              if (live) return;
+              log.warn({ session_id: session.sessionId }, 'a newer session of this key holds it on another hub; closing this one with 4008');
+              ws.close(CLOSE_REPLACED, 'replaced by a newer session of the same agent key');
+            },
+            (error: Error) => log.warn({ err: error.message }, 'could not refresh the session in the cluster'),
+          );
+        }
         return;
       }
       case 'response': {
         const { type: _type, ...response } = message;
-        // Not awaited here: the next frames go on while this result's batch becomes durable.
-        deps.router.recordResult(key.id, response).then(
+        // Awaited until submitted (results keep their order), not until durable: the next frames
+        // go on while this result's batch becomes durable.
+        const { settled } = await deps.router.submitResult(key.id, response);
+        settled.then(
           ({ refusal }) => {
             if (refusal) session.send!({ type: 'error', message: refusal.message });
             // Not stored for now (over a rate): no ack, so the agent keeps it and sends it again later.
@@ -164,6 +184,7 @@ export function acceptAgentConnection(ws: WebSocket, key: KeyRecord, keyHash: st
   ws.on('close', (code) => {
     keepalive.stop();
     deps.presence.remove(session.sessionId);
+    deps.directory.closed(session);
     log.info({ session_id: session.sessionId, agent_id: session.agentId, code }, 'agent disconnected');
   });
   ws.on('error', (error) => log.warn({ session_id: session.sessionId, err: error.message }, 'agent socket error'));

@@ -1,5 +1,5 @@
 // The console's store methods on both engines: command history with filters and keyset pages, the
-// agents list, the bounded heartbeat ring, and the audit log.
+// bounded heartbeat ring, and the audit log.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -46,15 +46,6 @@ for (const { engine, skip } of ENGINES) {
         before = { created_at: page.at(-1)!.created_at, command_id: page.at(-1)!.command_id };
       }
       assert.deepEqual(paged.map((r) => r.command_id), all.map((r) => r.command_id));
-    });
-
-    it('lists agents most recently seen first, per key', async (t) => {
-      const { store } = await openFixture(engine, t);
-      await store.saveRegistration({ agent_id: 'a1', key_id: 'key_1', hostname: 'h1', version: '1.0.0', transport: 'websocket', data: {} });
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      await store.saveRegistration({ agent_id: 'a2', key_id: 'key_2', hostname: 'h2', version: '1.1.0', transport: 'http_polling', data: {} });
-      assert.deepEqual((await store.listAgents()).map((agent) => agent.agent_id), ['a2', 'a1']);
-      assert.deepEqual((await store.listAgents({ keyId: 'key_1' })).map((agent) => agent.hostname), ['h1']);
     });
 
     it('keeps at most one heartbeat point per minute and 24 h of them per agent', async (t) => {

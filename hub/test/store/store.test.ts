@@ -99,6 +99,10 @@ for (const { engine, skip } of ENGINES) {
       await store.saveHeartbeat('old', 'key_q', { n: 1 });
       assert.equal(await store.countAgentsForKey('key_q'), 3);
       assert.deepEqual(await store.agentIdsByLastSeen('key_q'), ['mid', 'new', 'old']);
+      assert.equal((await store.latestAgentForKey('key_q'))?.agent_id, 'old', 'the one seen last');
+      assert.deepEqual((await store.listAgents()).map((agent) => agent.agent_id), ['mid', 'new', 'old', 'other']);
+      assert.deepEqual((await store.listAgents()).find((agent) => agent.agent_id === 'old')?.last_heartbeat, { n: 1 });
+      assert.equal(await store.latestAgentForKey('key_none'), undefined);
       await store.deleteAgent('mid');
       assert.equal(await store.countAgentsForKey('key_q'), 2);
       assert.equal(await store.getAgent('mid'), undefined);

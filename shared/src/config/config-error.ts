@@ -1,8 +1,13 @@
 import type { z } from 'zod';
+import { TetherError } from '../errors.ts';
 
 /** Bad configuration: the process prints `message` and exits 78 without starting anything. */
-export class ConfigError extends Error {
+export class ConfigError extends TetherError {
   override name = 'ConfigError';
+
+  constructor(message: string) {
+    super('TETHER_ERR_CONFIG', message);
+  }
 }
 
 /**

@@ -3,6 +3,7 @@
 // description of the problem are printed, never the text.
 import { parseDocument } from 'yaml';
 import type { YAMLError } from 'yaml';
+import { TetherError } from '../errors.ts';
 
 const PROBLEMS: Record<string, string> = {
   ALIAS_PROPS: 'an alias (*name) cannot carry an anchor or a tag',
@@ -36,12 +37,12 @@ export function describeYamlError(error: YAMLError): string {
   return `${where}: ${PROBLEMS[error.code] ?? 'a YAML syntax error'}`;
 }
 
-export class YamlSyntaxError extends Error {
+export class YamlSyntaxError extends TetherError {
   override name = 'YamlSyntaxError';
   /** One line per problem, e.g. "line 3, column 9: …"; none quotes the file. */
   readonly problems: string[];
   constructor(problems: string[]) {
-    super(problems.join('; '));
+    super('TETHER_ERR_YAML_SYNTAX', problems.join('; '));
     this.problems = problems;
   }
 }
@@ -50,7 +51,8 @@ const MAX_REPORTED = 5;
 
 /** Parses YAML text; a syntax error throws YamlSyntaxError that says where, never what the line holds. */
 export function parseYamlQuietly(text: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  // stringKeys: a collection as a key is an error (yaml would otherwise warn on stderr, quoting it); logLevel: no warnings printed.
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, stringKeys: true, logLevel: 'error' });
   if (doc.errors.length > 0) throw new YamlSyntaxError(doc.errors.slice(0, MAX_REPORTED).map(describeYamlError));
   try {
     return doc.toJS({ maxAliasCount: 100 });

@@ -41,6 +41,18 @@ export const registerSchema = z.object({
   protocol: z.number().int().optional(),
 });
 
+/** [ext] One backup target's state as the agent knows it (docs/backup.md "Staleness"). */
+export const backupTargetStatusSchema = z.object({
+  /** created_at of the newest artifact. */
+  last_success_at: z.string().max(64).optional(),
+  last_artifact_id: z.string().max(128).optional(),
+  /** The target's alert_after_h, so the hub can flag it without the agent's config. */
+  alert_after_h: z.number().positive().optional(),
+  /** The newest restore test result among the target's artifacts. */
+  last_verify: z.object({ ok: z.boolean(), at: z.string().max(64), id: z.string().max(128) }).optional(),
+});
+export type BackupTargetStatus = z.infer<typeof backupTargetStatusSchema>;
+
 export const heartbeatSchema = z.object({
   type: z.literal('heartbeat'),
   status: z
@@ -53,6 +65,8 @@ export const heartbeatSchema = z.object({
   system_metrics: systemMetricsSchema.partial().optional(),
   jobs: z.object({ running: z.number().int(), queued: z.number().int() }).optional(),
   outbox: z.object({ pending: z.number().int() }).optional(),
+  /** [ext] Per backup target (by name): last success and last restore test. */
+  backups: z.record(z.string().max(64), backupTargetStatusSchema).refine((value) => Object.keys(value).length <= 1000, 'at most 1000 backup targets').optional(),
 });
 
 export const jobAcceptedSchema = z.object({

@@ -1,6 +1,6 @@
 // HTTP fallback bodies (protocol.md section 4).
 import { z } from 'zod';
-import { registerDataSchema, responseSchema, jobEventSchema } from './agent-messages.ts';
+import { heartbeatSchema, registerDataSchema, responseSchema, jobEventSchema } from './agent-messages.ts';
 import { systemMetricsSchema } from './metrics.ts';
 import { timestampSchema } from './timestamp.ts';
 
@@ -16,6 +16,8 @@ export const httpHeartbeatBodySchema = z.object({
   version: z.string().optional(),
   metrics: systemMetricsSchema.partial().optional(),
   agent_id: z.string().optional(),
+  /** [ext] The WebSocket heartbeat's per-target backup summary. */
+  backups: heartbeatSchema.shape.backups,
 });
 
 export const httpRegisterAnswerSchema = z.object({

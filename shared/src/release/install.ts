@@ -13,9 +13,14 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../atomic-file.ts';
 import { isValidVersion, sortVersions } from './versions.ts';
+import { TetherError } from '../errors.ts';
 
-export class InstallError extends Error {
+export class InstallError extends TetherError {
   override name = 'InstallError';
+
+  constructor(message: string) {
+    super('TETHER_ERR_INSTALL', message);
+  }
 }
 
 /** Files every release directory holds (paths relative to it). */

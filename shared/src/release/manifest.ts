@@ -1,6 +1,7 @@
 // The release manifest { version, platform, arch, sha256, size } (protocol.md section 7), parsed
 // and validated by hand: the supervisor reads manifests and must not load zod.
 import { isValidVersion } from './versions.ts';
+import { TetherError } from '../errors.ts';
 
 export interface ReleaseManifest {
   version: string;
@@ -15,8 +16,12 @@ export interface ReleaseManifest {
   key_id?: string;
 }
 
-export class ManifestError extends Error {
+export class ManifestError extends TetherError {
   override name = 'ManifestError';
+
+  constructor(message: string) {
+    super('TETHER_ERR_MANIFEST', message);
+  }
 }
 
 /** Platforms a release may be built for. */

@@ -4,12 +4,17 @@ import { mkdir, readFile, stat, chmod } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { generateEd25519KeyPair, publicKeyFromPrivatePem, sha256Hex, signEd25519, verifyEd25519 } from '../crypto.ts';
 import { writeFileAtomic } from '../atomic-file.ts';
+import { TetherError } from '../errors.ts';
 
 export const PRIVATE_KEY_FILE = 'release-key.pem';
 export const PUBLIC_KEY_FILE = 'release-key.pub';
 
-export class ReleaseKeyError extends Error {
+export class ReleaseKeyError extends TetherError {
   override name = 'ReleaseKeyError';
+
+  constructor(message: string) {
+    super('TETHER_ERR_RELEASE_KEY', message);
+  }
 }
 
 /** A short fingerprint of a release public key (base64 raw 32 bytes): first 16 hex of its SHA-256. */

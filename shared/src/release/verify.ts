@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { MAX_MANIFEST_BYTES, ManifestError, parseManifest } from './manifest.ts';
 import type { ReleaseManifest } from './manifest.ts';
 import { decodePublicKey, findSigningKey, keyId } from './signing.ts';
+import { TetherError } from '../errors.ts';
 
 export type ReleaseVerificationFailure =
   | 'no_trusted_keys'
@@ -18,12 +19,11 @@ export type ReleaseVerificationFailure =
   | 'size_mismatch'
   | 'sha256_mismatch';
 
-export class ReleaseVerificationError extends Error {
+export class ReleaseVerificationError extends TetherError {
   override name = 'ReleaseVerificationError';
-  readonly code: ReleaseVerificationFailure;
+  declare readonly code: ReleaseVerificationFailure;
   constructor(code: ReleaseVerificationFailure, message: string) {
-    super(message);
-    this.code = code;
+    super(code, message);
   }
 }
 

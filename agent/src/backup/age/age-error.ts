@@ -1,5 +1,6 @@
 // Why an age file could not be opened. The codes follow the failure classes of the age test vectors
 // (C2SP CCTV): a parse error must not be reported as a wrong key, nor a wrong key as tampering.
+import { TetherError } from '@tether/shared/errors.ts';
 export type AgeErrorCode =
   /** The header does not parse (or a stanza meant for our key is malformed). */
   | 'AGE_HEADER'
@@ -12,12 +13,11 @@ export type AgeErrorCode =
   /** A valid age feature tether does not implement: passphrases (scrypt), post-quantum keys, armor. */
   | 'AGE_UNSUPPORTED';
 
-export class AgeError extends Error {
+export class AgeError extends TetherError {
   override readonly name = 'AgeError';
-  readonly code: AgeErrorCode;
+  declare readonly code: AgeErrorCode;
 
   constructor(code: AgeErrorCode, message: string) {
-    super(message);
-    this.code = code;
+    super(code, message);
   }
 }

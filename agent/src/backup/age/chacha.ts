@@ -4,10 +4,15 @@ import { createCipheriv, createDecipheriv } from 'node:crypto';
 const TAG_BYTES = 16;
 
 export function chachaSeal(key: Buffer, nonce: Buffer, plaintext: Buffer): Buffer {
+  return Buffer.concat(chachaSealParts(key, nonce, plaintext));
+}
+
+/** The sealed chunk as its pieces (ciphertext, final block, tag), for a caller that joins many at once. */
+export function chachaSealParts(key: Buffer, nonce: Buffer, plaintext: Buffer): Buffer[] {
   const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_BYTES });
   const head = cipher.update(plaintext);
   const tail = cipher.final();
-  return Buffer.concat([head, tail, cipher.getAuthTag()]);
+  return [head, tail, cipher.getAuthTag()];
 }
 
 /** Returns the plaintext, or null when the tag does not verify. */

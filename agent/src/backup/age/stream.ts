@@ -4,7 +4,7 @@ import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import { hkdfSync, randomBytes } from 'node:crypto';
 import { AgeError } from './age-error.ts';
-import { chachaOpen, chachaSeal } from './chacha.ts';
+import { chachaOpen, chachaSeal, chachaSealParts } from './chacha.ts';
 import { encodeHeader, parseHeader, verifyHeaderMac } from './header.ts';
 import type { ParsedHeader } from './header.ts';
 import { parseRecipient, unwrapFileKey, wrapFileKey } from './x25519.ts';
@@ -78,8 +78,12 @@ export class AgeEncryptStream extends Transform {
 
   override _transform(data: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.queue.push(data);
-    // Keep at least one byte back: only the final chunk may be sealed with the "last" flag.
-    while (this.queue.length > CHUNK) this.push(chachaSeal(this.key, chunkNonce(this.counter++, false), this.queue.take(CHUNK)));
+    // Keep at least one byte back: only the final chunk may be sealed with the "last" flag. All
+    // chunks sealed from this input leave as one buffer: one push (and one hash update and file
+    // write downstream) per input block instead of one per 64 KiB chunk.
+    const sealed: Buffer[] = [];
+    while (this.queue.length > CHUNK) sealed.push(...chachaSealParts(this.key, chunkNonce(this.counter++, false), this.queue.take(CHUNK)));
+    if (sealed.length > 0) this.push(Buffer.concat(sealed));
     callback();
   }
 

@@ -15,6 +15,12 @@ export function unquoteQualified(name: string): string {
   return parts.join('.');
 }
 
+const typedIndexOf = Uint8Array.prototype.indexOf;
+
+function findNewline(chunk: Buffer, from: number): number {
+  return typedIndexOf.call(chunk, 10, from);
+}
+
 export class PostgresRowCounter {
   readonly counts: Record<string, number> = {};
   private table: string | null = null;
@@ -48,25 +54,42 @@ export class PostgresRowCounter {
     this.lineLength = 0;
   }
 
-  /** Counts rows from `position`; returns where COPY data stopped (end of chunk or after `\.`). */
+  /**
+   * Counts rows from `position`; returns where COPY data stopped (end of chunk or after `\.`).
+   * Newlines are found with V8's own TypedArray#indexOf: Node's Buffer#indexOf is a binding call
+   * per row (2.2 s on 3 million rows), a latin1 string per chunk a 1 MiB heap object for the GC.
+   */
   private copyData(chunk: Buffer, position: number): number {
-    let start = position;
-    for (let newline = chunk.indexOf(10, start); newline !== -1; newline = chunk.indexOf(10, start)) {
-      const length = this.lineLength + newline - start;
-      const endMarker = length === 2 && (this.lineLength === 0 ? chunk[start] === 0x5c && chunk[start + 1] === 0x2e : `${this.lineHead}${chunk.toString('latin1', start, newline)}` === '\\.');
+    let lineStart = position;
+    let rows = 0;
+    for (let i = findNewline(chunk, position); i !== -1; i = findNewline(chunk, i + 1)) {
+      const length = this.lineLength + i - lineStart;
+      const endMarker = length === 2 && (this.lineLength === 0 ? chunk[lineStart] === 0x5c && chunk[lineStart + 1] === 0x2e : `${this.lineHead}${chunk.toString('latin1', lineStart, i)}` === '\\.');
       this.lineHead = '';
       this.lineLength = 0;
-      start = newline + 1;
+      lineStart = i + 1;
       if (endMarker) {
+        this.rows += rows;
+        this.flushRows();
         this.table = null;
-        return start;
+        return lineStart;
       }
-      this.counts[this.table!]! += 1;
+      rows++;
     }
-    if (start < chunk.length) {
-      if (this.lineHead.length < 3) this.lineHead += chunk.toString('latin1', start, Math.min(chunk.length, start + 3 - this.lineHead.length));
-      this.lineLength += chunk.length - start;
+    this.rows += rows;
+    if (lineStart < chunk.length) {
+      if (this.lineHead.length < 3) this.lineHead += chunk.toString('latin1', lineStart, Math.min(chunk.length, lineStart + 3 - this.lineHead.length));
+      this.lineLength += chunk.length - lineStart;
     }
+    this.flushRows();
     return chunk.length;
+  }
+
+  /** Rows of the current table counted in a local (no record lookup per row). */
+  private rows = 0;
+
+  private flushRows(): void {
+    if (this.table !== null && this.rows > 0) this.counts[this.table]! += this.rows;
+    this.rows = 0;
   }
 }

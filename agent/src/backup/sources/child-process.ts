@@ -9,6 +9,7 @@ import { childEnv } from '@tether/shared/child-env.ts';
 import type { ToolKind } from '@tether/shared/child-env.ts';
 
 const STDERR_KEEP = 4096;
+const COALESCE_BYTES = 1 << 20;
 
 export interface ProgramOptions {
   /** Variables this program's own target sets (its `env:`, its password as PGPASSWORD). */
@@ -60,25 +61,83 @@ function outcome(child: ChildProcess, argv: string[], options: ProgramOptions): 
   });
 }
 
-/** The program's stdout as a stream that only ends once the program exited cleanly. */
-export function programOutput(argv: string[], options: ProgramOptions = {}): Readable {
-  async function* produce(): AsyncGenerator<Buffer> {
-    const child = start(argv, 'ignore', options);
-    const done = outcome(child, argv, options);
-    let drained = false;
+/**
+ * The program's stdout as a stream that only ends once the program exited cleanly. Dump tools
+ * write in 4 KiB pieces, so the pipe wakes the event loop every few KiB: each piece is copied into
+ * a 1 MiB block straight from the 'data' event (no promise or async-iterator step per piece), and
+ * only full blocks travel on, which cuts the per-chunk cost of every later stage (pg_dump of a
+ * 456 MiB database: ~45,000 pipe reads). A consumer that is full pauses the pipe (back-pressure
+ * reaches the program); one that gives up kills the program's process group.
+ */
+class ProgramOutput extends Readable {
+  readonly #argv: string[];
+  readonly #options: ProgramOptions;
+  #child: ChildProcess | null = null;
+  #block = Buffer.allocUnsafe(COALESCE_BYTES);
+  #used = 0;
+
+  constructor(argv: string[], options: ProgramOptions) {
+    super({ highWaterMark: COALESCE_BYTES });
+    this.#argv = argv;
+    this.#options = options;
+  }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    let child: ChildProcess;
     try {
-      for await (const chunk of child.stdout!) yield chunk as Buffer;
-      drained = true;
-    } finally {
-      // Consumer gave up (another stage failed): stop the program.
-      if (!drained && child.exitCode === null && child.signalCode === null && child.pid) {
-        try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+      child = start(this.#argv, 'ignore', this.#options);
+    } catch (error) {
+      return callback(error as Error);
+    }
+    this.#child = child;
+    const done = outcome(child, this.#argv, this.#options);
+    const stdout = child.stdout!;
+    stdout.on('data', (piece: Buffer) => this.#take(piece));
+    stdout.once('error', (error) => this.destroy(error));
+    stdout.once('end', () => {
+      void done.then((failure) => {
+        if (failure) return this.destroy(failure);
+        if (this.#used > 0) this.push(this.#block.subarray(0, this.#used));
+        this.push(null);
+      });
+    });
+    stdout.pause(); // flows once the consumer reads
+    callback();
+  }
+
+  #take(piece: Buffer): void {
+    let offset = 0;
+    while (offset < piece.length) {
+      const count = Math.min(piece.length - offset, COALESCE_BYTES - this.#used);
+      piece.copy(this.#block, this.#used, offset, offset + count);
+      this.#used += count;
+      offset += count;
+      if (this.#used === COALESCE_BYTES) {
+        const full = this.#block;
+        this.#block = Buffer.allocUnsafe(COALESCE_BYTES);
+        this.#used = 0;
+        if (!this.push(full)) this.#child?.stdout?.pause();
       }
     }
-    const failure = await done;
-    if (failure) throw failure;
   }
-  return Readable.from(produce(), { objectMode: false });
+
+  override _read(): void {
+    this.#child?.stdout?.resume();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const child = this.#child;
+    // The consumer gave up (another stage failed, or cancel): stop the program.
+    if (child?.pid && child.exitCode === null && child.signalCode === null) {
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+    child?.stdout?.destroy();
+    callback(error);
+  }
+}
+
+export function programOutput(argv: string[], options: ProgramOptions = {}): Readable {
+  return new ProgramOutput(argv, options);
 }
 
 /** Several programs' outputs, one after the other, as one stream (e.g. one dump per database). */

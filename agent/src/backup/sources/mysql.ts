@@ -50,7 +50,7 @@ export async function mysqlSource(target: MysqlTarget, signal: AbortSignal): Pro
     ...(counter ? { checks: { row_counts: counter.counts }, inspector: counter } : {}),
     stream: programOutput(argv, { tool: 'mysql', signal, stderrErrorsFail: true }),
     extension: 'sql',
-    toolVersions: { [target.dump]: await programVersion(target.dump) },
+    toolVersions: programVersion(target.dump).then((version) => ({ [target.dump]: version })),
     cleanup: options.remove,
   };
 }

@@ -51,7 +51,7 @@ export async function postgresSource(target: PostgresTarget, signal: AbortSignal
     ...(counter ? { checks: { row_counts: counter.counts }, inspector: counter } : {}),
     stream: concatenatedOutputs(argvs, { tool: 'postgres', env: conn.env, signal, stderrErrorsFail: true }),
     extension: target.format === 'custom' ? 'dump' : 'sql',
-    toolVersions: { pg_dump: await programVersion(target.pg_dump) },
+    toolVersions: programVersion(target.pg_dump).then((version) => ({ pg_dump: version })),
     cleanup: async () => {},
   };
 }

@@ -8,8 +8,11 @@ export interface BackupSource {
   extension: string;
   /** Bytes the source expects to produce, when known up front (progress and ETA). */
   bytesTotal?: number;
-  /** Versions of the tools that produced the stream, e.g. { pg_dump: "pg_dump (PostgreSQL) 15.2" }. */
-  toolVersions: Record<string, string>;
+  /**
+   * Versions of the tools that produced the stream, e.g. { pg_dump: "pg_dump (PostgreSQL) 15.2" };
+   * a promise when the `--version` probe runs alongside the dump (it is only needed for the manifest).
+   */
+  toolVersions: Record<string, string> | Promise<Record<string, string>>;
   /**
    * Things an operator should know about this dump, filled while the stream runs (read it after
    * the stream ends): e.g. files that grew or shrank while they were archived.

@@ -1,7 +1,7 @@
-// The console's queries on PostgreSQL: command history, agents, the heartbeat ring and the audit log.
+// The console's queries on PostgreSQL: command history, the heartbeat ring and the audit log.
 import { HEARTBEAT_RING_SLOTS } from '../store.ts';
-import type { AgentRecord, AuditEntry, AuditFilter, CommandHistoryFilter, CommandRecord, HeartbeatPoint, NewAuditEntry } from '../store.ts';
-import { toAgent, toCommand } from '../rows.ts';
+import type { AuditEntry, AuditFilter, CommandHistoryFilter, CommandRecord, HeartbeatPoint, NewAuditEntry } from '../store.ts';
+import { toCommand } from '../rows.ts';
 import { pointJson, ringSlot, toAuditEntry, toHeartbeatPoint } from '../console-rows.ts';
 
 type Row = Record<string, unknown>;
@@ -30,11 +30,6 @@ export async function listCommands(query: Query, filter: CommandHistoryFilter): 
   }
   const sql = `SELECT * FROM commands ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, command_id DESC LIMIT ${p.add(filter.limit)}`;
   return (await query(sql, p.params)).map(toCommand);
-}
-
-export async function listAgents(query: Query, filter: { keyId?: string }): Promise<AgentRecord[]> {
-  const rows = filter.keyId === undefined ? await query('SELECT * FROM agents ORDER BY last_seen DESC, agent_id') : await query('SELECT * FROM agents WHERE key_id = $1 ORDER BY last_seen DESC, agent_id', [filter.keyId]);
-  return rows.map(toAgent);
 }
 
 export async function recordHeartbeatPoint(query: Query, agentId: string, keyId: string, point: HeartbeatPoint): Promise<void> {

@@ -22,7 +22,7 @@ import type { AuditEntry, AuditFilter, CommandHistoryFilter, HeartbeatPoint, New
 import * as consoleQueries from './console-queries.ts';
 import type {
   AgentRecord, AgentRegistration, BatchRecord, BatchSummary, BatchTarget, BatchTargetState, CommandRecord, CompleteCommand, CounterHit,
-  HubStore, IssuedKey, KeyPatch, StoreTuning, KeyRecord, NewBatch, NewCommand, NewKey, ReleaseRecord, SigningKeyPair, StoredEvent,
+  HubStore, IssuedKey, KeyPatch, StoreTuning, WriteOptions, KeyRecord, NewBatch, NewCommand, NewKey, ReleaseRecord, SigningKeyPair, StoredEvent,
 } from '../store.ts';
 import type { StoreWrite, WriteResult } from '../writes.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
@@ -214,6 +214,15 @@ export class PostgresStore implements HubStore {
     return Number((await this.#query('SELECT count(*) AS n FROM agents WHERE key_id = $1', [keyId]))[0]!.n);
   }
 
+  async listAgents(): Promise<AgentRecord[]> {
+    return (await this.#query('SELECT * FROM agents ORDER BY key_id, last_seen, agent_id')).map(toAgent);
+  }
+
+  async latestAgentForKey(keyId: string): Promise<AgentRecord | undefined> {
+    const rows = await this.#query('SELECT * FROM agents WHERE key_id = $1 ORDER BY last_seen DESC, agent_id DESC LIMIT 1', [keyId]);
+    return rows[0] ? toAgent(rows[0]) : undefined;
+  }
+
   async agentIdsByLastSeen(keyId: string): Promise<string[]> {
     return (await this.#query('SELECT agent_id FROM agents WHERE key_id = $1 ORDER BY last_seen, agent_id', [keyId])).map((row) => String(row.agent_id));
   }
@@ -229,10 +238,6 @@ export class PostgresStore implements HubStore {
 
   async listCommands(filter: CommandHistoryFilter): Promise<CommandRecord[]> {
     return consoleQueries.listCommands(this.#boundQuery, filter);
-  }
-
-  async listAgents(filter: { keyId?: string } = {}): Promise<AgentRecord[]> {
-    return consoleQueries.listAgents(this.#boundQuery, filter);
   }
 
   async recordHeartbeatPoint(agentId: string, keyId: string, point: HeartbeatPoint): Promise<void> {
@@ -257,8 +262,8 @@ export class PostgresStore implements HubStore {
 
   // ---- commands ----
 
-  insertCommand(command: NewCommand): Promise<boolean> {
-    return this.#writes.insertCommand(command);
+  insertCommand(command: NewCommand, options?: WriteOptions): Promise<boolean> {
+    return this.#writes.insertCommand(command, options);
   }
 
   async getCommand(commandId: string): Promise<CommandRecord | undefined> {
@@ -270,8 +275,8 @@ export class PostgresStore implements HubStore {
     return (await this.#query("SELECT * FROM commands WHERE key_id = $1 AND status IN ('queued', 'sent') ORDER BY seq", [keyId])).map(toCommand);
   }
 
-  markSent(commandId: string, via: string): Promise<void> {
-    return this.#writes.markSent(commandId, via);
+  markSent(commandId: string, via: string, options?: WriteOptions): Promise<void> {
+    return this.#writes.markSent(commandId, via, options);
   }
 
   markExpired(commandId: string): Promise<boolean> {

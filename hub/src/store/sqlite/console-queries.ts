@@ -1,8 +1,8 @@
-// The console's queries on SQLite: command history, agents, the heartbeat ring and the audit log.
+// The console's queries on SQLite: command history, the heartbeat ring and the audit log.
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import { HEARTBEAT_RING_SLOTS } from '../store.ts';
-import type { AgentRecord, AuditEntry, AuditFilter, CommandHistoryFilter, CommandRecord, HeartbeatPoint, NewAuditEntry } from '../store.ts';
-import { toAgent, toCommand } from '../rows.ts';
+import type { AuditEntry, AuditFilter, CommandHistoryFilter, CommandRecord, HeartbeatPoint, NewAuditEntry } from '../store.ts';
+import { toCommand } from '../rows.ts';
 import { pointJson, ringSlot, toAuditEntry, toHeartbeatPoint } from '../console-rows.ts';
 
 type Row = Record<string, unknown>;
@@ -28,11 +28,6 @@ export function listCommands(db: DatabaseSync, filter: CommandHistoryFilter): Co
   }
   const sql = `SELECT * FROM commands ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, command_id DESC LIMIT ?`;
   return (db.prepare(sql).all(...params, filter.limit) as Row[]).map(toCommand);
-}
-
-export function listAgents(db: DatabaseSync, filter: { keyId?: string }): AgentRecord[] {
-  const rows = filter.keyId === undefined ? db.prepare('SELECT * FROM agents ORDER BY last_seen DESC, agent_id').all() : db.prepare('SELECT * FROM agents WHERE key_id = ? ORDER BY last_seen DESC, agent_id').all(filter.keyId);
-  return (rows as Row[]).map(toAgent);
 }
 
 export function recordHeartbeatPoint(db: DatabaseSync, agentId: string, keyId: string, point: HeartbeatPoint): void {

@@ -23,7 +23,7 @@ import * as consoleQueries from './console-queries.ts';
 import { checkConcurrency, summarise } from '../batch-rules.ts';
 import type {
   AgentRecord, AgentRegistration, BatchRecord, BatchSummary, BatchTarget, BatchTargetState, CommandRecord, CompleteCommand, CounterHit,
-  HubStore, IssuedKey, KeyPatch, StoreTuning, KeyRecord, NewBatch, NewCommand, NewKey, ReleaseRecord, SigningKeyPair, StoredEvent,
+  HubStore, IssuedKey, KeyPatch, StoreTuning, WriteOptions, KeyRecord, NewBatch, NewCommand, NewKey, ReleaseRecord, SigningKeyPair, StoredEvent,
 } from '../store.ts';
 import type { StoreWrite, WriteResult } from '../writes.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
@@ -274,6 +274,15 @@ export class SqliteStore implements HubStore {
     return Number((this.#db.prepare('SELECT COUNT(*) AS n FROM agents WHERE key_id = ?').get(keyId) as Row).n);
   }
 
+  async listAgents(): Promise<AgentRecord[]> {
+    return (this.#db.prepare('SELECT * FROM agents ORDER BY key_id, last_seen, agent_id').all() as Row[]).map(toAgent);
+  }
+
+  async latestAgentForKey(keyId: string): Promise<AgentRecord | undefined> {
+    const row = this.#db.prepare('SELECT * FROM agents WHERE key_id = ? ORDER BY last_seen DESC, agent_id DESC LIMIT 1').get(keyId) as Row | undefined;
+    return row ? toAgent(row) : undefined;
+  }
+
   async agentIdsByLastSeen(keyId: string): Promise<string[]> {
     return (this.#db.prepare('SELECT agent_id FROM agents WHERE key_id = ? ORDER BY last_seen, agent_id').all(keyId) as Row[]).map((row) => String(row.agent_id));
   }
@@ -289,10 +298,6 @@ export class SqliteStore implements HubStore {
 
   async listCommands(filter: CommandHistoryFilter): Promise<CommandRecord[]> {
     return consoleQueries.listCommands(this.#db, filter);
-  }
-
-  async listAgents(filter: { keyId?: string } = {}): Promise<AgentRecord[]> {
-    return consoleQueries.listAgents(this.#db, filter);
   }
 
   /** Not waited for durability: a lost point is a gap in a chart. */
@@ -318,8 +323,8 @@ export class SqliteStore implements HubStore {
 
   // ---- commands ----
 
-  insertCommand(command: NewCommand): Promise<boolean> {
-    return this.#writes.insertCommand(command);
+  insertCommand(command: NewCommand, options?: WriteOptions): Promise<boolean> {
+    return this.#writes.insertCommand(command, options);
   }
 
   async getCommand(commandId: string): Promise<CommandRecord | undefined> {
@@ -331,8 +336,8 @@ export class SqliteStore implements HubStore {
     return (this.#db.prepare("SELECT * FROM commands WHERE key_id = ? AND status IN ('queued', 'sent') ORDER BY created_at, rowid").all(keyId) as Row[]).map(toCommand);
   }
 
-  markSent(commandId: string, via: string): Promise<void> {
-    return this.#writes.markSent(commandId, via);
+  markSent(commandId: string, via: string, options?: WriteOptions): Promise<void> {
+    return this.#writes.markSent(commandId, via, options);
   }
 
   markExpired(commandId: string): Promise<boolean> {

@@ -1,0 +1,111 @@
+// The backup artifacts agents uploaded to this hub, read from its disk (upload-handler.ts and
+// verify-host-handlers.ts write them):
+//   <dataDir>/artifacts/<key id>/<id>                 the bytes
+//   <dataDir>/artifacts/<key id>/<id>.json            size, sha256, target, received_at
+//   <dataDir>/artifacts/<key id>/<id>.manifest.json   the agent's manifest (optional)
+//   <dataDir>/artifacts/<key id>/<id>.verify.json     the latest restore test (optional)
+// Ids and key ids are checked against their patterns before any path is built from them.
+import { open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { HttpError } from '../http/http-error.ts';
+import { ARTIFACT_ID, artifactDir } from './upload-handler.ts';
+
+export const KEY_ID = /^[A-Za-z0-9_-]{1,128}$/;
+const AGE_HEADER = 'age-encryption.org/v1\n';
+const SIDE_FILES = ['.json', '.manifest.json', '.verify.json'];
+
+export interface StoredArtifact {
+  key_id: string;
+  id: string;
+  target: string;
+  size: number;
+  sha256: string;
+  /** From the id's UTC timestamp (when the agent made it); received_at is when the hub stored it. */
+  created_at: string;
+  received_at: string | null;
+  /** The bytes begin with the age v1 header. */
+  encrypted: boolean;
+  /** The latest restore test of a verify host, or null when none ran. */
+  verify: { ok: boolean; at: string } | null;
+}
+
+async function readJson(path: string): Promise<Record<string, unknown> | null> {
+  const text = await readFile(path, 'utf8').catch(() => null);
+  if (text === null) return null;
+  try {
+    const value = JSON.parse(text) as unknown;
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function startsWithAgeHeader(path: string): Promise<boolean> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(AGE_HEADER.length);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return bytesRead === buffer.length && buffer.toString('latin1') === AGE_HEADER;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** `site-20261122T040000Z-1a2b3c4d` → its target and its time. */
+function parseId(id: string): { target: string; createdAt: string } {
+  const match = /^(.*)-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-[a-f0-9]{8}$/.exec(id)!;
+  const [, target, y, mo, d, h, mi, s] = match;
+  return { target: target!, createdAt: `${y}-${mo}-${d}T${h}:${mi}:${s}.000Z` };
+}
+
+export function checkIds(keyId: string, id?: string): void {
+  if (!KEY_ID.test(keyId)) throw new HttpError(400, 'key id must be letters, digits, _ and - (as in GET /api/agents/keys)');
+  if (id !== undefined && !ARTIFACT_ID.test(id)) throw new HttpError(400, 'artifact id must look like <target>-20261122T040000Z-1a2b3c4d');
+}
+
+export async function describeArtifact(dataDir: string, keyId: string, id: string): Promise<StoredArtifact | null> {
+  checkIds(keyId, id);
+  const dir = artifactDir(dataDir, keyId);
+  const bytes = await stat(join(dir, id)).catch(() => null);
+  if (!bytes?.isFile()) return null;
+  const [meta, verify] = await Promise.all([readJson(join(dir, `${id}.json`)), readJson(join(dir, `${id}.verify.json`))]);
+  const parsed = parseId(id);
+  return {
+    key_id: keyId,
+    id,
+    target: typeof meta?.target === 'string' && meta.target !== '' ? meta.target : parsed.target,
+    size: bytes.size,
+    sha256: typeof meta?.sha256 === 'string' ? meta.sha256 : '',
+    created_at: parsed.createdAt,
+    received_at: typeof meta?.received_at === 'string' ? meta.received_at : null,
+    encrypted: await startsWithAgeHeader(join(dir, id)),
+    verify: verify && typeof verify.ok === 'boolean' ? { ok: verify.ok, at: String(verify.at ?? '') } : null,
+  };
+}
+
+/** Every stored artifact of the given keys (all keys with a directory when none are named), newest first. */
+export async function listArtifacts(dataDir: string, filter: { keyId?: string; target?: string }): Promise<StoredArtifact[]> {
+  const root = join(dataDir, 'artifacts');
+  const keyIds = filter.keyId !== undefined ? [filter.keyId] : (await readdir(root).catch(() => [] as string[])).filter((name) => KEY_ID.test(name));
+  const found: StoredArtifact[] = [];
+  for (const keyId of keyIds) {
+    checkIds(keyId);
+    const names = await readdir(artifactDir(dataDir, keyId)).catch(() => [] as string[]);
+    for (const name of names.filter((entry) => ARTIFACT_ID.test(entry))) {
+      const artifact = await describeArtifact(dataDir, keyId, name);
+      if (artifact && (filter.target === undefined || artifact.target === filter.target)) found.push(artifact);
+    }
+  }
+  return found.sort((a, b) => b.created_at.localeCompare(a.created_at) || a.id.localeCompare(b.id));
+}
+
+/** Removes the bytes and the files beside them; false when there was no such artifact. */
+export async function deleteArtifact(dataDir: string, keyId: string, id: string): Promise<boolean> {
+  checkIds(keyId, id);
+  const dir = artifactDir(dataDir, keyId);
+  const bytes = await stat(join(dir, id)).catch(() => null);
+  if (!bytes) return false;
+  await rm(join(dir, id), { force: true });
+  for (const suffix of SIDE_FILES) await rm(join(dir, `${id}${suffix}`), { force: true });
+  return true;
+}

@@ -1,0 +1,71 @@
+// The hub's Prometheus metrics (prom-client, its own registry): agents connected by transport and
+// version, sessions opened (reconnects), commands finished by command and outcome, and the time
+// from queueing to result, plus prom-client's process defaults. Names follow Prometheus
+// conventions (`tether_…_total`, `_seconds`).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CommandRecord } from '../store/store.ts';
+import type { Presence, Transport } from '../presence.ts';
+import type { CommandRouter } from '../commands/command-router.ts';
+
+/** How a finished command went: `succeeded`, the agent's error code (`cancelled`, `timeout`, …), or `expired`. */
+export function outcomeOf(result: Record<string, unknown> | null): string {
+  if (result === null) return 'expired';
+  if (result.success === true) return 'succeeded';
+  return typeof result.error_code === 'string' && /^[a-z_]{1,40}$/.test(result.error_code) ? result.error_code : 'failed';
+}
+
+export class HubMetrics {
+  readonly registry = new Registry();
+
+  constructor(deps: { presence: Presence; router: CommandRouter }) {
+    collectDefaultMetrics({ register: this.registry });
+    const { presence } = deps;
+    new Gauge({
+      name: 'tether_agents_connected',
+      help: 'Agents connected to this hub now, by transport and agent version',
+      labelNames: ['transport', 'version'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const counts = new Map<string, { transport: Transport; version: string; n: number }>();
+        for (const session of presence.all()) {
+          const version = session.version || 'unknown';
+          const id = `${session.transport}\u0000${version}`;
+          const entry = counts.get(id) ?? { transport: session.transport, version, n: 0 };
+          entry.n += 1;
+          counts.set(id, entry);
+        }
+        for (const entry of counts.values()) this.set({ transport: entry.transport, version: entry.version }, entry.n);
+      },
+    });
+    new Counter({
+      name: 'tether_agent_sessions_opened_total',
+      help: 'Agent sessions opened on this hub since it started (connections and reconnections), by transport',
+      labelNames: ['transport'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const transport of ['websocket', 'http_polling'] as const) this.inc({ transport }, presence.opened[transport]);
+      },
+    });
+    const finished = new Counter({
+      name: 'tether_commands_total',
+      help: 'Commands that finished on this hub, by command and outcome (succeeded, failed, an error code such as cancelled or timeout, expired)',
+      labelNames: ['command', 'outcome'] as const,
+      registers: [this.registry],
+    });
+    const latency = new Histogram({
+      name: 'tether_command_duration_seconds',
+      help: 'Time from queueing a command to storing its result, by command',
+      labelNames: ['command'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
+      registers: [this.registry],
+    });
+    deps.router.onFinished((record: CommandRecord, result) => {
+      // Command names come from the admin API (≤ 100 chars); keep label values to the catalogue's shape.
+      const command = /^[a-z][a-z0-9_]{0,63}$/.test(record.command) ? record.command : 'other';
+      finished.inc({ command, outcome: outcomeOf(result) });
+      if (result !== null) latency.observe({ command }, Math.max(0, (Date.now() - Date.parse(record.created_at)) / 1000));
+    });
+  }
+}
