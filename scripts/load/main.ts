@@ -60,7 +60,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const hubUss = (pids: number[]) => pids.reduce((sum, pid) => sum + readMemory(pid).uss_mb, 0);
 
 const options = parseOptions();
-const topology = await startTopology({ hubs: options.hubs });
+const topology = await startTopology({ hubs: options.hubs, agents: options.agents });
 let fleet: Fleet | undefined;
 try {
   process.stdout.write(`${topology.description}; creating ${options.agents} keys…\n`);

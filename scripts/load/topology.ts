@@ -43,8 +43,16 @@ function apiFor(url: string, token: string): HubHandle['api'] {
   };
 }
 
-export async function startTopology(options: { hubs: number; heartbeatIntervalS?: number }): Promise<Topology> {
-  if (options.hubs > 1) return startHubGroup(options.hubs, options.heartbeatIntervalS ?? 30);
+/** One HAProxy process holds two descriptors per agent, within this machine's 20,000 per process. */
+export const MAX_AGENTS_BEHIND_HAPROXY = 9_000;
+
+export async function startTopology(options: { hubs: number; agents: number; heartbeatIntervalS?: number }): Promise<Topology> {
+  if (options.hubs > 1) {
+    if (options.agents > MAX_AGENTS_BEHIND_HAPROXY) {
+      throw new Error(`--hubs ${options.hubs}: one HAProxy process carries at most ${MAX_AGENTS_BEHIND_HAPROXY} agents here (two descriptors each, 20,000 per process); use --agents ${MAX_AGENTS_BEHIND_HAPROXY} or fewer`);
+    }
+    return startHubGroup(options.hubs, options.agents, options.heartbeatIntervalS ?? 30);
+  }
   const dataDir = await tempDir('load-hub');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -80,7 +88,7 @@ export async function startTopology(options: { hubs: number; heartbeatIntervalS?
 }
 
 /** K hubs on one PostgreSQL database and one Redis prefix, behind HAProxy. */
-async function startHubGroup(count: number, heartbeatIntervalS: number): Promise<Topology> {
+async function startHubGroup(count: number, agents: number, heartbeatIntervalS: number): Promise<Topology> {
   const dir = await tempDir('load-hubs');
   const database = await createThrowawayDatabase();
   const { prefix, clean } = redisTestPrefix();
@@ -100,7 +108,7 @@ async function startHubGroup(count: number, heartbeatIntervalS: number): Promise
   // The first creates the admin token and the signing key; the rest join it.
   await start(0);
   await Promise.all(Array.from({ length: count - 1 }, (_, i) => start(i + 1)));
-  const proxy = await startHaproxy(dir.path, ports, { maxConnections: 60_000 });
+  const proxy = await startHaproxy(dir.path, ports, { maxConnections: agents + 500 });
   const token = (await readFile(join(dir.path, 'hub-0', 'admin-token'), 'utf8')).trim();
   return {
     description: `${count} hubs on PostgreSQL + Redis behind HAProxy`,
