@@ -96,6 +96,8 @@ const session = fc.record({
   /** Register properly first, or open with whatever the fuzzer makes. */
   registerFirst: fc.boolean(),
   frames: fc.array(frame, { minLength: 1, maxLength: 8 }),
+  /** Now and then a flood: the frames sent over and over (past the hub's bad-frame limit when they are bad). */
+  repeat: fc.oneof({ arbitrary: fc.constant(1), weight: 9 }, fc.constant(130)),
 });
 
 const VALID_REGISTER = { type: 'register', protocol: 1, data: { agent_id: 'fuzz-agent', hostname: 'fuzz', version: '0.1.0', os: 'linux', capabilities: ['ping', 'echo'], protocol: 1, signing: 2 } };
@@ -107,7 +109,7 @@ test('every frame an agent can send: the hub stays up, keeps or closes the sessi
   await fuzz(
     'hub ← agent WebSocket frames',
     session,
-    async ({ registerFirst, frames }) => {
+    async ({ registerFirst, frames, repeat }) => {
       const logFrom = hub.process.lines.length;
       const commandsBefore = query<{ n: number }>('SELECT count(*) AS n FROM commands').n;
       const socket = new TestSocket(`${hub.wsUrl}/ws/agent`, { authorization: `Bearer ${key.key}` });
@@ -117,9 +119,8 @@ test('every frame an agent can send: the hub stays up, keeps or closes the sessi
         socket.send(VALID_REGISTER);
         await socket.next('registered');
       }
-      for (const sent of frames) {
-        if (socket.closeCode !== undefined) break;
-        socket.ws.send('bytes' in sent ? Buffer.from(sent.bytes) : sent.text, { binary: 'bytes' in sent });
+      for (let round = 0; round < repeat && socket.closeCode === undefined; round++) {
+        for (const sent of frames) socket.ws.send('bytes' in sent ? Buffer.from(sent.bytes) : sent.text, { binary: 'bytes' in sent });
       }
       // Still there? A valid heartbeat is acked. Gone? Then with a code that says why.
       const acks = socket.frames.filter((received) => received.type === 'heartbeat_ack').length;
