@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, only: { type: 'string' } }, strict: true });
 const minutes = Number(values.minutes);
 if (!(minutes > 0)) {
-  process.stderr.write('usage: npm run fuzz -- --minutes N [--only hub-http|hub-websocket|agent-frames|agent-config|cli-args]\n');
+  process.stderr.write('usage: npm run fuzz -- --minutes N [--only hub-http|hub-websocket|agent-frames|agent-http|agent-config|cli-args]\n');
   process.exit(2);
 }
 

@@ -10,6 +10,8 @@ export const HTTP_PRESENCE_MS = 90_000;
 export interface AgentSession {
   sessionId: string;
   keyId: string;
+  /** The stored SHA-256 of the key this session authenticated with: what scheme-2 signatures bind to. */
+  keyHash: string;
   transport: Transport;
   /** Known once the agent has registered. */
   agentId: string | null;
@@ -40,11 +42,17 @@ export interface AgentSession {
   close(code: number, reason: string): void;
 }
 
+/** An HTTP-polling agent's session id: the same on every hub it polls, so they do not replace each other. */
+export function httpSessionId(keyId: string): string {
+  return `http:${keyId}`;
+}
+
 /** A session as it starts: nothing known of the agent until it registers. */
-export function newSession(keyId: string, transport: Transport, link: Pick<AgentSession, 'send' | 'close' | 'offerAllOnNextPoll' | 'pushGrant'>): AgentSession {
+export function newSession(keyId: string, keyHash: string, transport: Transport, link: Pick<AgentSession, 'send' | 'close' | 'offerAllOnNextPoll' | 'pushGrant'>): AgentSession {
   return {
-    sessionId: randomUUID(),
+    sessionId: transport === 'http_polling' ? httpSessionId(keyId) : randomUUID(),
     keyId,
+    keyHash,
     transport,
     agentId: null,
     hostname: '',
@@ -59,18 +67,57 @@ export function newSession(keyId: string, transport: Transport, link: Pick<Agent
   };
 }
 
+/**
+ * Sessions indexed by id and by key, so every lookup a command or a registration makes is about one
+ * key's few sessions, never a scan of the whole fleet.
+ */
 export class Presence {
   private readonly sessions = new Map<string, AgentSession>();
+  /** Sessions of each key, in the order they connected. */
+  private readonly byKey = new Map<string, Map<string, AgentSession>>();
+  /** Sessions of each registered agent_id, and the agent_id each session is indexed under. */
+  private readonly byAgentId = new Map<string, Set<string>>();
+  private readonly agentIdOf = new Map<string, string>();
+
   /** Sessions opened since start, by transport (reconnects show here; metrics). */
   readonly opened: Record<Transport, number> = { websocket: 0, http_polling: 0 };
 
   add(session: AgentSession): void {
     this.sessions.set(session.sessionId, session);
     this.opened[session.transport] += 1;
+    let ofKey = this.byKey.get(session.keyId);
+    if (!ofKey) this.byKey.set(session.keyId, (ofKey = new Map()));
+    ofKey.set(session.sessionId, session);
+    if (session.agentId !== null) this.indexAgentId(session);
+  }
+
+  /** Records the agent_id a session registered as (registration sets session.agentId first). */
+  indexAgentId(session: AgentSession): void {
+    if (session.agentId === null || !this.sessions.has(session.sessionId)) return;
+    this.unindexAgentId(session.sessionId);
+    this.agentIdOf.set(session.sessionId, session.agentId);
+    let ids = this.byAgentId.get(session.agentId);
+    if (!ids) this.byAgentId.set(session.agentId, (ids = new Set()));
+    ids.add(session.sessionId);
   }
 
   remove(sessionId: string): void {
+    const session = this.sessions.get(sessionId);
+    if (!session) return;
     this.sessions.delete(sessionId);
+    const ofKey = this.byKey.get(session.keyId);
+    ofKey?.delete(sessionId);
+    if (ofKey?.size === 0) this.byKey.delete(session.keyId);
+    this.unindexAgentId(sessionId);
+  }
+
+  private unindexAgentId(sessionId: string): void {
+    const agentId = this.agentIdOf.get(sessionId);
+    if (agentId === undefined) return;
+    this.agentIdOf.delete(sessionId);
+    const ids = this.byAgentId.get(agentId);
+    ids?.delete(sessionId);
+    if (ids?.size === 0) this.byAgentId.delete(agentId);
   }
 
   all(): AgentSession[] {
@@ -79,11 +126,15 @@ export class Presence {
   }
 
   forKey(keyId: string): AgentSession[] {
-    return this.all().filter((session) => session.keyId === keyId);
+    const ofKey = this.byKey.get(keyId);
+    if (!ofKey) return [];
+    const cutoff = Date.now() - HTTP_PRESENCE_MS;
+    for (const session of ofKey.values()) if (session.transport === 'http_polling' && session.lastSeenMs < cutoff) this.remove(session.sessionId);
+    return [...(this.byKey.get(keyId)?.values() ?? [])];
   }
 
   /** The newest registered WebSocket session of a key: where its commands go. */
-  socketFor(keyId: string): AgentSession | undefined {
+  websocketSessionFor(keyId: string): AgentSession | undefined {
     return this.forKey(keyId)
       .filter((session) => session.transport === 'websocket' && session.agentId !== null)
       .at(-1);
@@ -95,7 +146,7 @@ export class Presence {
 
   websocketCount(keyId: string): number {
     let count = 0;
-    for (const session of this.sessions.values()) if (session.keyId === keyId && session.transport === 'websocket') count += 1;
+    for (const session of this.byKey.get(keyId)?.values() ?? []) if (session.transport === 'websocket') count += 1;
     return count;
   }
 
@@ -107,13 +158,15 @@ export class Presence {
   closeKey(keyId: string, code: number, reason: string): void {
     for (const session of this.forKey(keyId)) {
       session.close(code, reason);
-      this.sessions.delete(session.sessionId);
+      this.remove(session.sessionId);
     }
   }
 
   /** Other sessions of the same agent: the older ones lose to a new connection. */
   othersWithAgentId(agentId: string, except: string): AgentSession[] {
-    return this.all().filter((session) => session.agentId === agentId && session.sessionId !== except);
+    const ids = this.byAgentId.get(agentId);
+    if (!ids) return [];
+    return [...ids].filter((id) => id !== except).map((id) => this.sessions.get(id)!).filter(Boolean);
   }
 
   view(): ConnectedAgentView[] {
@@ -133,7 +186,7 @@ export class Presence {
   private dropStaleHttpSessions(): void {
     const cutoff = Date.now() - HTTP_PRESENCE_MS;
     for (const session of this.sessions.values()) {
-      if (session.transport === 'http_polling' && session.lastSeenMs < cutoff) this.sessions.delete(session.sessionId);
+      if (session.transport === 'http_polling' && session.lastSeenMs < cutoff) this.remove(session.sessionId);
     }
   }
 }

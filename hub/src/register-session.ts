@@ -8,14 +8,12 @@ import type { Logger } from '@tether/shared/logger.ts';
 import type { KeyView } from '@tether/shared/protocol/admin-api.ts';
 import type { RegisterData } from '@tether/shared/protocol/agent-messages.ts';
 import type { AgentSession, Presence, Transport } from './presence.ts';
-import type { AgentStore } from './storage/agent-store.ts';
-import type { KeyStore } from './storage/key-store.ts';
+import type { HubStore } from './store/store.ts';
 import { CLOSE_AGENT_ID_TAKEN, CLOSE_REPLACED, CLOSE_OVER_QUOTA } from './ws/close-codes.ts';
 
 export interface RegistrationDeps {
   presence: Presence;
-  agents: AgentStore;
-  keys: KeyStore;
+  store: HubStore;
   log: Logger;
   agentsPerKey: number;
 }
@@ -25,18 +23,19 @@ export type RegistrationOutcome =
   /** `status` answers an HTTP register, `closeCode` a WebSocket one. */
   | { ok: false; status: 409 | 429; closeCode: number; error: string };
 
-export function registerSession(
+export async function registerSession(
   session: AgentSession,
   key: KeyView,
   data: RegisterData,
   protocol: number | null,
   transport: Transport,
   deps: RegistrationDeps,
-): RegistrationOutcome {
+): Promise<RegistrationOutcome> {
   const agentId = data.agent_id;
+  const owner = (await deps.store.getAgent(agentId))?.key_id;
+  const ownerKeyExists = owner !== undefined && owner !== key.id && (await deps.store.getKey(owner)) !== undefined;
   const others = deps.presence.othersWithAgentId(agentId, session.sessionId);
-  const owner = deps.agents.ownerOf(agentId);
-  const ownedElsewhere = (owner !== undefined && owner !== key.id && deps.keys.get(owner) !== undefined) || others.some((other) => other.keyId !== key.id);
+  const ownedElsewhere = ownerKeyExists || others.some((other) => other.keyId !== key.id);
   if (ownedElsewhere) {
     deps.log.warn({ key_id: key.id, agent_id: agentId, transport }, 'registration refused: the agent_id belongs to another agent key');
     return {
@@ -46,7 +45,7 @@ export function registerSession(
       error: `agent_id ${JSON.stringify(agentId)} is registered under another agent key; each host needs its own agent_id (a copied state directory carries the other host's in <state>/agent.json)`,
     };
   }
-  if (owner !== key.id && !makeRoom(key.id, deps)) {
+  if (owner !== key.id && !(await makeRoom(key.id, deps))) {
     deps.log.warn({ key_id: key.id, agent_id: agentId, limit: deps.agentsPerKey }, 'registration refused: the key has its quota of agents, all connected');
     return {
       ok: false,
@@ -56,7 +55,9 @@ export function registerSession(
     };
   }
 
-  for (const older of others) {
+  // Looked up again: another session of this agent may have registered while the store answered.
+  for (const older of deps.presence.othersWithAgentId(agentId, session.sessionId)) {
+    if (older.keyId !== key.id) continue;
     deps.log.warn({ key_id: key.id, agent_id: agentId }, 'same agent connected again; closing the older session with 4008');
     older.close(CLOSE_REPLACED, 'replaced by a newer connection of the same agent');
     deps.presence.remove(older.sessionId);
@@ -66,21 +67,22 @@ export function registerSession(
   session.version = data.version;
   session.protocol = protocol;
   session.signing = data.signing ?? null;
-  deps.agents.saveRegistration({ agent_id: agentId, key_id: key.id, hostname: data.hostname, version: data.version, os: data.os, transport, data });
+  deps.presence.indexAgentId(session);
+  await deps.store.saveRegistration({ agent_id: agentId, key_id: key.id, hostname: data.hostname, version: data.version, os: data.os, transport, data });
   deps.log.info({ key_id: key.id, agent_id: agentId, hostname: data.hostname, version: data.version, protocol, signing: session.signing, transport }, 'agent registered');
   if (data.update_outcome) deps.log.info({ agent_id: agentId, ...data.update_outcome }, 'agent reported the outcome of its last update');
   return { ok: true };
 }
 
 /** Room for one more agents row of this key: drops the least recently seen one not connected now. */
-function makeRoom(keyId: string, deps: RegistrationDeps): boolean {
-  let count = deps.agents.countForKey(keyId);
+async function makeRoom(keyId: string, deps: RegistrationDeps): Promise<boolean> {
+  let count = await deps.store.countAgentsForKey(keyId);
   if (count < deps.agentsPerKey) return true;
   const connected = new Set(deps.presence.forKey(keyId).map((session) => session.agentId));
-  for (const agentId of deps.agents.idsByLastSeen(keyId)) {
+  for (const agentId of await deps.store.agentIdsByLastSeen(keyId)) {
     if (count < deps.agentsPerKey) break;
     if (connected.has(agentId)) continue;
-    deps.agents.delete(agentId);
+    await deps.store.deleteAgent(agentId);
     deps.log.info({ key_id: keyId, agent_id: agentId }, 'agent record dropped to stay within the per-key quota');
     count -= 1;
   }

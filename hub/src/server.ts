@@ -1,22 +1,22 @@
 // The hub: HTTP(S) server with the admin API, the agents' HTTP fallback and their WebSocket
-// endpoint (http/app.ts, on Fastify). startHub wires storage, identity, limits and routing together.
+// endpoint (http/app.ts, on Fastify). startHub wires the store (SQLite or PostgreSQL), identity,
+// limits and routing together.
 import { mkdirSync, chmodSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '@tether/shared/logger.ts';
 import type { Logger } from '@tether/shared/logger.ts';
 import { VERSION } from '@tether/shared/version.ts';
-import { openDatabase } from './storage/database.ts';
-import { DurabilityBarrier } from './storage/durability.ts';
+import { describeStoreLocation, openHubStore, storeLocation } from './store/open-store.ts';
 import { loadS3Settings } from './artifacts/s3-settings.ts';
 import type { S3Flags } from './artifacts/s3-settings.ts';
-import { KeyStore } from './storage/key-store.ts';
-import { AgentStore } from './storage/agent-store.ts';
-import { CommandStore } from './storage/command-store.ts';
-import { EventStore } from './storage/event-store.ts';
 import { loadAdminToken } from './identity/admin-token.ts';
 import { loadCommandSigner } from './identity/signing-key.ts';
 import { Presence } from './presence.ts';
+import { LocalDirectory } from './cluster/local-directory.ts';
+import type { SessionDirectory } from './cluster/session-directory.ts';
+import { pushGrant } from './commands/grant-push.ts';
+import { BatchDispatcher } from './fleet/batch-dispatcher.ts';
 import { CommandRouter } from './commands/command-router.ts';
 import { SignedFrames } from './commands/signed-frames.ts';
 import { buildHttpApp } from './http/app.ts';
@@ -33,6 +33,12 @@ export interface HubOptions {
   host?: string;
   port?: number;
   dataDir: string;
+  /** The store: a SQLite file path (default <data-dir>/hub.sqlite) or a postgres:// URL (many hubs). */
+  database?: string;
+  /** Redis shared by hubs on one PostgreSQL store: presence, routing, one live session per key. */
+  redis?: string;
+  /** Key prefix in that Redis (default "tether:"). */
+  redisPrefix?: string;
   tlsCertFile?: string;
   tlsKeyFile?: string;
   logLevel?: string;
@@ -72,26 +78,49 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   chmodSync(dataDir, 0o700);
   const limits = resolveLimits({ artifactMaxBytes: options.artifactMaxBytes, ...options.limits });
 
-  const db = openDatabase(join(dataDir, 'hub.sqlite'));
   let adminTokenForMasking: string | undefined;
   const log = options.log ?? createLogger({ name: 'tether-hub', level: options.logLevel ?? 'info', secrets: () => (adminTokenForMasking ? [adminTokenForMasking] : []) });
-  const adminToken = loadAdminToken(db, dataDir);
+  const location = storeLocation(options.database, dataDir);
+  const store = await openHubStore(location, log, { eventsPerCommand: limits.eventsPerCommand }).catch((error: unknown) => {
+    throw new Error(`could not open the store (${describeStoreLocation(location)}): ${(error as Error).message}; check that it is reachable and the --database value (or TETHER_HUB_DATABASE_URL) is right`);
+  });
+  let adminToken: Awaited<ReturnType<typeof loadAdminToken>>;
+  let signer: Awaited<ReturnType<typeof loadCommandSigner>>;
+  try {
+    adminToken = await loadAdminToken(store, dataDir, log);
+    signer = await loadCommandSigner(store, dataDir, log);
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
   adminTokenForMasking = adminToken.known();
-  const signer = loadCommandSigner(dataDir);
 
-  const keys = new KeyStore(db);
-  const agents = new AgentStore(db);
-  const commands = new CommandStore(db);
-  const events = new EventStore(db, limits.eventsPerCommand);
   const presence = new Presence();
-  const durability = new DurabilityBarrier(db, join(dataDir, 'hub.sqlite'), log);
-  const frames = new SignedFrames(signer, (keyId) => keys.keyHash(keyId));
+  const heartbeatIntervalS = options.heartbeatIntervalS ?? 30;
+  let directory: SessionDirectory;
+  try {
+    // ioredis is loaded only by hubs that join a cluster.
+    directory = options.redis
+      ? await (await import('./cluster/session-directory.ts')).ClusterDirectory.connect({ redisUrl: options.redis, prefix: options.redisPrefix, heartbeatIntervalS, presence, log })
+      : new LocalDirectory(presence);
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
+  const frames = new SignedFrames(signer);
   const router = new CommandRouter({
-    commands, events, presence, frames, log, durability, keys,
+    store, presence, directory, frames, log,
     httpReofferMs: (options.httpReofferS ?? 120) * 1000,
     scheduledResults: new WindowCounter(limits.scheduledResultsPerHour, HOUR_MS),
     eventLineMaxChars: limits.eventLineMaxChars,
   });
+  directory.bind({
+    deliver: (keyId, commandId) => void router.deliverStored(keyId, commandId).catch((error: Error) => log.warn({ key_id: keyId, command_id: commandId, err: error.message }, 'could not deliver a command routed from another hub')),
+    wake: (keyId) => router.wake(keyId),
+    closeKey: (keyId, code, reason) => presence.closeKey(keyId, code, reason),
+    pushGrant: (keyId, permissions) => pushGrant(presence, keyId, permissions, log),
+  });
+  const dispatcher = new BatchDispatcher({ store, presence, directory, router, log });
   const s3 = options.s3 ? await loadS3Settings(options.s3, dataDir) : null;
 
   let shuttingDown = false;
@@ -99,11 +128,11 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     log,
     tls: options.tlsCertFile && options.tlsKeyFile ? { certFile: options.tlsCertFile, keyFile: options.tlsKeyFile } : undefined,
     limits,
-    admin: { keys, commands, events, presence, router, frames, metrics: new HubMetrics({ presence, router }), adminToken, log },
-    agent: { keys, agents, presence, router, signer, frames, log, pollIntervalS: options.pollIntervalS ?? 5, agentsPerKey: limits.agentsPerKey },
-    artifacts: { keys, dataDir, log, quota: new ArtifactQuota(dataDir, limits), uploadIdleTimeoutMs: limits.uploadIdleTimeoutMs, s3 },
+    admin: { store, directory, dispatcher, presence, router, frames, metrics: new HubMetrics({ presence, router }), adminToken, log },
+    agent: { store, directory, dispatcher, presence, router, signer, frames, log, pollIntervalS: options.pollIntervalS ?? 5, agentsPerKey: limits.agentsPerKey },
+    artifacts: { store, dataDir, log, quota: new ArtifactQuota(dataDir, limits), uploadIdleTimeoutMs: limits.uploadIdleTimeoutMs, s3 },
     // Every agent row with its last heartbeat (its backups summary), for GET /api/backups/status.
-    backups: { agentHeartbeats: () => keys.list().flatMap((key) => agents.idsByLastSeen(key.id).map((id) => agents.get(id)).filter((agent) => agent !== undefined)) },
+    backups: { agentHeartbeats: () => store.listAgents() },
     releases: {
       dataDir,
       releaseKeysFile: options.releaseKeysFile,
@@ -113,8 +142,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     signingKey: { signer },
     console: { dirs: options.consoleDir ? [options.consoleDir] : defaultConsoleDirCandidates(), signer },
     websocket: {
-      keys, presence, router, agents, signer, frames, log,
-      heartbeatIntervalS: options.heartbeatIntervalS ?? 30,
+      store, directory, dispatcher, presence, router, signer, frames, log,
+      heartbeatIntervalS,
       pingIntervalMs: options.pingIntervalMs ?? 25_000,
       pongTimeoutMs: options.pongTimeoutMs ?? 10_000,
       agentsPerKey: limits.agentsPerKey,
@@ -132,7 +161,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${options.tlsCertFile ? 'https' : 'http'}://${host}:${address.port}`;
-  log.info({ url, data_dir: dataDir, version: VERSION }, 'hub listening');
+  log.info({ url, data_dir: dataDir, store: describeStoreLocation(location), redis: directory.clustered ? directory.describe() : null, hub_id: directory.clustered ? directory.hubId : null, version: VERSION }, 'hub listening');
 
   return {
     url,
@@ -143,8 +172,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       log.info('hub shutting down');
       await app.close();
       deadlines.close();
-      await durability.close();
-      db.close();
+      dispatcher.close();
+      await directory.close().catch((error: Error) => log.warn({ err: error.message }, 'could not leave the cluster cleanly; its presence entries expire by themselves'));
+      await store.close();
     },
   };
 }

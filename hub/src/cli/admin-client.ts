@@ -67,6 +67,53 @@ export class AdminClient {
     }
     return { status: response.status, body: parsed };
   }
+
+  async *events(path: string, signal?: AbortSignal): AsyncGenerator<ServerSentEvent> {
+    let response;
+    try {
+      response = await fetch(`${this.baseUrl}${path}`, { headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' }, signal });
+    } catch (error) {
+      if (signal?.aborted) return;
+      throw new HubError(`cannot reach the hub at ${maskText(this.baseUrl)}: ${(error as Error).message}`);
+    }
+    if (response.status >= 400 || !response.body) throw new HubError(`hub answered ${response.status}: ${escapeControls(await response.text())}`);
+    try {
+      yield* readServerSentEvents(response.body);
+    } catch (error) {
+      if (!signal?.aborted) throw error;
+    }
+  }
+}
+
+export interface ServerSentEvent {
+  event: string;
+  data: string;
+}
+
+export interface EventStreamOwner {
+  /** Server-sent events of a GET, until the hub ends the stream or `signal` aborts. */
+  events(path: string, signal?: AbortSignal): AsyncGenerator<ServerSentEvent>;
+}
+
+/** Reads `event:` / `data:` blocks of a text/event-stream body (comments and ids are skipped). */
+export async function* readServerSentEvents(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<ServerSentEvent> {
+  const decoder = new TextDecoder();
+  let buffered = '';
+  for await (const chunk of chunks) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = buffered.indexOf('\n\n')) >= 0) {
+      const block = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      let event = 'message';
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event: ')) event = line.slice(7);
+        else if (line.startsWith('data: ')) data.push(line.slice(6));
+      }
+      if (data.length > 0) yield { event, data: data.join('\n') };
+    }
+  }
 }
 
 function resolveToken(options: AdminOptions, env: NodeJS.ProcessEnv): string {

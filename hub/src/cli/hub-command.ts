@@ -4,6 +4,8 @@ import { runHub } from '../main.ts';
 import { parsePort } from './parse-args.ts';
 import { UsageError } from './usage-error.ts';
 import { addLimitOptions, limitsFromOptions } from '../limits/limit-options.ts';
+import { DATABASE_ENV, parseDatabaseOption } from '../store/database-option.ts';
+import { REDIS_ENV, REDIS_PREFIX_ENV, parseRedisOptions } from '../cluster/redis-option.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -14,6 +16,10 @@ export function addHubCommand(program: Command): Command {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0 picks a free one)', '7070')
     .option('--data-dir <dir>', 'where the database, admin token and signing key live', './tether-data')
+    .option('--database <location>', `the store: a SQLite file (default <data-dir>/hub.sqlite) or postgres://user@host:5432/db to run several hubs on one database (env ${DATABASE_ENV})`)
+    .option('--redis <url>', `redis://host:6379: hubs on one PostgreSQL database share presence and routing through it (env ${REDIS_ENV})`)
+    .option('--redis-prefix <prefix>', `prefix of the hub's Redis keys (default tether:; env ${REDIS_PREFIX_ENV})`)
+    .option('--heartbeat-interval-s <seconds>', 'how often agents heartbeat; with --redis, presence lasts one interval plus 10 s', '30')
     .option('--tls-cert <file>', 'TLS certificate (PEM); serve https/wss')
     .option('--tls-key <file>', 'TLS private key (PEM)')
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'info')
@@ -24,15 +30,25 @@ export function addHubCommand(program: Command): Command {
     .option('--s3-endpoint <url>', 'S3-compatible endpoint (default https://s3.<region>.amazonaws.com)')
     .option('--s3-region <region>', 'S3 region (default us-east-1)');
   return addLimitOptions(hub)
-    .action(async (options: { host: string; port: string; dataDir: string; tlsCert?: string; tlsKey?: string; logLevel: string; httpReofferS: string; releaseKeys?: string; consoleDir?: string; s3Bucket?: string; s3Endpoint?: string; s3Region?: string } & Record<string, unknown>) => {
+    .action(async (options: { host: string; port: string; dataDir: string; database?: string; redis?: string; redisPrefix?: string; heartbeatIntervalS: string; tlsCert?: string; tlsKey?: string; logLevel: string; httpReofferS: string; releaseKeys?: string; consoleDir?: string; s3Bucket?: string; s3Endpoint?: string; s3Region?: string } & Record<string, unknown>) => {
       if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together: give both or neither');
       if (!LOG_LEVELS.includes(options.logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
       const reoffer = Number(options.httpReofferS);
       if (!Number.isFinite(reoffer) || reoffer <= 0) throw new UsageError('--http-reoffer-s must be a positive number of seconds');
+      const database = parseDatabaseOption(options.database, process.env, options.dataDir);
+      if (!database.ok) throw new UsageError(database.error);
+      const redis = parseRedisOptions({ redis: options.redis, redisPrefix: options.redisPrefix }, process.env, database.location.engine);
+      if (!redis.ok) throw new UsageError(redis.error);
+      const heartbeat = Number(options.heartbeatIntervalS);
+      if (!Number.isInteger(heartbeat) || heartbeat < 1 || heartbeat > 3600) throw new UsageError('--heartbeat-interval-s must be a whole number of seconds from 1 to 3600');
       await runHub({
         host: options.host,
         port: parsePort(options.port),
         dataDir: options.dataDir,
+        database: database.value,
+        redis: redis.url,
+        redisPrefix: redis.prefix,
+        heartbeatIntervalS: heartbeat,
         tlsCertFile: options.tlsCert,
         tlsKeyFile: options.tlsKey,
         logLevel: options.logLevel,

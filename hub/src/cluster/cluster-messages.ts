@@ -9,6 +9,9 @@ export const presenceEntrySchema = z.object({
   transport: z.enum(['websocket', 'http_polling']),
   agent_id: z.string().nullable(),
   since: z.string(),
+  /** What the connected-agents listing shows for a session on another hub. */
+  hostname: z.string().max(255).optional(),
+  version: z.string().max(100).optional(),
 });
 export type PresenceEntry = z.infer<typeof presenceEntrySchema>;
 
@@ -17,6 +20,10 @@ export const hubMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('deliver'), key_id: z.string().min(1), command_id: z.string().min(1), from_hub: z.string().min(1) }),
   /** A newer session of the key opened elsewhere: close this one (4008). */
   z.object({ type: z.literal('close_session'), key_id: z.string().min(1), session_id: z.string().min(1), from_hub: z.string().min(1) }),
+  /** The key was deleted, disabled or regenerated on another hub: close its sessions with this code. */
+  z.object({ type: z.literal('close_key'), key_id: z.string().min(1), code: z.number().int().min(4000).max(4999), reason: z.string().max(120), from_hub: z.string().min(1) }),
+  /** The key's grant changed on another hub: push it to the sessions you hold. */
+  z.object({ type: z.literal('push_grant'), key_id: z.string().min(1), permissions: z.array(z.string().min(1).max(64)).max(100), from_hub: z.string().min(1) }),
 ]);
 export type HubMessage = z.infer<typeof hubMessageSchema>;
 
@@ -32,6 +39,17 @@ export const batchProgressSchema = z
   })
   .loose();
 export type BatchProgress = z.infer<typeof batchProgressSchema>;
+
+/** A command's news, for hubs waiting on it: its result is stored, or one more job event is. */
+export const commandUpdateSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('done'), command_id: z.string().min(1) }),
+  z.object({
+    type: z.literal('event'),
+    command_id: z.string().min(1),
+    event: z.object({ id: z.number().int(), command_id: z.string(), type: z.string(), event: z.record(z.string(), z.unknown()), created_at: z.string() }),
+  }),
+]);
+export type CommandUpdate = z.infer<typeof commandUpdateSchema>;
 
 /** Parses a JSON message against a schema; undefined (never a throw) when it does not fit. */
 export function parseMessage<T>(schema: z.ZodType<T>, raw: string): T | undefined {

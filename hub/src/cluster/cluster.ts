@@ -10,7 +10,7 @@ import type { RedisLayout } from './redis-layout.ts';
 import { PresenceDirectory } from './presence-directory.ts';
 import type { PresenceClaim } from './presence-directory.ts';
 import { MessageBus } from './message-bus.ts';
-import type { BatchProgress, PresenceEntry } from './cluster-messages.ts';
+import type { BatchProgress, CommandUpdate, PresenceEntry } from './cluster-messages.ts';
 
 export interface ClusterHandlers {
   /** Send this stored command over the local socket of the key, if there still is one. */
@@ -19,6 +19,10 @@ export interface ClusterHandlers {
   closeSession(keyId: string, sessionId: string): void;
   /** The key has new work: answer its long poll if this hub holds it. */
   wake(keyId: string): void;
+  /** The key was deleted, disabled or regenerated elsewhere: close its local sessions. */
+  closeKey(keyId: string, code: number, reason: string): void;
+  /** The key's grant changed elsewhere: push it to its local sessions. */
+  pushGrant(keyId: string, permissions: string[]): void;
 }
 
 export interface ClusterOptions {
@@ -40,6 +44,8 @@ export interface SessionInfo {
   session_id: string;
   transport: PresenceEntry['transport'];
   agent_id: string | null;
+  hostname?: string;
+  version?: string;
 }
 
 /** The URL without its password, for messages and logs. */
@@ -91,7 +97,9 @@ export class Cluster {
     await cluster.#bus.start({
       onHubMessage: (message) => {
         if (message.type === 'deliver') options.handlers.deliver(message.key_id, message.command_id);
-        else options.handlers.closeSession(message.key_id, message.session_id);
+        else if (message.type === 'close_session') options.handlers.closeSession(message.key_id, message.session_id);
+        else if (message.type === 'close_key') options.handlers.closeKey(message.key_id, message.code, message.reason);
+        else options.handlers.pushGrant(message.key_id, message.permissions);
       },
       onWake: (keyId) => options.handlers.wake(keyId),
     });
@@ -110,10 +118,18 @@ export class Cluster {
     this.#bus = new MessageBus({ publisher: commands, subscriber, layout: this.layout, hubId: this.hubId, log: this.#log });
   }
 
-  /** This session becomes the key's live one; the hub holding the previous one is told to close it. */
-  async sessionOpened(session: SessionInfo): Promise<PresenceClaim> {
+  /**
+   * This session becomes the key's live one; the hub holding the previous one is told to close it.
+   * With `unlessSocket`, a live WebSocket session of the key is left in place (undefined then).
+   * `ttlMs` overrides the presence TTL (HTTP polls may be further apart than heartbeats).
+   */
+  async sessionOpened(session: SessionInfo): Promise<PresenceClaim>;
+  async sessionOpened(session: SessionInfo, options: { unlessSocket?: boolean; ttlMs?: number }): Promise<PresenceClaim | undefined>;
+  async sessionOpened(session: SessionInfo, options: { unlessSocket?: boolean; ttlMs?: number } = {}): Promise<PresenceClaim | undefined> {
     const entry: PresenceEntry = { ...session, hub_id: this.hubId, since: new Date().toISOString() };
-    const { claim, replaced } = await this.#directory.claim(entry, this.#ttlMs);
+    const ttlMs = options.ttlMs ?? this.#ttlMs;
+    const { claim, replaced } = options.unlessSocket ? await this.#directory.claimUnlessSocket(entry, ttlMs) : await this.#directory.claim(entry, ttlMs);
+    if (!claim) return undefined;
     this.#claims.set(session.session_id, claim);
     if (replaced) {
       const heard = await this.#bus.sendToHub(replaced.hub_id, { type: 'close_session', key_id: replaced.key_id, session_id: replaced.session_id, from_hub: this.hubId });
@@ -126,8 +142,8 @@ export class Cluster {
    * A heartbeat (or poll) of the session: extends its presence. False when another session of
    * the key took over; the caller closes this one then.
    */
-  async sessionAlive(claim: PresenceClaim): Promise<boolean> {
-    return this.#directory.refresh(claim, this.#ttlMs);
+  async sessionAlive(claim: PresenceClaim, ttlMs = this.#ttlMs): Promise<boolean> {
+    return this.#directory.refresh(claim, ttlMs);
   }
 
   async sessionClosed(claim: PresenceClaim): Promise<void> {
@@ -159,6 +175,13 @@ export class Cluster {
     await this.#bus.wake(keyId);
   }
 
+  /** Tells the hub holding the key's live session (this one included) to close or re-grant it. */
+  async tellHolder(keyId: string, message: { type: 'close_key'; code: number; reason: string } | { type: 'push_grant'; permissions: string[] }): Promise<boolean> {
+    const found = await this.#directory.lookup(keyId);
+    if (!found || found.entry.hub_id === this.hubId) return false;
+    return (await this.#bus.sendToHub(found.entry.hub_id, { ...message, key_id: keyId, from_hub: this.hubId })) > 0;
+  }
+
   async presenceOf(keyId: string): Promise<PresenceEntry | undefined> {
     return (await this.#directory.lookup(keyId))?.entry;
   }
@@ -175,6 +198,15 @@ export class Cluster {
 
   async publishBatchProgress(progress: BatchProgress): Promise<void> {
     await this.#bus.publishBatchProgress(progress);
+  }
+
+  /** Tells hubs waiting on the command (a result stored, a job event stored). */
+  async publishCommandUpdate(update: CommandUpdate): Promise<void> {
+    await this.#bus.publishCommandUpdate(update);
+  }
+
+  followCommand(commandId: string, listener: (update: CommandUpdate) => void): Promise<() => Promise<void>> {
+    return this.#bus.followCommand(commandId, listener);
   }
 
   followBatch(batchId: string, listener: (progress: BatchProgress) => void): Promise<() => Promise<void>> {

@@ -4,8 +4,8 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '@tether/shared/logger.ts';
 import type { RedisLayout } from './redis-layout.ts';
-import { batchProgressSchema, hubMessageSchema, parseMessage, wakeMessageSchema } from './cluster-messages.ts';
-import type { BatchProgress, HubMessage } from './cluster-messages.ts';
+import { batchProgressSchema, commandUpdateSchema, hubMessageSchema, parseMessage, wakeMessageSchema } from './cluster-messages.ts';
+import type { BatchProgress, CommandUpdate, HubMessage } from './cluster-messages.ts';
 
 export interface BusHandlers {
   /** A message for this hub (from any hub, this one included). */
@@ -21,6 +21,7 @@ export class MessageBus {
   readonly #hubId: string;
   readonly #log: Logger;
   readonly #batchListeners = new Map<string, Set<(progress: BatchProgress) => void>>();
+  readonly #commandListeners = new Map<string, Set<(update: CommandUpdate) => void>>();
   #handlers: BusHandlers | undefined;
 
   constructor(options: { publisher: Redis; subscriber: Redis; layout: RedisLayout; hubId: string; log: Logger }) {
@@ -69,6 +70,28 @@ export class MessageBus {
     };
   }
 
+  async publishCommandUpdate(update: CommandUpdate): Promise<void> {
+    await this.#publisher.publish(this.#layout.command(update.command_id), JSON.stringify(update));
+  }
+
+  /** Follows one command's news; resolves once subscribed. Call the returned function to stop. */
+  async followCommand(commandId: string, listener: (update: CommandUpdate) => void): Promise<() => Promise<void>> {
+    const channel = this.#layout.command(commandId);
+    let listeners = this.#commandListeners.get(channel);
+    if (!listeners) {
+      listeners = new Set();
+      this.#commandListeners.set(channel, listeners);
+    }
+    listeners.add(listener);
+    if (listeners.size === 1) await this.#subscriber.subscribe(channel);
+    return async () => {
+      const current = this.#commandListeners.get(channel);
+      if (!current?.delete(listener) || current.size > 0) return;
+      this.#commandListeners.delete(channel);
+      await this.#subscriber.unsubscribe(channel);
+    };
+  }
+
   #dispatch(channel: string, raw: string): void {
     try {
       if (channel === this.#layout.wake) {
@@ -81,6 +104,13 @@ export class MessageBus {
         const message = parseMessage(hubMessageSchema, raw);
         if (message) this.#handlers?.onHubMessage(message);
         else this.#log.warn({ channel }, 'dropped a malformed hub message from Redis');
+        return;
+      }
+      const followers = this.#commandListeners.get(channel);
+      if (followers) {
+        const update = parseMessage(commandUpdateSchema, raw);
+        if (!update) return void this.#log.warn({ channel }, 'dropped a malformed command update from Redis');
+        for (const listener of followers) listener(update);
         return;
       }
       const listeners = this.#batchListeners.get(channel);

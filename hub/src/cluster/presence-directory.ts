@@ -10,10 +10,16 @@ import type { PresenceEntry } from './cluster-messages.ts';
 
 const REFRESH_IF_OWNER = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE_IF_OWNER = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+/** SET … PX unless the key's live session is a WebSocket; returns {set (1/0), previous or false}. */
+const CLAIM_UNLESS_SOCKET = `local previous = redis.call('GET', KEYS[1])
+if previous and string.find(previous, '"transport":"websocket"', 1, true) then return {0, previous} end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return {1, previous}`;
 
 type ScriptedRedis = Redis & {
   tetherRefreshIfOwner(key: string, value: string, ttlMs: number): Promise<number>;
   tetherReleaseIfOwner(key: string, value: string): Promise<number>;
+  tetherClaimUnlessSocket(key: string, value: string, ttlMs: number): Promise<[number, string | null]>;
 };
 
 /** A claimed entry: the exact stored string is what proves ownership later. */
@@ -30,6 +36,7 @@ export class PresenceDirectory {
     if (!('tetherRefreshIfOwner' in redis)) {
       redis.defineCommand('tetherRefreshIfOwner', { numberOfKeys: 1, lua: REFRESH_IF_OWNER });
       redis.defineCommand('tetherReleaseIfOwner', { numberOfKeys: 1, lua: RELEASE_IF_OWNER });
+      redis.defineCommand('tetherClaimUnlessSocket', { numberOfKeys: 1, lua: CLAIM_UNLESS_SOCKET });
     }
     this.#redis = redis as ScriptedRedis;
     this.#layout = layout;
@@ -40,6 +47,18 @@ export class PresenceDirectory {
     const stored = JSON.stringify(entry);
     const previous = await this.#redis.set(this.#layout.presence(entry.key_id), stored, 'PX', ttlMs, 'GET');
     const replaced = previous === null ? undefined : parseMessage(presenceEntrySchema, previous);
+    return { claim: { entry, stored }, replaced: replaced && replaced.session_id !== entry.session_id ? replaced : undefined };
+  }
+
+  /**
+   * Like claim, but leaves a WebSocket session in place (an HTTP-polling request that trails a
+   * switch to WebSocket must not replace the socket). `claim` is undefined when it was left.
+   */
+  async claimUnlessSocket(entry: PresenceEntry, ttlMs: number): Promise<{ claim: PresenceClaim | undefined; replaced: PresenceEntry | undefined }> {
+    const stored = JSON.stringify(entry);
+    const [set, previous] = await this.#redis.tetherClaimUnlessSocket(this.#layout.presence(entry.key_id), stored, ttlMs);
+    const replaced = previous === null || previous === undefined ? undefined : parseMessage(presenceEntrySchema, previous);
+    if (set !== 1) return { claim: undefined, replaced: undefined };
     return { claim: { entry, stored }, replaced: replaced && replaced.session_id !== entry.session_id ? replaced : undefined };
   }
 

@@ -4,6 +4,7 @@
 //   <p>hub:<hub_id>:inbox    channel          messages for one hub: deliver a command, close a session
 //   <p>wake                  channel          key ids with new work, for HTTP long polls on any hub
 //   <p>batch:<batch_id>      channel          progress of one fleet command, for SSE streams on any hub
+//   <p>command:<command_id>  channel          a command's result stored / job event stored, for waits and SSE on any hub
 //
 // Commands and results never live in Redis: PostgreSQL is the source of truth; Redis only says
 // where a socket is and carries ids.
@@ -15,6 +16,7 @@ export interface RedisLayout {
   hubInbox(hubId: string): string;
   wake: string;
   batch(batchId: string): string;
+  command(commandId: string): string;
 }
 
 /** Ids come from our own code or the store; the check keeps a bad one from reaching other keys. */
@@ -33,5 +35,6 @@ export function redisLayout(prefix = 'tether:'): RedisLayout {
     hubInbox: (hubId) => `${prefix}hub:${id('hub id', hubId)}:inbox`,
     wake: `${prefix}wake`,
     batch: (batchId) => `${prefix}batch:${id('batch id', batchId)}`,
+    command: (commandId) => `${prefix}command:${id('command id', commandId)}`,
   };
 }

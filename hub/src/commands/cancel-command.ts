@@ -2,7 +2,7 @@
 // `cancel` frame (protocol.md section 6) over its WebSocket, or with its HTTP session's next poll
 // answer; the agent kills the job and answers `cancelled`, which is stored like any result. A
 // command still waiting on the hub is answered `cancelled` here and never sent.
-import type { CommandRecord } from '../storage/command-store.ts';
+import type { CommandRecord } from '../store/store.ts';
 import type { Presence, Transport } from '../presence.ts';
 import type { CommandRouter } from './command-router.ts';
 import type { SignedFrames } from './signed-frames.ts';
@@ -16,12 +16,12 @@ export interface CancelDeps {
   router: CommandRouter;
 }
 
-export function cancelCommand(deps: CancelDeps, record: CommandRecord): CancelOutcome {
+export async function cancelCommand(deps: CancelDeps, record: CommandRecord): Promise<CancelOutcome> {
   if (record.result !== null || record.status === 'expired') {
     throw new HttpError(409, `command ${record.command_id} has already finished (status ${record.status}); nothing to cancel`);
   }
   if (record.status === 'queued') {
-    deps.router.recordResult(record.key_id, {
+    await deps.router.recordResult(record.key_id, {
       command_id: record.command_id,
       success: false,
       data: {},
@@ -30,7 +30,7 @@ export function cancelCommand(deps: CancelDeps, record: CommandRecord): CancelOu
     });
     return { outcome: 'cancelled_before_sending' };
   }
-  const socket = deps.presence.socketFor(record.key_id);
+  const socket = deps.presence.websocketSessionFor(record.key_id);
   if (socket?.send?.(deps.frames.cancel(socket, record.command_id))) return { outcome: 'cancel_sent', transport: 'websocket' };
   const http = deps.presence.httpSessionFor(record.key_id);
   if (http) {

@@ -1,15 +1,15 @@
 // Routes commands from the admin API to agents and results back: queue durably, send now over
-// the agent's socket (or wake its long poll), store the first result, stream job events.
+// the agent's socket (or wake its long poll), store the first result, stream job events. Every
+// write goes through the store's group commit; a result's promise resolves once its batch is
+// durable, which is when the hub may ack it.
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@tether/shared/logger.ts';
 import type { ResponseMessage, JobEvent } from '@tether/shared/protocol/agent-messages.ts';
-import type { CommandStore, CommandRecord } from '../storage/command-store.ts';
-import type { EventStore, StoredEvent } from '../storage/event-store.ts';
+import type { BatchTargetState, CommandRecord, HubStore, StoredEvent } from '../store/store.ts';
 import type { AgentSession, Presence } from '../presence.ts';
+import type { SessionDirectory } from '../cluster/session-directory.ts';
 import type { SignedFrames } from './signed-frames.ts';
-import type { DurabilityBarrier } from '../storage/durability.ts';
-import type { KeyStore } from '../storage/key-store.ts';
 import type { WindowCounter } from '../limits/window-counter.ts';
 
 export interface QueueRequest {
@@ -21,17 +21,14 @@ export interface QueueRequest {
 }
 
 export interface CommandRouterDeps {
-  commands: CommandStore;
-  events: EventStore;
+  store: HubStore;
   presence: Presence;
+  /** Sessions on other hubs (Redis when clustered): commands for them are routed there. */
+  directory: SessionDirectory;
   frames: SignedFrames;
   log: Logger;
   /** A command handed to a poll and not answered is offered again after this long. */
   httpReofferMs: number;
-  /** Acks wait for stored results to reach stable storage. */
-  durability: DurabilityBarrier;
-  /** The current grant of a key (results of scheduled backups need `backup`). */
-  keys: KeyStore;
   /** Scheduled results stored per key per hour (issue 9 item 10). */
   scheduledResults: WindowCounter;
   /** Longer job output lines and progress messages are cut to this many characters. */
@@ -48,15 +45,20 @@ export interface ResultRefusal {
   final: boolean;
 }
 
+export interface ResultOutcome {
+  stored: boolean;
+  refusal?: ResultRefusal;
+}
+
 /** Ids of results for work an agent started by itself (scheduled backups). */
 export const AGENT_INITIATED_ID = /^scheduled:[0-9a-f-]{36}$/;
 
-export class CommandRouter {
-  /** Resolves once every result recorded so far is on stable storage: only then may it be acked. */
-  durable(): Promise<void> {
-    return this.deps.durability.durable();
-  }
+export type EventOutcome = 'stored' | 'dropped' | 'ignored';
 
+/** Command rows and sent marks wait for their commit, not the sync after it (results wait for both). */
+const COMMITTED = { durable: false } as const;
+
+export class CommandRouter {
   private readonly deps: CommandRouterDeps;
   private readonly signals = new EventEmitter();
 
@@ -65,38 +67,91 @@ export class CommandRouter {
     this.signals.setMaxListeners(0);
   }
 
-  queue(keyId: string, request: QueueRequest): CommandRecord {
-    const record = this.deps.commands.insert({
+  /** Stores the command durably, then sends it (or wakes the key's long poll). */
+  async queue(keyId: string, request: QueueRequest): Promise<CommandRecord> {
+    const record: CommandRecord = {
       command_id: randomUUID(),
       key_id: keyId,
       command: request.command,
       data: request.data ?? {},
+      status: 'queued',
+      created_at: new Date().toISOString(),
+      sent_at: null,
+      sent_via: null,
+      completed_at: null,
       deadline: request.deadline_s === undefined ? null : new Date(Date.now() + request.deadline_s * 1000).toISOString(),
       timeout_s: request.timeout_s ?? null,
-    });
+      result: null,
+      batch_id: null,
+    };
+    // Committed, not yet synced, before it is sent: it survives a crash of the hub; only its result
+    // needs to be durable before the agent may forget it (the ack).
+    await this.deps.store.insertCommand(record, COMMITTED);
     this.deps.log.info({ command_id: record.command_id, key_id: keyId, command: record.command }, 'command queued');
-    const socket = this.deps.presence.socketFor(keyId);
-    if (socket) this.deliver(socket, record);
-    else this.signals.emit(`ready:${keyId}`);
-    return this.deps.commands.get(record.command_id)!;
+    const session = this.deps.presence.websocketSessionFor(keyId);
+    // The answer waits for the sent mark too: whoever learns the command id (to cancel it, say)
+    // finds the store saying where the command is.
+    if (session) await this.deliver(session, record);
+    else {
+      this.signals.emit(`ready:${keyId}`);
+      if (this.deps.directory.clustered) await this.#route(keyId, record.command_id);
+    }
+    return (await this.deps.store.getCommand(record.command_id)) ?? record;
+  }
+
+  /** To the hub holding the key's socket, or a wake-up for its long poll on any hub. */
+  async #route(keyId: string, commandId: string): Promise<void> {
+    try {
+      const outcome = await this.deps.directory.route(keyId, commandId);
+      this.deps.log.debug({ command_id: commandId, key_id: keyId, outcome }, 'command routed');
+    } catch (error) {
+      // Stored all the same: the agent gets it at its next registration or poll.
+      this.deps.log.warn({ command_id: commandId, key_id: keyId, err: (error as Error).message }, 'could not route a command to another hub; it waits in the store');
+    }
+  }
+
+  /** A command of a fleet batch got its result (or expired) through this hub. */
+  onBatchCommandFinished(listener: (record: CommandRecord, state: BatchTargetState) => void): void {
+    this.signals.on('batch-finished', listener);
+  }
+
+  /** A command already in the store (a fleet target's): send it now, or route / wake for it. */
+  async sendStored(record: CommandRecord): Promise<void> {
+    const session = this.deps.presence.websocketSessionFor(record.key_id);
+    if (session) return this.deliver(session, record);
+    this.signals.emit(`ready:${record.key_id}`);
+    if (this.deps.directory.clustered) await this.#route(record.key_id, record.command_id);
+  }
+
+  /** Another hub stored a command for a socket this hub holds: send it, if it still waits. */
+  async deliverStored(keyId: string, commandId: string): Promise<void> {
+    const session = this.deps.presence.websocketSessionFor(keyId);
+    if (!session) return;
+    const record = await this.deps.store.getCommand(commandId);
+    if (!record || record.key_id !== keyId || record.result !== null || (record.status !== 'queued' && record.status !== 'sent')) return;
+    await this.deliver(session, record);
   }
 
   /** After a (re)registration: every unanswered command of the key goes to this socket. */
-  resendUnanswered(session: AgentSession): void {
-    for (const record of this.deps.commands.unanswered(session.keyId)) this.deliver(session, record);
+  async resendUnanswered(session: AgentSession): Promise<void> {
+    const records = await this.deps.store.unanswered(session.keyId);
+    await Promise.all(records.map((record) => this.deliver(session, record)));
   }
 
   /** The commands a poll should carry now; marks them sent. */
-  takeForPoll(session: AgentSession): Record<string, unknown>[] {
+  async takeForPoll(session: AgentSession): Promise<Record<string, unknown>[]> {
     const offerAll = session.offerAllOnNextPoll === true;
     session.offerAllOnNextPoll = false;
     const frames: Record<string, unknown>[] = [];
-    for (const record of this.deps.commands.unanswered(session.keyId)) {
+    const marks: Promise<unknown>[] = [];
+    for (const record of await this.deps.store.unanswered(session.keyId)) {
       if (record.status === 'sent' && !offerAll && !this.dueForReoffer(record)) continue;
-      if (this.expireIfLate(record)) continue;
+      if (this.expireIfLate(record, marks)) continue;
       frames.push(this.frameFor(session, record));
-      this.deps.commands.markSent(record.command_id, 'http_polling');
+      marks.push(this.deps.store.markSent(record.command_id, 'http_polling', COMMITTED));
     }
+    // Marked before the answer leaves: a poll on another connection does not get them again at once.
+    await Promise.all(marks);
     return frames;
   }
 
@@ -120,21 +175,35 @@ export class CommandRouter {
     });
   }
 
-  /** Stores a response once. `stored` is false for duplicates, unknown command ids and refusals. */
-  recordResult(keyId: string, response: Omit<ResponseMessage, 'type'>): { stored: boolean; refusal?: ResultRefusal } {
-    let record = this.deps.commands.get(response.command_id);
+  /**
+   * Stores a response once. Resolves once the result (or the first one, for a duplicate) is
+   * durable: then the agent may be acked. `stored` is false for duplicates, unknown command ids
+   * and refusals.
+   */
+  async recordResult(keyId: string, response: Omit<ResponseMessage, 'type'>): Promise<ResultOutcome> {
+    return (await this.submitResult(keyId, response)).settled;
+  }
+
+  /**
+   * recordResult in two steps: resolves once the result is submitted to the group commit (so
+   * results of one connection are submitted in the order they came: the first of two copies wins);
+   * `settled` resolves once it is durable.
+   */
+  async submitResult(keyId: string, response: Omit<ResponseMessage, 'type'>): Promise<{ settled: Promise<ResultOutcome> }> {
+    let record = await this.deps.store.getCommand(response.command_id);
     if (!record && AGENT_INITIATED_ID.test(response.command_id)) {
-      const refusal = this.#refuseAgentInitiated(keyId);
+      const refusal = await this.#refuseAgentInitiated(keyId);
       if (refusal) {
         this.deps.log.warn({ command_id: response.command_id, key_id: keyId, why: refusal.message }, 'scheduled backup result refused');
-        return { stored: false, refusal };
+        return { settled: Promise.resolve({ stored: false, refusal }) };
       }
-      record = this.#agentInitiated(keyId, response);
+      record = await this.#agentInitiated(keyId, response);
     }
     if (!record || record.key_id !== keyId) {
       this.deps.log.warn({ command_id: response.command_id, key_id: keyId }, 'response for a command this key was never sent; ignored');
-      return { stored: false };
+      return { settled: Promise.resolve({ stored: false }) };
     }
+    const command = record;
     const result: Record<string, unknown> = {
       success: response.success,
       data: response.data ?? {},
@@ -143,15 +212,18 @@ export class CommandRouter {
       ...(response.duration_ms !== undefined ? { duration_ms: response.duration_ms } : {}),
       ...(response.agent_id ? { agent_id: response.agent_id } : {}),
     };
-    const stored = this.deps.commands.complete(record.command_id, result, response.success);
-    if (stored) {
-      this.deps.log.info({ command_id: record.command_id, success: response.success }, 'command result stored');
-      this.signals.emit(`done:${record.command_id}`);
-      this.signals.emit('finished', record, result);
-    } else {
-      this.deps.log.debug({ command_id: record.command_id }, 'duplicate response ignored');
-    }
-    return { stored };
+    const settled = this.deps.store.completeCommand({ command_id: command.command_id, key_id: keyId, result, success: response.success }).then((stored) => {
+      if (stored) {
+        this.deps.log.info({ command_id: command.command_id, success: response.success }, 'command result stored');
+        this.#done(command.command_id);
+        if (command.batch_id !== null) this.signals.emit('batch-finished', command, response.success ? 'succeeded' : 'failed');
+        this.signals.emit('finished', command, result);
+      } else {
+        this.deps.log.debug({ command_id: command.command_id }, 'duplicate response ignored');
+      }
+      return { stored };
+    });
+    return { settled };
   }
 
   /**
@@ -159,17 +231,19 @@ export class CommandRouter {
    * `scheduled:<uuid>`; it is recorded as a completed `backup` of that key. Any other unknown id is
    * not ours to store.
    */
-  #agentInitiated(keyId: string, response: Omit<ResponseMessage, 'type'>): CommandRecord {
+  async #agentInitiated(keyId: string, response: Omit<ResponseMessage, 'type'>): Promise<CommandRecord | undefined> {
     const target = typeof response.data?.target === 'string' ? response.data.target : undefined;
-    const record = this.deps.commands.insert({ command_id: response.command_id, key_id: keyId, command: 'backup', data: { target, scheduled: true }, deadline: null, timeout_s: null });
-    this.deps.commands.markSent(record.command_id, 'agent');
-    this.deps.log.info({ command_id: record.command_id, key_id: keyId, target }, 'scheduled backup reported by the agent');
-    return record;
+    const commandId = response.command_id;
+    // Another hub (or a resend) may insert the same id at once: whichever row exists is the one.
+    await this.deps.store.insertCommand({ command_id: commandId, key_id: keyId, command: 'backup', data: { target, scheduled: true }, deadline: null, timeout_s: null }, COMMITTED);
+    await this.deps.store.markSent(commandId, 'agent', COMMITTED);
+    this.deps.log.info({ command_id: commandId, key_id: keyId, target }, 'scheduled backup reported by the agent');
+    return this.deps.store.getCommand(commandId);
   }
 
   /** Only keys granted `backup` store scheduled backup results, and only so many an hour. */
-  #refuseAgentInitiated(keyId: string): ResultRefusal | undefined {
-    const key = this.deps.keys.get(keyId);
+  async #refuseAgentInitiated(keyId: string): Promise<ResultRefusal | undefined> {
+    const key = await this.deps.store.getKey(keyId);
     if (!key?.permissions.includes('backup')) {
       return { status: 422, final: true, message: `permission_denied: agent key ${keyId} is not granted "backup", so its scheduled backup results are not stored; grant it with PATCH /api/agents/keys/${keyId} {"permissions": [..., "backup"]}` };
     }
@@ -180,19 +254,29 @@ export class CommandRouter {
     return undefined;
   }
 
-  /** Stores a job event of a command of this key; 'dropped' once the command has its cap of events. */
-  recordEvent(keyId: string, event: JobEvent): 'stored' | 'dropped' | 'ignored' {
-    const commandId = event.command_id ?? event.job_id;
-    const record = this.deps.commands.get(commandId);
-    if (!record || record.key_id !== keyId) {
-      this.deps.log.debug({ command_id: commandId, type: event.type }, 'job event for an unknown command; ignored');
-      return 'ignored';
-    }
-    const { type, ...fields } = this.#bounded(event);
-    const stored = this.deps.events.append(commandId, type, fields);
-    if (!stored) return 'dropped';
-    this.signals.emit(`event:${commandId}`, stored);
-    return 'stored';
+  /**
+   * Stores job events of commands of this key, in the order given. Resolves once they are
+   * submitted (commands looked up, appends queued in order); `outcomes` resolves once they are
+   * durable: 'dropped' for an event past its command's cap, 'ignored' for another key's command.
+   */
+  async submitEvents(keyId: string, events: readonly JobEvent[]): Promise<{ outcomes: Promise<EventOutcome[]> }> {
+    const ids = [...new Set(events.map((event) => event.command_id ?? event.job_id))];
+    const records = new Map(await Promise.all(ids.map(async (id) => [id, await this.deps.store.getCommand(id)] as const)));
+    const outcomes = events.map(async (event): Promise<EventOutcome> => {
+      const commandId = event.command_id ?? event.job_id;
+      const record = records.get(commandId);
+      if (!record || record.key_id !== keyId) {
+        this.deps.log.debug({ command_id: commandId, type: event.type }, 'job event for an unknown command; ignored');
+        return 'ignored';
+      }
+      const { type, ...fields } = this.#bounded(event);
+      const stored = await this.deps.store.appendEvent(commandId, type, fields);
+      if (!stored) return 'dropped';
+      this.signals.emit(`event:${commandId}`, stored);
+      this.deps.directory.publish({ type: 'event', command_id: commandId, event: stored });
+      return 'stored';
+    });
+    return { outcomes: Promise.all(outcomes) };
   }
 
   /** An output line or progress message past the limit is cut, and says how much was cut. */
@@ -206,18 +290,49 @@ export class CommandRouter {
   /** The stored command once it has a result (or expired), or as it is after timeoutMs. */
   async waitForResult(commandId: string, timeoutMs: number): Promise<CommandRecord | undefined> {
     const finished = (record: CommandRecord | undefined) => !record || record.result !== null || record.status === 'expired';
-    const current = this.deps.commands.get(commandId);
-    if (finished(current) || timeoutMs <= 0) return current;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.signals.off(`done:${commandId}`, done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.signals.on(`done:${commandId}`, done);
-    });
-    return this.deps.commands.get(commandId);
+    // Listening before the read: a result stored while the read runs is not missed.
+    let signalled = false;
+    let wake: () => void = () => {};
+    const onDone = () => {
+      signalled = true;
+      wake();
+    };
+    this.signals.on(`done:${commandId}`, onDone);
+    // A result stored through another hub is heard of too (listening before the read, as above).
+    const stopFollowing = this.deps.directory.clustered && timeoutMs > 0 ? await this.#followRemote(commandId, () => undefined, onDone) : () => {};
+    try {
+      const current = await this.deps.store.getCommand(commandId);
+      if (finished(current) || timeoutMs <= 0) return current;
+      if (!signalled) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, timeoutMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      return await this.deps.store.getCommand(commandId);
+    } finally {
+      this.signals.off(`done:${commandId}`, onDone);
+      stopFollowing();
+    }
+  }
+
+  /** This command's result is stored (or it expired): local waiters, and other hubs', hear of it. */
+  #done(commandId: string): void {
+    this.signals.emit(`done:${commandId}`);
+    this.deps.directory.publish({ type: 'done', command_id: commandId });
+  }
+
+  /** Result and job events of a command stored on other hubs; a Redis failure only means slower waits. */
+  async #followRemote(commandId: string, onEvent: (event: StoredEvent) => void, onDone: () => void): Promise<() => void> {
+    try {
+      return await this.deps.directory.follow(commandId, (update) => (update.type === 'done' ? onDone() : onEvent(update.event)));
+    } catch (error) {
+      this.deps.log.warn({ command_id: commandId, err: (error as Error).message }, 'could not follow a command across hubs');
+      return () => {};
+    }
   }
 
   /** Every command as it finishes: its record as it was, and the stored result (null: it expired). For metrics. */
@@ -229,23 +344,37 @@ export class CommandRouter {
   subscribe(commandId: string, onEvent: (event: StoredEvent) => void, onDone: () => void): () => void {
     this.signals.on(`event:${commandId}`, onEvent);
     this.signals.on(`done:${commandId}`, onDone);
+    // Other hubs' news arrives once the subscription is up; the stream reads the store at the end anyway.
+    let stopRemote: (() => void) | undefined;
+    let stopped = false;
+    if (this.deps.directory.clustered) {
+      void this.#followRemote(commandId, onEvent, onDone).then((stop) => (stopped ? stop() : (stopRemote = stop)));
+    }
     return () => {
+      stopped = true;
+      stopRemote?.();
       this.signals.off(`event:${commandId}`, onEvent);
       this.signals.off(`done:${commandId}`, onDone);
     };
   }
 
-  private deliver(session: AgentSession, record: CommandRecord): void {
-    if (this.expireIfLate(record)) return;
-    if (session.send?.(this.frameFor(session, record))) this.deps.commands.markSent(record.command_id, 'websocket');
+  private async deliver(session: AgentSession, record: CommandRecord): Promise<void> {
+    const marks: Promise<unknown>[] = [];
+    if (!this.expireIfLate(record, marks) && session.send?.(this.frameFor(session, record))) marks.push(this.deps.store.markSent(record.command_id, 'websocket', COMMITTED));
+    await Promise.all(marks);
   }
 
-  private expireIfLate(record: CommandRecord): boolean {
+  /** True when the deadline has passed: the command is marked expired (the write joins `marks`). */
+  private expireIfLate(record: CommandRecord, marks: Promise<unknown>[]): boolean {
     if (record.deadline === null || Date.parse(record.deadline) > Date.now()) return false;
-    this.deps.commands.markExpired(record.command_id);
-    this.deps.log.info({ command_id: record.command_id }, 'command expired before delivery');
-    this.signals.emit(`done:${record.command_id}`);
-    this.signals.emit('finished', record, null);
+    marks.push(
+      this.deps.store.markExpired(record.command_id).then((expired) => {
+        if (expired) this.deps.log.info({ command_id: record.command_id }, 'command expired before delivery');
+        this.#done(record.command_id);
+        if (expired) this.signals.emit('finished', record, null);
+        if (expired && record.batch_id !== null) this.signals.emit('batch-finished', record, 'expired');
+      }),
+    );
     return true;
   }
 

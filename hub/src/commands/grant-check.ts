@@ -4,9 +4,14 @@ import type { KeyView } from '@tether/shared/protocol/admin-api.ts';
 import { permissionFor } from '@tether/shared/protocol/command-permissions.ts';
 import { HttpError } from '../http/http-error.ts';
 
+/** Whether the key's grant covers the command (its permission, e.g. backup_list needs backup_read). */
+export function grantCovers(key: KeyView, command: string): boolean {
+  return key.permissions.includes(permissionFor(command));
+}
+
 export function assertGranted(key: KeyView, command: string): void {
   const permission = permissionFor(command);
-  if (key.permissions.includes(permission)) return;
+  if (grantCovers(key, command)) return;
   const needed = permission === command ? '' : ` (${command} needs ${permission})`;
   const granted = key.permissions.length > 0 ? key.permissions.join(', ') : 'none';
   throw new HttpError(

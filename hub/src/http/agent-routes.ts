@@ -3,11 +3,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from '@tether/shared/logger.ts';
-import type { KeyView } from '@tether/shared/protocol/admin-api.ts';
 import { PROTOCOL_VERSION } from '@tether/shared/protocol/hub-messages.ts';
 import { httpEventsBodySchema, httpHeartbeatBodySchema, httpRegisterBodySchema, httpResultBodySchema, pollQuerySchema } from '@tether/shared/protocol/http-bodies.ts';
-import type { KeyStore } from '../storage/key-store.ts';
-import type { AgentStore } from '../storage/agent-store.ts';
+import type { HubStore, KeyRecord } from '../store/store.ts';
+import type { SessionDirectory } from '../cluster/session-directory.ts';
+import type { BatchDispatcher } from '../fleet/batch-dispatcher.ts';
 import { newSession } from '../presence.ts';
 import type { AgentSession, Presence } from '../presence.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
@@ -20,8 +20,9 @@ import { HttpError, sendJson } from './http-error.ts';
 import { bodyOrEmpty, fixedMessage, jsonObjectSchema } from './validation.ts';
 
 export interface AgentRouteDeps {
-  keys: KeyStore;
-  agents: AgentStore;
+  store: HubStore;
+  directory: SessionDirectory;
+  dispatcher: BatchDispatcher;
   presence: Presence;
   router: CommandRouter;
   signer: CommandSigner;
@@ -46,14 +47,21 @@ const POLL_QUERY_HELP = 'wait must be a number of seconds from 0 to 30, e.g. /ap
 
 export async function agentRoutes(base: FastifyInstance, deps: AgentRouteDeps): Promise<void> {
   const app = base.withTypeProvider<ZodTypeProvider>();
-  app.addHook('onRequest', agentAuth(deps.keys, deps.authFailed));
-  const keyOf = (request: { agentKey: KeyView | null }): KeyView => request.agentKey!;
+  app.addHook('onRequest', agentAuth(deps.store, deps.authFailed, deps.log));
+  const keyOf = (request: { agentKey: KeyRecord | null }): KeyRecord => request.agentKey!;
 
-  /** The key's HTTP session, created on first contact (micro-hack may poll before registering). */
-  const httpSession = (key: KeyView): AgentSession => {
+  /**
+   * The key's HTTP session, created on first contact (micro-hack may poll before registering). An
+   * agent that registered before (on another hub, or before this hub restarted) is known from its
+   * stored registration: which agent it is, and the signing scheme and protocol it announced.
+   */
+  const httpSession = async (request: { agentKey: KeyRecord | null; agentKeyHash: string | null }): Promise<AgentSession> => {
+    const key = keyOf(request);
     let session = deps.presence.httpSessionFor(key.id);
+    const known = session ? undefined : await deps.store.latestAgentForKey(key.id);
+    session ??= deps.presence.httpSessionFor(key.id);
     if (!session) {
-      const created = newSession(key.id, 'http_polling', {
+      const created = newSession(key.id, request.agentKeyHash!, 'http_polling', {
         offerAllOnNextPoll: true,
         close: () => {},
         // Goes out with the next poll answer; a waiting long poll answers at once.
@@ -63,23 +71,36 @@ export async function agentRoutes(base: FastifyInstance, deps: AgentRouteDeps): 
           return true;
         },
       });
+      if (known) {
+        const registered = known.register_data as { protocol?: unknown; signing?: unknown };
+        created.agentId = known.agent_id;
+        created.hostname = known.hostname;
+        created.version = known.version;
+        created.protocol = typeof registered.protocol === 'number' ? registered.protocol : null;
+        created.signing = typeof registered.signing === 'number' ? registered.signing : null;
+      }
       session = created;
       deps.presence.add(session);
-      deps.log.info({ key_id: key.id }, 'agent connected (http polling)');
+      deps.log.info({ key_id: key.id, agent_id: session.agentId }, 'agent connected (http polling)');
     }
     session.lastSeenMs = Date.now();
+    // Any hub may get the next request: each one claims the key's presence (never over a socket).
+    if (deps.directory.clustered) {
+      deps.directory.opened(session).catch((error: Error) => deps.log.warn({ key_id: key.id, err: error.message }, 'could not claim the polling session in the cluster'));
+    }
     return session;
   };
 
   app.post('/api/agents/heartbeat', { schema: { body: bodyOrEmpty(jsonObjectSchema) } }, async (request, reply) => {
     const key = keyOf(request);
     const body = parseHeartbeatOrRegister(request.body);
-    const session = httpSession(key);
+    const session = await httpSession(request);
     if ('connection_mode' in body) {
-      const outcome = registerSession(session, key, body, body.protocol ?? null, 'http_polling', deps);
+      const outcome = await registerSession(session, key, body, body.protocol ?? null, 'http_polling', deps);
       if (!outcome.ok) throw new HttpError(outcome.status, outcome.error);
       session.offerAllOnNextPoll = true;
       session.pendingGrant = null; // the answer carries the grant
+      void deps.dispatcher.agentBack(key.id);
       return sendJson(reply, 200, {
         ok: true,
         agent_id: body.agent_id,
@@ -95,14 +116,14 @@ export async function agentRoutes(base: FastifyInstance, deps: AgentRouteDeps): 
     if (body.hostname) session.hostname = body.hostname;
     if (body.version) session.version = body.version;
     const agentId = session.agentId ?? body.agent_id;
-    if (agentId) deps.agents.saveHeartbeat(agentId, key.id, body);
+    if (agentId) await deps.store.saveHeartbeat(agentId, key.id, body);
     return sendJson(reply, 200, { ok: true });
   });
 
   app.get('/api/agents/poll', { schema: pollSchema, schemaErrorFormatter: fixedMessage(POLL_QUERY_HELP) }, async (request, reply) => {
     const key = keyOf(request);
-    const session = httpSession(key);
-    let commands = deps.router.takeForPoll(session);
+    const session = await httpSession(request);
+    let commands = await deps.router.takeForPoll(session);
     const waitS = request.query.wait ?? 0;
     const framesWaiting = () => Boolean(session.pendingGrant) || (session.pendingCancels?.length ?? 0) > 0;
     if (commands.length === 0 && !framesWaiting() && waitS > 0) {
@@ -113,7 +134,7 @@ export async function agentRoutes(base: FastifyInstance, deps: AgentRouteDeps): 
       while (commands.length === 0 && !framesWaiting() && !gone.signal.aborted && Date.now() < until) {
         await deps.router.waitForWork(key.id, until - Date.now(), gone.signal);
         session.lastSeenMs = Date.now();
-        if (!gone.signal.aborted && deps.keys.get(key.id)?.status === 'active') commands = deps.router.takeForPoll(session);
+        if (!gone.signal.aborted && (await deps.store.getKey(key.id))?.status === 'active') commands = await deps.router.takeForPoll(session);
       }
       reply.raw.off('close', onClose);
       if (gone.signal.aborted) return reply.hijack(); // the agent hung up: nobody to answer
@@ -139,22 +160,21 @@ export async function agentRoutes(base: FastifyInstance, deps: AgentRouteDeps): 
       throw new HttpError(400, `invalid result body: ${details[0]!.path}: ${details[0]!.message}; send { command_id, result: { success, data } }`, details);
     }
     const body = parsed.data;
-    httpSession(key);
+    await httpSession(request);
     const { type: _type, ...result } = body.result;
-    const { stored, refusal } = deps.router.recordResult(key.id, { ...result, command_id: body.command_id });
+    // Resolves once the result's batch is durable: the 2xx is the ack.
+    const { stored, refusal } = await deps.router.recordResult(key.id, { ...result, command_id: body.command_id });
     // 429: the agent keeps it and sends it again; 422: never stored, the agent drops it.
     if (refusal) throw new HttpError(refusal.status, refusal.message);
-    // The 2xx is the ack: answer only once the result is on stable storage. The signed ack lets a
-    // pinned agent tell the hub's answer from a relay's (protocol.md section 6).
-    await deps.router.durable();
-    return sendJson(reply, 200, { ok: true, stored, ack: deps.frames.httpAck(key.id, [body.command_id]) });
+    // The signed ack lets a pinned agent tell the hub's answer from a relay's (protocol.md section 6).
+    return sendJson(reply, 200, { ok: true, stored, ack: deps.frames.httpAck(request.agentKeyHash!, [body.command_id]) });
   });
 
   app.post('/api/agents/events', { schema: { body: bodyOrEmpty(httpEventsBodySchema) } }, async (request, reply) => {
     const key = keyOf(request);
-    httpSession(key);
-    let dropped = 0;
-    for (const event of request.body.events) if (deps.router.recordEvent(key.id, event) === 'dropped') dropped += 1;
+    await httpSession(request);
+    const { outcomes } = await deps.router.submitEvents(key.id, request.body.events);
+    const dropped = (await outcomes).filter((outcome) => outcome === 'dropped').length;
     // Dropped events (the command has its cap) are not an error: the agent must not send them again.
     return sendJson(reply, 200, dropped > 0 ? { ok: true, dropped } : { ok: true });
   });

@@ -8,7 +8,7 @@ import type { FastifySchemaValidationError } from 'fastify/types/schema.js';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Logger } from '@tether/shared/logger.ts';
-import type { KeyStore } from '../storage/key-store.ts';
+import type { HubStore } from '../store/store.ts';
 import { ARTIFACT_ID, handleArtifactUpload } from '../artifacts/upload-handler.ts';
 import { handleS3Presign } from '../artifacts/s3-presign-handler.ts';
 import type { S3Settings } from '../artifacts/s3-settings.ts';
@@ -23,7 +23,7 @@ import { watchUploadIdle } from './request-deadlines.ts';
 import type { RequestDeadlines } from './request-deadlines.ts';
 
 export interface ArtifactRouteDeps {
-  keys: KeyStore;
+  store: HubStore;
   dataDir: string;
   log: Logger;
   quota: ArtifactQuota;
@@ -54,7 +54,7 @@ function declaredLength(request: FastifyRequest): number | undefined {
 export async function artifactRoutes(base: FastifyInstance, deps: ArtifactRouteDeps): Promise<void> {
   const app = base.withTypeProvider<ZodTypeProvider>();
   useRawBodies(app);
-  app.addHook('onRequest', agentAuth(deps.keys, deps.authFailed));
+  app.addHook('onRequest', agentAuth(deps.store, deps.authFailed, deps.log));
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     // The body of a refused upload is never read: close the connection rather than drain gigabytes.
     if (!(error instanceof HttpError && 'uploadStyle' in error)) return answerError(error, request, reply.header('connection', 'close'), deps.log);

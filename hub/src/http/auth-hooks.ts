@@ -4,8 +4,8 @@
 // A valid credential is never refused for it, so a neighbour behind the same NAT cannot lock
 // agents out.
 import type { FastifyError, FastifyInstance, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
-import type { KeyView } from '@tether/shared/protocol/admin-api.ts';
-import type { KeyStore } from '../storage/key-store.ts';
+import type { Logger } from '@tether/shared/logger.ts';
+import type { HubStore, KeyRecord } from '../store/store.ts';
 import type { AdminToken } from '../identity/admin-token.ts';
 import type { ConsoleAuth } from '../console/console-auth.ts';
 import { SAFE_METHODS } from '../console/console-auth.ts';
@@ -16,9 +16,11 @@ import { requestUrl } from './request-path.ts';
 declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated agent key (agent routes, WebSocket handshake). */
-    agentKey: KeyView | null;
+    agentKey: KeyRecord | null;
+    /** Its stored hash, for the signatures of frames sent to it. */
+    agentKeyHash: string | null;
     /** The key named by `:id` on admin routes, once it has been looked up. */
-    namedKey: KeyView | null;
+    namedKey: KeyRecord | null;
   }
 }
 
@@ -70,11 +72,16 @@ export function adminAuth(adminToken: AdminToken, failed: AuthFailure, consoleAu
   };
 }
 
-export function agentAuth(keys: KeyStore, failed: AuthFailure): onRequestHookHandler {
+export function agentAuth(store: HubStore, failed: AuthFailure, log: Logger): onRequestHookHandler {
   return (request, _reply, done) => {
-    const auth = authenticateAgent(keys, presentedKey(request.raw, requestUrl(request)));
-    if (!auth.ok) return refuse(failed, request, new HttpError(auth.status, auth.error), done);
-    request.agentKey = auth.key;
-    done();
+    authenticateAgent(store, presentedKey(request.raw, requestUrl(request)), log).then(
+      (auth) => {
+        if (!auth.ok) return refuse(failed, request, new HttpError(auth.status, auth.error), done);
+        request.agentKey = auth.key;
+        request.agentKeyHash = auth.keyHash;
+        done();
+      },
+      (error: Error) => done(error as FastifyError),
+    );
   };
 }

@@ -3,7 +3,7 @@
 // from queueing to result, plus prom-client's process defaults. Names follow Prometheus
 // conventions (`tether_…_total`, `_seconds`).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { CommandRecord } from '../storage/command-store.ts';
+import type { CommandRecord } from '../store/store.ts';
 import type { Presence, Transport } from '../presence.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
 

@@ -2,7 +2,7 @@
 // stamped write (writes.ts) in the engine's GroupCommit and resolves once its batch is durable.
 import { GroupCommit } from './group-commit.ts';
 import type { GroupCommitOptions } from './group-commit.ts';
-import type { AgentRegistration, CompleteCommand, NewCommand, StoredEvent } from './store.ts';
+import type { AgentRegistration, CompleteCommand, NewCommand, StoredEvent, WriteOptions } from './store.ts';
 import type { StoreWrite, WriteResult } from './writes.ts';
 
 export class BatchedWrites {
@@ -24,16 +24,16 @@ export class BatchedWrites {
     await this.#group.submit({ kind: 'registration', registration, at: now() });
   }
 
-  async saveHeartbeat(agentId: string, heartbeat: Record<string, unknown>): Promise<void> {
-    await this.#group.submit({ kind: 'heartbeat', agent_id: agentId, heartbeat, at: now() });
+  async saveHeartbeat(agentId: string, keyId: string, heartbeat: Record<string, unknown>): Promise<void> {
+    await this.#group.submit({ kind: 'heartbeat', agent_id: agentId, key_id: keyId, heartbeat, at: now() });
   }
 
-  async insertCommand(command: NewCommand): Promise<boolean> {
-    return (await this.#group.submit({ kind: 'insert_command', command, at: now() })) as boolean;
+  async insertCommand(command: NewCommand, options?: WriteOptions): Promise<boolean> {
+    return (await this.#group.submit({ kind: 'insert_command', command, at: now() }, options)) as boolean;
   }
 
-  async markSent(commandId: string, via: string): Promise<void> {
-    await this.#group.submit({ kind: 'mark_sent', command_id: commandId, via, at: now() });
+  async markSent(commandId: string, via: string, options?: WriteOptions): Promise<void> {
+    await this.#group.submit({ kind: 'mark_sent', command_id: commandId, via, at: now() }, options);
   }
 
   async markExpired(commandId: string): Promise<boolean> {

@@ -3,6 +3,9 @@
 // which applies a batch in one transaction and returns each write's result plus a promise for
 // the moment the batch is durable (SQLite syncs its WAL after the commit; PostgreSQL is durable
 // at COMMIT). Only `commit` runs one at a time; durability waits of consecutive batches overlap.
+// A write submitted with `durable: false` resolves at commit already: visible to every reader and
+// safe from a crash of the process, only not yet synced (what a command row needs before it is sent;
+// results are acked only once durable).
 
 export interface CommittedBatch<R> {
   results: R[];
@@ -17,6 +20,8 @@ export interface GroupCommitOptions<W, R> {
 
 interface Pending<W, R> {
   write: W;
+  /** False: resolve once committed (visible to every reader, survives a crash of the process), not synced. */
+  durable: boolean;
   resolve(result: R): void;
   reject(error: Error): void;
 }
@@ -37,10 +42,10 @@ export class GroupCommit<W, R> {
     this.#maxBatch = options.maxBatch ?? 5000;
   }
 
-  submit(write: W): Promise<R> {
+  submit(write: W, options: { durable?: boolean } = {}): Promise<R> {
     if (this.#closed) return Promise.reject(new Error('the store is closed'));
     return new Promise<R>((resolve, reject) => {
-      this.#queue.push({ write, resolve, reject });
+      this.#queue.push({ write, durable: options.durable ?? true, resolve, reject });
       this.#schedule();
     });
   }
@@ -91,13 +96,14 @@ export class GroupCommit<W, R> {
     }
     this.stats.batches += 1;
     this.stats.writes += batch.length;
+    for (const [index, pending] of batch.entries()) if (!pending.durable) pending.resolve(committed.results[index]!);
     committed.durable.then(
       () => {
-        for (const [index, pending] of batch.entries()) pending.resolve(committed.results[index]!);
+        for (const [index, pending] of batch.entries()) if (pending.durable) pending.resolve(committed.results[index]!);
       },
       (error: unknown) => {
         const failure = error instanceof Error ? error : new Error(String(error));
-        for (const pending of batch) pending.reject(failure);
+        for (const pending of batch) if (pending.durable) pending.reject(failure);
       },
     );
     return true;

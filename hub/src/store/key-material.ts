@@ -5,7 +5,8 @@ import { labelsSchema } from '@tether/shared/protocol/labels.ts';
 import type { Labels } from '@tether/shared/protocol/labels.ts';
 import { permissionNameSchema } from '@tether/shared/protocol/admin-api.ts';
 
-export { DEFAULT_PERMISSIONS } from '../storage/key-store.ts';
+/** What a new key may run when the operator does not say: the harmless read-only commands. */
+export const DEFAULT_PERMISSIONS = ['ping', 'echo', 'info', 'metrics', 'capabilities'];
 
 export function newKeyId(): string {
   return `key_${randomBytes(6).toString('hex')}`;

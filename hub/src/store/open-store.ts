@@ -4,9 +4,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '@tether/shared/logger.ts';
-import type { HubStore } from './store.ts';
-import { SqliteStore } from './sqlite/sqlite-store.ts';
-import { PostgresStore } from './postgres/postgres-store.ts';
+import type { HubStore, StoreTuning } from './store.ts';
 
 export type StoreLocation = { engine: 'sqlite'; path: string } | { engine: 'postgres'; url: string };
 
@@ -17,7 +15,7 @@ export function storeLocation(database: string | undefined, dataDir: string): St
     try {
       new URL(database);
     } catch {
-      throw new Error('--database: not a valid PostgreSQL URL; use postgres://user[:password]@host[:port]/database');
+      throw new Error('--database: not a valid PostgreSQL URL; use postgres://user@host:5432/database');
     }
     return { engine: 'postgres', url: database };
   }
@@ -28,8 +26,14 @@ export function storeLocation(database: string | undefined, dataDir: string): St
   return { engine: 'sqlite', path: isAbsolute(database) ? database : resolve(database) };
 }
 
-export function openHubStore(location: StoreLocation, log: Logger): Promise<HubStore> {
-  return location.engine === 'sqlite' ? SqliteStore.open({ path: location.path, log }) : PostgresStore.open({ url: location.url, log });
+/** The engine's module is loaded only when used: a SQLite hub never loads pg. */
+export async function openHubStore(location: StoreLocation, log: Logger, tuning: StoreTuning = {}): Promise<HubStore> {
+  if (location.engine === 'sqlite') {
+    const { SqliteStore } = await import('./sqlite/sqlite-store.ts');
+    return SqliteStore.open({ path: location.path, log, ...tuning });
+  }
+  const { PostgresStore } = await import('./postgres/postgres-store.ts');
+  return PostgresStore.open({ url: location.url, log, ...tuning });
 }
 
 /** The location for logs and messages: a PostgreSQL password never appears. */

@@ -87,8 +87,19 @@ export interface StoredEvent {
   created_at: string;
 }
 
-/** Events kept per command; a chatty job cannot fill the disk. */
+/** Events kept per command by default (--max-events-per-command); a chatty job cannot fill the disk. */
 export const MAX_EVENTS_PER_COMMAND = 2000;
+
+/** Group-committed writes resolve once durable unless `durable: false` (then once committed). */
+export interface WriteOptions {
+  durable?: boolean;
+}
+
+/** What both engines take besides where the data is. */
+export interface StoreTuning {
+  /** Events kept per command (default MAX_EVENTS_PER_COMMAND). */
+  eventsPerCommand?: number;
+}
 
 export interface SigningKeyPair {
   privateKeyPem: string;
@@ -175,24 +186,36 @@ export interface HubStore {
   createKey(input: NewKey): Promise<IssuedKey>;
   listKeys(filter?: { labels?: Labels }): Promise<KeyRecord[]>;
   getKey(id: string): Promise<KeyRecord | undefined>;
+  /** The key a presented secret belongs to (looked up by its hash), with that hash. */
   findKeyBySecret(secret: string): Promise<KeyRecord | undefined>;
+  /** The stored SHA-256 of a key (what scheme-2 signatures bind to); never leaves the hub. */
+  keyHash(id: string): Promise<string | undefined>;
   updateKey(id: string, patch: KeyPatch): Promise<KeyRecord | undefined>;
   deleteKey(id: string): Promise<boolean>;
   regenerateKey(id: string): Promise<IssuedKey | undefined>;
   touchKey(id: string): Promise<void>;
 
-  // Agents (group-committed).
+  // Agents (registrations and heartbeats are group-committed).
   saveRegistration(registration: AgentRegistration): Promise<void>;
-  saveHeartbeat(agentId: string, heartbeat: Record<string, unknown>): Promise<void>;
+  /** Only the key the agent is registered under may update its row. */
+  saveHeartbeat(agentId: string, keyId: string, heartbeat: Record<string, unknown>): Promise<void>;
   getAgent(agentId: string): Promise<AgentRecord | undefined>;
+  countAgentsForKey(keyId: string): Promise<number>;
+  /** Every agent row (with its last heartbeat), oldest key first. */
+  listAgents(): Promise<AgentRecord[]>;
+  /** The key's most recently seen agent (an HTTP-polling agent that registered on another hub). */
+  latestAgentForKey(keyId: string): Promise<AgentRecord | undefined>;
+  /** The key's agents, least recently seen first (to make room under the per-key quota). */
+  agentIdsByLastSeen(keyId: string): Promise<string[]>;
+  deleteAgent(agentId: string): Promise<void>;
 
   // Commands and results (group-committed writes).
   /** False when a command with this id exists already (nothing is changed then). */
-  insertCommand(command: NewCommand): Promise<boolean>;
+  insertCommand(command: NewCommand, options?: WriteOptions): Promise<boolean>;
   getCommand(commandId: string): Promise<CommandRecord | undefined>;
   /** Commands of a key that still need delivering: queued, or sent and never answered, oldest first. */
   unanswered(keyId: string): Promise<CommandRecord[]>;
-  markSent(commandId: string, via: string): Promise<void>;
+  markSent(commandId: string, via: string, options?: WriteOptions): Promise<void>;
   markExpired(commandId: string): Promise<boolean>;
   /** Stores the result unless one is stored already (first wins, across every hub on the store). */
   completeCommand(completion: CompleteCommand): Promise<boolean>;

@@ -8,7 +8,7 @@ export type StoreWrite =
   | { kind: 'complete'; completion: CompleteCommand; at: string }
   | { kind: 'event'; command_id: string; type: string; event: Record<string, unknown>; at: string }
   | { kind: 'registration'; registration: AgentRegistration; at: string }
-  | { kind: 'heartbeat'; agent_id: string; heartbeat: Record<string, unknown>; at: string };
+  | { kind: 'heartbeat'; agent_id: string; key_id: string; heartbeat: Record<string, unknown>; at: string };
 
 /** insert_command, mark_expired, complete: whether it changed anything; event: the stored event. */
 export type WriteResult = boolean | StoredEvent | undefined;

@@ -3,28 +3,29 @@
 import WebSocket from 'ws';
 import type { RawData } from 'ws';
 import type { Logger } from '@tether/shared/logger.ts';
-import type { KeyView } from '@tether/shared/protocol/admin-api.ts';
 import { PROTOCOL_VERSION } from '@tether/shared/protocol/hub-messages.ts';
 import { agentMessageSchema } from '@tether/shared/protocol/agent-messages.ts';
 import type { AgentMessage } from '@tether/shared/protocol/agent-messages.ts';
 import { newSession } from '../presence.ts';
 import type { AgentSession, Presence } from '../presence.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
-import type { AgentStore } from '../storage/agent-store.ts';
 import type { CommandSigner } from '../identity/signing-key.ts';
 import type { SignedFrames } from '../commands/signed-frames.ts';
 import { scheme2 } from '../commands/signed-frames.ts';
 import { sameGrant } from '../commands/grant-push.ts';
-import type { KeyStore } from '../storage/key-store.ts';
+import type { HubStore, KeyRecord } from '../store/store.ts';
+import type { SessionDirectory } from '../cluster/session-directory.ts';
+import type { BatchDispatcher } from '../fleet/batch-dispatcher.ts';
 import { registerSession } from '../register-session.ts';
 import { BadFrameCounter } from './bad-frame-counter.ts';
-import { CLOSE_PROTOCOL_VIOLATION } from './close-codes.ts';
+import { CLOSE_PROTOCOL_VIOLATION, CLOSE_REPLACED } from './close-codes.ts';
 
 export interface AgentConnectionDeps {
   presence: Presence;
   router: CommandRouter;
-  agents: AgentStore;
-  keys: KeyStore;
+  store: HubStore;
+  directory: SessionDirectory;
+  dispatcher: BatchDispatcher;
   signer: CommandSigner;
   frames: SignedFrames;
   log: Logger;
@@ -36,7 +37,8 @@ export interface AgentConnectionDeps {
 
 const KNOWN_TYPES = new Set(agentMessageSchema.options.map((option) => option.shape.type.value as string));
 
-export function acceptAgentConnection(ws: WebSocket, key: KeyView, deps: AgentConnectionDeps): void {
+/** `keyHash`: the stored hash of the key the handshake presented (frames are signed for it). */
+export function acceptAgentConnection(ws: WebSocket, key: KeyRecord, keyHash: string, deps: AgentConnectionDeps): void {
   const log = deps.log.child({ key_id: key.id });
   const badFrames = new BadFrameCounter();
   const send = (frame: Record<string, unknown>): boolean => {
@@ -44,7 +46,7 @@ export function acceptAgentConnection(ws: WebSocket, key: KeyView, deps: AgentCo
     ws.send(JSON.stringify(frame));
     return true;
   };
-  const session: AgentSession = newSession(key.id, 'websocket', {
+  const session: AgentSession = newSession(key.id, keyHash, 'websocket', {
     send,
     close: (code, reason) => ws.close(code, reason),
     pushGrant: (permissions) => send(deps.frames.permissions(session, permissions)),
@@ -74,6 +76,15 @@ export function acceptAgentConnection(ws: WebSocket, key: KeyView, deps: AgentCo
     }
   };
 
+  // Frames are handled in order, each once the one before it has been taken in (a registration
+  // is complete before the frames after it); results do not wait for each other's durability.
+  let previous: Promise<void> = Promise.resolve();
+  const handleInOrder = (message: AgentMessage) => {
+    previous = previous
+      .then(() => handleMessage(message))
+      .catch((error: unknown) => log.error({ err: error, type: message.type }, 'error while handling a frame'));
+  };
+
   ws.on('message', (raw: RawData, isBinary: boolean) => {
     session.lastSeenMs = Date.now();
     try {
@@ -92,60 +103,84 @@ export function acceptAgentConnection(ws: WebSocket, key: KeyView, deps: AgentCo
       }
       const result = agentMessageSchema.safeParse(parsed);
       if (!result.success) return rejectFrame(`invalid ${type}`, result.error.issues.slice(0, 5));
-      handleMessage(result.data);
+      handleInOrder(result.data);
     } catch (error) {
       log.error({ err: error }, 'error while handling a frame');
     }
   });
 
-  function handleMessage(message: AgentMessage): void {
+  async function handleMessage(message: AgentMessage): Promise<void> {
     switch (message.type) {
       case 'register': {
         const data = message.data;
-        const outcome = registerSession(session, key, data, message.protocol ?? data.protocol ?? null, 'websocket', deps);
+        const outcome = await registerSession(session, key, data, message.protocol ?? data.protocol ?? null, 'websocket', deps);
         if (!outcome.ok) {
           session.send!({ type: 'error', message: outcome.error });
           ws.close(outcome.closeCode, outcome.status === 409 ? 'agent_id registered under another key' : 'over the hub quota of agents per key');
           return;
         }
+        // The key's live session on every hub now (an older one elsewhere is closed, 4008).
+        await deps.directory.opened(session).catch((error: Error) => log.warn({ err: error.message }, 'could not claim the session in the cluster; commands from other hubs reach it after its next heartbeat'));
         session.send!({ type: 'registered', agent_id: data.agent_id });
         // A grant changed since `connected` was not pushed to this session (its scheme was unknown
         // until now): send it before any command.
-        const current = deps.keys.get(key.id)?.permissions;
+        const current = (await deps.store.getKey(key.id))?.permissions;
         if (current && scheme2(session) && !sameGrant(current, key.permissions)) session.pushGrant!(current);
-        deps.router.resendUnanswered(session);
+        await deps.router.resendUnanswered(session);
+        // Fleet commands that waited for this agent (it was offline) may start its target now.
+        void deps.dispatcher.agentBack(key.id);
         return;
       }
       case 'heartbeat': {
         session.lastHeartbeat = new Date().toISOString();
         session.metrics = message.system_metrics ?? session.metrics;
-        if (session.agentId) deps.agents.saveHeartbeat(session.agentId, key.id, message);
+        if (session.agentId) {
+          deps.store.saveHeartbeat(session.agentId, key.id, message).catch((error: unknown) => log.warn({ err: (error as Error).message }, 'could not store a heartbeat'));
+        }
         session.send!({ type: 'heartbeat_ack' });
-        return;
-      }
-      case 'response': {
-        const { type: _type, ...response } = message;
-        const { refusal } = deps.router.recordResult(key.id, response);
-        if (refusal) session.send!({ type: 'error', message: refusal.message });
-        // Not stored for now (over a rate): no ack, so the agent keeps it and sends it again later.
-        if (refusal && !refusal.final) return;
-        // Acks are an extension: a micro-hack agent never asked for them.
-        if (session.protocol === PROTOCOL_VERSION) {
-          deps.router.durable().then(
-            () => session.send!(deps.frames.ack(session, [response.command_id])),
-            () => {}, // not durable: no ack; the agent re-sends it after its next reconnect
+        if (session.agentId) {
+          deps.directory.alive(session).then(
+            (live) => {
+              if (live) return;
+              log.warn({ session_id: session.sessionId }, 'a newer session of this key holds it on another hub; closing this one with 4008');
+              ws.close(CLOSE_REPLACED, 'replaced by a newer session of the same agent key');
+            },
+            (error: Error) => log.warn({ err: error.message }, 'could not refresh the session in the cluster'),
           );
         }
         return;
       }
-      default:
-        deps.router.recordEvent(key.id, message);
+      case 'response': {
+        const { type: _type, ...response } = message;
+        // Awaited until submitted (results keep their order), not until durable: the next frames
+        // go on while this result's batch becomes durable.
+        const { settled } = await deps.router.submitResult(key.id, response);
+        settled.then(
+          ({ refusal }) => {
+            if (refusal) session.send!({ type: 'error', message: refusal.message });
+            // Not stored for now (over a rate): no ack, so the agent keeps it and sends it again later.
+            if (refusal && !refusal.final) return;
+            // Acks are an extension: a micro-hack agent never asked for them. Sent only now that the
+            // result's batch is durable.
+            if (session.protocol === PROTOCOL_VERSION) session.send!(deps.frames.ack(session, [response.command_id]));
+          },
+          // Not stored durably: no ack; the agent re-sends it after its next reconnect.
+          (error: unknown) => log.error({ err: (error as Error).message, command_id: response.command_id }, 'could not store a result; not acked'),
+        );
+        return;
+      }
+      default: {
+        // Awaited until submitted (so events keep their order), not until durable.
+        const { outcomes } = await deps.router.submitEvents(key.id, [message]);
+        outcomes.catch((error: unknown) => log.warn({ err: (error as Error).message }, 'could not store a job event'));
+      }
     }
   }
 
   ws.on('close', (code) => {
     keepalive.stop();
     deps.presence.remove(session.sessionId);
+    deps.directory.closed(session);
     log.info({ session_id: session.sessionId, agent_id: session.agentId, code }, 'agent disconnected');
   });
   ws.on('error', (error) => log.warn({ session_id: session.sessionId, err: error.message }, 'agent socket error'));

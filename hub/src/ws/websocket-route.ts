@@ -34,12 +34,13 @@ async function websocketRoute(app: FastifyInstance, deps: WebSocketRouteDeps): P
     if (deps.isShuttingDown()) return new HttpError(503, 'hub is shutting down; retry shortly');
     const byAddress = await attemptsFromAddress(request);
     if (!byAddress.isAllowed && byAddress.isExceeded) return tooMany(`WebSocket connection attempts from ${request.ip}`, deps.limits.connectsPerMinutePerIp, '--max-connects-per-minute-per-ip', byAddress.ttlInSeconds);
-    const auth = authenticateAgent(deps.keys, presentedKey(request.raw, requestUrl(request)));
+    const auth = await authenticateAgent(deps.store, presentedKey(request.raw, requestUrl(request)), deps.log);
     if (!auth.ok) {
       deps.log.info({ status: auth.status, path: pathOf(request) }, 'agent handshake refused');
       return deps.authFailed(request, new HttpError(auth.status, auth.error));
     }
     request.agentKey = auth.key;
+    request.agentKeyHash = auth.keyHash;
     const byKey = await attemptsOfKey(request);
     if (!byKey.isAllowed && byKey.isExceeded) return tooMany(`WebSocket connection attempts with agent key ${auth.key.id}`, deps.limits.connectsPerMinutePerKey, '--max-connects-per-minute-per-key', byKey.ttlInSeconds);
     if (deps.presence.websocketCount(auth.key.id) >= deps.limits.sessionsPerKey) {
@@ -77,7 +78,7 @@ async function websocketRoute(app: FastifyInstance, deps: WebSocketRouteDeps): P
     handler: async (request) => {
       throw new HttpError(404, `no such endpoint: GET ${pathOf(request)}`);
     },
-    wsHandler: (socket, request) => acceptAgentConnection(socket, request.agentKey!, deps),
+    wsHandler: (socket, request) => acceptAgentConnection(socket, request.agentKey!, request.agentKeyHash!, deps),
   });
 }
 

@@ -20,6 +20,8 @@ interface Recorded {
   delivered: Array<[string, string]>;
   closed: Array<[string, string]>;
   woken: string[];
+  closedKeys: Array<[string, number]>;
+  grants: Array<[string, string[]]>;
 }
 
 interface TestContext {
@@ -40,11 +42,13 @@ async function group(t: TestContext, ttlMs = 30_000) {
     prefix,
     admin,
     async hub(): Promise<Cluster & { seen: Recorded }> {
-      const seen: Recorded = { delivered: [], closed: [], woken: [] };
+      const seen: Recorded = { delivered: [], closed: [], woken: [], closedKeys: [], grants: [] };
       const handlers: ClusterHandlers = {
         deliver: (keyId, commandId) => seen.delivered.push([keyId, commandId]),
         closeSession: (keyId, sessionId) => seen.closed.push([keyId, sessionId]),
         wake: (keyId) => seen.woken.push(keyId),
+        closeKey: (keyId, code) => seen.closedKeys.push([keyId, code]),
+        pushGrant: (keyId, permissions) => seen.grants.push([keyId, permissions]),
       };
       const hub = await Cluster.connect({ url: redisUrl(), prefix, presenceTtlMs: ttlMs, log, handlers });
       hubs.push(hub);
@@ -138,6 +142,39 @@ describe('cluster over Redis', { skip }, () => {
     assert.equal(await hubA.route('key_nobody', 'cmd-3'), 'offline');
   });
 
+  it('leaves a live WebSocket in place when an HTTP request of the same key claims with unlessSocket', async (t) => {
+    const g = await group(t);
+    const hubA = await g.hub();
+    const hubB = await g.hub();
+    await hubA.sessionOpened({ key_id: 'key_sw', session_id: 'http:key_sw', transport: 'http_polling', agent_id: 'a1' });
+    // The agent switched to WebSocket on hub B: that replaces the polling entry.
+    await hubB.sessionOpened({ key_id: 'key_sw', session_id: 'ws-1', transport: 'websocket', agent_id: 'a1' });
+    await waitFor('hub A to drop the polling session', () => hubA.seen.closed.length > 0);
+    // A poll that trails the switch, on hub A, must not replace the socket.
+    assert.equal(await hubA.sessionOpened({ key_id: 'key_sw', session_id: 'http:key_sw', transport: 'http_polling', agent_id: 'a1' }, { unlessSocket: true }), undefined);
+    assert.equal((await hubA.presenceOf('key_sw'))?.session_id, 'ws-1');
+    assert.deepEqual(hubB.seen.closed, []);
+    // The same polling agent seen by two hubs is one session: no close between them.
+    await hubA.sessionOpened({ key_id: 'key_p', session_id: 'http:key_p', transport: 'http_polling', agent_id: 'a2' }, { unlessSocket: true });
+    const again = await hubB.sessionOpened({ key_id: 'key_p', session_id: 'http:key_p', transport: 'http_polling', agent_id: 'a2' }, { unlessSocket: true });
+    assert.ok(again);
+    assert.equal((await hubA.presenceOf('key_p'))?.hub_id, hubB.hubId);
+  });
+
+  it('tells the hub holding a key to close it or push its grant', async (t) => {
+    const g = await group(t);
+    const hubA = await g.hub();
+    const hubB = await g.hub();
+    await hubB.sessionOpened({ key_id: 'key_k', session_id: 'ws-k', transport: 'websocket', agent_id: 'ak' });
+    assert.equal(await hubA.tellHolder('key_k', { type: 'push_grant', permissions: ['ping'] }), true);
+    assert.equal(await hubA.tellHolder('key_k', { type: 'close_key', code: 4002, reason: 'agent key deleted' }), true);
+    await waitFor('hub B to hear both', () => hubB.seen.closedKeys.length > 0 && hubB.seen.grants.length > 0);
+    assert.deepEqual(hubB.seen.grants, [['key_k', ['ping']]]);
+    assert.deepEqual(hubB.seen.closedKeys, [['key_k', 4002]]);
+    assert.equal(await hubB.tellHolder('key_k', { type: 'close_key', code: 4002, reason: 'x' }), false, 'the holder itself handles it locally');
+    assert.equal(await hubA.tellHolder('key_none', { type: 'close_key', code: 4002, reason: 'x' }), false);
+  });
+
   it('fans batch progress out to every hub following the batch', async (t) => {
     const g = await group(t);
     const hubA = await g.hub();
@@ -180,7 +217,7 @@ describe('cluster over Redis', { skip }, () => {
     assert.throws(() => redisLayout('p:').presence('a b*'), /not a usable key id/);
     assert.throws(() => redisLayout('p:').hubInbox(''), /not a usable hub id/);
     await assert.rejects(
-      Cluster.connect({ url: 'redis://user:s3cret@127.0.0.1:1', presenceTtlMs: 1000, log, handlers: { deliver() {}, closeSession() {}, wake() {} } }),
+      Cluster.connect({ url: 'redis://user:s3cret@127.0.0.1:1', presenceTtlMs: 1000, log, handlers: { deliver() {}, closeSession() {}, wake() {}, closeKey() {}, pushGrant() {} } }),
       (error: Error) => {
         assert.match(error.message, /cannot reach Redis at redis:\/\/user:\*\*\*@127\.0\.0\.1:1/);
         assert.ok(!error.message.includes('s3cret'), 'the password never appears');

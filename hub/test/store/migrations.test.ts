@@ -11,9 +11,8 @@ import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations.ts';
 import { StoreSchemaError } from '../../src/store/store.ts';
 import type { StoreEngine } from '../../src/store/store.ts';
 import type { Migration } from '../../src/store/migrations.ts';
-import { openDatabase } from '../../src/storage/database.ts';
-import { KeyStore } from '../../src/storage/key-store.ts';
-import { CommandStore } from '../../src/storage/command-store.ts';
+import { readFileSync } from 'node:fs';
+import { generateSecret, hashSecret } from '@tether/shared/crypto.ts';
 
 /** Runs SQL straight on the engine, outside the store. */
 async function rawQuery(engine: StoreEngine, location: string, sql: string): Promise<Array<Record<string, unknown>>> {
@@ -98,10 +97,18 @@ describe('SQLite adopts a hub 0.1 database', () => {
   it('keeps its keys and commands and adds labels, batches and the rest', async (t) => {
     const { location, remove } = await freshLocation('sqlite');
     t.after(remove);
-    const old = openDatabase(location);
-    const issued = new KeyStore(old).create('legacy', ['ping']);
+    // A hub 0.1 database: its schema, and rows as its key and command stores wrote them.
+    const { DatabaseSync } = loadSqlite();
+    const old = new DatabaseSync(location);
+    old.exec('PRAGMA journal_mode = WAL;');
+    old.exec(readFileSync(new URL('./fixtures/hub-0.1-schema.sql', import.meta.url), 'utf8'));
+    const secret = generateSecret('tak');
+    const issued = { key: secret, view: { id: 'key_0123456789ab' } };
+    old.prepare('INSERT INTO keys (id, name, key_hash, key_prefix, permissions, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(issued.view.id, 'legacy', hashSecret(secret), secret.slice(0, 8), JSON.stringify(['ping']), 'active', new Date().toISOString());
     const commandId = randomUUID();
-    new CommandStore(old).insert({ command_id: commandId, key_id: issued.view.id, command: 'ping', data: { a: 1 }, deadline: null, timeout_s: null });
+    old.prepare("INSERT INTO commands (command_id, key_id, command, data, status, created_at, deadline, timeout_s) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)")
+      .run(commandId, issued.view.id, 'ping', JSON.stringify({ a: 1 }), new Date().toISOString(), null, null);
     old.close();
 
     const store = await openStore('sqlite', location);

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { generateEd25519KeyPair } from '@tether/shared/crypto.ts';
+import { generateEd25519KeyPair, hashSecret } from '@tether/shared/crypto.ts';
 import { ENGINES, openFixture } from './engines.ts';
 import type { HubStore, NewCommand } from '../../src/store/store.ts';
 import { MAX_EVENTS_PER_COMMAND } from '../../src/store/store.ts';
@@ -77,15 +77,43 @@ for (const { engine, skip } of ENGINES) {
         store.saveRegistration({ agent_id: 'a1', key_id: 'key_1', hostname: 'h1', version: '1.0.0', os: 'Linux', transport: 'websocket', data: { ip: '10.0.0.1' } }),
         store.saveRegistration({ agent_id: 'a2', key_id: 'key_2', hostname: 'h2', version: '1.0.0', transport: 'http_polling', data: {} }),
       ]);
-      await Promise.all([store.saveHeartbeat('a1', { n: 1 }), store.saveHeartbeat('a1', { n: 2 }), store.saveHeartbeat('nobody', { n: 3 })]);
+      await Promise.all([store.saveHeartbeat('a1', 'key_1', { n: 1 }), store.saveHeartbeat('a1', 'key_1', { n: 2 }), store.saveHeartbeat('nobody', 'key_1', { n: 3 })]);
       const a1 = await store.getAgent('a1');
       assert.equal(a1?.hostname, 'h1');
       assert.deepEqual(a1?.register_data, { ip: '10.0.0.1' });
       assert.deepEqual(a1?.last_heartbeat, { n: 2 }, 'the newest heartbeat of a batch counts');
+      await store.saveHeartbeat('a1', 'key_2', { n: 99 });
+      assert.deepEqual((await store.getAgent('a1'))?.last_heartbeat, { n: 2 }, 'another key cannot write the agent\'s heartbeat');
       assert.equal((await store.getAgent('a2'))?.os, null);
       await store.saveRegistration({ agent_id: 'a1', key_id: 'key_1', hostname: 'h1-renamed', version: '1.1.0', transport: 'websocket', data: {} });
       assert.equal((await store.getAgent('a1'))?.version, '1.1.0');
       assert.equal(await store.getAgent('nobody'), undefined);
+    });
+
+    it('counts, orders and drops the agents of a key (the per-key quota)', async (t) => {
+      const { store } = await openFixture(engine, t);
+      for (const agent of ['old', 'mid', 'new']) {
+        await store.saveRegistration({ agent_id: agent, key_id: 'key_q', hostname: agent, version: '1.0.0', transport: 'websocket', data: {} });
+      }
+      await store.saveRegistration({ agent_id: 'other', key_id: 'key_r', hostname: 'other', version: '1.0.0', transport: 'websocket', data: {} });
+      await store.saveHeartbeat('old', 'key_q', { n: 1 });
+      assert.equal(await store.countAgentsForKey('key_q'), 3);
+      assert.deepEqual(await store.agentIdsByLastSeen('key_q'), ['mid', 'new', 'old']);
+      assert.equal((await store.latestAgentForKey('key_q'))?.agent_id, 'old', 'the one seen last');
+      assert.deepEqual((await store.listAgents()).map((agent) => agent.agent_id), ['mid', 'new', 'old', 'other']);
+      assert.deepEqual((await store.listAgents()).find((agent) => agent.agent_id === 'old')?.last_heartbeat, { n: 1 });
+      assert.equal(await store.latestAgentForKey('key_none'), undefined);
+      await store.deleteAgent('mid');
+      assert.equal(await store.countAgentsForKey('key_q'), 2);
+      assert.equal(await store.getAgent('mid'), undefined);
+      assert.equal(await store.countAgentsForKey('key_r'), 1);
+    });
+
+    it('keeps the hash of each key for signatures, never the key', async (t) => {
+      const { store } = await openFixture(engine, t);
+      const issued = await store.createKey({ name: 'hashed' });
+      assert.equal(await store.keyHash(issued.record.id), hashSecret(issued.key));
+      assert.equal(await store.keyHash('key_000000000000'), undefined);
     });
 
     it('stores commands, lists the unanswered in order and keeps the first result', async (t) => {

@@ -1,5 +1,6 @@
 // Hub admin REST API bodies (protocol.md section 8).
 import { z } from 'zod';
+import { keySelectorSchema, labelsSchema } from './labels.ts';
 
 export const permissionNameSchema = z
   .string()
@@ -8,6 +9,8 @@ export const permissionNameSchema = z
 export const createKeyBodySchema = z.object({
   name: z.string().min(1, 'name must not be empty').max(200),
   permissions: z.array(permissionNameSchema).max(100).optional(),
+  /** name → value, e.g. {"env":"prod","role":"db"}: what fleet commands select keys by. */
+  labels: labelsSchema.optional(),
 });
 
 export const updateKeyBodySchema = z
@@ -15,8 +18,23 @@ export const updateKeyBodySchema = z
     name: z.string().min(1).max(200).optional(),
     permissions: z.array(permissionNameSchema).max(100).optional(),
     status: z.enum(['active', 'disabled']).optional(),
+    /** Replaces the key's whole label set ({} removes every label). */
+    labels: labelsSchema.optional(),
   })
-  .refine((body) => Object.keys(body).length > 0, { message: 'give at least one of name, permissions, status' });
+  .refine((body) => Object.keys(body).length > 0, { message: 'give at least one of name, permissions, status, labels' });
+
+/** POST /api/commands: one command to every key a selector picks (a fleet command). */
+export const fleetCommandBodySchema = z.strictObject({
+  selector: keySelectorSchema,
+  command: z.string().min(1).max(100),
+  data: z.record(z.string(), z.unknown()).optional(),
+  /** How many targets run at once (default 100). */
+  concurrency: z.number().int().min(1).max(100_000).optional(),
+  /** Seconds from now after which targets that have not started are expired (offline agents included). */
+  deadline_s: z.number().positive().max(7 * 24 * 3600).optional(),
+  timeout_s: z.number().positive().max(7 * 24 * 3600).optional(),
+});
+export type FleetCommandBody = z.infer<typeof fleetCommandBodySchema>;
 
 export const sendCommandBodySchema = z.object({
   command: z.string().min(1).max(100),
@@ -36,6 +54,7 @@ export interface KeyView {
   created_at: string;
   last_used_at: string | null;
   key_prefix: string;
+  labels?: Record<string, string>;
 }
 
 export interface ConnectedAgentView {

@@ -20,7 +20,7 @@ import { checkConcurrency, summarise } from '../batch-rules.ts';
 import { MAX_EVENTS_PER_COMMAND } from '../store.ts';
 import type {
   AgentRecord, AgentRegistration, BatchRecord, BatchSummary, BatchTarget, BatchTargetState, CommandRecord, CompleteCommand, CounterHit,
-  HubStore, IssuedKey, KeyPatch, KeyRecord, NewBatch, NewCommand, NewKey, ReleaseRecord, SigningKeyPair, StoredEvent,
+  HubStore, IssuedKey, KeyPatch, StoreTuning, WriteOptions, KeyRecord, NewBatch, NewCommand, NewKey, ReleaseRecord, SigningKeyPair, StoredEvent,
 } from '../store.ts';
 import type { StoreWrite, WriteResult } from '../writes.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
@@ -40,6 +40,7 @@ export interface PostgresStoreOptions {
   /** For tests of the migration scheme; the hub uses POSTGRES_MIGRATIONS. */
   migrations?: readonly Migration[];
   log?: Logger;
+  eventsPerCommand?: StoreTuning['eventsPerCommand'];
 }
 
 export async function migratePostgres(client: Queryable, migrations: readonly Migration[] = POSTGRES_MIGRATIONS): Promise<number[]> {
@@ -82,12 +83,12 @@ export class PostgresStore implements HubStore {
       await pool.end();
       throw error;
     }
-    return new PostgresStore(pool);
+    return new PostgresStore(pool, options.eventsPerCommand ?? MAX_EVENTS_PER_COMMAND);
   }
 
-  private constructor(pool: Pool) {
+  private constructor(pool: Pool, eventsPerCommand: number) {
     this.#pool = pool;
-    this.#writes = new BatchedWrites((writes) => this.#commit(writes));
+    this.#writes = new BatchedWrites((writes) => this.#commit(writes, eventsPerCommand));
   }
 
   async close(): Promise<void> {
@@ -125,8 +126,8 @@ export class PostgresStore implements HubStore {
 
   // ---- group commit ----
 
-  async #commit(writes: StoreWrite[]): Promise<CommittedBatch<WriteResult>> {
-    const results = await this.#transaction((client) => applyBatch(client, writes));
+  async #commit(writes: StoreWrite[], eventsPerCommand: number): Promise<CommittedBatch<WriteResult>> {
+    const results = await this.#transaction((client) => applyBatch(client, writes, eventsPerCommand));
     return { results, durable: Promise.resolve() };
   }
 
@@ -156,6 +157,11 @@ export class PostgresStore implements HubStore {
   async findKeyBySecret(secret: string): Promise<KeyRecord | undefined> {
     const rows = await this.#query('SELECT * FROM keys WHERE key_hash = $1', [hashSecret(secret)]);
     return rows[0] ? toKey(rows[0]) : undefined;
+  }
+
+  async keyHash(id: string): Promise<string | undefined> {
+    const rows = await this.#query('SELECT key_hash FROM keys WHERE id = $1', [id]);
+    return rows[0] ? String(rows[0].key_hash) : undefined;
   }
 
   async updateKey(id: string, patch: KeyPatch): Promise<KeyRecord | undefined> {
@@ -193,8 +199,8 @@ export class PostgresStore implements HubStore {
     return this.#writes.saveRegistration(registration);
   }
 
-  saveHeartbeat(agentId: string, heartbeat: Record<string, unknown>): Promise<void> {
-    return this.#writes.saveHeartbeat(agentId, heartbeat);
+  saveHeartbeat(agentId: string, keyId: string, heartbeat: Record<string, unknown>): Promise<void> {
+    return this.#writes.saveHeartbeat(agentId, keyId, heartbeat);
   }
 
   async getAgent(agentId: string): Promise<AgentRecord | undefined> {
@@ -202,10 +208,31 @@ export class PostgresStore implements HubStore {
     return rows[0] ? toAgent(rows[0]) : undefined;
   }
 
+  async countAgentsForKey(keyId: string): Promise<number> {
+    return Number((await this.#query('SELECT count(*) AS n FROM agents WHERE key_id = $1', [keyId]))[0]!.n);
+  }
+
+  async listAgents(): Promise<AgentRecord[]> {
+    return (await this.#query('SELECT * FROM agents ORDER BY key_id, last_seen, agent_id')).map(toAgent);
+  }
+
+  async latestAgentForKey(keyId: string): Promise<AgentRecord | undefined> {
+    const rows = await this.#query('SELECT * FROM agents WHERE key_id = $1 ORDER BY last_seen DESC, agent_id DESC LIMIT 1', [keyId]);
+    return rows[0] ? toAgent(rows[0]) : undefined;
+  }
+
+  async agentIdsByLastSeen(keyId: string): Promise<string[]> {
+    return (await this.#query('SELECT agent_id FROM agents WHERE key_id = $1 ORDER BY last_seen, agent_id', [keyId])).map((row) => String(row.agent_id));
+  }
+
+  async deleteAgent(agentId: string): Promise<void> {
+    await this.#query('DELETE FROM agents WHERE agent_id = $1', [agentId]);
+  }
+
   // ---- commands ----
 
-  insertCommand(command: NewCommand): Promise<boolean> {
-    return this.#writes.insertCommand(command);
+  insertCommand(command: NewCommand, options?: WriteOptions): Promise<boolean> {
+    return this.#writes.insertCommand(command, options);
   }
 
   async getCommand(commandId: string): Promise<CommandRecord | undefined> {
@@ -217,8 +244,8 @@ export class PostgresStore implements HubStore {
     return (await this.#query("SELECT * FROM commands WHERE key_id = $1 AND status IN ('queued', 'sent') ORDER BY seq", [keyId])).map(toCommand);
   }
 
-  markSent(commandId: string, via: string): Promise<void> {
-    return this.#writes.markSent(commandId, via);
+  markSent(commandId: string, via: string, options?: WriteOptions): Promise<void> {
+    return this.#writes.markSent(commandId, via, options);
   }
 
   markExpired(commandId: string): Promise<boolean> {
@@ -439,7 +466,7 @@ function lastPerId(indexes: number[], idOf: (index: number) => string): number[]
 }
 
 /** One batch of writes in the open transaction: one statement per kind, results in write order. */
-async function applyBatch(client: PoolClient, writes: StoreWrite[]): Promise<WriteResult[]> {
+async function applyBatch(client: PoolClient, writes: StoreWrite[], eventsPerCommand: number): Promise<WriteResult[]> {
   // Writes that report whether they changed anything start at false; the rest at undefined.
   const results: WriteResult[] = writes.map((write) => (write.kind === 'insert_command' || write.kind === 'mark_expired' || write.kind === 'complete' ? false : undefined));
   const of = <K extends StoreWrite['kind']>(kind: K) => writes.flatMap((write, index) => (write.kind === kind ? [index] : []));
@@ -524,7 +551,7 @@ async function applyBatch(client: PoolClient, writes: StoreWrite[]): Promise<Wri
     const ids = [...new Set(events.map((i) => w<'event'>(i).command_id))];
     const room = new Map(
       ((await client.query('SELECT c.command_id, (SELECT count(*) FROM job_events e WHERE e.command_id = c.command_id) AS n FROM commands c WHERE c.command_id = ANY($1)', [ids])).rows as Row[]).map(
-        (row) => [String(row.command_id), MAX_EVENTS_PER_COMMAND - Number(row.n)],
+        (row) => [String(row.command_id), eventsPerCommand - Number(row.n)],
       ),
     );
     const accepted = events.filter((i) => {
@@ -570,8 +597,9 @@ async function applyBatch(client: PoolClient, writes: StoreWrite[]): Promise<Wri
   if (heartbeats.length > 0) {
     const h = heartbeats.map((i) => w<'heartbeat'>(i));
     await client.query(
-      `UPDATE agents a SET last_seen = u.at, last_heartbeat = u.hb FROM unnest($1::text[], $2::timestamptz[], $3::jsonb[]) AS u(id, at, hb) WHERE a.agent_id = u.id`,
-      [h.map((x) => x.agent_id), h.map((x) => x.at), h.map((x) => JSON.stringify(x.heartbeat))],
+      `UPDATE agents a SET last_seen = u.at, last_heartbeat = u.hb FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::jsonb[]) AS u(id, k, at, hb)
+       WHERE a.agent_id = u.id AND a.key_id = u.k`,
+      [h.map((x) => x.agent_id), h.map((x) => x.key_id), h.map((x) => x.at), h.map((x) => JSON.stringify(x.heartbeat))],
     );
   }
   return results;

@@ -1,6 +1,6 @@
 // The embedded store: one node:sqlite connection in WAL mode with synchronous=NORMAL. A group
 // commit is one transaction on the main thread (no fsync, so it is short); the batch counts as
-// durable once the WAL has been synced by the checkpoint worker of storage/durability.ts, which
+// durable once the WAL has been synced by the checkpoint worker of durability-barrier.ts, which
 // covers every batch committed before it. Several hub processes may share the file (SQLite
 // serialises writers); first-result-wins holds across them through the conditional UPDATE.
 import { randomUUID } from 'node:crypto';
@@ -10,7 +10,7 @@ import { hashSecret } from '@tether/shared/crypto.ts';
 import type { Logger } from '@tether/shared/logger.ts';
 import { keySelectorSchema } from '@tether/shared/protocol/labels.ts';
 import type { KeySelector, Labels } from '@tether/shared/protocol/labels.ts';
-import { DurabilityBarrier } from '../../storage/durability.ts';
+import { DurabilityBarrier } from './durability-barrier.ts';
 import { BatchedWrites } from '../batched-writes.ts';
 import type { CommittedBatch } from '../group-commit.ts';
 import { pendingMigrations } from '../migrations.ts';
@@ -21,7 +21,7 @@ import { MAX_EVENTS_PER_COMMAND } from '../store.ts';
 import { checkConcurrency, summarise } from '../batch-rules.ts';
 import type {
   AgentRecord, AgentRegistration, BatchRecord, BatchSummary, BatchTarget, BatchTargetState, CommandRecord, CompleteCommand, CounterHit,
-  HubStore, IssuedKey, KeyPatch, KeyRecord, NewBatch, NewCommand, NewKey, ReleaseRecord, SigningKeyPair, StoredEvent,
+  HubStore, IssuedKey, KeyPatch, StoreTuning, WriteOptions, KeyRecord, NewBatch, NewCommand, NewKey, ReleaseRecord, SigningKeyPair, StoredEvent,
 } from '../store.ts';
 import type { StoreWrite, WriteResult } from '../writes.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
@@ -34,6 +34,8 @@ export interface SqliteStoreOptions {
   /** For tests of the migration scheme; the hub uses SQLITE_MIGRATIONS. */
   migrations?: readonly Migration[];
 }
+
+export type SqliteStoreOpenOptions = SqliteStoreOptions & StoreTuning;
 
 /** Applies pending migrations in one transaction; refuses a database newer than the code. */
 export function migrateSqlite(db: DatabaseSync, migrations: readonly Migration[] = SQLITE_MIGRATIONS): number[] {
@@ -60,8 +62,9 @@ export class SqliteStore implements HubStore {
   readonly #barrier: DurabilityBarrier;
   readonly #writes: BatchedWrites;
   readonly #sql: Record<string, StatementSync>;
+  readonly #eventsPerCommand: number;
 
-  static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
+  static async open(options: SqliteStoreOpenOptions): Promise<SqliteStore> {
     const { DatabaseSync: Sqlite } = loadSqlite();
     const db = new Sqlite(options.path);
     try {
@@ -74,8 +77,9 @@ export class SqliteStore implements HubStore {
     return new SqliteStore(db, options);
   }
 
-  private constructor(db: DatabaseSync, options: SqliteStoreOptions) {
+  private constructor(db: DatabaseSync, options: SqliteStoreOpenOptions) {
     this.#db = db;
+    this.#eventsPerCommand = options.eventsPerCommand ?? MAX_EVENTS_PER_COMMAND;
     this.#barrier = new DurabilityBarrier(db, options.path, options.log);
     this.#writes = new BatchedWrites((writes) => this.#commit(writes));
     const prepare = (sql: string) => db.prepare(sql);
@@ -98,7 +102,7 @@ export class SqliteStore implements HubStore {
            version = excluded.version, os = excluded.os, transport = excluded.transport,
            last_seen = excluded.last_seen, register_data = excluded.register_data`,
       ),
-      heartbeat: prepare('UPDATE agents SET last_seen = ?, last_heartbeat = ? WHERE agent_id = ?'),
+      heartbeat: prepare('UPDATE agents SET last_seen = ?, last_heartbeat = ? WHERE agent_id = ? AND key_id = ?'),
       getCommand: prepare('SELECT * FROM commands WHERE command_id = ?'),
       getKey: prepare('SELECT * FROM keys WHERE id = ?'),
     };
@@ -147,7 +151,7 @@ export class SqliteStore implements HubStore {
       }
       case 'event': {
         const room = sql.eventRoom!.get(write.command_id, write.command_id) as { known: number; count: number };
-        if (Number(room.known) === 0 || Number(room.count) >= MAX_EVENTS_PER_COMMAND) return undefined;
+        if (Number(room.known) === 0 || Number(room.count) >= this.#eventsPerCommand) return undefined;
         const { lastInsertRowid } = sql.insertEvent!.run(write.command_id, write.type, JSON.stringify(write.event), write.at);
         return { id: Number(lastInsertRowid), command_id: write.command_id, type: write.type, event: write.event, created_at: write.at };
       }
@@ -157,7 +161,7 @@ export class SqliteStore implements HubStore {
         return undefined;
       }
       case 'heartbeat':
-        sql.heartbeat!.run(write.at, JSON.stringify(write.heartbeat), write.agent_id);
+        sql.heartbeat!.run(write.at, JSON.stringify(write.heartbeat), write.agent_id, write.key_id);
         return undefined;
     }
   }
@@ -211,6 +215,11 @@ export class SqliteStore implements HubStore {
     return row ? toKey(row) : undefined;
   }
 
+  async keyHash(id: string): Promise<string | undefined> {
+    const row = this.#db.prepare('SELECT key_hash FROM keys WHERE id = ?').get(id) as Row | undefined;
+    return row ? String(row.key_hash) : undefined;
+  }
+
   async updateKey(id: string, patch: KeyPatch): Promise<KeyRecord | undefined> {
     const changed = await this.#durably(() => {
       const current = this.#sql.getKey!.get(id) as Row | undefined;
@@ -250,8 +259,8 @@ export class SqliteStore implements HubStore {
     return this.#writes.saveRegistration(registration);
   }
 
-  saveHeartbeat(agentId: string, heartbeat: Record<string, unknown>): Promise<void> {
-    return this.#writes.saveHeartbeat(agentId, heartbeat);
+  saveHeartbeat(agentId: string, keyId: string, heartbeat: Record<string, unknown>): Promise<void> {
+    return this.#writes.saveHeartbeat(agentId, keyId, heartbeat);
   }
 
   async getAgent(agentId: string): Promise<AgentRecord | undefined> {
@@ -259,10 +268,31 @@ export class SqliteStore implements HubStore {
     return row ? toAgent(row) : undefined;
   }
 
+  async countAgentsForKey(keyId: string): Promise<number> {
+    return Number((this.#db.prepare('SELECT COUNT(*) AS n FROM agents WHERE key_id = ?').get(keyId) as Row).n);
+  }
+
+  async listAgents(): Promise<AgentRecord[]> {
+    return (this.#db.prepare('SELECT * FROM agents ORDER BY key_id, last_seen, agent_id').all() as Row[]).map(toAgent);
+  }
+
+  async latestAgentForKey(keyId: string): Promise<AgentRecord | undefined> {
+    const row = this.#db.prepare('SELECT * FROM agents WHERE key_id = ? ORDER BY last_seen DESC, agent_id DESC LIMIT 1').get(keyId) as Row | undefined;
+    return row ? toAgent(row) : undefined;
+  }
+
+  async agentIdsByLastSeen(keyId: string): Promise<string[]> {
+    return (this.#db.prepare('SELECT agent_id FROM agents WHERE key_id = ? ORDER BY last_seen, agent_id').all(keyId) as Row[]).map((row) => String(row.agent_id));
+  }
+
+  async deleteAgent(agentId: string): Promise<void> {
+    await this.#durably(() => this.#db.prepare('DELETE FROM agents WHERE agent_id = ?').run(agentId));
+  }
+
   // ---- commands ----
 
-  insertCommand(command: NewCommand): Promise<boolean> {
-    return this.#writes.insertCommand(command);
+  insertCommand(command: NewCommand, options?: WriteOptions): Promise<boolean> {
+    return this.#writes.insertCommand(command, options);
   }
 
   async getCommand(commandId: string): Promise<CommandRecord | undefined> {
@@ -274,8 +304,8 @@ export class SqliteStore implements HubStore {
     return (this.#db.prepare("SELECT * FROM commands WHERE key_id = ? AND status IN ('queued', 'sent') ORDER BY created_at, rowid").all(keyId) as Row[]).map(toCommand);
   }
 
-  markSent(commandId: string, via: string): Promise<void> {
-    return this.#writes.markSent(commandId, via);
+  markSent(commandId: string, via: string, options?: WriteOptions): Promise<void> {
+    return this.#writes.markSent(commandId, via, options);
   }
 
   markExpired(commandId: string): Promise<boolean> {

@@ -1,11 +1,11 @@
-// Group commit for acks. The database runs WAL with synchronous=NORMAL: a commit survives a hub
+// The SQLite store's durability barrier: a group-committed batch is durable once this resolves. The database runs WAL with synchronous=NORMAL: a commit survives a hub
 // crash at once, and survives power loss once the WAL is synced. Before the hub acks a result (after
 // which the agent forgets it), it waits for such a sync. A checkpoint syncs the WAL first
 // (sqlite.org/pragma.html#pragma_synchronous); it runs in a worker thread on its own connection, so
 // the event loop never waits on the disk, and one checkpoint covers every result stored before it.
 import { Worker } from 'node:worker_threads';
+import type { DatabaseSync } from 'node:sqlite';
 import type { Logger } from '@tether/shared/logger.ts';
-import type { Database } from './database.ts';
 
 // Plain JavaScript evaluated in the worker (no file to ship beside the bundle).
 const WORKER_SOURCE = `
@@ -31,7 +31,7 @@ interface Waiter {
 
 export class DurabilityBarrier {
   readonly #log: Logger;
-  readonly #db: Database;
+  readonly #db: DatabaseSync;
   readonly #worker: Worker;
   /** Once the worker has failed, checkpoints run on the main connection: slower, never stuck. */
   #workerDead = false;
@@ -41,7 +41,7 @@ export class DurabilityBarrier {
   #inProgress: Waiter[] | null = null;
   #nextId = 0;
 
-  constructor(db: Database, databasePath: string, log: Logger) {
+  constructor(db: DatabaseSync, databasePath: string, log: Logger) {
     this.#log = log;
     this.#db = db;
     this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: databasePath } });

@@ -13,9 +13,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '@tether/shared/logger.ts';
-import { openDatabase } from '../../src/storage/database.ts';
-import type { Database } from '../../src/storage/database.ts';
-import { DurabilityBarrier } from '../../src/storage/durability.ts';
+import type { DatabaseSync } from 'node:sqlite';
+import { loadSqlite } from '@tether/shared/sqlite.ts';
+import { migrateSqlite } from '../../src/store/sqlite/sqlite-store.ts';
+import { DurabilityBarrier } from '../../src/store/sqlite/durability-barrier.ts';
+
+type Database = DatabaseSync;
+
+/** The hub's database as the SQLite store opens it: WAL, synchronous=NORMAL, migrated. */
+function openDatabase(path: string): Database {
+  const { DatabaseSync: Sqlite } = loadSqlite();
+  const db = new Sqlite(path);
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+  migrateSqlite(db);
+  return db;
+}
 
 async function setup(t: { after(fn: () => unknown): void }) {
   const dir = await mkdtemp(join(tmpdir(), 'tether-durability-'));
