@@ -3,10 +3,12 @@
 // of any shape, near-valid bodies of the route's own fields, bytes that are not JSON), sent to a
 // real hub process. Properties: the hub answers every request (no hang) below 500 (no crash), a
 // refusal is a 4xx with a JSON `error` that says what was wrong, the hub logs no internal error,
-// stays up, and stores nothing for a refused request (its database's row counts do not move).
+// stays up, and stores nothing for a refused request (its database's row counts do not move; the
+// audit log records an operator's refusals, and nothing for a request without the admin token).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { loadSqlite } from '@tether/shared/sqlite.ts';
@@ -247,13 +249,19 @@ test('every hub HTTP route: no crash, no hang, no 5xx, a clear 4xx, nothing stor
           assert.equal(typeof parsed.error, 'string', `a refusal without an error message: ${what}`);
           assert.ok(String(parsed.error).length > 5, `an error message that says nothing: ${what}`);
         }
-        assert.deepEqual(rowCounts(), before, `a refused request stored something: ${what}`);
+        // The audit log records an operator's refused requests by design; one that did not present
+        // the admin token leaves no trace there either (nobody without it can fill the audit log).
+        const { audit_log: auditAfter, ...after } = rowCounts();
+        const { audit_log: auditBefore, ...rest } = before;
+        assert.deepEqual(after, rest, `a refused request stored something: ${what}`);
+        const asAdmin = testCase.authorization === '@admin' || /^bearer\s+(\S+)\s*$/i.exec(testCase.authorization ?? '')?.[1] === hub.token;
+        if (!asAdmin) assert.equal(auditAfter, auditBefore, `an unauthenticated request was audited: ${what}`);
       }
       await restoreKeys(testCase, answer.status);
     },
     {
       boundedRuns: 150,
-      shareOfFile: 1,
+      shareOfFile: 0.7,
       // A HEAD of an event stream was never answered: the head waited for a first write (hub/src/http/*-events-sse.ts).
       regressions: [{ route: 'GET /api/agents/connected/events', method: 'HEAD', param: 'x', query: [], authorization: '@admin', contentType: undefined, headers: [], body: undefined }],
     },
@@ -261,4 +269,56 @@ test('every hub HTTP route: no crash, no hang, no 5xx, a clear 4xx, nothing stor
   console.log(`fuzz hub HTTP routes, answers by status: ${[...statuses].sort(([a], [b]) => a - b).map(([status, count]) => `${status}: ${count}`).join(', ')}`);
   const health = await hub.api('GET', '/api/health');
   assert.equal(health.status, 200);
+});
+
+/** Bytes on a raw socket: request lines, header lines and framing no HTTP client would send. */
+const rawRequest = fc
+  .record({
+    method: fc.oneof(fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'CONNECT', 'TRACE', 'PRI', 'get', ''), nastyString(10)),
+    path: fc.oneof(fc.constantFrom('/api/health', '/api/agents/keys', '/api/agents/heartbeat', '/ws/agent', '*', 'http://evil/', '/%', '//', '/api/../admin'), nastyString(60)),
+    version: fc.constantFrom('HTTP/1.1', 'HTTP/1.0', 'HTTP/2.0', 'HTTP/9', ''),
+    headers: fc.array(fc.oneof(
+      fc.constantFrom('Host: 127.0.0.1', 'Content-Length: 5', 'Content-Length: -1', 'Content-Length: 99999999999', 'Transfer-Encoding: chunked', 'Transfer-Encoding: gzip, chunked', 'Content-Length: 3\r\nContent-Length: 4', 'Connection: upgrade', 'Upgrade: websocket', 'Expect: 100-continue', 'Authorization: Bearer @admin', 'Content-Type: application/json'),
+      fc.string({ unit: 'binary', maxLength: 60 }),
+    ), { maxLength: 6 }),
+    body: fc.oneof(fc.constant(''), fc.constantFrom('0\r\n\r\n', 'zz\r\nxx\r\n', '5\r\nhello\r\n0\r\n\r\n', '{"name":"x"}'), fc.string({ unit: 'binary', maxLength: 200 })),
+  })
+  .map(({ method, path, version, headers, body }) => `${method} ${path} ${version}\r\n${headers.join('\r\n')}${headers.length ? '\r\n' : ''}\r\n${body}`);
+
+/** Writes the bytes, half-closes, and collects what the hub says until it closes (at most 15 s). */
+function sendRaw(text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(hub.port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`the hub neither answered nor closed within 15 s after: ${JSON.stringify(text.slice(0, 300))}`));
+    }, 15_000);
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', () => undefined); // a reset is an answer too
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('latin1'));
+    });
+    socket.end(Buffer.from(text.replaceAll('@admin', hub.token), 'utf8'));
+  });
+}
+
+test('raw bytes that are not quite HTTP: an answer or a closed socket, the hub up, nothing stored', { timeout: 3_600_000 }, async () => {
+  await fuzz(
+    'hub raw HTTP requests',
+    rawRequest,
+    async (text) => {
+      const before = rowCounts();
+      const logFrom = hub.process.lines.length;
+      const answer = await sendRaw(text);
+      const status = /^HTTP\/1\.[01] (\d{3})/.exec(answer)?.[1];
+      if (status !== undefined) assert.ok(Number(status) < 500, `a ${status} for ${JSON.stringify(text.slice(0, 300))}:\n${answer.slice(0, 500)}`);
+      assert.equal(hub.process.exitInfo, null, 'the hub exited');
+      assert.deepEqual(hubErrors(logFrom), [], `the hub logged an error for ${JSON.stringify(text.slice(0, 300))}`);
+      if (status === undefined || Number(status) >= 400) assert.deepEqual(rowCounts(), before, `a refused request stored something: ${JSON.stringify(text.slice(0, 300))}`);
+      assert.equal((await hub.api('GET', '/api/health')).status, 200, 'the hub answers after it');
+    },
+    { boundedRuns: 60, shareOfFile: 0.3 },
+  );
 });
