@@ -24,6 +24,7 @@ import { CommandRouter } from './commands/command-router.ts';
 import { SignedFrames } from './commands/signed-frames.ts';
 import { buildHttpApp } from './http/app.ts';
 import { HubMetrics } from './metrics/hub-metrics.ts';
+import { backupStatus } from './backups/backup-status.ts';
 import { CLOSE_GOING_AWAY } from './ws/close-codes.ts';
 import { defaultInstallScriptCandidates } from './releases/install-script.ts';
 import { defaultConsoleDirCandidates } from './console/static-files.ts';
@@ -134,7 +135,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     log,
     tls: options.tlsCertFile && options.tlsKeyFile ? { certFile: options.tlsCertFile, keyFile: options.tlsKeyFile } : undefined,
     limits,
-    admin: { store, directory, dispatcher, presence, router, frames, metrics: new HubMetrics({ presence, router }), adminToken, log },
+    admin: { store, directory, dispatcher, presence, router, frames, metrics: new HubMetrics({ presence, router, backupTargets: async () => backupStatus(await store.listAgents(), new Date()) }), adminToken, log },
     agent: { store, directory, dispatcher, presence, router, signer, frames, log, heartbeats, pollIntervalS: options.pollIntervalS ?? 5, agentsPerKey: limits.agentsPerKey },
     artifacts: { store, dataDir, log, quota: new ArtifactQuota(dataDir, limits), uploadIdleTimeoutMs: limits.uploadIdleTimeoutMs, s3 },
     // Every agent row with its last heartbeat (its backups summary), for GET /api/backups/status.

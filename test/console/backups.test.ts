@@ -52,6 +52,9 @@ test('console backups: back up to the hub, download in the browser, decrypt with
   assert.equal(await target.getAttribute('data-stale'), 'true');
   assert.match(await target.textContent().then(String), /stale/);
   await screenshot(page, 'backups-stale');
+  // The same flag for Prometheus.
+  const metrics = await fetch(`${hub.url}/metrics`, { headers: { authorization: `Bearer ${hub.token}` } }).then((response) => response.text());
+  assert.match(metrics, new RegExp(`^tether_backup_stale\\{key_id="${key.id}",target="site"\\} 1$`, 'm'));
   await page.click('a[href="#/fleet"]');
   await page.locator(`tr[data-key-id="${key.id}"][data-state="online"] a.hostname`).click();
 
