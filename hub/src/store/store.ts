@@ -233,6 +233,11 @@ export interface HubStore {
   readonly engine: StoreEngine;
   /** Flushes pending group commits, then closes connections. */
   close(): Promise<void>;
+  /**
+   * Resolves once every write committed before the call is on stable storage (SQLite: the next WAL
+   * sync, shared by every caller waiting; PostgreSQL: at once, COMMIT is durable).
+   */
+  durable(): Promise<void>;
 
   // Keys: only a SHA-256 hash of each key is stored.
   createKey(input: NewKey): Promise<IssuedKey>;
@@ -270,7 +275,7 @@ export interface HubStore {
   markSent(commandId: string, via: string, options?: WriteOptions): Promise<void>;
   markExpired(commandId: string): Promise<boolean>;
   /** Stores the result unless one is stored already (first wins, across every hub on the store). */
-  completeCommand(completion: CompleteCommand): Promise<boolean>;
+  completeCommand(completion: CompleteCommand, options?: WriteOptions): Promise<boolean>;
 
   // Job events (group-committed appends).
   /** Undefined when the command is unknown or already has its cap of events. */

@@ -283,8 +283,12 @@ export class PostgresStore implements HubStore {
     return this.#writes.markExpired(commandId);
   }
 
-  completeCommand(completion: CompleteCommand): Promise<boolean> {
-    return this.#writes.completeCommand(completion);
+  completeCommand(completion: CompleteCommand, options?: WriteOptions): Promise<boolean> {
+    return this.#writes.completeCommand(completion, options);
+  }
+
+  async durable(): Promise<void> {
+    // synchronous_commit is on: a committed batch is durable already.
   }
 
   // ---- events ----

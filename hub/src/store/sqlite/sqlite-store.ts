@@ -344,8 +344,12 @@ export class SqliteStore implements HubStore {
     return this.#writes.markExpired(commandId);
   }
 
-  completeCommand(completion: CompleteCommand): Promise<boolean> {
-    return this.#writes.completeCommand(completion);
+  completeCommand(completion: CompleteCommand, options?: WriteOptions): Promise<boolean> {
+    return this.#writes.completeCommand(completion, options);
+  }
+
+  durable(): Promise<void> {
+    return this.#barrier.durable();
   }
 
   // ---- events ----
