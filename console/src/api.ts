@@ -47,6 +47,53 @@ export interface StoredArtifact {
   verify: { ok: boolean; at: string } | null;
 }
 
+export interface HostView {
+  agent_id: string;
+  key_id: string;
+  key_name: string | null;
+  labels: Record<string, string>;
+  hostname: string;
+  version: string;
+  os: string | null;
+  transport: string;
+  state: 'online' | 'stale' | 'offline';
+  last_heartbeat_at: string;
+  metrics: Record<string, unknown> | null;
+  jobs: { running: number; queued: number } | null;
+  outbox: { pending: number } | null;
+}
+
+export interface HeartbeatPoint {
+  at: string;
+  cpu_percent: number | null;
+  memory_percent: number | null;
+  disk_percent: number | null;
+  load_1min: number | null;
+  jobs_running: number | null;
+  outbox_pending: number | null;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  key_id: string | null;
+  command_id: string | null;
+  outcome: string;
+  detail: Record<string, unknown>;
+}
+
+/** A query string from the set values only. */
+export function query(params: Record<string, string | readonly string[] | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    for (const item of typeof value === 'string' ? [value] : (value ?? [])) if (item !== '') search.append(name, item);
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
 export class ApiError extends Error {
   readonly status: number;
   constructor(status: number, message: string) {

@@ -1,8 +1,8 @@
-// The Fleet page's rows: every key with the agents connected with it right now; a key with none is
-// one offline row (its last use is its last sign of life), named by the host it last had.
-import type { ConnectedAgent, KeyView } from './api.ts';
+// The Fleet page's rows: every host the hub has seen (GET /api/hosts, with its state), and one row
+// per key that no host has used yet.
+import type { HostView, KeyView } from './api.ts';
 
-export type HostState = 'online' | 'offline';
+export type HostState = HostView['state'];
 
 export interface FleetRow {
   keyId: string;
@@ -16,45 +16,52 @@ export interface FleetRow {
   transport: string;
   lastSeen: string | null;
   metrics: Record<string, unknown> | null;
+  jobsRunning: number | null;
+  outboxPending: number | null;
 }
 
-export function fleetRows(keys: readonly KeyView[], agents: readonly ConnectedAgent[], lastHostname: ReadonlyMap<string, string>): FleetRow[] {
-  const rows: FleetRow[] = [];
+const ORDER: Record<HostState, number> = { online: 0, stale: 1, offline: 2 };
+
+export function fleetRows(keys: readonly KeyView[], hosts: readonly HostView[]): FleetRow[] {
   const keyById = new Map(keys.map((key) => [key.id, key]));
-  for (const agent of agents) {
-    const key = keyById.get(agent.key_id);
-    rows.push({
-      keyId: agent.key_id,
-      keyName: key?.name ?? agent.key_id,
+  const rows: FleetRow[] = hosts.map((host) => {
+    const key = keyById.get(host.key_id);
+    return {
+      keyId: host.key_id,
+      keyName: key?.name ?? host.key_name ?? host.key_id,
       keyStatus: key?.status ?? 'unknown',
-      labels: key?.labels ?? {},
-      state: 'online',
-      hostname: agent.hostname,
-      agentId: agent.agent_id,
-      version: agent.version,
-      transport: agent.transport,
-      lastSeen: agent.last_heartbeat ?? agent.connected_since,
-      metrics: agent.metrics,
-    });
-  }
-  const online = new Set(agents.map((agent) => agent.key_id));
+      labels: key?.labels ?? host.labels,
+      state: host.state,
+      hostname: host.hostname,
+      agentId: host.agent_id,
+      version: host.version,
+      transport: host.transport,
+      lastSeen: host.last_heartbeat_at,
+      metrics: host.metrics,
+      jobsRunning: host.jobs?.running ?? null,
+      outboxPending: host.outbox?.pending ?? null,
+    };
+  });
+  const seen = new Set(hosts.map((host) => host.key_id));
   for (const key of keys) {
-    if (online.has(key.id)) continue;
+    if (seen.has(key.id)) continue;
     rows.push({
       keyId: key.id,
       keyName: key.name,
       keyStatus: key.status,
       labels: key.labels ?? {},
       state: 'offline',
-      hostname: lastHostname.get(key.id) ?? '',
+      hostname: '',
       agentId: '',
       version: '',
       transport: '',
-      lastSeen: key.last_used_at,
+      lastSeen: null,
       metrics: null,
+      jobsRunning: null,
+      outboxPending: null,
     });
   }
-  return rows.sort((a, b) => (a.state === b.state ? (a.hostname || a.keyName).localeCompare(b.hostname || b.keyName) : a.state === 'online' ? -1 : 1));
+  return rows.sort((a, b) => ORDER[a.state] - ORDER[b.state] || (a.hostname || a.keyName).localeCompare(b.hostname || b.keyName));
 }
 
 /** Free-text search over host, key, version and labels (`key=value` matches one label). */

@@ -3,7 +3,7 @@
 // session cookie (same origin) and reconnects by itself.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.ts';
-import type { ConnectedAgent } from './api.ts';
+import type { ConnectedAgent, HostView } from './api.ts';
 
 /** The connected agents, or null until the first event has arrived. */
 export function useConnectedAgents(): ConnectedAgent[] | null {
@@ -57,4 +57,31 @@ export function useCommandStream(commandId: string | null): CommandStream {
     return () => source.close();
   }, [commandId]);
   return stream;
+}
+
+const HOSTS_REFRESH_MS = 10_000;
+
+/**
+ * Every host with its state (GET /api/hosts), fetched again whenever the connected agents change
+ * (the live stream) and every 10 s (a heartbeat that stops coming turns a host stale).
+ */
+export function useHosts(): { hosts: HostView[] | null; agents: ConnectedAgent[] | null } {
+  const agents = useConnectedAgents();
+  const [hosts, setHosts] = useState<HostView[] | null>(null);
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    const timer = setInterval(() => setTick((n) => n + 1), HOSTS_REFRESH_MS);
+    return () => clearInterval(timer);
+  }, []);
+  useEffect(() => {
+    let current = true;
+    api<{ hosts: HostView[] }>('GET', '/api/hosts').then(
+      (answer) => current && setHosts(answer.hosts),
+      () => undefined,
+    );
+    return () => {
+      current = false;
+    };
+  }, [agents, tick]);
+  return { hosts, agents };
 }

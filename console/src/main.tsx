@@ -1,5 +1,5 @@
 // The console's entry: asks the hub whether this browser is signed in, then shows the sign-in
-// form or the pages (Fleet, Host, Backups, Keys) under one navigation bar.
+// form or the pages (Fleet, Host, History, Backups, Keys, Audit) under one navigation bar.
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, setCsrfToken, whenSignedOut } from './api.ts';
@@ -10,6 +10,8 @@ import { Fleet } from './pages/fleet.tsx';
 import { Host } from './pages/host.tsx';
 import { Keys } from './pages/keys.tsx';
 import { Backups } from './pages/backups.tsx';
+import { History } from './pages/history.tsx';
+import { Audit } from './pages/audit.tsx';
 import './style.css';
 
 type SessionState = { kind: 'checking' } | { kind: 'signed-out'; reason?: string } | { kind: 'signed-in'; expiresAt: string };
@@ -41,8 +43,10 @@ function App() {
         <strong class="brand">tether</strong>
         <nav>
           <a href="#/fleet" class={route.page === 'fleet' || route.page === 'host' ? 'active' : ''}>Fleet</a>
+          <a href="#/history" class={route.page === 'history' ? 'active' : ''}>History</a>
           <a href="#/backups" class={route.page === 'backups' ? 'active' : ''}>Backups</a>
           <a href="#/keys" class={route.page === 'keys' ? 'active' : ''}>Keys</a>
+          <a href="#/audit" class={route.page === 'audit' ? 'active' : ''}>Audit</a>
         </nav>
         <span class="muted" title={`session ends ${session.expiresAt}`}>signed in</span>
         <button type="button" onClick={signOut} data-test="sign-out">Sign out</button>
@@ -52,6 +56,8 @@ function App() {
         {route.page === 'host' && <Host keyId={route.keyId} />}
         {route.page === 'keys' && <Keys />}
         {route.page === 'backups' && <Backups />}
+        {route.page === 'history' && <History />}
+        {route.page === 'audit' && <Audit />}
       </main>
     </>
   );

@@ -1,14 +1,16 @@
-// Hash routes (#/fleet, #/hosts/<key id>, #/keys, #/backups): no server-side routing is needed, and the hub
+// Hash routes (#/fleet, #/hosts/<key id>, #/keys, #/backups, #/history, #/audit): no server-side routing is needed, and the hub
 // serves only the files that exist.
 import { useEffect, useState } from 'preact/hooks';
 
-export type Route = { page: 'fleet' } | { page: 'host'; keyId: string } | { page: 'keys' } | { page: 'backups' };
+export type Route = { page: 'fleet' } | { page: 'host'; keyId: string } | { page: 'keys' } | { page: 'backups' } | { page: 'history' } | { page: 'audit' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
   if (parts[0] === 'hosts' && parts[1]) return { page: 'host', keyId: parts[1] };
   if (parts[0] === 'keys') return { page: 'keys' };
   if (parts[0] === 'backups') return { page: 'backups' };
+  if (parts[0] === 'history') return { page: 'history' };
+  if (parts[0] === 'audit') return { page: 'audit' };
   return { page: 'fleet' };
 }
 

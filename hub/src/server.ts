@@ -13,6 +13,9 @@ import type { S3Flags } from './artifacts/s3-settings.ts';
 import { loadAdminToken } from './identity/admin-token.ts';
 import { loadCommandSigner } from './identity/signing-key.ts';
 import { Presence } from './presence.ts';
+import { HeartbeatRing } from './hosts/heartbeat-ring.ts';
+import { pruneAuditRegularly } from './audit/audit-retention.ts';
+import { auditCommandOutcomes } from './audit/command-outcomes.ts';
 import { LocalDirectory } from './cluster/local-directory.ts';
 import type { SessionDirectory } from './cluster/session-directory.ts';
 import { pushGrant } from './commands/grant-push.ts';
@@ -21,6 +24,7 @@ import { CommandRouter } from './commands/command-router.ts';
 import { SignedFrames } from './commands/signed-frames.ts';
 import { buildHttpApp } from './http/app.ts';
 import { HubMetrics } from './metrics/hub-metrics.ts';
+import { backupStatus } from './backups/backup-status.ts';
 import { CLOSE_GOING_AWAY } from './ws/close-codes.ts';
 import { defaultInstallScriptCandidates } from './releases/install-script.ts';
 import { defaultConsoleDirCandidates } from './console/static-files.ts';
@@ -107,6 +111,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     await store.close().catch(() => {});
     throw error;
   }
+  const heartbeats = new HeartbeatRing(store, log);
   const frames = new SignedFrames(signer);
   const router = new CommandRouter({
     store, presence, directory, frames, log,
@@ -114,6 +119,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     scheduledResults: new WindowCounter(limits.scheduledResultsPerHour, HOUR_MS),
     eventLineMaxChars: limits.eventLineMaxChars,
   });
+  const auditPruning = pruneAuditRegularly(store, log);
+  auditCommandOutcomes(router, store, log);
   directory.bind({
     deliver: (keyId, commandId) => void router.deliverStored(keyId, commandId).catch((error: Error) => log.warn({ key_id: keyId, command_id: commandId, err: error.message }, 'could not deliver a command routed from another hub')),
     wake: (keyId) => router.wake(keyId),
@@ -128,8 +135,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     log,
     tls: options.tlsCertFile && options.tlsKeyFile ? { certFile: options.tlsCertFile, keyFile: options.tlsKeyFile } : undefined,
     limits,
-    admin: { store, directory, dispatcher, presence, router, frames, metrics: new HubMetrics({ presence, router }), adminToken, log },
-    agent: { store, directory, dispatcher, presence, router, signer, frames, log, pollIntervalS: options.pollIntervalS ?? 5, agentsPerKey: limits.agentsPerKey },
+    admin: { store, directory, dispatcher, presence, router, frames, metrics: new HubMetrics({ presence, router, backupTargets: async () => backupStatus(await store.listAgents(), new Date()) }), adminToken, log },
+    agent: { store, directory, dispatcher, presence, router, signer, frames, log, heartbeats, pollIntervalS: options.pollIntervalS ?? 5, agentsPerKey: limits.agentsPerKey },
     artifacts: { store, dataDir, log, quota: new ArtifactQuota(dataDir, limits), uploadIdleTimeoutMs: limits.uploadIdleTimeoutMs, s3 },
     // Every agent row with its last heartbeat (its backups summary), for GET /api/backups/status.
     backups: { agentHeartbeats: () => store.listAgents() },
@@ -142,7 +149,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     signingKey: { signer },
     console: { dirs: options.consoleDir ? [options.consoleDir] : defaultConsoleDirCandidates(), signer },
     websocket: {
-      store, directory, dispatcher, presence, router, signer, frames, log,
+      store, directory, dispatcher, presence, router, signer, frames, log, heartbeats,
       heartbeatIntervalS,
       pingIntervalMs: options.pingIntervalMs ?? 25_000,
       pongTimeoutMs: options.pongTimeoutMs ?? 10_000,
@@ -172,6 +179,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       log.info('hub shutting down');
       await app.close();
       deadlines.close();
+      auditPruning.stop();
       dispatcher.close();
       await directory.close().catch((error: Error) => log.warn({ err: error.message }, 'could not leave the cluster cleanly; its presence entries expire by themselves'));
       await store.close();

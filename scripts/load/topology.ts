@@ -1,16 +1,20 @@
-// What the fleet connects to. Today: one hub process on embedded SQLite (the hub as it is).
-// Once the hub runs on a shared store, a second topology goes here beside it: K hub processes on
-// one PostgreSQL (a throwaway database, test/helpers/services.ts) and one Redis (its own prefix),
-// behind HAProxy (Debian `haproxy`, `balance leastconn`, websocket-friendly timeouts) so agents
-// see one URL; `hubPids` then lists every hub, and `killHub(i)` gives the kill -9 scenario its
-// victim. Scenarios only use this interface, so they run unchanged on either topology.
+// What the fleet connects to: one hub process on embedded SQLite, or K hub processes on one
+// PostgreSQL (a throwaway database, test/helpers/services.ts) and one Redis (its own prefix),
+// behind HAProxy (test/helpers/haproxy.ts: round robin, websocket-friendly timeouts) so agents see
+// one URL; `hubPids` lists every hub, and `killHub(i)` gives the kill -9 scenario its victim.
+// Scenarios only use this interface, so they run unchanged on either topology.
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { Redis } from 'ioredis';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startProcess, waitFor } from '../../test/helpers/process.ts';
 import { HUB_CLI, tempDir } from '../../test/helpers/system.ts';
 import type { HubHandle } from '../../test/helpers/system.ts';
+import type { RunningProcess } from '../../test/helpers/process.ts';
+import { createThrowawayDatabase, redisTestPrefix, redisUrl } from '../../test/helpers/services.ts';
+import { startHaproxy } from '../../test/helpers/haproxy.ts';
 
 export interface Topology {
   /** One line for the report. */
@@ -22,14 +26,32 @@ export interface Topology {
   apiUrl: string;
   adminToken: string;
   hubPids(): number[];
+  /** kill -9 of hub `index` (multi-hub only); the others keep serving. */
+  killHub(index: number): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startTopology(options: { hubs: number }): Promise<Topology> {
-  if (options.hubs !== 1) {
-    throw new Error(
-      `--hubs ${options.hubs}: several hubs need the hub to run on PostgreSQL + Redis (--database / --redis), which is not wired in yet; run with --hubs 1 (one hub on SQLite) for now`,
-    );
+function apiFor(url: string, token: string): HubHandle['api'] {
+  return async (method, path, body) => {
+    const response = await fetch(`${url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : null };
+  };
+}
+
+/** One HAProxy process holds two descriptors per agent, within this machine's 20,000 per process. */
+export const MAX_AGENTS_BEHIND_HAPROXY = 9_000;
+
+export async function startTopology(options: { hubs: number; agents: number; heartbeatIntervalS?: number }): Promise<Topology> {
+  if (options.hubs > 1) {
+    if (options.agents > MAX_AGENTS_BEHIND_HAPROXY) {
+      throw new Error(`--hubs ${options.hubs}: one HAProxy process carries at most ${MAX_AGENTS_BEHIND_HAPROXY} agents here (two descriptors each, 20,000 per process); use --agents ${MAX_AGENTS_BEHIND_HAPROXY} or fewer`);
+    }
+    return startHubGroup(options.hubs, options.agents, options.heartbeatIntervalS ?? 30);
   }
   const dataDir = await tempDir('load-hub');
   const port = await freePort();
@@ -55,9 +77,58 @@ export async function startTopology(options: { hubs: number }): Promise<Topology
     apiUrl: url,
     adminToken: token,
     hubPids: () => [hub.pid],
+    async killHub() {
+      throw new Error('one hub: nothing to fail over to (use --hubs 2 or more)');
+    },
     async stop() {
       await hub.stop();
       await dataDir.remove();
+    },
+  };
+}
+
+/** K hubs on one PostgreSQL database and one Redis prefix, behind HAProxy. */
+async function startHubGroup(count: number, agents: number, heartbeatIntervalS: number): Promise<Topology> {
+  const dir = await tempDir('load-hubs');
+  const database = await createThrowawayDatabase();
+  const { prefix, clean } = redisTestPrefix();
+  const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
+  const hubs: RunningProcess[] = [];
+  const start = async (index: number) => {
+    const dataDir = join(dir.path, `hub-${index}`);
+    if (index > 0) {
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      copyFileSync(join(dir.path, 'hub-0', 'admin-token'), join(dataDir, 'admin-token'));
+    }
+    const args = ['--host', '127.0.0.1', '--port', String(ports[index]), '--data-dir', dataDir, '--log-level', 'warn', '--database', database.url, '--redis', redisUrl(), '--redis-prefix', prefix, '--heartbeat-interval-s', String(heartbeatIntervalS)];
+    const hub = startProcess([HUB_CLI, 'hub', ...args]);
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${ports[index]}/api/health`).catch(() => undefined))?.ok, `hub ${index} to answer /api/health`, 60_000);
+    hubs[index] = hub;
+  };
+  // The first creates the admin token and the signing key; the rest join it.
+  await start(0);
+  await Promise.all(Array.from({ length: count - 1 }, (_, i) => start(i + 1)));
+  const proxy = await startHaproxy(dir.path, ports, { maxConnections: agents + 500 });
+  const token = (await readFile(join(dir.path, 'hub-0', 'admin-token'), 'utf8')).trim();
+  return {
+    description: `${count} hubs on PostgreSQL + Redis behind HAProxy`,
+    agentWsUrl: `${proxy.wsUrl}/ws/agent`,
+    api: apiFor(proxy.url, token),
+    apiUrl: proxy.url,
+    adminToken: token,
+    hubPids: () => hubs.filter((hub) => hub.exitInfo === null).map((hub) => hub.pid),
+    async killHub(index) {
+      hubs[index]!.child.kill('SIGKILL');
+      await hubs[index]!.exited;
+    },
+    async stop() {
+      await proxy.stop();
+      await Promise.all(hubs.map((hub) => hub.stop()));
+      const redis = new Redis(redisUrl());
+      await clean(redis).catch(() => {});
+      redis.disconnect();
+      await database.drop();
+      await dir.remove();
     },
   };
 }

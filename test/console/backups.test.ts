@@ -52,6 +52,9 @@ test('console backups: back up to the hub, download in the browser, decrypt with
   assert.equal(await target.getAttribute('data-stale'), 'true');
   assert.match(await target.textContent().then(String), /stale/);
   await screenshot(page, 'backups-stale');
+  // The same flag for Prometheus.
+  const metrics = await fetch(`${hub.url}/metrics`, { headers: { authorization: `Bearer ${hub.token}` } }).then((response) => response.text());
+  assert.match(metrics, new RegExp(`^tether_backup_stale\\{key_id="${key.id}",target="site"\\} 1$`, 'm'));
   await page.click('a[href="#/fleet"]');
   await page.locator(`tr[data-key-id="${key.id}"][data-state="online"] a.hostname`).click();
 
@@ -99,6 +102,21 @@ test('console backups: back up to the hub, download in the browser, decrypt with
     assert.equal((await fetch(bad, { headers: { authorization: `Bearer ${hub.token}` } })).status, 400);
   }
   assert.equal((await fetch(url)).status, 401);
+
+  // Verify: the hub reads its copy against the recorded sha256.
+  await page.locator(`table.artifacts tr[data-artifact-id="${id}"] button[data-test="verify"]`).click();
+  const verdict = page.locator(`table.artifacts tr[data-artifact-id="${id}"] [data-test="verdict"]`);
+  await waitFor(async () => !/verifying/.test(await verdict.textContent().then(String)), 'the verify to finish', 120_000);
+  assert.match(await verdict.textContent().then(String), /^ok/);
+
+  // A damaged copy is found: one byte flipped on the hub's disk.
+  const storedPath = join(hub.dataDir, 'artifacts', key.id, id);
+  const damaged = Buffer.from(stored);
+  damaged.writeUInt8(damaged.readUInt8(damaged.length - 1) ^ 0xff, damaged.length - 1);
+  await writeFile(storedPath, damaged);
+  const check = await fetch(`${hub.url}/api/artifacts/${key.id}/${id}/verify`, { method: 'POST', headers: { authorization: `Bearer ${hub.token}` } }).then((response) => response.json() as Promise<{ ok: boolean }>);
+  assert.equal(check.ok, false);
+  await writeFile(storedPath, stored);
 
   page.on('dialog', (dialog) => void dialog.accept());
   await page.locator(`table.artifacts tr[data-artifact-id="${id}"] button.danger`).click();

@@ -80,6 +80,9 @@ test('console: sign in, fleet live, ping, a command, keys, CSRF and a hostile ho
     const job = page.locator('.job[data-status="completed"]');
     await job.waitFor();
     assert.match(await job.locator('.result').textContent().then(String), /"echo": "hello from the console"/);
+    // The host's heartbeat history has its first point, and the command is in its recent list.
+    await page.locator('figure[data-chart="CPU"][data-points]').waitFor();
+    await page.locator('table.history tr[data-status="completed"]').first().waitFor();
     await screenshot(page, 'host');
   });
 
@@ -101,9 +104,29 @@ test('console: sign in, fleet live, ping, a command, keys, CSRF and a hostile ho
     await screenshot(page, 'host-job-cancelled');
   });
 
+  await t.test('history: the commands with their results, filtered; the audit log names the console', async () => {
+    await page.click('a[href="#/history"]');
+    await page.locator('table.history tr[data-status="completed"]').first().waitFor();
+    await page.fill('form.filters input[name="command"]', 'echo');
+    await page.click('form.filters button[type="submit"]');
+    const rows = page.locator('table.history tbody tr[data-command-id]');
+    await waitFor(async () => (await rows.count()) === 1 && (await rows.first().locator('td').nth(2).textContent()) === 'echo', 'only the echo command to be listed');
+    await rows.first().click();
+    assert.match(await page.locator('table.history tr.result-row pre').textContent().then(String), /"echo": "hello from the console"/);
+    await screenshot(page, 'history');
+
+    await page.click('a[href="#/audit"]');
+    const sent = page.locator('table.audit tr[data-action="command.send"]').first();
+    await sent.waitFor();
+    assert.match(await sent.textContent().then(String), /console/);
+    assert.match(await page.locator('table.audit').textContent().then(String), /console\.sign_in/);
+    await screenshot(page, 'audit');
+  });
+
   await t.test('keys page: a new key is shown once with its install line, and works', async () => {
     await page.click('a[href="#/keys"]');
     await page.fill('form.create-key input[name="name"]', 'db-02');
+    await page.fill('form.create-key input[name="labels"]', 'role=db env=prod');
     await page.click('form.create-key button[type="submit"]');
     const line = await page.locator('[data-test="install-line"]').textContent().then(String);
     const secret = await page.locator('[data-test="new-key"]').textContent().then(String);
@@ -114,6 +137,11 @@ test('console: sign in, fleet live, ping, a command, keys, CSRF and a hostile ho
     await page.locator(`tr[data-key-id="${key.id}"][data-state="online"]`).waitFor();
     await page.locator('tr[data-state="offline"]').first().waitFor();
     await screenshot(page, 'fleet-overview'); // the README's picture (docs/console-fleet.png)
+    // Labels are searchable: role=db leaves only the new key's row.
+    await page.fill('input[aria-label="search"]', 'role=db');
+    await waitFor(async () => (await page.locator('table.fleet tbody tr[data-key-id]').count()) === 1, 'only the labelled key');
+    assert.match(await page.locator('table.fleet tbody tr[data-key-id]').textContent().then(String), /role=db/);
+    await page.fill('input[aria-label="search"]', '');
     await page.click('a[href="#/keys"]');
     // The key is real: an agent could use it (the hub accepts it on the WebSocket handshake).
     const socket = new TestSocket(`${hub.wsUrl}/ws/agent`, { authorization: `Bearer ${secret}` });

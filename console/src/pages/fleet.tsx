@@ -1,11 +1,12 @@
-// Fleet: every host (key) with its state, last heartbeat, version, transport, labels and the
-// heartbeat's CPU / memory / disk, live; search by text or label, filter by state.
-import { useEffect, useRef, useState } from 'preact/hooks';
+// Fleet: every host with its state (online, stale, offline), last heartbeat, version, transport,
+// labels, the heartbeat's CPU / memory / disk, running jobs and outbox backlog, live; search by
+// text or label, filter by state.
+import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import type { KeyView } from '../api.ts';
 import { fleetRows, matchesSearch } from '../fleet-rows.ts';
 import type { HostState } from '../fleet-rows.ts';
-import { useConnectedAgents } from '../live.ts';
+import { useHosts } from '../live.ts';
 import { ago, metric, percent } from '../format.ts';
 import { hostHref } from '../router.ts';
 import { useNow } from '../parts/use-now.ts';
@@ -13,12 +14,11 @@ import { useNow } from '../parts/use-now.ts';
 const KEY_REFRESH_MS = 15_000;
 
 export function Fleet() {
-  const agents = useConnectedAgents();
+  const { hosts, agents } = useHosts();
   const [keys, setKeys] = useState<KeyView[] | null>(null);
   const [error, setError] = useState('');
   const [search, setSearch] = useState('');
   const [state, setState] = useState<HostState | 'all'>('all');
-  const lastHostname = useRef(new Map<string, string>());
   const now = useNow();
 
   const loadKeys = () => api<{ keys: KeyView[] }>('GET', '/api/agents/keys').then((answer) => setKeys(answer.keys), (failure: Error) => setError(failure.message));
@@ -29,12 +29,11 @@ export function Fleet() {
   }, []);
   // A key created elsewhere whose agent just connected: fetch the keys again to name it.
   useEffect(() => {
-    if (keys && agents?.some((agent) => !keys.some((key) => key.id === agent.key_id))) void loadKeys();
-  }, [agents, keys]);
+    if (keys && hosts?.some((host) => !keys.some((key) => key.id === host.key_id))) void loadKeys();
+  }, [hosts, keys]);
 
-  for (const agent of agents ?? []) if (agent.hostname) lastHostname.current.set(agent.key_id, agent.hostname);
-  const rows = fleetRows(keys ?? [], agents ?? [], lastHostname.current).filter((row) => (state === 'all' || row.state === state) && matchesSearch(row, search));
-  const online = (agents ?? []).length;
+  const rows = fleetRows(keys ?? [], hosts ?? []).filter((row) => (state === 'all' || row.state === state) && matchesSearch(row, search));
+  const online = (hosts ?? []).filter((host) => host.state === 'online').length;
 
   return (
     <section>
@@ -44,15 +43,16 @@ export function Fleet() {
         <select value={state} onChange={(event) => setState(event.currentTarget.value as HostState | 'all')} aria-label="state">
           <option value="all">all states</option>
           <option value="online">online</option>
+          <option value="stale">stale</option>
           <option value="offline">offline</option>
         </select>
-        <span class="muted">{agents === null ? 'connecting…' : `${online} online · ${(keys ?? []).length} keys · live`}</span>
+        <span class="muted">{agents === null || hosts === null ? 'connecting…' : `${online} online · ${(hosts ?? []).length} hosts · ${(keys ?? []).length} keys · live`}</span>
       </div>
       {error && <p class="error">{error}</p>}
       <table class="fleet">
         <thead>
           <tr>
-            <th>state</th><th>host</th><th>key</th><th>labels</th><th>version</th><th>transport</th><th>last heartbeat</th><th>CPU</th><th>memory</th><th>disk</th>
+            <th>state</th><th>host</th><th>key</th><th>labels</th><th>version</th><th>transport</th><th>last heartbeat</th><th>CPU</th><th>memory</th><th>disk</th><th>jobs</th><th>outbox</th>
           </tr>
         </thead>
         <tbody>
@@ -68,10 +68,12 @@ export function Fleet() {
               <td>{percent(metric(row.metrics, 'cpu_percent'))}</td>
               <td>{percent(metric(row.metrics, 'memory_percent'))}</td>
               <td>{percent(metric(row.metrics, 'disk_percent'))}</td>
+              <td>{row.jobsRunning ?? '–'}</td>
+              <td>{row.outboxPending ?? '–'}</td>
             </tr>
           ))}
           {rows.length === 0 && (
-            <tr><td colSpan={10} class="muted">{keys === null ? 'Loading…' : 'No hosts match. Create a key on the Keys page and install an agent with it.'}</td></tr>
+            <tr><td colSpan={12} class="muted">{keys === null ? 'Loading…' : 'No hosts match. Create a key on the Keys page and install an agent with it.'}</td></tr>
           )}
         </tbody>
       </table>

@@ -1,10 +1,12 @@
 // Host: one key's agent: what the hub knows of it, a ping, a form for each command its grant
 // allows with the job's live output and its result, and its backups stored on the hub.
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.ts';
-import type { CommandView, KeyView, StoredArtifact } from '../api.ts';
+import { api, query } from '../api.ts';
+import type { CommandView, HeartbeatPoint, KeyView, StoredArtifact } from '../api.ts';
+import { Sparkline } from '../parts/sparkline.tsx';
+import { CommandTable } from '../parts/command-table.tsx';
 import { ArtifactTable } from '../parts/artifact-table.tsx';
-import { useConnectedAgents } from '../live.ts';
+import { useHosts } from '../live.ts';
 import { ago, metric, percent } from '../format.ts';
 import { COMMAND_FIELDS, commandsAllowedBy } from '../command-forms.ts';
 import { CommandForm } from '../parts/command-form.tsx';
@@ -24,9 +26,19 @@ export function Host(props: { keyId: string }) {
   const [ping, setPing] = useState<PingAnswer | string | null>(null);
   const [commandId, setCommandId] = useState<string | null>(null);
   const [artifacts, setArtifacts] = useState<StoredArtifact[]>([]);
-  const agents = useConnectedAgents();
+  const { hosts, agents } = useHosts();
   const now = useNow();
   const sessions = (agents ?? []).filter((agent) => agent.key_id === props.keyId);
+  const hostsOfKey = (hosts ?? []).filter((host) => host.key_id === props.keyId);
+  const [points, setPoints] = useState<HeartbeatPoint[]>([]);
+  const [recent, setRecent] = useState<CommandView[]>([]);
+  const chartedAgent = sessions[0]?.agent_id ?? hostsOfKey[0]?.agent_id;
+  useEffect(() => {
+    if (!chartedAgent) return;
+    api<{ points: HeartbeatPoint[] }>('GET', `/api/hosts/${encodeURIComponent(chartedAgent)}/heartbeats?hours=24`).then((answer) => setPoints(answer.points), () => undefined);
+  }, [chartedAgent, hosts]);
+  const loadRecent = () => api<{ commands: CommandView[] }>('GET', `/api/commands${query({ key_id: props.keyId, limit: '20' })}`).then((answer) => setRecent(answer.commands), () => undefined);
+  useEffect(() => void loadRecent(), [props.keyId]);
 
   const loadArtifacts = () =>
     api<{ artifacts: StoredArtifact[] }>('GET', `/api/artifacts?key_id=${encodeURIComponent(props.keyId)}`).then((answer) => setArtifacts(answer.artifacts), () => setArtifacts([]));
@@ -59,7 +71,8 @@ export function Host(props: { keyId: string }) {
   return (
     <section>
       <h1>
-        <span class="hostname">{sessions[0]?.hostname || key.name}</span> <span class={`state ${sessions.length > 0 ? 'online' : 'offline'}`}>{sessions.length > 0 ? 'online' : 'offline'}</span>
+        <span class="hostname">{sessions[0]?.hostname || hostsOfKey[0]?.hostname || key.name}</span>{' '}
+        {sessions.length > 0 ? <span class={`state ${hostsOfKey[0]?.state === 'stale' ? 'stale' : 'online'}`}>{hostsOfKey[0]?.state === 'stale' ? 'stale' : 'online'}</span> : <span class="state offline">offline</span>}
       </h1>
       <dl class="facts">
         <dt>key</dt><dd>{key.name} <code>{key.id}</code> ({key.status}, prefix <code>{key.key_prefix}</code>)</dd>
@@ -73,6 +86,13 @@ export function Host(props: { keyId: string }) {
           </>
         ))}
       </dl>
+
+      <h2>Last 24 hours</h2>
+      <div class="charts">
+        <Sparkline label="CPU" points={points} value={(point) => point.cpu_percent} />
+        <Sparkline label="memory" points={points} value={(point) => point.memory_percent} />
+        <Sparkline label="disk" points={points} value={(point) => point.disk_percent} />
+      </div>
 
       <h2>Ping</h2>
       <button type="button" onClick={runPing} disabled={sessions.length === 0} data-test="ping">Ping</button>
@@ -89,7 +109,18 @@ export function Host(props: { keyId: string }) {
           <CommandForm key={command} command={command} fields={COMMAND_FIELDS[command] ?? []} disabled={key.status !== 'active'} onSend={send} />
         ))}
       </div>
-      {commandId && <JobOutput commandId={commandId} onFinished={() => void loadArtifacts()} />}
+      {commandId && (
+        <JobOutput
+          commandId={commandId}
+          onFinished={() => {
+            void loadArtifacts();
+            void loadRecent();
+          }}
+        />
+      )}
+
+      <h2>Recent commands</h2>
+      <CommandTable commands={recent} keyName={() => key.name} />
 
       <h2>Backups on the hub</h2>
       <ArtifactTable artifacts={artifacts} keyName={() => key.name} onDelete={removeArtifact} />

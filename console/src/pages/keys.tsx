@@ -1,5 +1,5 @@
-// Keys: create one (its secret is shown once, with the install line to copy), change what it is
-// granted, disable or enable it, regenerate it, delete it.
+// Keys: create one (its secret is shown once, with the install line to copy), label it, change
+// what it is granted, disable or enable it, regenerate it, delete it.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import type { KeyView } from '../api.ts';
@@ -8,6 +8,7 @@ import { ago } from '../format.ts';
 import { hostHref } from '../router.ts';
 import { PermissionPicker } from '../parts/permission-picker.tsx';
 import { NewKeySecret } from '../parts/new-key-secret.tsx';
+import { LabelsInput, parseLabels } from '../parts/labels-input.tsx';
 
 type Issued = KeyView & { key: string };
 
@@ -16,6 +17,7 @@ export function Keys() {
   const [error, setError] = useState('');
   const [name, setName] = useState('');
   const [permissions, setPermissions] = useState<string[]>(DEFAULT_NEW_KEY_PERMISSIONS);
+  const [labels, setLabels] = useState('');
   const [issued, setIssued] = useState<Issued | null>(null);
   const [editing, setEditing] = useState<string | null>(null);
 
@@ -34,7 +36,10 @@ export function Keys() {
   const create = (event: Event) => {
     event.preventDefault();
     void act(async () => {
-      setIssued(await api<Issued>('POST', '/api/agents/keys', { name: name.trim(), permissions }));
+      const parsed = parseLabels(labels);
+      if (typeof parsed === 'string') throw new Error(`labels: ${parsed}`);
+      setIssued(await api<Issued>('POST', '/api/agents/keys', { name: name.trim(), permissions, labels: parsed }));
+      setLabels('');
       setName('');
     });
   };
@@ -47,6 +52,9 @@ export function Keys() {
         <label>
           Name <input name="name" value={name} onInput={(event) => setName(event.currentTarget.value)} required maxLength={200} placeholder="web-01" />
         </label>
+        <label>
+          Labels <input name="labels" value={labels} onInput={(event) => setLabels(event.currentTarget.value)} placeholder="role=db env=prod" />
+        </label>
         <PermissionPicker all={PERMISSIONS} chosen={permissions} onChange={setPermissions} />
         <button type="submit">Create key</button>
       </form>
@@ -54,7 +62,7 @@ export function Keys() {
       {error && <p class="error" role="alert">{error}</p>}
       <table class="keys">
         <thead>
-          <tr><th>name</th><th>id</th><th>status</th><th>permissions</th><th>created</th><th>last used</th><th></th></tr>
+          <tr><th>name</th><th>id</th><th>status</th><th>labels</th><th>permissions</th><th>created</th><th>last used</th><th></th></tr>
         </thead>
         <tbody>
           {(keys ?? []).map((key) => (
@@ -62,6 +70,7 @@ export function Keys() {
               <td><a href={hostHref(key.id)}>{key.name}</a></td>
               <td><code>{key.id}</code> <code class="muted">{key.key_prefix}…</code></td>
               <td><span class={`state ${key.status === 'active' ? 'online' : 'disabled'}`}>{key.status}</span></td>
+              <td><LabelsInput value={key.labels} onChange={(next) => void act(() => api('PATCH', path(key), { labels: next }))} /></td>
               <td>
                 {editing === key.id ? (
                   <PermissionPicker

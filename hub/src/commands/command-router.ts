@@ -212,7 +212,9 @@ export class CommandRouter {
       ...(response.duration_ms !== undefined ? { duration_ms: response.duration_ms } : {}),
       ...(response.agent_id ? { agent_id: response.agent_id } : {}),
     };
-    const settled = this.deps.store.completeCommand({ command_id: command.command_id, key_id: keyId, result, success: response.success }).then((stored) => {
+    // Committed, the result is there for everyone waiting on it; the agent is acked only once it
+    // is durable too (`settled`).
+    const settled = this.deps.store.completeCommand({ command_id: command.command_id, key_id: keyId, result, success: response.success }, COMMITTED).then(async (stored) => {
       if (stored) {
         this.deps.log.info({ command_id: command.command_id, success: response.success }, 'command result stored');
         this.#done(command.command_id);
@@ -221,6 +223,7 @@ export class CommandRouter {
       } else {
         this.deps.log.debug({ command_id: command.command_id }, 'duplicate response ignored');
       }
+      await this.deps.store.durable();
       return { stored };
     });
     return { settled };

@@ -65,7 +65,7 @@ const keyListQuerySchema = z.object({
 });
 
 /** The public view of a command: what the admin API and CLI show. */
-function commandView(record: CommandRecord): Record<string, unknown> {
+export function commandView(record: CommandRecord): Record<string, unknown> {
   return {
     command_id: record.command_id,
     key_id: record.key_id,

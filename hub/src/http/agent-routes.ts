@@ -12,6 +12,7 @@ import { newSession } from '../presence.ts';
 import type { AgentSession, Presence } from '../presence.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
 import type { SignedFrames } from '../commands/signed-frames.ts';
+import type { HeartbeatRing } from '../hosts/heartbeat-ring.ts';
 import type { CommandSigner } from '../identity/signing-key.ts';
 import { registerSession } from '../register-session.ts';
 import { agentAuth } from './auth-hooks.ts';
@@ -31,6 +32,8 @@ export interface AgentRouteDeps {
   pollIntervalS: number;
   agentsPerKey: number;
   authFailed: AuthFailure;
+  /** One point a minute of each agent's heartbeats, for the console's charts. */
+  heartbeats: HeartbeatRing;
 }
 
 /** Register when the body carries connection_mode (with the agent fields), heartbeat otherwise. */
@@ -116,7 +119,10 @@ export async function agentRoutes(base: FastifyInstance, deps: AgentRouteDeps): 
     if (body.hostname) session.hostname = body.hostname;
     if (body.version) session.version = body.version;
     const agentId = session.agentId ?? body.agent_id;
-    if (agentId) await deps.store.saveHeartbeat(agentId, key.id, body);
+    if (agentId) {
+      await deps.store.saveHeartbeat(agentId, key.id, body);
+      deps.heartbeats.record(agentId, key.id, body);
+    }
     return sendJson(reply, 200, { ok: true });
   });
 

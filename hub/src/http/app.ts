@@ -18,6 +18,8 @@ import type { WebSocketRouteDeps } from '../ws/websocket-route.ts';
 import { releaseRoutes } from '../releases/routes.ts';
 import type { ReleaseRouteDeps } from '../releases/routes.ts';
 import { adminRoutes } from './admin-routes.ts';
+import { consoleApiRoutes } from './console-api-routes.ts';
+import { registerAuditTrail } from '../audit/audit-trail.ts';
 import type { AdminDeps } from './admin-routes.ts';
 import { agentRoutes } from './agent-routes.ts';
 import type { AgentRouteDeps } from './agent-routes.ts';
@@ -73,6 +75,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<{ app: FastifyIns
     clientErrorHandler,
   }) as unknown as FastifyInstance;
   installErrorAnswers(app, deps.log);
+  registerAuditTrail(app, { store: deps.admin.store, log: deps.log });
   useJsonBodies(app);
   const addMethodNotAllowed = methodNotAllowedRoutes(app);
 
@@ -99,6 +102,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<{ app: FastifyIns
   const consoleAuth = await registerConsoleAuth(app, { signer: deps.console.signer, adminToken: deps.admin.adminToken, tls: deps.tls !== undefined, lifetimeMs: deps.limits.consoleSessionMs });
   await app.register(sessionRoutes, { auth: consoleAuth, adminToken: deps.admin.adminToken, signInsPerMinutePerIp: deps.limits.signInsPerMinutePerIp, log: deps.log });
   await app.register(adminRoutes, { ...deps.admin, authFailed, consoleAuth });
+  await app.register(consoleApiRoutes, { store: deps.admin.store, presence: deps.admin.presence, heartbeatIntervalS: deps.websocket.heartbeatIntervalS, adminToken: deps.admin.adminToken, authFailed, consoleAuth });
   await app.register(artifactAdminRoutes, { dataDir: deps.artifacts.dataDir, adminToken: deps.admin.adminToken, authFailed, consoleAuth, log: deps.log });
   await app.register(backupStatusRoutes, { ...deps.backups, adminToken: deps.admin.adminToken, authFailed, consoleAuth });
   await app.register(artifactRoutes, { ...deps.artifacts, deadlines, authFailed });

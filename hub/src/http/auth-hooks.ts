@@ -15,6 +15,8 @@ import { requestUrl } from './request-path.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
+    /** Who an admin request authenticated as (the audit log's actor); undefined until it has. */
+    adminActor?: 'admin token' | 'console';
     /** The authenticated agent key (agent routes, WebSocket handshake). */
     agentKey: KeyRecord | null;
     /** Its stored hash, for the signatures of frames sent to it. */
@@ -61,10 +63,14 @@ export function adminAuth(adminToken: AdminToken, failed: AuthFailure, consoleAu
   return (request, reply, done) => {
     const header = request.headers.authorization;
     const token = typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined;
-    if (token && adminToken.verify(token)) return done();
+    if (token && adminToken.verify(token)) {
+      request.adminActor = 'admin token';
+      return done();
+    }
     const session = token === undefined ? consoleAuth?.cookie.read(request) : null;
     if (session) {
       request.consoleSession = session;
+      request.adminActor = 'console';
       if (SAFE_METHODS.has(request.method)) return done();
       return consoleAuth!.checkCsrf(request, reply, done);
     }

@@ -1,11 +1,12 @@
 // The hub's Prometheus metrics (prom-client, its own registry): agents connected by transport and
-// version, sessions opened (reconnects), commands finished by command and outcome, and the time
-// from queueing to result, plus prom-client's process defaults. Names follow Prometheus
-// conventions (`tether_…_total`, `_seconds`).
+// version, sessions opened (reconnects), commands finished by command and outcome, the time from
+// queueing to result, backup targets' last success and staleness, plus prom-client's process
+// defaults. Names follow Prometheus conventions (`tether_…_total`, `_seconds`).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CommandRecord } from '../store/store.ts';
 import type { Presence, Transport } from '../presence.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
+import type { TargetStatus } from '../backups/backup-status.ts';
 
 /** How a finished command went: `succeeded`, the agent's error code (`cancelled`, `timeout`, …), or `expired`. */
 export function outcomeOf(result: Record<string, unknown> | null): string {
@@ -17,7 +18,8 @@ export function outcomeOf(result: Record<string, unknown> | null): string {
 export class HubMetrics {
   readonly registry = new Registry();
 
-  constructor(deps: { presence: Presence; router: CommandRouter }) {
+  /** `backupTargets`: every backup target as the agents report it (GET /api/backups/status's view). */
+  constructor(deps: { presence: Presence; router: CommandRouter; backupTargets?: () => Promise<TargetStatus[]> }) {
     collectDefaultMetrics({ register: this.registry });
     const { presence } = deps;
     new Gauge({
@@ -61,6 +63,34 @@ export class HubMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
       registers: [this.registry],
     });
+    const { backupTargets } = deps;
+    if (backupTargets) {
+      // One read of the targets per scrape, shared by both gauges (the first to collect reads it).
+      let reading: Promise<TargetStatus[]> | null = null;
+      const targets = () => (reading ??= backupTargets().finally(() => setImmediate(() => (reading = null))));
+      new Gauge({
+        name: 'tether_backup_last_success_timestamp_seconds',
+        help: 'When each backup target last succeeded, as its host reports in heartbeats (Unix seconds; absent when it never did)',
+        labelNames: ['key_id', 'target'] as const,
+        registers: [this.registry],
+        async collect() {
+          this.reset();
+          for (const target of await targets()) {
+            if (target.last_success_at) this.set({ key_id: target.key_id, target: target.target }, Date.parse(target.last_success_at) / 1000);
+          }
+        },
+      });
+      new Gauge({
+        name: 'tether_backup_stale',
+        help: "1 when a backup target's newest good backup is older than its alert_after_h (or it has none), else 0",
+        labelNames: ['key_id', 'target'] as const,
+        registers: [this.registry],
+        async collect() {
+          this.reset();
+          for (const target of await targets()) this.set({ key_id: target.key_id, target: target.target }, target.stale ? 1 : 0);
+        },
+      });
+    }
     deps.router.onFinished((record: CommandRecord, result) => {
       // Command names come from the admin API (≤ 100 chars); keep label values to the catalogue's shape.
       const command = /^[a-z][a-z0-9_]{0,63}$/.test(record.command) ? record.command : 'other';

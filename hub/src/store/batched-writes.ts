@@ -40,8 +40,8 @@ export class BatchedWrites {
     return (await this.#group.submit({ kind: 'mark_expired', command_id: commandId, at: now() })) as boolean;
   }
 
-  async completeCommand(completion: CompleteCommand): Promise<boolean> {
-    return (await this.#group.submit({ kind: 'complete', completion, at: now() })) as boolean;
+  async completeCommand(completion: CompleteCommand, options?: WriteOptions): Promise<boolean> {
+    return (await this.#group.submit({ kind: 'complete', completion, at: now() }, options)) as boolean;
   }
 
   async appendEvent(commandId: string, type: string, event: Record<string, unknown>): Promise<StoredEvent | undefined> {

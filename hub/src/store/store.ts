@@ -169,6 +169,58 @@ export interface BatchSummary {
   done: boolean;
 }
 
+/** Command history (GET /api/commands): every filter is optional; newest first, keyset-paginated. */
+export interface CommandHistoryFilter {
+  keyIds?: readonly string[];
+  command?: string;
+  statuses?: readonly CommandStatus[];
+  /** On created_at, ISO times, inclusive. */
+  since?: string;
+  until?: string;
+  /** Only commands after this one in the order (older): the last one of the previous page. */
+  before?: { created_at: string; command_id: string };
+  limit: number;
+}
+
+/** One point of an agent's heartbeat history, at most one per minute, the last 24 h kept. */
+export interface HeartbeatPoint {
+  at: string;
+  cpu_percent: number | null;
+  memory_percent: number | null;
+  disk_percent: number | null;
+  load_1min: number | null;
+  jobs_running: number | null;
+  outbox_pending: number | null;
+}
+
+/** Slots in an agent's heartbeat ring: one a minute for 24 h. */
+export const HEARTBEAT_RING_SLOTS = 1440;
+
+/** Who did what to which key or command, and how it went (GET /api/audit). */
+export interface AuditEntry {
+  id: number;
+  at: string;
+  /** `admin token` or `console` (the operator), or `agent` for what a host reported. */
+  actor: string;
+  action: string;
+  key_id: string | null;
+  command_id: string | null;
+  outcome: string;
+  detail: Record<string, unknown>;
+}
+
+export type NewAuditEntry = Omit<AuditEntry, 'id' | 'at'> & { at?: string };
+
+export interface AuditFilter {
+  keyId?: string;
+  action?: string;
+  since?: string;
+  until?: string;
+  /** Only entries older than this id (the last of the previous page). */
+  beforeId?: number;
+  limit: number;
+}
+
 export class StoreSchemaError extends TetherError {
   override name = 'StoreSchemaError';
 
@@ -181,6 +233,11 @@ export interface HubStore {
   readonly engine: StoreEngine;
   /** Flushes pending group commits, then closes connections. */
   close(): Promise<void>;
+  /**
+   * Resolves once every write committed before the call is on stable storage (SQLite: the next WAL
+   * sync, shared by every caller waiting; PostgreSQL: at once, COMMIT is durable).
+   */
+  durable(): Promise<void>;
 
   // Keys: only a SHA-256 hash of each key is stored.
   createKey(input: NewKey): Promise<IssuedKey>;
@@ -218,7 +275,7 @@ export interface HubStore {
   markSent(commandId: string, via: string, options?: WriteOptions): Promise<void>;
   markExpired(commandId: string): Promise<boolean>;
   /** Stores the result unless one is stored already (first wins, across every hub on the store). */
-  completeCommand(completion: CompleteCommand): Promise<boolean>;
+  completeCommand(completion: CompleteCommand, options?: WriteOptions): Promise<boolean>;
 
   // Job events (group-committed appends).
   /** Undefined when the command is unknown or already has its cap of events. */
@@ -266,6 +323,18 @@ export interface HubStore {
   /** Batches with a target of this key still waiting (queued or offline) and not past their deadline. */
   waitingBatchesForKey(keyId: string): Promise<string[]>;
   batchSummary(batchId: string): Promise<BatchSummary | undefined>;
+
+  // The operator's console: history, hosts, heartbeat history, audit log.
+  listCommands(filter: CommandHistoryFilter): Promise<CommandRecord[]>;
+  /** Writes the point into the agent's ring slot for its minute (so the ring never grows past HEARTBEAT_RING_SLOTS). */
+  recordHeartbeatPoint(agentId: string, keyId: string, point: HeartbeatPoint): Promise<void>;
+  /** The agent's points since that time, oldest first. */
+  heartbeatHistory(agentId: string, since: string): Promise<HeartbeatPoint[]>;
+  appendAudit(entry: NewAuditEntry): Promise<void>;
+  /** Newest first. */
+  listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
+  /** Drops entries older than `before`; returns how many. */
+  pruneAudit(before: Date): Promise<number>;
 }
 
 export type { CommandStatus };

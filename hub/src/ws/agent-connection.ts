@@ -11,6 +11,7 @@ import type { AgentSession, Presence } from '../presence.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
 import type { CommandSigner } from '../identity/signing-key.ts';
 import type { SignedFrames } from '../commands/signed-frames.ts';
+import type { HeartbeatRing } from '../hosts/heartbeat-ring.ts';
 import { scheme2 } from '../commands/signed-frames.ts';
 import { sameGrant } from '../commands/grant-push.ts';
 import type { HubStore, KeyRecord } from '../store/store.ts';
@@ -33,6 +34,8 @@ export interface AgentConnectionDeps {
   pingIntervalMs: number;
   pongTimeoutMs: number;
   agentsPerKey: number;
+  /** One point a minute of each agent's heartbeats, for the console's charts. */
+  heartbeats: HeartbeatRing;
 }
 
 const KNOWN_TYPES = new Set(agentMessageSchema.options.map((option) => option.shape.type.value as string));
@@ -136,6 +139,7 @@ export function acceptAgentConnection(ws: WebSocket, key: KeyRecord, keyHash: st
         session.metrics = message.system_metrics ?? session.metrics;
         if (session.agentId) {
           deps.store.saveHeartbeat(session.agentId, key.id, message).catch((error: unknown) => log.warn({ err: (error as Error).message }, 'could not store a heartbeat'));
+          deps.heartbeats.record(session.agentId, key.id, message);
         }
         session.send!({ type: 'heartbeat_ack' });
         if (session.agentId) {

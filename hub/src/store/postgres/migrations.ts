@@ -108,4 +108,31 @@ CREATE INDEX batch_targets_by_state ON batch_targets (batch_id, state);
 CREATE INDEX batch_targets_by_key ON batch_targets (key_id, state);
 `,
   },
+  {
+    version: 2,
+    name: 'console: command history index, heartbeat ring, audit log',
+    sql: `
+CREATE INDEX commands_by_created ON commands (created_at, command_id);
+CREATE TABLE heartbeat_points (
+  agent_id text NOT NULL,
+  slot integer NOT NULL CHECK (slot >= 0 AND slot < 1440),
+  key_id text NOT NULL,
+  at timestamptz NOT NULL,
+  point jsonb NOT NULL,
+  PRIMARY KEY (agent_id, slot)
+);
+CREATE TABLE audit_log (
+  id bigserial PRIMARY KEY,
+  at timestamptz NOT NULL,
+  actor text NOT NULL,
+  action text NOT NULL,
+  key_id text,
+  command_id text,
+  outcome text NOT NULL,
+  detail jsonb NOT NULL
+);
+CREATE INDEX audit_log_by_at ON audit_log (at);
+CREATE INDEX audit_log_by_key ON audit_log (key_id, id);
+`,
+  },
 ];

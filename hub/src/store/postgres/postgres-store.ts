@@ -18,6 +18,8 @@ import { toAgent, toBatch, toBatchTarget, toCommand, toEvent, toKey, toRelease }
 import { DEFAULT_PERMISSIONS, checkedLabels, checkedPermissions, newKeyId, newKeySecret } from '../key-material.ts';
 import { checkConcurrency, summarise } from '../batch-rules.ts';
 import { MAX_EVENTS_PER_COMMAND } from '../store.ts';
+import type { AuditEntry, AuditFilter, CommandHistoryFilter, HeartbeatPoint, NewAuditEntry } from '../store.ts';
+import * as consoleQueries from './console-queries.ts';
 import type {
   AgentRecord, AgentRegistration, BatchRecord, BatchSummary, BatchTarget, BatchTargetState, CommandRecord, CompleteCommand, CounterHit,
   HubStore, IssuedKey, KeyPatch, StoreTuning, WriteOptions, KeyRecord, NewBatch, NewCommand, NewKey, ReleaseRecord, SigningKeyPair, StoredEvent,
@@ -227,6 +229,35 @@ export class PostgresStore implements HubStore {
 
   async deleteAgent(agentId: string): Promise<void> {
     await this.#query('DELETE FROM agents WHERE agent_id = $1', [agentId]);
+    await this.#query('DELETE FROM heartbeat_points WHERE agent_id = $1', [agentId]);
+  }
+
+  // ---- the console: history, hosts, heartbeat ring, audit log (postgres/console-queries.ts) ----
+
+  #boundQuery = (sql: string, params: unknown[] = []) => this.#query(sql, params);
+
+  async listCommands(filter: CommandHistoryFilter): Promise<CommandRecord[]> {
+    return consoleQueries.listCommands(this.#boundQuery, filter);
+  }
+
+  async recordHeartbeatPoint(agentId: string, keyId: string, point: HeartbeatPoint): Promise<void> {
+    await consoleQueries.recordHeartbeatPoint(this.#boundQuery, agentId, keyId, point);
+  }
+
+  async heartbeatHistory(agentId: string, since: string): Promise<HeartbeatPoint[]> {
+    return consoleQueries.heartbeatHistory(this.#boundQuery, agentId, since);
+  }
+
+  async appendAudit(entry: NewAuditEntry): Promise<void> {
+    await consoleQueries.appendAudit(this.#boundQuery, entry);
+  }
+
+  async listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
+    return consoleQueries.listAudit(this.#boundQuery, filter);
+  }
+
+  async pruneAudit(before: Date): Promise<number> {
+    return consoleQueries.pruneAudit(this.#boundQuery, before);
   }
 
   // ---- commands ----
@@ -252,8 +283,12 @@ export class PostgresStore implements HubStore {
     return this.#writes.markExpired(commandId);
   }
 
-  completeCommand(completion: CompleteCommand): Promise<boolean> {
-    return this.#writes.completeCommand(completion);
+  completeCommand(completion: CompleteCommand, options?: WriteOptions): Promise<boolean> {
+    return this.#writes.completeCommand(completion, options);
+  }
+
+  async durable(): Promise<void> {
+    // synchronous_commit is on: a committed batch is durable already.
   }
 
   // ---- events ----

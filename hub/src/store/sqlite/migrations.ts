@@ -112,4 +112,31 @@ CREATE INDEX batch_targets_by_state ON batch_targets (batch_id, state);
 CREATE INDEX batch_targets_by_key ON batch_targets (key_id, state);
 `,
   },
+  {
+    version: 3,
+    name: 'console: command history index, heartbeat ring, audit log',
+    sql: `
+CREATE INDEX commands_by_created ON commands (created_at, command_id);
+CREATE TABLE heartbeat_points (
+  agent_id TEXT NOT NULL,
+  slot INTEGER NOT NULL CHECK (slot >= 0 AND slot < 1440),
+  key_id TEXT NOT NULL,
+  at TEXT NOT NULL,
+  point TEXT NOT NULL,
+  PRIMARY KEY (agent_id, slot)
+);
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  key_id TEXT,
+  command_id TEXT,
+  outcome TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX audit_log_by_at ON audit_log (at);
+CREATE INDEX audit_log_by_key ON audit_log (key_id, id);
+`,
+  },
 ];

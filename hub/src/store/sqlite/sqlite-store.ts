@@ -18,6 +18,8 @@ import type { Migration } from '../migrations.ts';
 import { toAgent, toBatch, toBatchTarget, toCommand, toEvent, toKey, toRelease } from '../rows.ts';
 import { DEFAULT_PERMISSIONS, checkedLabels, checkedPermissions, newKeyId, newKeySecret } from '../key-material.ts';
 import { MAX_EVENTS_PER_COMMAND } from '../store.ts';
+import type { AuditEntry, AuditFilter, CommandHistoryFilter, HeartbeatPoint, NewAuditEntry } from '../store.ts';
+import * as consoleQueries from './console-queries.ts';
 import { checkConcurrency, summarise } from '../batch-rules.ts';
 import type {
   AgentRecord, AgentRegistration, BatchRecord, BatchSummary, BatchTarget, BatchTargetState, CommandRecord, CompleteCommand, CounterHit,
@@ -286,7 +288,37 @@ export class SqliteStore implements HubStore {
   }
 
   async deleteAgent(agentId: string): Promise<void> {
-    await this.#durably(() => this.#db.prepare('DELETE FROM agents WHERE agent_id = ?').run(agentId));
+    await this.#durably(() => {
+      this.#db.prepare('DELETE FROM agents WHERE agent_id = ?').run(agentId);
+      consoleQueries.deleteHeartbeatPoints(this.#db, agentId);
+    });
+  }
+
+  // ---- the console: history, hosts, heartbeat ring, audit log (sqlite/console-queries.ts) ----
+
+  async listCommands(filter: CommandHistoryFilter): Promise<CommandRecord[]> {
+    return consoleQueries.listCommands(this.#db, filter);
+  }
+
+  /** Not waited for durability: a lost point is a gap in a chart. */
+  async recordHeartbeatPoint(agentId: string, keyId: string, point: HeartbeatPoint): Promise<void> {
+    consoleQueries.recordHeartbeatPoint(this.#db, agentId, keyId, point);
+  }
+
+  async heartbeatHistory(agentId: string, since: string): Promise<HeartbeatPoint[]> {
+    return consoleQueries.heartbeatHistory(this.#db, agentId, since);
+  }
+
+  async appendAudit(entry: NewAuditEntry): Promise<void> {
+    await this.#durably(() => consoleQueries.appendAudit(this.#db, entry));
+  }
+
+  async listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
+    return consoleQueries.listAudit(this.#db, filter);
+  }
+
+  async pruneAudit(before: Date): Promise<number> {
+    return this.#durably(() => consoleQueries.pruneAudit(this.#db, before));
   }
 
   // ---- commands ----
@@ -312,8 +344,12 @@ export class SqliteStore implements HubStore {
     return this.#writes.markExpired(commandId);
   }
 
-  completeCommand(completion: CompleteCommand): Promise<boolean> {
-    return this.#writes.completeCommand(completion);
+  completeCommand(completion: CompleteCommand, options?: WriteOptions): Promise<boolean> {
+    return this.#writes.completeCommand(completion, options);
+  }
+
+  durable(): Promise<void> {
+    return this.#barrier.durable();
   }
 
   // ---- events ----
