@@ -103,6 +103,21 @@ test('console backups: back up to the hub, download in the browser, decrypt with
   }
   assert.equal((await fetch(url)).status, 401);
 
+  // Verify: the hub reads its copy against the recorded sha256.
+  await page.locator(`table.artifacts tr[data-artifact-id="${id}"] button[data-test="verify"]`).click();
+  const verdict = page.locator(`table.artifacts tr[data-artifact-id="${id}"] [data-test="verdict"]`);
+  await waitFor(async () => !/verifying/.test(await verdict.textContent().then(String)), 'the verify to finish', 120_000);
+  assert.match(await verdict.textContent().then(String), /^ok/);
+
+  // A damaged copy is found: one byte flipped on the hub's disk.
+  const storedPath = join(hub.dataDir, 'artifacts', key.id, id);
+  const damaged = Buffer.from(stored);
+  damaged.writeUInt8(damaged.readUInt8(damaged.length - 1) ^ 0xff, damaged.length - 1);
+  await writeFile(storedPath, damaged);
+  const check = await fetch(`${hub.url}/api/artifacts/${key.id}/${id}/verify`, { method: 'POST', headers: { authorization: `Bearer ${hub.token}` } }).then((response) => response.json() as Promise<{ ok: boolean }>);
+  assert.equal(check.ok, false);
+  await writeFile(storedPath, stored);
+
   page.on('dialog', (dialog) => void dialog.accept());
   await page.locator(`table.artifacts tr[data-artifact-id="${id}"] button.danger`).click();
   await page.locator(`table.artifacts tr[data-artifact-id="${id}"]`).waitFor({ state: 'detached' });

@@ -58,7 +58,9 @@ before(async () => {
   dir = await tempDir('hub-stream');
   const hubData = join(dir.path, 'hub');
   await mkdir(hubData);
-  hub = await startHub({ dataDir: hubData });
+  // A per-key quota below the per-artifact limit: a stream that reserved the whole room up front
+  // would shut out a second one of the same key.
+  hub = await startHub({ dataDir: hubData, args: ['--max-artifact-bytes-per-key', String(100 << 20)] });
   const port = await startProxy(hub.port);
   const key = await hub.createKey('streamer', ['ping', 'backup', 'backup_read']);
   keyId = key.id;
@@ -159,4 +161,26 @@ test('the hub keeps a streamed upload only when the commit names its sha256', as
   assert.equal((await put(rightId, bytes)).status, 202);
   assert.equal((await commit(rightId, good)).status, 201);
   assert.deepEqual((await readFile(join(dirOf, rightId))).equals(bytes), true);
+});
+
+test('two streamed uploads of one key run side by side (a stream reserves only what it has received)', async () => {
+  const keyOf = await hub.createKey('two-streams', ['ping']);
+  let release: (() => void) | undefined;
+  const first = randomBytes(8192);
+  const slowBody = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      controller.enqueue(first.subarray(0, 4096));
+      await new Promise<void>((resolve) => (release = resolve));
+      controller.enqueue(first.subarray(4096));
+      controller.close();
+    },
+  });
+  const put = (id: string, body: ReadableStream<Uint8Array> | Buffer) => fetch(`${hub.url}/api/agents/artifacts/${id}`, { method: 'PUT', headers: { authorization: `Bearer ${keyOf.key}`, 'x-tether-sha256': 'streamed' }, body, duplex: 'half' } as RequestInit);
+  const slow = put('x-20261201T000000Z-0000000c', slowBody);
+  await waitFor(() => release, 'the first stream to be under way', 10_000);
+  await new Promise((resolve) => setTimeout(resolve, 200)); // its first bytes are at the hub
+  const second = await put('x-20261201T000000Z-0000000d', randomBytes(4096));
+  assert.equal(second.status, 202, await second.text());
+  release!();
+  assert.equal((await slow).status, 202);
 });

@@ -5,9 +5,6 @@
 import { rm } from 'node:fs/promises';
 import type { Logger } from '@tether/shared/logger.ts';
 import type { BackupConfig } from './config-schema.ts';
-import { uploadToHub } from './sinks/hub-upload.ts';
-import { hubReachable } from './sinks/hub-stream.ts';
-import { uploadManifest } from './sinks/hub-verify-api.ts';
 import type { HubAccess } from './sinks/hub-verify-api.ts';
 import { ArtifactStore } from './store.ts';
 
@@ -15,7 +12,10 @@ import { ArtifactStore } from './store.ts';
 export async function uploadSpooled(config: BackupConfig, stateDir: string, hub: HubAccess, log: Logger, signal: AbortSignal): Promise<string[]> {
   const store = new ArtifactStore(config, stateDir);
   const pending = (await store.list()).filter((manifest) => manifest.pending_upload === 'hub' && manifest.stored_locally);
-  if (pending.length === 0 || !(await hubReachable(hub, signal))) return [];
+  if (pending.length === 0) return [];
+  // The HTTP clients load only when something waits (an idle agent does not carry them).
+  const [{ uploadToHub }, { hubReachable }, { uploadManifest }] = await Promise.all([import('./sinks/hub-upload.ts'), import('./sinks/hub-stream.ts'), import('./sinks/hub-verify-api.ts')]);
+  if (!(await hubReachable(hub, signal))) return [];
   const uploaded: string[] = [];
   for (const manifest of pending.reverse()) { // oldest first
     const path = store.artifactPath(manifest);

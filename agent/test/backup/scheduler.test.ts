@@ -9,7 +9,9 @@ import { backupConfigSchema } from '../../src/backup/config-schema.ts';
 import { startBackupScheduler } from '../../src/backup/schedule/scheduler.ts';
 import type { Clock, ScheduledResult } from '../../src/backup/schedule/scheduler.ts';
 import { scheduledBackupRunner } from '../../src/backup/schedule/runner.ts';
-import type { ArtifactResult } from '../../src/backup/manifest.ts';
+import type { ArtifactResult, VerifyResult } from '../../src/backup/manifest.ts';
+import { scheduledVerifyRunner } from '../../src/backup/verify/scheduled.ts';
+import { ArtifactStore } from '../../src/backup/store.ts';
 import { harness, artifactPathOf } from './helpers.ts';
 
 class FakeClock implements Clock {
@@ -130,4 +132,34 @@ test('a run still going at its next time is not started twice; failures are repo
   scheduler.stop();
   await waitFor(() => aborted, 'the running backup to see the abort');
   assert.equal(results.length, 2, 'a run cut short by stop() reports nothing');
+});
+
+test('verify.schedule restore-tests the newest artifact at its own times and keeps the result in its manifest', async () => {
+  const root = join(h.dir, 'verified-site');
+  await mkdir(root, { recursive: true });
+  await writeFile(join(root, 'index.html'), 'hello');
+  const config = backupConfigSchema.parse({
+    recipients: [h.recipient],
+    identity_file: h.identityFile,
+    dir: join(h.dir, 'verify-store'),
+    targets: { site: { kind: 'files', roots: [root], verify: { schedule: '0 * * * *' } } },
+  });
+  const stateDir = join(h.dir, 'verify-state');
+  const made = await scheduledBackupRunner(config, stateDir, log)('site', new AbortController().signal);
+  const clock = new FakeClock(new Date(2026, 0, 1, 0, 59, 0));
+  const results: Array<ScheduledResult<VerifyResult & { id: string }>> = [];
+  const scheduler = startBackupScheduler({ config, what: 'restore test', scheduleOf: (target) => target.verify?.schedule, runBackup: scheduledVerifyRunner(config, stateDir, 'agent-test'), onResult: (result) => void results.push(result), log, clock });
+  try {
+    assert.deepEqual(scheduler.nextRuns(), { site: new Date(2026, 0, 1, 1, 0).toISOString() });
+    clock.advance(90_000);
+    await waitFor(() => results.length === 1, 'the scheduled restore test');
+    const verify = results[0]!.artifact!;
+    assert.equal(verify.ok, true, JSON.stringify(verify));
+    assert.equal(verify.id, made.id);
+    assert.ok(verify.checked.includes('sha256 of all 1 files match the list made at backup time'), JSON.stringify(verify.checked));
+    const store = new ArtifactStore(config, stateDir);
+    assert.equal((await store.find(made.id))!.last_verify?.ok, true);
+  } finally {
+    scheduler.stop();
+  }
 });

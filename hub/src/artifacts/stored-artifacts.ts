@@ -5,6 +5,8 @@
 //   <dataDir>/artifacts/<key id>/<id>.manifest.json   the agent's manifest (optional)
 //   <dataDir>/artifacts/<key id>/<id>.verify.json     the latest restore test (optional)
 // Ids and key ids are checked against their patterns before any path is built from them.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HttpError } from '../http/http-error.ts';
@@ -108,4 +110,18 @@ export async function deleteArtifact(dataDir: string, keyId: string, id: string)
   await rm(join(dir, id), { force: true });
   for (const suffix of SIDE_FILES) await rm(join(dir, `${id}${suffix}`), { force: true });
   return true;
+}
+
+/** Reads the stored bytes and compares their sha256 with the one recorded at upload; null when there is no such artifact. */
+export async function verifyArtifact(dataDir: string, keyId: string, id: string): Promise<{ ok: boolean; sha256: string; expected: string; bytes: number } | null> {
+  const artifact = await describeArtifact(dataDir, keyId, id);
+  if (!artifact) return null;
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(join(artifactDir(dataDir, keyId), id)) as AsyncIterable<Buffer>) {
+    bytes += chunk.length;
+    hash.update(chunk);
+  }
+  const sha256 = hash.digest('hex');
+  return { ok: artifact.sha256 !== '' && sha256 === artifact.sha256, sha256, expected: artifact.sha256, bytes };
 }

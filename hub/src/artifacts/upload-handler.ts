@@ -22,6 +22,8 @@ export interface ArtifactUploadOptions {
   keyId: string;
   log: Logger;
   maxBytes: number;
+  /** Counts each received chunk against the key's quota (ArtifactReservation.take); false stops the upload. */
+  take?: (bytes: number) => boolean;
   /** Says which limit maxBytes is when it is not the per-artifact one (a key's quota). */
   sizeLimitMessage?: string;
 }
@@ -39,16 +41,18 @@ class LimitedHasher extends Transform {
   bytes = 0;
   private readonly limit: number;
   private readonly message: string;
+  private readonly takeBytes: ((bytes: number) => boolean) | undefined;
 
-  constructor(limit: number, message: string) {
+  constructor(limit: number, message: string, take?: (bytes: number) => boolean) {
     super();
     this.limit = limit;
     this.message = message;
+    this.takeBytes = take;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
-    if (this.bytes > this.limit) return callback(new SizeLimitError(this.message));
+    if (this.bytes > this.limit || (this.takeBytes && !this.takeBytes(chunk.length))) return callback(new SizeLimitError(this.message));
     this.hash.update(chunk);
     callback(null, chunk);
   }
@@ -97,7 +101,7 @@ export async function handleArtifactUpload(req: IncomingMessage, res: ServerResp
   const finalPath = join(dir, id);
   const existing = await stat(finalPath).catch(() => null);
   const partial = join(dir, `.${id}.${process.pid}.${Date.now()}.partial`);
-  const hasher = new LimitedHasher(maxBytes, sizeLimitMessage);
+  const hasher = new LimitedHasher(maxBytes, sizeLimitMessage, options.take);
   try {
     await pipeline(req, hasher, createWriteStream(partial, { flags: 'wx', mode: 0o600 }));
     const sha256 = hasher.hash.digest('hex');

@@ -16,6 +16,7 @@ const ACTIONS: Readonly<Record<string, string>> = {
   'POST /api/agents/keys/:id/command': 'command.send',
   'POST /api/commands/:id/cancel': 'command.cancel',
   'GET /api/artifacts/:key_id/:id/download': 'artifact.download',
+  'POST /api/artifacts/:key_id/:id/verify': 'artifact.verify',
   'DELETE /api/artifacts/:key_id/:id': 'artifact.delete',
   'POST /api/console/session': 'console.sign_in',
   'DELETE /api/console/session': 'console.sign_out',

@@ -1,5 +1,6 @@
 // The operator's view of backup artifacts stored on this hub: list (per key and target), describe,
-// download (streamed by @fastify/send: Content-Length, ETag, single byte ranges) and delete.
+// download (streamed by @fastify/send: Content-Length, ETag, single byte ranges), verify (the
+// stored bytes against the sha256 recorded at upload) and delete.
 // Admin token or console session (with its CSRF token for the delete).
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -9,7 +10,7 @@ import type { Logger } from '@tether/shared/logger.ts';
 import type { AdminToken } from '../identity/admin-token.ts';
 import type { ConsoleAuth } from '../console/console-auth.ts';
 import { artifactDir } from '../artifacts/upload-handler.ts';
-import { checkIds, deleteArtifact, describeArtifact, listArtifacts } from '../artifacts/stored-artifacts.ts';
+import { checkIds, deleteArtifact, describeArtifact, listArtifacts, verifyArtifact } from '../artifacts/stored-artifacts.ts';
 import { adminAuth } from './auth-hooks.ts';
 import type { AuthFailure } from './auth-hooks.ts';
 import { HttpError, sendJson } from './http-error.ts';
@@ -57,6 +58,14 @@ export async function artifactAdminRoutes(base: FastifyInstance, deps: ArtifactA
       .header('content-disposition', `attachment; filename="${filename}"`)
       .header('x-tether-sha256', artifact.sha256)
       .send(sent.stream);
+  });
+
+  app.post('/api/artifacts/:key_id/:id/verify', { schema: { params: artifactParams } }, async (request, reply) => {
+    const { key_id: keyId, id } = request.params;
+    const verdict = await verifyArtifact(deps.dataDir, keyId, id);
+    if (!verdict) throw notFound(keyId, id);
+    if (!verdict.ok) deps.log.warn({ key_id: keyId, id, sha256: verdict.sha256, expected: verdict.expected }, 'a stored artifact does not match its sha256');
+    return sendJson(reply, 200, { key_id: keyId, id, ...verdict });
   });
 
   app.delete('/api/artifacts/:key_id/:id', { schema: { params: artifactParams } }, async (request, reply) => {

@@ -71,7 +71,7 @@ export async function artifactRoutes(base: FastifyInstance, deps: ArtifactRouteD
     reply.hijack(); // the handler answers on the raw response
     const stopWatching = watchUploadIdle(request.raw, reply.raw, deps.uploadIdleTimeoutMs, deps.log);
     try {
-      await handleArtifactUpload(request.raw, reply.raw, { dataDir: deps.dataDir, keyId, log: deps.log, maxBytes: reservation.maxBytes, sizeLimitMessage: reservation.sizeLimitMessage });
+      await handleArtifactUpload(request.raw, reply.raw, { dataDir: deps.dataDir, keyId, log: deps.log, maxBytes: reservation.maxBytes, take: reservation.take, sizeLimitMessage: reservation.sizeLimitMessage });
     } finally {
       stopWatching();
       reservation.release();

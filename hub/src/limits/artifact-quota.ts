@@ -13,6 +13,8 @@ export interface ArtifactReservation {
   maxBytes: number;
   /** Why maxBytes is what it is, for the 413 when the upload runs past it. */
   sizeLimitMessage: string;
+  /** Counts received bytes against the key's quota; false when they no longer fit (then 413). */
+  take(bytes: number): boolean;
   release(): void;
 }
 
@@ -61,11 +63,24 @@ export class ArtifactQuota {
     if ((declaredBytes ?? 1) > room) throw new HttpError(413, perKey);
 
     const maxBytes = Math.min(artifactMaxBytes, room);
-    const entry: InFlight = { id, bytes: declaredBytes ?? maxBytes };
+    // An upload without a length (a streamed backup) holds only what it has received so far, so
+    // that two of them can run side by side; each chunk is checked against the room left then.
+    const entry: InFlight = { id, bytes: declaredBytes ?? 0 };
     inFlight.add(entry);
     this.#inFlight.set(keyId, inFlight);
+    let storedUsed = 0;
+    for (const [name, bytes] of stored) if (name !== id) storedUsed += bytes;
+    const take = (bytes: number): boolean => {
+      if (declaredBytes !== undefined) return true; // reserved in full up front
+      let others = 0;
+      for (const upload of inFlight) if (upload !== entry && upload.id !== id) others += upload.bytes;
+      if (storedUsed + others + entry.bytes + bytes > artifactBytesPerKey) return false;
+      entry.bytes += bytes;
+      return true;
+    };
     return {
       maxBytes,
+      take,
       sizeLimitMessage: maxBytes < artifactMaxBytes ? perKey : perArtifact,
       release: () => {
         inFlight.delete(entry);
