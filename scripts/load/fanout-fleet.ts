@@ -25,10 +25,17 @@ export async function startFleetPing(topology: Topology, concurrency: number): P
 export async function finishFleetPing(topology: Topology, batchId: string, startedMs: number, timeoutMs = 10 * 60_000): Promise<FleetFanoutResult> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const { body } = await topology.api('GET', `/api/commands/batches/${batchId}`);
+    const { status, body } = await topology.api('GET', `/api/commands/batches/${batchId}`);
+    // A 5xx while a hub dies (the balancer has not dropped it yet): ask again.
+    if (status !== 200) {
+      if (Date.now() > until) throw new Error(`GET /api/commands/batches/${batchId}: ${status} ${JSON.stringify(body)}`);
+      await sleep(200);
+      continue;
+    }
     if (body.summary.done || Date.now() > until) {
       const allMs = Date.now() - startedMs;
-      const latencies = (body.targets as Array<{ state: string; updated_at: string }>).filter((target) => target.state === 'succeeded').map((target) => Date.parse(target.updated_at) - startedMs);
+      const latencies = (body.targets as Array<{ state: string; updated_at: string }>).filter((target) => target.state === 'succeeded').map((target) => Date.parse(target.updated_at) - startedMs)
+        .sort((a, b) => a - b);
       return { batch_id: batchId, targets: body.summary.total, counts: body.summary.counts, p50_ms: round(percentile(latencies, 50), 0), p99_ms: round(percentile(latencies, 99), 0), all_ms: allMs };
     }
     await sleep(200);

@@ -31,6 +31,15 @@ export interface Topology {
   stop(): Promise<void>;
 }
 
+/** JSON, or the text as an error: HAProxy answers a 503 page of its own while a killed hub is still in its rotation. */
+function parseBody(text: string): any {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return { error: text.slice(0, 200) };
+  }
+}
+
 function apiFor(url: string, token: string): HubHandle['api'] {
   return async (method, path, body) => {
     const response = await fetch(`${url}${path}`, {
@@ -39,7 +48,7 @@ function apiFor(url: string, token: string): HubHandle['api'] {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : null };
+    return { status: response.status, body: parseBody(text) };
   };
 }
 
@@ -68,10 +77,10 @@ export async function startTopology(options: { hubs: number; agents: number; hea
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : null };
+    return { status: response.status, body: parseBody(text) };
   };
   return {
-    description: '1 hub on SQLite (today\'s hub)',
+    description: '1 hub on SQLite',
     agentWsUrl: `ws://127.0.0.1:${port}/ws/agent`,
     api,
     apiUrl: url,
