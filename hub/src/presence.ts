@@ -101,6 +101,11 @@ export class Presence {
     ids.add(session.sessionId);
   }
 
+  /** False once the session closed (or was replaced, or timed out): it must not register any more. */
+  has(sessionId: string): boolean {
+    return this.sessions.has(sessionId);
+  }
+
   remove(sessionId: string): void {
     const session = this.sessions.get(sessionId);
     if (!session) return;

@@ -5,6 +5,7 @@
 // that still exists is refused, and that key's sessions and row are left alone. The agents rows of a
 // key stay within its quota: the least recently seen agent that is not connected makes room.
 import type { Logger } from '@tether/shared/logger.ts';
+import { pauseForTest } from '@tether/shared/release/test-pause.ts';
 import type { KeyView } from '@tether/shared/protocol/admin-api.ts';
 import type { RegisterData } from '@tether/shared/protocol/agent-messages.ts';
 import type { AgentSession, Presence, Transport } from './presence.ts';
@@ -21,7 +22,9 @@ export interface RegistrationDeps {
 export type RegistrationOutcome =
   | { ok: true }
   /** `status` answers an HTTP register, `closeCode` a WebSocket one. */
-  | { ok: false; status: 409 | 429; closeCode: number; error: string };
+  | { ok: false; status: 409 | 429; closeCode: number; error: string }
+  /** The session ended while its registration was being looked up: nothing was replaced or written. */
+  | { ok: false; gone: true };
 
 export async function registerSession(
   session: AgentSession,
@@ -31,6 +34,8 @@ export async function registerSession(
   transport: Transport,
   deps: RegistrationDeps,
 ): Promise<RegistrationOutcome> {
+  // Test hook, per hostname: a test holds one registration here while another goes through.
+  await pauseForTest(`hub:register:${data.hostname}`);
   const agentId = data.agent_id;
   const owner = (await deps.store.getAgent(agentId))?.key_id;
   const ownerKeyExists = owner !== undefined && owner !== key.id && (await deps.store.getKey(owner)) !== undefined;
@@ -55,6 +60,12 @@ export async function registerSession(
     };
   }
 
+  // A register frame handled after its socket closed (it waited behind the store) must not replace
+  // the newer, live session of the same agent with 4008, nor list a dead session as connected.
+  if (!deps.presence.has(session.sessionId)) {
+    deps.log.info({ key_id: key.id, agent_id: agentId, transport }, 'registration dropped: its session ended while it was looked up');
+    return { ok: false, gone: true };
+  }
   // Looked up again: another session of this agent may have registered while the store answered.
   for (const older of deps.presence.othersWithAgentId(agentId, session.sessionId)) {
     if (older.keyId !== key.id) continue;

@@ -116,9 +116,9 @@ test('every frame an agent can send: the hub stays up, keeps or closes the sessi
       await socket.opened;
       await socket.next('connected');
       if (registerFirst) {
-        // A close instead of `registered` is allowed when it is a protocol close: 4008 comes when a
-        // register frame of the previous case's socket, queued behind its flood, is taken in after
-        // that socket closed and replaces this newer session (left for the hub's owners; see the report).
+        // A close instead of `registered` is allowed when it is a protocol close. (A register frame of
+        // the previous case's socket, taken in after that socket closed, used to replace this newer
+        // session with 4008; the hub now drops it: hub/test/register-race.test.ts.)
         socket.send(VALID_REGISTER);
         await waitFor(() => socket.closeCode !== undefined || socket.frames.some((received) => received.type === 'registered'), 'registered or closed', 20_000, 10).catch(() => {
           throw new Error(`no registered frame and no close; frames: ${JSON.stringify(socket.frames).slice(0, 500)}`);

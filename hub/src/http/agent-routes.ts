@@ -100,7 +100,10 @@ export async function agentRoutes(base: FastifyInstance, deps: AgentRouteDeps): 
     const session = await httpSession(request);
     if ('connection_mode' in body) {
       const outcome = await registerSession(session, key, body, body.protocol ?? null, 'http_polling', deps);
-      if (!outcome.ok) throw new HttpError(outcome.status, outcome.error);
+      if (!outcome.ok) {
+        if ('gone' in outcome) throw new HttpError(409, 'this polling session ended while it registered (the key was disabled or the session replaced); register again');
+        throw new HttpError(outcome.status, outcome.error);
+      }
       session.offerAllOnNextPoll = true;
       session.pendingGrant = null; // the answer carries the grant
       void deps.dispatcher.agentBack(key.id);

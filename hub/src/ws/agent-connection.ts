@@ -118,10 +118,13 @@ export function acceptAgentConnection(ws: WebSocket, key: KeyRecord, keyHash: st
         const data = message.data;
         const outcome = await registerSession(session, key, data, message.protocol ?? data.protocol ?? null, 'websocket', deps);
         if (!outcome.ok) {
+          if ('gone' in outcome) return;
           session.send!({ type: 'error', message: outcome.error });
           ws.close(outcome.closeCode, outcome.status === 409 ? 'agent_id registered under another key' : 'over the hub quota of agents per key');
           return;
         }
+        // Closed while its row was written: the close handler already took it out of presence.
+        if (ws.readyState !== WebSocket.OPEN) return;
         // The key's live session on every hub now (an older one elsewhere is closed, 4008).
         await deps.directory.opened(session).catch((error: Error) => log.warn({ err: error.message }, 'could not claim the session in the cluster; commands from other hubs reach it after its next heartbeat'));
         session.send!({ type: 'registered', agent_id: data.agent_id });
