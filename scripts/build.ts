@@ -126,7 +126,10 @@ export const CHUNK_DIR = 'chunks';
 /** The chunk files of a build, relative to its output directory (e.g. `chunks/chunk-AB12CD.mjs`). */
 export async function chunkFiles(outDir: string): Promise<string[]> {
   const names = await readdir(join(outDir, CHUNK_DIR)).catch(() => [] as string[]);
-  return names.filter((name) => name.endsWith('.mjs')).sort().map((name) => `${CHUNK_DIR}/${name}`);
+  return names
+    .filter((name) => name.endsWith('.mjs'))
+    .sort()
+    .map((name) => `${CHUNK_DIR}/${name}`);
 }
 
 async function main(): Promise<void> {
@@ -134,7 +137,10 @@ async function main(): Promise<void> {
     options: { version: { type: 'string' }, out: { type: 'string' }, only: { type: 'string' } },
     strict: true,
   });
-  const bundles = values.only?.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const bundles = values.only
+    ?.split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
   for (const name of bundles ?? []) {
     if (!Object.hasOwn(BUNDLES, name)) throw new Error(`--only: unknown bundle "${name}" (choose from ${Object.keys(BUNDLES).join(', ')})`);
   }

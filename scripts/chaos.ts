@@ -22,15 +22,17 @@ if (!(minutes > 0) || !(rate > 0) || !(stepS > 0)) {
 
 const report = await runChaos({ durationMs: minutes * 60_000, ratePerS: rate, stepMs: stepS * 1000, log: (line) => process.stdout.write(`${line}\n`) });
 const duplicates = report.duplicateResults + report.duplicateRuns;
-process.stdout.write([
-  '',
-  `commands sent      ${report.sent}`,
-  `results stored     ${report.stored}`,
-  `duplicates         ${duplicates} (results stored twice: ${report.duplicateResults}, actions run twice: ${report.duplicateRuns})`,
-  `lost               ${report.lost}${report.lost ? ` (${report.lostIds.slice(0, 10).join(', ')})` : ''}`,
-  `failed results     ${report.failedResults} (commands cut short by kill -9 answer "interrupted")`,
-  `transport switches ${report.switches}`,
-  `faults injected    ${report.steps.length}`,
-  '',
-].join('\n'));
+process.stdout.write(
+  [
+    '',
+    `commands sent      ${report.sent}`,
+    `results stored     ${report.stored}`,
+    `duplicates         ${duplicates} (results stored twice: ${report.duplicateResults}, actions run twice: ${report.duplicateRuns})`,
+    `lost               ${report.lost}${report.lost ? ` (${report.lostIds.slice(0, 10).join(', ')})` : ''}`,
+    `failed results     ${report.failedResults} (commands cut short by kill -9 answer "interrupted")`,
+    `transport switches ${report.switches}`,
+    `faults injected    ${report.steps.length}`,
+    '',
+  ].join('\n'),
+);
 process.exit(duplicates === 0 && report.lost === 0 ? 0 : 1);

@@ -100,13 +100,22 @@ if (!existsSync(join(consoleDist, 'index.html')) || newestChange(join(consoleDis
 }
 
 const hubUrl = `http://127.0.0.1:${port}`;
-if (await fetch(`${hubUrl}/api/agents/connected`).then(() => true, () => false)) {
+if (
+  await fetch(`${hubUrl}/api/agents/connected`).then(
+    () => true,
+    () => false,
+  )
+) {
   fail(`something already listens on 127.0.0.1:${port}; stop it, or run \`npm start -- --port 7071\``);
 }
 start('hub', [join(root, 'hub/src/cli/main.ts'), 'hub', '--host', '127.0.0.1', '--port', String(port), '--data-dir', hubDir]);
 const token = await waitUntil(async () => (existsSync(join(hubDir, 'admin-token')) ? readFileSync(join(hubDir, 'admin-token'), 'utf8').trim() : undefined), 'the hub admin token');
 const api = async (method: string, path: string, body?: unknown): Promise<any> => {
-  const response = await fetch(`${hubUrl}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch(`${hubUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status}`);
   return response.json();
 };

@@ -67,7 +67,12 @@ export async function fetchNodeBinary(platform: string, nodeVersion: string, wor
   try {
     await run('npm', ['pack', spec, '--pack-destination', dir, '--loglevel=error'], { maxBuffer: 16 * 1024 * 1024 });
   } catch (error) {
-    const detail = String((error as { stderr?: string }).stderr ?? (error as Error).message).trim().split('\n').filter((line) => !/complete log/.test(line)).slice(-2).join('; ');
+    const detail = String((error as { stderr?: string }).stderr ?? (error as Error).message)
+      .trim()
+      .split('\n')
+      .filter((line) => !/complete log/.test(line))
+      .slice(-2)
+      .join('; ');
     throw new Error(`cannot fetch the Node runtime (npm pack ${spec}): ${detail}`);
   }
   const packed = join(dir, `node-${platform}-${nodeVersion}.tgz`);
@@ -87,10 +92,7 @@ export async function writeDeterministicTarball(stageRoot: string, topDirectory:
     for (let i = 1; i < parts.length; i++) directories.add([topDirectory, ...parts.slice(0, i)].join('/'));
   }
   const entries = [...directories, ...files.map((file) => `${topDirectory}/${file}`)].sort();
-  await createTar(
-    { file: outFile, cwd: stageRoot, gzip: { level: gzipLevel }, portable: true, mtime: FIXED_MTIME, noDirRecurse: true, strict: true },
-    entries,
-  );
+  await createTar({ file: outFile, cwd: stageRoot, gzip: { level: gzipLevel }, portable: true, mtime: FIXED_MTIME, noDirRecurse: true, strict: true }, entries);
 }
 
 /** Builds, packs, hashes and signs the release for every platform; returns what was written. */
@@ -179,10 +181,21 @@ async function main(): Promise<void> {
   });
   const usage = 'usage: npm run release -- --version V --key PRIVATE_KEY_PEM --out DIR [--platforms linux-x64,linux-arm64] [--node-version N] [--node-binary PATH] [--gzip-level 1-9]';
   if (!values.version || !values.key || !values.out) throw new Error(`--version, --key and --out are required\n${usage}`);
-  const platforms = values.platforms?.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const platforms = values.platforms
+    ?.split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
   const gzipLevel = values['gzip-level'] === undefined ? undefined : Number(values['gzip-level']);
   if (gzipLevel !== undefined && !(Number.isInteger(gzipLevel) && gzipLevel >= 1 && gzipLevel <= 9)) throw new Error(`--gzip-level must be a whole number from 1 (fast) to 9 (small)\n${usage}`);
-  const artifacts = await buildRelease({ version: values.version, keyPath: values.key, outDir: values.out, platforms, nodeVersion: values['node-version'], nodeBinary: values['node-binary'], gzipLevel });
+  const artifacts = await buildRelease({
+    version: values.version,
+    keyPath: values.key,
+    outDir: values.out,
+    platforms,
+    nodeVersion: values['node-version'],
+    nodeBinary: values['node-binary'],
+    gzipLevel,
+  });
   console.log(`release ${values.version}: ${artifacts.map((a) => a.platform).join(', ')} written to ${resolve(values.out)}`);
 }
 

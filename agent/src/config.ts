@@ -19,9 +19,7 @@ export const agentWorkerConfigSchema = agentConfigSchema.extend({
    * Command signing (protocol.md section 6). A key set here is the pin (deploy.sh writes it from
    * GET /api/agents/signing-key or --signing-key); without one the first hub's key is pinned.
    */
-  signing: z
-    .object({ public_key: ed25519PublicKeySchema.optional() })
-    .default({}),
+  signing: z.object({ public_key: ed25519PublicKeySchema.optional() }).default({}),
   /** WebSocket keepalive (protocol.md section 2): ping every 25 s, dead after 10 s without pong. */
   keepalive: z
     .object({
@@ -41,7 +39,11 @@ export const agentWorkerConfigSchema = agentConfigSchema.extend({
   /** How long finished commands are remembered so a re-sent command is not run twice. */
   journal: z
     .object({
-      retention_h: z.number().positive().max(24 * 365).default(24),
+      retention_h: z
+        .number()
+        .positive()
+        .max(24 * 365)
+        .default(24),
       max_entries: z.number().int().min(100).max(1_000_000).default(10_000),
     })
     .default({ retention_h: 24, max_entries: 10_000 }),

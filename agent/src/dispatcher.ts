@@ -110,7 +110,15 @@ export class Dispatcher {
     }
     if (verdict.stale) return this.#refuse(ids, 'expired', verdict.stale, { durable });
 
-    if (!definition) return this.#refuse(ids, 'unknown_command', `unknown command "${command}"; this agent knows: ${this.#deps.registry.all().map((c) => c.name).join(', ')}`);
+    if (!definition)
+      return this.#refuse(
+        ids,
+        'unknown_command',
+        `unknown command "${command}"; this agent knows: ${this.#deps.registry
+          .all()
+          .map((c) => c.name)
+          .join(', ')}`,
+      );
 
     if (!this.#deps.permissions.allows(definition.permission)) {
       return this.#refuse(ids, 'permission_denied', this.#deps.permissions.refusalReason(definition.permission), { durable });
@@ -163,7 +171,8 @@ export class Dispatcher {
     }
     const controller = this.#running.get(commandId);
     if (controller) controller.abort(new CommandFailure('cancelled', 'cancelled by the hub'));
-    else if (this.#inFlight.has(commandId)) this.#cancelBeforeStart.add(commandId); // admitted, starting on the next tick
+    else if (this.#inFlight.has(commandId))
+      this.#cancelBeforeStart.add(commandId); // admitted, starting on the next tick
     else this.#log.info({ command_id: commandId }, 'cancel for a command that is not running: ignored');
   }
 
@@ -187,7 +196,12 @@ export class Dispatcher {
   async #execute(message: CommandMessage, definition: CommandDefinition, params: unknown, jobId: string, durable: boolean): Promise<void> {
     const commandId = message.command_id;
     if (this.#deadlinePassed(message)) {
-      await this.#finish(commandId, this.#failure(commandId, 'expired', `deadline ${message.deadline} passed while the command was queued`, 0), { journal: true, effectFree: !durable, command: message.command, outcome: 'expired' });
+      await this.#finish(commandId, this.#failure(commandId, 'expired', `deadline ${message.deadline} passed while the command was queued`, 0), {
+        journal: true,
+        effectFree: !durable,
+        command: message.command,
+        outcome: 'expired',
+      });
       return;
     }
     if (this.#cancelBeforeStart.delete(commandId)) {
@@ -208,7 +222,12 @@ export class Dispatcher {
       } catch (error) {
         // Without a marker a crash could not be told apart from "never ran": refuse to start.
         this.#running.delete(commandId);
-        await this.#finish(commandId, this.#failure(commandId, 'failed', `cannot record the command as running (${(error as Error).message}); is the state dir full or read-only?`, 0), { journal: true, effectFree: true, command: message.command, outcome: 'failed' });
+        await this.#finish(commandId, this.#failure(commandId, 'failed', `cannot record the command as running (${(error as Error).message}); is the state dir full or read-only?`, 0), {
+          journal: true,
+          effectFree: true,
+          command: message.command,
+          outcome: 'failed',
+        });
         return;
       }
     }
@@ -234,7 +253,9 @@ export class Dispatcher {
       get job() {
         return (reporter ??= createJobReporter({ jobId, commandId, agentId: deps.agentId }, deps.sendEvent));
       },
-      requestExit: (code) => { requestedExit = code; },
+      requestExit: (code) => {
+        requestedExit = code;
+      },
     };
 
     const started = Date.now();

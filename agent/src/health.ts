@@ -30,7 +30,16 @@ export class HealthFile {
 
   constructor(stateDir: string, server: string, heartbeatIntervalS: number) {
     this.#path = healthPath(stateDir);
-    this.#health = { pid: process.pid, connected: false, registered: false, since: null, last_heartbeat_at: null, server, heartbeat_interval_s: heartbeatIntervalS, updated_at: new Date().toISOString() };
+    this.#health = {
+      pid: process.pid,
+      connected: false,
+      registered: false,
+      since: null,
+      last_heartbeat_at: null,
+      server,
+      heartbeat_interval_s: heartbeatIntervalS,
+      updated_at: new Date().toISOString(),
+    };
   }
 
   update(change: Partial<Omit<Health, 'pid' | 'server' | 'updated_at'>>): Promise<void> {

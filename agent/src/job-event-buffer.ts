@@ -78,7 +78,9 @@ export class JobEventBuffer {
     job.output.push({ event, bytes });
     job.bytes += bytes;
     this.#bytes += bytes;
-    while (job.bytes > this.#limits.perJobBytes && this.#dropOldest(job)) { /* dropped one */ }
+    while (job.bytes > this.#limits.perJobBytes && this.#dropOldest(job)) {
+      /* dropped one */
+    }
     while (this.#bytes > this.#limits.totalBytes) {
       let largest: JobBuffer | null = null;
       for (const candidate of this.#jobs.values()) if (!largest || candidate.bytes > largest.bytes) largest = candidate;

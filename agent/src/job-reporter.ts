@@ -14,11 +14,7 @@ export interface JobReporterLimits {
   maxLinesPerS?: number;
 }
 
-export function createJobReporter(
-  ids: { jobId: string; commandId: string; agentId: string },
-  send: (message: JobEvent) => void,
-  limits: JobReporterLimits = {},
-): JobReporter {
+export function createJobReporter(ids: { jobId: string; commandId: string; agentId: string }, send: (message: JobEvent) => void, limits: JobReporterLimits = {}): JobReporter {
   const maxOutputBytes = limits.maxOutputBytes ?? MAX_OUTPUT_BYTES;
   const maxLinesPerS = limits.maxLinesPerS ?? MAX_OUTPUT_LINES_PER_S;
   let lastProgressAt = 0;

@@ -26,13 +26,24 @@ export class Lanes {
     this.#maxQueued = options.maxQueued;
   }
 
-  get normalRunning(): number { return this.#normalRunning; }
-  get priorityRunning(): number { return this.#priorityRunning; }
-  get queued(): number { return this.#queue.length; }
+  get normalRunning(): number {
+    return this.#normalRunning;
+  }
+  get priorityRunning(): number {
+    return this.#priorityRunning;
+  }
+  get queued(): number {
+    return this.#queue.length;
+  }
 
   submitPriority(job: LaneJob): Admission {
     this.#priorityRunning += 1;
-    setImmediate(() => void this.#run(job).finally(() => { this.#priorityRunning -= 1; }));
+    setImmediate(
+      () =>
+        void this.#run(job).finally(() => {
+          this.#priorityRunning -= 1;
+        }),
+    );
     return { accepted: true, position: 0 };
   }
 
@@ -58,11 +69,14 @@ export class Lanes {
   /** Starts on the next tick, so the caller's job_accepted always goes out before the response. */
   #startNormal(job: LaneJob): void {
     this.#normalRunning += 1;
-    setImmediate(() => void this.#run(job).finally(() => {
-      this.#normalRunning -= 1;
-      const next = this.#queue.shift();
-      if (next) this.#startNormal(next);
-    }));
+    setImmediate(
+      () =>
+        void this.#run(job).finally(() => {
+          this.#normalRunning -= 1;
+          const next = this.#queue.shift();
+          if (next) this.#startNormal(next);
+        }),
+    );
   }
 
   async #run(job: LaneJob): Promise<void> {

@@ -76,7 +76,10 @@ export class SigningKeyPin {
     const configured = options.configuredKey;
     if (stored.kind === 'ok') {
       if (configured && configured !== stored.key) {
-        this.#log.warn({ pinned_fingerprint: publicKeyFingerprint(stored.key), configured_fingerprint: publicKeyFingerprint(configured) }, 'signing.public_key in the config differs from the pinned key: the config wins, re-pinned');
+        this.#log.warn(
+          { pinned_fingerprint: publicKeyFingerprint(stored.key), configured_fingerprint: publicKeyFingerprint(configured) },
+          'signing.public_key in the config differs from the pinned key: the config wins, re-pinned',
+        );
         this.pin(configured, 'config');
         return configured;
       }
@@ -101,7 +104,9 @@ export class SigningKeyPin {
       throw new PinError(`the pinned hub signing key cannot be read: ${this.path} is damaged (${stored.why}). The agent does not fall back to trusting whichever key a hub offers. ${recovery}`);
     }
     if (marker) {
-      throw new PinError(`the pinned hub signing key is missing: agent.json records a key pinned at ${marker.pinnedAt}, but ${this.path} does not exist. The agent does not fall back to trusting whichever key a hub offers. ${recovery}`);
+      throw new PinError(
+        `the pinned hub signing key is missing: agent.json records a key pinned at ${marker.pinnedAt}, but ${this.path} does not exist. The agent does not fall back to trusting whichever key a hub offers. ${recovery}`,
+      );
     }
     return undefined; // never pinned: the first hub's key is pinned at first connect
   }

@@ -149,18 +149,24 @@ export class Session implements TransportEvents {
     }
     const message = parsed.data;
     switch (message.type) {
-      case 'connected': return void this.#onConnected(message);
-      case 'registered': return void this.#onRegistered(message.agent_id);
-      case 'heartbeat_ack': return;
-      case 'command': return this.#dispatch(message);
+      case 'connected':
+        return void this.#onConnected(message);
+      case 'registered':
+        return void this.#onRegistered(message.agent_id);
+      case 'heartbeat_ack':
+        return;
+      case 'command':
+        return this.#dispatch(message);
       case 'cancel':
         if (!this.#deps.signing.accepts(message)) return;
         return void this.#deps.dispatcher().cancel(message.command_id);
       case 'ack':
         if (!this.#deps.signing.accepts(message)) return; // the response stays in the outbox and is re-sent
         return void this.#deps.delivery.acked(message.command_ids).catch((error) => this.#log.error({ err: error }, 'ack handling failed'));
-      case 'permissions': return this.#onPermissions(message);
-      case 'error': return void this.#log.warn({ hub_message: message.message }, 'hub reported an error');
+      case 'permissions':
+        return this.#onPermissions(message);
+      case 'error':
+        return void this.#log.warn({ hub_message: message.message }, 'hub reported an error');
     }
   }
 
@@ -172,7 +178,10 @@ export class Session implements TransportEvents {
   }
 
   #dispatch(message: CommandMessage): void {
-    this.#deps.dispatcher().handle(message).catch((error) => this.#log.error({ err: error }, 'dispatch failed'));
+    this.#deps
+      .dispatcher()
+      .handle(message)
+      .catch((error) => this.#log.error({ err: error }, 'dispatch failed'));
   }
 
   #handleInvalid(raw: unknown, problems: string): void {
@@ -207,7 +216,7 @@ export class Session implements TransportEvents {
   #onPermissions(message: PermissionsMessage): void {
     if (!this.#deps.signing.accepts(message)) return;
     this.#deps.permissions.setHubGrant(message.permissions);
-    this.#log.info({ permissions: message.permissions, effective: this.effectiveCommands() }, 'the hub changed this key\'s grant');
+    this.#log.info({ permissions: message.permissions, effective: this.effectiveCommands() }, "the hub changed this key's grant");
   }
 
   #registerMessage(): RegisterMessage {
@@ -283,7 +292,9 @@ export class Session implements TransportEvents {
 
   #sendEventNow(transport: Transport, event: JobEvent): void {
     transport.send(event).then(
-      (result) => { if (result.kind === 'skipped') this.#log.debug({ reason: result.reason, type: event.type }, 'job event not wanted by this server'); },
+      (result) => {
+        if (result.kind === 'skipped') this.#log.debug({ reason: result.reason, type: event.type }, 'job event not wanted by this server');
+      },
       (error: unknown) => {
         // Kept for the next link, like the events made while it is down.
         this.#log.debug({ err: (error as Error).message }, 'job event not sent; kept for the next link');

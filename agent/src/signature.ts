@@ -17,9 +17,7 @@ export { MAX_CLOCK_SKEW_MS };
  * and the first answer is journaled, whatever it is). `stale`: verified, but its timestamp is
  * outside the 300 s window: answered `expired`.
  */
-export type SignatureVerdict =
-  | { ok: true; verified: boolean; stale?: string }
-  | { ok: false; code: 'bad_signature'; reason: string };
+export type SignatureVerdict = { ok: true; verified: boolean; stale?: string } | { ok: false; code: 'bad_signature'; reason: string };
 
 type ControlFrame = CancelMessage | AckMessage | PermissionsMessage;
 
@@ -98,7 +96,11 @@ export class CommandSigning {
     return true;
   }
 
-  #check(signature: string | undefined, timestamp: string | undefined, payload: (timestamp: string) => string): { kind: 'unpinned' } | { kind: 'refused'; reason: string } | { kind: 'verified'; at: number } {
+  #check(
+    signature: string | undefined,
+    timestamp: string | undefined,
+    payload: (timestamp: string) => string,
+  ): { kind: 'unpinned' } | { kind: 'refused'; reason: string } | { kind: 'verified'; at: number } {
     const key = this.#pin.key;
     if (!key) return { kind: 'unpinned' };
     const refused = (reason: string) => ({ kind: 'refused' as const, reason });

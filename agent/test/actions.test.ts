@@ -64,7 +64,10 @@ test('exec runs a configured action: output streamed as job_output and returned,
   assert.equal(response.data.exit_code, 0);
   assert.equal(response.data.stdout, 'line 1 of e-1\nline 2 of e-1\nline 3 of e-1\n');
   assert.deepEqual(effects(), ['e-1']);
-  const lines = hub.messages('job_output').filter((m) => m.command_id === 'e-1').map((m) => m.line);
+  const lines = hub
+    .messages('job_output')
+    .filter((m) => m.command_id === 'e-1')
+    .map((m) => m.line);
   assert.deepEqual(lines, ['line 1 of e-1', 'line 2 of e-1', 'line 3 of e-1']);
 
   const big = await run('e-2', 'exec', { action: 'effect', args: { id: 'e-2', lines: 70000, sleep_ms: 0 } });
@@ -73,10 +76,13 @@ test('exec runs a configured action: output streamed as job_output and returned,
   assert.ok(big.data.stdout.length < 80 * 1024, 'result output is capped');
   const streamed = hub.messages('job_output').filter((m) => m.command_id === 'e-2');
   assert.ok(streamed.length < 70000, 'streamed output is rate-limited and capped too');
-  assert.ok(streamed.some((m) => /output rate limit|output truncated/.test(m.line)), 'with a marker');
+  assert.ok(
+    streamed.some((m) => /output rate limit|output truncated/.test(m.line)),
+    'with a marker',
+  );
 });
 
-test('programs get an allowlisted environment: not the agent key, not the agent\'s other variables', async (t) => {
+test("programs get an allowlisted environment: not the agent key, not the agent's other variables", async (t) => {
   const { run } = await setup(t);
   const response = await run('env-1', 'exec', { action: 'show_env' });
   assert.equal(response.success, true);
@@ -86,7 +92,10 @@ test('programs get an allowlisted environment: not the agent key, not the agent\
 });
 
 test('injection attempts are refused before anything runs', async (t) => {
-  const { effects, run, data } = await setup(t, `git_pull:\n  repositories: [/srv/app]\ndocker_restart:\n  containers: [web]\n  docker: ${JSON.stringify(FAKE_DOCKER)}\n  pass_env: [FAKE_DOCKER_LOG]\n`);
+  const { effects, run, data } = await setup(
+    t,
+    `git_pull:\n  repositories: [/srv/app]\ndocker_restart:\n  containers: [web]\n  docker: ${JSON.stringify(FAKE_DOCKER)}\n  pass_env: [FAKE_DOCKER_LOG]\n`,
+  );
   await writeFile(join(data, 'ok.txt'), 'fine');
   const attempts: Array<[string, Record<string, unknown>, RegExp]> = [
     ['exec', { action: 'effect', args: { id: '-rf', lines: 1, sleep_ms: 0 } }, /must not start with "-"/],
@@ -131,7 +140,10 @@ test('cancel kills the whole process tree, grandchildren included', async (t) =>
 
 test('timeouts: the command timeout_s and an action timeout_s both answer `timeout` and kill the tree', async (t) => {
   const { dir, run } = await setup(t);
-  for (const [id, action, extra] of [['t-1', 'tree', { timeout_s: 1 }], ['t-2', 'slow', {}]] as const) {
+  for (const [id, action, extra] of [
+    ['t-1', 'tree', { timeout_s: 1 }],
+    ['t-2', 'slow', {}],
+  ] as const) {
     const pidFile = join(dir, `${id}.pids`);
     const response = await run(id, 'exec', { action, args: { pid_file: pidFile } }, extra);
     assert.equal(response.error_code, 'timeout', JSON.stringify(response));
@@ -149,7 +161,8 @@ test('a deadline in the past is answered `expired` and the action never runs', a
 
 test('git_pull fast-forwards an allowlisted repository; docker_restart runs the configured docker', async (t) => {
   const dir = await makeTempDir(t, 'tether-git-');
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' } }).toString();
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: dir, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' } }).toString();
   git('init', '-q', '--bare', '-b', 'main', 'origin.git');
   git('clone', '-q', 'origin.git', 'work');
   git('clone', '-q', 'origin.git', 'deployed');
@@ -158,7 +171,10 @@ test('git_pull fast-forwards an allowlisted repository; docker_restart runs the 
   git('-C', 'work', 'commit', '-q', '-m', 'v2');
   git('-C', 'work', 'push', '-q', 'origin', 'HEAD:main');
   const deployed = join(dir, 'deployed');
-  const { run } = await setup(t, `git_pull:\n  repositories: [${JSON.stringify(deployed)}]\ndocker_restart:\n  containers: [web]\n  docker: ${JSON.stringify(FAKE_DOCKER)}\n  pass_env: [FAKE_DOCKER_LOG]\n`);
+  const { run } = await setup(
+    t,
+    `git_pull:\n  repositories: [${JSON.stringify(deployed)}]\ndocker_restart:\n  containers: [web]\n  docker: ${JSON.stringify(FAKE_DOCKER)}\n  pass_env: [FAKE_DOCKER_LOG]\n`,
+  );
   const pulled = await run('g-1', 'git_pull', { repository_path: deployed, branch: 'main' });
   assert.equal(pulled.success, true, JSON.stringify(pulled));
   assert.equal(readFileSync(join(deployed, 'release.txt'), 'utf8'), 'v2\n');

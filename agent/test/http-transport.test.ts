@@ -25,7 +25,14 @@ async function fakeHttpHub(t: { after(fn: () => unknown): void }, style: 'microh
     const url = new URL(req.url ?? '/', 'http://x');
     let text = '';
     for await (const chunk of req) text += chunk;
-    const entry: Seen = { method: req.method ?? '', path: url.pathname, query: url.searchParams, auth: req.headers.authorization, userAgent: req.headers['user-agent'], body: text ? JSON.parse(text) : null };
+    const entry: Seen = {
+      method: req.method ?? '',
+      path: url.pathname,
+      query: url.searchParams,
+      auth: req.headers.authorization,
+      userAgent: req.headers['user-agent'],
+      body: text ? JSON.parse(text) : null,
+    };
     seen.push(entry);
     const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     if (req.headers.upgrade) return json(404, { detail: 'Not Found' });
@@ -47,12 +54,20 @@ async function fakeHttpHub(t: { after(fn: () => unknown): void }, style: 'microh
     return json(404, { detail: 'Not Found' });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }));
+  t.after(
+    () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(resolve);
+      }),
+  );
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     seen,
     queue,
-    failNextResults(count: number) { failResultsLeft = count; },
+    failNextResults(count: number) {
+      failResultsLeft = count;
+    },
     results: () => seen.filter((entry) => entry.path === '/api/agents/result').map((entry) => entry.body),
   };
 }
@@ -86,10 +101,22 @@ test('protocol-1 HTTP server: long polls, events before the result, a refused re
   await agent.waitForLog('registered');
   hub.failNextResults(2);
   hub.queue.push({ command_id: 'a', command: 'echo', data: { message: 'first' } }, { command_id: 'b', command: 'echo', data: { message: 'second' } });
-  await until('both results stored', () => hub.seen.filter((entry) => entry.path === '/api/agents/result').length >= 4 && hub.results().map((body) => body.command_id).includes('b'), 30_000);
+  await until(
+    'both results stored',
+    () =>
+      hub.seen.filter((entry) => entry.path === '/api/agents/result').length >= 4 &&
+      hub
+        .results()
+        .map((body) => body.command_id)
+        .includes('b'),
+    30_000,
+  );
   const order = hub.results().map((body) => body.command_id);
   assert.equal(order.indexOf('a') < order.lastIndexOf('b'), true, `order: ${order.join(',')}`);
-  assert.ok(hub.seen.some((entry) => entry.path === '/api/agents/poll' && Number(entry.query.get('wait')) > 0), 'long polls');
+  assert.ok(
+    hub.seen.some((entry) => entry.path === '/api/agents/poll' && Number(entry.query.get('wait')) > 0),
+    'long polls',
+  );
   const events = hub.seen.filter((entry) => entry.path === '/api/agents/events').flatMap((entry) => entry.body.events);
   assert.ok(events.some((event: any) => event.type === 'job_accepted' && event.command_id === 'a'));
   const firstResultAt = hub.seen.findIndex((entry) => entry.path === '/api/agents/result');

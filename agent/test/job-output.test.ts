@@ -15,13 +15,7 @@ test('output printed while the link is down reaches the hub after the reconnect,
   const hub = await new FakeHub().start();
   t.after(() => hub.close());
   const dir = await makeTempDir(t);
-  const yaml = [
-    'allow: [exec]',
-    'actions:',
-    '  print:',
-    `    argv: [${JSON.stringify(process.execPath)}, ${JSON.stringify(PRINT_LINES)}, ${JSON.stringify(dir)}, "20", "30"]`,
-    '',
-  ].join('\n');
+  const yaml = ['allow: [exec]', 'actions:', '  print:', `    argv: [${JSON.stringify(process.execPath)}, ${JSON.stringify(PRINT_LINES)}, ${JSON.stringify(dir)}, "20", "30"]`, ''].join('\n');
   const agent = await startAgent(t, { serverUrl: hub.url, stateDir: join(dir, 'state'), configYaml: yaml });
   await agent.waitForLog('registered');
   hub.send({ type: 'command', command_id: 'job-1', command: 'exec', data: { action: 'print' } });
@@ -41,8 +35,15 @@ test('output printed while the link is down reaches the hub after the reconnect,
   await until('the response', () => hub.responsesFor('job-1')[0], 30_000);
 
   const received = lines();
-  assert.deepEqual(received.map((entry) => entry.message.line), Array.from({ length: 50 }, (_, i) => `line ${i + 1}`), 'complete and in order');
-  assert.ok(received.filter((entry) => Number(entry.message.line.split(' ')[1]) > 20).every((entry) => entry.connection >= 2), 'the second batch went over the new link');
+  assert.deepEqual(
+    received.map((entry) => entry.message.line),
+    Array.from({ length: 50 }, (_, i) => `line ${i + 1}`),
+    'complete and in order',
+  );
+  assert.ok(
+    received.filter((entry) => Number(entry.message.line.split(' ')[1]) > 20).every((entry) => entry.connection >= 2),
+    'the second batch went over the new link',
+  );
   assert.equal(received.filter((entry) => entry.message.dropped).length, 0, 'nothing had to be dropped');
   const responseAt = hub.received.findIndex((entry) => entry.message.type === 'response' && entry.message.command_id === 'job-1');
   const lastLineAt = hub.received.indexOf(received.at(-1)!);

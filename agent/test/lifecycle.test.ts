@@ -59,7 +59,10 @@ test('a command re-sent after it finished is answered from the journal, not run 
   await until('second response', () => hub.responsesFor('j-1').length >= 2);
   assert.deepEqual(hub.responsesFor('j-1')[1], original);
   const runs = () => first.logs('audit').filter((line) => line.command_id === 'j-1');
-  assert.deepEqual(runs().map((line) => line.outcome), ['ok', 'replayed_from_journal']);
+  assert.deepEqual(
+    runs().map((line) => line.outcome),
+    ['ok', 'replayed_from_journal'],
+  );
 
   first.child.kill('SIGTERM');
   await first.exited;
@@ -68,7 +71,10 @@ test('a command re-sent after it finished is answered from the journal, not run 
   hub.send(command);
   await until('third response', () => hub.responsesFor('j-1').length >= 3);
   assert.deepEqual(hub.responsesFor('j-1')[2], original);
-  assert.deepEqual(second.logs('audit').map((line) => line.outcome), ['replayed_from_journal']);
+  assert.deepEqual(
+    second.logs('audit').map((line) => line.outcome),
+    ['replayed_from_journal'],
+  );
 });
 
 test('kill -9 mid-command: after restart the command is answered "interrupted" and never run', async (t) => {
@@ -100,5 +106,11 @@ test('kill -9 mid-command: after restart the command is answered "interrupted" a
   hub.send({ type: 'command', command_id: 'after', command: 'ping' });
   await until('ping after', () => hub.responsesFor('after')[0]);
   assert.equal(second.child.exitCode, null);
-  assert.deepEqual(second.logs('audit').filter((line) => line.command_id === 'long-1').map((line) => line.outcome), ['interrupted', 'replayed_from_journal']);
+  assert.deepEqual(
+    second
+      .logs('audit')
+      .filter((line) => line.command_id === 'long-1')
+      .map((line) => line.outcome),
+    ['interrupted', 'replayed_from_journal'],
+  );
 });

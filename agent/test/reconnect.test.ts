@@ -56,7 +56,10 @@ test('a connection that drops is retried; unacked responses are re-sent in order
     const found = hub.received.filter((entry) => entry.connection === 2 && entry.message.type === 'response');
     return found.length >= 3 ? found : undefined;
   });
-  assert.deepEqual(resent.map((entry) => entry.message.command_id), firstOrder);
+  assert.deepEqual(
+    resent.map((entry) => entry.message.command_id),
+    firstOrder,
+  );
   assert.equal(agent.logs('audit').filter((line) => line.outcome === 'ok').length, 3, 'nothing ran twice');
 
   hub.send({ type: 'ack', command_ids: ['o-1', 'o-2', 'o-3'] });
@@ -98,7 +101,7 @@ test('an unreachable hub: ready is still sent once the transport loop is running
     });
   });
   const agent = await startAgent(t, { serverUrl: `ws://127.0.0.1:${port}`, stateDir: join(dir, 'state'), ipc: true });
-  const ready = await until('ready over IPC', () => agent.ipcMessages.find((m) => (m as { type?: string }).type === 'ready')) as { reason: string };
+  const ready = (await until('ready over IPC', () => agent.ipcMessages.find((m) => (m as { type?: string }).type === 'ready'))) as { reason: string };
   assert.match(ready.reason, /unreachable/);
   assert.equal(agent.child.exitCode, null);
 });

@@ -133,8 +133,14 @@ test('refusals: unknown command, permissions (hub, local, widening), invalid par
   assert.equal(ping.success, true);
   const outcomes = Object.fromEntries(agent.logs('audit').map((line) => [line.command_id, line.outcome]));
   assert.deepEqual(outcomes, {
-    'r-1': 'unknown_command', 'r-2': 'permission_denied', 'r-3': 'permission_denied', 'r-4': 'permission_denied',
-    'r-5': 'invalid_params', 'r-6': 'invalid_params', 'r-7': 'ok', 'r-8': 'ok',
+    'r-1': 'unknown_command',
+    'r-2': 'permission_denied',
+    'r-3': 'permission_denied',
+    'r-4': 'permission_denied',
+    'r-5': 'invalid_params',
+    'r-6': 'invalid_params',
+    'r-7': 'ok',
+    'r-8': 'ok',
   });
   assert.equal(hub.messages('job_accepted').filter((m) => m.command_id.startsWith('r-') && !['r-7', 'r-8'].includes(m.command_id)).length, 0);
 });

@@ -50,7 +50,13 @@ test('signed commands: good runs, bad/missing/scheme-1/other-key refused, stale 
 
   // Scheme 1 (bound to the key id from the unsigned `connected` frame) is never accepted.
   const timestamp = new Date().toISOString();
-  hub.send({ type: 'command', command_id: 's-6', command: 'ping', timestamp, signature: signEd25519(keys.privateKeyPem, commandPayloadV1({ command_id: 's-6', command: 'ping', timestamp, agent_key_id: KEY_ID })) });
+  hub.send({
+    type: 'command',
+    command_id: 's-6',
+    command: 'ping',
+    timestamp,
+    signature: signEd25519(keys.privateKeyPem, commandPayloadV1({ command_id: 's-6', command: 'ping', timestamp, agent_key_id: KEY_ID })),
+  });
   assert.equal((await until('scheme 1', () => hub.responsesFor('s-6')[0])).error_code, 'bad_signature');
 
   // Signed by the right hub key, but for another agent key.
@@ -65,7 +71,10 @@ test('signed commands: good runs, bad/missing/scheme-1/other-key refused, stale 
 
   hub.send(good); // replayed by a relay
   await until('replay answered', () => hub.responsesFor('s-1').length >= 2);
-  const runs = agent.logs('audit').filter((line) => line.command_id === 's-1').map((line) => line.outcome);
+  const runs = agent
+    .logs('audit')
+    .filter((line) => line.command_id === 's-1')
+    .map((line) => line.outcome);
   assert.deepEqual(runs, ['ok', 'replayed_from_journal']);
   assert.ok(agent.logs('SECURITY: refused a command with a bad signature').length >= 6);
 });

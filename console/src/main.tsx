@@ -42,14 +42,28 @@ function App() {
       <header>
         <strong class="brand">tether</strong>
         <nav>
-          <a href="#/fleet" class={route.page === 'fleet' || route.page === 'host' ? 'active' : ''}>Fleet</a>
-          <a href="#/history" class={route.page === 'history' ? 'active' : ''}>History</a>
-          <a href="#/backups" class={route.page === 'backups' ? 'active' : ''}>Backups</a>
-          <a href="#/keys" class={route.page === 'keys' ? 'active' : ''}>Keys</a>
-          <a href="#/audit" class={route.page === 'audit' ? 'active' : ''}>Audit</a>
+          <a href="#/fleet" class={route.page === 'fleet' || route.page === 'host' ? 'active' : ''}>
+            Fleet
+          </a>
+          <a href="#/history" class={route.page === 'history' ? 'active' : ''}>
+            History
+          </a>
+          <a href="#/backups" class={route.page === 'backups' ? 'active' : ''}>
+            Backups
+          </a>
+          <a href="#/keys" class={route.page === 'keys' ? 'active' : ''}>
+            Keys
+          </a>
+          <a href="#/audit" class={route.page === 'audit' ? 'active' : ''}>
+            Audit
+          </a>
         </nav>
-        <span class="muted" title={`session ends ${session.expiresAt}`}>signed in</span>
-        <button type="button" onClick={signOut} data-test="sign-out">Sign out</button>
+        <span class="muted" title={`session ends ${session.expiresAt}`}>
+          signed in
+        </span>
+        <button type="button" onClick={signOut} data-test="sign-out">
+          Sign out
+        </button>
       </header>
       <main>
         {route.page === 'fleet' && <Fleet />}

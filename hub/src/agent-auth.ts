@@ -9,8 +9,7 @@ export const TOUCH_INTERVAL_MS = 60_000;
 
 export type AgentAuth =
   /** `keyHash`: the stored hash of the key (the presented secret's SHA-256), for signatures. */
-  | { ok: true; key: KeyRecord; keyHash: string }
-  | { ok: false; status: 401 | 403; error: string };
+  { ok: true; key: KeyRecord; keyHash: string } | { ok: false; status: 401 | 403; error: string };
 
 /** The key from `Authorization: Bearer`, else from `?api_key=` (micro-hack). */
 export function presentedKey(req: IncomingMessage, url: URL): string | undefined {

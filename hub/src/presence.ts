@@ -146,7 +146,9 @@ export class Presence {
   }
 
   httpSessionFor(keyId: string): AgentSession | undefined {
-    return this.forKey(keyId).filter((session) => session.transport === 'http_polling').at(-1);
+    return this.forKey(keyId)
+      .filter((session) => session.transport === 'http_polling')
+      .at(-1);
   }
 
   websocketCount(keyId: string): number {
@@ -171,7 +173,10 @@ export class Presence {
   othersWithAgentId(agentId: string, except: string): AgentSession[] {
     const ids = this.byAgentId.get(agentId);
     if (!ids) return [];
-    return [...ids].filter((id) => id !== except).map((id) => this.sessions.get(id)!).filter(Boolean);
+    return [...ids]
+      .filter((id) => id !== except)
+      .map((id) => this.sessions.get(id)!)
+      .filter(Boolean);
   }
 
   view(): ConnectedAgentView[] {

@@ -26,14 +26,7 @@ export type RegistrationOutcome =
   /** The session ended while its registration was being looked up: nothing was replaced or written. */
   | { ok: false; gone: true };
 
-export async function registerSession(
-  session: AgentSession,
-  key: KeyView,
-  data: RegisterData,
-  protocol: number | null,
-  transport: Transport,
-  deps: RegistrationDeps,
-): Promise<RegistrationOutcome> {
+export async function registerSession(session: AgentSession, key: KeyView, data: RegisterData, protocol: number | null, transport: Transport, deps: RegistrationDeps): Promise<RegistrationOutcome> {
   // Test hook, per hostname: a test holds one registration here while another goes through.
   await pauseForTest(`hub:register:${data.hostname}`);
   const agentId = data.agent_id;

@@ -86,7 +86,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const log = options.log ?? createLogger({ name: 'tether-hub', level: options.logLevel ?? 'info', secrets: () => (adminTokenForMasking ? [adminTokenForMasking] : []) });
   const location = storeLocation(options.database, dataDir);
   const store = await openHubStore(location, log, { eventsPerCommand: limits.eventsPerCommand }).catch((error: unknown) => {
-    throw new Error(`could not open the store (${describeStoreLocation(location)}): ${(error as Error).message}; check that it is reachable and the --database value (or TETHER_HUB_DATABASE_URL) is right`);
+    throw new Error(
+      `could not open the store (${describeStoreLocation(location)}): ${(error as Error).message}; check that it is reachable and the --database value (or TETHER_HUB_DATABASE_URL) is right`,
+    );
   });
   let adminToken: Awaited<ReturnType<typeof loadAdminToken>>;
   let signer: Awaited<ReturnType<typeof loadCommandSigner>>;
@@ -114,7 +116,11 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const heartbeats = new HeartbeatRing(store, log);
   const frames = new SignedFrames(signer);
   const router = new CommandRouter({
-    store, presence, directory, frames, log,
+    store,
+    presence,
+    directory,
+    frames,
+    log,
     httpReofferMs: (options.httpReofferS ?? 120) * 1000,
     scheduledResults: new WindowCounter(limits.scheduledResultsPerHour, HOUR_MS),
     eventLineMaxChars: limits.eventLineMaxChars,
@@ -122,7 +128,10 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const auditPruning = pruneAuditRegularly(store, log);
   auditCommandOutcomes(router, store, log);
   directory.bind({
-    deliver: (keyId, commandId) => void router.deliverStored(keyId, commandId).catch((error: Error) => log.warn({ key_id: keyId, command_id: commandId, err: error.message }, 'could not deliver a command routed from another hub')),
+    deliver: (keyId, commandId) =>
+      void router
+        .deliverStored(keyId, commandId)
+        .catch((error: Error) => log.warn({ key_id: keyId, command_id: commandId, err: error.message }, 'could not deliver a command routed from another hub')),
     wake: (keyId) => router.wake(keyId),
     closeKey: (keyId, code, reason) => presence.closeKey(keyId, code, reason),
     pushGrant: (keyId, permissions) => pushGrant(presence, keyId, permissions, log),
@@ -135,7 +144,17 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     log,
     tls: options.tlsCertFile && options.tlsKeyFile ? { certFile: options.tlsCertFile, keyFile: options.tlsKeyFile } : undefined,
     limits,
-    admin: { store, directory, dispatcher, presence, router, frames, metrics: new HubMetrics({ presence, router, backupTargets: async () => backupStatus(await store.listAgents(), new Date()) }), adminToken, log },
+    admin: {
+      store,
+      directory,
+      dispatcher,
+      presence,
+      router,
+      frames,
+      metrics: new HubMetrics({ presence, router, backupTargets: async () => backupStatus(await store.listAgents(), new Date()) }),
+      adminToken,
+      log,
+    },
     agent: { store, directory, dispatcher, presence, router, signer, frames, log, heartbeats, pollIntervalS: options.pollIntervalS ?? 5, agentsPerKey: limits.agentsPerKey },
     artifacts: { store, dataDir, log, quota: new ArtifactQuota(dataDir, limits), uploadIdleTimeoutMs: limits.uploadIdleTimeoutMs, s3 },
     // Every agent row with its last heartbeat (its backups summary), for GET /api/backups/status.
@@ -149,7 +168,15 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     signingKey: { signer },
     console: { dirs: options.consoleDir ? [options.consoleDir] : defaultConsoleDirCandidates(), signer },
     websocket: {
-      store, directory, dispatcher, presence, router, signer, frames, log, heartbeats,
+      store,
+      directory,
+      dispatcher,
+      presence,
+      router,
+      signer,
+      frames,
+      log,
+      heartbeats,
       heartbeatIntervalS,
       pingIntervalMs: options.pingIntervalMs ?? 25_000,
       pongTimeoutMs: options.pongTimeoutMs ?? 10_000,
@@ -168,7 +195,17 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${options.tlsCertFile ? 'https' : 'http'}://${host}:${address.port}`;
-  log.info({ url, data_dir: dataDir, store: describeStoreLocation(location), redis: directory.clustered ? directory.describe() : null, hub_id: directory.clustered ? directory.hubId : null, version: VERSION }, 'hub listening');
+  log.info(
+    {
+      url,
+      data_dir: dataDir,
+      store: describeStoreLocation(location),
+      redis: directory.clustered ? directory.describe() : null,
+      hub_id: directory.clustered ? directory.hubId : null,
+      version: VERSION,
+    },
+    'hub listening',
+  );
 
   return {
     url,

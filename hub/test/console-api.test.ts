@@ -24,8 +24,14 @@ test('history, hosts, heartbeats and audit over the admin API', async (t) => {
   assert.equal(all.body.commands.length, 5);
   assert.equal(all.body.next_cursor, null);
   assert.equal((await admin(hub, 'GET', '/api/commands?command=echo')).body.commands[0].result.data.echo, 'hi');
-  assert.deepEqual((await admin(hub, 'GET', '/api/commands?status=queued')).body.commands.map((c: any) => c.key_id), [db.id]);
-  assert.deepEqual((await admin(hub, 'GET', '/api/commands?label=role=db')).body.commands.map((c: any) => c.key_id), [db.id]);
+  assert.deepEqual(
+    (await admin(hub, 'GET', '/api/commands?status=queued')).body.commands.map((c: any) => c.key_id),
+    [db.id],
+  );
+  assert.deepEqual(
+    (await admin(hub, 'GET', '/api/commands?label=role=db')).body.commands.map((c: any) => c.key_id),
+    [db.id],
+  );
   assert.equal((await admin(hub, 'GET', `/api/commands?key_id=${web.id}&status=completed&status=failed`)).body.commands.length, 4);
   assert.equal((await admin(hub, 'GET', `/api/commands?since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).body.commands.length, 0);
   // Pages of two: three pages, every command once.
@@ -36,7 +42,10 @@ test('history, hosts, heartbeats and audit over the admin API', async (t) => {
     seen.push(...page.body.commands.map((c: any) => c.command_id));
     cursor = page.body.next_cursor;
   } while (cursor);
-  assert.deepEqual(seen, all.body.commands.map((c: any) => c.command_id));
+  assert.deepEqual(
+    seen,
+    all.body.commands.map((c: any) => c.command_id),
+  );
   for (const bad of ['status=done', 'since=yesterday', 'limit=0', 'cursor=nonsense', 'label=novalue']) {
     const answer = await admin(hub, 'GET', `/api/commands?${bad}`);
     assert.equal(answer.status, 400, `${bad}: ${JSON.stringify(answer.body)}`);

@@ -74,7 +74,11 @@ test('a session works on another hub with the same signing key and admin token, 
   const onSecond = await fetch(`${second.url}/api/agents/keys`, { headers: { cookie: withSession(jar.session) } });
   assert.equal(onSecond.status, 200);
   // The CSRF token made on the first hub is accepted by the second for a change.
-  const created = await fetch(`${second.url}/api/agents/keys`, { method: 'POST', headers: { cookie: withSession(jar.session, jar.csrfCookie), 'x-csrf-token': jar.csrfToken, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'via-second' }) });
+  const created = await fetch(`${second.url}/api/agents/keys`, {
+    method: 'POST',
+    headers: { cookie: withSession(jar.session, jar.csrfCookie), 'x-csrf-token': jar.csrfToken, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'via-second' }),
+  });
   assert.equal(created.status, 201, await created.text());
   const onOther = await fetch(`${other.url}/api/agents/keys`, { headers: { cookie: withSession(jar.session) } });
   assert.equal(onOther.status, 401);

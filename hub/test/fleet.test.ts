@@ -55,7 +55,10 @@ for (const { engine, skip } of ENGINES) {
       const patched = await admin(hub, 'PATCH', `/api/agents/keys/${created.id}`, { labels: { env: 'staging' } });
       assert.deepEqual(patched.body.labels, { env: 'staging' });
       const listed = await admin(hub, 'GET', '/api/agents/keys?label=env%3Dstaging');
-      assert.deepEqual(listed.body.keys.map((k: any) => k.id), [created.id]);
+      assert.deepEqual(
+        listed.body.keys.map((k: any) => k.id),
+        [created.id],
+      );
       const bad = await admin(hub, 'POST', '/api/agents/keys', { name: 'bad', labels: { 'Bad Name': 'x' } });
       assert.equal(bad.status, 400);
       assert.match(bad.body.error, /label name/);
@@ -140,7 +143,11 @@ for (const { engine, skip } of ENGINES) {
       const agent = await fakeAgent(hub, k.key, 'agent-cli');
       sockets.push(agent.socket);
       // Not spawnSync: the fake agent in this process must keep answering while the CLI runs.
-      const run = await promisify(execFile)(process.execPath, [TETHER_BIN, 'send', '--label', 'role=cli', 'echo', '{"message":"from the cli"}', '--hub', hub.url, '--token', hub.adminToken, '--wait', '60'], { encoding: 'utf8', timeout: 90_000 });
+      const run = await promisify(execFile)(
+        process.execPath,
+        [TETHER_BIN, 'send', '--label', 'role=cli', 'echo', '{"message":"from the cli"}', '--hub', hub.url, '--token', hub.adminToken, '--wait', '60'],
+        { encoding: 'utf8', timeout: 90_000 },
+      );
       assert.match(run.stdout, /fleet command [0-9a-f-]{36}: echo to 1 keys/);
       assert.match(run.stdout, /succeeded 1, failed 0, running 0, queued 0, offline 0, expired 0/);
       const usage = spawnSync(process.execPath, [TETHER_BIN, 'send', '--label', 'Role=x', 'echo', '--hub', hub.url, '--token', hub.adminToken], { encoding: 'utf8' });

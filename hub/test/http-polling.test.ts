@@ -40,7 +40,10 @@ for (const { engine, skip } of ENGINES) {
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
       })();
-      t.after(() => { running = false; return agentLoop; });
+      t.after(() => {
+        running = false;
+        return agentLoop;
+      });
 
       const echo = await admin(hub, 'POST', `/api/agents/keys/${id}/command`, { command: 'echo', data: { message: 'over http' }, wait_s: 30 });
       assert.equal(echo.status, 200);

@@ -51,5 +51,8 @@ test('a registration handled after its socket closed does not replace the live s
   const connected = (await admin(hub, 'GET', '/api/agents/connected')).body.agents.filter((agent: any) => agent.agent_id === 'agent-race');
   assert.equal(connected.length, 1, 'one session listed for the agent');
   assert.equal(connected[0].hostname, 'live-host');
-  assert.ok(hub.logs.some((line) => line.includes('registration dropped: its session ended')), 'the stale registration was dropped');
+  assert.ok(
+    hub.logs.some((line) => line.includes('registration dropped: its session ended')),
+    'the stale registration was dropped',
+  );
 });

@@ -57,7 +57,11 @@ for (const { engine, skip } of ENGINES) {
       assert.equal(me.transport, 'websocket');
       assert.equal(me.protocol, null);
       assert.equal(me.metrics.cpu_count, 2);
-      assert.equal(socket.frames.some((frame) => frame.type === 'ack'), false, 'a micro-hack agent never gets an ack');
+      assert.equal(
+        socket.frames.some((frame) => frame.type === 'ack'),
+        false,
+        'a micro-hack agent never gets an ack',
+      );
     });
 
     await t.test('protocol-1 agent gets acks; duplicate responses are stored once', async () => {
@@ -86,7 +90,7 @@ for (const { engine, skip } of ENGINES) {
       socket.send({ type: 'job_accepted', job_id: command.command_id, command_id: command.command_id, command: 'ping', queue_position: 0, is_priority: true });
       socket.send({ type: 'job_progress', job_id: command.command_id, progress: 50, message: 'half', command_id: command.command_id });
       socket.send({ type: 'response', command_id: command.command_id, success: true, data: { message: 'pong' } });
-      await waitFor('completion', async () => ((await admin(hub, 'GET', `/api/commands/${command.command_id}`)).body.status === 'completed') || undefined);
+      await waitFor('completion', async () => (await admin(hub, 'GET', `/api/commands/${command.command_id}`)).body.status === 'completed' || undefined);
       const sse = await fetch(`${hub.url}/api/commands/${command.command_id}/events`, { headers: { authorization: `Bearer ${hub.adminToken}` } });
       const text = await sse.text();
       assert.match(text, /event: job_accepted/);

@@ -20,14 +20,23 @@ internal (run as the service user, or by the pid-file service):
   rotate-logs    --pid PID
 `;
 
-const prefix = z.string().regex(/^\/[A-Za-z0-9._/+-]+$/, 'must be a plain absolute directory path (letters, digits, . _ - + /)')
+const prefix = z
+  .string()
+  .regex(/^\/[A-Za-z0-9._/+-]+$/, 'must be a plain absolute directory path (letters, digits, . _ - + /)')
   .refine((path) => !/(^|\/)\.\.?(\/|$)/.test(path), 'must not contain . or .. components')
   .transform((path) => path.replace(/\/+$/, ''));
 const file = z.string().startsWith('/', 'must be an absolute path');
 const version = z.string().refine(isValidVersion, 'must be a release version such as 1.4.0');
 const publicKey = z.string().refine((key) => /^[A-Za-z0-9+/]{43}=$/.test(key) && Buffer.from(key, 'base64').length === 32, 'must be the base64 of a 32-byte Ed25519 public key');
 const server = z.string().regex(/^(wss?|https?):\/\/[A-Za-z0-9.:[\]/_~-]+$/, 'must be a hub URL such as wss://hub.example.com');
-const allow = z.string().transform((list) => list.split(',').map((perm) => perm.trim()).filter((perm) => perm !== ''))
+const allow = z
+  .string()
+  .transform((list) =>
+    list
+      .split(',')
+      .map((perm) => perm.trim())
+      .filter((perm) => perm !== ''),
+  )
   .pipe(z.array(z.string().regex(/^[a-z][a-z0-9_]*$/, 'permissions are lower-case command names, e.g. ping,info,exec')).min(1, 'give at least one command'));
 
 const installSchema = z.object({
@@ -68,10 +77,7 @@ export function parseCommand(argv: readonly string[]): ManagerCommand {
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') return { command: 'help' };
   let values: Record<string, unknown>;
   try {
-    const options = Object.fromEntries([
-      ...STRING_FLAGS.map((flag) => [flag, { type: 'string' as const }]),
-      ...BOOLEAN_FLAGS.map((flag) => [flag, { type: 'boolean' as const }]),
-    ]);
+    const options = Object.fromEntries([...STRING_FLAGS.map((flag) => [flag, { type: 'string' as const }]), ...BOOLEAN_FLAGS.map((flag) => [flag, { type: 'boolean' as const }])]);
     values = parseArgs({ args: [...rest], options, strict: true, allowPositionals: false }).values;
   } catch (error) {
     throw new ManagerError(`manager ${command}: ${(error as Error).message}`, EXIT_USAGE);

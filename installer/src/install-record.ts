@@ -17,9 +17,16 @@ const recordSchema = z.object({
   mode: z.literal('native'),
   name: z.string().regex(NAME_PATTERN, 'must be letters, digits, ".", "_" or "-"'),
   service: z.enum(SERVICE_KINDS),
-  unit: z.string().regex(/^(\/[A-Za-z0-9._/@+-]+\.service)?$/, 'must be empty or the path of a .service file').default(''),
+  unit: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9._/@+-]+\.service)?$/, 'must be empty or the path of a .service file')
+    .default(''),
   created_user: z.union([z.literal(''), z.string().regex(USER_PATTERN)]).default(''),
-  server: z.string().regex(/^(wss?|https?):\/\/[^\s'"\\]+$/, 'must be the hub URL').or(z.literal('')).default(''),
+  server: z
+    .string()
+    .regex(/^(wss?|https?):\/\/[^\s'"\\]+$/, 'must be the hub URL')
+    .or(z.literal(''))
+    .default(''),
   /** The account the agent runs as ('' = the user who installed it). Older records lack it. */
   user: z.union([z.literal(''), z.string().regex(USER_PATTERN)]).optional(),
 });

@@ -7,7 +7,10 @@ export const LOG_ROTATE_BYTES = 5 * 1024 * 1024;
 export const LOG_KEEP = 3;
 
 export async function rotateLog(log: string, limit = LOG_ROTATE_BYTES): Promise<boolean> {
-  const size = await stat(log).then((info) => info.size, () => 0);
+  const size = await stat(log).then(
+    (info) => info.size,
+    () => 0,
+  );
   if (size < limit) return false;
   for (let i = LOG_KEEP - 1; i >= 1; i--) await rename(`${log}.${i}`, `${log}.${i + 1}`).catch(() => undefined);
   await copyFile(log, `${log}.1`);

@@ -62,7 +62,6 @@ async function dispatch(command: ManagerCommand): Promise<number> {
   }
 }
 
-
 try {
   process.exitCode = await dispatch(parseCommand(process.argv.slice(2)));
 } catch (error) {

@@ -36,7 +36,10 @@ export function run(file: string, args: readonly string[], options: { env?: Node
 
 /** The last line a failed program printed, for a one-line error. */
 export function lastLine(result: RunResult): string {
-  const lines = `${result.stderr}\n${result.stdout}`.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const lines = `${result.stderr}\n${result.stdout}`
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
   return lines.at(-1) ?? `exit ${result.code}`;
 }
 
@@ -60,7 +63,9 @@ export function have(program: string): boolean {
 export function runInForeground(file: string, args: readonly string[]): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(file, args, { stdio: 'inherit', env: operatorEnv() });
-    const forward = (signal: NodeJS.Signals): void => { child.kill(signal); };
+    const forward = (signal: NodeJS.Signals): void => {
+      child.kill(signal);
+    };
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, forward);
     child.on('error', () => resolve(127));
     child.on('exit', (code, signal) => resolve(code ?? (signal === null ? 1 : 128)));

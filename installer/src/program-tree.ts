@@ -4,9 +4,7 @@
 //   lib/versions/<v>/   lib/releases/<v>/ (its signed manifest and file hashes)   lib/current -> versions/<v>
 import { chmod, lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  cleanupStaging, InstallError, listInstalled, readCurrent, removeVersion, stageRelease, switchCurrent, versionDir, versionsDir,
-} from '@tether/shared/release/install.ts';
+import { cleanupStaging, InstallError, listInstalled, readCurrent, removeVersion, stageRelease, switchCurrent, versionDir, versionsDir } from '@tether/shared/release/install.ts';
 import { checkInstalled, recordInstalled, releaseRecordDir } from '@tether/shared/release/state-files.ts';
 import type { Layout } from './layout.ts';
 
@@ -42,11 +40,19 @@ export async function stageProgramTree(layout: Layout, release: VerifiedFiles, t
   await mkdir(layout.libDir, { recursive: true, mode: 0o755 });
   await chmod(layout.libDir, 0o755);
   await cleanupStaging(layout.libDir);
-  const exists = await lstat(versionDir(layout.libDir, release.version)).then(() => true, () => false);
+  const exists = await lstat(versionDir(layout.libDir, release.version)).then(
+    () => true,
+    () => false,
+  );
   if (exists && (await checkInstalled(layout.libDir, release.version, trustedKeys)).ok) return { extracted: false };
   await stageRelease(release.tarball, layout.libDir, release.version, { replaceCurrent: true });
   for (const file of MANAGER_FILES) {
-    if (!(await lstat(join(versionDir(layout.libDir, release.version), file)).then((info) => info.isFile(), () => false))) {
+    if (
+      !(await lstat(join(versionDir(layout.libDir, release.version), file)).then(
+        (info) => info.isFile(),
+        () => false,
+      ))
+    ) {
       await removeVersion(layout.libDir, release.version).catch(() => undefined);
       throw new InstallError(`release ${release.version} has no ${file}: it predates deploy.sh's manager; install a newer release`);
     }

@@ -61,7 +61,9 @@ export async function checkReachable(user: ServiceUser, path: string): Promise<v
     const info = await stat(dir);
     const bits = info.uid === user.uid ? 0o100 : info.gid === user.gid ? 0o010 : 0o001;
     if ((info.mode & bits) === 0) {
-      throw new ManagerError(`the service user ${user.name} cannot reach ${path}: ${dir} is mode ${(info.mode & 0o777).toString(8)} (owner uid ${info.uid}); install under a directory every user may enter, such as /opt/tether`);
+      throw new ManagerError(
+        `the service user ${user.name} cannot reach ${path}: ${dir} is mode ${(info.mode & 0o777).toString(8)} (owner uid ${info.uid}); install under a directory every user may enter, such as /opt/tether`,
+      );
     }
     if (dir === dirname(dir)) return;
   }

@@ -56,7 +56,12 @@ export async function installIntoState(layout: Layout, request: StateInstallRequ
 
   await cleanupStaging(state);
   let result: StateInstallResult = { outcome: 'extracted', difference: null };
-  if (await lstat(target).then(() => true, () => false)) {
+  if (
+    await lstat(target).then(
+      () => true,
+      () => false,
+    )
+  ) {
     const difference = describeDifference(expected, await hashReleaseFiles(target).catch(() => null));
     result = difference === null ? { outcome: 'reused', difference: null } : { outcome: 'replaced', difference };
   }

@@ -30,7 +30,10 @@ test('a new config: quoted values, the policy, the pinned signing key, mode 0600
 
 test('a re-install keeps what the operator added and the policy unless --allow is given', async (t) => {
   const path = await tempFile(t);
-  await writeFile(path, "# mine\nserver_url: 'ws://old'\napi_key: old-key-12345\nallow: [ping]\nbackup:\n  targets:\n    - name: etc\n      kind: files\n      paths: [/etc]\nsigning:\n  public_key: 'AAAA'\n");
+  await writeFile(
+    path,
+    "# mine\nserver_url: 'ws://old'\napi_key: old-key-12345\nallow: [ping]\nbackup:\n  targets:\n    - name: etc\n      kind: files\n      paths: [/etc]\nsigning:\n  public_key: 'AAAA'\n",
+  );
   const written = await writeAgentConfig(path, { ...values, allow: null }, undefined);
   assert.equal(written.created, false);
   assert.equal(written.replacedSigningKey, 'AAAA');

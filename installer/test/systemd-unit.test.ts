@@ -14,7 +14,10 @@ import { renderUnit } from '../src/systemd-unit.ts';
 const run = promisify(execFile);
 
 async function haveSystemdAnalyze(): Promise<boolean> {
-  return run('systemd-analyze', ['--version']).then(() => true, () => false);
+  return run('systemd-analyze', ['--version']).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** A prefix whose state/current/bin/node exists (systemd-analyze verify checks ExecStart). */
@@ -30,9 +33,23 @@ async function prefixWithNode(t: { after: (fn: () => Promise<void>) => void }): 
 test('the system unit: runs the supervisor as the service user, sandboxed; verify passes and the score is at most 3.5', async (t) => {
   const prefix = await prefixWithNode(t);
   const unit = renderUnit({ name: 'tether-agent', layout: layoutOf(prefix), scope: 'system', user: 'tether' });
-  for (const line of ['User=tether', 'Group=tether', 'UMask=0077', 'CapabilityBoundingSet=', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'ProtectHome=read-only',
-    'PrivateDevices=yes', 'SystemCallFilter=@system-service', 'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK', `ReadWritePaths=${prefix}/state`,
-    `Environment=TETHER_CONFIG=${prefix}/agent.yaml`, 'RestartPreventExitStatus=99', 'KillMode=mixed', 'WantedBy=multi-user.target']) {
+  for (const line of [
+    'User=tether',
+    'Group=tether',
+    'UMask=0077',
+    'CapabilityBoundingSet=',
+    'NoNewPrivileges=yes',
+    'ProtectSystem=strict',
+    'ProtectHome=read-only',
+    'PrivateDevices=yes',
+    'SystemCallFilter=@system-service',
+    'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK',
+    `ReadWritePaths=${prefix}/state`,
+    `Environment=TETHER_CONFIG=${prefix}/agent.yaml`,
+    'RestartPreventExitStatus=99',
+    'KillMode=mixed',
+    'WantedBy=multi-user.target',
+  ]) {
     assert.ok(unit.split('\n').includes(line), `unit lacks ${line}`);
   }
   // V8 compiles code at run time: writable, executable memory stays allowed.

@@ -51,7 +51,11 @@ try {
       },
     },
     { name: 'encrypt: age CLI', run: async (out) => void (await run('age', ['-r', recipient, '-o', out, plainPath])) },
-    { name: 'decrypt: tether (node:crypto)', decrypts: 'encrypt: age CLI', run: (input) => pipeline(createReadStream(input, { highWaterMark: 1 << 20 }), new AgeDecryptStream([parseIdentity(identityLine)]), sink()) },
+    {
+      name: 'decrypt: tether (node:crypto)',
+      decrypts: 'encrypt: age CLI',
+      run: (input) => pipeline(createReadStream(input, { highWaterMark: 1 << 20 }), new AgeDecryptStream([parseIdentity(identityLine)]), sink()),
+    },
     {
       name: 'decrypt: age-encryption (npm)',
       decrypts: 'encrypt: age CLI',

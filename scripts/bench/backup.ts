@@ -40,7 +40,7 @@ async function makeTree(root: string, totalBytes: number): Promise<void> {
   await mkdir(join(root, 'small'), { recursive: true });
   const chunk = 8 << 20;
   for (let written = 0, index = 0; written < third; written += chunk, index++) await writeFile(join(root, 'random', `r${index}.bin`), randomBytes(Math.min(chunk, third - written)));
-  const words = Array.from({ length: 2000 }, (_, i) => `word${i * 7919 % 2000}`).join(' ');
+  const words = Array.from({ length: 2000 }, (_, i) => `word${(i * 7919) % 2000}`).join(' ');
   for (let written = 0, index = 0; written < third; written += chunk, index++) {
     const size = Math.min(chunk, third - written);
     await writeFile(join(root, 'text', `t${index}.log`), Buffer.from(words.repeat(Math.ceil(size / words.length)).slice(0, size)));
@@ -52,7 +52,11 @@ async function makeTree(root: string, totalBytes: number): Promise<void> {
   }
 }
 
-interface Timed { seconds: number; peakRssKb: number; idleRssKb?: number }
+interface Timed {
+  seconds: number;
+  peakRssKb: number;
+  idleRssKb?: number;
+}
 
 /** Runs our worker; it reports its own idle and peak RSS (KiB) as JSON on stdout. */
 function timedWorker(argv: string[]): Promise<Timed> {
@@ -122,7 +126,15 @@ async function worker(spec: WorkerSpec): Promise<void> {
   const stream = spec.packer === 'tether' ? (await filesSource({ kind: 'files', roots: [spec.root], excludes: [] })).stream : await npmTarStream(spec.root);
   if (spec.tarOnly) {
     let bytes = 0;
-    await pipeline(stream, new Writable({ write: (chunk: Buffer, _encoding, done) => { bytes += chunk.length; done(); } }));
+    await pipeline(
+      stream,
+      new Writable({
+        write: (chunk: Buffer, _encoding, done) => {
+          bytes += chunk.length;
+          done();
+        },
+      }),
+    );
     writeFileSync(spec.out, String(bytes));
   } else await runPipeline(stream, spec.out, { compression: 'zstd', level: spec.level, recipients: spec.recipients, signal: new AbortController().signal });
   clearInterval(sampler);
@@ -194,7 +206,12 @@ export async function runBackupBench(options: BackupBenchOptions = {}): Promise<
     const tarRuns = perRun('tar -cf - | zstd -1');
     const runRatios = ageRuns.map((seconds, i) => tarRuns[i]! / seconds);
     results.age_vs_tar_zstd = { per_run: runRatios, median: tarRuns.length ? median(tarRuns) / median(ageRuns) : null, min: Math.min(...runRatios) };
-    rows.push({ metric: 'speed ratio tether zstd-1 + age / tar -cf - | zstd -1 (median; target ≥ 0.9 every run)', value: (median(tarRuns) / median(ageRuns)).toFixed(2), unit: 'x', baseline: `runs ${runRatios.map((ratio) => ratio.toFixed(2)).join(', ')}` });
+    rows.push({
+      metric: 'speed ratio tether zstd-1 + age / tar -cf - | zstd -1 (median; target ≥ 0.9 every run)',
+      value: (median(tarRuns) / median(ageRuns)).toFixed(2),
+      unit: 'x',
+      baseline: `runs ${runRatios.map((ratio) => ratio.toFixed(2)).join(', ')}`,
+    });
   } finally {
     if (!options.workDir) await rm(work, { recursive: true, force: true });
   }

@@ -82,10 +82,14 @@ export async function runFoundationBench(options: FoundationOptions): Promise<{ 
     const env = { TETHER_SERVER_URL: url.replace(/^http/, 'ws'), TETHER_API_KEY: key.key, TETHER_STATE_DIR: stateDir.path, TETHER_LOG_LEVEL: 'warn', TETHER_CONFIG: '' };
     const supervisor = startProcess([files.supervisor, 'run', '--agent-entry', files.agent, '--state-dir', stateDir.path], { env });
     processes.push(supervisor);
-    await waitFor(async () => {
-      const list = await api('GET', '/api/agents/connected');
-      return (Array.isArray(list) ? list : list.agents).find((item: any) => String(item.key_id) === String(key.id));
-    }, 'the agent to connect', 60_000);
+    await waitFor(
+      async () => {
+        const list = await api('GET', '/api/agents/connected');
+        return (Array.isArray(list) ? list : list.agents).find((item: any) => String(item.key_id) === String(key.id));
+      },
+      'the agent to connect',
+      60_000,
+    );
     const agentPid: number = JSON.parse(readFileSync(join(stateDir.path, 'supervisor.json'), 'utf8')).agent_pid;
 
     // An agent whose hub is unreachable: idle in its backoff loop.
@@ -152,4 +156,3 @@ export async function runFoundationBench(options: FoundationOptions): Promise<{ 
     await idleDir.remove();
   }
 }
-

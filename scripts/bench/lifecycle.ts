@@ -89,9 +89,20 @@ export async function runLifecycleBench(options: LifecycleOptions): Promise<{ ro
 
     const p50 = median(updateMs);
     const rows: BenchRow[] = [
-      { metric: `update → new version answers ping (p50 of ${updateMs.length})`, value: round(p50 / 1000, 2), unit: 's', target: '≤ 10 s', baseline: `runs: ${updateMs.map((ms) => round(ms / 1000, 1)).join(', ')}` },
+      {
+        metric: `update → new version answers ping (p50 of ${updateMs.length})`,
+        value: round(p50 / 1000, 2),
+        unit: 's',
+        target: '≤ 10 s',
+        baseline: `runs: ${updateMs.map((ms) => round(ms / 1000, 1)).join(', ')}`,
+      },
       { metric: 'bad version start → previous answers ping', value: round(rollbackMs / 1000, 2), unit: 's', target: '≤ 20 s' },
-      { metric: `supervisor CPU, agent crash-looping ${options.crashLoopS} s`, value: round(cpuPercent, 2), unit: '%', baseline: `${after.restarts} restarts, crash_loop=${after.crash_loop ?? false}` },
+      {
+        metric: `supervisor CPU, agent crash-looping ${options.crashLoopS} s`,
+        value: round(cpuPercent, 2),
+        unit: '%',
+        baseline: `${after.restarts} restarts, crash_loop=${after.crash_loop ?? false}`,
+      },
     ];
     return {
       rows,

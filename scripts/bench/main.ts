@@ -35,7 +35,9 @@ if (wanted('foundation')) {
   writeFileSync(join(outDir, 'foundation.json'), `${JSON.stringify({ at: new Date().toISOString(), ...result.json }, null, 2)}\n`);
 }
 if (wanted('microhack')) {
-  const result = await runMicrohackBench(values.quick ? { pings: 300, echoes: 5000, execs: 1000, inFlight: 100, workers: 32 } : { pings: 1000, echoes: 20_000, execs: 5000, inFlight: 100, workers: 32 });
+  const result = await runMicrohackBench(
+    values.quick ? { pings: 300, echoes: 5000, execs: 1000, inFlight: 100, workers: 32 } : { pings: 1000, echoes: 20_000, execs: 5000, inFlight: 100, workers: 32 },
+  );
   printTable('micro-hack-style server (Python websockets: connected, commands, no registered, no acks)', result.rows);
   writeFileSync(join(outDir, 'microhack.json'), `${JSON.stringify({ at: new Date().toISOString(), ...result.json }, null, 2)}\n`);
 }

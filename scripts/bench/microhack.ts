@@ -78,28 +78,34 @@ function startHarness(args: string[]): Promise<Harness> {
     for (const wake of waiters.splice(0)) wake();
   });
   let stderr = '';
-  child.stderr!.on('data', (chunk) => { stderr += String(chunk); });
-  child.once('exit', () => { exited = true; for (const wake of waiters.splice(0)) wake(); });
-  const line = <T>(key: string, timeoutMs = 600_000): Promise<T> => new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`harness: no "${key}" line within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`)), timeoutMs);
-    const check = (): void => {
-      for (const text of lines) {
-        const record = JSON.parse(text) as Record<string, unknown>;
-        if (key in record) {
+  child.stderr!.on('data', (chunk) => {
+    stderr += String(chunk);
+  });
+  child.once('exit', () => {
+    exited = true;
+    for (const wake of waiters.splice(0)) wake();
+  });
+  const line = <T>(key: string, timeoutMs = 600_000): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`harness: no "${key}" line within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`)), timeoutMs);
+      const check = (): void => {
+        for (const text of lines) {
+          const record = JSON.parse(text) as Record<string, unknown>;
+          if (key in record) {
+            clearTimeout(timer);
+            resolve(record as T);
+            return;
+          }
+        }
+        if (exited) {
           clearTimeout(timer);
-          resolve(record as T);
+          reject(new Error(`harness exited before "${key}"; stderr: ${stderr.slice(-2000)}`));
           return;
         }
-      }
-      if (exited) {
-        clearTimeout(timer);
-        reject(new Error(`harness exited before "${key}"; stderr: ${stderr.slice(-2000)}`));
-        return;
-      }
-      waiters.push(check);
-    };
-    check();
-  });
+        waiters.push(check);
+      };
+      check();
+    });
   return line<{ listening: number }>('listening', 15_000).then((record) => ({ port: record.listening, lines, line, stop: () => child.kill('SIGKILL') }));
 }
 
@@ -115,7 +121,8 @@ async function rawClientRun(options: MicrohackBenchOptions): Promise<HarnessResu
     socket.on('message', (raw) => {
       const message = JSON.parse(String(raw)) as { type: string; command_id?: string; data?: { message?: string } };
       if (message.type === 'connected') socket.send(JSON.stringify({ type: 'register', data: { agent_id: 'raw', hostname: 'raw', version: '0' } }));
-      if (message.type === 'command') socket.send(JSON.stringify({ type: 'response', command_id: message.command_id, success: true, data: { echo: message.data?.message, timestamp: new Date().toISOString() } }));
+      if (message.type === 'command')
+        socket.send(JSON.stringify({ type: 'response', command_id: message.command_id, success: true, data: { echo: message.data?.message, timestamp: new Date().toISOString() } }));
     });
     const { result } = await harness.line<{ result: HarnessResult }>('result');
     socket.close();
@@ -129,13 +136,15 @@ async function rawClientRun(options: MicrohackBenchOptions): Promise<HarnessResu
 async function bareSpawnsPerSecond(count: number, inFlight: number): Promise<number> {
   let started = 0;
   const began = performance.now();
-  await Promise.all(Array.from({ length: inFlight }, async () => {
-    while (started < count) {
-      started += 1;
-      const child = spawn('/bin/true', [], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-      await once(child, 'close');
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (started < count) {
+        started += 1;
+        const child = spawn('/bin/true', [], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+        await once(child, 'close');
+      }
+    }),
+  );
   return Math.round(count / ((performance.now() - began) / 1000));
 }
 
@@ -151,19 +160,23 @@ export async function runMicrohackBench(options: MicrohackBenchOptions): Promise
     const spawnFloor = options.execs > 0 ? await bareSpawnsPerSecond(Math.min(options.execs, 2000), options.inFlight) : 0;
 
     const configPath = join(dir.path, 'agent.yaml');
-    await writeFile(configPath, [
-      'allow: [ping, echo, info, exec]',
-      `queue: { workers: ${options.workers}, max_queued: ${Math.max(100, options.inFlight * 2)} }`,
-      'actions:',
-      '  "true":',
-      '    argv: [/bin/true]',
-      '',
-    ].join('\n'));
+    await writeFile(
+      configPath,
+      ['allow: [ping, echo, info, exec]', `queue: { workers: ${options.workers}, max_queued: ${Math.max(100, options.inFlight * 2)} }`, 'actions:', '  "true":', '    argv: [/bin/true]', ''].join(
+        '\n',
+      ),
+    );
     // --pause-s: the harness waits before the phases (idle memory) and after the echoes (memory after load).
     harness = await startHarness(harnessArgs(options, ['--idle-s', '4', '--pause-s', '6', ...(options.sendRegistered ? ['--send-registered'] : [])]));
     // The node flags the supervisor runs the agent with (1 MB semi-spaces): memory as on a host.
     agent = startProcess([...(options.nodeFlags ?? AGENT_NODE_FLAGS), agentEntry, 'run'], {
-      env: { TETHER_SERVER_URL: `ws://127.0.0.1:${harness.port}`, TETHER_API_KEY: 'bench-key-0123456789', TETHER_STATE_DIR: join(dir.path, 'state'), TETHER_CONFIG: configPath, TETHER_LOG_LEVEL: 'warn' },
+      env: {
+        TETHER_SERVER_URL: `ws://127.0.0.1:${harness.port}`,
+        TETHER_API_KEY: 'bench-key-0123456789',
+        TETHER_STATE_DIR: join(dir.path, 'state'),
+        TETHER_CONFIG: configPath,
+        TETHER_LOG_LEVEL: 'warn',
+      },
     });
     await harness.line('registered', 30_000);
     await new Promise((resolve) => setTimeout(resolve, 3000));
@@ -177,13 +190,37 @@ export async function runMicrohackBench(options: MicrohackBenchOptions): Promise
     const commands = options.pings + options.echoes;
 
     const rows: BenchRow[] = [
-      { metric: `ping round trip p50 (${options.pings} sequential)`, value: round(result.pings.p50_ms ?? NaN, 3), unit: 'ms', target: '≤ 0.6', baseline: `harness floor ${round(baseline.pings.p50_ms ?? NaN, 3)} ms` },
+      {
+        metric: `ping round trip p50 (${options.pings} sequential)`,
+        value: round(result.pings.p50_ms ?? NaN, 3),
+        unit: 'ms',
+        target: '≤ 0.6',
+        baseline: `harness floor ${round(baseline.pings.p50_ms ?? NaN, 3)} ms`,
+      },
       { metric: 'ping round trip p99', value: round(result.pings.p99_ms ?? NaN, 3), unit: 'ms', target: '', baseline: `harness floor ${round(baseline.pings.p99_ms ?? NaN, 3)} ms` },
-      { metric: `echo, ${options.inFlight} in flight (${options.echoes})`, value: result.echoes?.per_second ?? 0, unit: 'cmd/s', target: '≥ 5000', baseline: `harness floor ${baseline.echoes?.per_second ?? 0}/s; ${result.echoes?.failed ?? 0} failed` },
-      { metric: `exec /bin/true, ${options.inFlight} in flight (${options.execs}, durable)`, value: result.execs?.per_second ?? 0, unit: 'cmd/s', target: '≥ 2000', baseline: `bare spawn floor ${spawnFloor}/s; ${result.execs?.failed ?? 0} failed; ${options.workers} workers` },
+      {
+        metric: `echo, ${options.inFlight} in flight (${options.echoes})`,
+        value: result.echoes?.per_second ?? 0,
+        unit: 'cmd/s',
+        target: '≥ 5000',
+        baseline: `harness floor ${baseline.echoes?.per_second ?? 0}/s; ${result.echoes?.failed ?? 0} failed`,
+      },
+      {
+        metric: `exec /bin/true, ${options.inFlight} in flight (${options.execs}, durable)`,
+        value: result.execs?.per_second ?? 0,
+        unit: 'cmd/s',
+        target: '≥ 2000',
+        baseline: `bare spawn floor ${spawnFloor}/s; ${result.execs?.failed ?? 0} failed; ${options.workers} workers`,
+      },
       { metric: 'agent USS connected, idle', value: idle.uss_mb, unit: 'MB', target: '', baseline: `RSS ${idle.rss_mb} MB` },
       { metric: `agent USS right after ${commands} commands`, value: afterLoad.uss_mb, unit: 'MB', target: '', baseline: `+${round(afterLoad.uss_mb - idle.uss_mb, 2)} MB` },
-      { metric: `agent USS 4 s after ${commands} commands`, value: settled.uss_mb, unit: 'MB', target: `≤ idle + 8 (${round(idle.uss_mb + 8, 1)})`, baseline: `+${round(settled.uss_mb - idle.uss_mb, 2)} MB (private dirty +${round(settled.private_dirty_mb - idle.private_dirty_mb, 2)})` },
+      {
+        metric: `agent USS 4 s after ${commands} commands`,
+        value: settled.uss_mb,
+        unit: 'MB',
+        target: `≤ idle + 8 (${round(idle.uss_mb + 8, 1)})`,
+        baseline: `+${round(settled.uss_mb - idle.uss_mb, 2)} MB (private dirty +${round(settled.private_dirty_mb - idle.private_dirty_mb, 2)})`,
+      },
       { metric: 'responses received twice', value: result.duplicate_responses, unit: '', target: '0' },
     ];
     return { rows, json: { agent: result, harness_floor: baseline, bare_spawn_per_s: spawnFloor, memory: { idle, after_load: afterLoad, settled }, options } };
@@ -201,7 +238,11 @@ if (import.meta.main) {
   const { values } = parseArgs({ options: { agent: { type: 'string' }, 'node-flags': { type: 'string' }, 'send-registered': { type: 'boolean', default: false } } });
   const { printTable } = await import('./table.ts');
   const result = await runMicrohackBench({
-    pings: 1000, echoes: 20_000, execs: 5000, inFlight: 100, workers: 32,
+    pings: 1000,
+    echoes: 20_000,
+    execs: 5000,
+    inFlight: 100,
+    workers: 32,
     sendRegistered: values['send-registered'],
     agentEntry: values.agent,
     nodeFlags: values['node-flags'] === undefined ? undefined : values['node-flags'].split(',').filter(Boolean),

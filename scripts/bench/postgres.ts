@@ -50,46 +50,58 @@ function runAgent(agent: string, args: string[], config: string): Promise<string
 }
 
 /** The restore test of one encrypted artifact, N times, against restoring the plain dump with psql. */
-async function restoreTestBench(work: string, agent: string, runs: number): Promise<{ median_s: number; baseline_median_s: number; ratio: number; runs_s: number[]; baseline_s: number[]; checked: string[] }> {
+async function restoreTestBench(
+  work: string,
+  agent: string,
+  runs: number,
+): Promise<{ median_s: number; baseline_median_s: number; ratio: number; runs_s: number[]; baseline_s: number[]; checked: string[] }> {
   const identity = join(work, 'identity.txt');
   execFileSync('age-keygen', ['-o', identity], { stdio: 'ignore' });
   const recipient = execFileSync('age-keygen', ['-y', identity], { encoding: 'utf8' }).trim();
   const url = pgUrl();
   const config = join(work, 'agent-verify.yaml');
-  await writeFile(config, [
-    'server_url: ws://127.0.0.1:9',
-    'api_key: tak_benchmark_only_key',
-    `state_dir: ${join(work, 'state-verify')}`,
-    'log_level: warn',
-    'backup:',
-    `  recipients: [${recipient}]`,
-    `  identity_file: ${identity}`,
-    '  compression: { algorithm: zstd, level: 1 }',
-    '  targets:',
-    '    db:',
-    '      kind: postgres',
-    `      url: postgres://${url.username || 'postgres'}@${url.hostname}:${url.port || '5432'}`,
-    `      databases: [${DATABASE}]`,
-    '      verify: { sql: "select count(*) from pgbench_accounts" }',
-    '',
-  ].join('\n'), { mode: 0o600 });
+  await writeFile(
+    config,
+    [
+      'server_url: ws://127.0.0.1:9',
+      'api_key: tak_benchmark_only_key',
+      `state_dir: ${join(work, 'state-verify')}`,
+      'log_level: warn',
+      'backup:',
+      `  recipients: [${recipient}]`,
+      `  identity_file: ${identity}`,
+      '  compression: { algorithm: zstd, level: 1 }',
+      '  targets:',
+      '    db:',
+      '      kind: postgres',
+      `      url: postgres://${url.username || 'postgres'}@${url.hostname}:${url.port || '5432'}`,
+      `      databases: [${DATABASE}]`,
+      '      verify: { sql: "select count(*) from pgbench_accounts" }',
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
   const made = JSON.parse(await runAgent(agent, ['backup', 'run', 'db'], config)) as { id: string };
   const times: number[] = [];
   const baseline: number[] = [];
   let checked: string[] = [];
   for (let i = 0; i < runs; i += 1) {
-    baseline.push(await timed(async () => {
-      const scratch = `${DATABASE}_restore`;
-      execFileSync('psql', [...psqlArgs('postgres'), '-q', '-c', `DROP DATABASE IF EXISTS ${scratch}`, '-c', `CREATE DATABASE ${scratch}`], { stdio: 'ignore' });
-      const unzstd = spawn('zstd', ['-dc', join(work, 'base-0.sql.zst')], { stdio: ['ignore', 'pipe', 'inherit'] });
-      const psql = spawn('psql', [...psqlArgs(scratch), '-q', '-X', '-v', 'ON_ERROR_STOP=1'], { stdio: ['pipe', 'ignore', 'inherit'] });
-      await Promise.all([pipeline(unzstd.stdout, psql.stdin), new Promise((resolve, reject) => psql.on('exit', (code) => (code === 0 ? resolve(code) : reject(new Error(`psql exited ${code}`)))))]);
-      execFileSync('psql', [...psqlArgs('postgres'), '-q', '-c', `DROP DATABASE ${scratch}`], { stdio: 'ignore' });
-    }));
+    baseline.push(
+      await timed(async () => {
+        const scratch = `${DATABASE}_restore`;
+        execFileSync('psql', [...psqlArgs('postgres'), '-q', '-c', `DROP DATABASE IF EXISTS ${scratch}`, '-c', `CREATE DATABASE ${scratch}`], { stdio: 'ignore' });
+        const unzstd = spawn('zstd', ['-dc', join(work, 'base-0.sql.zst')], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const psql = spawn('psql', [...psqlArgs(scratch), '-q', '-X', '-v', 'ON_ERROR_STOP=1'], { stdio: ['pipe', 'ignore', 'inherit'] });
+        await Promise.all([pipeline(unzstd.stdout, psql.stdin), new Promise((resolve, reject) => psql.on('exit', (code) => (code === 0 ? resolve(code) : reject(new Error(`psql exited ${code}`)))))]);
+        execFileSync('psql', [...psqlArgs('postgres'), '-q', '-c', `DROP DATABASE ${scratch}`], { stdio: 'ignore' });
+      }),
+    );
     let result: { ok: boolean; checked: string[]; problems: string[] } | undefined;
-    times.push(await timed(async () => {
-      result = JSON.parse(await runAgent(agent, ['backup', 'verify', made.id, '--restore'], config));
-    }));
+    times.push(
+      await timed(async () => {
+        result = JSON.parse(await runAgent(agent, ['backup', 'verify', made.id, '--restore'], config));
+      }),
+    );
     if (!result?.ok) throw new Error(`restore test failed: ${result?.problems.join('; ')}`);
     checked = result.checked;
   }
@@ -150,10 +162,30 @@ export async function runPostgresBench(options: { scale: number; runs: number })
     const oursMedian = median(oursTimes);
     const baseMedian = median(baseTimes);
     const restore = await restoreTestBench(work, agent, options.runs);
-    const json = { database_bytes: Number(size), runs: options.runs, tether_s: oursTimes, pg_dump_zstd_s: baseTimes, baseline_output_bytes: baseSize, ratio: round(oursMedian / baseMedian, 2), restore_test: restore };
+    const json = {
+      database_bytes: Number(size),
+      runs: options.runs,
+      tether_s: oursTimes,
+      pg_dump_zstd_s: baseTimes,
+      baseline_output_bytes: baseSize,
+      ratio: round(oursMedian / baseMedian, 2),
+      restore_test: restore,
+    };
     const rows: BenchRow[] = [
-      { metric: `tether backup (postgres, ${round(Number(size) / 2 ** 20, 0)} MiB database)`, value: round(oursMedian, 2), unit: 's', target: '≤ 1.1× baseline', baseline: `pg_dump | zstd -1 ${round(baseMedian, 2)} s, ×${json.ratio}` },
-      { metric: 'restore test (age artifact → throwaway db, row counts, check query)', value: round(restore.median_s, 2), unit: 's', target: 'report', baseline: `zstd -dc | psql into a new db ${round(restore.baseline_median_s, 2)} s, ×${restore.ratio}` },
+      {
+        metric: `tether backup (postgres, ${round(Number(size) / 2 ** 20, 0)} MiB database)`,
+        value: round(oursMedian, 2),
+        unit: 's',
+        target: '≤ 1.1× baseline',
+        baseline: `pg_dump | zstd -1 ${round(baseMedian, 2)} s, ×${json.ratio}`,
+      },
+      {
+        metric: 'restore test (age artifact → throwaway db, row counts, check query)',
+        value: round(restore.median_s, 2),
+        unit: 's',
+        target: 'report',
+        baseline: `zstd -dc | psql into a new db ${round(restore.baseline_median_s, 2)} s, ×${restore.ratio}`,
+      },
     ];
     return { rows, json };
   } finally {

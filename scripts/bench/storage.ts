@@ -100,9 +100,20 @@ export async function runStorageBench(options: StorageBenchOptions): Promise<{ r
   };
   const rows: BenchRow[] = [
     { metric: 'SQLite store, insert+complete, durable, 1 in flight (1 write per batch)', value: round(oldMedian, 0), unit: 'cmd/s', baseline: 'baseline' },
-    { metric: `SQLite store (group commit), ${options.inFlight} in flight`, value: round(median(sqlite), 0), unit: 'cmd/s', target: '> 1 in flight', baseline: `×${round(median(sqlite) / oldMedian, 2)}, ${round(median(sqliteBatch), 1)} writes/batch` },
+    {
+      metric: `SQLite store (group commit), ${options.inFlight} in flight`,
+      value: round(median(sqlite), 0),
+      unit: 'cmd/s',
+      target: '> 1 in flight',
+      baseline: `×${round(median(sqlite) / oldMedian, 2)}, ${round(median(sqliteBatch), 1)} writes/batch`,
+    },
     pgProblem === undefined
-      ? { metric: 'PostgreSQL store (group commit)', value: round(median(postgres), 0), unit: 'cmd/s', baseline: `×${round(median(postgres) / oldMedian, 2)} of SQLite 1 in flight, ${round(median(postgresBatch), 1)} writes/batch` }
+      ? {
+          metric: 'PostgreSQL store (group commit)',
+          value: round(median(postgres), 0),
+          unit: 'cmd/s',
+          baseline: `×${round(median(postgres) / oldMedian, 2)} of SQLite 1 in flight, ${round(median(postgresBatch), 1)} writes/batch`,
+        }
       : { metric: 'PostgreSQL store', value: 'skipped', unit: '', baseline: pgProblem },
   ];
   return { rows, json };

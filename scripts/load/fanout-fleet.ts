@@ -34,7 +34,9 @@ export async function finishFleetPing(topology: Topology, batchId: string, start
     }
     if (body.summary.done || Date.now() > until) {
       const allMs = Date.now() - startedMs;
-      const latencies = (body.targets as Array<{ state: string; updated_at: string }>).filter((target) => target.state === 'succeeded').map((target) => Date.parse(target.updated_at) - startedMs)
+      const latencies = (body.targets as Array<{ state: string; updated_at: string }>)
+        .filter((target) => target.state === 'succeeded')
+        .map((target) => Date.parse(target.updated_at) - startedMs)
         .sort((a, b) => a - b);
       return { batch_id: batchId, targets: body.summary.total, counts: body.summary.counts, p50_ms: round(percentile(latencies, 50), 0), p99_ms: round(percentile(latencies, 99), 0), all_ms: allMs };
     }

@@ -32,14 +32,21 @@ const HELP = `usage: npm run load -- --agents N [--hubs K] [--minutes M] [--fano
 const optionsSchema = z.object({
   agents: z.coerce.number().int().min(1).max(50_000, 'at most 50,000 agents'),
   hubs: z.coerce.number().int().min(1).max(16).default(1),
-  minutes: z.coerce.number().min(0).max(24 * 60).default(0),
+  minutes: z.coerce
+    .number()
+    .min(0)
+    .max(24 * 60)
+    .default(0),
   'fanout-connections': z.coerce.number().int().min(1).max(4096).default(256),
 });
 
 function parseOptions(): z.infer<typeof optionsSchema> {
   let values: Record<string, unknown>;
   try {
-    ({ values } = parseArgs({ options: { agents: { type: 'string' }, hubs: { type: 'string' }, minutes: { type: 'string' }, 'fanout-connections': { type: 'string' }, help: { type: 'boolean' } }, strict: true }));
+    ({ values } = parseArgs({
+      options: { agents: { type: 'string' }, hubs: { type: 'string' }, minutes: { type: 'string' }, 'fanout-connections': { type: 'string' }, help: { type: 'boolean' } },
+      strict: true,
+    }));
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n\n${HELP}`);
     process.exit(2);
@@ -156,7 +163,18 @@ try {
   printTable(`load: ${options.agents} agents, ${topology.description}`, rows);
   const outDir = join(REPO_ROOT, 'bench-results');
   mkdirSync(outDir, { recursive: true });
-  const json = { at: new Date().toISOString(), options, topology: topology.description, connect_s: round(connectS, 2), hub_uss_mb: { before: ussBefore, after: ussAfter, held: ussHeld }, uss_per_connection_kb: round(perConnectionKb, 2), reconnects, fanout, fleet_fanout: fleetFanout, failover };
+  const json = {
+    at: new Date().toISOString(),
+    options,
+    topology: topology.description,
+    connect_s: round(connectS, 2),
+    hub_uss_mb: { before: ussBefore, after: ussAfter, held: ussHeld },
+    uss_per_connection_kb: round(perConnectionKb, 2),
+    reconnects,
+    fanout,
+    fleet_fanout: fleetFanout,
+    failover,
+  };
   writeFileSync(join(outDir, `load-${options.agents}.json`), `${JSON.stringify(json, null, 2)}\n`);
 } finally {
   await fleet?.stop();

@@ -137,7 +137,8 @@ export class SimulatedAgent {
         const command = String(frame.command);
         const timestamp = new Date().toISOString();
         if (command === 'ping') send({ type: 'response', command_id: commandId, success: true, data: { message: 'pong', timestamp }, duration_ms: 0 });
-        else if (command === 'echo') send({ type: 'response', command_id: commandId, success: true, data: { echo: (frame.data as { message?: unknown } | undefined)?.message, timestamp }, duration_ms: 0 });
+        else if (command === 'echo')
+          send({ type: 'response', command_id: commandId, success: true, data: { echo: (frame.data as { message?: unknown } | undefined)?.message, timestamp }, duration_ms: 0 });
         else send({ type: 'response', command_id: commandId, success: false, data: {}, error: `the load tool's agent does not run ${command}`, error_code: 'unknown_command' });
         this.options.events.answered(this, command);
         return;
@@ -152,6 +153,18 @@ function heartbeat(): Record<string, unknown> {
   return {
     type: 'heartbeat',
     status: { uptime: 'running', timestamp: new Date().toISOString() },
-    system_metrics: { cpu_percent: 1, cpu_count: 2, memory_percent: 10, memory_used_gb: 0.5, memory_total_gb: 4, disk_percent: 20, disk_used_gb: 4, disk_total_gb: 20, net_bytes_sent: 0, net_bytes_recv: 0, load_1min: 0.1 },
+    system_metrics: {
+      cpu_percent: 1,
+      cpu_count: 2,
+      memory_percent: 10,
+      memory_used_gb: 0.5,
+      memory_total_gb: 4,
+      disk_percent: 20,
+      disk_used_gb: 4,
+      disk_total_gb: 20,
+      net_bytes_sent: 0,
+      net_bytes_recv: 0,
+      load_1min: 0.1,
+    },
   };
 }

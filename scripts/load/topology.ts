@@ -58,7 +58,9 @@ export const MAX_AGENTS_BEHIND_HAPROXY = 9_000;
 export async function startTopology(options: { hubs: number; agents: number; heartbeatIntervalS?: number }): Promise<Topology> {
   if (options.hubs > 1) {
     if (options.agents > MAX_AGENTS_BEHIND_HAPROXY) {
-      throw new Error(`--hubs ${options.hubs}: one HAProxy process carries at most ${MAX_AGENTS_BEHIND_HAPROXY} agents here (two descriptors each, 20,000 per process); use --agents ${MAX_AGENTS_BEHIND_HAPROXY} or fewer`);
+      throw new Error(
+        `--hubs ${options.hubs}: one HAProxy process carries at most ${MAX_AGENTS_BEHIND_HAPROXY} agents here (two descriptors each, 20,000 per process); use --agents ${MAX_AGENTS_BEHIND_HAPROXY} or fewer`,
+      );
     }
     return startHubGroup(options.hubs, options.agents, options.heartbeatIntervalS ?? 30);
   }
@@ -109,7 +111,24 @@ async function startHubGroup(count: number, agents: number, heartbeatIntervalS: 
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
       copyFileSync(join(dir.path, 'hub-0', 'admin-token'), join(dataDir, 'admin-token'));
     }
-    const args = ['--host', '127.0.0.1', '--port', String(ports[index]), '--data-dir', dataDir, '--log-level', 'warn', '--database', database.url, '--redis', redisUrl(), '--redis-prefix', prefix, '--heartbeat-interval-s', String(heartbeatIntervalS)];
+    const args = [
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(ports[index]),
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'warn',
+      '--database',
+      database.url,
+      '--redis',
+      redisUrl(),
+      '--redis-prefix',
+      prefix,
+      '--heartbeat-interval-s',
+      String(heartbeatIntervalS),
+    ];
     const hub = startProcess([HUB_CLI, 'hub', ...args]);
     await waitFor(async () => (await fetch(`http://127.0.0.1:${ports[index]}/api/health`).catch(() => undefined))?.ok, `hub ${index} to answer /api/health`, 60_000);
     hubs[index] = hub;

@@ -67,7 +67,11 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, opt
   if (options.sync === false) return;
   try {
     const dirFd = openSync(dirname(path), 'r');
-    try { fsyncSync(dirFd); } finally { closeSync(dirFd); }
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
   } catch {
     // Some filesystems refuse fsync on directories; the rename is still atomic.
   }
@@ -76,7 +80,11 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, opt
 async function syncDirectory(dir: string): Promise<void> {
   try {
     const handle = await open(dir, 'r');
-    try { await handle.sync(); } finally { await handle.close(); }
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
   } catch {
     // Some filesystems refuse fsync on directories; the rename is still atomic.
   }

@@ -9,10 +9,7 @@ import { escapeRawInJson } from './terminal-text.ts';
 
 export type { Logger };
 
-const SECRET_FIELDS = [
-  'api_key', 'apiKey', 'key', 'token', 'admin_token', 'adminToken', 'password', 'secret',
-  'authorization', 'Authorization', 'private_key', 'privateKey', 'identity',
-];
+const SECRET_FIELDS = ['api_key', 'apiKey', 'key', 'token', 'admin_token', 'adminToken', 'password', 'secret', 'authorization', 'Authorization', 'private_key', 'privateKey', 'identity'];
 
 /** Field paths pino masks: the field itself, one level down, and in request headers. */
 export const REDACT_PATHS = [

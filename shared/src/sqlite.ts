@@ -11,7 +11,7 @@ function silenceSqliteExperimentalWarning(): void {
   process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
     const text = typeof warning === 'string' ? warning : warning.message;
     const option = rest[0];
-    const type = typeof option === 'string' ? option : (option as { type?: string } | undefined)?.type ?? (warning instanceof Error ? warning.name : undefined);
+    const type = typeof option === 'string' ? option : ((option as { type?: string } | undefined)?.type ?? (warning instanceof Error ? warning.name : undefined));
     if (type === 'ExperimentalWarning' && /SQLite/i.test(text)) return;
     emitWarning(warning, ...rest);
   }) as typeof process.emitWarning;

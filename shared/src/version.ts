@@ -5,5 +5,4 @@ import pkg from '../../package.json' with { type: 'json' };
 declare const __TETHER_RELEASE_VERSION__: string | undefined;
 
 /** The tether version. */
-export const VERSION: string =
-  typeof __TETHER_RELEASE_VERSION__ === 'string' ? __TETHER_RELEASE_VERSION__ : pkg.version;
+export const VERSION: string = typeof __TETHER_RELEASE_VERSION__ === 'string' ? __TETHER_RELEASE_VERSION__ : pkg.version;

@@ -4,10 +4,25 @@ import assert from 'node:assert/strict';
 import { childEnv, withholdFromChildren } from '../src/child-env.ts';
 
 const parent = {
-  PATH: '/usr/bin:/bin', HOME: '/var/lib/tether', USER: 'tether', LANG: 'C.UTF-8', LC_ALL: 'C', TZ: 'UTC', TMPDIR: '/tmp',
-  TETHER_API_KEY: 'tk_live_0123456789abcdef', TETHER_STATE_DIR: '/var/lib/tether', MICROHACK_API_KEY: 'mh_0123456789abcdef',
-  AWS_SECRET_ACCESS_KEY: 'aws-secret', AWS_PROFILE: 'prod', PGPASSWORD: 'pg-ambient', PGHOST: '/run/postgresql', MYSQL_PWD: 'my-ambient',
-  SHOP_DB_PASSWORD: 'shop', SSH_AUTH_SOCK: '/run/ssh.sock', DOCKER_HOST: 'unix:///run/docker.sock', NODE_OPTIONS: '--require /x.js',
+  PATH: '/usr/bin:/bin',
+  HOME: '/var/lib/tether',
+  USER: 'tether',
+  LANG: 'C.UTF-8',
+  LC_ALL: 'C',
+  TZ: 'UTC',
+  TMPDIR: '/tmp',
+  TETHER_API_KEY: 'tk_live_0123456789abcdef',
+  TETHER_STATE_DIR: '/var/lib/tether',
+  MICROHACK_API_KEY: 'mh_0123456789abcdef',
+  AWS_SECRET_ACCESS_KEY: 'aws-secret',
+  AWS_PROFILE: 'prod',
+  PGPASSWORD: 'pg-ambient',
+  PGHOST: '/run/postgresql',
+  MYSQL_PWD: 'my-ambient',
+  SHOP_DB_PASSWORD: 'shop',
+  SSH_AUTH_SOCK: '/run/ssh.sock',
+  DOCKER_HOST: 'unix:///run/docker.sock',
+  NODE_OPTIONS: '--require /x.js',
   KEY_COPY: 'prefix-tk_live_0123456789abcdef',
 };
 
@@ -24,7 +39,7 @@ test('a tool kind adds its own settings, never a password', () => {
   assert.equal(childEnv({ parent, tool: 'mysql' }).MYSQL_PWD, undefined);
 });
 
-test('what the child\'s config sets or names is passed, except the agent key under any name', () => {
+test("what the child's config sets or names is passed, except the agent key under any name", () => {
   const env = childEnv({ parent, pass: ['AWS_PROFILE', 'TETHER_API_KEY', 'KEY_COPY', 'UNSET_ONE'], set: { PGPASSWORD: 'its-own', MICROHACK_API_KEY: 'x', PATH: '/opt/bin' } });
   assert.equal(env.AWS_PROFILE, 'prod');
   assert.equal(env.PGPASSWORD, 'its-own');

@@ -23,11 +23,14 @@ test('micro-hack aliases are accepted', () => {
 });
 
 test('errors name the field, its source and the fix', () => {
-  assert.throws(() => loadAgentConfig({ ...base, TETHER_SERVER_URL: 'ftp://x' }), (error: Error) => {
-    assert.ok(error instanceof ConfigError);
-    assert.match(error.message, /server_url \(env TETHER_SERVER_URL\): must be a URL starting with ws:\/\//);
-    return true;
-  });
+  assert.throws(
+    () => loadAgentConfig({ ...base, TETHER_SERVER_URL: 'ftp://x' }),
+    (error: Error) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, /server_url \(env TETHER_SERVER_URL\): must be a URL starting with ws:\/\//);
+      return true;
+    },
+  );
   assert.throws(() => loadAgentConfig({ TETHER_STATE_DIR: '/tmp/x', TETHER_CONFIG: '' }), /api_key: missing; set TETHER_API_KEY/);
 });
 

@@ -4,10 +4,43 @@ import assert from 'node:assert/strict';
 import { isSecretName, maskDeep, maskText, secretValuesIn, secretValuesInEnv } from '../src/redact.ts';
 
 test('secret names: keys, passwords, tokens; not where a secret lives, not public keys, not PWD', () => {
-  for (const name of ['api_key', 'apiKey', 'TETHER_API_KEY', 'PGPASSWORD', 'MYSQL_PWD', 'AWS_SECRET_ACCESS_KEY', 'GITHUB_TOKEN', 'DB_PASS', 'client_secret', 'password', 'SSH_KEY', 'key', 'authorization', 'SENTRY_DSN', 'identity']) {
+  for (const name of [
+    'api_key',
+    'apiKey',
+    'TETHER_API_KEY',
+    'PGPASSWORD',
+    'MYSQL_PWD',
+    'AWS_SECRET_ACCESS_KEY',
+    'GITHUB_TOKEN',
+    'DB_PASS',
+    'client_secret',
+    'password',
+    'SSH_KEY',
+    'key',
+    'authorization',
+    'SENTRY_DSN',
+    'identity',
+  ]) {
     assert.equal(isSecretName(name), true, name);
   }
-  for (const name of ['password_env', 'password_file', 'identity_file', 'key_id', 'agent_key_id', 'key_prefix', 'key_in_query', 'public_key', 'signing_key', 'PWD', 'OLDPWD', 'LANG', 'SSH_AUTH_SOCK', 'pass_env', 'keepalive', 'monkey']) {
+  for (const name of [
+    'password_env',
+    'password_file',
+    'identity_file',
+    'key_id',
+    'agent_key_id',
+    'key_prefix',
+    'key_in_query',
+    'public_key',
+    'signing_key',
+    'PWD',
+    'OLDPWD',
+    'LANG',
+    'SSH_AUTH_SOCK',
+    'pass_env',
+    'keepalive',
+    'monkey',
+  ]) {
     assert.equal(isSecretName(name), false, name);
   }
 });
@@ -38,8 +71,18 @@ test('values: every known secret (and its URL-encoded form) wherever it appears;
 
 test('maskDeep: secret-named fields masked at any depth, strings masked, dates and URLs kept readable', () => {
   const at = new Date('2026-01-02T03:04:05Z');
-  const masked = maskDeep({ env: { PGPASSWORD: 'x', LANG: 'C' }, deep: { a: { b: { c: { token: 't' } } } }, url: new URL('https://u:p@h/'), at, flag: { password: true }, list: ['ok secretvalue'] }, { secrets: ['secretvalue'] });
-  assert.deepEqual(masked, { env: { PGPASSWORD: '[redacted]', LANG: 'C' }, deep: { a: { b: { c: { token: '[redacted]' } } } }, url: 'https://u:[redacted]@h/', at: at.toJSON(), flag: { password: true }, list: ['ok [redacted]'] });
+  const masked = maskDeep(
+    { env: { PGPASSWORD: 'x', LANG: 'C' }, deep: { a: { b: { c: { token: 't' } } } }, url: new URL('https://u:p@h/'), at, flag: { password: true }, list: ['ok secretvalue'] },
+    { secrets: ['secretvalue'] },
+  );
+  assert.deepEqual(masked, {
+    env: { PGPASSWORD: '[redacted]', LANG: 'C' },
+    deep: { a: { b: { c: { token: '[redacted]' } } } },
+    url: 'https://u:[redacted]@h/',
+    at: at.toJSON(),
+    flag: { password: true },
+    list: ['ok [redacted]'],
+  });
   assert.deepEqual(maskDeep({ token: 't' }, { byName: false }), { token: 't' });
 });
 

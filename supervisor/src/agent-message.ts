@@ -7,9 +7,7 @@ export interface ReadyMessage {
   version: string | null;
 }
 
-export type ParsedAgentMessage =
-  | { ok: true; message: ReadyMessage; warning: string | null }
-  | { ok: false; problem: string };
+export type ParsedAgentMessage = { ok: true; message: ReadyMessage; warning: string | null } | { ok: false; problem: string };
 
 const VERSION_PATTERN = /^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$/;
 

@@ -117,7 +117,9 @@ function strictParse<T extends typeof RUN_FLAGS | typeof STATUS_FLAGS>(command: 
     return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
   } catch (error) {
     // parseArgs messages already name the flag ("Unknown option '--x'"); add what to do about it.
-    const known = Object.keys(options).map((flag) => `--${flag}`).join(', ');
+    const known = Object.keys(options)
+      .map((flag) => `--${flag}`)
+      .join(', ');
     throw new UsageError(`${command}: ${(error as Error).message}. Known flags: ${known}`);
   }
 }
@@ -207,10 +209,7 @@ function resolveAgentEntry(flag: string | undefined, env: NodeJS.ProcessEnv, sta
     return path;
   }
   // A release puts supervisor.mjs next to agent.mjs; in a checkout the agent is agent/src/main.ts.
-  const candidates = [
-    fileURLToPath(new URL('./agent.mjs', import.meta.url)),
-    fileURLToPath(new URL('../../agent/src/main.ts', import.meta.url)),
-  ];
+  const candidates = [fileURLToPath(new URL('./agent.mjs', import.meta.url)), fileURLToPath(new URL('../../agent/src/main.ts', import.meta.url))];
   const found = candidates.find(isFile);
   if (found === undefined) {
     throw new EnvironmentError(`no agent entry found (looked for ${candidates.join(' and ')}); pass --agent-entry PATH or set TETHER_AGENT_ENTRY`);

@@ -2,13 +2,7 @@
 // an exit code to an action.
 import { EXIT_STOP, EXIT_RESTART, EXIT_UPDATE, EXIT_REDEPLOY, EXIT_FATAL, EXIT_CONFIG } from '@tether/shared/exit-codes.ts';
 
-export type ExitAction =
-  | { kind: 'stop' }
-  | { kind: 'restart-now' }
-  | { kind: 'halt'; reason: string }
-  | { kind: 'restart-after-backoff' }
-  | { kind: 'update' }
-  | { kind: 'redeploy' };
+export type ExitAction = { kind: 'stop' } | { kind: 'restart-now' } | { kind: 'halt'; reason: string } | { kind: 'restart-after-backoff' } | { kind: 'update' } | { kind: 'redeploy' };
 
 export function actionForExit(code: number | null, signal: string | null): ExitAction {
   if (signal !== null || code === null) return { kind: 'restart-after-backoff' };

@@ -25,19 +25,20 @@ export function isLogLevel(value: string): value is LogLevel {
 
 export function createLogger(level: LogLevel = 'info', write: (line: string) => void = writeStdout): Logger {
   const threshold = LEVELS[level];
-  const logAt = (at: LogLevel): LogFn => (first: string | Record<string, unknown>, msg?: string): void => {
-    if (LEVELS[at] < threshold) return;
-    const [fields, text] = typeof first === 'string' ? [undefined, first] : [first, msg ?? ''];
-    const record = { time: new Date().toISOString(), level: LEVELS[at], pid: process.pid, name: 'supervisor', msg: text, ...fields };
-    write(`${safeStringify(record)}\n`);
-  };
+  const logAt =
+    (at: LogLevel): LogFn =>
+    (first: string | Record<string, unknown>, msg?: string): void => {
+      if (LEVELS[at] < threshold) return;
+      const [fields, text] = typeof first === 'string' ? [undefined, first] : [first, msg ?? ''];
+      const record = { time: new Date().toISOString(), level: LEVELS[at], pid: process.pid, name: 'supervisor', msg: text, ...fields };
+      write(`${safeStringify(record)}\n`);
+    };
   return { debug: logAt('debug'), info: logAt('info'), warn: logAt('warn'), error: logAt('error') };
 }
 
 function safeStringify(record: Record<string, unknown>): string {
   try {
-    return JSON.stringify(record, (_key, value: unknown) =>
-      value instanceof Error ? { type: value.name, message: value.message, stack: value.stack } : value);
+    return JSON.stringify(record, (_key, value: unknown) => (value instanceof Error ? { type: value.name, message: value.message, stack: value.stack } : value));
   } catch {
     return JSON.stringify({ time: record.time, level: record.level, pid: record.pid, name: 'supervisor', msg: String(record.msg) });
   }

@@ -46,7 +46,10 @@ function humanReadable(status: SupervisorStatus, alive: boolean): string {
     lines.push('agent:        not running');
   }
   lines.push(`version:      ${status.version ?? 'unknown'}${status.install ? ` (${status.install.kind === 'installed' ? 'installed' : 'base entry'})` : ''}`);
-  if (status.trial) lines.push(`update trial: ${status.trial.from ?? 'unknown'} -> ${status.trial.to}, ${status.trial.ready_at ? `ready since ${status.trial.ready_at}` : 'not ready yet'}, ${status.trial.crashes} crash(es)`);
+  if (status.trial)
+    lines.push(
+      `update trial: ${status.trial.from ?? 'unknown'} -> ${status.trial.to}, ${status.trial.ready_at ? `ready since ${status.trial.ready_at}` : 'not ready yet'}, ${status.trial.crashes} crash(es)`,
+    );
   if (status.crash_loop) lines.push('crash loop:   yes (the agent keeps crashing; restarts are backing off)');
   lines.push(`restarts:     ${status.restarts}`);
   if (status.last_exit) lines.push(`last exit:    ${status.last_exit.description} at ${status.last_exit.at}`);

@@ -71,13 +71,18 @@ export class Supervisor {
 
   /** Runs until the supervisor should exit; resolves with its exit code. */
   run(): Promise<number> {
-    const done = new Promise<number>((resolve) => { this.#resolveDone = resolve; });
-    this.#log.info({
-      agent_entry: this.#options.agentEntry,
-      state_dir: this.#options.stateDir,
-      backoff_cap_ms: this.#options.backoffCapMs,
-      stop_grace_ms: this.#options.stopGraceMs,
-    }, 'supervisor started');
+    const done = new Promise<number>((resolve) => {
+      this.#resolveDone = resolve;
+    });
+    this.#log.info(
+      {
+        agent_entry: this.#options.agentEntry,
+        state_dir: this.#options.stateDir,
+        backoff_cap_ms: this.#options.backoffCapMs,
+        stop_grace_ms: this.#options.stopGraceMs,
+      },
+      'supervisor started',
+    );
     this.#afterInstallWork(() => this.#versions.prepare(), false);
     return done;
   }

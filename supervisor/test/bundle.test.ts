@@ -21,13 +21,20 @@ test('the supervisor.mjs that scripts/build.ts ships runs agent.mjs from its own
   const env: NodeJS.ProcessEnv = { ...process.env, FAKE_AGENT_MARKER_DIR: markerDir, FAKE_AGENT_EXITS: '0' };
   delete env.TETHER_AGENT_ENTRY;
   const child = spawn(process.execPath, [join(dir, 'supervisor.mjs'), 'run', '--state-dir', join(dir, 'state')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
   let output = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; });
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
   const code = await new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)));
 
   assert.equal(code, 0);
-  assert.deepEqual((await readdir(markerDir)).filter((name) => name.startsWith('start-')), ['start-0000.json']);
+  assert.deepEqual(
+    (await readdir(markerDir)).filter((name) => name.startsWith('start-')),
+    ['start-0000.json'],
+  );
   const status = JSON.parse(await readFile(join(dir, 'state', 'supervisor.json'), 'utf8')) as { state: string; agent_entry: string };
   assert.equal(status.state, 'stopped');
   assert.equal(status.agent_entry, join(dir, 'agent.mjs'));

@@ -88,14 +88,22 @@ test('rule 4: a base entry with a newer version wins over the installed choice (
   // Inside the state dir the "base" is an installed version and never a candidate.
   assert.equal(decide({ base: { candidate: false, version: '9.0.0' } }).run, '1.0.0');
   // The switch of rule 3 still happens when the base then wins.
-  assert.deepEqual(decide({ installed: ['0.9.0', '1.0.0'], bad: ['1.0.0'], base: { candidate: true, version: '2.0.0' } }), { run: 'base', switchTo: '0.9.0', reason: 'newer-base', asked: ['record 0.9.0'] });
+  assert.deepEqual(decide({ installed: ['0.9.0', '1.0.0'], bad: ['1.0.0'], base: { candidate: true, version: '2.0.0' } }), {
+    run: 'base',
+    switchTo: '0.9.0',
+    reason: 'newer-base',
+    asked: ['record 0.9.0'],
+  });
   // Nothing verifies and the base has a version: the base, before rule 5.
   assert.deepEqual(decide({ records: { '1.0.0': 'damaged' }, base: { candidate: true, version: '0.1.0' } }), { run: 'base', switchTo: null, reason: 'nothing-verifies-base', asked: ['record 1.0.0'] });
 });
 
 test('rule 5: nothing verifies: the current version anyway when complete (even marked bad), else the base entry', () => {
   assert.deepEqual(decide({ installed: ['0.9.0', '1.0.0'], records: { '0.9.0': 'damaged', '1.0.0': 'damaged' } }), {
-    run: '1.0.0', switchTo: null, reason: 'nothing-verifies-current-anyway', asked: ['record 1.0.0', 'record 0.9.0', 'complete 1.0.0'],
+    run: '1.0.0',
+    switchTo: null,
+    reason: 'nothing-verifies-current-anyway',
+    asked: ['record 1.0.0', 'record 0.9.0', 'complete 1.0.0'],
   });
   assert.equal(decide({ bad: ['1.0.0'] }).reason, 'nothing-verifies-current-anyway');
   assert.deepEqual(decide({ records: { '1.0.0': 'damaged' }, complete: { '1.0.0': false } }), { run: 'base', switchTo: null, reason: 'nothing-usable', asked: ['record 1.0.0', 'complete 1.0.0'] });

@@ -44,7 +44,10 @@ test('exit 42 over and over right after starting: the supervisor falls back to b
   assert.equal((await supervisor.exited).code, 0);
 });
 
-for (const [code, reason] of [[99, 'agent key deleted or invalid (exit 99)'], [78, 'invalid configuration']] as const) {
+for (const [code, reason] of [
+  [99, 'agent key deleted or invalid (exit 99)'],
+  [78, 'invalid configuration'],
+] as const) {
   test(`exit ${code}: halted, never restarted, status says so, SIGTERM exits 0`, async (t) => {
     const supervisor = await startSupervisor({ env: { FAKE_AGENT_EXITS: String(code), TETHER_SUPERVISOR_BACKOFF_BASE_MS: '50' } });
     t.after(supervisor.cleanup);
@@ -73,9 +76,7 @@ for (const [code, reason] of [[99, 'agent key deleted or invalid (exit 99)'], [7
 }
 
 function backoffLines(logs: LogLine[]): { delay: number; window: number }[] {
-  return logs
-    .filter((line) => line.msg === 'restarting the agent after backoff')
-    .map((line) => ({ delay: line.delay_ms as number, window: line.backoff_window_ms as number }));
+  return logs.filter((line) => line.msg === 'restarting the agent after backoff').map((line) => ({ delay: line.delay_ms as number, window: line.backoff_window_ms as number }));
 }
 
 test('crash (exit 1): restarted with growing backoff windows, crashes recorded', async (t) => {
@@ -92,7 +93,10 @@ test('crash (exit 1): restarted with growing backoff windows, crashes recorded',
   const backoffs = backoffLines(supervisor.logs);
   assert.ok(backoffs.length >= 5);
   // Windows double from the base up to the cap; never shrink while crashes continue.
-  assert.deepEqual(backoffs.slice(0, 5).map((b) => b.window), [100, 200, 400, 800, 1000]);
+  assert.deepEqual(
+    backoffs.slice(0, 5).map((b) => b.window),
+    [100, 200, 400, 800, 1000],
+  );
   for (const backoff of backoffs) assert.ok(backoff.delay >= 0 && backoff.delay < backoff.window);
   // Each restart waited at least its drawn delay.
   for (let i = 1; i < starts.length && i <= backoffs.length; i += 1) {
@@ -126,7 +130,12 @@ test('an agent that stays up for the stable period resets the backoff', async (t
   await waitFor('four backoffs', () => backoffLines(supervisor.logs).length >= 4, 60_000);
   supervisor.child.kill('SIGTERM');
   await supervisor.exited;
-  assert.deepEqual(backoffLines(supervisor.logs).slice(0, 4).map((b) => b.window), [100, 100, 100, 100]);
+  assert.deepEqual(
+    backoffLines(supervisor.logs)
+      .slice(0, 4)
+      .map((b) => b.window),
+    [100, 100, 100, 100],
+  );
 });
 
 test('an uncaught exception in the agent is a crash', async (t) => {

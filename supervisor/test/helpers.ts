@@ -45,9 +45,7 @@ export async function startSupervisor(options: { env?: Record<string, string>; a
   const dir = await mkdtemp(join(tmpdir(), 'tether-supervisor-test-'));
   const stateDir = join(dir, 'state');
   const markerDir = join(dir, 'markers');
-  const child = spawn(process.execPath, [
-    SUPERVISOR_BIN, 'run', '--agent-entry', FAKE_AGENT, '--state-dir', stateDir, ...(options.args ?? []),
-  ], {
+  const child = spawn(process.execPath, [SUPERVISOR_BIN, 'run', '--agent-entry', FAKE_AGENT, '--state-dir', stateDir, ...(options.args ?? [])], {
     env: { ...process.env, FAKE_AGENT_MARKER_DIR: markerDir, TETHER_LOG_LEVEL: 'debug', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -66,7 +64,9 @@ export async function startSupervisor(options: { env?: Record<string, string>; a
       }
     }
   });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stderrText += chunk; });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderrText += chunk;
+  });
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
     child.on('exit', (code, signal) => resolve({ code, signal }));
   });
@@ -75,10 +75,8 @@ export async function startSupervisor(options: { env?: Record<string, string>; a
     const names = (await readdir(markerDir).catch(() => [] as string[])).filter((name) => name.startsWith('start-')).sort();
     return Promise.all(names.map(async (name) => JSON.parse(await readFile(join(markerDir, name), 'utf8')) as StartRecord));
   };
-  const sigterms = async (): Promise<number> =>
-    (await readdir(markerDir).catch(() => [] as string[])).filter((name) => name.startsWith('sigterm-')).length;
-  const status = async (): Promise<Record<string, unknown>> =>
-    JSON.parse(await readFile(join(stateDir, 'supervisor.json'), 'utf8')) as Record<string, unknown>;
+  const sigterms = async (): Promise<number> => (await readdir(markerDir).catch(() => [] as string[])).filter((name) => name.startsWith('sigterm-')).length;
+  const status = async (): Promise<Record<string, unknown>> => JSON.parse(await readFile(join(stateDir, 'supervisor.json'), 'utf8')) as Record<string, unknown>;
 
   const cleanup = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -130,24 +128,36 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
   const child = spawn(process.execPath, [SUPERVISOR_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
 /** Waits until the supervisor's status file reports the given state. */
 export function waitForState(supervisor: RunningSupervisor, state: string, timeoutMs?: number): Promise<Record<string, unknown>> {
-  return waitFor(`supervisor state ${state}`, async () => {
-    const status = await supervisor.status();
-    return status.state === state ? status : undefined;
-  }, timeoutMs);
+  return waitFor(
+    `supervisor state ${state}`,
+    async () => {
+      const status = await supervisor.status();
+      return status.state === state ? status : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /** Waits until an agent is running and has reported ready (so its signal handlers are installed). */
 export function waitForReadyAgent(supervisor: RunningSupervisor, timeoutMs?: number): Promise<StartRecord> {
-  return waitFor('a ready agent', async () => {
-    const status = await supervisor.status();
-    if (status.state !== 'running' || status.ready_at === null) return undefined;
-    return (await supervisor.starts()).find((start) => start.pid === status.agent_pid);
-  }, timeoutMs);
+  return waitFor(
+    'a ready agent',
+    async () => {
+      const status = await supervisor.status();
+      if (status.state !== 'running' || status.ready_at === null) return undefined;
+      return (await supervisor.starts()).find((start) => start.pid === status.agent_pid);
+    },
+    timeoutMs,
+  );
 }

@@ -27,5 +27,8 @@ test('lines below the level are dropped', () => {
   log.debug('no');
   log.info({ a: 1 }, 'no');
   log.warn('yes');
-  assert.deepEqual(lines.map((line) => line.msg), ['yes']);
+  assert.deepEqual(
+    lines.map((line) => line.msg),
+    ['yes'],
+  );
 });

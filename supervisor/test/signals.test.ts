@@ -39,10 +39,14 @@ test('SIGTERM while in backoff: no further start, exit 0', async (t) => {
   });
   t.after(supervisor.cleanup);
   // Jitter may draw a short delay; wait for a backoff that is still far away when SIGTERM arrives.
-  await waitFor('a long backoff', async () => {
-    const status = await supervisor.status();
-    return status.state === 'backoff' && Date.parse(String(status.next_start_at)) > Date.now() + 10_000;
-  }, 60_000);
+  await waitFor(
+    'a long backoff',
+    async () => {
+      const status = await supervisor.status();
+      return status.state === 'backoff' && Date.parse(String(status.next_start_at)) > Date.now() + 10_000;
+    },
+    60_000,
+  );
   const startsBefore = (await supervisor.starts()).length;
   supervisor.child.kill('SIGTERM');
   assert.equal((await supervisor.exited).code, 0);

@@ -31,7 +31,13 @@ test('console backups: back up to the hub, download in the browser, decrypt with
   t.after(() => hub.stop());
   const key = await hub.createKey('files-01', ['ping', 'backup', 'backup_read']);
   const config = join(dir.path, 'agent.yaml');
-  await writeFile(config, ['allow: [ping, backup, backup_read]', 'backup:', `  recipients: ["${recipient}"]`, '  targets:', '    site:', '      kind: files', `      roots: ["${site}"]`, '      alert_after_h: 26', ''].join('\n'), { mode: 0o600 });
+  await writeFile(
+    config,
+    ['allow: [ping, backup, backup_read]', 'backup:', `  recipients: ["${recipient}"]`, '  targets:', '    site:', '      kind: files', `      roots: ["${site}"]`, '      alert_after_h: 26', ''].join(
+      '\n',
+    ),
+    { mode: 0o600 },
+  );
   const stateDir = join(dir.path, 'agent');
   const supervisor = startSupervisor(agentEnv(hub, key.key, stateDir, { TETHER_CONFIG: config }), ['--state-dir', stateDir]);
   t.after(() => supervisor.stop('SIGKILL'));
@@ -114,7 +120,9 @@ test('console backups: back up to the hub, download in the browser, decrypt with
   const damaged = Buffer.from(stored);
   damaged.writeUInt8(damaged.readUInt8(damaged.length - 1) ^ 0xff, damaged.length - 1);
   await writeFile(storedPath, damaged);
-  const check = await fetch(`${hub.url}/api/artifacts/${key.id}/${id}/verify`, { method: 'POST', headers: { authorization: `Bearer ${hub.token}` } }).then((response) => response.json() as Promise<{ ok: boolean }>);
+  const check = await fetch(`${hub.url}/api/artifacts/${key.id}/${id}/verify`, { method: 'POST', headers: { authorization: `Bearer ${hub.token}` } }).then(
+    (response) => response.json() as Promise<{ ok: boolean }>,
+  );
   assert.equal(check.ok, false);
   await writeFile(storedPath, stored);
 

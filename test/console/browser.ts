@@ -60,4 +60,3 @@ export async function signIn(page: Page, token: string): Promise<void> {
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(OUTPUT_DIR, `${name}.png`), fullPage: true });
 }
-

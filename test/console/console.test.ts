@@ -73,7 +73,10 @@ test('console: sign in, fleet live, ping, a command, keys, CSRF and a hostile ho
     await page.locator(`tr[data-key-id="${key.id}"] a.hostname`).click();
     await page.getByRole('heading', { name: 'Ping' }).waitFor();
     await page.click('button[data-test="ping"]');
-    await page.locator('.ping-result').filter({ hasText: /pong in [\d.]+ ms/ }).waitFor();
+    await page
+      .locator('.ping-result')
+      .filter({ hasText: /pong in [\d.]+ ms/ })
+      .waitFor();
     const echo = page.locator('form[data-command="echo"]');
     await echo.locator('input[name="message"]').fill('hello from the console');
     await echo.locator('button[type="submit"]').click();
@@ -153,14 +156,20 @@ test('console: sign in, fleet live, ping, a command, keys, CSRF and a hostile ho
   await t.test('CSRF: a change with the session cookie but without the token is refused', async () => {
     const attempts = await page.evaluate(async () => {
       const post = (headers: Record<string, string>) =>
-        fetch('/api/agents/keys', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ name: 'forged' }) }).then(async (response) => ({ status: response.status, body: await response.text() }));
+        fetch('/api/agents/keys', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ name: 'forged' }) }).then(async (response) => ({
+          status: response.status,
+          body: await response.text(),
+        }));
       return { none: await post({}), wrong: await post({ 'x-csrf-token': 'forged-token' }) };
     });
     assert.equal(attempts.none.status, 403, attempts.none.body);
     assert.match(attempts.none.body, /CSRF token missing or wrong/);
     assert.equal(attempts.wrong.status, 403, attempts.wrong.body);
     const { body } = await hub.api('GET', '/api/agents/keys');
-    assert.equal(body.keys.some((item: { name: string }) => item.name === 'forged'), false);
+    assert.equal(
+      body.keys.some((item: { name: string }) => item.name === 'forged'),
+      false,
+    );
     // The bearer token needs no CSRF token (the CLI), as before the console.
     assert.equal((await hub.api('POST', '/api/agents/keys', { name: 'from-cli' })).status, 201);
   });
@@ -229,7 +238,10 @@ test('console: sign-in guessing is rate limited and a session expires', { skip }
     await signIn(page, hub.token);
     await page.getByRole('alert').filter({ hasText: 'too many sign-in attempts' }).waitFor();
     await screenshot(page, 'sign-in-rate-limited');
-    const status = await waitFor(async () => (await fetch(`${hub.url}/api/console/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: hub.token }) })).status, 'a 429');
+    const status = await waitFor(
+      async () => (await fetch(`${hub.url}/api/console/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: hub.token }) })).status,
+      'a 429',
+    );
     assert.equal(status, 429);
     // The CLI's bearer token is not locked out by the console's limit.
     assert.equal((await hub.api('GET', '/api/agents/keys')).status, 200);

@@ -31,18 +31,22 @@ before(async () => {
   await mkdir(root);
   await writeFile(join(root, 'index.html'), 'hello');
   const config = join(dir.path, 'agent.yaml');
-  await writeFile(config, [
-    'allow: [ping, backup, backup_read]',
-    'backup:',
-    `  recipients: [${JSON.stringify(recipient)}]`,
-    `  identity_file: ${JSON.stringify(identity)}`,
-    '  targets:',
-    `    fresh: { kind: files, roots: [${JSON.stringify(root)}], alert_after_h: 24 }`,
-    `    old: { kind: files, roots: [${JSON.stringify(root)}], alert_after_h: 0.0001 }`, // 0.36 s
-    `    never: { kind: files, roots: [${JSON.stringify(root)}], alert_after_h: 1 }`,
-    `    untracked: { kind: files, roots: [${JSON.stringify(root)}] }`,
-    '',
-  ].join('\n'), { mode: 0o600 });
+  await writeFile(
+    config,
+    [
+      'allow: [ping, backup, backup_read]',
+      'backup:',
+      `  recipients: [${JSON.stringify(recipient)}]`,
+      `  identity_file: ${JSON.stringify(identity)}`,
+      '  targets:',
+      `    fresh: { kind: files, roots: [${JSON.stringify(root)}], alert_after_h: 24 }`,
+      `    old: { kind: files, roots: [${JSON.stringify(root)}], alert_after_h: 0.0001 }`, // 0.36 s
+      `    never: { kind: files, roots: [${JSON.stringify(root)}], alert_after_h: 1 }`,
+      `    untracked: { kind: files, roots: [${JSON.stringify(root)}] }`,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
   env = agentEnv(hub, key.key, join(dir.path, 'state'), { TETHER_CONFIG: config });
   agent = startAgent(env);
   await waitForAgent(hub, key.id);
@@ -69,12 +73,16 @@ test('a target older than its alert_after_h, and one never backed up, are flagge
   // The next heartbeat carries the summary: the first one after a (re)start comes at once.
   await agent.stop();
   agent = startAgent(env);
-  const status = await waitFor(async () => {
-    const { status: code, body } = await hub.api('GET', '/api/backups/status');
-    assert.equal(code, 200);
-    const old = body.targets.find((item: any) => item.target === 'old');
-    return old?.last_success_at ? body : undefined;
-  }, 'the status to show the backups', 30_000);
+  const status = await waitFor(
+    async () => {
+      const { status: code, body } = await hub.api('GET', '/api/backups/status');
+      assert.equal(code, 200);
+      const old = body.targets.find((item: any) => item.target === 'old');
+      return old?.last_success_at ? body : undefined;
+    },
+    'the status to show the backups',
+    30_000,
+  );
   const byTarget = Object.fromEntries(status.targets.map((item: any) => [item.target, item]));
   assert.equal(status.stale, 2);
   assert.equal(byTarget.old.stale, true);
@@ -88,7 +96,13 @@ test('a target older than its alert_after_h, and one never backed up, are flagge
   assert.equal(byTarget.untracked.alert_after_h, null);
   assert.equal(byTarget.fresh.key_id, key.id);
   // Stale first.
-  assert.deepEqual(status.targets.slice(0, 2).map((item: any) => item.target).sort(), ['never', 'old']);
+  assert.deepEqual(
+    status.targets
+      .slice(0, 2)
+      .map((item: any) => item.target)
+      .sort(),
+    ['never', 'old'],
+  );
 
   const unauthenticated = await fetch(`${hub.url}/api/backups/status`);
   assert.equal(unauthenticated.status, 401);

@@ -45,16 +45,7 @@ before(async () => {
   const config = join(dir.path, 'agent.yaml');
   await writeFile(
     config,
-    [
-      'allow: [ping, backup, backup_read]',
-      'backup:',
-      `  recipients: ["${publicKey}"]`,
-      '  targets:',
-      '    site:',
-      '      kind: files',
-      `      roots: ["${site}"]`,
-      '',
-    ].join('\n'),
+    ['allow: [ping, backup, backup_read]', 'backup:', `  recipients: ["${publicKey}"]`, '  targets:', '    site:', '      kind: files', `      roots: ["${site}"]`, ''].join('\n'),
     { mode: 0o600 },
   );
   agent = startAgent(agentEnv(hub, key.key, state, { TETHER_CONFIG: config }));
@@ -83,9 +74,18 @@ test('backup to the hub: streamed, the hub stores the artifact, sha256 matches, 
   const stored = await readFile(join(hub.dataDir, 'artifacts', keyId, artifact.id));
   assert.equal(createHash('sha256').update(stored).digest('hex'), artifact.sha256);
   const names = listTar(stored);
-  assert.ok(names.some((name) => name.endsWith('index.html')), names.join(', '));
-  assert.ok(names.some((name) => name.endsWith('café ☕.txt')), 'unicode names kept');
-  assert.ok(names.some((name) => name.endsWith('uploads/empty/')), 'empty directories kept');
+  assert.ok(
+    names.some((name) => name.endsWith('index.html')),
+    names.join(', '),
+  );
+  assert.ok(
+    names.some((name) => name.endsWith('café ☕.txt')),
+    'unicode names kept',
+  );
+  assert.ok(
+    names.some((name) => name.endsWith('uploads/empty/')),
+    'empty directories kept',
+  );
 
   const listed = await command(hub, keyId, 'backup_list', { target: 'site' });
   assert.ok(listed.body.result.data.artifacts.some((item: any) => item.id === artifact.id));

@@ -35,7 +35,10 @@ test('npm start: hub and supervised agent come up, the printed commands work, Ct
     const sendLine = demo.lines.find((line) => line.includes('tether send') && line.includes(' ping '));
     assert.ok(sendLine, output);
     // Run the printed command as a user would (through the tether CLI).
-    const args = sendLine.trim().replace(/^npx tether /, '').split(/\s+/);
+    const args = sendLine
+      .trim()
+      .replace(/^npx tether /, '')
+      .split(/\s+/);
     const { stdout } = await promisify(execFile)(process.execPath, [HUB_CLI, ...args], { cwd: process.cwd() });
     assert.match(stdout, /"message": "pong"/);
 

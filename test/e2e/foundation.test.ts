@@ -219,7 +219,10 @@ test('secrets never reach a log line: agent key and admin token', async () => {
   await command(hub, key.id, 'echo', { message: 'plain text' });
   await hub.api('GET', '/api/agents/keys');
   const secrets = [key.key, hub.token];
-  for (const [name, lines] of [['supervisor+agent', supervisor.lines], ['hub', hub.process.lines]] as const) {
+  for (const [name, lines] of [
+    ['supervisor+agent', supervisor.lines],
+    ['hub', hub.process.lines],
+  ] as const) {
     assert.ok(lines.length > 0, `${name} logged something`);
     for (const line of lines) for (const secret of secrets) assert.ok(!line.includes(secret), `${name} logged a secret: ${line}`);
   }

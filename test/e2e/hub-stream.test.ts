@@ -68,16 +68,20 @@ before(async () => {
   await mkdir(root);
   await writeFile(join(root, 'random.bin'), randomBytes(3 << 20)); // incompressible: 3 MiB on the wire
   const config = join(dir.path, 'agent.yaml');
-  await writeFile(config, [
-    'allow: [ping, backup, backup_read]',
-    'allow_insecure: true',
-    'backup:',
-    '  recipients: [age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p]',
-    '  spool_retry_s: 1',
-    '  targets:',
-    `    data: { kind: files, roots: [${JSON.stringify(root)}] }`,
-    '',
-  ].join('\n'), { mode: 0o600 });
+  await writeFile(
+    config,
+    [
+      'allow: [ping, backup, backup_read]',
+      'allow_insecure: true',
+      'backup:',
+      '  recipients: [age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p]',
+      '  spool_retry_s: 1',
+      '  targets:',
+      `    data: { kind: files, roots: [${JSON.stringify(root)}] }`,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
   agent = startAgent(agentEnv({ wsUrl: `ws://127.0.0.1:${port}` }, key.key, join(dir.path, 'state'), { TETHER_CONFIG: config }));
   await waitForAgent(hub, keyId);
 });
@@ -111,17 +115,30 @@ test('a stream cut in the middle stores nothing; the local spool uploads once th
   await waitFor(() => cuts >= 2 || undefined, 'the spool uploader to try (and be cut) again', 30_000);
   const during = await hubFiles();
   assert.equal(during.includes(artifact.id), false, during.join(', '));
-  assert.equal(during.some((name) => name.startsWith(`${artifact.id}.streamed`)), false, during.join(', '));
+  assert.equal(
+    during.some((name) => name.startsWith(`${artifact.id}.streamed`)),
+    false,
+    during.join(', '),
+  );
 
   mode = 'pass';
   const stored = join(hub.dataDir, 'artifacts', keyId, artifact.id);
   await waitFor(() => existsSync(stored) || undefined, 'the spooled artifact at the hub', 60_000);
-  assert.equal(createHash('sha256').update(await readFile(stored)).digest('hex'), artifact.sha256);
-  const listed = await waitFor(async () => {
-    const answer = await command(hub, keyId, 'backup_list', { target: 'data' });
-    const entry = answer.body.result?.data?.artifacts?.find((item: any) => item.id === artifact.id);
-    return entry && !entry.pending_upload ? entry : undefined;
-  }, 'the manifest to record the upload', 30_000);
+  assert.equal(
+    createHash('sha256')
+      .update(await readFile(stored))
+      .digest('hex'),
+    artifact.sha256,
+  );
+  const listed = await waitFor(
+    async () => {
+      const answer = await command(hub, keyId, 'backup_list', { target: 'data' });
+      const entry = answer.body.result?.data?.artifacts?.find((item: any) => item.id === artifact.id);
+      return entry && !entry.pending_upload ? entry : undefined;
+    },
+    'the manifest to record the upload',
+    30_000,
+  );
   assert.equal(listed.stored_locally, false);
   assert.match(listed.location, /^hub:/);
   assert.equal(existsSync(localPath), false, 'the spooled copy is removed after the upload');
@@ -139,13 +156,18 @@ test('with the hub reachable, the backup streams straight to it and nothing is w
   const stored = await readFile(join(hub.dataDir, 'artifacts', keyId, artifact.id));
   assert.equal(createHash('sha256').update(stored).digest('hex'), artifact.sha256);
   const local = await readdir(join(dir.path, 'state', 'backups', 'data'));
-  assert.deepEqual(local.filter((name) => name.startsWith(artifact.id)), [`${artifact.id}.json`], 'only the manifest is kept on the host');
+  assert.deepEqual(
+    local.filter((name) => name.startsWith(artifact.id)),
+    [`${artifact.id}.json`],
+    'only the manifest is kept on the host',
+  );
 });
 
 test('the hub keeps a streamed upload only when the commit names its sha256', async () => {
   const keyOf = await hub.createKey('hand-made', ['ping']);
   const put = (id: string, body: Buffer) => fetch(`${hub.url}/api/agents/artifacts/${id}`, { method: 'PUT', headers: { authorization: `Bearer ${keyOf.key}`, 'x-tether-sha256': 'streamed' }, body });
-  const commit = (id: string, sha256: string) => fetch(`${hub.url}/api/agents/artifacts/${id}/commit`, { method: 'POST', headers: { authorization: `Bearer ${keyOf.key}`, 'content-type': 'application/json' }, body: JSON.stringify({ sha256 }) });
+  const commit = (id: string, sha256: string) =>
+    fetch(`${hub.url}/api/agents/artifacts/${id}/commit`, { method: 'POST', headers: { authorization: `Bearer ${keyOf.key}`, 'content-type': 'application/json' }, body: JSON.stringify({ sha256 }) });
   const bytes = randomBytes(4096);
   const good = createHash('sha256').update(bytes).digest('hex');
   const dirOf = join(hub.dataDir, 'artifacts', keyOf.id);
@@ -175,7 +197,8 @@ test('two streamed uploads of one key run side by side (a stream reserves only w
       controller.close();
     },
   });
-  const put = (id: string, body: ReadableStream<Uint8Array> | Buffer) => fetch(`${hub.url}/api/agents/artifacts/${id}`, { method: 'PUT', headers: { authorization: `Bearer ${keyOf.key}`, 'x-tether-sha256': 'streamed' }, body, duplex: 'half' } as RequestInit);
+  const put = (id: string, body: ReadableStream<Uint8Array> | Buffer) =>
+    fetch(`${hub.url}/api/agents/artifacts/${id}`, { method: 'PUT', headers: { authorization: `Bearer ${keyOf.key}`, 'x-tether-sha256': 'streamed' }, body, duplex: 'half' } as RequestInit);
   const slow = put('x-20261201T000000Z-0000000c', slowBody);
   await waitFor(() => release, 'the first stream to be under way', 10_000);
   await new Promise((resolve) => setTimeout(resolve, 200)); // its first bytes are at the hub

@@ -52,24 +52,32 @@ before(async () => {
   verifyKey = await hub.createKey('verify-host', ['ping', 'backup_read', 'verify_host']);
 
   const backupConfig = join(dir.path, 'backup-host.yaml');
-  await writeFile(backupConfig, [
-    'allow: [ping, backup, backup_read]',
-    'backup:',
-    `  recipients: [${JSON.stringify(recipient)}]`, // no identity here: this host cannot decrypt
-    '  targets:',
-    `    app: { kind: postgres, url: "postgres://postgres@127.0.0.1:5432", databases: [${DB}] }`,
-    '',
-  ].join('\n'), { mode: 0o600 });
+  await writeFile(
+    backupConfig,
+    [
+      'allow: [ping, backup, backup_read]',
+      'backup:',
+      `  recipients: [${JSON.stringify(recipient)}]`, // no identity here: this host cannot decrypt
+      '  targets:',
+      `    app: { kind: postgres, url: "postgres://postgres@127.0.0.1:5432", databases: [${DB}] }`,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
   const verifyConfig = join(dir.path, 'verify-host.yaml');
-  await writeFile(verifyConfig, [
-    'allow: [ping, backup_read]',
-    'backup:',
-    `  identity_file: ${JSON.stringify(identity)}`,
-    '  scratch:',
-    '    postgres: { url: "postgres://postgres@127.0.0.1:5432" }',
-    `    dir: ${JSON.stringify(join(dir.path, 'scratch'))}`,
-    '',
-  ].join('\n'), { mode: 0o600 });
+  await writeFile(
+    verifyConfig,
+    [
+      'allow: [ping, backup_read]',
+      'backup:',
+      `  identity_file: ${JSON.stringify(identity)}`,
+      '  scratch:',
+      '    postgres: { url: "postgres://postgres@127.0.0.1:5432" }',
+      `    dir: ${JSON.stringify(join(dir.path, 'scratch'))}`,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
   await mkdir(join(dir.path, 'scratch'));
   agents.push(startAgent(agentEnv(hub, backupKey.key, join(dir.path, 'backup-state'), { TETHER_CONFIG: backupConfig })));
   agents.push(startAgent(agentEnv(hub, verifyKey.key, join(dir.path, 'verify-state'), { TETHER_CONFIG: verifyConfig })));
@@ -115,7 +123,7 @@ for (const from of ['hub', 's3'] as const) {
   });
 }
 
-test('a key without the verify_host grant cannot fetch another key\'s artifact', async (t) => {
+test("a key without the verify_host grant cannot fetch another key's artifact", async (t) => {
   if (!pgReady) return t.skip('no PostgreSQL');
   const made = await ok(backupKey.id, 'backup', { target: 'app', destination: 'hub' });
   for (const path of [`/api/agents/verify/artifacts/${verifyKey.id}/${made.id}`, `/api/agents/verify/artifacts/${backupKey.id}/${made.id}/manifest`]) {

@@ -25,7 +25,11 @@ after(async () => {
 });
 
 const anyValue = fc.oneof(nastyString(40), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), jsonish(), fc.array(nastyString(12), { maxLength: 4 }));
-const url = fc.oneof(fc.constantFrom('ws://127.0.0.1:9', 'wss://hub.example.invalid', 'http://10.255.255.1:7070', 'ftp://x', 'ws://user:pw@127.0.0.1:9/?api_key=k', 'ws://[::1]:9/ws/agent', 'ws://'), fc.webUrl(), nastyString(40));
+const url = fc.oneof(
+  fc.constantFrom('ws://127.0.0.1:9', 'wss://hub.example.invalid', 'http://10.255.255.1:7070', 'ftp://x', 'ws://user:pw@127.0.0.1:9/?api_key=k', 'ws://[::1]:9/ws/agent', 'ws://'),
+  fc.webUrl(),
+  nastyString(40),
+);
 
 /** The config's own keys, each with values of the right type or of any other. */
 const configDocument = fc.record(
@@ -38,19 +42,67 @@ const configDocument = fc.record(
     heartbeat_interval_s: fc.oneof(fc.integer({ min: -5, max: 5000 }), anyValue),
     queue: fc.oneof(fc.record({ workers: fc.oneof(fc.integer({ min: -1, max: 100 }), anyValue), max_queued: fc.oneof(fc.integer(), anyValue) }, { requiredKeys: [] }), anyValue),
     command_timeout_s: fc.oneof(fc.double(), anyValue),
-    transport: fc.oneof(fc.record({ force_http: anyValue, ws_probe_interval_s: anyValue, frame_timeout_s: anyValue, long_poll_wait_s: anyValue, http_fallback: anyValue }, { requiredKeys: [] }), anyValue),
+    transport: fc.oneof(
+      fc.record({ force_http: anyValue, ws_probe_interval_s: anyValue, frame_timeout_s: anyValue, long_poll_wait_s: anyValue, http_fallback: anyValue }, { requiredKeys: [] }),
+      anyValue,
+    ),
     signing: fc.oneof(fc.record({ public_key: fc.oneof(fc.constantFrom('AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', 'AAAA'), anyValue) }, { requiredKeys: [] }), anyValue),
     keepalive: anyValue,
     journal: fc.oneof(fc.record({ retention_h: anyValue, max_entries: anyValue }, { requiredKeys: [] }), anyValue),
     update: fc.oneof(fc.record({ allow_downgrade: anyValue, skip: anyValue }, { requiredKeys: [] }), anyValue),
     release_keys: fc.oneof(fc.array(nastyString(50), { maxLength: 3 }), anyValue),
     actions: fc.oneof(
-      fc.dictionary(nastyString(12), fc.record({ argv: fc.oneof(fc.array(nastyString(20), { maxLength: 4 }), anyValue), args: fc.oneof(fc.dictionary(nastyString(8), fc.record({ pattern: fc.oneof(fc.constantFrom('[a-z]+', '(', '.*', '(a+)+$'), anyValue), paths_under: anyValue }, { requiredKeys: [] }), { maxKeys: 2 }), anyValue), cwd: anyValue, env: anyValue, pass_env: anyValue, timeout_s: anyValue }, { requiredKeys: [] }), { maxKeys: 2 }),
+      fc.dictionary(
+        nastyString(12),
+        fc.record(
+          {
+            argv: fc.oneof(fc.array(nastyString(20), { maxLength: 4 }), anyValue),
+            args: fc.oneof(
+              fc.dictionary(nastyString(8), fc.record({ pattern: fc.oneof(fc.constantFrom('[a-z]+', '(', '.*', '(a+)+$'), anyValue), paths_under: anyValue }, { requiredKeys: [] }), { maxKeys: 2 }),
+              anyValue,
+            ),
+            cwd: anyValue,
+            env: anyValue,
+            pass_env: anyValue,
+            timeout_s: anyValue,
+          },
+          { requiredKeys: [] },
+        ),
+        { maxKeys: 2 },
+      ),
       anyValue,
     ),
     git_pull: anyValue,
     docker_restart: anyValue,
-    backup: fc.oneof(fc.record({ recipients: anyValue, targets: fc.oneof(fc.dictionary(nastyString(10), fc.record({ kind: fc.oneof(fc.constantFrom('files', 'postgres', 'mysql', 'sqlite', 'command'), anyValue), paths: anyValue, url: anyValue, schedule: fc.oneof(fc.constantFrom('61 * * * *', '@yearly', '30 2 * * *'), anyValue) }, { requiredKeys: [] }), { maxKeys: 2 }), anyValue), compression: anyValue, retention: anyValue, restore_enabled: anyValue, identity_file: anyValue }, { requiredKeys: [] }), anyValue),
+    backup: fc.oneof(
+      fc.record(
+        {
+          recipients: anyValue,
+          targets: fc.oneof(
+            fc.dictionary(
+              nastyString(10),
+              fc.record(
+                {
+                  kind: fc.oneof(fc.constantFrom('files', 'postgres', 'mysql', 'sqlite', 'command'), anyValue),
+                  paths: anyValue,
+                  url: anyValue,
+                  schedule: fc.oneof(fc.constantFrom('61 * * * *', '@yearly', '30 2 * * *'), anyValue),
+                },
+                { requiredKeys: [] },
+              ),
+              { maxKeys: 2 },
+            ),
+            anyValue,
+          ),
+          compression: anyValue,
+          retention: anyValue,
+          restore_enabled: anyValue,
+          identity_file: anyValue,
+        },
+        { requiredKeys: [] },
+      ),
+      anyValue,
+    ),
     compat: anyValue,
     durability: anyValue,
   },

@@ -42,7 +42,17 @@ const received: Record<string, any>[] = [];
 const allowedEffects = new Set<string>();
 
 function connectedFrame(signingKey = signing.publicKey): Record<string, unknown> {
-  return { type: 'connected', message: 'fuzz hub', agent_key_id: 'k-fuzz', permissions: GRANT, timestamp: new Date().toISOString(), protocol: 1, session_id: 's', heartbeat_interval_s: 30, signing_key: signingKey };
+  return {
+    type: 'connected',
+    message: 'fuzz hub',
+    agent_key_id: 'k-fuzz',
+    permissions: GRANT,
+    timestamp: new Date().toISOString(),
+    protocol: 1,
+    session_id: 's',
+    heartbeat_interval_s: 30,
+    signing_key: signingKey,
+  };
 }
 
 function signedCommand(fields: { command_id: string; command: string; data?: unknown; deadline?: string; timeout_s?: number }, timestamp = new Date().toISOString()): Record<string, unknown> {
@@ -63,16 +73,19 @@ before(async () => {
   dir = await tempDir('fuzz-agent-frames');
   marker = join(dir.path, 'effects');
   const configPath = join(dir.path, 'agent.yaml');
-  await writeFile(configPath, [
-    `allow: [${GRANT.join(', ')}]`,
-    'actions:',
-    '  effect:',
-    `    argv: [${JSON.stringify(process.execPath)}, ${JSON.stringify(EFFECT)}, ${JSON.stringify(marker)}, "{id}", "1", "0"]`,
-    '    args:',
-    '      id: { pattern: "[a-z0-9-]{1,40}" }',
-    `signing:\n  public_key: ${signing.publicKey}`,
-    '',
-  ].join('\n'));
+  await writeFile(
+    configPath,
+    [
+      `allow: [${GRANT.join(', ')}]`,
+      'actions:',
+      '  effect:',
+      `    argv: [${JSON.stringify(process.execPath)}, ${JSON.stringify(EFFECT)}, ${JSON.stringify(marker)}, "{id}", "1", "0"]`,
+      '    args:',
+      '      id: { pattern: "[a-z0-9-]{1,40}" }',
+      `signing:\n  public_key: ${signing.publicKey}`,
+      '',
+    ].join('\n'),
+  );
   // The hub's HTTP side (update, downloads) answers 404 to whatever the fuzzed commands ask for.
   httpServer = createServer((_request, response) => response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not here"}'));
   server = new WebSocketServer({ server: httpServer });
@@ -109,12 +122,56 @@ after(async () => {
   await dir?.remove();
 });
 
-const COMMANDS = ['ping', 'echo', 'info', 'metrics', 'capabilities', 'exec', 'git_pull', 'docker_restart', 'backup', 'backup_list', 'backup_download', 'backup_verify', 'backup_prune', 'restore', 'update', 'update_agent', 'restart', 'redeploy', 'uninstall'];
-const timestampish = fc.oneof({ arbitrary: fc.constant('now'), weight: 6 }, fc.constantFrom('2026-11-22T04:34:36.867800', '1970-01-01T00:00:00Z', '9999-12-31T23:59:59Z', 'soon'), fc.date({ noInvalidDate: true }).map((date) => date.toISOString()), nastyString(20));
-const execData = fc.record({ action: fc.oneof({ arbitrary: fc.constant('effect'), weight: 3 }, nastyString(16)), args: fc.oneof(fc.record({ id: fc.oneof(fc.stringMatching(/^[a-z0-9-]{1,40}$/), nastyString(50)) }, { requiredKeys: [] }), jsonish()) }, { requiredKeys: [] });
+const COMMANDS = [
+  'ping',
+  'echo',
+  'info',
+  'metrics',
+  'capabilities',
+  'exec',
+  'git_pull',
+  'docker_restart',
+  'backup',
+  'backup_list',
+  'backup_download',
+  'backup_verify',
+  'backup_prune',
+  'restore',
+  'update',
+  'update_agent',
+  'restart',
+  'redeploy',
+  'uninstall',
+];
+const timestampish = fc.oneof(
+  { arbitrary: fc.constant('now'), weight: 6 },
+  fc.constantFrom('2026-11-22T04:34:36.867800', '1970-01-01T00:00:00Z', '9999-12-31T23:59:59Z', 'soon'),
+  fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+  nastyString(20),
+);
+const execData = fc.record(
+  {
+    action: fc.oneof({ arbitrary: fc.constant('effect'), weight: 3 }, nastyString(16)),
+    args: fc.oneof(fc.record({ id: fc.oneof(fc.stringMatching(/^[a-z0-9-]{1,40}$/), nastyString(50)) }, { requiredKeys: [] }), jsonish()),
+  },
+  { requiredKeys: [] },
+);
 const commandData = fc.oneof(
   { arbitrary: execData, weight: 3 },
-  fc.record({ message: nastyString(), target: nastyString(20), id: nastyString(20), keep: fc.oneof(fc.integer(), nastyString(4)), version: fc.oneof(fc.constantFrom('latest', '0.0.1', '99.0.0'), nastyString(12)), repository_path: nastyString(40), container_name: nastyString(20), branch: nastyString(20), destination: nastyString(8) }, { requiredKeys: [] }),
+  fc.record(
+    {
+      message: nastyString(),
+      target: nastyString(20),
+      id: nastyString(20),
+      keep: fc.oneof(fc.integer(), nastyString(4)),
+      version: fc.oneof(fc.constantFrom('latest', '0.0.1', '99.0.0'), nastyString(12)),
+      repository_path: nastyString(40),
+      container_name: nastyString(20),
+      branch: nastyString(20),
+      destination: nastyString(8),
+    },
+    { requiredKeys: [] },
+  ),
   jsonish(),
 );
 
@@ -138,11 +195,31 @@ const hubFrame = fc.oneof(
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('cancel' as const), id: fc.oneof(fc.constant('repeat'), nastyString(30)), signed: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('ack' as const), ids: fc.array(fc.oneof(fc.constant('repeat'), nastyString(30)), { maxLength: 3 }), signed: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('permissions' as const), permissions: fc.oneof(fc.subarray(GRANT), fc.array(nastyString(12), { maxLength: 4 }), jsonish()), signed: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('raw' as const), frame: fc.oneof(
-    fc.record({ type: fc.constantFrom('connected', 'registered', 'error', 'heartbeat_ack', 'hello', ''), message: nastyString(), agent_id: nastyString(20), permissions: fc.oneof(fc.array(nastyString(10), { maxLength: 3 }), jsonish()), protocol: fc.oneof(fc.constant(1), fc.integer()), heartbeat_interval_s: fc.oneof(fc.double(), fc.integer(), nastyString(4)), signing_key: fc.constantFrom(signing.publicKey, signing.publicKey, other.publicKey, 'AAAA', '') }, { requiredKeys: ['type'] }),
-    jsonish(),
-  ) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('permissions' as const), permissions: fc.oneof(fc.subarray(GRANT), fc.array(nastyString(12), { maxLength: 4 }), jsonish()), signed: fc.boolean() }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('raw' as const),
+      frame: fc.oneof(
+        fc.record(
+          {
+            type: fc.constantFrom('connected', 'registered', 'error', 'heartbeat_ack', 'hello', ''),
+            message: nastyString(),
+            agent_id: nastyString(20),
+            permissions: fc.oneof(fc.array(nastyString(10), { maxLength: 3 }), jsonish()),
+            protocol: fc.oneof(fc.constant(1), fc.integer()),
+            heartbeat_interval_s: fc.oneof(fc.double(), fc.integer(), nastyString(4)),
+            signing_key: fc.constantFrom(signing.publicKey, signing.publicKey, other.publicKey, 'AAAA', ''),
+          },
+          { requiredKeys: ['type'] },
+        ),
+        jsonish(),
+      ),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('text' as const), text: fc.oneof(fc.string({ maxLength: 200 }), fc.constantFrom('{', 'null', '[]', '"command"', '{"type":"command"}')) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('bytes' as const), bytes: fc.uint8Array({ maxLength: 200 }) }) },
 );
@@ -162,7 +239,13 @@ function send(ws: WebSocket, frame: HubFrame): { commandId?: string; signedExecI
     case 'command': {
       const commandId = frame.id === 'fresh' ? `fz-${process.pid}-${++serial}` : frame.id === 'repeat' ? lastId : (frame.id as string | number);
       lastId = String(commandId);
-      const fields = { command_id: String(commandId), command: frame.command, data: frame.data, deadline: frame.deadline === undefined ? undefined : resolveTimestamp(frame.deadline), timeout_s: frame.timeout_s };
+      const fields = {
+        command_id: String(commandId),
+        command: frame.command,
+        data: frame.data,
+        deadline: frame.deadline === undefined ? undefined : resolveTimestamp(frame.deadline),
+        timeout_s: frame.timeout_s,
+      };
       const timestamp = resolveTimestamp(frame.timestamp);
       let message: Record<string, unknown> = signedCommand(fields, timestamp);
       if (frame.signature === 'wrong-key') message.signature = signEd25519(other.privateKeyPem, commandPayload({ ...fields, timestamp }, KEY_SHA256));
@@ -240,7 +323,11 @@ test('every frame a hub can send: the agent stays up, answers, runs only what is
       }
       const effects = existsSync(marker) ? readFileSync(marker, 'utf8').split('\n').filter(Boolean) : [];
       for (const effect of effects) assert.ok(allowedEffects.has(effect), `effect ${effect} ran without a correctly signed, successful exec`);
-      assert.deepEqual(agent.lines.filter((line) => /"level":60/.test(line)), [], 'the agent logged a fatal error');
+      assert.deepEqual(
+        agent.lines.filter((line) => /"level":60/.test(line)),
+        [],
+        'the agent logged a fatal error',
+      );
     },
     { boundedRuns: 25, shareOfFile: 1 },
   );

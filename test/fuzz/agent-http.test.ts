@@ -86,7 +86,8 @@ async function handle(request: IncomingMessage, response: ServerResponse): Promi
   }
   if (path === '/api/agents/heartbeat') {
     const parsed = JSON.parse(body || '{}') as Record<string, unknown>;
-    if (parsed.connection_mode === 'http_polling') return answer(response, json({ ok: true, agent_id: parsed.agent_id, permissions: GRANT, protocol: 1, signing_key: signing.publicKey, poll_interval_s: 1 }));
+    if (parsed.connection_mode === 'http_polling')
+      return answer(response, json({ ok: true, agent_id: parsed.agent_id, permissions: GRANT, protocol: 1, signing_key: signing.publicKey, poll_interval_s: 1 }));
     return answer(response, json({ ok: true }));
   }
   if (path === '/api/agents/result') {
@@ -102,16 +103,19 @@ before(async () => {
   dir = await tempDir('fuzz-agent-http');
   marker = join(dir.path, 'effects');
   const configPath = join(dir.path, 'agent.yaml');
-  await writeFile(configPath, [
-    `allow: [${GRANT.join(', ')}]`,
-    'actions:',
-    '  effect:',
-    `    argv: [${JSON.stringify(process.execPath)}, ${JSON.stringify(EFFECT)}, ${JSON.stringify(marker)}, "{id}", "1", "0"]`,
-    '    args:',
-    '      id: { pattern: "[a-z0-9-]{1,40}" }',
-    `signing:\n  public_key: ${signing.publicKey}`,
-    '',
-  ].join('\n'));
+  await writeFile(
+    configPath,
+    [
+      `allow: [${GRANT.join(', ')}]`,
+      'actions:',
+      '  effect:',
+      `    argv: [${JSON.stringify(process.execPath)}, ${JSON.stringify(EFFECT)}, ${JSON.stringify(marker)}, "{id}", "1", "0"]`,
+      '    args:',
+      '      id: { pattern: "[a-z0-9-]{1,40}" }',
+      `signing:\n  public_key: ${signing.publicKey}`,
+      '',
+    ].join('\n'),
+  );
   server = createServer((request, response) => {
     handle(request, response).catch((error: Error) => answer(response, { status: 400, body: JSON.stringify({ error: error.message }) }));
   });
@@ -131,15 +135,29 @@ const COMMANDS = ['ping', 'echo', 'info', 'metrics', 'capabilities', 'exec', 'ba
 const polledCommand = fc.record({
   command_id: fc.oneof({ arbitrary: fc.constant('fresh'), weight: 4 }, nastyString(30), fc.integer()),
   command: fc.oneof({ arbitrary: fc.constantFrom(...COMMANDS), weight: 4 }, nastyString(20)),
-  data: fc.oneof(fc.constant(undefined), fc.record({ action: fc.oneof(fc.constant('effect'), nastyString(12)), args: fc.oneof(fc.record({ id: fc.oneof(fc.stringMatching(/^[a-z0-9-]{1,40}$/), nastyString(50)) }), jsonish()) }, { requiredKeys: [] }), jsonish()),
+  data: fc.oneof(
+    fc.constant(undefined),
+    fc.record(
+      { action: fc.oneof(fc.constant('effect'), nastyString(12)), args: fc.oneof(fc.record({ id: fc.oneof(fc.stringMatching(/^[a-z0-9-]{1,40}$/), nastyString(50)) }), jsonish()) },
+      { requiredKeys: [] },
+    ),
+    jsonish(),
+  ),
   signature: fc.constantFrom('right', 'right', 'wrong-key', 'garbage', 'none'),
   extra: fc.dictionary(fc.constantFrom('deadline', 'timeout_s', 'timestamp', 'type'), fc.oneof(nastyString(20), fc.double(), fc.integer()), { maxKeys: 2 }),
 });
 type PolledCommand = typeof polledCommand extends fc.Arbitrary<infer T> ? T : never;
 
-const statusOf = fc.oneof({ arbitrary: fc.constant(200), weight: 8 }, fc.constantFrom(201, 204, 400, 404, 409, 413, 422, 500, 503), fc.integer({ min: 100, max: 599 }).filter((status) => status >= 200));
+const statusOf = fc.oneof(
+  { arbitrary: fc.constant(200), weight: 8 },
+  fc.constantFrom(201, 204, 400, 404, 409, 413, 422, 500, 503),
+  fc.integer({ min: 100, max: 599 }).filter((status) => status >= 200),
+);
 const pollBody = fc.oneof(
-  { arbitrary: fc.record({ commands: fc.array(polledCommand, { maxLength: 3 }), frames: fc.option(fc.array(fc.oneof(fc.constant('signed-grant'), jsonish()), { maxLength: 2 }), { nil: undefined }) }), weight: 6 },
+  {
+    arbitrary: fc.record({ commands: fc.array(polledCommand, { maxLength: 3 }), frames: fc.option(fc.array(fc.oneof(fc.constant('signed-grant'), jsonish()), { maxLength: 2 }), { nil: undefined }) }),
+    weight: 6,
+  },
   { arbitrary: jsonish(), weight: 1 },
   { arbitrary: fc.string({ maxLength: 100 }), weight: 1 },
   { arbitrary: fc.constantFrom('', '{"commands": null}', '{"commands": [null]}', '{"commands": {}}', '{"commands": [{"command_id": ""}]}'), weight: 1 },
@@ -188,9 +206,11 @@ async function agentServes(): Promise<void> {
   const reoffer = setInterval(() => {
     if (!pollAnswers.some((queued) => queued.body.includes(id))) offer();
   }, 5_000);
-  const answered = await waitFor(() => results.get(id)?.[0], `an answer to the health ping ${id}`, 120_000, 20).finally(() => clearInterval(reoffer)).catch((error: Error) => {
-    throw new Error(`${error.message}; the agent's last lines:\n${agent.lines.slice(-12).join('\n')}\nrequests:\n${requests.slice(-12).join('\n')}\nqueued polls: ${pollAnswers.length}`);
-  });
+  const answered = await waitFor(() => results.get(id)?.[0], `an answer to the health ping ${id}`, 120_000, 20)
+    .finally(() => clearInterval(reoffer))
+    .catch((error: Error) => {
+      throw new Error(`${error.message}; the agent's last lines:\n${agent.lines.slice(-12).join('\n')}\nrequests:\n${requests.slice(-12).join('\n')}\nqueued polls: ${pollAnswers.length}`);
+    });
   assert.equal(answered.success, true, `the health ping failed: ${JSON.stringify(answered)}`);
 }
 
@@ -202,13 +222,18 @@ test('every answer a hub can give over HTTP: the agent stays up, answers, runs o
     async ({ polls, results: resultCases }) => {
       const sent: { id: string; signedExecId?: string }[] = [];
       for (const poll of polls) pollAnswers.push({ status: poll.status, body: pollBodyText(poll.body, sent) });
-      for (const result of resultCases) resultAnswers.push({ status: result.status, body: result.body === 'signed-ack' ? JSON.stringify({ ok: true }) : typeof result.body === 'string' ? result.body : JSON.stringify(result.body) });
+      for (const result of resultCases)
+        resultAnswers.push({ status: result.status, body: result.body === 'signed-ack' ? JSON.stringify({ ok: true }) : typeof result.body === 'string' ? result.body : JSON.stringify(result.body) });
       await agentServes();
       assert.equal(agent.exitInfo, null, `the agent exited: ${agent.lines.slice(-5).join('\n')}`);
       for (const { id, signedExecId } of sent) if (signedExecId && results.get(id)?.some((result) => result.success === true)) allowedEffects.add(signedExecId);
       const effects = existsSync(marker) ? readFileSync(marker, 'utf8').split('\n').filter(Boolean) : [];
       for (const effect of effects) assert.ok(allowedEffects.has(effect), `effect ${effect} ran without a correctly signed, successful exec`);
-      assert.deepEqual(agent.lines.filter((line) => /"level":60/.test(line)), [], 'the agent logged a fatal error');
+      assert.deepEqual(
+        agent.lines.filter((line) => /"level":60/.test(line)),
+        [],
+        'the agent logged a fatal error',
+      );
     },
     { boundedRuns: 10, shareOfFile: 1 },
   );

@@ -22,7 +22,12 @@ export async function fuzz<T>(name: string, arbitrary: fc.Arbitrary<T>, check: (
   let tried = 0;
   for (let batch = 0; ; batch++) {
     const batchSeed = (firstSeed + batch) | 0;
-    const details = await fc.check(property, { numRuns: LONG_RUN ? Math.min(options.boundedRuns, 50) : options.boundedRuns, seed: batchSeed, endOnFailure: true, examples: batch === 0 ? (options.regressions ?? []).map((value): [T] => [value]) : [] });
+    const details = await fc.check(property, {
+      numRuns: LONG_RUN ? Math.min(options.boundedRuns, 50) : options.boundedRuns,
+      seed: batchSeed,
+      endOnFailure: true,
+      examples: batch === 0 ? (options.regressions ?? []).map((value): [T] => [value]) : [],
+    });
     tried += details.numRuns;
     if (details.failed) {
       console.log(`fuzz ${name}: ${tried} cases tried, FAILED`);
@@ -39,11 +44,36 @@ export const nastyString = (maxLength = 64): fc.Arbitrary<string> =>
   fc.oneof(
     fc.string({ maxLength }),
     fc.string({ unit: 'binary', maxLength }),
-    fc.constantFrom('', ' ', '-', '--', '../../etc/passwd', '%00', '\u0000', '\u001b[2K', `\${HOME}`, '$(id)', '`id`', '{}', '[]', 'null', 'true', '0', '-1', '1e309', 'NaN', '__proto__', 'constructor', 'a'.repeat(5000)),
+    fc.constantFrom(
+      '',
+      ' ',
+      '-',
+      '--',
+      '../../etc/passwd',
+      '%00',
+      '\u0000',
+      '\u001b[2K',
+      `\${HOME}`,
+      '$(id)',
+      '`id`',
+      '{}',
+      '[]',
+      'null',
+      'true',
+      '0',
+      '-1',
+      '1e309',
+      'NaN',
+      '__proto__',
+      'constructor',
+      'a'.repeat(5000),
+    ),
   );
 
 /** JSON values, weighted towards objects (what every body and frame is meant to be). */
-export const jsonish = (): fc.Arbitrary<unknown> => fc.oneof({ arbitrary: fc.jsonValue({ maxDepth: 3 }), weight: 2 }, { arbitrary: fc.dictionary(nastyString(12), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 6 }), weight: 3 });
+export const jsonish = (): fc.Arbitrary<unknown> =>
+  fc.oneof({ arbitrary: fc.jsonValue({ maxDepth: 3 }), weight: 2 }, { arbitrary: fc.dictionary(nastyString(12), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 6 }), weight: 3 });
 
 /** Node's stack frames or the messages of programming errors: what no refusal may print. */
-export const CRASH_TEXT = /^\s+at .+:\d+:\d+\)?$|Cannot read propert|is not a function|is not iterable|ReferenceError|TypeError:|RangeError:|Maximum call stack|ERR_INTERNAL_ASSERTION|UnhandledPromiseRejection/m;
+export const CRASH_TEXT =
+  /^\s+at .+:\d+:\d+\)?$|Cannot read propert|is not a function|is not iterable|ReferenceError|TypeError:|RangeError:|Maximum call stack|ERR_INTERNAL_ASSERTION|UnhandledPromiseRejection/m;

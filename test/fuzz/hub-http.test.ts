@@ -80,30 +80,67 @@ const ROUTES: Route[] = [
   {
     method: 'POST',
     path: '/api/agents/keys/:key/command',
-    fields: { command: fc.oneof(fc.constantFrom('ping', 'echo', 'exec', 'backup', 'restore'), nastyString(16)), data: jsonish(), wait_s: smallWait, timeout_s: fc.oneof(fc.double(), nastyString(4)), deadline_s: fc.oneof(fc.double(), nastyString(4)) },
+    fields: {
+      command: fc.oneof(fc.constantFrom('ping', 'echo', 'exec', 'backup', 'restore'), nastyString(16)),
+      data: jsonish(),
+      wait_s: smallWait,
+      timeout_s: fc.oneof(fc.double(), nastyString(4)),
+      deadline_s: fc.oneof(fc.double(), nastyString(4)),
+    },
   },
   { method: 'GET', path: '/api/commands/:p' },
   { method: 'GET', path: '/api/commands/:p/events', stream: true },
   {
     method: 'POST',
     path: '/api/agents/heartbeat',
-    fields: { connection_mode: fc.constantFrom('http_polling', 'websocket', ''), agent_id: nastyString(24), hostname: nastyString(), version: nastyString(12), capabilities: fc.array(nastyString(8), { maxLength: 3 }), protocol: fc.oneof(fc.constant(1), fc.integer()), metrics: jsonish(), mode: nastyString(12) },
+    fields: {
+      connection_mode: fc.constantFrom('http_polling', 'websocket', ''),
+      agent_id: nastyString(24),
+      hostname: nastyString(),
+      version: nastyString(12),
+      capabilities: fc.array(nastyString(8), { maxLength: 3 }),
+      protocol: fc.oneof(fc.constant(1), fc.integer()),
+      metrics: jsonish(),
+      mode: nastyString(12),
+    },
   },
   { method: 'GET', path: '/api/agents/poll' },
   { method: 'POST', path: '/api/agents/result', fields: { command_id: nastyString(24), result: jsonish() } },
   {
     method: 'POST',
     path: '/api/agents/events',
-    fields: { events: fc.array(fc.record({ type: fc.constantFrom('job_accepted', 'job_progress', 'job_output', 'other'), job_id: nastyString(16), command_id: nastyString(16), line: nastyString(), progress: fc.oneof(fc.double(), fc.integer()) }, { requiredKeys: [] }), { maxLength: 4 }) },
+    fields: {
+      events: fc.array(
+        fc.record(
+          {
+            type: fc.constantFrom('job_accepted', 'job_progress', 'job_output', 'other'),
+            job_id: nastyString(16),
+            command_id: nastyString(16),
+            line: nastyString(),
+            progress: fc.oneof(fc.double(), fc.integer()),
+          },
+          { requiredKeys: [] },
+        ),
+        { maxLength: 4 },
+      ),
+    },
   },
   { method: 'PUT', path: '/api/agents/artifacts/:p' },
   { method: 'POST', path: '/api/agents/artifacts/:p/s3' },
-  { method: 'PUT', path: '/api/agents/artifacts/:p/manifest', fields: { id: nastyString(30), target: nastyString(20), size: fc.oneof(fc.integer(), nastyString(4)), sha256: nastyString(64), encrypted: fc.boolean(), created_at: nastyString(24) } },
+  {
+    method: 'PUT',
+    path: '/api/agents/artifacts/:p/manifest',
+    fields: { id: nastyString(30), target: nastyString(20), size: fc.oneof(fc.integer(), nastyString(4)), sha256: nastyString(64), encrypted: fc.boolean(), created_at: nastyString(24) },
+  },
   { method: 'POST', path: '/api/agents/artifacts/:p/commit', fields: { sha256: nastyString(64), size: fc.oneof(fc.integer(), nastyString(4)) } },
   { method: 'POST', path: '/api/agents/artifacts/:p/verify' },
   { method: 'GET', path: '/api/agents/verify/artifacts/:p/:p' },
   { method: 'GET', path: '/api/agents/verify/artifacts/:p/:p/manifest' },
-  { method: 'POST', path: '/api/agents/verify/artifacts/:p/:p/result', fields: { ok: fc.oneof(fc.boolean(), jsonish()), sha256: nastyString(64), bytes: fc.oneof(fc.integer(), nastyString(4)), error: nastyString() } },
+  {
+    method: 'POST',
+    path: '/api/agents/verify/artifacts/:p/:p/result',
+    fields: { ok: fc.oneof(fc.boolean(), jsonish()), sha256: nastyString(64), bytes: fc.oneof(fc.integer(), nastyString(4)), error: nastyString() },
+  },
   { method: 'POST', path: '/api/agents/verify/artifacts/:p/:p/s3' },
   { method: 'GET', path: '/api/artifacts' },
   { method: 'GET', path: '/api/artifacts/:key/:p' },
@@ -139,11 +176,23 @@ const authorization = () =>
 const contentType = fc.oneof(
   fc.constant(undefined),
   { arbitrary: fc.constant('application/json'), weight: 6 },
-  fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/octet-stream', 'multipart/form-data; boundary=x', 'application/json; charset=latin1', ';;', 'application/'),
+  fc.constantFrom(
+    'application/json',
+    'application/json; charset=utf-8',
+    'text/plain',
+    'application/octet-stream',
+    'multipart/form-data; boundary=x',
+    'application/json; charset=latin1',
+    ';;',
+    'application/',
+  ),
   headerValue,
 );
 
-const headerName = fc.oneof(fc.constantFrom('x-forwarded-for', 'content-length', 'transfer-encoding', 'x-tether-sha256', 'x-tether-size', 'accept', 'upgrade', 'connection', 'cookie', 'origin', 'host'), fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/));
+const headerName = fc.oneof(
+  fc.constantFrom('x-forwarded-for', 'content-length', 'transfer-encoding', 'x-tether-sha256', 'x-tether-size', 'accept', 'upgrade', 'connection', 'cookie', 'origin', 'host'),
+  fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/),
+);
 
 function fill(route: Route, param: string): string {
   return route.path.replace(/:key/g, () => encodeURIComponent(param === '@agent' ? agentKey.id : param === '@spare' ? spareKey.id : param)).replace(/:p/g, () => encodeURIComponent(param));
@@ -163,7 +212,10 @@ const requestCase = fc.constantFrom(...ROUTES).chain((route) =>
     route: fc.constant(`${route.method} ${route.path}`),
     method: fc.oneof({ arbitrary: fc.constant(route.method), weight: 5 }, { arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'), weight: 1 }),
     param: fc.oneof(fc.constantFrom('@agent', '@spare', 'latest', '0.1.0', 'cmd_1', '.', '..', '%', ''), nastyString(40)),
-    query: fc.array(fc.tuple(fc.oneof(fc.constantFrom('wait', 'platform', 'api_key', 'since', 'limit'), nastyString(10)), fc.oneof(fc.constantFrom('0', '1', '31', '-1', '1e3', 'linux-x64'), nastyString(20))), { maxLength: 3 }),
+    query: fc.array(
+      fc.tuple(fc.oneof(fc.constantFrom('wait', 'platform', 'api_key', 'since', 'limit'), nastyString(10)), fc.oneof(fc.constantFrom('0', '1', '31', '-1', '1e3', 'linux-x64'), nastyString(20))),
+      { maxLength: 3 },
+    ),
     authorization: authorization(),
     contentType,
     headers: fc.array(fc.tuple(headerName, headerValue), { maxLength: 3 }),
@@ -266,7 +318,12 @@ test('every hub HTTP route: no crash, no hang, no 5xx, a clear 4xx, nothing stor
       regressions: [{ route: 'GET /api/agents/connected/events', method: 'HEAD', param: 'x', query: [], authorization: '@admin', contentType: undefined, headers: [], body: undefined }],
     },
   );
-  console.log(`fuzz hub HTTP routes, answers by status: ${[...statuses].sort(([a], [b]) => a - b).map(([status, count]) => `${status}: ${count}`).join(', ')}`);
+  console.log(
+    `fuzz hub HTTP routes, answers by status: ${[...statuses]
+      .sort(([a], [b]) => a - b)
+      .map(([status, count]) => `${status}: ${count}`)
+      .join(', ')}`,
+  );
   const health = await hub.api('GET', '/api/health');
   assert.equal(health.status, 200);
 });
@@ -277,10 +334,26 @@ const rawRequest = fc
     method: fc.oneof(fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'CONNECT', 'TRACE', 'PRI', 'get', ''), nastyString(10)),
     path: fc.oneof(fc.constantFrom('/api/health', '/api/agents/keys', '/api/agents/heartbeat', '/ws/agent', '*', 'http://evil/', '/%', '//', '/api/../admin'), nastyString(60)),
     version: fc.constantFrom('HTTP/1.1', 'HTTP/1.0', 'HTTP/2.0', 'HTTP/9', ''),
-    headers: fc.array(fc.oneof(
-      fc.constantFrom('Host: 127.0.0.1', 'Content-Length: 5', 'Content-Length: -1', 'Content-Length: 99999999999', 'Transfer-Encoding: chunked', 'Transfer-Encoding: gzip, chunked', 'Content-Length: 3\r\nContent-Length: 4', 'Connection: upgrade', 'Upgrade: websocket', 'Expect: 100-continue', 'Authorization: Bearer @admin', 'Content-Type: application/json'),
-      fc.string({ unit: 'binary', maxLength: 60 }),
-    ), { maxLength: 6 }),
+    headers: fc.array(
+      fc.oneof(
+        fc.constantFrom(
+          'Host: 127.0.0.1',
+          'Content-Length: 5',
+          'Content-Length: -1',
+          'Content-Length: 99999999999',
+          'Transfer-Encoding: chunked',
+          'Transfer-Encoding: gzip, chunked',
+          'Content-Length: 3\r\nContent-Length: 4',
+          'Connection: upgrade',
+          'Upgrade: websocket',
+          'Expect: 100-continue',
+          'Authorization: Bearer @admin',
+          'Content-Type: application/json',
+        ),
+        fc.string({ unit: 'binary', maxLength: 60 }),
+      ),
+      { maxLength: 6 },
+    ),
     body: fc.oneof(fc.constant(''), fc.constantFrom('0\r\n\r\n', 'zz\r\nxx\r\n', '5\r\nhello\r\n0\r\n\r\n', '{"name":"x"}'), fc.string({ unit: 'binary', maxLength: 200 })),
   })
   .map(({ method, path, version, headers, body }) => `${method} ${path} ${version}\r\n${headers.join('\r\n')}${headers.length ? '\r\n' : ''}\r\n${body}`);

@@ -53,8 +53,13 @@ function query<T>(sql: string): T {
   }
 }
 
-const commandId = () => fc.oneof(fc.constant(victimCommand), fc.constant(ownCommand), fc.constantFrom('scheduled:0f8fad5b-d9cb-469f-a165-70867728950e', 'scheduled:', 'nope', ''), fc.uuid(), nastyString(40));
-const timestamp = fc.oneof(fc.constantFrom('2026-11-22T04:34:36.867800', '2026-12-01T00:00:00Z', 'yesterday', ''), fc.date({ noInvalidDate: true }).map((date) => date.toISOString()), nastyString(20));
+const commandId = () =>
+  fc.oneof(fc.constant(victimCommand), fc.constant(ownCommand), fc.constantFrom('scheduled:0f8fad5b-d9cb-469f-a165-70867728950e', 'scheduled:', 'nope', ''), fc.uuid(), nastyString(40));
+const timestamp = fc.oneof(
+  fc.constantFrom('2026-11-22T04:34:36.867800', '2026-12-01T00:00:00Z', 'yesterday', ''),
+  fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+  nastyString(20),
+);
 const numberish = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(-1, 0, 100, 101, 1e300), nastyString(6));
 
 const registerData = fc.record(
@@ -76,12 +81,56 @@ const registerData = fc.record(
 
 const typedFrame = fc.oneof(
   fc.record({ type: fc.constant('register'), protocol: fc.oneof(fc.constant(1), numberish), data: fc.oneof(registerData, jsonish()) }, { requiredKeys: ['type'] }),
-  fc.record({ type: fc.constant('heartbeat'), status: fc.oneof(fc.record({ uptime: nastyString(10), timestamp, uptime_s: numberish }, { requiredKeys: [] }), jsonish()), system_metrics: fc.oneof(fc.dictionary(fc.constantFrom('cpu_percent', 'memory_percent', 'disk_percent', 'load_1min', 'net_bytes_sent'), numberish), jsonish()), jobs: jsonish(), outbox: jsonish() }, { requiredKeys: ['type'] }),
-  fc.record({ type: fc.constant('job_accepted'), job_id: nastyString(20), command_id: commandId(), command: nastyString(12), queue_position: numberish, is_priority: fc.oneof(fc.boolean(), jsonish()), agent_id: nastyString(20), regular_queue_size: numberish, priority_queue_size: numberish, timestamp }, { requiredKeys: ['type'] }),
-  fc.record({ type: fc.constant('job_progress'), job_id: nastyString(20), command_id: commandId(), progress: numberish, message: nastyString(200), bytes_done: numberish, bytes_total: numberish, timestamp }, { requiredKeys: ['type'] }),
-  fc.record({ type: fc.constant('job_output'), job_id: nastyString(20), command_id: commandId(), line: nastyString(300), stream: fc.oneof(fc.constantFrom('stdout', 'stderr'), nastyString(8)), timestamp }, { requiredKeys: ['type'] }),
-  fc.record({ type: fc.constant('response'), command_id: commandId(), success: fc.oneof(fc.boolean(), jsonish()), data: jsonish(), error: nastyString(), error_code: fc.oneof(fc.constantFrom('failed', 'busy', 'timeout', 'invalid_params'), nastyString(12)), duration_ms: numberish, agent_id: nastyString(20) }, { requiredKeys: ['type'] }),
-  fc.record({ type: fc.oneof(nastyString(16), fc.constantFrom('ack', 'connected', 'command', 'cancel', 'permissions')), command_ids: fc.array(commandId(), { maxLength: 3 }), data: jsonish() }, { requiredKeys: ['type'] }),
+  fc.record(
+    {
+      type: fc.constant('heartbeat'),
+      status: fc.oneof(fc.record({ uptime: nastyString(10), timestamp, uptime_s: numberish }, { requiredKeys: [] }), jsonish()),
+      system_metrics: fc.oneof(fc.dictionary(fc.constantFrom('cpu_percent', 'memory_percent', 'disk_percent', 'load_1min', 'net_bytes_sent'), numberish), jsonish()),
+      jobs: jsonish(),
+      outbox: jsonish(),
+    },
+    { requiredKeys: ['type'] },
+  ),
+  fc.record(
+    {
+      type: fc.constant('job_accepted'),
+      job_id: nastyString(20),
+      command_id: commandId(),
+      command: nastyString(12),
+      queue_position: numberish,
+      is_priority: fc.oneof(fc.boolean(), jsonish()),
+      agent_id: nastyString(20),
+      regular_queue_size: numberish,
+      priority_queue_size: numberish,
+      timestamp,
+    },
+    { requiredKeys: ['type'] },
+  ),
+  fc.record(
+    { type: fc.constant('job_progress'), job_id: nastyString(20), command_id: commandId(), progress: numberish, message: nastyString(200), bytes_done: numberish, bytes_total: numberish, timestamp },
+    { requiredKeys: ['type'] },
+  ),
+  fc.record(
+    { type: fc.constant('job_output'), job_id: nastyString(20), command_id: commandId(), line: nastyString(300), stream: fc.oneof(fc.constantFrom('stdout', 'stderr'), nastyString(8)), timestamp },
+    { requiredKeys: ['type'] },
+  ),
+  fc.record(
+    {
+      type: fc.constant('response'),
+      command_id: commandId(),
+      success: fc.oneof(fc.boolean(), jsonish()),
+      data: jsonish(),
+      error: nastyString(),
+      error_code: fc.oneof(fc.constantFrom('failed', 'busy', 'timeout', 'invalid_params'), nastyString(12)),
+      duration_ms: numberish,
+      agent_id: nastyString(20),
+    },
+    { requiredKeys: ['type'] },
+  ),
+  fc.record(
+    { type: fc.oneof(nastyString(16), fc.constantFrom('ack', 'connected', 'command', 'cancel', 'permissions')), command_ids: fc.array(commandId(), { maxLength: 3 }), data: jsonish() },
+    { requiredKeys: ['type'] },
+  ),
 );
 
 /** What one fuzz frame is: a typed message, any JSON, text that is not JSON, or bytes. */
@@ -137,9 +186,13 @@ test('every frame an agent can send: the hub stays up, keeps or closes the sessi
       if (socket.closeCode !== undefined) assert.ok(PROTOCOL_CLOSES.has(socket.closeCode), `closed with ${socket.closeCode}`);
 
       assert.equal(hub.process.exitInfo, null, 'the hub exited');
-      assert.deepEqual(hub.process.lines.slice(logFrom).filter((line) => /"level":(50|60)/.test(line)), [], 'the hub logged an error');
+      assert.deepEqual(
+        hub.process.lines.slice(logFrom).filter((line) => /"level":(50|60)/.test(line)),
+        [],
+        'the hub logged an error',
+      );
       assert.equal(query<{ n: number }>('SELECT count(*) AS n FROM commands').n, commandsBefore, 'an agent frame created a command');
-      assert.equal(query<{ status: string }>(`SELECT status FROM commands WHERE command_id = '${victimCommand}'`).status, 'queued', 'another key\'s command was touched');
+      assert.equal(query<{ status: string }>(`SELECT status FROM commands WHERE command_id = '${victimCommand}'`).status, 'queued', "another key's command was touched");
       assert.equal(query<{ n: number }>('SELECT count(*) AS n FROM job_events WHERE command_id NOT IN (SELECT command_id FROM commands)').n, 0, 'a job event was stored for no command');
     },
     { boundedRuns: 40, shareOfFile: 1 },

@@ -87,11 +87,15 @@ export function startSupervisor(env: NodeJS.ProcessEnv, args: string[] = []): Ru
 
 /** Waits until the hub lists an agent for this key as connected (registered). */
 export async function waitForAgent(hub: HubHandle, keyId: string, timeoutMs = 30_000): Promise<Record<string, any>> {
-  return waitFor(async () => {
-    const { body } = await hub.api('GET', '/api/agents/connected');
-    const list: Record<string, any>[] = Array.isArray(body) ? body : (body?.agents ?? []);
-    return list.find((agent) => String(agent.key_id) === keyId && agent.agent_id);
-  }, `agent of key ${keyId} to show up in /api/agents/connected`, timeoutMs);
+  return waitFor(
+    async () => {
+      const { body } = await hub.api('GET', '/api/agents/connected');
+      const list: Record<string, any>[] = Array.isArray(body) ? body : (body?.agents ?? []);
+      return list.find((agent) => String(agent.key_id) === keyId && agent.agent_id);
+    },
+    `agent of key ${keyId} to show up in /api/agents/connected`,
+    timeoutMs,
+  );
 }
 
 /** Sends a command through the admin API and waits for its result. */

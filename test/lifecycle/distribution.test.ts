@@ -56,7 +56,10 @@ test('tether release-key generate: private key 0600 in a 0700 dir, never overwri
   assert.match(stdout, /public key \(pin this on hubs and agents\): [A-Za-z0-9+/]{43}=/);
   assert.equal((await stat(join(out, 'release-key.pem'))).mode & 0o777, 0o600);
   assert.equal((await stat(out)).mode & 0o777, 0o700);
-  const again = await run(process.execPath, [HUB_CLI, 'release-key', 'generate', '--out', out]).then(() => null, (error: { code: number; stderr: string }) => error);
+  const again = await run(process.execPath, [HUB_CLI, 'release-key', 'generate', '--out', out]).then(
+    () => null,
+    (error: { code: number; stderr: string }) => error,
+  );
   assert.ok(again, 'a second generate must fail');
   assert.equal(again.code, 2);
   assert.match(again.stderr, /already exists; refusing to overwrite/);
@@ -115,9 +118,14 @@ test('latest and release files are served; other names and traversal are 404; ba
   assert.equal(Number(file.headers.get('content-length')), release.manifest.size);
   assert.deepEqual(Buffer.from(await file.arrayBuffer()), await readFile(release.tarballPath));
   const signature = await fetch(`${hub.url}/api/agents/releases/1.0.0/${latest.body.signature}`);
-  assert.equal((await signature.text()), await readFile(release.signaturePath, 'utf8'));
+  assert.equal(await signature.text(), await readFile(release.signaturePath, 'utf8'));
 
-  for (const path of ['/api/agents/releases/1.0.0/release-keys', '/api/agents/releases/1.0.0/..%2F..%2Frelease-keys', '/api/agents/releases/..%2F..%2Fadmin-token/x', `/api/agents/releases/1.0.1/tether-agent-1.0.0-${platform}.json`]) {
+  for (const path of [
+    '/api/agents/releases/1.0.0/release-keys',
+    '/api/agents/releases/1.0.0/..%2F..%2Frelease-keys',
+    '/api/agents/releases/..%2F..%2Fadmin-token/x',
+    `/api/agents/releases/1.0.1/tether-agent-1.0.0-${platform}.json`,
+  ]) {
     const response = await fetch(`${hub.url}${path}`);
     assert.equal(response.status, 404, path);
     await response.body?.cancel();

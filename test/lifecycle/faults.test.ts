@@ -21,10 +21,15 @@ before(async () => {
 after(() => fx?.cleanup());
 
 async function agentPid(host: Host, version?: string): Promise<number> {
-  return waitFor(async () => {
-    const status = await supervisorStatus(host.stateDir);
-    return status.agent_pid && (version === undefined || status.version === version) ? (status.agent_pid as number) : null;
-  }, `an agent${version ? ` of ${version}` : ''} to run`, 60_000, 20);
+  return waitFor(
+    async () => {
+      const status = await supervisorStatus(host.stateDir);
+      return status.agent_pid && (version === undefined || status.version === version) ? (status.agent_pid as number) : null;
+    },
+    `an agent${version ? ` of ${version}` : ''} to run`,
+    60_000,
+    20,
+  );
 }
 
 /** Sends the update without waiting for its answer (the agent may be killed before it gives one). */
@@ -65,7 +70,16 @@ test('kill -9 of the agent in the middle of extraction, then the update is retri
   const pid = await agentPid(host);
   await sendUpdate(host);
   const staging = join(host.stateDir, 'versions', '1.1.0.staging');
-  await waitFor(async () => access(staging).then(() => true, () => false), 'extraction to begin', 60_000, 5);
+  await waitFor(
+    async () =>
+      access(staging).then(
+        () => true,
+        () => false,
+      ),
+    'extraction to begin',
+    60_000,
+    5,
+  );
   process.kill(pid, 'SIGKILL');
 
   await waitFor(async () => (await agentPid(host)) !== pid, 'a new agent process');

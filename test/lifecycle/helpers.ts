@@ -110,12 +110,18 @@ export interface SupervisorFlags {
 
 export function supervisorArgs(stateDir: string, flags: SupervisorFlags = {}): string[] {
   return [
-    join(stateDir, 'current', 'supervisor.mjs'), 'run',
-    '--state-dir', stateDir,
-    '--agent-entry', join(stateDir, 'current', 'agent.mjs'),
-    '--update-grace-s', String(flags.updateGraceS ?? 20),
-    '--update-trial-s', String(flags.updateTrialS ?? 30),
-    '--stop-grace-s', '3',
+    join(stateDir, 'current', 'supervisor.mjs'),
+    'run',
+    '--state-dir',
+    stateDir,
+    '--agent-entry',
+    join(stateDir, 'current', 'agent.mjs'),
+    '--update-grace-s',
+    String(flags.updateGraceS ?? 20),
+    '--update-trial-s',
+    String(flags.updateTrialS ?? 30),
+    '--stop-grace-s',
+    '3',
   ];
 }
 
@@ -162,12 +168,17 @@ export async function supervisorStatus(stateDir: string): Promise<Record<string,
 
 /** Pings through the hub until the agent answers with the expected version (info) and pong. */
 export async function waitServing(hub: HubHandle, keyId: string, version: string, timeoutMs = 90_000): Promise<void> {
-  await waitFor(async () => {
-    const info = await command(hub, keyId, 'info', {}, 5);
-    if (info.body?.result?.data?.version !== version) return false;
-    const ping = await command(hub, keyId, 'ping', {}, 5);
-    return ping.body?.result?.data?.message === 'pong';
-  }, `agent of key ${keyId} serving commands as version ${version}`, timeoutMs, 300);
+  await waitFor(
+    async () => {
+      const info = await command(hub, keyId, 'info', {}, 5);
+      if (info.body?.result?.data?.version !== version) return false;
+      const ping = await command(hub, keyId, 'ping', {}, 5);
+      return ping.body?.result?.data?.message === 'pong';
+    },
+    `agent of key ${keyId} serving commands as version ${version}`,
+    timeoutMs,
+    300,
+  );
 }
 
 /** The register data the hub last stored for this key's agent (to see update_outcome). */

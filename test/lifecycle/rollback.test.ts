@@ -69,7 +69,10 @@ test('a version that exits 1 at start is rolled back; identity, command log and 
   assert.equal((await command(fx.hub, host.keyId, 'info')).body.result.data.agent_id, agentId);
   const logDir = join(host.stateDir, 'log');
   const segments = await Promise.all((await readdir(logDir)).filter((name) => name.endsWith('.log')).map((name) => readFile(join(logDir, name), 'latin1')));
-  assert.ok(segments.some((text) => text.includes(`"id":"${echo.body.command_id}"`)), 'the journal still knows the command run before the update');
+  assert.ok(
+    segments.some((text) => text.includes(`"id":"${echo.body.command_id}"`)),
+    'the journal still knows the command run before the update',
+  );
   const outcome = await waitFor(async () => {
     const reported = (await lastRegistration(fx.hub, host.keyId))?.update_outcome;
     return reported?.outcome === 'rolled_back' ? reported : null;
@@ -98,10 +101,14 @@ test('a version that crash-loops after becoming ready is rolled back; latest nev
   const firstMark = (await readBadVersions(host.stateDir))['2.0.4']!.marked_at;
   const named = await command(fx.hub, host.keyId, 'update', { version: '2.0.4' }, 60);
   assert.equal(named.body.result.success, true, JSON.stringify(named.body.result));
-  await waitFor(async () => {
-    const mark = (await readBadVersions(host.stateDir))['2.0.4'];
-    return mark && mark.marked_at !== firstMark ? mark : null;
-  }, '2.0.4 to fail its second trial', 90_000);
+  await waitFor(
+    async () => {
+      const mark = (await readBadVersions(host.stateDir))['2.0.4'];
+      return mark && mark.marked_at !== firstMark ? mark : null;
+    },
+    '2.0.4 to fail its second trial',
+    90_000,
+  );
   await waitServing(fx.hub, host.keyId, '1.0.0');
   assert.equal(await currentVersion(host.stateDir), '1.0.0');
 });
@@ -115,10 +122,14 @@ test('a crash-looping agent with nothing to roll back to: backoff, and the statu
   const env = { TETHER_STATE_DIR: stateDir, TETHER_SUPERVISOR_BACKOFF_BASE_MS: '200', TETHER_AGENT_ENTRY: '' };
   const supervisor = startProcess(supervisorArgs(stateDir), { env });
   try {
-    const status = await waitFor(async () => {
-      const current = await supervisorStatus(stateDir);
-      return current.crash_loop === true && current.recent_crashes.length >= 3 ? current : null;
-    }, 'the status to report a crash loop', 60_000);
+    const status = await waitFor(
+      async () => {
+        const current = await supervisorStatus(stateDir);
+        return current.crash_loop === true && current.recent_crashes.length >= 3 ? current : null;
+      },
+      'the status to report a crash loop',
+      60_000,
+    );
     assert.equal(status.trial, null, 'an installed version at start is not on trial');
     assert.deepEqual(await readBadVersions(stateDir), {}, 'nothing to roll back to: not marked bad');
     const text = await new Promise<string>((resolve) => {

@@ -42,8 +42,13 @@ async function hostEnv(name: string, stateDir: string, pinKeys = true): Promise<
   return {
     keyId: key.id,
     env: {
-      TETHER_SERVER_URL: fx.hub.wsUrl, TETHER_API_KEY: key.key, TETHER_STATE_DIR: stateDir, TETHER_CONFIG: config,
-      TETHER_RELEASE_KEYS: pinKeys ? fx.key.publicKey : '', TETHER_AGENT_ENTRY: '', TETHER_SUPERVISOR_BACKOFF_BASE_MS: '300',
+      TETHER_SERVER_URL: fx.hub.wsUrl,
+      TETHER_API_KEY: key.key,
+      TETHER_STATE_DIR: stateDir,
+      TETHER_CONFIG: config,
+      TETHER_RELEASE_KEYS: pinKeys ? fx.key.publicKey : '',
+      TETHER_AGENT_ENTRY: '',
+      TETHER_SUPERVISOR_BACKOFF_BASE_MS: '300',
     },
   };
 }

@@ -59,10 +59,14 @@ test('update to latest: verified, switched, serving the new version, outcome rep
   assert.deepEqual(await leftovers(host.stateDir), []);
   assert.deepEqual(await checkInstalled(host.stateDir, '1.1.0', [fx.key.publicKey]), { ok: true });
   assert.deepEqual(await readBadVersions(host.stateDir), {});
-  assert.deepEqual(await waitFor(async () => {
-    const installed = await listInstalled(host.stateDir);
-    return installed.includes('0.5.0') ? null : installed;
-  }, 'the stale version to be pruned'), ['1.0.0', '1.1.0'], 'the replaced version stays as a way back');
+  assert.deepEqual(
+    await waitFor(async () => {
+      const installed = await listInstalled(host.stateDir);
+      return installed.includes('0.5.0') ? null : installed;
+    }, 'the stale version to be pruned'),
+    ['1.0.0', '1.1.0'],
+    'the replaced version stays as a way back',
+  );
   assert.deepEqual((await readdir(join(host.stateDir, 'releases'))).sort(), ['1.0.0', '1.1.0']);
 
   // Already on the latest: nothing to do, no exit.
@@ -171,12 +175,16 @@ test('disk full during extraction: a clear failure, staging removed, running ver
   const sizeMb = Math.ceil((installedSize + tarballSize) / 1024 / 1024) + 24;
   let mounted: string | null = null;
   try {
-    const host = await fx.host('1.0.0', {}, {
-      stateDirSetup: async (stateDir) => {
-        await run('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m,mode=0700`, 'tmpfs', stateDir]);
-        mounted = stateDir;
+    const host = await fx.host(
+      '1.0.0',
+      {},
+      {
+        stateDirSetup: async (stateDir) => {
+          await run('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m,mode=0700`, 'tmpfs', stateDir]);
+          mounted = stateDir;
+        },
       },
-    });
+    );
     await waitServing(fx.hub, host.keyId, '1.0.0');
     const result = await command(fx.hub, host.keyId, 'update', { version: '1.1.0' }, 60);
     assert.equal(result.body.result.success, false, JSON.stringify(result.body.result));
@@ -223,10 +231,14 @@ test('a hub unreachable after the switch is no reason to roll back', { timeout: 
   assert.equal(update.body.result.success, true, JSON.stringify(update.body.result));
   await fx.hub.stop(); // gone before the new version can reach it
 
-  const status = await waitFor(async () => {
-    const current = await supervisorStatus(host.stateDir);
-    return current.version === '1.1.0' && current.ready_at && current.trial === null ? current : null;
-  }, 'the new version to pass its trial without a hub', 90_000);
+  const status = await waitFor(
+    async () => {
+      const current = await supervisorStatus(host.stateDir);
+      return current.version === '1.1.0' && current.ready_at && current.trial === null ? current : null;
+    },
+    'the new version to pass its trial without a hub',
+    90_000,
+  );
   assert.equal(status.state, 'running');
   assert.equal(await currentVersion(host.stateDir), '1.1.0');
   assert.deepEqual(await readBadVersions(host.stateDir), {});
@@ -235,5 +247,8 @@ test('a hub unreachable after the switch is no reason to roll back', { timeout: 
   await waitServing(fx.hub, host.keyId, '1.1.0');
   const outcome = await waitFor(async () => (await lastRegistration(fx.hub, host.keyId))?.update_outcome, 'update_outcome');
   assert.equal(outcome.outcome, 'updated');
-  assert.deepEqual((await readdir(host.stateDir)).filter((name) => name === 'update-trial.json'), []);
+  assert.deepEqual(
+    (await readdir(host.stateDir)).filter((name) => name === 'update-trial.json'),
+    [],
+  );
 });

@@ -73,20 +73,28 @@ async function agentSetup(name: string, serverUrl: string, extra: NodeJS.Process
   const effects = join(agentDir, 'effects');
   cleanups.push(async () => killLeftoverEffects(effects));
   const configPath = join(agentDir, 'agent.yaml');
-  await writeFile(configPath, [
-    'allow: [ping, echo, exec]',
-    'actions:',
-    '  effect:',
-    `    argv: [${JSON.stringify(process.execPath)}, ${JSON.stringify(EFFECT)}, ${JSON.stringify(effects)}, "{id}", "0", "{sleep_ms}"]`,
-    '    args:',
-    '      id: { pattern: "[a-z0-9-]{1,40}" }',
-    '      sleep_ms: { pattern: "[0-9]{1,6}" }',
-    '',
-  ].join('\n'));
+  await writeFile(
+    configPath,
+    [
+      'allow: [ping, echo, exec]',
+      'actions:',
+      '  effect:',
+      `    argv: [${JSON.stringify(process.execPath)}, ${JSON.stringify(EFFECT)}, ${JSON.stringify(effects)}, "{id}", "0", "{sleep_ms}"]`,
+      '    args:',
+      '      id: { pattern: "[a-z0-9-]{1,40}" }',
+      '      sleep_ms: { pattern: "[0-9]{1,6}" }',
+      '',
+    ].join('\n'),
+  );
   const env = agentEnv({ wsUrl: serverUrl }, '', join(agentDir, 'state'), { TETHER_CONFIG: configPath, ...extra });
   return {
     env,
-    runs: (id: string) => (existsSync(effects) ? readFileSync(effects, 'utf8').split('\n').filter((line) => line === id).length : 0),
+    runs: (id: string) =>
+      existsSync(effects)
+        ? readFileSync(effects, 'utf8')
+            .split('\n')
+            .filter((line) => line === id).length
+        : 0,
     start(key: string): RunningProcess {
       const child = startAgent({ ...env, TETHER_API_KEY: key });
       cleanups.push(() => child.stop());
@@ -169,10 +177,14 @@ test('many hubs on PostgreSQL and Redis', { skip, timeout: 600_000 }, async (t) 
     await waitFor(() => agent.runs('rehome-1') > 0 || undefined, 'the action to start on the agent');
     holder.process.child.kill('SIGKILL');
     await holder.process.exited;
-    const done = await waitFor(async () => {
-      const { body } = await survivor.api('GET', `/api/commands/${queued.body.command_id}`);
-      return body.result ? body : undefined;
-    }, 'the result to be stored through the surviving hub', 60_000);
+    const done = await waitFor(
+      async () => {
+        const { body } = await survivor.api('GET', `/api/commands/${queued.body.command_id}`);
+        return body.result ? body : undefined;
+      },
+      'the result to be stored through the surviving hub',
+      60_000,
+    );
     assert.equal(done.status, 'completed');
     assert.equal(done.result.data.exit_code, 0);
     assert.equal(holderOf([survivor], key.id), survivor, 'the agent registered on the survivor');
@@ -207,6 +219,6 @@ test('many hubs on PostgreSQL and Redis', { skip, timeout: 600_000 }, async (t) 
     hubB.process.child.kill('SIGKILL');
     await hubB.process.exited;
     await child.stop(); // it would only retry the dead hub
-    await waitFor(async () => ((await connectedOn(hubA, key.id)) ? undefined : true), 'the agent to drop out of hub A\'s listing', 60_000);
+    await waitFor(async () => ((await connectedOn(hubA, key.id)) ? undefined : true), "the agent to drop out of hub A's listing", 60_000);
   });
 });

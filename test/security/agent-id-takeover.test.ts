@@ -7,7 +7,7 @@ import { admin, createKey, makeTempDir, startHubProcess, waitFor } from '../../h
 import type { TestSocket } from '../../hub/test/helpers/hub-process.ts';
 import { agentCall, agentRows, connectAgent } from './helpers.ts';
 
-test('a key cannot take over, kick or rewrite another key\'s agent', async (t) => {
+test("a key cannot take over, kick or rewrite another key's agent", async (t) => {
   const hub = await startHubProcess(await makeTempDir(t));
   t.after(() => hub.stop());
   const sockets: TestSocket[] = [];
@@ -23,17 +23,20 @@ test('a key cannot take over, kick or rewrite another key\'s agent', async (t) =
   const rowBefore = agentRows(hub).find((row) => row.agent_id === 'victim-agent');
   assert.equal(rowBefore?.key_id, victim.id);
 
-  await t.test('WebSocket: registering the victim\'s agent_id is refused with close 4009', async () => {
+  await t.test("WebSocket: registering the victim's agent_id is refused with close 4009", async () => {
     const attack = await connectAgent(hub, attacker.key, 'victim-agent', 'evil-host');
     sockets.push(attack);
     assert.equal(await attack.closed, 4009);
     const error = attack.frames.find((frame) => frame.type === 'error');
     assert.match(error.message, /registered under another agent key/);
-    assert.equal(attack.frames.some((frame) => frame.type === 'registered'), false);
+    assert.equal(
+      attack.frames.some((frame) => frame.type === 'registered'),
+      false,
+    );
     assert.equal(victimSocket.closeCode, undefined, 'the victim was not kicked');
   });
 
-  await t.test('HTTP: registering the victim\'s agent_id is refused with 409; a heartbeat naming it changes nothing', async () => {
+  await t.test("HTTP: registering the victim's agent_id is refused with 409; a heartbeat naming it changes nothing", async () => {
     const register = await agentCall(hub, attacker.key, 'POST', '/api/agents/heartbeat', { agent_id: 'victim-agent', hostname: 'evil-host', version: '6.6.6', connection_mode: 'http_polling' });
     assert.equal(register.status, 409);
     assert.match(register.body.error, /agent_id "victim-agent" is registered under another agent key/);
@@ -42,12 +45,19 @@ test('a key cannot take over, kick or rewrite another key\'s agent', async (t) =
     assert.equal(victimSocket.closeCode, undefined);
   });
 
-  await t.test('the victim\'s row and session are untouched and it still answers', async () => {
+  await t.test("the victim's row and session are untouched and it still answers", async () => {
     const row = agentRows(hub).find((candidate) => candidate.agent_id === 'victim-agent');
-    assert.deepEqual({ key_id: row?.key_id, hostname: row?.hostname, last_heartbeat: row?.last_heartbeat }, { key_id: victim.id, hostname: 'victim-host', last_heartbeat: rowBefore?.last_heartbeat ?? null });
+    assert.deepEqual(
+      { key_id: row?.key_id, hostname: row?.hostname, last_heartbeat: row?.last_heartbeat },
+      { key_id: victim.id, hostname: 'victim-host', last_heartbeat: rowBefore?.last_heartbeat ?? null },
+    );
     const connected = await admin(hub, 'GET', '/api/agents/connected');
     const sessions = connected.body.agents.filter((agent: any) => agent.agent_id === 'victim-agent');
-    assert.deepEqual(sessions.map((agent: any) => agent.key_id), [victim.id], 'only the victim\'s own session claims its agent_id');
+    assert.deepEqual(
+      sessions.map((agent: any) => agent.key_id),
+      [victim.id],
+      "only the victim's own session claims its agent_id",
+    );
     victimSocket.ws.on('message', (raw) => {
       const frame = JSON.parse(raw.toString());
       if (frame.type === 'command') victimSocket.send({ type: 'response', command_id: frame.command_id, success: true, data: { message: 'pong' } });
@@ -65,7 +75,7 @@ test('a key cannot take over, kick or rewrite another key\'s agent', async (t) =
 
   await t.test('once the owning key is deleted, another key may claim the agent_id', async () => {
     await admin(hub, 'DELETE', `/api/agents/keys/${victim.id}`);
-    await waitFor('the deleted key\'s agent to be closed', () => sockets.every((socket) => socket.closeCode !== undefined) || undefined);
+    await waitFor("the deleted key's agent to be closed", () => sockets.every((socket) => socket.closeCode !== undefined) || undefined);
     const claimed = await connectAgent(hub, attacker.key, 'victim-agent', 'new-owner');
     sockets.push(claimed);
     assert.equal(claimed.closeCode, undefined);

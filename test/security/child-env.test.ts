@@ -97,7 +97,9 @@ before(async () => {
   agentKey = key.key;
   const config = join(dir.path, 'agent.yaml');
   const pgUrl = `postgres://tether_sec_role@127.0.0.1:${pg?.port ?? 1}`;
-  await writeFile(config, `
+  await writeFile(
+    config,
+    `
 allow: [ping, exec, git_pull, docker_restart, backup, backup_read, restore]
 actions:
   show_env:
@@ -140,22 +142,26 @@ backup:
       databases: [${SHOP_DB}]
       password_env: SHOP_DB_PASSWORD
       dump: ${JSON.stringify(mariaDump)}
-`, { mode: 0o600 });
-  agent = startAgent(agentEnv(hub, agentKey, join(dir.path, 'state'), {
-    TETHER_CONFIG: config,
-    APP_DB_PASSWORD: APP_PASSWORD,
-    SHOP_DB_PASSWORD: SHOP_PASSWORD,
-    AWS_ACCESS_KEY_ID: 'AKIDSECURITYTEST',
-    AWS_SECRET_ACCESS_KEY: AWS_SECRET,
-    // libpq and the MariaDB client read these by themselves: set to working values, they would
-    // authenticate a target that was given no password at all.
-    PGPASSWORD: APP_PASSWORD,
-    MYSQL_PWD: AMBIENT_MYSQL_PWD,
-    COPY_OF_KEY: agentKey,
-    SSH_AUTH_SOCK: '/run/test-ssh-agent.sock',
-    DOCKER_HOST: 'unix:///run/test-docker.sock',
-    LC_TIME: 'C.UTF-8',
-  }));
+`,
+    { mode: 0o600 },
+  );
+  agent = startAgent(
+    agentEnv(hub, agentKey, join(dir.path, 'state'), {
+      TETHER_CONFIG: config,
+      APP_DB_PASSWORD: APP_PASSWORD,
+      SHOP_DB_PASSWORD: SHOP_PASSWORD,
+      AWS_ACCESS_KEY_ID: 'AKIDSECURITYTEST',
+      AWS_SECRET_ACCESS_KEY: AWS_SECRET,
+      // libpq and the MariaDB client read these by themselves: set to working values, they would
+      // authenticate a target that was given no password at all.
+      PGPASSWORD: APP_PASSWORD,
+      MYSQL_PWD: AMBIENT_MYSQL_PWD,
+      COPY_OF_KEY: agentKey,
+      SSH_AUTH_SOCK: '/run/test-ssh-agent.sock',
+      DOCKER_HOST: 'unix:///run/test-docker.sock',
+      LC_TIME: 'C.UTF-8',
+    }),
+  );
   await waitForAgent(hub, keyId);
 });
 
@@ -224,7 +230,7 @@ test('a `command` target running env: the artifact uploaded to the hub holds no 
   assertNoSecrets(restoreEnv, 'a restore tool', secretsExcept());
 });
 
-test('pg_dump gets its own target\'s password (a server that checks it) and nothing else', async (t) => {
+test("pg_dump gets its own target's password (a server that checks it) and nothing else", async (t) => {
   if (!pg) return t.skip('no PostgreSQL server binaries');
   const made = await ok('backup', { target: 'app' }, 120);
   const dumped = await decrypt(made.location.replace(/^local:/, ''));

@@ -16,20 +16,24 @@ const hubSigningKey = () => readFileSync(join(fx.hub.dataDir, 'command-signing-k
 const pins = (stateDir: string) => JSON.parse(readFileSync(join(stateDir, 'pins.json'), 'utf8'));
 const effect = (id: string) => ({ action: 'effect', args: { id, sleep_ms: '0' } });
 
-test('a wrong TETHER_SIGNING_PUBLIC_KEY is the pin: the hub\'s signed commands are refused and never run', { timeout: 120_000 }, async () => {
+test("a wrong TETHER_SIGNING_PUBLIC_KEY is the pin: the hub's signed commands are refused and never run", { timeout: 120_000 }, async () => {
   const made = await makeHost(fx.hub, 'wrong-env-pin');
   fx.onCleanup(() => made.cleanup());
   const wrong = generateEd25519KeyPair().publicKey;
 
   const agent = made.start(fx.hub.wsUrl, { TETHER_SIGNING_PUBLIC_KEY: wrong });
   await waitForAgent(fx.hub, made.key.id);
-  await waitForRecord(agent, (record) => record.offered_fingerprint === publicKeyFingerprint(hubSigningKey()) && record.pinned_fingerprint === publicKeyFingerprint(wrong), 'the agent sees the hub offer another key');
+  await waitForRecord(
+    agent,
+    (record) => record.offered_fingerprint === publicKeyFingerprint(hubSigningKey()) && record.pinned_fingerprint === publicKeyFingerprint(wrong),
+    'the agent sees the hub offer another key',
+  );
   const id = await queue(fx.hub, made.key.id, 'exec', effect('forged'));
   const result = await storedResult(fx.hub, id);
   assert.equal(result.success, false);
   assert.equal(result.error_code, 'bad_signature', JSON.stringify(result));
   assert.deepEqual(made.effects(), [], 'nothing ran');
-  assert.equal(pins(made.stateDir).signing_key, wrong, 'the env key stays the pin; the hub\'s offer does not replace it');
+  assert.equal(pins(made.stateDir).signing_key, wrong, "the env key stays the pin; the hub's offer does not replace it");
   assert.equal(pins(made.stateDir).source, 'config');
   await agent.stop('SIGTERM');
 

@@ -21,7 +21,7 @@ function signedForKey(hub: HubProcess, agentKey: string, frame: { permissions: s
   return typeof frame.signature === 'string' && verifyEd25519(publicKey, permissionsPayload({ permissions: frame.permissions, timestamp: frame.timestamp }, hashSecret(agentKey)), frame.signature);
 }
 
-test('the hub enforces and pushes a key\'s grant', async (t) => {
+test("the hub enforces and pushes a key's grant", async (t) => {
   const hub = await startHubProcess(await makeTempDir(t));
   t.after(() => hub.stop());
   const sockets: TestSocket[] = [];
@@ -57,7 +57,11 @@ test('the hub enforces and pushes a key\'s grant', async (t) => {
     assert.equal(allowed.status, 200);
     assert.equal(allowed.body.result.data.echo, 'granted');
     const commands = agent.frames.filter((frame) => frame.type === 'command');
-    assert.deepEqual(commands.map((frame) => frame.command), ['echo'], 'the refused commands never reached the agent');
+    assert.deepEqual(
+      commands.map((frame) => frame.command),
+      ['echo'],
+      'the refused commands never reached the agent',
+    );
   });
 
   await t.test('a PATCH of the permissions reaches a WebSocket agent at once', async () => {
@@ -74,7 +78,7 @@ test('the hub enforces and pushes a key\'s grant', async (t) => {
     const pushed = await agent.next('permissions');
     assert.deepEqual(pushed.permissions, ['ping']);
     assert.ok(Math.abs(Date.parse(pushed.timestamp) - Date.now()) < 60_000);
-    assert.ok(signedForKey(hub, key.key, pushed), 'signed with the hub\'s key, bound to this agent key');
+    assert.ok(signedForKey(hub, key.key, pushed), "signed with the hub's key, bound to this agent key");
     assert.equal(agent.closeCode, undefined, 'the agent stays connected');
     // A PATCH that leaves the grant as it is pushes nothing.
     await admin(hub, 'PATCH', `/api/agents/keys/${key.id}`, { name: 'renamed', permissions: ['ping'] });
@@ -103,12 +107,19 @@ test('the hub enforces and pushes a key\'s grant', async (t) => {
     assert.equal(agent.frames.filter((frame) => frame.type === 'permissions').length, 1);
   });
 
-  await t.test('a PATCH of the permissions answers an HTTP agent\'s waiting long poll', async () => {
+  await t.test("a PATCH of the permissions answers an HTTP agent's waiting long poll", async () => {
     const key = await createKey(hub, 'http-grant', ['ping', 'echo']);
-    const registered = await agentCall(hub, key.key, 'POST', '/api/agents/heartbeat', { agent_id: 'http-grant-agent', hostname: 'h', version: '0.1.0', protocol: 1, signing: 2, connection_mode: 'http_polling' });
+    const registered = await agentCall(hub, key.key, 'POST', '/api/agents/heartbeat', {
+      agent_id: 'http-grant-agent',
+      hostname: 'h',
+      version: '0.1.0',
+      protocol: 1,
+      signing: 2,
+      connection_mode: 'http_polling',
+    });
     assert.deepEqual(registered.body.permissions, ['ping', 'echo']);
     const poll = agentCall(hub, key.key, 'GET', '/api/agents/poll?wait=30');
-    await waitFor('the long poll to be waiting', async () => ((await admin(hub, 'GET', '/api/agents/connected')).body.agents.some((agent: any) => agent.key_id === key.id)) || undefined);
+    await waitFor('the long poll to be waiting', async () => (await admin(hub, 'GET', '/api/agents/connected')).body.agents.some((agent: any) => agent.key_id === key.id) || undefined);
     await new Promise((resolve) => setTimeout(resolve, 200));
     const started = Date.now();
     await admin(hub, 'PATCH', `/api/agents/keys/${key.id}`, { permissions: ['echo'] });
@@ -118,11 +129,14 @@ test('the hub enforces and pushes a key\'s grant', async (t) => {
     assert.deepEqual(answer.body.commands, []);
     assert.equal(answer.body.frames.length, 1);
     assert.deepEqual({ type: answer.body.frames[0].type, permissions: answer.body.frames[0].permissions }, { type: 'permissions', permissions: ['echo'] });
-    assert.ok(signedForKey(hub, key.key, answer.body.frames[0]), 'signed with the hub\'s key, bound to this agent key');
+    assert.ok(signedForKey(hub, key.key, answer.body.frames[0]), "signed with the hub's key, bound to this agent key");
     // Delivered once.
     assert.equal((await agentCall(hub, key.key, 'GET', '/api/agents/poll')).body.frames, undefined);
     // Registered again without a signing scheme (an older agent): a further change is not queued.
-    assert.equal((await agentCall(hub, key.key, 'POST', '/api/agents/heartbeat', { agent_id: 'http-grant-agent', hostname: 'h', version: '0.1.0', protocol: 1, connection_mode: 'http_polling' })).status, 200);
+    assert.equal(
+      (await agentCall(hub, key.key, 'POST', '/api/agents/heartbeat', { agent_id: 'http-grant-agent', hostname: 'h', version: '0.1.0', protocol: 1, connection_mode: 'http_polling' })).status,
+      200,
+    );
     assert.equal((await admin(hub, 'PATCH', `/api/agents/keys/${key.id}`, { permissions: ['ping'] })).status, 200);
     assert.equal((await agentCall(hub, key.key, 'GET', '/api/agents/poll')).body.frames, undefined);
   });

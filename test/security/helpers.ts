@@ -115,17 +115,20 @@ export async function makeHost(hub: HubHandle, name: string, options: { permissi
   const dir = await tempDir(`security-${name}`);
   const marker = join(dir.path, 'effects');
   const configPath = join(dir.path, 'agent.yaml');
-  await writeFile(configPath, [
-    `allow: [${permissions.join(', ')}]`,
-    'actions:',
-    '  effect:',
-    `    argv: [${JSON.stringify(process.execPath)}, ${JSON.stringify(EFFECT)}, ${JSON.stringify(marker)}, "{id}", "0", "{sleep_ms}"]`,
-    '    args:',
-    '      id: { pattern: "[a-z0-9-]{1,40}" }',
-    '      sleep_ms: { pattern: "[0-9]{1,6}" }',
-    ...(options.yaml ?? []),
-    '',
-  ].join('\n'));
+  await writeFile(
+    configPath,
+    [
+      `allow: [${permissions.join(', ')}]`,
+      'actions:',
+      '  effect:',
+      `    argv: [${JSON.stringify(process.execPath)}, ${JSON.stringify(EFFECT)}, ${JSON.stringify(marker)}, "{id}", "0", "{sleep_ms}"]`,
+      '    args:',
+      '      id: { pattern: "[a-z0-9-]{1,40}" }',
+      '      sleep_ms: { pattern: "[0-9]{1,6}" }',
+      ...(options.yaml ?? []),
+      '',
+    ].join('\n'),
+  );
   const stateDir = join(dir.path, 'state');
   const agents: RunningProcess[] = [];
   return {
@@ -149,10 +152,15 @@ export async function makeHost(hub: HubHandle, name: string, options: { permissi
 
 /** The response the hub stored for a command, once it has one. */
 export async function storedResult(hub: HubHandle, commandId: string, timeoutMs = 30_000): Promise<Record<string, any>> {
-  return waitFor(async () => {
-    const { body } = await hub.api('GET', `/api/commands/${commandId}`);
-    return body?.result ?? undefined;
-  }, `a stored result for ${commandId}`, timeoutMs, 50);
+  return waitFor(
+    async () => {
+      const { body } = await hub.api('GET', `/api/commands/${commandId}`);
+      return body?.result ?? undefined;
+    },
+    `a stored result for ${commandId}`,
+    timeoutMs,
+    50,
+  );
 }
 
 /** Queues a command without waiting; returns its id. */

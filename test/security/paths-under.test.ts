@@ -42,7 +42,9 @@ before(async () => {
   keyId = key.id;
   const config = join(dir.path, 'agent.yaml');
   const under = (roots: string[]) => `{ pattern: ".+", paths_under: ${JSON.stringify(roots)} }`;
-  await writeFile(config, `
+  await writeFile(
+    config,
+    `
 allow: [ping, exec]
 actions:
   cat_file:
@@ -61,7 +63,9 @@ actions:
   cat_via_root_link:
     argv: [/bin/cat, "{path}"]
     args: { path: ${under([join(dir.path, 'root-link')])} }
-`, { mode: 0o600 });
+`,
+    { mode: 0o600 },
+  );
   agent = startAgent(agentEnv(hub, key.key, join(dir.path, 'state'), { TETHER_CONFIG: config }));
   await waitForAgent(hub, keyId);
 });

@@ -37,7 +37,7 @@ async function serveOnce(made: Host): Promise<ReturnType<Host['start']>> {
 test('GET /api/agents/signing-key: the key and its fingerprint, without auth', async () => {
   const response = await fetch(`${fx.hub.url}/api/agents/signing-key`);
   assert.equal(response.status, 200);
-  const body = await response.json() as { signing_key: string; fingerprint: string };
+  const body = (await response.json()) as { signing_key: string; fingerprint: string };
   assert.equal(body.signing_key, hubSigningKey());
   assert.equal(body.fingerprint, sha256Hex(Buffer.from(hubSigningKey(), 'base64')).slice(0, 16));
   assert.match(body.fingerprint, /^[0-9a-f]{16}$/);
@@ -82,7 +82,7 @@ for (const damage of ['deleted', 'corrupt'] as const) {
     if (damage === 'corrupt') assert.equal(readFileSync(pinFile, 'utf8'), '{"signing_key": "AAAA", "pinned_at": 3}', 'the damaged file is left for inspection');
 
     // Recovery as the message says: the key from GET /api/agents/signing-key into the config.
-    const served = await (await fetch(`${fx.hub.url}/api/agents/signing-key`)).json() as { signing_key: string };
+    const served = (await (await fetch(`${fx.hub.url}/api/agents/signing-key`)).json()) as { signing_key: string };
     await appendFile(made.configPath, `signing:\n  public_key: ${served.signing_key}\n`);
     await serveOnce(made);
     assert.equal(pins(made.stateDir).signing_key, hubSigningKey());

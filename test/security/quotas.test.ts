@@ -15,21 +15,33 @@ import { agentCall, agentRows, connectAgent, handshakeRefusal } from './helpers.
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 function upload(url: string, key: string, id: string, body: Uint8Array): Promise<{ status: number; body: any }> {
-  return fetch(`${url}/api/agents/artifacts/${id}`, { method: 'PUT', body, headers: { authorization: `Bearer ${key}`, 'x-tether-sha256': sha256(body), 'content-type': 'application/octet-stream' } }).then(async (response) => ({ status: response.status, body: await response.json() }));
+  return fetch(`${url}/api/agents/artifacts/${id}`, {
+    method: 'PUT',
+    body,
+    headers: { authorization: `Bearer ${key}`, 'x-tether-sha256': sha256(body), 'content-type': 'application/octet-stream' },
+  }).then(async (response) => ({ status: response.status, body: await response.json() }));
 }
 
 const artifactId = (n: number) => `site-20261122T04000${n}Z-0000000${n}`;
 
 test('per-key quotas hold against a key that tries to exhaust the hub', async (t) => {
   const hub = await startHubProcess(await makeTempDir(t), [
-    '--max-artifact-bytes', '1000',
-    '--max-artifact-bytes-per-key', '2500',
-    '--max-artifacts-per-key', '3',
-    '--max-scheduled-results-per-hour', '2',
-    '--max-agents-per-key', '3',
-    '--max-event-line-chars', '100',
-    '--max-events-per-command', '5',
-    '--max-sessions-per-key', '3',
+    '--max-artifact-bytes',
+    '1000',
+    '--max-artifact-bytes-per-key',
+    '2500',
+    '--max-artifacts-per-key',
+    '3',
+    '--max-scheduled-results-per-hour',
+    '2',
+    '--max-agents-per-key',
+    '3',
+    '--max-event-line-chars',
+    '100',
+    '--max-events-per-command',
+    '5',
+    '--max-sessions-per-key',
+    '3',
   ]);
   t.after(() => hub.stop());
   const sockets: TestSocket[] = [];
@@ -83,7 +95,11 @@ test('per-key quotas hold against a key that tries to exhaust the hub', async (t
     assert.match(limited.message, /--max-scheduled-results-per-hour/);
     backupAgent.send({ type: 'heartbeat', status: { uptime: 'running' } });
     await backupAgent.next('heartbeat_ack');
-    assert.equal(backupAgent.frames.some((frame) => frame.type === 'ack' && frame.command_ids.includes(ids[2])), false, 'not acked: the agent keeps it for later');
+    assert.equal(
+      backupAgent.frames.some((frame) => frame.type === 'ack' && frame.command_ids.includes(ids[2])),
+      false,
+      'not acked: the agent keeps it for later',
+    );
     assert.equal((await admin(hub, 'GET', `/api/commands/${encodeURIComponent(ids[2]!)}`)).status, 404);
     const overRate = await agentCall(hub, withBackup.key, 'POST', '/api/agents/result', { command_id: `scheduled:${randomUUID()}`, result: { success: true, data: {} } });
     assert.equal(overRate.status, 429);
@@ -94,7 +110,10 @@ test('per-key quotas hold against a key that tries to exhaust the hub', async (t
     const key = await createKey(hub, 'churn');
     for (let index = 0; index < 8; index += 1) {
       const socket = await connectAgent(hub, key.key, `churn-${index}`);
-      assert.ok(socket.frames.some((frame) => frame.type === 'registered'), `churn-${index} registered`);
+      assert.ok(
+        socket.frames.some((frame) => frame.type === 'registered'),
+        `churn-${index} registered`,
+      );
       socket.close();
       await socket.closed;
       await waitFor('the session to end', async () => !(await admin(hub, 'GET', '/api/agents/connected')).body.agents.some((agent: any) => agent.agent_id === `churn-${index}`) || undefined);
@@ -104,7 +123,10 @@ test('per-key quotas hold against a key that tries to exhaust the hub', async (t
     }
     const rows = agentRows(hub).filter((row) => row.key_id === key.id);
     assert.equal(rows.length, 3);
-    assert.ok(rows.some((row) => row.agent_id === 'churn-http-3'), 'the newest agent is kept');
+    assert.ok(
+      rows.some((row) => row.agent_id === 'churn-http-3'),
+      'the newest agent is kept',
+    );
   });
 
   await t.test('events: long lines are cut, and a command stores at most its quota of events', async () => {
@@ -121,9 +143,12 @@ test('per-key quotas hold against a key that tries to exhaust the hub', async (t
     const more = await agentCall(hub, key.key, 'POST', '/api/agents/events', { events: [{ type: 'job_output', job_id: command.command_id, command_id: command.command_id, line: 'over http' }] });
     assert.deepEqual({ status: more.status, body: more.body }, { status: 200, body: { ok: true, dropped: 1 } });
     agent.send({ type: 'response', command_id: command.command_id, success: true, data: {} });
-    await waitFor('completion', async () => ((await admin(hub, 'GET', `/api/commands/${queued.body.command_id}`)).body.status === 'completed') || undefined);
+    await waitFor('completion', async () => (await admin(hub, 'GET', `/api/commands/${queued.body.command_id}`)).body.status === 'completed' || undefined);
     const sse = await (await fetch(`${hub.url}/api/commands/${command.command_id}/events`, { headers: { authorization: `Bearer ${hub.adminToken}` } })).text();
-    const outputs = sse.split('\n\n').filter((block) => block.includes('event: job_output')).map((block) => JSON.parse(block.split('\ndata: ')[1]!));
+    const outputs = sse
+      .split('\n\n')
+      .filter((block) => block.includes('event: job_output'))
+      .map((block) => JSON.parse(block.split('\ndata: ')[1]!));
     assert.equal(outputs.length, 5);
     assert.equal(outputs[0].line, 'y'.repeat(100));
     assert.equal(outputs[0].truncated_chars, 4900);
@@ -149,7 +174,7 @@ test('connection attempts and failed authentications are rate limited', async (t
   const hub = await startHubProcess(await makeTempDir(t), ['--max-connects-per-minute-per-key', '3', '--max-connects-per-minute-per-ip', '6', '--max-auth-failures-per-minute', '3']);
   t.after(() => hub.stop());
 
-  await t.test('per key, then per address, with the hub\'s marker and Retry-After', async () => {
+  await t.test("per key, then per address, with the hub's marker and Retry-After", async () => {
     const key = await createKey(hub, 'reconnects');
     for (let index = 0; index < 3; index += 1) assert.equal(await handshakeStatus(hub.wsUrl, { authorization: `Bearer ${key.key}` }), 101);
     const byKey = await handshakeRefusal(hub.wsUrl, { authorization: `Bearer ${key.key}` });

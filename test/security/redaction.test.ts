@@ -50,10 +50,16 @@ test('dump-state, as a real process, masks by name, by pattern and by value', as
   await mkdir(state, { recursive: true, mode: 0o700 });
   // A result waiting in the outbox (the command log) that quotes the key and a URL with a password.
   const commandLog = new CommandLog(state, { retentionMs: 3600_000, maxEntries: 1000 }, createLogger({ name: 'test', level: 'silent' }));
-  await commandLog.store('c1', { type: 'response', command_id: 'c1', success: false, data: {}, error: `push to https://ci:${SECRETS.outbox_url_password}@ci.example/hook failed for ${SECRETS.api_key}` }, { journal: true, sync: true });
+  await commandLog.store(
+    'c1',
+    { type: 'response', command_id: 'c1', success: false, data: {}, error: `push to https://ci:${SECRETS.outbox_url_password}@ci.example/hook failed for ${SECRETS.api_key}` },
+    { journal: true, sync: true },
+  );
   commandLog.close();
   const config = join(dir.path, 'dump-state.yaml');
-  await writeFile(config, `
+  await writeFile(
+    config,
+    `
 server_url: "wss://agent:${SECRETS.server_url_password}@hub.example.com/ws/agent?api_key=${SECRETS.server_url_query_key}"
 api_key: ${SECRETS.api_key}
 state_dir: ${JSON.stringify(state)}
@@ -79,7 +85,9 @@ backup:
       env:
         PGPASSWORD: ${SECRETS.command_pgpassword}
         MYSQL_PWD: ${SECRETS.command_mysql_pwd}
-`, { mode: 0o600 });
+`,
+    { mode: 0o600 },
+  );
   const env = { TETHER_CONFIG: config, APP_DB_PASSWORD: SECRETS.password_env_value };
   const dump = runAgentCli(['dump-state'], env);
   assert.equal((await dump.exited).code, 0, dump.lines.join('\n'));
@@ -134,7 +142,9 @@ test('agent logs: an action argv with a URL password, a query key and --password
   try {
     const key = await hub.createKey('log-host', ['ping', 'exec']);
     const config = join(dir.path, 'agent-logs.yaml');
-    await writeFile(config, `
+    await writeFile(
+      config,
+      `
 allow: [ping, exec]
 actions:
   notify:
@@ -142,7 +152,9 @@ actions:
     env: { AWS_SECRET_ACCESS_KEY: ${SECRETS.action_aws_secret} }
   leak_env_value:
     argv: [/bin/echo, "${SECRETS.action_aws_secret}"]
-`, { mode: 0o600 });
+`,
+      { mode: 0o600 },
+    );
     const agent = startAgent(agentEnv(hub, key.key, join(dir.path, 'agent-logs-state'), { TETHER_CONFIG: config }));
     try {
       await waitForAgent(hub, key.id);
@@ -163,7 +175,7 @@ actions:
   }
 });
 
-test('hub logs: agent-supplied URLs with passwords and the hub\'s own secret values are masked', async () => {
+test("hub logs: agent-supplied URLs with passwords and the hub's own secret values are masked", async () => {
   const hubData = join(dir.path, 'hub-logs');
   await mkdir(hubData);
   const hub = await startHub({ dataDir: hubData, env: { AWS_ACCESS_KEY_ID: 'AKIAHUBLOGS', AWS_SECRET_ACCESS_KEY: SECRETS.action_aws_secret } });

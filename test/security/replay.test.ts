@@ -35,7 +35,10 @@ test('a replayed busy command is answered busy from the journal and never runs',
     const sent = (await relay.frames()).up.filter((frame) => frame.type === 'response' && frame.command_id === refused);
     return sent.length >= 2 ? sent : undefined;
   }, 'the replay to be answered');
-  assert.ok(answers.every((answer) => answer.error_code === 'busy'), JSON.stringify(answers));
+  assert.ok(
+    answers.every((answer) => answer.error_code === 'busy'),
+    JSON.stringify(answers),
+  );
   assert.deepEqual(host.effects(), ['long'], 'the refused command never ran');
   assert.equal((await storedResult(fx.hub, refused)).error_code, 'busy', 'the hub keeps the first answer');
 });
@@ -60,5 +63,8 @@ test('a forged frame under the id of a running command does not let a replay run
   await waitForRecord(agent, (record) => record.audit === true && record.command_id === id && record.outcome === 'replayed_from_journal', 'the late replay answered from the journal');
   assert.deepEqual(host.effects(), ['once'], 'it ran exactly once');
   const answers = (await relay.frames()).up.filter((frame) => frame.type === 'response' && frame.command_id === id);
-  assert.ok(answers.every((answer) => answer.success === true), `no refusal was sent under the running command's id: ${JSON.stringify(answers)}`);
+  assert.ok(
+    answers.every((answer) => answer.success === true),
+    `no refusal was sent under the running command's id: ${JSON.stringify(answers)}`,
+  );
 });

@@ -49,17 +49,21 @@ before(async () => {
   const key = await hub.createKey('two-targets', ['ping', 'backup', 'backup_read', 'restore']);
   keyId = key.id;
   const config = join(dir.path, 'agent.yaml');
-  await writeFile(config, [
-    'allow: [ping, backup, backup_read, restore]',
-    'backup:',
-    `  recipients: [${JSON.stringify(recipient)}]`,
-    `  identity_file: ${JSON.stringify(identity)}`,
-    '  restore_enabled: true',
-    '  targets:',
-    `    ledger: { kind: sqlite, path: ${JSON.stringify(ledgerDb)} }`,
-    `    accounts: { kind: sqlite, path: ${JSON.stringify(accountsDb)} }`,
-    '',
-  ].join('\n'), { mode: 0o600 });
+  await writeFile(
+    config,
+    [
+      'allow: [ping, backup, backup_read, restore]',
+      'backup:',
+      `  recipients: [${JSON.stringify(recipient)}]`,
+      `  identity_file: ${JSON.stringify(identity)}`,
+      '  restore_enabled: true',
+      '  targets:',
+      `    ledger: { kind: sqlite, path: ${JSON.stringify(ledgerDb)} }`,
+      `    accounts: { kind: sqlite, path: ${JSON.stringify(accountsDb)} }`,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
   agent = startAgent(agentEnv(hub, key.key, join(dir.path, 'state'), { TETHER_CONFIG: config }));
   await waitForAgent(hub, keyId);
 });

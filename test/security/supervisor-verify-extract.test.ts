@@ -54,10 +54,7 @@ test('a tarball swapped between verify and extract is never installed: the super
   const genuine = await mkdtemp(join(fx.dir, 'genuine-'));
   await mkdir(genuine, { recursive: true });
   await run('tar', ['-x', '-z', `--file=${fx.releases['1.1.0']!.tarballPath}`, '-C', genuine]);
-  assert.deepEqual(
-    await readFile(join(host.stateDir, 'versions', '1.1.0', 'agent.mjs')),
-    await readFile(join(genuine, 'tether-agent-1.1.0', 'agent.mjs')),
-  );
+  assert.deepEqual(await readFile(join(host.stateDir, 'versions', '1.1.0', 'agent.mjs')), await readFile(join(genuine, 'tether-agent-1.1.0', 'agent.mjs')));
   await assert.rejects(access(marker), { code: 'ENOENT' });
   await waitFor(async () => (await supervisorStatus(host.stateDir)).trial === null, 'the trial to end', 30_000);
   assert.deepEqual(await waitFor(async () => ((await leftovers(host.stateDir)).length === 0 ? [] : null), 'no install leftovers (private copy included)', 30_000), []);

@@ -26,7 +26,9 @@ let socket: TestSocket;
 
 /** Raw control characters a terminal acts on: C0 except newline, DEL, C1, bidi controls, separators. */
 function rawControls(text: string): string[] {
-  return [...text.matchAll(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g)].map((match) => `U+${match[0].charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return [...text.matchAll(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g)].map(
+    (match) => `U+${match[0].charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 async function tether(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -91,7 +93,10 @@ test('`tether agents --json` stays JSON with the exact values, and still holds n
 });
 
 test('`tether keys list` / `keys show` escape key names', async () => {
-  for (const args of [['keys', 'list'], ['keys', 'show', keyId]]) {
+  for (const args of [
+    ['keys', 'list'],
+    ['keys', 'show', keyId],
+  ]) {
     const shown = await tether(args);
     assert.equal(shown.code, 0, shown.stderr);
     assertClean(shown, `tether ${args.join(' ')}`);
@@ -99,7 +104,7 @@ test('`tether keys list` / `keys show` escape key names', async () => {
   }
 });
 
-test('`tether send` prints an agent\'s result and its error text escaped', async () => {
+test("`tether send` prints an agent's result and its error text escaped", async () => {
   const echoed = await tether(['send', keyId, 'echo', '{"message":"hi"}']);
   assert.equal(echoed.code, 0, echoed.stderr);
   assertClean(echoed, 'tether send echo');

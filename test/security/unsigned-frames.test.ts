@@ -86,7 +86,11 @@ test('a forged refusal (422) of POST /api/agents/result does not make a pinned a
   const { host, relay, agent } = await relayedHost('refused-http', { forceHttp: true });
   await relay.setMode({ refuseResults: true });
   const id = await queue(fx.hub, host.key.id, 'exec', { action: 'effect', args: { id: 'refused-by-relay', sleep_ms: '0' } });
-  await waitForRecord(agent, (record) => record.command_id === id && typeof record.msg === 'string' && record.msg.startsWith('the hub rejected a response; kept in the outbox'), 'the unsigned refusal to be distrusted');
+  await waitForRecord(
+    agent,
+    (record) => record.command_id === id && typeof record.msg === 'string' && record.msg.startsWith('the hub rejected a response; kept in the outbox'),
+    'the unsigned refusal to be distrusted',
+  );
   assert.ok(outboxIds(host.stateDir).includes(id), 'the result is still in the outbox');
 
   await relay.setMode({ failPolls: 1 }); // a new link re-sends the outbox
@@ -124,7 +128,11 @@ test('a tampered timeout_s makes the signature fail: bad_signature, nothing runs
   // The genuine frame, sent later, does not run either: the hub recorded the command as refused.
   const { down } = await relay.frames();
   await relay.replay(down.findIndex((frame) => frame.type === 'command' && frame.command_id === id));
-  await waitForRecord(agent, (record) => record.audit === true && record.command_id === id && record.outcome === 'bad_signature' && /first arrived with a bad signature/.test(record.reason), 'the genuine frame refused too');
+  await waitForRecord(
+    agent,
+    (record) => record.audit === true && record.command_id === id && record.outcome === 'bad_signature' && /first arrived with a bad signature/.test(record.reason),
+    'the genuine frame refused too',
+  );
   const clean = await command(fx.hub, host.key.id, 'exec', { action: 'effect', args: { id: 'clean', sleep_ms: '0' } });
   assert.equal(clean.body.result.success, true);
   assert.deepEqual(host.effects(), ['clean']);

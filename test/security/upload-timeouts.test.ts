@@ -59,7 +59,13 @@ test('uploads have an idle timeout, not a total one; other bodies keep the total
 
   await t.test('a JSON body that takes longer than the total timeout is refused 408', async () => {
     const body = Buffer.from(JSON.stringify({ events: [] }));
-    const answer = await trickle(hub.url, '/api/agents/events', { authorization: `Bearer ${key.key}`, 'content-type': 'application/json', 'content-length': String(body.length) }, [...body].map((byte) => Buffer.from([byte])), 400);
+    const answer = await trickle(
+      hub.url,
+      '/api/agents/events',
+      { authorization: `Bearer ${key.key}`, 'content-type': 'application/json', 'content-length': String(body.length) },
+      [...body].map((byte) => Buffer.from([byte])),
+      400,
+    );
     assert.equal(answer.status, 408);
     assert.match(JSON.parse(answer.body).error, /did not arrive within 2 s \(--request-timeout-s\)/);
   });

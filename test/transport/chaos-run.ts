@@ -66,19 +66,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const key = await hub.createKey('chaos', ['ping', 'echo', 'exec']);
     const effects = join(agentDir.path, 'effects');
     const configPath = join(agentDir.path, 'agent.yaml');
-    await writeFile(configPath, [
-      'allow: [ping, echo, exec]',
-      'queue: { workers: 4, max_queued: 10000 }',
-      'transport: { ws_probe_interval_s: 2 }',
-      'actions:',
-      '  effect:',
-      `    argv: [${JSON.stringify(process.execPath)}, ${JSON.stringify(EFFECT)}, ${JSON.stringify(effects)}, "{id}", "{lines}", "{sleep_ms}"]`,
-      '    args:',
-      '      id: { pattern: "[a-z0-9-]{1,64}" }',
-      '      lines: { pattern: "[0-9]{1,4}" }',
-      '      sleep_ms: { pattern: "[0-9]{1,5}" }',
-      '',
-    ].join('\n'));
+    await writeFile(
+      configPath,
+      [
+        'allow: [ping, echo, exec]',
+        'queue: { workers: 4, max_queued: 10000 }',
+        'transport: { ws_probe_interval_s: 2 }',
+        'actions:',
+        '  effect:',
+        `    argv: [${JSON.stringify(process.execPath)}, ${JSON.stringify(EFFECT)}, ${JSON.stringify(effects)}, "{id}", "{lines}", "{sleep_ms}"]`,
+        '    args:',
+        '      id: { pattern: "[a-z0-9-]{1,64}" }',
+        '      lines: { pattern: "[0-9]{1,4}" }',
+        '      sleep_ms: { pattern: "[0-9]{1,5}" }',
+        '',
+      ].join('\n'),
+    );
     const env = agentEnv({ wsUrl: `ws://127.0.0.1:${proxy.port}` }, key.key, join(agentDir.path, 'state'), { TETHER_CONFIG: configPath, TETHER_LOG_LEVEL: 'info' });
     agent = startAgent(env);
 
@@ -99,11 +102,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       sequence += 1;
       const kind = sequence % 10;
       const id = `c${sequence}`;
-      const body = kind === 0
-        ? { command: 'exec', data: { action: 'effect', args: { id, lines: 40, sleep_ms: 2500 } } }
-        : kind <= 6
-          ? { command: 'exec', data: { action: 'effect', args: { id, lines: kind, sleep_ms: 50 } } }
-          : { command: 'echo', data: { message: id } };
+      const body =
+        kind === 0
+          ? { command: 'exec', data: { action: 'effect', args: { id, lines: 40, sleep_ms: 2500 } } }
+          : kind <= 6
+            ? { command: 'exec', data: { action: 'effect', args: { id, lines: kind, sleep_ms: 50 } } }
+            : { command: 'echo', data: { message: id } };
       const answer = await api('POST', `/api/agents/keys/${key.id}/command`, body);
       if (answer.status !== 200 && answer.status !== 201 && answer.status !== 202) throw new Error(`queueing failed: ${answer.status} ${JSON.stringify(answer.body)}`);
       sent.add(String(answer.body.command_id));

@@ -39,16 +39,19 @@ async function httpAgentSetup(name: string) {
     await dir.remove();
   });
   const configPath = join(dir.path, 'agent.yaml');
-  await writeFile(configPath, [
-    'allow: [ping, exec]',
-    'actions:',
-    '  effect:',
-    `    argv: [${JSON.stringify(process.execPath)}, ${JSON.stringify(EFFECT)}, ${JSON.stringify(join(dir.path, 'effects'))}, "{id}", "0", "{sleep_ms}"]`,
-    '    args:',
-    '      id: { pattern: "[a-z0-9-]{1,40}" }',
-    '      sleep_ms: { pattern: "[0-9]{1,6}" }',
-    '',
-  ].join('\n'));
+  await writeFile(
+    configPath,
+    [
+      'allow: [ping, exec]',
+      'actions:',
+      '  effect:',
+      `    argv: [${JSON.stringify(process.execPath)}, ${JSON.stringify(EFFECT)}, ${JSON.stringify(join(dir.path, 'effects'))}, "{id}", "0", "{sleep_ms}"]`,
+      '    args:',
+      '      id: { pattern: "[a-z0-9-]{1,40}" }',
+      '      sleep_ms: { pattern: "[0-9]{1,6}" }',
+      '',
+    ].join('\n'),
+  );
   const stateDir = join(dir.path, 'state');
   const env = agentEnv(hub, key.key, stateDir, { TETHER_CONFIG: configPath, TETHER_FORCE_HTTP: '1' });
   const start = () => {
@@ -61,7 +64,15 @@ async function httpAgentSetup(name: string) {
 
 test('a damaged command log (a corrupt record in the middle, a torn tail) is read around; the agent still serves', async () => {
   const { key, stateDir, start } = await httpAgentSetup('corrupt');
-  const quiet = createLogger({ name: 'test', level: 'silent', destination: new Writable({ write(_chunk, _enc, done) { done(); } }) });
+  const quiet = createLogger({
+    name: 'test',
+    level: 'silent',
+    destination: new Writable({
+      write(_chunk, _enc, done) {
+        done();
+      },
+    }),
+  });
   const seeded = new CommandLog(stateDir, { retentionMs: 3600_000, maxEntries: 1000 }, quiet);
   for (const id of ['kept-1', 'damaged', 'kept-2']) await seeded.store(id, { type: 'response', command_id: id, success: true, data: { id } }, { journal: true, sync: true });
   seeded.delivered(['kept-1', 'damaged', 'kept-2']);
@@ -78,7 +89,10 @@ test('a damaged command log (a corrupt record in the middle, a torn tail) is rea
   const ping = await hub.api('POST', `/api/agents/keys/${key.id}/command`, { command: 'ping', data: {}, wait_s: 20 });
   assert.equal(ping.body.result?.success, true, JSON.stringify(ping.body));
   const messages = agent.records().map((record) => String(record.msg));
-  assert.ok(messages.some((msg) => msg.startsWith('command log: skipped a damaged stretch')), messages.join('\n'));
+  assert.ok(
+    messages.some((msg) => msg.startsWith('command log: skipped a damaged stretch')),
+    messages.join('\n'),
+  );
   assert.ok(messages.some((msg) => msg.startsWith('command log: cut a torn tail')));
   assert.equal(agent.exitInfo, null, 'still running');
 });
@@ -87,13 +101,23 @@ test('upgrade from a version before the command log: its pending result reaches 
   const { key, stateDir, start, effects } = await httpAgentSetup('upgrade');
   // Two commands queued while no agent is connected: the old version ran both, and crashed before
   // the hub had the result of the first (still in its outbox) and the second (only in its journal).
-  const queue = async (id: string) => (await hub.api('POST', `/api/agents/keys/${key.id}/command`, { command: 'exec', data: { action: 'effect', args: { id, sleep_ms: 0 } } })).body.command_id as string;
+  const queue = async (id: string) =>
+    (await hub.api('POST', `/api/agents/keys/${key.id}/command`, { command: 'exec', data: { action: 'effect', args: { id, sleep_ms: 0 } } })).body.command_id as string;
   const pendingId = await queue('old-pending');
   const journaledId = await queue('old-journaled');
-  const old = (commandId: string, id: string) => ({ type: 'response', command_id: commandId, success: true, data: { exit_code: 0, stdout: `ran ${id} before the upgrade`, stderr: '', duration_ms: 1 }, agent_id: 'old' });
+  const old = (commandId: string, id: string) => ({
+    type: 'response',
+    command_id: commandId,
+    success: true,
+    data: { exit_code: 0, stdout: `ran ${id} before the upgrade`, stderr: '', duration_ms: 1 },
+    agent_id: 'old',
+  });
   await mkdir(join(stateDir, 'outbox'), { recursive: true, mode: 0o700 });
   await writeFile(join(stateDir, 'outbox', '000000000007.json'), JSON.stringify({ command_id: pendingId, message: old(pendingId, 'old-pending') }));
-  await writeFile(join(stateDir, 'journal.jsonl'), `${[pendingId, journaledId].map((id, index) => JSON.stringify({ command_id: id, finished_at: Date.now() - 1000, response: old(id, index === 0 ? 'old-pending' : 'old-journaled') })).join('\n')}\n`);
+  await writeFile(
+    join(stateDir, 'journal.jsonl'),
+    `${[pendingId, journaledId].map((id, index) => JSON.stringify({ command_id: id, finished_at: Date.now() - 1000, response: old(id, index === 0 ? 'old-pending' : 'old-journaled') })).join('\n')}\n`,
+  );
 
   const agent = start();
   await waitForTransport(hub, key.id, 'http_polling');
@@ -101,7 +125,10 @@ test('upgrade from a version before the command log: its pending result reaches 
     const [first, second] = await Promise.all([pendingId, journaledId].map(async (id) => (await hub.api('GET', `/api/commands/${id}`)).body?.result));
     return first && second ? [first, second] : null;
   }, 'both results at the hub');
-  assert.deepEqual(results.map((result: any) => result.data.stdout), ['ran old-pending before the upgrade', 'ran old-journaled before the upgrade']);
+  assert.deepEqual(
+    results.map((result: any) => result.data.stdout),
+    ['ran old-pending before the upgrade', 'ran old-journaled before the upgrade'],
+  );
   assert.deepEqual(effects(), [], 'neither ran again');
   assert.ok(agent.records().some((record) => String(record.msg).startsWith('legacy import: took outbox/')));
   assert.ok(existsSync(join(stateDir, 'journal.jsonl')), 'the old files stay for a rollback');
@@ -120,8 +147,22 @@ test('killed with SIGKILL mid-command over HTTP: the orphaned action is killed, 
   const pids = readFileSync(join(dir, 'effects.pids'), 'utf8').split('\n').filter(Boolean).map(Number);
   const second = start();
   await waitFor(() => second.records().some((line) => line.msg === 'killed an action left running by the previous agent process'), 'the orphaned action to be killed');
-  await waitFor(() => pids.every((pid) => { try { process.kill(pid, 0); return false; } catch { return true; } }), 'the orphaned action process to be gone');
-  const record = await waitFor(async () => (await hub.api('GET', `/api/commands/${commandId}`)).body?.result ? (await hub.api('GET', `/api/commands/${commandId}`)).body : null, 'the interrupted result');
+  await waitFor(
+    () =>
+      pids.every((pid) => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      }),
+    'the orphaned action process to be gone',
+  );
+  const record = await waitFor(
+    async () => ((await hub.api('GET', `/api/commands/${commandId}`)).body?.result ? (await hub.api('GET', `/api/commands/${commandId}`)).body : null),
+    'the interrupted result',
+  );
   assert.equal(record.result.success, false);
   assert.match(record.result.error, /interrupted/);
   // The hub offers unanswered commands again after a re-register; the journal keeps it from running.

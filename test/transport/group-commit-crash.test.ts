@@ -38,7 +38,15 @@ after(async () => {
 
 /** The journal's command ids in the log a (killed) agent left, read without writing. */
 function journalIds(stateDir: string, ids: string[]): Set<string> {
-  const quiet = createLogger({ name: 'test', level: 'silent', destination: new Writable({ write(_chunk, _enc, done) { done(); } }) });
+  const quiet = createLogger({
+    name: 'test',
+    level: 'silent',
+    destination: new Writable({
+      write(_chunk, _enc, done) {
+        done();
+      },
+    }),
+  });
   const log = new CommandLog(stateDir, { retentionMs: 24 * 3600_000, maxEntries: 10_000 }, quiet, { readOnly: true });
   try {
     return new Set(ids.filter((id) => log.journalHas(id)));
@@ -57,16 +65,19 @@ for (const [index, step] of STEPS.entries()) {
       await dir.remove();
     });
     const configPath = join(dir.path, 'agent.yaml');
-    await writeFile(configPath, [
-      'allow: [ping, echo, exec]',
-      'queue: { workers: 8, max_queued: 100 }',
-      'actions:',
-      '  effect:',
-      `    argv: [${JSON.stringify(process.execPath)}, ${JSON.stringify(EFFECT)}, ${JSON.stringify(effects)}, "{id}", "0", "0"]`,
-      '    args:',
-      '      id: { pattern: "[a-z0-9-]{1,40}" }',
-      '',
-    ].join('\n'));
+    await writeFile(
+      configPath,
+      [
+        'allow: [ping, echo, exec]',
+        'queue: { workers: 8, max_queued: 100 }',
+        'actions:',
+        '  effect:',
+        `    argv: [${JSON.stringify(process.execPath)}, ${JSON.stringify(EFFECT)}, ${JSON.stringify(effects)}, "{id}", "0", "0"]`,
+        '    args:',
+        '      id: { pattern: "[a-z0-9-]{1,40}" }',
+        '',
+      ].join('\n'),
+    );
     const stateDir = join(dir.path, 'state');
     const env = agentEnv(hub, key.key, stateDir, { TETHER_CONFIG: configPath });
     const paused = startAgent({ ...env, TETHER_TEST_PAUSE_AT: step });
@@ -97,16 +108,25 @@ for (const [index, step] of STEPS.entries()) {
     const restarted = startAgent(env);
     cleanups.push(() => restarted.stop());
     const all = [...effectful, ...effectFree];
-    await waitFor(async () => {
-      for (const id of all) if (!(await hub.api('GET', `/api/commands/${id}`)).body?.result) return false;
-      return true;
-    }, 'a result for every command', 90_000, 200);
+    await waitFor(
+      async () => {
+        for (const id of all) if (!(await hub.api('GET', `/api/commands/${id}`)).body?.result) return false;
+        return true;
+      },
+      'a result for every command',
+      90_000,
+      200,
+    );
     await restarted.stop();
 
     const runs = ran();
     const counts = new Map<string, number>();
     for (const id of runs) counts.set(id, (counts.get(id) ?? 0) + 1);
-    assert.deepEqual([...counts].filter(([, count]) => count > 1), [], 'no action ran twice');
+    assert.deepEqual(
+      [...counts].filter(([, count]) => count > 1),
+      [],
+      'no action ran twice',
+    );
     assert.equal(counts.size, EFFECTFUL, 'every action ran, once');
     const stored = hub.process.lines.filter((line) => line.includes('"command result stored"')).map((line) => String(JSON.parse(line).command_id));
     for (const id of all) assert.equal(stored.filter((storedId) => storedId === id).length, 1, `${id}: one result stored at the hub`);

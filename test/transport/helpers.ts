@@ -40,11 +40,16 @@ export async function startProxy(options: { mode?: string; upstreamPort?: number
 
 /** The agent of this key as /api/agents/connected lists it, on the wanted transport. */
 export async function waitForTransport(hub: HubHandle, keyId: string, transport: 'websocket' | 'http_polling', timeoutMs = 30_000): Promise<Record<string, any>> {
-  return waitFor(async () => {
-    const { body } = await hub.api('GET', '/api/agents/connected');
-    const list: Record<string, any>[] = Array.isArray(body) ? body : (body?.agents ?? []);
-    return list.find((agent) => String(agent.key_id) === keyId && agent.agent_id && agent.transport === transport);
-  }, `agent of key ${keyId} on ${transport}`, timeoutMs, 50);
+  return waitFor(
+    async () => {
+      const { body } = await hub.api('GET', '/api/agents/connected');
+      const list: Record<string, any>[] = Array.isArray(body) ? body : (body?.agents ?? []);
+      return list.find((agent) => String(agent.key_id) === keyId && agent.agent_id && agent.transport === transport);
+    },
+    `agent of key ${keyId} on ${transport}`,
+    timeoutMs,
+    50,
+  );
 }
 
 /** Kills effect.mjs runs that outlived their agent (it was killed with SIGKILL mid-command). */

@@ -38,21 +38,36 @@ async function proxy(options: Parameters<typeof startProxy>[0]): Promise<ProxyHa
 }
 
 /** An agent with its own key and state dir; `serverUrl` defaults to the hub itself. */
-async function agent(name: string, options: { serverUrl?: string; env?: NodeJS.ProcessEnv; yaml?: string } = {}): Promise<{ key: { id: string; key: string }; process: RunningProcess; state: string }> {
+async function agent(
+  name: string,
+  options: { serverUrl?: string; env?: NodeJS.ProcessEnv; yaml?: string } = {},
+): Promise<{ key: { id: string; key: string }; process: RunningProcess; state: string }> {
   const key = await hub.createKey(name, ['ping', 'echo', 'exec']);
   const state = await tempDir(`switch-${name}`);
   const configPath = join(state.path, 'agent.yaml');
-  await writeFile(configPath, [
-    'allow: [ping, echo, exec]',
-    'actions:',
-    '  effect:',
-    `    argv: [${JSON.stringify(process.execPath)}, ${JSON.stringify(EFFECT)}, ${JSON.stringify(join(state.path, 'effects'))}, "{id}", "{lines}", "0"]`,
-    '    args:',
-    '      id: { pattern: "[a-z0-9-]{1,40}" }',
-    '      lines: { pattern: "[0-9]{1,4}" }',
-    options.yaml ?? '',
-  ].join('\n'));
-  const env = agentEnv(hub, key.key, join(state.path, 'state'), { TETHER_CONFIG: configPath, HTTP_PROXY: '', HTTPS_PROXY: '', NO_PROXY: '', http_proxy: '', https_proxy: '', no_proxy: '', ...options.env });
+  await writeFile(
+    configPath,
+    [
+      'allow: [ping, echo, exec]',
+      'actions:',
+      '  effect:',
+      `    argv: [${JSON.stringify(process.execPath)}, ${JSON.stringify(EFFECT)}, ${JSON.stringify(join(state.path, 'effects'))}, "{id}", "{lines}", "0"]`,
+      '    args:',
+      '      id: { pattern: "[a-z0-9-]{1,40}" }',
+      '      lines: { pattern: "[0-9]{1,4}" }',
+      options.yaml ?? '',
+    ].join('\n'),
+  );
+  const env = agentEnv(hub, key.key, join(state.path, 'state'), {
+    TETHER_CONFIG: configPath,
+    HTTP_PROXY: '',
+    HTTPS_PROXY: '',
+    NO_PROXY: '',
+    http_proxy: '',
+    https_proxy: '',
+    no_proxy: '',
+    ...options.env,
+  });
   if (options.serverUrl) env.TETHER_SERVER_URL = options.serverUrl;
   const child = startAgent(env);
   cleanups.push(async () => {
@@ -164,9 +179,11 @@ test('transient failures (connection refused) stay on WebSocket; TETHER_FORCE_HT
   assert.ok(pinned.lines.some((line) => line.includes('HTTP polling pinned')));
 });
 
-test('the hub\'s own 401 is marked and never taken for a blocking proxy: the agent stays on WebSocket', async () => {
+test("the hub's own 401 is marked and never taken for a blocking proxy: the agent stays on WebSocket", async () => {
   const answer = await new Promise<IncomingMessage>((resolve, reject) => {
-    const request = httpRequest(`${hub.url}/ws/agent`, { headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', authorization: 'Bearer tk_not_a_real_key_000000' } });
+    const request = httpRequest(`${hub.url}/ws/agent`, {
+      headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', authorization: 'Bearer tk_not_a_real_key_000000' },
+    });
     request.on('response', resolve);
     request.on('upgrade', () => reject(new Error('upgraded with a wrong key')));
     request.on('error', reject);

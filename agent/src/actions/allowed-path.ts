@@ -31,10 +31,13 @@ async function resolveOnDisk(what: string, path: string): Promise<string> {
     if (code(error) !== 'ENOENT') throw new UnsafeValue(`${what} cannot be resolved (${code(error)})`);
   }
   // Missing. If the name itself exists, it is a symlink pointing nowhere: refused.
-  const present = await lstat(path).then(() => true, (error: unknown) => {
-    if (code(error) === 'ENOENT' || code(error) === 'ENOTDIR') return false;
-    throw new UnsafeValue(`${what} cannot be resolved (${code(error)})`);
-  });
+  const present = await lstat(path).then(
+    () => true,
+    (error: unknown) => {
+      if (code(error) === 'ENOENT' || code(error) === 'ENOTDIR') return false;
+      throw new UnsafeValue(`${what} cannot be resolved (${code(error)})`);
+    },
+  );
   if (present) throw new UnsafeValue(`${what} is a symlink whose target does not exist`);
   const parent = dirname(path);
   if (parent === path) throw new UnsafeValue(`${what} cannot be resolved`);

@@ -31,14 +31,20 @@ const passEnvSchema = z
   .refine((names) => !names.some((name) => AGENT_KEY_NAMES.includes(name)), { message: 'the agent key never reaches a program; remove TETHER_API_KEY / MICROHACK_API_KEY' })
   .default([]);
 
-const regexSchema = z.string().min(1).refine((value) => {
-  try {
-    new RegExp(value);
-    return true;
-  } catch {
-    return false;
-  }
-}, { message: 'must be a valid regular expression, e.g. ^[a-z0-9_-]{1,64}$' });
+const regexSchema = z
+  .string()
+  .min(1)
+  .refine(
+    (value) => {
+      try {
+        new RegExp(value);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be a valid regular expression, e.g. ^[a-z0-9_-]{1,64}$' },
+  );
 
 const actionArgSchema = z.object({
   /** The whole value must match (the pattern is anchored for you). */
@@ -58,7 +64,11 @@ const actionSchema = z
     /** The program's environment is PATH, HOME, USER, LOGNAME, LANG, LC_*, TZ, TMPDIR plus these. */
     env: envSchema,
     pass_env: passEnvSchema,
-    timeout_s: z.number().positive().max(7 * 24 * 3600).optional(),
+    timeout_s: z
+      .number()
+      .positive()
+      .max(7 * 24 * 3600)
+      .optional(),
   })
   .superRefine((action, context) => {
     if (!programSchema.safeParse(action.argv[0]).success) {
@@ -86,8 +96,15 @@ export const actionsConfigShape = {
     .object({
       repositories: z.array(absolutePathSchema).default([]),
       git: programSchema.default('git'),
-      remote: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a remote name such as origin').default('origin'),
-      timeout_s: z.number().positive().max(24 * 3600).default(300),
+      remote: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a remote name such as origin')
+        .default('origin'),
+      timeout_s: z
+        .number()
+        .positive()
+        .max(24 * 3600)
+        .default(300),
       env: envSchema,
       pass_env: passEnvSchema,
     })

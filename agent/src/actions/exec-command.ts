@@ -30,8 +30,14 @@ export async function runAudited(what: string, argv: string[], context: CommandC
   let forget: (() => Promise<void>) | null = null;
   try {
     result = await runProgram({
-      argv, cwd: options.cwd, env: options.env, signal, job: context.job,
-      onStarted: async (pid) => { forget = await recordActionRun(context.stateDir, context.commandId, pid); },
+      argv,
+      cwd: options.cwd,
+      env: options.env,
+      signal,
+      job: context.job,
+      onStarted: async (pid) => {
+        forget = await recordActionRun(context.stateDir, context.commandId, pid);
+      },
     });
   } catch (error) {
     throw new CommandFailure('failed', `${what}: ${(error as Error).message}; check the program path in the agent config`);

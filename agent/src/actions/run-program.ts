@@ -86,7 +86,9 @@ export async function runProgram(run: ProgramRun): Promise<ProgramResult> {
       partial = lines.pop() ?? '';
       for (const line of lines) run.job.output(line, stream);
     });
-    subprocess[stream]?.on('end', () => { if (partial) run.job.output(partial, stream); });
+    subprocess[stream]?.on('end', () => {
+      if (partial) run.job.output(partial, stream);
+    });
   }
 
   if (subprocess.pid !== undefined && run.onStarted) await run.onStarted(subprocess.pid).catch(() => {});

@@ -16,12 +16,17 @@ const verifyParamsSchema = z
   .object({
     id: artifactIdSchema,
     restore: z.boolean().optional(),
-    key_id: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}$/, 'key_id is the agent key id that owns the artifact on the hub').optional(),
+    key_id: z
+      .string()
+      .regex(/^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}$/, 'key_id is the agent key id that owns the artifact on the hub')
+      .optional(),
     from: z.enum(['hub', 's3'], { message: 'from is "hub" (default) or "s3"' }).optional(),
     sql: z.string().trim().min(1).max(10_000).optional(),
   })
-  .refine((value) => value.key_id === undefined || value.restore === true, { message: 'key_id (a verify host testing another key\'s artifact) needs restore: true' })
-  .refine((value) => (value.from === undefined && value.sql === undefined) || value.key_id !== undefined, { message: 'from and sql are for a verify host: give key_id too (a local test uses the target\'s verify.sql)' });
+  .refine((value) => value.key_id === undefined || value.restore === true, { message: "key_id (a verify host testing another key's artifact) needs restore: true" })
+  .refine((value) => (value.from === undefined && value.sql === undefined) || value.key_id !== undefined, {
+    message: "from and sql are for a verify host: give key_id too (a local test uses the target's verify.sql)",
+  });
 export type VerifyParams = z.infer<typeof verifyParamsSchema>;
 
 const loadHandlers = () => import('./handlers.ts');

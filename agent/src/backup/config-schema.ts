@@ -6,9 +6,7 @@ import { parseCron } from './schedule/cron.ts';
 
 /** Target names travel from the hub and may land in argv and paths: never a leading `-` or `.`. */
 export const TARGET_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
-export const targetNameSchema = z
-  .string()
-  .regex(TARGET_NAME_PATTERN, 'a target name is 1-64 lower-case letters, digits, "_" or "-", starting with a letter or digit');
+export const targetNameSchema = z.string().regex(TARGET_NAME_PATTERN, 'a target name is 1-64 lower-case letters, digits, "_" or "-", starting with a letter or digit');
 
 const absolutePathSchema = z
   .string()
@@ -25,9 +23,7 @@ const programSchema = z
     message: 'must be an absolute path or a bare program name such as pg_dump',
   });
 
-const databaseNameSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9_][A-Za-z0-9_$.-]{0,62}$/, 'a database name is letters, digits, "_", "$", "." or "-", not starting with "-"');
+const databaseNameSchema = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_$.-]{0,62}$/, 'a database name is letters, digits, "_", "$", "." or "-", not starting with "-"');
 
 const ageRecipientSchema = z
   .string()
@@ -55,7 +51,10 @@ const cronSchema = z
 
 const secretSourceFields = {
   /** Name of an environment variable that holds the password. */
-  password_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+  password_env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+    .optional(),
   /** A file (0600) whose first line is the password. */
   password_file: absolutePathSchema.optional(),
 };
@@ -91,7 +90,10 @@ const postgresTargetSchema = z
   .object({
     kind: z.literal('postgres'),
     /** postgres://user@host:port. A password in the URL is moved to PGPASSWORD, never put in argv. */
-    url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL such as postgres://backup@127.0.0.1:5432').optional(),
+    url: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL such as postgres://backup@127.0.0.1:5432')
+      .optional(),
     databases: z.array(databaseNameSchema).min(1, 'list at least one database'),
     format: z.enum(['plain', 'custom']).default('plain'),
     /** Single-database targets only: the database `restore` writes into (default: the same one). */
@@ -132,25 +134,25 @@ const sqliteTargetSchema = z.object({
 const commandTargetSchema = z.object({
   kind: z.literal('command'),
   /** argv whose stdout is the dump; no shell. */
-  argv: z.array(z.string()).min(1).refine((argv) => programSchema.safeParse(argv[0]).success, {
-    message: 'argv[0] must be an absolute path or a bare program name',
-  }),
+  argv: z
+    .array(z.string())
+    .min(1)
+    .refine((argv) => programSchema.safeParse(argv[0]).success, {
+      message: 'argv[0] must be an absolute path or a bare program name',
+    }),
   /** Optional argv that reads a dump on stdin, used by `restore`. */
   restore_argv: z.array(z.string()).min(1).optional(),
   /** Extra environment for both argvs (values are treated as secrets in logs). */
   env: z.record(z.string(), z.string()).default({}),
   /** File extension of the dump inside the artifact name. */
-  extension: z.string().regex(/^[a-z0-9]{1,10}$/).default('out'),
+  extension: z
+    .string()
+    .regex(/^[a-z0-9]{1,10}$/)
+    .default('out'),
   ...commonTargetFields,
 });
 
-export const backupTargetSchema = z.discriminatedUnion('kind', [
-  filesTargetSchema,
-  postgresTargetSchema,
-  mysqlTargetSchema,
-  sqliteTargetSchema,
-  commandTargetSchema,
-]);
+export const backupTargetSchema = z.discriminatedUnion('kind', [filesTargetSchema, postgresTargetSchema, mysqlTargetSchema, sqliteTargetSchema, commandTargetSchema]);
 
 /**
  * Where restore tests put their scratch copies. PostgreSQL and MariaDB: a server where the agent
@@ -158,20 +160,27 @@ export const backupTargetSchema = z.discriminatedUnion('kind', [
  * directory (default: a private temp dir).
  */
 const scratchSchema = z.object({
-  postgres: z.object({
-    url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL such as postgres://verify@127.0.0.1:5432').optional(),
-    psql: programSchema.default('psql'),
-    pg_restore: programSchema.default('pg_restore'),
-    ...secretSourceFields,
-  }).optional(),
-  mysql: z.object({
-    host: z.string().min(1).default('127.0.0.1'),
-    port: z.number().int().min(1).max(65_535).default(3306),
-    user: z.string().min(1).default('root'),
-    socket: absolutePathSchema.optional(),
-    client: programSchema.default('mariadb'),
-    ...secretSourceFields,
-  }).optional(),
+  postgres: z
+    .object({
+      url: z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL such as postgres://verify@127.0.0.1:5432')
+        .optional(),
+      psql: programSchema.default('psql'),
+      pg_restore: programSchema.default('pg_restore'),
+      ...secretSourceFields,
+    })
+    .optional(),
+  mysql: z
+    .object({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int().min(1).max(65_535).default(3306),
+      user: z.string().min(1).default('root'),
+      socket: absolutePathSchema.optional(),
+      client: programSchema.default('mariadb'),
+      ...secretSourceFields,
+    })
+    .optional(),
   dir: absolutePathSchema.optional(),
 });
 
@@ -199,7 +208,11 @@ export const backupConfigSchema = z.object({
   /** Largest artifact uploaded to the hub, in bytes (the hub enforces its own limit too). */
   upload_max_bytes: z.number().int().positive().optional(),
   /** Smallest S3 multipart part (grows so that any artifact fits in 10,000 parts). S3 itself needs ≥ 5 MiB. */
-  s3_part_min_bytes: z.number().int().min(64 * 1024, 's3_part_min_bytes is at least 65536 (S3 itself needs 5242880)').default(5 << 20),
+  s3_part_min_bytes: z
+    .number()
+    .int()
+    .min(64 * 1024, 's3_part_min_bytes is at least 65536 (S3 itself needs 5242880)')
+    .default(5 << 20),
   targets: z
     .record(z.string(), backupTargetSchema)
     .default({})

@@ -37,14 +37,17 @@ async function requireArtifact(store: ArtifactStore, id: string): Promise<Manife
 async function upload(config: BackupConfig, store: ArtifactStore, manifest: Manifest, context: CommandContext, destination: 'hub' | 's3'): Promise<string> {
   const hub = { serverUrl: context.config.server_url, apiKey: context.config.api_key };
   const path = store.artifactPath(manifest);
-  const location = destination === 's3'
-    ? await uploadToS3(path, manifest, hub, { signal: context.signal, partMinBytes: config.s3_part_min_bytes, onBytes: byteProgress(context.job, `uploading ${manifest.id} to S3`, manifest.size) })
-    : await uploadToHub(path, manifest, hub, context.signal);
+  const location =
+    destination === 's3'
+      ? await uploadToS3(path, manifest, hub, { signal: context.signal, partMinBytes: config.s3_part_min_bytes, onBytes: byteProgress(context.job, `uploading ${manifest.id} to S3`, manifest.size) })
+      : await uploadToHub(path, manifest, hub, context.signal);
   manifest.uploads = [...manifest.uploads.filter((item) => item.destination !== destination), { destination, location, uploaded_at: new Date().toISOString() }];
   await store.writeManifest(manifest);
   // The hub keeps the manifest beside the artifact: a verify host reads the kind and the counts
   // there. An older hub without the route still has the artifact, so this only warns.
-  await uploadManifest(hub, manifest, context.signal).catch((error: Error) => context.log.warn({ id: manifest.id, err: error.message }, 'the hub did not take the manifest; verify hosts cannot test this artifact'));
+  await uploadManifest(hub, manifest, context.signal).catch((error: Error) =>
+    context.log.warn({ id: manifest.id, err: error.message }, 'the hub did not take the manifest; verify hosts cannot test this artifact'),
+  );
   return location;
 }
 
@@ -70,7 +73,9 @@ async function backupToHub(config: BackupConfig, store: ArtifactStore, target: s
     id = store.newId(target);
     try {
       const manifest = await runBackup(config, store, target, context, { id, streamTo: hub });
-      await uploadManifest(hub, manifest, context.signal).catch((error: Error) => context.log.warn({ id: manifest.id, err: error.message }, 'the hub did not take the manifest; verify hosts cannot test this artifact'));
+      await uploadManifest(hub, manifest, context.signal).catch((error: Error) =>
+        context.log.warn({ id: manifest.id, err: error.message }, 'the hub did not take the manifest; verify hosts cannot test this artifact'),
+      );
       return artifactResult(manifest);
     } catch (error) {
       if (!(error instanceof HubUnreachable)) throw error;
@@ -93,7 +98,17 @@ export async function backupList(config: BackupConfig, params: { target?: string
   const store = storeFor(config, context);
   if (params.target) requireTarget(store, params.target);
   const manifests = await store.list(params.target);
-  return { artifacts: manifests.map((manifest) => ({ ...artifactResult(manifest), kind: manifest.kind, uploads: manifest.uploads, stored_locally: manifest.stored_locally, ...(manifest.pending_upload ? { pending_upload: manifest.pending_upload } : {}), ...(manifest.checks ? { checks: manifest.checks } : {}), ...(manifest.last_verify ? { last_verify: manifest.last_verify } : {}) })) };
+  return {
+    artifacts: manifests.map((manifest) => ({
+      ...artifactResult(manifest),
+      kind: manifest.kind,
+      uploads: manifest.uploads,
+      stored_locally: manifest.stored_locally,
+      ...(manifest.pending_upload ? { pending_upload: manifest.pending_upload } : {}),
+      ...(manifest.checks ? { checks: manifest.checks } : {}),
+      ...(manifest.last_verify ? { last_verify: manifest.last_verify } : {}),
+    })),
+  };
 }
 
 export async function backupVerify(config: BackupConfig, params: VerifyParams, context: CommandContext): Promise<Record<string, unknown>> {
@@ -112,7 +127,9 @@ export async function backupVerify(config: BackupConfig, params: VerifyParams, c
     const result = await restoreTestLocal(config, store, manifest, context.signal, context.agentId);
     if (manifest.uploads.length > 0) {
       const hub = { serverUrl: context.config.server_url, apiKey: context.config.api_key };
-      await reportVerifyResult(hub, manifest.id, result, context.signal).catch((error: Error) => context.log.warn({ id: manifest.id, err: error.message }, 'could not store the restore test result on the hub'));
+      await reportVerifyResult(hub, manifest.id, result, context.signal).catch((error: Error) =>
+        context.log.warn({ id: manifest.id, err: error.message }, 'could not store the restore test result on the hub'),
+      );
     }
     if (!result.ok) context.log.warn({ id: manifest.id, problems: result.problems }, 'backup artifact failed its restore test');
     return { id: manifest.id, target: manifest.target, ...result };
@@ -122,7 +139,11 @@ export async function backupVerify(config: BackupConfig, params: VerifyParams, c
   return { ...report };
 }
 
-export async function backupPrune(config: BackupConfig, params: { target: string; keep?: number | undefined; max_age_days?: number | undefined }, context: CommandContext): Promise<Record<string, unknown>> {
+export async function backupPrune(
+  config: BackupConfig,
+  params: { target: string; keep?: number | undefined; max_age_days?: number | undefined },
+  context: CommandContext,
+): Promise<Record<string, unknown>> {
   const store = storeFor(config, context);
   requireTarget(store, params.target);
   const policy = { ...(params.keep !== undefined ? { keep: params.keep } : {}), ...(params.max_age_days !== undefined ? { max_age_days: params.max_age_days } : {}) };

@@ -59,5 +59,8 @@ export function openPlainStream(path: string, manifest: Manifest, identities: Id
   decrypt.on('error', forward);
   // The consumer's pipeline sees the error (a stream destroyed early stays errored); the no-op
   // keeps an error before it is attached from becoming an uncaught exception.
-  return file.pipe(decrypt).pipe(decompress).on('error', () => {});
+  return file
+    .pipe(decrypt)
+    .pipe(decompress)
+    .on('error', () => {});
 }

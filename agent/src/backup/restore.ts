@@ -21,11 +21,16 @@ export async function loadIdentities(config: BackupConfig): Promise<Identity[]> 
 
 function restoreInto(target: BackupTarget, input: Readable, scratchPath: string, signal: AbortSignal): Promise<string> {
   switch (target.kind) {
-    case 'files': return filesRestore(target, input);
-    case 'postgres': return postgresRestore(target, input, signal);
-    case 'mysql': return mysqlRestore(target, input, signal);
-    case 'sqlite': return sqliteRestore(target, input, scratchPath);
-    case 'command': return commandRestore(target, input, signal);
+    case 'files':
+      return filesRestore(target, input);
+    case 'postgres':
+      return postgresRestore(target, input, signal);
+    case 'mysql':
+      return mysqlRestore(target, input, signal);
+    case 'sqlite':
+      return sqliteRestore(target, input, scratchPath);
+    case 'command':
+      return commandRestore(target, input, signal);
   }
 }
 
@@ -35,7 +40,9 @@ function restoreInto(target: BackupTarget, input: Readable, scratchPath: string,
  */
 export function assertSameTarget(manifest: Manifest, targetName: string): void {
   if (manifest.target !== targetName) {
-    throw new CrossTargetRestore(`artifact ${manifest.id} was made from target ${manifest.target}, not ${targetName}: an artifact restores only into its own target (restore {id: "${manifest.id}", target: "${manifest.target}"})`);
+    throw new CrossTargetRestore(
+      `artifact ${manifest.id} was made from target ${manifest.target}, not ${targetName}: an artifact restores only into its own target (restore {id: "${manifest.id}", target: "${manifest.target}"})`,
+    );
   }
 }
 

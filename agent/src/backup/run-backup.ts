@@ -29,11 +29,16 @@ export interface BackupRunContext {
 
 async function openSource(target: BackupTarget, scratchPath: string, signal: AbortSignal): Promise<BackupSource> {
   switch (target.kind) {
-    case 'files': return filesSource(target);
-    case 'postgres': return postgresSource(target, signal);
-    case 'mysql': return mysqlSource(target, signal);
-    case 'sqlite': return sqliteSource(target, scratchPath);
-    case 'command': return commandSource(target, signal);
+    case 'files':
+      return filesSource(target);
+    case 'postgres':
+      return postgresSource(target, signal);
+    case 'mysql':
+      return mysqlSource(target, signal);
+    case 'sqlite':
+      return sqliteSource(target, scratchPath);
+    case 'command':
+      return commandSource(target, signal);
   }
 }
 

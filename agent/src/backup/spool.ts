@@ -17,11 +17,18 @@ export async function uploadSpooled(config: BackupConfig, stateDir: string, hub:
   const [{ uploadToHub }, { hubReachable }, { uploadManifest }] = await Promise.all([import('./sinks/hub-upload.ts'), import('./sinks/hub-stream.ts'), import('./sinks/hub-verify-api.ts')]);
   if (!(await hubReachable(hub, signal))) return [];
   const uploaded: string[] = [];
-  for (const manifest of pending.reverse()) { // oldest first
+  for (const manifest of pending.reverse()) {
+    // oldest first
     const path = store.artifactPath(manifest);
     try {
       const location = await uploadToHub(path, manifest, hub, signal);
-      const done = { ...manifest, location, stored_locally: false, pending_upload: undefined, uploads: [...manifest.uploads, { destination: 'hub' as const, location, uploaded_at: new Date().toISOString() }] };
+      const done = {
+        ...manifest,
+        location,
+        stored_locally: false,
+        pending_upload: undefined,
+        uploads: [...manifest.uploads, { destination: 'hub' as const, location, uploaded_at: new Date().toISOString() }],
+      };
       await store.writeManifest(done);
       await rm(path, { force: true });
       await uploadManifest(hub, done, signal).catch((error: Error) => log.warn({ id: manifest.id, err: error.message }, 'the hub did not take the manifest'));

@@ -36,7 +36,10 @@ export class ArtifactStore {
   }
 
   newId(targetName: string, now = new Date()): string {
-    const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const stamp = now
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
     return `${targetName}-${stamp}-${randomBytes(4).toString('hex')}`;
   }
 

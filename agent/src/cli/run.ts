@@ -135,9 +135,7 @@ export async function runAgent(): Promise<void> {
     supervisor,
     updateOutcome: new UpdateOutcomeReport(config.state_dir),
     // The summary module (and the store it reads) loads only on hosts with backup targets.
-    ...(Object.keys(config.backup.targets).length > 0
-      ? { backupSummary: async () => (await import('../backup/status-summary.ts')).backupSummary(config.backup, config.state_dir) }
-      : {}),
+    ...(Object.keys(config.backup.targets).length > 0 ? { backupSummary: async () => (await import('../backup/status-summary.ts')).backupSummary(config.backup, config.state_dir) } : {}),
     dispatcher: () => dispatcher,
     onFatal: (reason) => {
       log.fatal({ reason }, 'fatal: stopping for good');
@@ -170,9 +168,10 @@ export async function runAgent(): Promise<void> {
   // A backup killed mid-way leaves a partial file: remove it, never publish it.
   await cleanupPartialBackups(config.backup, config.state_dir, log).catch((error: unknown) => log.warn({ err: error }, 'could not clean up partial backups'));
   // Backups made while the hub was unreachable upload once it is back (nothing loads without targets).
-  const stopSpool = Object.keys(config.backup.targets).length > 0
-    ? (await import('../backup/spool.ts')).startSpoolUploader(config.backup, config.state_dir, { serverUrl: config.server_url, apiKey: config.api_key }, log, config.backup.spool_retry_s)
-    : () => {};
+  const stopSpool =
+    Object.keys(config.backup.targets).length > 0
+      ? (await import('../backup/spool.ts')).startSpoolUploader(config.backup, config.state_dir, { serverUrl: config.server_url, apiKey: config.api_key }, log, config.backup.spool_retry_s)
+      : () => {};
   const stopBackupSchedules = await startScheduledBackups({
     config: config.backup,
     stateDir: config.state_dir,

@@ -18,6 +18,8 @@ export class CommandRegistry {
 
   /** Names of the commands whose permission passes `allows`: the effective command set. */
   allowedNames(allows: (permission: string) => boolean): string[] {
-    return this.all().filter((command) => allows(command.permission)).map((command) => command.name);
+    return this.all()
+      .filter((command) => allows(command.permission))
+      .map((command) => command.name);
   }
 }

@@ -89,7 +89,6 @@ export class CommandLog {
     this.#load();
   }
 
-
   // ——— outbox ———
 
   hasPending(commandId: string): boolean {
@@ -256,7 +255,15 @@ export class CommandLog {
 
   /** Sizes, for dump-state, tests and benchmarks. */
   stats(): { segments: number; bytes: number; live_bytes: number; pending: number; journal: number; running: number; fdatasyncs: number } {
-    return { segments: this.#store.sealedSegments().length + 1, bytes: this.#store.totalBytes, live_bytes: this.#liveBytes(), pending: this.#pending.size, journal: this.#journal.size, running: this.#markers.size, fdatasyncs: this.#store.syncs };
+    return {
+      segments: this.#store.sealedSegments().length + 1,
+      bytes: this.#store.totalBytes,
+      live_bytes: this.#liveBytes(),
+      pending: this.#pending.size,
+      journal: this.#journal.size,
+      running: this.#markers.size,
+      fdatasyncs: this.#store.syncs,
+    };
   }
 
   /** Resolves once compaction has nothing left to do (tests). */
@@ -437,7 +444,11 @@ export class CommandLog {
 
   /** Replays the segments: a record sets the faces it names; deliveries and stops apply after it. */
   #load(): void {
-    interface Loaded { seq: number; finishedAt: number; location: Location }
+    interface Loaded {
+      seq: number;
+      finishedAt: number;
+      location: Location;
+    }
     const journal = new Map<string, Loaded>();
     const pending = new Map<string, Loaded>();
     const markers = new Map<string, Marker>();
@@ -454,8 +465,14 @@ export class CommandLog {
         case 'r': {
           const record: Loaded = { seq: header.seq, finishedAt: header.at, location };
           this.#nextSeq = Math.max(this.#nextSeq, header.seq + 1);
-          if (header.j) { journal.delete(header.id); journal.set(header.id, record); }
-          if (header.p) { pending.delete(header.id); pending.set(header.id, record); }
+          if (header.j) {
+            journal.delete(header.id);
+            journal.set(header.id, record);
+          }
+          if (header.p) {
+            pending.delete(header.id);
+            pending.set(header.id, record);
+          }
           markers.delete(header.id);
           break;
         }

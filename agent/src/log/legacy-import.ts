@@ -35,7 +35,9 @@ function pathsOf(stateDir: string, logDir: string): LegacyPaths {
 
 function listNames(dir: string, pattern: RegExp): string[] {
   try {
-    return readdirSync(dir).filter((name) => pattern.test(name)).sort();
+    return readdirSync(dir)
+      .filter((name) => pattern.test(name))
+      .sort();
   } catch {
     return [];
   }
@@ -103,5 +105,8 @@ export async function importLegacyStores(stateDir: string, commandLog: CommandLo
   const legacy = readLegacy(paths, log);
   const added = await commandLog.adopt(legacy);
   writeFileAtomicSync(paths.record, JSON.stringify({ imported_at: now, fingerprint: current }));
-  log.info({ journal: legacy.journal.length, outbox: legacy.outbox.length, running: legacy.markers.length, added }, 'legacy import: took outbox/, journal.jsonl and running/ into the command log (the files stay for a rollback until the journal retention has passed)');
+  log.info(
+    { journal: legacy.journal.length, outbox: legacy.outbox.length, running: legacy.markers.length, added },
+    'legacy import: took outbox/, journal.jsonl and running/ into the command log (the files stay for a rollback until the journal retention has passed)',
+  );
 }

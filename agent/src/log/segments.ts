@@ -50,7 +50,11 @@ interface Waiting {
 function syncDirectory(dir: string): void {
   try {
     const fd = openSync(dir, 'r');
-    try { fsyncSync(fd); } finally { closeSync(fd); }
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     // Some filesystems refuse fsync on a directory; the file itself is still synced.
   }
@@ -85,15 +89,23 @@ export class SegmentStore {
    */
   load(visit: (location: Location, body: Buffer) => void): void {
     const names = this.#readOnly && !existsSync(this.dir) ? [] : readdirSync(this.dir);
-    const ids = names.map((name) => SEGMENT_NAME.exec(name)).filter((match) => match !== null).map((match) => Number(match[1])).sort((a, b) => a - b);
+    const ids = names
+      .map((name) => SEGMENT_NAME.exec(name))
+      .filter((match) => match !== null)
+      .map((match) => Number(match[1]))
+      .sort((a, b) => a - b);
     for (const [index, id] of ids.entries()) {
       const path = this.#path(id);
       const content = readFileSync(path);
       const scan = scanFrames(content, (offset, bytes, body) => visit({ segment: id, offset, bytes }, body));
-      for (const damage of scan.damaged) this.#log.warn({ segment: path, offset: damage.offset, bytes: damage.bytes }, 'command log: skipped a damaged stretch (checksum mismatch); the records after it are kept');
+      for (const damage of scan.damaged)
+        this.#log.warn({ segment: path, offset: damage.offset, bytes: damage.bytes }, 'command log: skipped a damaged stretch (checksum mismatch); the records after it are kept');
       const newest = index === ids.length - 1;
       if (scan.tornBytes > 0) {
-        this.#log.warn({ segment: path, offset: scan.end, bytes: scan.tornBytes }, newest ? 'command log: cut a torn tail (a write cut short by a crash)' : 'command log: ignored unreadable bytes at the end of an older segment');
+        this.#log.warn(
+          { segment: path, offset: scan.end, bytes: scan.tornBytes },
+          newest ? 'command log: cut a torn tail (a write cut short by a crash)' : 'command log: ignored unreadable bytes at the end of an older segment',
+        );
         if (newest && !this.#readOnly) this.#truncate(path, scan.end);
       }
       this.#segments.set(id, { id, fd: null, bytes: newest ? scan.end : content.length, dirty: false });
@@ -261,7 +273,7 @@ export class SegmentStore {
         skip -= frame.length;
         continue;
       }
-      for (let done = skip; done < frame.length;) done += writeSync(fd, frame, done);
+      for (let done = skip; done < frame.length; ) done += writeSync(fd, frame, done);
       skip = 0;
     }
   }
@@ -288,7 +300,12 @@ export class SegmentStore {
   #truncate(path: string, length: number): void {
     try {
       const fd = openSync(path, 'r+');
-      try { ftruncateSync(fd, length); fsyncSync(fd); } finally { closeSync(fd); }
+      try {
+        ftruncateSync(fd, length);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
     } catch (error) {
       this.#log.warn({ segment: path, err: (error as Error).message }, 'command log: could not cut the torn tail; it is skipped as damage instead');
     }

@@ -57,7 +57,11 @@ export function parseNetDev(text: string): NetTotals {
     if (colon < 0) continue;
     const name = row.slice(0, colon).trim();
     if (name === 'lo' || name === '') continue;
-    const columns = row.slice(colon + 1).trim().split(/\s+/).map(Number);
+    const columns = row
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     if (columns.length < 9) continue;
     bytesRecv += columns[0] ?? 0;
     bytesSent += columns[8] ?? 0;

@@ -67,7 +67,11 @@ export class HubHttpApi {
 
   /** `waitS` null: a plain poll (micro-hack); else the hub holds the request up to that long. */
   async poll(waitS: number | null, signal: AbortSignal): Promise<PollAnswer | { malformed: number }> {
-    const answer = await this.#check('GET', '/api/agents/poll', await this.client.call('GET', waitS === null ? '/api/agents/poll' : `/api/agents/poll?wait=${waitS}`, { signal, timeoutMs: ((waitS ?? 0) + 20) * 1000 }));
+    const answer = await this.#check(
+      'GET',
+      '/api/agents/poll',
+      await this.client.call('GET', waitS === null ? '/api/agents/poll' : `/api/agents/poll?wait=${waitS}`, { signal, timeoutMs: ((waitS ?? 0) + 20) * 1000 }),
+    );
     const parsed = pollAnswerShape.safeParse(answer.body);
     return parsed.success ? { commands: parsed.data.commands, frames: parsed.data.frames ?? [] } : { malformed: answer.status };
   }

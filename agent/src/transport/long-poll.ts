@@ -110,12 +110,16 @@ export class HttpTransport implements Transport {
   send(message: AgentMessage): Promise<SendResult> {
     if (!this.#up || !this.#link) return Promise.reject(new Error('not connected'));
     switch (message.type) {
-      case 'register': return this.#register(message, this.#link);
-      case 'heartbeat': return this.#heartbeat(message, this.#link);
-      case 'response': return this.#result(message, this.#link);
+      case 'register':
+        return this.#register(message, this.#link);
+      case 'heartbeat':
+        return this.#heartbeat(message, this.#link);
+      case 'response':
+        return this.#result(message, this.#link);
       case 'job_accepted':
       case 'job_progress':
-      case 'job_output': return this.#queueEvent(message);
+      case 'job_output':
+        return this.#queueEvent(message);
     }
   }
 
@@ -205,7 +209,9 @@ export class HttpTransport implements Transport {
   }
 
   async #heartbeat(message: HeartbeatMessage, link: AbortController): Promise<SendResult> {
-    await this.#run(link, 'heartbeat', (signal) => this.#api.heartbeat({ ...this.#identity, mode: 'http_polling', metrics: message.system_metrics, ...(message.backups ? { backups: message.backups } : {}) }, signal));
+    await this.#run(link, 'heartbeat', (signal) =>
+      this.#api.heartbeat({ ...this.#identity, mode: 'http_polling', metrics: message.system_metrics, ...(message.backups ? { backups: message.backups } : {}) }, signal),
+    );
     // A stable link: the next failure starts the backoff from the bottom again.
     this.#backoff.reset();
     return WRITTEN;
@@ -242,10 +248,13 @@ export class HttpTransport implements Transport {
     return new Promise((resolve, reject) => {
       this.#events.push({ event, resolve, reject });
       if (!this.#flushTimer) {
-        this.#flushTimer = setTimeout(() => {
-          this.#flushTimer = null;
-          void this.#flushEvents();
-        }, this.#events.length >= EVENTS_BATCH ? 0 : EVENTS_FLUSH_DELAY_MS);
+        this.#flushTimer = setTimeout(
+          () => {
+            this.#flushTimer = null;
+            void this.#flushEvents();
+          },
+          this.#events.length >= EVENTS_BATCH ? 0 : EVENTS_FLUSH_DELAY_MS,
+        );
       }
     });
   }

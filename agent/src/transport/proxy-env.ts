@@ -18,7 +18,10 @@ export function bypassesProxy(hostname: string, port: number, noProxy: string): 
     if (!raw) continue;
     if (raw === '*') return true;
     const withPort = /^(.+):(\d+)$/.exec(raw);
-    const entryHost = (withPort ? withPort[1]! : raw).replace(/^\*?\./, '').replace(/^\[|\]$/g, '').toLowerCase();
+    const entryHost = (withPort ? withPort[1]! : raw)
+      .replace(/^\*?\./, '')
+      .replace(/^\[|\]$/g, '')
+      .toLowerCase();
     const entryPort = withPort ? Number(withPort[2]) : 0;
     if (entryPort && entryPort !== port) continue;
     if (host === entryHost || host.endsWith(`.${entryHost}`)) return true;
@@ -31,7 +34,7 @@ export function proxyForUrl(target: string, env: NodeJS.ProcessEnv = process.env
   const url = new URL(target);
   const secure = url.protocol === 'https:' || url.protocol === 'wss:';
   const httpProxy = firstSet(env, ['http_proxy', 'HTTP_PROXY']);
-  const proxy = secure ? firstSet(env, ['https_proxy', 'HTTPS_PROXY']) ?? httpProxy : httpProxy;
+  const proxy = secure ? (firstSet(env, ['https_proxy', 'HTTPS_PROXY']) ?? httpProxy) : httpProxy;
   if (!proxy) return null;
   const port = Number(url.port) || DEFAULT_PORTS[url.protocol] || 0;
   const noProxy = firstSet(env, ['no_proxy', 'NO_PROXY']) ?? '';

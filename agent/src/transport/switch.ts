@@ -81,7 +81,7 @@ export class SwitchingTransport implements Transport {
   }
 
   get isUp(): boolean {
-    return this.#mode === 'websocket' ? this.#ws.isUp : this.#http?.isUp ?? false;
+    return this.#mode === 'websocket' ? this.#ws.isUp : (this.#http?.isUp ?? false);
   }
 
   start(): void {
@@ -114,10 +114,18 @@ export class SwitchingTransport implements Transport {
         if (source === 'websocket') this.#structuralInARow = 0;
         if (source === this.#mode) session.up();
       },
-      down: (info: DownInfo) => { if (source === this.#mode) session.down(info); },
-      message: (message: unknown) => { if (source === this.#mode) session.message(message); },
-      command: (entry: unknown) => { if (source === this.#mode) session.command(entry); },
-      attemptFailed: (reason: string) => { if (source === this.#mode) session.attemptFailed(reason); },
+      down: (info: DownInfo) => {
+        if (source === this.#mode) session.down(info);
+      },
+      message: (message: unknown) => {
+        if (source === this.#mode) session.message(message);
+      },
+      command: (entry: unknown) => {
+        if (source === this.#mode) session.command(entry);
+      },
+      attemptFailed: (reason: string) => {
+        if (source === this.#mode) session.attemptFailed(reason);
+      },
       fatal: (reason: string) => session.fatal(reason),
     };
   }
@@ -155,7 +163,10 @@ export class SwitchingTransport implements Transport {
     // HTTP is blocked too: keep trying WebSocket, without a tight loop.
     const delay = 1000 + Math.random() * 4000;
     this.#log.warn({ retry_in_ms: Math.round(delay) }, 'HTTP probe failed as well; staying on websocket');
-    this.#retryWsTimer = setTimeout(() => { this.#retryWsTimer = null; this.#ws.start(); }, delay);
+    this.#retryWsTimer = setTimeout(() => {
+      this.#retryWsTimer = null;
+      this.#ws.start();
+    }, delay);
   }
 
   async #httpTransport(): Promise<HttpTransport> {

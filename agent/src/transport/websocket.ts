@@ -88,8 +88,14 @@ export class WebSocketTransport implements Transport {
     const socket = this.#socket;
     if (!socket || socket.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
-      const force = setTimeout(() => { socket.terminate(); resolve(); }, 2000);
-      socket.once('close', () => { clearTimeout(force); resolve(); });
+      const force = setTimeout(() => {
+        socket.terminate();
+        resolve();
+      }, 2000);
+      socket.once('close', () => {
+        clearTimeout(force);
+        resolve();
+      });
       if (socket.readyState === WebSocket.OPEN) socket.close(1000, 'agent stopping');
       else socket.terminate();
     });

@@ -5,17 +5,32 @@ import { z } from 'zod';
 import { booleanish } from '@tether/shared/config/agent-config.ts';
 import { decodePublicKey } from '@tether/shared/release/signing.ts';
 
-const releaseKeySchema = z.string().trim().refine((value) => {
-  try {
-    decodePublicKey(value);
-    return true;
-  } catch {
-    return false;
-  }
-}, { message: 'must be a base64 Ed25519 release public key (44 characters, the content of release-key.pub)' });
+const releaseKeySchema = z
+  .string()
+  .trim()
+  .refine(
+    (value) => {
+      try {
+        decodePublicKey(value);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be a base64 Ed25519 release public key (44 characters, the content of release-key.pub)' },
+  );
 
 export const releaseKeysConfigSchema = z
-  .preprocess((value) => (typeof value === 'string' ? value.split(',').map((key) => key.trim()).filter((key) => key !== '') : value), z.array(releaseKeySchema))
+  .preprocess(
+    (value) =>
+      typeof value === 'string'
+        ? value
+            .split(',')
+            .map((key) => key.trim())
+            .filter((key) => key !== '')
+        : value,
+    z.array(releaseKeySchema),
+  )
   .default([]);
 
 /** The `update:` section: what the `update` command may do on this host. */

@@ -99,7 +99,11 @@ export async function downloadToFile(url: string, path: string, maxBytes: number
       });
       await pipeline(response.body, cap, createWriteStream(path, { mode: 0o600 }));
       const handle = await open(path, 'r');
-      try { await handle.sync(); } finally { await handle.close(); }
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
       return bytes;
     });
   } catch (error) {

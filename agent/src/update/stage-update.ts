@@ -57,9 +57,7 @@ export interface StageOptions {
   allowInsecure?: boolean;
 }
 
-export type StageResult =
-  | { state: 'current'; version: string }
-  | { state: 'staged'; from: string; to: string; size: number; key_id: string };
+export type StageResult = { state: 'current'; version: string } | { state: 'staged'; from: string; to: string; size: number; key_id: string };
 
 export async function stageUpdate(options: StageOptions): Promise<StageResult> {
   const running = options.runningVersion ?? VERSION;
@@ -77,7 +75,8 @@ export async function stageUpdate(options: StageOptions): Promise<StageResult> {
     version = options.requested;
   } else {
     const latest = latestSchema.safeParse(await fetchJson(`${base}/latest?platform=${encodeURIComponent(platform)}`, 64 * 1024, download));
-    if (!latest.success) throw new UpdateRefused(`the hub's latest release for ${platform} is malformed: ${latest.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+    if (!latest.success)
+      throw new UpdateRefused(`the hub's latest release for ${platform} is malformed: ${latest.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
     version = latest.data.version;
     expectedSize = Math.min(latest.data.size, MAX_TARBALL_BYTES);
   }

@@ -9,13 +9,7 @@ import type { DownloadOptions } from './http-download.ts';
 
 const hubKeysSchema = z.object({ keys: z.array(z.string()).max(100) });
 
-export async function trustedReleaseKeys(options: {
-  configured: readonly string[];
-  stateDir: string;
-  keysUrl: string;
-  download: DownloadOptions;
-  log: Logger;
-}): Promise<string[]> {
+export async function trustedReleaseKeys(options: { configured: readonly string[]; stateDir: string; keysUrl: string; download: DownloadOptions; log: Logger }): Promise<string[]> {
   const pinned = await readPinnedKeys(options.stateDir);
   if (options.configured.length > 0) {
     const configured = [...options.configured];

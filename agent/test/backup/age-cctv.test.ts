@@ -33,10 +33,14 @@ interface Vector {
 function loadVector(name: string): Vector {
   const raw = readFileSync(join(DIR, name));
   const split = raw.indexOf('\n\n');
-  const fields: Array<[string, string]> = raw.subarray(0, split).toString('utf8').split('\n').map((line) => {
-    const at = line.indexOf(': ');
-    return [line.slice(0, at), line.slice(at + 2)];
-  });
+  const fields: Array<[string, string]> = raw
+    .subarray(0, split)
+    .toString('utf8')
+    .split('\n')
+    .map((line) => {
+      const at = line.indexOf(': ');
+      return [line.slice(0, at), line.slice(at + 2)];
+    });
   const get = (key: string) => fields.filter(([k]) => k === key).map(([, value]) => value);
   const body = raw.subarray(split + 2);
   return {
@@ -60,18 +64,22 @@ const CODE_FOR: Record<string, AgeErrorCode> = {
 /** Decrypts in irregular pieces (so chunk boundaries fall everywhere), hashing what is released. */
 async function decrypt(file: Buffer, identities: Identity[]): Promise<{ sha256: string; bytes: number; error: unknown }> {
   const pieces: Buffer[] = [];
-  for (let offset = 0, step = 1; offset < file.length; offset += step, step = (step * 7 + 3) % 40_000 + 1) pieces.push(file.subarray(offset, offset + step));
+  for (let offset = 0, step = 1; offset < file.length; offset += step, step = ((step * 7 + 3) % 40_000) + 1) pieces.push(file.subarray(offset, offset + step));
   const hash = createHash('sha256');
   let bytes = 0;
   let error: unknown = null;
   try {
-    await pipeline(Readable.from(pieces), new AgeDecryptStream(identities), new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        hash.update(chunk);
-        bytes += chunk.length;
-        callback();
-      },
-    }));
+    await pipeline(
+      Readable.from(pieces),
+      new AgeDecryptStream(identities),
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          hash.update(chunk);
+          bytes += chunk.length;
+          callback();
+        },
+      }),
+    );
   } catch (caught) {
     error = caught;
   }
@@ -96,7 +104,9 @@ function classify(vector: Vector): { usable: Identity[]; ours: boolean } {
   return { usable, ours: !needsUnsupported || vector.expect === 'header failure' };
 }
 
-const names = readdirSync(DIR).filter((name) => !name.startsWith('.') && name !== 'LICENSE').sort();
+const names = readdirSync(DIR)
+  .filter((name) => !name.startsWith('.') && name !== 'LICENSE')
+  .sort();
 
 test('the vendored vector set is complete (143 vectors of CCTV 1e3d286)', () => {
   assert.equal(names.length, 143);

@@ -44,12 +44,16 @@ const carol = await keygen('carol');
 
 async function tetherDecrypt(path: string, identities: Identity[]): Promise<Buffer> {
   const parts: Buffer[] = [];
-  await pipeline(createReadStream(path, { highWaterMark: 17_000 }), new AgeDecryptStream(identities), new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      parts.push(chunk);
-      callback();
-    },
-  }));
+  await pipeline(
+    createReadStream(path, { highWaterMark: 17_000 }),
+    new AgeDecryptStream(identities),
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        parts.push(chunk);
+        callback();
+      },
+    }),
+  );
   return Buffer.concat(parts);
 }
 

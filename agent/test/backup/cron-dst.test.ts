@@ -39,63 +39,86 @@ function runsBetween(expression: string, from: string, to: string): string[] {
   return out;
 }
 
-test('Europe/Berlin, 2026-03-29 (02:00 CET jumps to 03:00 CEST at 01:00Z)', () => inZone('Europe/Berlin', () => {
-  const day = ['2026-03-28T23:00:00Z', '2026-03-29T22:00:00Z'] as const; // local midnight to midnight
-  // The daily 02:30 backup runs right after the jump, once, instead of not at all.
-  assert.deepEqual(runsBetween('30 2 * * *', ...day), ['2026-03-29T01:00:00Z']);
-  assert.deepEqual(runsBetween('30 2 * * *', '2026-03-29T01:00:00Z', '2026-03-30T22:00:00Z'), ['2026-03-30T00:30:00Z'], 'and at 02:30 CEST the day after');
-  // Two skipped times collapse into one run; a job at 03:00 itself runs once.
-  assert.deepEqual(runsBetween('15,45 2 * * *', ...day), ['2026-03-29T01:00:00Z']);
-  assert.deepEqual(runsBetween('0 3 * * *', ...day), ['2026-03-29T01:00:00Z']);
-  assert.deepEqual(runsBetween('0 2,3 * * *', ...day), ['2026-03-29T01:00:00Z']);
-  // A day restriction still applies to the caught-up run: Sunday is the 29th.
-  assert.deepEqual(runsBetween('30 2 * * sun', '2026-03-22T23:00:00Z', '2026-04-05T22:00:00Z'), ['2026-03-29T01:00:00Z', '2026-04-05T00:30:00Z']);
-  assert.deepEqual(runsBetween('30 2 * * sat', ...day), []);
-  // Wildcard jobs follow the clock: nothing is caught up.
-  assert.deepEqual(runsBetween('*/30 * * * *', '2026-03-29T00:00:00Z', '2026-03-29T02:00:00Z'), ['2026-03-29T00:30:00Z', '2026-03-29T01:00:00Z', '2026-03-29T01:30:00Z', '2026-03-29T02:00:00Z']);
-  assert.deepEqual(runsBetween('30 * * * *', '2026-03-29T00:00:00Z', '2026-03-29T02:00:00Z'), ['2026-03-29T00:30:00Z', '2026-03-29T01:30:00Z'], '02:30 does not exist and is not caught up');
-  assert.deepEqual(runsBetween('*/20 2 * * *', ...day), [], 'a minute wildcard is a wildcard job (Vixie: MIN_STAR)');
-}));
+test('Europe/Berlin, 2026-03-29 (02:00 CET jumps to 03:00 CEST at 01:00Z)', () =>
+  inZone('Europe/Berlin', () => {
+    const day = ['2026-03-28T23:00:00Z', '2026-03-29T22:00:00Z'] as const; // local midnight to midnight
+    // The daily 02:30 backup runs right after the jump, once, instead of not at all.
+    assert.deepEqual(runsBetween('30 2 * * *', ...day), ['2026-03-29T01:00:00Z']);
+    assert.deepEqual(runsBetween('30 2 * * *', '2026-03-29T01:00:00Z', '2026-03-30T22:00:00Z'), ['2026-03-30T00:30:00Z'], 'and at 02:30 CEST the day after');
+    // Two skipped times collapse into one run; a job at 03:00 itself runs once.
+    assert.deepEqual(runsBetween('15,45 2 * * *', ...day), ['2026-03-29T01:00:00Z']);
+    assert.deepEqual(runsBetween('0 3 * * *', ...day), ['2026-03-29T01:00:00Z']);
+    assert.deepEqual(runsBetween('0 2,3 * * *', ...day), ['2026-03-29T01:00:00Z']);
+    // A day restriction still applies to the caught-up run: Sunday is the 29th.
+    assert.deepEqual(runsBetween('30 2 * * sun', '2026-03-22T23:00:00Z', '2026-04-05T22:00:00Z'), ['2026-03-29T01:00:00Z', '2026-04-05T00:30:00Z']);
+    assert.deepEqual(runsBetween('30 2 * * sat', ...day), []);
+    // Wildcard jobs follow the clock: nothing is caught up.
+    assert.deepEqual(runsBetween('*/30 * * * *', '2026-03-29T00:00:00Z', '2026-03-29T02:00:00Z'), ['2026-03-29T00:30:00Z', '2026-03-29T01:00:00Z', '2026-03-29T01:30:00Z', '2026-03-29T02:00:00Z']);
+    assert.deepEqual(runsBetween('30 * * * *', '2026-03-29T00:00:00Z', '2026-03-29T02:00:00Z'), ['2026-03-29T00:30:00Z', '2026-03-29T01:30:00Z'], '02:30 does not exist and is not caught up');
+    assert.deepEqual(runsBetween('*/20 2 * * *', ...day), [], 'a minute wildcard is a wildcard job (Vixie: MIN_STAR)');
+  }));
 
-test('Europe/Berlin, 2026-10-25 (03:00 CEST falls back to 02:00 CET at 01:00Z)', () => inZone('Europe/Berlin', () => {
-  const day = ['2026-10-24T22:00:00Z', '2026-10-25T23:00:00Z'] as const;
-  // The daily 02:30 backup runs once, at the first 02:30 (CEST), not again at 02:30 CET.
-  assert.deepEqual(runsBetween('30 2 * * *', ...day), ['2026-10-25T00:30:00Z']);
-  assert.deepEqual(runsBetween('0 2 * * *', ...day), ['2026-10-25T00:00:00Z']);
-  assert.deepEqual(runsBetween('59 2 * * *', ...day), ['2026-10-25T00:59:00Z']);
-  assert.deepEqual(runsBetween('0 3 * * *', ...day), ['2026-10-25T02:00:00Z']);
-  assert.deepEqual(runsBetween('30 1 * * *', ...day), ['2026-10-24T23:30:00Z']);
-  // Started during the repeated hour, after the first 02:30 went by: the next 02:30 is tomorrow's.
-  assert.deepEqual(runsBetween('30 2 * * *', '2026-10-25T01:10:00Z', '2026-10-26T23:00:00Z'), ['2026-10-26T01:30:00Z']);
-  // ...but started during the first 02:xx, the same day's 02:30 is still ahead.
-  assert.deepEqual(runsBetween('30 2 * * *', '2026-10-25T00:10:00Z', '2026-10-26T23:00:00Z'), ['2026-10-25T00:30:00Z', '2026-10-26T01:30:00Z']);
-  // Wildcard jobs run in both copies of the hour.
-  assert.deepEqual(runsBetween('*/30 * * * *', '2026-10-24T23:45:00Z', '2026-10-25T02:00:00Z'), ['2026-10-25T00:00:00Z', '2026-10-25T00:30:00Z', '2026-10-25T01:00:00Z', '2026-10-25T01:30:00Z', '2026-10-25T02:00:00Z']);
-  assert.deepEqual(runsBetween('30 * * * *', '2026-10-25T00:00:00Z', '2026-10-25T02:00:00Z'), ['2026-10-25T00:30:00Z', '2026-10-25T01:30:00Z']);
-  assert.deepEqual(runsBetween('*/20 2 * * *', ...day), ['2026-10-25T00:00:00Z', '2026-10-25T00:20:00Z', '2026-10-25T00:40:00Z', '2026-10-25T01:00:00Z', '2026-10-25T01:20:00Z', '2026-10-25T01:40:00Z']);
-  // A minute in the second copy (wildcard) comes after every minute of the first.
-  assert.equal(nextCronTime(parseCron('5,55 * * * *'), new Date('2026-10-25T00:50:00Z'))!.toISOString(), '2026-10-25T00:55:00.000Z');
-  assert.equal(nextCronTime(parseCron('5,55 * * * *'), new Date('2026-10-25T00:56:00Z'))!.toISOString(), '2026-10-25T01:05:00.000Z');
-}));
+test('Europe/Berlin, 2026-10-25 (03:00 CEST falls back to 02:00 CET at 01:00Z)', () =>
+  inZone('Europe/Berlin', () => {
+    const day = ['2026-10-24T22:00:00Z', '2026-10-25T23:00:00Z'] as const;
+    // The daily 02:30 backup runs once, at the first 02:30 (CEST), not again at 02:30 CET.
+    assert.deepEqual(runsBetween('30 2 * * *', ...day), ['2026-10-25T00:30:00Z']);
+    assert.deepEqual(runsBetween('0 2 * * *', ...day), ['2026-10-25T00:00:00Z']);
+    assert.deepEqual(runsBetween('59 2 * * *', ...day), ['2026-10-25T00:59:00Z']);
+    assert.deepEqual(runsBetween('0 3 * * *', ...day), ['2026-10-25T02:00:00Z']);
+    assert.deepEqual(runsBetween('30 1 * * *', ...day), ['2026-10-24T23:30:00Z']);
+    // Started during the repeated hour, after the first 02:30 went by: the next 02:30 is tomorrow's.
+    assert.deepEqual(runsBetween('30 2 * * *', '2026-10-25T01:10:00Z', '2026-10-26T23:00:00Z'), ['2026-10-26T01:30:00Z']);
+    // ...but started during the first 02:xx, the same day's 02:30 is still ahead.
+    assert.deepEqual(runsBetween('30 2 * * *', '2026-10-25T00:10:00Z', '2026-10-26T23:00:00Z'), ['2026-10-25T00:30:00Z', '2026-10-26T01:30:00Z']);
+    // Wildcard jobs run in both copies of the hour.
+    assert.deepEqual(runsBetween('*/30 * * * *', '2026-10-24T23:45:00Z', '2026-10-25T02:00:00Z'), [
+      '2026-10-25T00:00:00Z',
+      '2026-10-25T00:30:00Z',
+      '2026-10-25T01:00:00Z',
+      '2026-10-25T01:30:00Z',
+      '2026-10-25T02:00:00Z',
+    ]);
+    assert.deepEqual(runsBetween('30 * * * *', '2026-10-25T00:00:00Z', '2026-10-25T02:00:00Z'), ['2026-10-25T00:30:00Z', '2026-10-25T01:30:00Z']);
+    assert.deepEqual(runsBetween('*/20 2 * * *', ...day), [
+      '2026-10-25T00:00:00Z',
+      '2026-10-25T00:20:00Z',
+      '2026-10-25T00:40:00Z',
+      '2026-10-25T01:00:00Z',
+      '2026-10-25T01:20:00Z',
+      '2026-10-25T01:40:00Z',
+    ]);
+    // A minute in the second copy (wildcard) comes after every minute of the first.
+    assert.equal(nextCronTime(parseCron('5,55 * * * *'), new Date('2026-10-25T00:50:00Z'))!.toISOString(), '2026-10-25T00:55:00.000Z');
+    assert.equal(nextCronTime(parseCron('5,55 * * * *'), new Date('2026-10-25T00:56:00Z'))!.toISOString(), '2026-10-25T01:05:00.000Z');
+  }));
 
-test('America/New_York, 2026-03-08 and 2026-11-01', () => inZone('America/New_York', () => {
-  // 02:00 EST jumps to 03:00 EDT at 07:00Z.
-  assert.deepEqual(runsBetween('30 2 * * *', '2026-03-08T05:00:00Z', '2026-03-09T04:00:00Z'), ['2026-03-08T07:00:00Z']);
-  assert.deepEqual(runsBetween('30 2 * * *', '2026-03-08T07:00:00Z', '2026-03-10T04:00:00Z'), ['2026-03-09T06:30:00Z']);
-  // 02:00 EDT falls back to 01:00 EST at 06:00Z: 01:xx happens twice.
-  assert.deepEqual(runsBetween('30 1 * * *', '2026-11-01T04:00:00Z', '2026-11-02T05:00:00Z'), ['2026-11-01T05:30:00Z']);
-  assert.deepEqual(runsBetween('0 2 * * *', '2026-11-01T04:00:00Z', '2026-11-02T05:00:00Z'), ['2026-11-01T07:00:00Z']);
-  assert.deepEqual(runsBetween('*/30 * * * *', '2026-11-01T04:45:00Z', '2026-11-01T07:00:00Z'), ['2026-11-01T05:00:00Z', '2026-11-01T05:30:00Z', '2026-11-01T06:00:00Z', '2026-11-01T06:30:00Z', '2026-11-01T07:00:00Z']);
-}));
+test('America/New_York, 2026-03-08 and 2026-11-01', () =>
+  inZone('America/New_York', () => {
+    // 02:00 EST jumps to 03:00 EDT at 07:00Z.
+    assert.deepEqual(runsBetween('30 2 * * *', '2026-03-08T05:00:00Z', '2026-03-09T04:00:00Z'), ['2026-03-08T07:00:00Z']);
+    assert.deepEqual(runsBetween('30 2 * * *', '2026-03-08T07:00:00Z', '2026-03-10T04:00:00Z'), ['2026-03-09T06:30:00Z']);
+    // 02:00 EDT falls back to 01:00 EST at 06:00Z: 01:xx happens twice.
+    assert.deepEqual(runsBetween('30 1 * * *', '2026-11-01T04:00:00Z', '2026-11-02T05:00:00Z'), ['2026-11-01T05:30:00Z']);
+    assert.deepEqual(runsBetween('0 2 * * *', '2026-11-01T04:00:00Z', '2026-11-02T05:00:00Z'), ['2026-11-01T07:00:00Z']);
+    assert.deepEqual(runsBetween('*/30 * * * *', '2026-11-01T04:45:00Z', '2026-11-01T07:00:00Z'), [
+      '2026-11-01T05:00:00Z',
+      '2026-11-01T05:30:00Z',
+      '2026-11-01T06:00:00Z',
+      '2026-11-01T06:30:00Z',
+      '2026-11-01T07:00:00Z',
+    ]);
+  }));
 
-test('Australia/Lord_Howe: half-hour DST changes (2026-04-05 back, 2026-10-04 forward)', () => inZone('Australia/Lord_Howe', () => {
-  // 02:00 (+11) falls back to 01:30 (+10:30) at 2026-04-04T15:00Z: 01:30-01:59 repeat.
-  assert.deepEqual(runsBetween('45 1 * * *', '2026-04-04T12:00:00Z', '2026-04-05T12:00:00Z'), ['2026-04-04T14:45:00Z']);
-  assert.deepEqual(runsBetween('15 1 * * *', '2026-04-04T12:00:00Z', '2026-04-05T12:00:00Z'), ['2026-04-04T14:15:00Z']);
-  // 02:00 (+10:30) jumps to 02:30 (+11) at 2026-10-03T15:30Z: 02:00-02:29 are skipped.
-  assert.deepEqual(runsBetween('15 2 * * *', '2026-10-03T12:00:00Z', '2026-10-04T12:00:00Z'), ['2026-10-03T15:30:00Z']);
-  assert.deepEqual(runsBetween('45 2 * * *', '2026-10-03T12:00:00Z', '2026-10-04T12:00:00Z'), ['2026-10-03T15:45:00Z'], '02:45 exists: no catch-up needed');
-}));
+test('Australia/Lord_Howe: half-hour DST changes (2026-04-05 back, 2026-10-04 forward)', () =>
+  inZone('Australia/Lord_Howe', () => {
+    // 02:00 (+11) falls back to 01:30 (+10:30) at 2026-04-04T15:00Z: 01:30-01:59 repeat.
+    assert.deepEqual(runsBetween('45 1 * * *', '2026-04-04T12:00:00Z', '2026-04-05T12:00:00Z'), ['2026-04-04T14:45:00Z']);
+    assert.deepEqual(runsBetween('15 1 * * *', '2026-04-04T12:00:00Z', '2026-04-05T12:00:00Z'), ['2026-04-04T14:15:00Z']);
+    // 02:00 (+10:30) jumps to 02:30 (+11) at 2026-10-03T15:30Z: 02:00-02:29 are skipped.
+    assert.deepEqual(runsBetween('15 2 * * *', '2026-10-03T12:00:00Z', '2026-10-04T12:00:00Z'), ['2026-10-03T15:30:00Z']);
+    assert.deepEqual(runsBetween('45 2 * * *', '2026-10-03T12:00:00Z', '2026-10-04T12:00:00Z'), ['2026-10-03T15:45:00Z'], '02:45 exists: no catch-up needed');
+  }));
 
 // ---- The reference: minute by minute, wall clock from Intl, Vixie's rules written out plainly.
 
@@ -168,19 +191,20 @@ const TRANSITIONS: Array<[string, string]> = [
 ];
 
 for (const [zone, change] of TRANSITIONS) {
-  test(`property: nextCronTime agrees with the minute-by-minute reference around ${zone} ${change}`, () => inZone(zone, () => {
-    const at = new Date(change).getTime();
-    fc.assert(
-      fc.property(minuteField, hourField, fc.integer({ min: -26 * 60, max: 3 * 60 }), fc.integer({ min: 0, max: 59 }), (minute, hour, offsetMinutes, seconds) => {
-        const expression = `${minute} ${hour} * * *`;
-        const after = at + offsetMinutes * MINUTE + seconds * 1000;
-        const expected = referenceNext(expression, after, zone, 2 * 24 * 60 * MINUTE);
-        const actual = nextCronTime(parseCron(expression), new Date(after));
-        assert.equal(actual?.toISOString() ?? null, expected === null ? null : new Date(expected).toISOString(), `${expression} after ${new Date(after).toISOString()}`);
-      }),
-      { numRuns: 120 },
-    );
-  }));
+  test(`property: nextCronTime agrees with the minute-by-minute reference around ${zone} ${change}`, () =>
+    inZone(zone, () => {
+      const at = new Date(change).getTime();
+      fc.assert(
+        fc.property(minuteField, hourField, fc.integer({ min: -26 * 60, max: 3 * 60 }), fc.integer({ min: 0, max: 59 }), (minute, hour, offsetMinutes, seconds) => {
+          const expression = `${minute} ${hour} * * *`;
+          const after = at + offsetMinutes * MINUTE + seconds * 1000;
+          const expected = referenceNext(expression, after, zone, 2 * 24 * 60 * MINUTE);
+          const actual = nextCronTime(parseCron(expression), new Date(after));
+          assert.equal(actual?.toISOString() ?? null, expected === null ? null : new Date(expected).toISOString(), `${expression} after ${new Date(after).toISOString()}`);
+        }),
+        { numRuns: 120 },
+      );
+    }));
 }
 
 // ---- The scheduler itself, on a fake clock, across both Berlin changes.
@@ -233,8 +257,9 @@ async function scheduledRuns(schedule: string, from: string, until: string): Pro
   return results.map((result) => result.scheduled_for.replace('.000Z', 'Z'));
 }
 
-test('the scheduler runs "30 2 * * *" once on both Berlin change days, right after the spring jump', () => inZone('Europe/Berlin', async () => {
-  assert.deepEqual(await scheduledRuns('30 2 * * *', '2026-03-28T12:00:00Z', '2026-03-30T12:00:00Z'), ['2026-03-29T01:00:00Z', '2026-03-30T00:30:00Z']);
-  assert.deepEqual(await scheduledRuns('30 2 * * *', '2026-10-24T12:00:00Z', '2026-10-26T12:00:00Z'), ['2026-10-25T00:30:00Z', '2026-10-26T01:30:00Z']);
-  assert.deepEqual(await scheduledRuns('30 * * * *', '2026-10-25T00:00:00Z', '2026-10-25T02:00:00Z'), ['2026-10-25T00:30:00Z', '2026-10-25T01:30:00Z'], 'a wildcard-hour job runs in both copies');
-}));
+test('the scheduler runs "30 2 * * *" once on both Berlin change days, right after the spring jump', () =>
+  inZone('Europe/Berlin', async () => {
+    assert.deepEqual(await scheduledRuns('30 2 * * *', '2026-03-28T12:00:00Z', '2026-03-30T12:00:00Z'), ['2026-03-29T01:00:00Z', '2026-03-30T00:30:00Z']);
+    assert.deepEqual(await scheduledRuns('30 2 * * *', '2026-10-24T12:00:00Z', '2026-10-26T12:00:00Z'), ['2026-10-25T00:30:00Z', '2026-10-26T01:30:00Z']);
+    assert.deepEqual(await scheduledRuns('30 * * * *', '2026-10-25T00:00:00Z', '2026-10-25T02:00:00Z'), ['2026-10-25T00:30:00Z', '2026-10-25T01:30:00Z'], 'a wildcard-hour job runs in both copies');
+  }));

@@ -36,14 +36,21 @@ test('postgres: backup, restore into a new database, same counts and checksums; 
     await psql('postgres', `drop database if exists ${source}`).catch(() => {});
     await psql('postgres', `drop database if exists ${restored}`).catch(() => {});
   });
-  await psql(source, `
+  await psql(
+    source,
+    `
     create table people (id serial primary key, name text, born date, score numeric(10,3), tags text[], meta jsonb, photo bytea);
     insert into people (name, born, score, tags, meta, photo)
       select 'név ' || g, date '1970-01-01' + g % 20000, g * 1.125, array['a' || g, 'b'], jsonb_build_object('g', g), decode(md5(g::text), 'hex')
       from generate_series(1, 40000) g;
     create table events (id bigint primary key, at timestamptz, payload text);
-    insert into events select g, now() - g * interval '1 minute', repeat(md5(g::text), 4) from generate_series(1, 20000) g;`);
-  const checksum = (db: string) => psql(db, `select (select count(*) from people) || ':' || (select md5(string_agg(people::text, ',' order by id)) from people) || ':' || (select md5(string_agg(events::text, ',' order by id)) from events)`);
+    insert into events select g, now() - g * interval '1 minute', repeat(md5(g::text), 4) from generate_series(1, 20000) g;`,
+  );
+  const checksum = (db: string) =>
+    psql(
+      db,
+      `select (select count(*) from people) || ':' || (select md5(string_agg(people::text, ',' order by id)) from people) || ':' || (select md5(string_agg(events::text, ',' order by id)) from events)`,
+    );
 
   for (const format of ['plain', 'custom'] as const) {
     await psql(restored, 'drop table if exists people, events');
@@ -69,7 +76,8 @@ test('postgres: backup, restore into a new database, same counts and checksums; 
   assert.deepEqual(await readdir(join(h.dir, 'state', 'backups', 'gone')), []);
 });
 
-const maria = (args: string[], input?: string) => run('mariadb', ['-h', '127.0.0.1', '-P', '3306', '-u', 'root', '--batch', '--skip-column-names', ...args], { maxBuffer: 64 << 20, ...(input ? { input } : {}) } as never);
+const maria = (args: string[], input?: string) =>
+  run('mariadb', ['-h', '127.0.0.1', '-P', '3306', '-u', 'root', '--batch', '--skip-column-names', ...args], { maxBuffer: 64 << 20, ...(input ? { input } : {}) } as never);
 
 test('mysql: mariadb-dump --single-transaction round trip into a new database', async (t) => {
   if (!(await available(['mariadb', '-h', '127.0.0.1', '-P', '3306', '-u', 'root', '-e', 'select 1'], 'MariaDB at 127.0.0.1:3306'))) return t.skip('no MariaDB');
@@ -77,10 +85,15 @@ test('mysql: mariadb-dump --single-transaction round trip into a new database', 
   const restored = `tether_dst_${suffix}`;
   await maria(['-e', `create database ${source}; create database ${restored};`]);
   t.after(() => maria(['-e', `drop database if exists ${source}; drop database if exists ${restored};`]).catch(() => {}));
-  await maria(['-D', source, '-e', `
+  await maria([
+    '-D',
+    source,
+    '-e',
+    `
     create table items (id int primary key auto_increment, name varchar(100) character set utf8mb4, price decimal(10,2), created datetime, blobby blob) engine=InnoDB;
     insert into items (name, price, created, blobby)
-      select concat('árú ', seq), seq * 0.25, from_unixtime(1600000000 + seq), unhex(md5(seq)) from seq_1_to_30000;`]);
+      select concat('árú ', seq), seq * 0.25, from_unixtime(1600000000 + seq), unhex(md5(seq)) from seq_1_to_30000;`,
+  ]);
   const checksum = async (db: string) => (await maria(['-D', db, '-e', 'select count(*), md5(group_concat(id, name, price, created, hex(blobby) order by id)) from items'])).stdout;
   await maria(['-e', 'set global group_concat_max_len = 1073741824']);
   const commands = h.commands({
@@ -105,7 +118,9 @@ test('sqlite: snapshot of a database another process keeps writing is consistent
   db.close();
   // A writer process that keeps the invariant sum(ledger.amount) = totals.total inside each transaction.
   const writer = fork('--input-type=module', [], {
-    execArgv: ['-e', `
+    execArgv: [
+      '-e',
+      `
       import { DatabaseSync } from 'node:sqlite';
       const db = new DatabaseSync(${JSON.stringify(path)});
       db.exec('pragma busy_timeout = 5000');
@@ -113,7 +128,8 @@ test('sqlite: snapshot of a database another process keeps writing is consistent
       const bump = db.prepare('update totals set total = total + ?');
       process.send('ready');
       for (;;) { db.exec('begin'); for (let i = 0; i < 50; i++) { const n = (i % 7) + 1; add.run(n); bump.run(n); } db.exec('commit'); }
-    `],
+    `,
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   after(() => writer.kill('SIGKILL'));
@@ -128,7 +144,11 @@ test('sqlite: snapshot of a database another process keeps writing is consistent
   await decryptWithCli(artifactPathOf(result), h.identityFile, snapshot);
   const copy = new DatabaseSync(snapshot, { readOnly: true });
   const check = copy.prepare('pragma integrity_check').get() as { integrity_check: string };
-  const sum = copy.prepare('select (select coalesce(sum(amount), 0) from ledger) as ledger, (select total from totals) as total, (select count(*) from ledger) as rows').get() as { ledger: number; total: number; rows: number };
+  const sum = copy.prepare('select (select coalesce(sum(amount), 0) from ledger) as ledger, (select total from totals) as total, (select count(*) from ledger) as rows').get() as {
+    ledger: number;
+    total: number;
+    rows: number;
+  };
   copy.close();
   assert.equal(check.integrity_check, 'ok');
   assert.ok(sum.rows > 0);

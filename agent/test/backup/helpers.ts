@@ -34,7 +34,12 @@ export async function harness(serverUrl = 'ws://127.0.0.1:1', apiKey = 'tk_test_
   await writeFile(identityFile, `# test identity\n${identity}\n`, { mode: 0o600 });
   const logs: string[] = [];
   const progress: Array<Record<string, unknown>> = [];
-  const destination = new Writable({ write(chunk, _encoding, callback) { logs.push(String(chunk)); callback(); } });
+  const destination = new Writable({
+    write(chunk, _encoding, callback) {
+      logs.push(String(chunk));
+      callback();
+    },
+  });
   const log = createLogger({ name: 'backup-test', level: 'debug', destination, secrets: () => [apiKey] });
   const config = agentConfigSchema.parse({ server_url: serverUrl, api_key: apiKey, state_dir: join(dir, 'state') });
   const h: Harness = {

@@ -83,16 +83,22 @@ test('postgres: a plain and a custom dump restore into a scratch database; count
   const db = `tether_rt_ok_${suffix}`;
   await psql('postgres', `create database ${db}`);
   t.after(() => psql('postgres', `drop database if exists ${db}`).catch(() => {}));
-  await psql(db, `create table orders (id serial primary key, item text, note text);
+  await psql(
+    db,
+    `create table orders (id serial primary key, item text, note text);
     insert into orders (item, note) select 'item ' || g, E'line\\nbreak and a tab\\t and \\\\. too' from generate_series(1, 5000) g;
     create schema "Sales Dept"; create table "Sales Dept"."Big ""Deals""" (id int); insert into "Sales Dept"."Big ""Deals""" select generate_series(1, 7);
-    create table empty_one (id int);`);
+    create table empty_one (id int);`,
+  );
   for (const format of ['plain', 'custom'] as const) {
     const commands = commandsFor({ pg: { kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5432', databases: [db], format, verify: { sql: 'select count(*) from orders' } } });
     const { made, verified } = await backupAndVerify(commands, 'pg');
     assert.equal(verified.ok, true, JSON.stringify(verified));
     assert.deepEqual(verified.problems, []);
-    assert.ok(verified.checked.some((line: string) => /^restored into a scratch PostgreSQL database/.test(line)), JSON.stringify(verified.checked));
+    assert.ok(
+      verified.checked.some((line: string) => /^restored into a scratch PostgreSQL database/.test(line)),
+      JSON.stringify(verified.checked),
+    );
     assert.ok(verified.checked.includes('check query returned 5000: select count(*) from orders'), JSON.stringify(verified.checked));
     assert.equal(typeof verified.duration_ms, 'number');
     if (format === 'plain') {

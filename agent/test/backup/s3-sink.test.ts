@@ -93,7 +93,10 @@ test('backup to S3: multipart upload of presigned parts, object sha256 matches, 
 
   const listed = await h.call(commands, 'backup_list', { target: 'blob' });
   const artifacts = listed.artifacts as Array<{ uploads: Array<{ destination: string; location: string }> }>;
-  assert.deepEqual(artifacts[0]!.uploads.map((upload) => [upload.destination, upload.location]), [['s3', `s3:${BUCKET}/${key}`]]);
+  assert.deepEqual(
+    artifacts[0]!.uploads.map((upload) => [upload.destination, upload.location]),
+    [['s3', `s3:${BUCKET}/${key}`]],
+  );
 });
 
 test('backup_download to S3 of an existing artifact; a hub without S3 makes it fail with the reason', async () => {

@@ -51,7 +51,17 @@ class FakeClock implements Clock {
 }
 
 const lines: string[] = [];
-const log = createLogger({ name: 'scheduler-test', level: 'debug', secrets: () => [], destination: new Writable({ write: (c, _e, cb) => { lines.push(String(c)); cb(); } }) });
+const log = createLogger({
+  name: 'scheduler-test',
+  level: 'debug',
+  secrets: () => [],
+  destination: new Writable({
+    write: (c, _e, cb) => {
+      lines.push(String(c));
+      cb();
+    },
+  }),
+});
 const h = await harness();
 after(() => h.cleanup());
 
@@ -114,7 +124,12 @@ test('a run still going at its next time is not started twice; failures are repo
       calls++;
       if (calls === 1) return new Promise<string>((resolve) => (release = () => resolve('first')));
       if (calls === 2) return Promise.reject(new Error('disk on fire'));
-      return new Promise<string>((_resolve, reject) => signal.addEventListener('abort', () => { aborted = true; reject(new Error('aborted')); }));
+      return new Promise<string>((_resolve, reject) =>
+        signal.addEventListener('abort', () => {
+          aborted = true;
+          reject(new Error('aborted'));
+        }),
+      );
     },
   });
   clock.advance(60_000); // 00:01:30: first run starts and hangs
@@ -148,7 +163,15 @@ test('verify.schedule restore-tests the newest artifact at its own times and kee
   const made = await scheduledBackupRunner(config, stateDir, log)('site', new AbortController().signal);
   const clock = new FakeClock(new Date(2026, 0, 1, 0, 59, 0));
   const results: Array<ScheduledResult<VerifyResult & { id: string }>> = [];
-  const scheduler = startBackupScheduler({ config, what: 'restore test', scheduleOf: (target) => target.verify?.schedule, runBackup: scheduledVerifyRunner(config, stateDir, 'agent-test'), onResult: (result) => void results.push(result), log, clock });
+  const scheduler = startBackupScheduler({
+    config,
+    what: 'restore test',
+    scheduleOf: (target) => target.verify?.schedule,
+    runBackup: scheduledVerifyRunner(config, stateDir, 'agent-test'),
+    onResult: (result) => void results.push(result),
+    log,
+    clock,
+  });
   try {
     assert.deepEqual(scheduler.nextRuns(), { site: new Date(2026, 0, 1, 1, 0).toISOString() });
     clock.advance(90_000);

@@ -63,7 +63,10 @@ test('a file that shrinks while read: zero padded to its header size, reported, 
   const copy = await readFile(join(out, 'big'));
   assert.equal(copy.length, 3 * MiB);
   assert.ok(copy.subarray(0, 1.5 * MiB).equals(original.subarray(0, 1.5 * MiB)), 'the bytes that were there');
-  assert.ok(copy.subarray(1.5 * MiB).every((byte) => byte === 0), 'then zeros');
+  assert.ok(
+    copy.subarray(1.5 * MiB).every((byte) => byte === 0),
+    'then zeros',
+  );
   assert.equal(await readFile(join(out, 'z-after'), 'utf8'), 'the entry after the changed file\n');
 });
 

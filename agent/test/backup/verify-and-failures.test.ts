@@ -54,12 +54,17 @@ test('backup_prune keeps the newest N; restore is refused unless enabled', async
   const pruned = await h.call(commands, 'backup_prune', { target: 'site', keep: 1 });
   assert.equal((pruned.removed as string[]).length, before.length - 1);
   const remaining = (await h.call(commands, 'backup_list', { target: 'site' })).artifacts as Array<{ id: string }>;
-  assert.deepEqual(remaining.map((item) => item.id), [before[0]!.id]);
+  assert.deepEqual(
+    remaining.map((item) => item.id),
+    [before[0]!.id],
+  );
   await assert.rejects(h.call(commands, 'restore', { id: before[0]!.id, target: 'site' }), (error: Error & { code?: string }) => error.code === 'permission_denied');
 });
 
 test('a failing command source fails the backup with its message and publishes nothing', async () => {
-  const commands = h.commands({ targets: { broken: { kind: 'command', argv: [process.execPath, '-e', 'process.stdout.write("partial"); process.stderr.write("boom: disk on fire"); process.exit(3)'] } } });
+  const commands = h.commands({
+    targets: { broken: { kind: 'command', argv: [process.execPath, '-e', 'process.stdout.write("partial"); process.stderr.write("boom: disk on fire"); process.exit(3)'] } },
+  });
   await assert.rejects(h.call(commands, 'backup', { target: 'broken' }), /exit code 3.*boom: disk on fire/s);
   assert.deepEqual(await readdir(join(h.dir, 'state', 'backups', 'broken')), []);
 });
@@ -85,7 +90,11 @@ test('disk full: the backup fails, the partial file is removed, older artifacts 
   const big = join(h.dir, 'big');
   await mkdir(big, { recursive: true });
   await writeFile(join(big, 'random.bin'), (await import('node:crypto')).randomBytes(3_000_000));
-  const commands = h.commands({ dir: mountPoint, compression: { algorithm: 'none' }, targets: { small: { kind: 'files', roots: [root] }, big: { kind: 'files', roots: [big], dir: join(mountPoint, 'small') } } });
+  const commands = h.commands({
+    dir: mountPoint,
+    compression: { algorithm: 'none' },
+    targets: { small: { kind: 'files', roots: [root] }, big: { kind: 'files', roots: [big], dir: join(mountPoint, 'small') } },
+  });
   const kept = await h.call(commands, 'backup', { target: 'small' });
   await assert.rejects(h.call(commands, 'backup', { target: 'big' }), /no space left/);
   const files = await readdir(join(mountPoint, 'small'));
@@ -101,10 +110,12 @@ test('hub destination: streamed to and committed by the hub handlers; a wrong sh
     if (req.url === '/api/health') return void res.end('{"ok":true}');
     if (!commit) return void handleArtifactUpload(req, res, { dataDir, keyId: 'k1', log, maxBytes: 10_000_000 });
     let body = '';
-    req.on('data', (chunk) => (body += chunk)).on('end', async () => {
-      const answer = await commitStreamedArtifact(dataDir, 'k1', commit[1]!, JSON.parse(body).sha256, log);
-      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
-    });
+    req
+      .on('data', (chunk) => (body += chunk))
+      .on('end', async () => {
+        const answer = await commitStreamedArtifact(dataDir, 'k1', commit[1]!, JSON.parse(body).sha256, log);
+        res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
+      });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   after(async () => {
@@ -126,10 +137,13 @@ test('hub destination: streamed to and committed by the hub handlers; a wrong sh
   assert.equal(list[0]!.uploads.length, 1);
   assert.equal(list[0]!.stored_locally, false);
 
-  const local = (await hh.call(commands, 'backup', { target: 'site' }));
+  const local = await hh.call(commands, 'backup', { target: 'site' });
   const manifest = JSON.parse(await readFile(artifactPathOf(local).replace(/\.tar\.zst\.age$/, '.json'), 'utf8'));
   await assert.rejects(uploadToHub(artifactPathOf(local), { ...manifest, sha256: 'b'.repeat(64) }, { serverUrl: hubUrl, apiKey: 'tk_test_key_0123456789' }, new AbortController().signal), /HTTP 422/);
-  assert.deepEqual((await readdir(join(dataDir, 'artifacts', 'k1'))).filter((name) => name.startsWith(String(local.id))), []);
+  assert.deepEqual(
+    (await readdir(join(dataDir, 'artifacts', 'k1'))).filter((name) => name.startsWith(String(local.id))),
+    [],
+  );
   const downloaded = await hh.call(commands, 'backup_download', { id: local.id });
   assert.equal(downloaded.location, `hub:artifacts/k1/${local.id}`);
 });

@@ -36,7 +36,15 @@ export async function until<T>(what: string, probe: () => T | undefined | null |
 
 /** The command log of a state dir as a running agent left it on disk (read-only, never writes). */
 export function readCommandLog(stateDir: string): { pending: string[]; journal: number; running: string[] } {
-  const log = createLogger({ name: 'test', level: 'silent', destination: new Writable({ write(_chunk, _enc, done) { done(); } }) });
+  const log = createLogger({
+    name: 'test',
+    level: 'silent',
+    destination: new Writable({
+      write(_chunk, _enc, done) {
+        done();
+      },
+    }),
+  });
   const commandLog = new CommandLog(stateDir, { retentionMs: 24 * 3600_000, maxEntries: 10_000 }, log, { readOnly: true });
   try {
     return { pending: commandLog.pendingIds(), journal: commandLog.journalSize, running: commandLog.leftoverMarkers().map((marker) => marker.command_id) };
@@ -76,10 +84,16 @@ export class AgentProcess {
       const parts = pending.split('\n');
       pending = parts.pop() ?? '';
       for (const line of parts) {
-        try { this.lines.push(JSON.parse(line)); } catch { /* not a log line */ }
+        try {
+          this.lines.push(JSON.parse(line));
+        } catch {
+          /* not a log line */
+        }
       }
     });
-    child.stderr!.on('data', (chunk: Buffer) => { this.stderr += chunk.toString(); });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      this.stderr += chunk.toString();
+    });
     child.on('message', (message) => this.ipcMessages.push(message));
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   }
@@ -89,10 +103,14 @@ export class AgentProcess {
   }
 
   async waitForLog(msg: string, count = 1, timeoutMs = 20_000): Promise<Record<string, any>> {
-    return until(`log "${msg}" x${count}`, () => {
-      const found = this.logs(msg);
-      return found.length >= count ? found[count - 1] : undefined;
-    }, timeoutMs);
+    return until(
+      `log "${msg}" x${count}`,
+      () => {
+        const found = this.logs(msg);
+        return found.length >= count ? found[count - 1] : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   async stop(): Promise<void> {

@@ -84,10 +84,16 @@ export class FakeHub {
     const connection = this.sockets.length + 1;
     this.sockets.push(ws);
     const tether = (this.options.style ?? 'tether') === 'tether';
-    ws.on('ping', () => { this.pings += 1; });
+    ws.on('ping', () => {
+      this.pings += 1;
+    });
     ws.on('message', (data) => {
       let message: Record<string, any>;
-      try { message = JSON.parse(String(data)); } catch { return; }
+      try {
+        message = JSON.parse(String(data));
+      } catch {
+        return;
+      }
       this.received.push({ connection, message });
       if (message.type === 'register' && this.options.sendRegistered !== false) ws.send(JSON.stringify({ type: 'registered', agent_id: message.data?.agent_id }));
       if (message.type === 'heartbeat') ws.send(JSON.stringify({ type: 'heartbeat_ack' }));

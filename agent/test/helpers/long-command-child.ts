@@ -22,14 +22,22 @@ const log = createLogger({ name: 'long-command-child', level: 'warn' });
 const config = agentConfigSchema.parse({ server_url: 'ws://unused', api_key: 'k_12345678', state_dir: stateDir, allow: [commandName] });
 const commandLog = await openCommandLog(stateDir, { retentionMs: 3600_000, maxEntries: 1000 }, log);
 const dispatcher = new Dispatcher({
-  config, stateDir, agentId: 'child', log,
-  registry: new CommandRegistry([{
-    name: commandName, permission: commandName, lane: 'normal', params: z.looseObject({}),
-    run: () => {
-      process.stdout.write('running\n');
-      return new Promise(() => {});
+  config,
+  stateDir,
+  agentId: 'child',
+  log,
+  registry: new CommandRegistry([
+    {
+      name: commandName,
+      permission: commandName,
+      lane: 'normal',
+      params: z.looseObject({}),
+      run: () => {
+        process.stdout.write('running\n');
+        return new Promise(() => {});
+      },
     },
-  }]),
+  ]),
   permissions: new Permissions(config.allow),
   lanes: new Lanes({ workers: 1, maxQueued: 1 }),
   signing: new CommandSigning(new SigningKeyPin({ stateDir, state: new AgentStateFile(stateDir, log), configuredKey: undefined, signingKeyUrl: 'unused', log }), config.api_key, log),

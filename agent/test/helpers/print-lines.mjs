@@ -5,9 +5,15 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [dir, first, second] = process.argv.slice(2);
-const waitFor = (name) => new Promise((resolve) => {
-  const timer = setInterval(() => { if (existsSync(join(dir, name))) { clearInterval(timer); resolve(); } }, 20);
-});
+const waitFor = (name) =>
+  new Promise((resolve) => {
+    const timer = setInterval(() => {
+      if (existsSync(join(dir, name))) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 20);
+  });
 let n = 0;
 for (let i = 0; i < Number(first); i++) process.stdout.write(`line ${++n}\n`);
 await waitFor('dropped');

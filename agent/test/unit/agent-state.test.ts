@@ -11,7 +11,15 @@ import { AgentStateFile } from '../../src/state.ts';
 test('agent.json: stable agent_id; a corrupt file is set aside and a new identity made', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'tether-agent-state-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const log = createLogger({ name: 'test', level: 'silent', destination: new Writable({ write(_chunk, _enc, done) { done(); } }) });
+  const log = createLogger({
+    name: 'test',
+    level: 'silent',
+    destination: new Writable({
+      write(_chunk, _enc, done) {
+        done();
+      },
+    }),
+  });
   const first = new AgentStateFile(dir, log);
   assert.equal(new AgentStateFile(dir, log).agentId, first.agentId);
   await writeFile(first.path, '{not json');

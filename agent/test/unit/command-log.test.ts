@@ -20,7 +20,12 @@ async function fixture(t: { after(fn: () => unknown): void }) {
     await rm(dir, { recursive: true, force: true });
   });
   const lines: Record<string, any>[] = [];
-  const destination = new Writable({ write(chunk, _enc, done) { for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l)); done(); } });
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+      done();
+    },
+  });
   const log = createLogger({ name: 'test', level: 'debug', destination });
   const open = (limits: JournalLimits = { retentionMs: 3600_000, maxEntries: 1000 }, options: CommandLogOptions = {}) => {
     const commandLog = new CommandLog(dir, limits, log, options);
@@ -32,7 +37,10 @@ async function fixture(t: { after(fn: () => unknown): void }) {
     previous.close();
     return open(limits, options);
   };
-  const segments = () => readdirSync(join(dir, 'log')).filter((name) => name.endsWith('.log')).sort();
+  const segments = () =>
+    readdirSync(join(dir, 'log'))
+      .filter((name) => name.endsWith('.log'))
+      .sort();
   return { dir, lines, open, reopen, segments };
 }
 
@@ -91,7 +99,10 @@ test('running markers: durable, ended by the response record or by stop; leftove
   log.stopRunning('m-3');
   assert.equal(log.runningCount, 1);
   const again = reopen(log);
-  assert.deepEqual(again.leftoverMarkers().map((marker) => [marker.command_id, marker.job_id]), [['m-2', 'J']]);
+  assert.deepEqual(
+    again.leftoverMarkers().map((marker) => [marker.command_id, marker.job_id]),
+    [['m-2', 'J']],
+  );
   await again.remember('m-2', response('m-2', { success: false, error: 'interrupted' }), { sync: true });
   assert.deepEqual(again.leftoverMarkers(), []);
   assert.equal(reopen(again).leftoverMarkers().length, 0);
@@ -114,7 +125,10 @@ test('a torn tail is cut quietly, a corrupt record in the middle is skipped with
   const damaged = reopen(log);
   assert.deepEqual(damaged.pendingIds(), ['a', 'c']);
   assert.equal(damaged.journalHas('b'), false);
-  assert.ok(lines.some((line) => line.msg.startsWith('command log: skipped a damaged stretch')), 'a warning names the damage');
+  assert.ok(
+    lines.some((line) => line.msg.startsWith('command log: skipped a damaged stretch')),
+    'a warning names the damage',
+  );
   assert.ok(lines.some((line) => line.msg.startsWith('command log: cut a torn tail')));
   assert.ok(statSync(path).size < sizeWithTail, 'the torn tail is cut from the file');
   await damaged.store('d', response('d'), { journal: true, sync: true });

@@ -92,7 +92,12 @@ async function makeDispatcher(t: { after(fn: () => unknown): void }, queue = { w
   const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'tether-dispatcher-')));
   if (!options.stateDir) t.after(() => rm(stateDir, { recursive: true, force: true }));
   const lines: Record<string, any>[] = [];
-  const destination = new Writable({ write(chunk, _enc, done) { for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l)); done(); } });
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+      done();
+    },
+  });
   const log = createLogger({ name: 'test', level: 'debug', destination });
   const config = agentConfigSchema.parse({ server_url: 'ws://x', api_key: TEST_KEY, state_dir: stateDir, allow: ['wait', 'fail', 'crash', 'look', 'record'], queue, command_timeout_s: 300 });
   const commandLog = new CommandLog(stateDir, { retentionMs: 3600_000, maxEntries: 1000 }, log);
@@ -101,7 +106,10 @@ async function makeDispatcher(t: { after(fn: () => unknown): void }, queue = { w
   const events: Record<string, any>[] = [];
   const lanes = new Lanes({ workers: queue.workers, maxQueued: queue.max_queued });
   const dispatcher = new Dispatcher({
-    config, stateDir, agentId: 'agent-1', log,
+    config,
+    stateDir,
+    agentId: 'agent-1',
+    log,
     registry: new CommandRegistry([waitCommand, failCommand, crashCommand, lookCommand, recordCommand]),
     permissions: new Permissions(config.allow),
     lanes,
@@ -208,7 +216,7 @@ test('a verified command refused after a forged frame under its id stays refused
   // The genuine frame while that refusal still waits for delivery: refused too, and journaled.
   await first.dispatcher.handle(genuine);
   await until('the genuine frame refused', () => first.lines.some((line) => line.audit && line.command_id === 'r-1' && /first arrived with a bad signature/.test(line.reason ?? '')));
-  assert.equal(first.commandLog.journalSize, 1, 'the verified refusal is the journal\'s answer');
+  assert.equal(first.commandLog.journalSize, 1, "the verified refusal is the journal's answer");
   first.commandLog.close();
 
   const second = await makeDispatcher(t, undefined, true, { signingKey: keys.publicKey, stateDir: first.stateDir });

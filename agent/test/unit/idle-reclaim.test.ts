@@ -6,7 +6,9 @@ import { until } from '../helpers/agent-process.ts';
 
 test('after enough responses and then quiet: one last-resort GC; a few responses alone never cause one', async (t) => {
   const calls: unknown[] = [];
-  const gc = ((options?: unknown) => { calls.push(options); }) as NodeJS.GCFunction;
+  const gc = ((options?: unknown) => {
+    calls.push(options);
+  }) as NodeJS.GCFunction;
   const reclaim = new IdleReclaim({ afterCommands: 100, quietMs: 50, gc });
   t.after(() => reclaim.stop());
   for (let i = 0; i < 99; i += 1) reclaim.activity();

@@ -16,7 +16,10 @@ test('per job: accepted first, then the lines in order, then the latest progress
   buffer.add(output('A', 'two'));
   buffer.add({ type: 'job_progress', job_id: 'A', command_id: 'A', progress: 60 });
   const events = buffer.drain();
-  assert.deepEqual(events.map((event) => (event.type === 'job_output' ? event.line : event.type === 'job_progress' ? `progress ${event.progress}` : event.type)), ['job_accepted', 'one', 'two', 'progress 60', 'b-one']);
+  assert.deepEqual(
+    events.map((event) => (event.type === 'job_output' ? event.line : event.type === 'job_progress' ? `progress ${event.progress}` : event.type)),
+    ['job_accepted', 'one', 'two', 'progress 60', 'b-one'],
+  );
   assert.equal(buffer.size, 0);
   assert.deepEqual(buffer.drain(), []);
 });
@@ -30,7 +33,10 @@ test('the last perJobBytes of a job are kept; a marker says how many earlier lin
   assert.deepEqual(marker!.type === 'job_output' && marker!.dropped, { lines: 15, bytes: 15 * 8 });
   assert.match(marker!.type === 'job_output' ? marker!.line : '', /15 earlier lines \(120 bytes\) of output dropped while the link to the hub was down/);
   assert.equal(marker!.type === 'job_output' && marker!.stream, 'stderr');
-  assert.deepEqual(kept.map((event) => (event.type === 'job_output' ? event.line : '')), Array.from({ length: 10 }, (_, i) => `line ${String(i + 16).padStart(3, '0')}`));
+  assert.deepEqual(
+    kept.map((event) => (event.type === 'job_output' ? event.line : '')),
+    Array.from({ length: 10 }, (_, i) => `line ${String(i + 16).padStart(3, '0')}`),
+  );
 });
 
 test('the total bound takes lines from the largest job first and holds memory flat', () => {

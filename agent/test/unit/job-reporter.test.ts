@@ -13,7 +13,10 @@ test('job_output: long lines capped, a flood rate-limited with one notice, total
   const lines = sent.map((message) => message.line as string);
   assert.equal(lines.length, 11, 'ten lines per second, then one notice');
   assert.match(lines.at(-1)!, /output rate limit/);
-  assert.equal(sent.every((message) => message.type === 'job_output' && message.command_id === 'c'), true);
+  assert.equal(
+    sent.every((message) => message.type === 'job_output' && message.command_id === 'c'),
+    true,
+  );
 
   const flood: Record<string, any>[] = [];
   const capped = createJobReporter(ids, (message) => flood.push(message), { maxLinesPerS: 1_000_000, maxOutputBytes: 1000 });

@@ -23,14 +23,26 @@ async function legacyStateDir(t: { after(fn: () => unknown): void }) {
   // As the last version before the log wrote them: a pending response, journal lines (one torn), a marker.
   await writeFile(join(dir, 'outbox', '000000000001.json'), JSON.stringify({ command_id: 'pending-1', message: response('pending-1', { echo: 'not yet acked' }) }));
   await writeFile(join(dir, 'outbox', '000000000002.json'), '{"command_id":"x","mess'); // damaged: skipped, left in place
-  await writeFile(join(dir, 'journal.jsonl'), [
-    JSON.stringify({ command_id: 'done-1', finished_at: Date.now() - 1000, response: response('done-1', { ran: 1 }) }),
-    JSON.stringify({ command_id: 'pending-1', finished_at: Date.now() - 500, response: response('pending-1', { echo: 'not yet acked' }) }),
-    '{"command_id":"torn","finis',
-  ].join('\n'));
+  await writeFile(
+    join(dir, 'journal.jsonl'),
+    [
+      JSON.stringify({ command_id: 'done-1', finished_at: Date.now() - 1000, response: response('done-1', { ran: 1 }) }),
+      JSON.stringify({ command_id: 'pending-1', finished_at: Date.now() - 500, response: response('pending-1', { echo: 'not yet acked' }) }),
+      '{"command_id":"torn","finis',
+    ].join('\n'),
+  );
   await writeFile(join(dir, 'running', 'abc.json'), JSON.stringify({ command_id: 'cut-short', command: 'exec', started_at: new Date().toISOString() }));
   const lines: Record<string, any>[] = [];
-  const log = createLogger({ name: 'test', level: 'debug', destination: new Writable({ write(chunk, _enc, done) { for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l)); done(); } }) });
+  const log = createLogger({
+    name: 'test',
+    level: 'debug',
+    destination: new Writable({
+      write(chunk, _enc, done) {
+        for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+        done();
+      },
+    }),
+  });
   return { dir, log, lines };
 }
 
@@ -43,7 +55,10 @@ test('first start takes over the outbox, the journal and the running markers; no
   assert.deepEqual(commandLog.pendingMessage('pending-1')?.data, { echo: 'not yet acked' });
   assert.deepEqual(commandLog.journalEntry('done-1')?.response.data, { ran: 1 });
   assert.equal(commandLog.journalHas('pending-1'), true);
-  assert.deepEqual(commandLog.leftoverMarkers().map((marker) => marker.command_id), ['cut-short']);
+  assert.deepEqual(
+    commandLog.leftoverMarkers().map((marker) => marker.command_id),
+    ['cut-short'],
+  );
   assert.ok(lines.some((line) => line.msg.startsWith('legacy import: took outbox/')));
   for (const path of ['outbox/000000000001.json', 'journal.jsonl', 'running/abc.json']) assert.ok(existsSync(join(dir, path)), `${path} stays for a rollback`);
 

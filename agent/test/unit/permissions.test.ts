@@ -24,9 +24,11 @@ test('the hub narrows but never widens', () => {
 
 test('property: allowed exactly when in local ∩ grant', () => {
   const name = fc.constantFrom('ping', 'echo', 'info', 'metrics', 'restart', 'backup', 'exec');
-  fc.assert(fc.property(fc.array(name), fc.option(fc.array(name), { nil: null }), name, (local, grant, asked) => {
-    const permissions = new Permissions(local);
-    permissions.setHubGrant(grant);
-    assert.equal(permissions.allows(asked), local.includes(asked) && (grant === null || grant.includes(asked)));
-  }));
+  fc.assert(
+    fc.property(fc.array(name), fc.option(fc.array(name), { nil: null }), name, (local, grant, asked) => {
+      const permissions = new Permissions(local);
+      permissions.setHubGrant(grant);
+      assert.equal(permissions.allows(asked), local.includes(asked) && (grant === null || grant.includes(asked)));
+    }),
+  );
 });

@@ -25,7 +25,7 @@ test('close codes follow the protocol table', () => {
   assert.ok(limited.kind === 'retry' && limited.slowdown > 1);
 });
 
-test('HTTP refusals back off like their WebSocket equivalents: 403, and register\'s 409 / 429 (close 4009 / 4029), slower', () => {
+test("HTTP refusals back off like their WebSocket equivalents: 403, and register's 409 / 429 (close 4009 / 4029), slower", () => {
   for (const status of [403, 409, 429]) assert.ok(decideAfterHttpRefusal(status).slowdown > 1, String(status));
   for (const status of [401, 408, 500, 503]) assert.equal(decideAfterHttpRefusal(status).slowdown, 1, String(status));
   assert.match(decideAfterHttpRefusal(409).reason, /another agent key/);

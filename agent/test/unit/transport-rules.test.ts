@@ -31,7 +31,7 @@ test('proxy selection follows HTTP(S)_PROXY and NO_PROXY like undici', () => {
   assert.equal(bypassesProxy('notinternal.example', 443, 'internal.example'), false);
 });
 
-test('WebSocket failures: the hub\'s refusals, proxies\' answers and network errors', () => {
+test("WebSocket failures: the hub's refusals, proxies' answers and network errors", () => {
   assert.equal(classifyHandshakeAnswer(401, { 'x-tether-hub': '1', 'content-type': 'application/json' }).kind, 'refused_by_hub');
   assert.equal(classifyHandshakeAnswer(403, { 'content-type': 'application/json' }).kind, 'refused_by_hub');
   assert.equal(classifyHandshakeAnswer(403, { 'content-type': 'text/html' }).kind, 'structural');
@@ -39,7 +39,7 @@ test('WebSocket failures: the hub\'s refusals, proxies\' answers and network err
   assert.equal(classifyHandshakeAnswer(404, { 'content-type': 'application/json' }).kind, 'structural');
   assert.equal(classifyHandshakeAnswer(200, {}).kind, 'structural');
   assert.equal(classifyHandshakeAnswer(503, { 'x-tether-hub': '1' }).kind, 'transient');
-  assert.equal(classifyHandshakeAnswer(429, { 'x-tether-hub': '1' }).kind, 'transient', 'the hub\'s rate limit: WebSocket works, wait');
+  assert.equal(classifyHandshakeAnswer(429, { 'x-tether-hub': '1' }).kind, 'transient', "the hub's rate limit: WebSocket works, wait");
   assert.equal(classifyHandshakeAnswer(429, {}).kind, 'structural');
   assert.equal(classifyHandshakeAnswer(502, {}).kind, 'structural');
   assert.equal(classifyConnectError('connect ECONNREFUSED 127.0.0.1:9').kind, 'transient');

@@ -98,7 +98,10 @@ test('streams the file to disk through HTTP_PROXY', async () => {
   assert.equal(bytes, payload.length);
   assert.deepEqual(await readFile(path), payload);
   assert.equal((await stat(path)).mode & 0o777, 0o600);
-  assert.ok(proxied.some((target) => target === `127.0.0.1:${originPort}` || target === `http://127.0.0.1:${originPort}/ok`), `the proxy carried it (saw ${proxied.join(', ')})`);
+  assert.ok(
+    proxied.some((target) => target === `127.0.0.1:${originPort}` || target === `http://127.0.0.1:${originPort}/ok`),
+    `the proxy carried it (saw ${proxied.join(', ')})`,
+  );
 });
 
 test('retries with backoff after 503s and after a connection cut mid-body', async () => {

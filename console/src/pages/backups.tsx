@@ -29,7 +29,11 @@ export function Backups() {
   const [targets, setTargets] = useState<TargetStatus[]>([]);
   const [error, setError] = useState('');
   const load = () =>
-    Promise.all([api<{ artifacts: StoredArtifact[] }>('GET', '/api/artifacts'), api<{ keys: KeyView[] }>('GET', '/api/agents/keys'), api<{ targets: TargetStatus[] }>('GET', '/api/backups/status')]).then(
+    Promise.all([
+      api<{ artifacts: StoredArtifact[] }>('GET', '/api/artifacts'),
+      api<{ keys: KeyView[] }>('GET', '/api/agents/keys'),
+      api<{ targets: TargetStatus[] }>('GET', '/api/backups/status'),
+    ]).then(
       ([listed, known, status]) => {
         setArtifacts(listed.artifacts);
         setKeys(known.keys);
@@ -53,11 +57,24 @@ export function Backups() {
   return (
     <section>
       <h1>Backups</h1>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       <p class="muted">Every target the hosts report in their heartbeats; a target is stale when its newest good backup is older than its alert_after_h (host config), or it never had one.</p>
       <table class="targets">
         <thead>
-          <tr><th>host</th><th>key</th><th>target</th><th>last success</th><th>threshold</th><th>newest artifact</th><th>size</th><th>verified</th></tr>
+          <tr>
+            <th>host</th>
+            <th>key</th>
+            <th>target</th>
+            <th>last success</th>
+            <th>threshold</th>
+            <th>newest artifact</th>
+            <th>size</th>
+            <th>verified</th>
+          </tr>
         </thead>
         <tbody>
           {targets.map((target) => {
@@ -68,16 +85,29 @@ export function Backups() {
                 <td>{keyName(target.key_id)}</td>
                 <td>{target.target}</td>
                 <td title={target.last_success_at ?? ''}>
-                  {ago(target.last_success_at)} {target.stale && <span class="state disabled" title={target.reason ?? ''}>stale</span>}
+                  {ago(target.last_success_at)}{' '}
+                  {target.stale && (
+                    <span class="state disabled" title={target.reason ?? ''}>
+                      stale
+                    </span>
+                  )}
                 </td>
                 <td>{target.alert_after_h === null ? '–' : `${target.alert_after_h} h`}</td>
-                <td><code>{target.last_artifact_id ?? '–'}</code></td>
+                <td>
+                  <code>{target.last_artifact_id ?? '–'}</code>
+                </td>
                 <td>{size === undefined ? <span class="muted">not on the hub</span> : bytes(size)}</td>
                 <td>{target.last_verify === null ? <span class="muted">not yet</span> : target.last_verify.ok ? <span class="state online">ok</span> : <span class="state disabled">failed</span>}</td>
               </tr>
             );
           })}
-          {targets.length === 0 && <tr><td colSpan={8} class="muted">No host reports a backup target yet.</td></tr>}
+          {targets.length === 0 && (
+            <tr>
+              <td colSpan={8} class="muted">
+                No host reports a backup target yet.
+              </td>
+            </tr>
+          )}
         </tbody>
       </table>
       <h2>Artifacts on the hub</h2>

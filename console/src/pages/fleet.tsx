@@ -21,7 +21,11 @@ export function Fleet() {
   const [state, setState] = useState<HostState | 'all'>('all');
   const now = useNow();
 
-  const loadKeys = () => api<{ keys: KeyView[] }>('GET', '/api/agents/keys').then((answer) => setKeys(answer.keys), (failure: Error) => setError(failure.message));
+  const loadKeys = () =>
+    api<{ keys: KeyView[] }>('GET', '/api/agents/keys').then(
+      (answer) => setKeys(answer.keys),
+      (failure: Error) => setError(failure.message),
+    );
   useEffect(() => {
     void loadKeys();
     const timer = setInterval(loadKeys, KEY_REFRESH_MS);
@@ -52,16 +56,42 @@ export function Fleet() {
       <table class="fleet">
         <thead>
           <tr>
-            <th>state</th><th>host</th><th>key</th><th>labels</th><th>version</th><th>transport</th><th>last heartbeat</th><th>CPU</th><th>memory</th><th>disk</th><th>jobs</th><th>outbox</th>
+            <th>state</th>
+            <th>host</th>
+            <th>key</th>
+            <th>labels</th>
+            <th>version</th>
+            <th>transport</th>
+            <th>last heartbeat</th>
+            <th>CPU</th>
+            <th>memory</th>
+            <th>disk</th>
+            <th>jobs</th>
+            <th>outbox</th>
           </tr>
         </thead>
         <tbody>
           {rows.map((row) => (
             <tr key={`${row.keyId}/${row.agentId}`} data-key-id={row.keyId} data-state={row.state}>
-              <td><span class={`state ${row.state}`}>{row.state}</span>{row.keyStatus === 'disabled' && <span class="state disabled">key disabled</span>}</td>
-              <td><a href={hostHref(row.keyId)} class="hostname">{row.hostname || '(not seen yet)'}</a></td>
-              <td>{row.keyName} <code class="muted">{row.keyId}</code></td>
-              <td>{Object.entries(row.labels).map(([name, value]) => <span class="label" key={name}>{name}={value}</span>)}</td>
+              <td>
+                <span class={`state ${row.state}`}>{row.state}</span>
+                {row.keyStatus === 'disabled' && <span class="state disabled">key disabled</span>}
+              </td>
+              <td>
+                <a href={hostHref(row.keyId)} class="hostname">
+                  {row.hostname || '(not seen yet)'}
+                </a>
+              </td>
+              <td>
+                {row.keyName} <code class="muted">{row.keyId}</code>
+              </td>
+              <td>
+                {Object.entries(row.labels).map(([name, value]) => (
+                  <span class="label" key={name}>
+                    {name}={value}
+                  </span>
+                ))}
+              </td>
               <td>{row.version || '–'}</td>
               <td>{row.transport || '–'}</td>
               <td title={row.lastSeen ?? ''}>{ago(row.lastSeen, now)}</td>
@@ -73,7 +103,11 @@ export function Fleet() {
             </tr>
           ))}
           {rows.length === 0 && (
-            <tr><td colSpan={12} class="muted">{keys === null ? 'Loading…' : 'No hosts match. Create a key on the Keys page and install an agent with it.'}</td></tr>
+            <tr>
+              <td colSpan={12} class="muted">
+                {keys === null ? 'Loading…' : 'No hosts match. Create a key on the Keys page and install an agent with it.'}
+              </td>
+            </tr>
           )}
         </tbody>
       </table>

@@ -30,7 +30,14 @@ export function History() {
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState('');
 
-  useEffect(() => void api<{ keys: KeyView[] }>('GET', '/api/agents/keys').then((answer) => setKeys(answer.keys), () => undefined), []);
+  useEffect(
+    () =>
+      void api<{ keys: KeyView[] }>('GET', '/api/agents/keys').then(
+        (answer) => setKeys(answer.keys),
+        () => undefined,
+      ),
+    [],
+  );
   const load = async (cursor: string | null, reset: boolean) => {
     setError('');
     try {
@@ -60,19 +67,35 @@ export function History() {
       >
         <select name="key_id" value={filters.key_id} onChange={set('key_id')} aria-label="host key">
           <option value="">all keys</option>
-          {keys.map((key) => <option key={key.id} value={key.id}>{key.name}</option>)}
+          {keys.map((key) => (
+            <option key={key.id} value={key.id}>
+              {key.name}
+            </option>
+          ))}
         </select>
         <input name="label" placeholder="label=value" value={filters.label} onInput={set('label')} aria-label="label" />
         <input name="command" placeholder="command" value={filters.command} onInput={set('command')} aria-label="command" />
         <select name="status" value={filters.status} onChange={set('status')} aria-label="status">
           <option value="">any status</option>
-          {STATUSES.map((status) => <option key={status} value={status}>{status}</option>)}
+          {STATUSES.map((status) => (
+            <option key={status} value={status}>
+              {status}
+            </option>
+          ))}
         </select>
-        <label>from <input type="datetime-local" name="since" value={filters.since} onInput={set('since')} /></label>
-        <label>to <input type="datetime-local" name="until" value={filters.until} onInput={set('until')} /></label>
+        <label>
+          from <input type="datetime-local" name="since" value={filters.since} onInput={set('since')} />
+        </label>
+        <label>
+          to <input type="datetime-local" name="until" value={filters.until} onInput={set('until')} />
+        </label>
         <button type="submit">Filter</button>
       </form>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       <CommandTable commands={pages.flat()} keyName={keyName} />
       {next && (
         <button type="button" data-test="more" onClick={() => void load(next, false)}>

@@ -35,13 +35,23 @@ export function Host(props: { keyId: string }) {
   const chartedAgent = sessions[0]?.agent_id ?? hostsOfKey[0]?.agent_id;
   useEffect(() => {
     if (!chartedAgent) return;
-    api<{ points: HeartbeatPoint[] }>('GET', `/api/hosts/${encodeURIComponent(chartedAgent)}/heartbeats?hours=24`).then((answer) => setPoints(answer.points), () => undefined);
+    api<{ points: HeartbeatPoint[] }>('GET', `/api/hosts/${encodeURIComponent(chartedAgent)}/heartbeats?hours=24`).then(
+      (answer) => setPoints(answer.points),
+      () => undefined,
+    );
   }, [chartedAgent, hosts]);
-  const loadRecent = () => api<{ commands: CommandView[] }>('GET', `/api/commands${query({ key_id: props.keyId, limit: '20' })}`).then((answer) => setRecent(answer.commands), () => undefined);
+  const loadRecent = () =>
+    api<{ commands: CommandView[] }>('GET', `/api/commands${query({ key_id: props.keyId, limit: '20' })}`).then(
+      (answer) => setRecent(answer.commands),
+      () => undefined,
+    );
   useEffect(() => void loadRecent(), [props.keyId]);
 
   const loadArtifacts = () =>
-    api<{ artifacts: StoredArtifact[] }>('GET', `/api/artifacts?key_id=${encodeURIComponent(props.keyId)}`).then((answer) => setArtifacts(answer.artifacts), () => setArtifacts([]));
+    api<{ artifacts: StoredArtifact[] }>('GET', `/api/artifacts?key_id=${encodeURIComponent(props.keyId)}`).then(
+      (answer) => setArtifacts(answer.artifacts),
+      () => setArtifacts([]),
+    );
   useEffect(() => {
     api<KeyView>('GET', `/api/agents/keys/${encodeURIComponent(props.keyId)}`).then(setKey, (failure: Error) => setError(failure.message));
     void loadArtifacts();
@@ -72,17 +82,36 @@ export function Host(props: { keyId: string }) {
     <section>
       <h1>
         <span class="hostname">{sessions[0]?.hostname || hostsOfKey[0]?.hostname || key.name}</span>{' '}
-        {sessions.length > 0 ? <span class={`state ${hostsOfKey[0]?.state === 'stale' ? 'stale' : 'online'}`}>{hostsOfKey[0]?.state === 'stale' ? 'stale' : 'online'}</span> : <span class="state offline">offline</span>}
+        {sessions.length > 0 ? (
+          <span class={`state ${hostsOfKey[0]?.state === 'stale' ? 'stale' : 'online'}`}>{hostsOfKey[0]?.state === 'stale' ? 'stale' : 'online'}</span>
+        ) : (
+          <span class="state offline">offline</span>
+        )}
       </h1>
       <dl class="facts">
-        <dt>key</dt><dd>{key.name} <code>{key.id}</code> ({key.status}, prefix <code>{key.key_prefix}</code>)</dd>
-        <dt>granted</dt><dd>{key.permissions.join(', ') || 'everything the agent allows'}</dd>
-        <dt>key last used</dt><dd>{ago(key.last_used_at, now)}</dd>
+        <dt>key</dt>
+        <dd>
+          {key.name} <code>{key.id}</code> ({key.status}, prefix <code>{key.key_prefix}</code>)
+        </dd>
+        <dt>granted</dt>
+        <dd>{key.permissions.join(', ') || 'everything the agent allows'}</dd>
+        <dt>key last used</dt>
+        <dd>{ago(key.last_used_at, now)}</dd>
         {sessions.map((session) => (
           <>
-            <dt>agent</dt><dd><code>{session.agent_id}</code> · {session.version} · {session.transport}{session.protocol ? ` · protocol ${session.protocol}` : ' · micro-hack'}</dd>
-            <dt>connected</dt><dd>since {session.connected_since}, last heartbeat {ago(session.last_heartbeat, now)}</dd>
-            <dt>load</dt><dd>CPU {percent(metric(session.metrics, 'cpu_percent'))} · memory {percent(metric(session.metrics, 'memory_percent'))} · disk {percent(metric(session.metrics, 'disk_percent'))}</dd>
+            <dt>agent</dt>
+            <dd>
+              <code>{session.agent_id}</code> · {session.version} · {session.transport}
+              {session.protocol ? ` · protocol ${session.protocol}` : ' · micro-hack'}
+            </dd>
+            <dt>connected</dt>
+            <dd>
+              since {session.connected_since}, last heartbeat {ago(session.last_heartbeat, now)}
+            </dd>
+            <dt>load</dt>
+            <dd>
+              CPU {percent(metric(session.metrics, 'cpu_percent'))} · memory {percent(metric(session.metrics, 'memory_percent'))} · disk {percent(metric(session.metrics, 'disk_percent'))}
+            </dd>
           </>
         ))}
       </dl>
@@ -95,7 +124,9 @@ export function Host(props: { keyId: string }) {
       </div>
 
       <h2>Ping</h2>
-      <button type="button" onClick={runPing} disabled={sessions.length === 0} data-test="ping">Ping</button>
+      <button type="button" onClick={runPing} disabled={sessions.length === 0} data-test="ping">
+        Ping
+      </button>
       {ping !== null && (
         <p class="ping-result" role="status">
           {typeof ping === 'string' ? ping : ping.ok ? `pong in ${ping.rtt_ms} ms` : `no pong: ${ping.error ?? JSON.stringify(ping.result)}`}

@@ -21,7 +21,11 @@ export function Keys() {
   const [issued, setIssued] = useState<Issued | null>(null);
   const [editing, setEditing] = useState<string | null>(null);
 
-  const load = () => api<{ keys: KeyView[] }>('GET', '/api/agents/keys').then((answer) => setKeys(answer.keys), (failure: Error) => setError(failure.message));
+  const load = () =>
+    api<{ keys: KeyView[] }>('GET', '/api/agents/keys').then(
+      (answer) => setKeys(answer.keys),
+      (failure: Error) => setError(failure.message),
+    );
   useEffect(() => void load(), []);
   const act = async (work: () => Promise<unknown>) => {
     setError('');
@@ -59,25 +63,42 @@ export function Keys() {
         <button type="submit">Create key</button>
       </form>
       {issued && <NewKeySecret issued={issued} onDismiss={() => setIssued(null)} />}
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       <table class="keys">
         <thead>
-          <tr><th>name</th><th>id</th><th>status</th><th>labels</th><th>permissions</th><th>created</th><th>last used</th><th></th></tr>
+          <tr>
+            <th>name</th>
+            <th>id</th>
+            <th>status</th>
+            <th>labels</th>
+            <th>permissions</th>
+            <th>created</th>
+            <th>last used</th>
+            <th></th>
+          </tr>
         </thead>
         <tbody>
           {(keys ?? []).map((key) => (
             <tr key={key.id} data-key-id={key.id}>
-              <td><a href={hostHref(key.id)}>{key.name}</a></td>
-              <td><code>{key.id}</code> <code class="muted">{key.key_prefix}…</code></td>
-              <td><span class={`state ${key.status === 'active' ? 'online' : 'disabled'}`}>{key.status}</span></td>
-              <td><LabelsInput value={key.labels} onChange={(next) => void act(() => api('PATCH', path(key), { labels: next }))} /></td>
+              <td>
+                <a href={hostHref(key.id)}>{key.name}</a>
+              </td>
+              <td>
+                <code>{key.id}</code> <code class="muted">{key.key_prefix}…</code>
+              </td>
+              <td>
+                <span class={`state ${key.status === 'active' ? 'online' : 'disabled'}`}>{key.status}</span>
+              </td>
+              <td>
+                <LabelsInput value={key.labels} onChange={(next) => void act(() => api('PATCH', path(key), { labels: next }))} />
+              </td>
               <td>
                 {editing === key.id ? (
-                  <PermissionPicker
-                    all={PERMISSIONS}
-                    chosen={key.permissions}
-                    onChange={(next) => void act(() => api('PATCH', path(key), { permissions: next }))}
-                  />
+                  <PermissionPicker all={PERMISSIONS} chosen={key.permissions} onChange={(next) => void act(() => api('PATCH', path(key), { permissions: next }))} />
                 ) : (
                   key.permissions.join(', ')
                 )}
@@ -85,13 +106,17 @@ export function Keys() {
               <td>{ago(key.created_at)}</td>
               <td>{ago(key.last_used_at)}</td>
               <td class="actions">
-                <button type="button" onClick={() => setEditing(editing === key.id ? null : key.id)}>{editing === key.id ? 'Done' : 'Permissions'}</button>
+                <button type="button" onClick={() => setEditing(editing === key.id ? null : key.id)}>
+                  {editing === key.id ? 'Done' : 'Permissions'}
+                </button>
                 <button type="button" onClick={() => void act(() => api('PATCH', path(key), { status: key.status === 'active' ? 'disabled' : 'active' }))}>
                   {key.status === 'active' ? 'Disable' : 'Enable'}
                 </button>
                 <button
                   type="button"
-                  onClick={() => confirm(`Regenerate ${key.name}? Its agent stops working until it gets the new key.`) && void act(async () => setIssued(await api<Issued>('POST', path(key, '/regenerate'))))}
+                  onClick={() =>
+                    confirm(`Regenerate ${key.name}? Its agent stops working until it gets the new key.`) && void act(async () => setIssued(await api<Issued>('POST', path(key, '/regenerate'))))
+                  }
                 >
                   Regenerate
                 </button>

@@ -28,9 +28,17 @@ export function SignIn(props: { reason?: string; onSignedIn(answer: SessionAnswe
         Admin token
         <input type="password" name="token" autocomplete="current-password" value={token} onInput={(event) => setToken(event.currentTarget.value)} required />
       </label>
-      <button type="submit" disabled={busy}>Sign in</button>
-      {error && <p class="error" role="alert">{error}</p>}
-      <p class="muted">The token is in <code>&lt;data-dir&gt;/admin-token</code> on the hub.</p>
+      <button type="submit" disabled={busy}>
+        Sign in
+      </button>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <p class="muted">
+        The token is in <code>&lt;data-dir&gt;/admin-token</code> on the hub.
+      </p>
     </form>
   );
 }

@@ -29,28 +29,60 @@ export function ArtifactTable(props: { artifacts: readonly StoredArtifact[]; key
   return (
     <table class="artifacts">
       <thead>
-        <tr><th>host key</th><th>target</th><th>artifact</th><th>made</th><th>size</th><th>encrypted</th><th>verified</th><th>sha256</th><th></th></tr>
+        <tr>
+          <th>host key</th>
+          <th>target</th>
+          <th>artifact</th>
+          <th>made</th>
+          <th>size</th>
+          <th>encrypted</th>
+          <th>verified</th>
+          <th>sha256</th>
+          <th></th>
+        </tr>
       </thead>
       <tbody>
         {props.artifacts.map((artifact) => (
           <tr key={`${artifact.key_id}/${artifact.id}`} data-artifact-id={artifact.id}>
             <td>{props.keyName(artifact.key_id)}</td>
             <td>{artifact.target}</td>
-            <td><code>{artifact.id}</code></td>
+            <td>
+              <code>{artifact.id}</code>
+            </td>
             <td title={artifact.created_at}>{ago(artifact.created_at)}</td>
             <td>{bytes(artifact.size)}</td>
             <td>{artifact.encrypted ? 'age' : <span class="error">no</span>}</td>
             <td>{artifact.verify === null ? <span class="muted">not yet</span> : artifact.verify.ok ? <span class="state online">ok</span> : <span class="state disabled">failed</span>}</td>
-            <td><code class="muted" title={artifact.sha256}>{artifact.sha256.slice(0, 12)}</code></td>
+            <td>
+              <code class="muted" title={artifact.sha256}>
+                {artifact.sha256.slice(0, 12)}
+              </code>
+            </td>
             <td class="actions">
-              <a class="button" href={downloadHref(artifact)} download data-test="download">Download</a>
-              <button type="button" onClick={() => void verify(artifact)} data-test="verify">Verify</button>
-              <button type="button" class="danger" onClick={() => props.onDelete(artifact)}>Delete</button>
-              {verdicts[artifact.id] && <div class="verdict" data-test="verdict">{verdicts[artifact.id]}</div>}
+              <a class="button" href={downloadHref(artifact)} download data-test="download">
+                Download
+              </a>
+              <button type="button" onClick={() => void verify(artifact)} data-test="verify">
+                Verify
+              </button>
+              <button type="button" class="danger" onClick={() => props.onDelete(artifact)}>
+                Delete
+              </button>
+              {verdicts[artifact.id] && (
+                <div class="verdict" data-test="verdict">
+                  {verdicts[artifact.id]}
+                </div>
+              )}
             </td>
           </tr>
         ))}
-        {props.artifacts.length === 0 && <tr><td colSpan={9} class="muted">No artifacts stored on the hub. Agents upload them with backup {'{'}destination: "hub"{'}'}.</td></tr>}
+        {props.artifacts.length === 0 && (
+          <tr>
+            <td colSpan={9} class="muted">
+              No artifacts stored on the hub. Agents upload them with backup {'{'}destination: "hub"{'}'}.
+            </td>
+          </tr>
+        )}
       </tbody>
     </table>
   );

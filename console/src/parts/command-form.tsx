@@ -33,8 +33,14 @@ export function CommandForm(props: { command: string; fields: readonly Field[]; 
           />
         </label>
       ))}
-      <button type="submit" disabled={props.disabled}>Run</button>
-      {error && <p class="error" role="alert">{error}</p>}
+      <button type="submit" disabled={props.disabled}>
+        Run
+      </button>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
     </form>
   );
 }

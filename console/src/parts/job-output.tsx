@@ -35,7 +35,11 @@ export function JobOutput(props: { commandId: string; onFinished?: () => void })
         </button>
       )}
       {cancel && !stream.result && <span class="muted"> {cancel}</span>}
-      {progress && <progress max={100} value={progress.progress ?? 0}>{progress.progress} %</progress>}
+      {progress && (
+        <progress max={100} value={progress.progress ?? 0}>
+          {progress.progress} %
+        </progress>
+      )}
       {lines.length > 0 && <pre class="output">{lines.map((event) => `${event.stream === 'stderr' ? '! ' : ''}${event.line ?? ''}\n`).join('')}</pre>}
       {stream.result && <pre class="result">{JSON.stringify(stream.result.result, null, 2)}</pre>}
     </div>

@@ -22,12 +22,22 @@ export function NewKeySecret(props: { issued: { id: string; name: string; key: s
       <p>
         Key <strong>{props.issued.name}</strong> (<code>{props.issued.id}</code>). It is shown only now: the hub keeps only its hash.
       </p>
-      <pre class="secret" data-test="new-key">{props.issued.key}</pre>
+      <pre class="secret" data-test="new-key">
+        {props.issued.key}
+      </pre>
       <p>Install an agent with it on a host:</p>
-      <pre class="install-line" data-test="install-line">{line}</pre>
-      <button type="button" onClick={() => void copy(line, 'install line')}>Copy install line</button>
-      <button type="button" onClick={() => void copy(props.issued.key, 'key')}>Copy key</button>
-      <button type="button" onClick={props.onDismiss}>I have saved it</button>
+      <pre class="install-line" data-test="install-line">
+        {line}
+      </pre>
+      <button type="button" onClick={() => void copy(line, 'install line')}>
+        Copy install line
+      </button>
+      <button type="button" onClick={() => void copy(props.issued.key, 'key')}>
+        Copy key
+      </button>
+      <button type="button" onClick={props.onDismiss}>
+        I have saved it
+      </button>
       {copied && <span class="muted"> {copied}</span>}
     </div>
   );

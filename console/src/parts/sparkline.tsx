@@ -7,7 +7,12 @@ const HEIGHT = 60;
 
 export function Sparkline(props: { label: string; points: readonly HeartbeatPoint[]; value: (point: HeartbeatPoint) => number | null }) {
   const values = props.points.map((point) => ({ at: Date.parse(point.at), value: props.value(point) })).filter((item): item is { at: number; value: number } => item.value !== null);
-  if (values.length === 0) return <figure class="sparkline"><figcaption>{props.label}: no data yet</figcaption></figure>;
+  if (values.length === 0)
+    return (
+      <figure class="sparkline">
+        <figcaption>{props.label}: no data yet</figcaption>
+      </figure>
+    );
   const first = values[0]!.at;
   const span = Math.max(1, values.at(-1)!.at - first);
   const path = values.map((item) => `${(((item.at - first) / span) * WIDTH).toFixed(1)},${(HEIGHT - (Math.min(100, Math.max(0, item.value)) / 100) * HEIGHT).toFixed(1)}`).join(' ');

@@ -22,12 +22,22 @@ const CONTROL_URL_EXPIRES_S = 900;
 
 const uploadId = z.string().regex(/^[A-Za-z0-9._~+/=-]{1,1024}$/, 'upload_id is the UploadId S3 answered to "create"');
 
-export const s3PresignBodySchema = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('create'), sha256: z.string().regex(/^[a-f0-9]{64}$/, 'sha256 is 64 lower-case hex digits').optional() }),
-  z.object({ action: z.literal('part'), upload_id: uploadId, part_number: z.number().int().min(1).max(10_000, 'S3 allows part numbers 1-10000') }),
-  z.object({ action: z.literal('complete'), upload_id: uploadId }),
-  z.object({ action: z.literal('abort'), upload_id: uploadId }),
-], { message: 'action must be one of create, part, complete, abort' });
+export const s3PresignBodySchema = z.discriminatedUnion(
+  'action',
+  [
+    z.object({
+      action: z.literal('create'),
+      sha256: z
+        .string()
+        .regex(/^[a-f0-9]{64}$/, 'sha256 is 64 lower-case hex digits')
+        .optional(),
+    }),
+    z.object({ action: z.literal('part'), upload_id: uploadId, part_number: z.number().int().min(1).max(10_000, 'S3 allows part numbers 1-10000') }),
+    z.object({ action: z.literal('complete'), upload_id: uploadId }),
+    z.object({ action: z.literal('abort'), upload_id: uploadId }),
+  ],
+  { message: 'action must be one of create, part, complete, abort' },
+);
 
 export type S3PresignBody = z.infer<typeof s3PresignBodySchema>;
 

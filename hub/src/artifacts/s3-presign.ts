@@ -44,7 +44,10 @@ function hmac(key: Buffer | string, data: string): Buffer {
 }
 
 function amzDate(now: Date): { stamp: string; day: string } {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
   return { stamp, day: stamp.slice(0, 8) };
 }
 
@@ -77,9 +80,14 @@ export function presignS3Url(request: PresignRequest): string {
     .sort()
     .map((name) => `${uriEncode(name)}=${uriEncode(query[name]!)}`)
     .join('&');
-  const canonicalHeaders = Object.keys(headers).sort().map((name) => `${name}:${headers[name]}\n`).join('');
+  const canonicalHeaders = Object.keys(headers)
+    .sort()
+    .map((name) => `${name}:${headers[name]}\n`)
+    .join('');
   const canonicalRequest = [request.method, path, canonicalQuery, canonicalHeaders, signedHeaders, 'UNSIGNED-PAYLOAD'].join('\n');
   const stringToSign = ['AWS4-HMAC-SHA256', stamp, scope, createHash('sha256').update(canonicalRequest).digest('hex')].join('\n');
-  const signature = createHmac('sha256', signingKey(request.credentials.secretAccessKey, day, request.region)).update(stringToSign).digest('hex');
+  const signature = createHmac('sha256', signingKey(request.credentials.secretAccessKey, day, request.region))
+    .update(stringToSign)
+    .digest('hex');
   return `${endpoint.protocol}//${host}${path}?${canonicalQuery}&X-Amz-Signature=${signature}`;
 }

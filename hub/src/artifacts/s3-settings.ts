@@ -24,7 +24,10 @@ export interface S3Flags {
 const flagsSchema = z.object({
   s3Endpoint: z.url({ protocol: /^https?$/, message: '--s3-endpoint must be an http(s) URL such as https://s3.eu-central-1.amazonaws.com' }).optional(),
   s3Bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, '--s3-bucket must be an S3 bucket name (3-63 lower-case letters, digits, "." or "-")'),
-  s3Region: z.string().regex(/^[a-z0-9-]{1,32}$/, '--s3-region must look like us-east-1').default('us-east-1'),
+  s3Region: z
+    .string()
+    .regex(/^[a-z0-9-]{1,32}$/, '--s3-region must look like us-east-1')
+    .default('us-east-1'),
 });
 
 const credentialsFileSchema = z.object({
@@ -43,7 +46,8 @@ async function loadCredentials(dataDir: string, env: NodeJS.ProcessEnv): Promise
   }
   const file = join(dataDir, 's3.json');
   const info = await stat(file).catch(() => null);
-  if (!info) throw new Error(`S3 is configured but there are no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or write ${file} ({"access_key_id": …, "secret_access_key": …}, mode 0600)`);
+  if (!info)
+    throw new Error(`S3 is configured but there are no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or write ${file} ({"access_key_id": …, "secret_access_key": …}, mode 0600)`);
   if ((info.mode & 0o077) !== 0) throw new Error(`${file} holds secrets and must not be readable by others: chmod 600 ${file}`);
   let parsed: unknown;
   try {

@@ -109,7 +109,10 @@ export async function handleArtifactUpload(req: IncomingMessage, res: ServerResp
     if (streamed) {
       // Kept aside until the agent commits with the sha256 it computed (commitStreamedArtifact).
       await rename(partial, pendingPath(dir, id));
-      await writeFileAtomic(`${pendingPath(dir, id)}.json`, `${JSON.stringify({ sha256, size: hasher.bytes, target: String(req.headers['x-tether-target'] ?? ''), received_at: new Date().toISOString() })}\n`);
+      await writeFileAtomic(
+        `${pendingPath(dir, id)}.json`,
+        `${JSON.stringify({ sha256, size: hasher.bytes, target: String(req.headers['x-tether-target'] ?? ''), received_at: new Date().toISOString() })}\n`,
+      );
       log.info({ id, keyId: options.keyId, size: hasher.bytes }, 'streamed artifact received; waiting for its commit');
       return reply(res, 202, { pending: true, size: hasher.bytes, sha256 });
     }
@@ -122,7 +125,10 @@ export async function handleArtifactUpload(req: IncomingMessage, res: ServerResp
     await handle.sync().finally(() => handle.close());
     await rename(partial, finalPath);
     const location = `hub:artifacts/${options.keyId}/${id}`;
-    await writeFileAtomic(`${finalPath}.json`, `${JSON.stringify({ id, key_id: options.keyId, size: hasher.bytes, sha256, target: String(req.headers['x-tether-target'] ?? ''), received_at: new Date().toISOString() }, null, 2)}\n`);
+    await writeFileAtomic(
+      `${finalPath}.json`,
+      `${JSON.stringify({ id, key_id: options.keyId, size: hasher.bytes, sha256, target: String(req.headers['x-tether-target'] ?? ''), received_at: new Date().toISOString() }, null, 2)}\n`,
+    );
     log.info({ id, keyId: options.keyId, size: hasher.bytes }, 'artifact stored');
     return reply(res, existing ? 200 : 201, { location, size: hasher.bytes, sha256 });
   } catch (error) {
@@ -142,7 +148,10 @@ export async function commitStreamedArtifact(dataDir: string, keyId: string, id:
   const dir = artifactDir(dataDir, keyId);
   await removeStalePending(dir);
   const pending = pendingPath(dir, id);
-  const record = await readFile(`${pending}.json`, 'utf8').then((text) => JSON.parse(text) as { sha256: string; size: number; target: string }, () => null);
+  const record = await readFile(`${pending}.json`, 'utf8').then(
+    (text) => JSON.parse(text) as { sha256: string; size: number; target: string },
+    () => null,
+  );
   if (!record) return { status: 404, body: { error: `no streamed upload of ${id} waits for a commit (it failed, was never sent, or is older than an hour); upload it again` } };
   if (record.sha256 !== sha256) {
     await rm(pending, { force: true });
@@ -155,7 +164,10 @@ export async function commitStreamedArtifact(dataDir: string, keyId: string, id:
   const handle = await open(pending, 'r');
   await handle.sync().finally(() => handle.close());
   await rename(pending, finalPath);
-  await writeFileAtomic(`${finalPath}.json`, `${JSON.stringify({ id, key_id: keyId, size: record.size, sha256, target: record.target, received_at: new Date().toISOString(), streamed: true }, null, 2)}\n`);
+  await writeFileAtomic(
+    `${finalPath}.json`,
+    `${JSON.stringify({ id, key_id: keyId, size: record.size, sha256, target: record.target, received_at: new Date().toISOString(), streamed: true }, null, 2)}\n`,
+  );
   await rm(`${pending}.json`, { force: true });
   log.info({ id, keyId, size: record.size }, 'streamed artifact committed');
   return { status: existing ? 200 : 201, body: { location: `hub:artifacts/${keyId}/${id}`, size: record.size, sha256 } };

@@ -47,7 +47,8 @@ export async function storeManifest(dataDir: string, keyId: string, id: string, 
 
 export async function readManifest(dataDir: string, keyId: string, id: string): Promise<Record<string, unknown>> {
   const text = await readFile(join(artifactDir(dataDir, keyId), `${id}.manifest.json`), 'utf8').catch(() => null);
-  if (text === null) throw new HttpError(404, `the hub has no manifest of artifact ${id} of key ${keyId}: the owner uploads it with the artifact (backup {destination: "hub"|"s3"} or backup_download)`);
+  if (text === null)
+    throw new HttpError(404, `the hub has no manifest of artifact ${id} of key ${keyId}: the owner uploads it with the artifact (backup {destination: "hub"|"s3"} or backup_download)`);
   return JSON.parse(text) as Record<string, unknown>;
 }
 

@@ -66,7 +66,8 @@ export function auditEntryFor(request: FastifyRequest, statusCode: number): NewA
   const params = (request.params ?? {}) as Record<string, string>;
   const answer = request.auditAnswer;
   const commandId = typeof answer?.command_id === 'string' ? answer.command_id : action === 'command.cancel' ? (params.id ?? null) : null;
-  const keyId = params.key_id ?? (action.startsWith('key.') || action === 'command.ping' || action === 'command.send' ? params.id : undefined) ?? (typeof answer?.key_id === 'string' ? answer.key_id : null);
+  const keyId =
+    params.key_id ?? (action.startsWith('key.') || action === 'command.ping' || action === 'command.send' ? params.id : undefined) ?? (typeof answer?.key_id === 'string' ? answer.key_id : null);
   const detail: Record<string, unknown> = { ip: request.ip, status: statusCode, ...pick(request.body, BODY_FIELDS[action] ?? []) };
   if (action.startsWith('artifact.')) detail.artifact_id = params.id;
   if (statusCode >= 400 && typeof answer?.error === 'string') detail.error = answer.error;

@@ -11,9 +11,11 @@ export function addAgentsCommand(program: Command): void {
     const { body } = await new AdminClient(options).request('GET', '/api/agents/connected');
     const agents = body.agents as ConnectedAgentView[];
     if (options.json) return printJson(body);
-    printText(formatTable(
-      ['KEY', 'AGENT', 'HOSTNAME', 'VERSION', 'TRANSPORT', 'PROTOCOL', 'SINCE', 'LAST HEARTBEAT'],
-      agents.map((agent) => [agent.key_id, agent.agent_id, agent.hostname, agent.version, agent.transport, agent.protocol ?? 'micro-hack', agent.connected_since, agent.last_heartbeat]),
-    ));
+    printText(
+      formatTable(
+        ['KEY', 'AGENT', 'HOSTNAME', 'VERSION', 'TRANSPORT', 'PROTOCOL', 'SINCE', 'LAST HEARTBEAT'],
+        agents.map((agent) => [agent.key_id, agent.agent_id, agent.hostname, agent.version, agent.transport, agent.protocol ?? 'micro-hack', agent.connected_since, agent.last_heartbeat]),
+      ),
+    );
   });
 }

@@ -8,7 +8,9 @@ import { parseSeconds } from './parse-args.ts';
 import { printJson, printText } from './output.ts';
 
 export function addCancelCommand(program: Command): void {
-  withAdminOptions(program.command('cancel').description('cancel a command: the agent stops the job (a command not sent yet is never sent)').argument('<command-id>', 'the command id tether send printed'))
+  withAdminOptions(
+    program.command('cancel').description('cancel a command: the agent stops the job (a command not sent yet is never sent)').argument('<command-id>', 'the command id tether send printed'),
+  )
     .option('--wait <seconds>', 'wait up to this long for the cancelled result (0-300; 0 only asks)', '30')
     .action(async (commandId: string, options: AdminOptions & { wait?: string }) => {
       const waitS = parseSeconds(options.wait ?? '30', '--wait');

@@ -29,8 +29,27 @@ export function addHubCommand(program: Command): Command {
     .option('--s3-bucket <bucket>', 'S3 bucket agents upload backups to through presigned URLs (credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or <data-dir>/s3.json)')
     .option('--s3-endpoint <url>', 'S3-compatible endpoint (default https://s3.<region>.amazonaws.com)')
     .option('--s3-region <region>', 'S3 region (default us-east-1)');
-  return addLimitOptions(hub)
-    .action(async (options: { host: string; port: string; dataDir: string; database?: string; redis?: string; redisPrefix?: string; heartbeatIntervalS: string; tlsCert?: string; tlsKey?: string; logLevel: string; httpReofferS: string; releaseKeys?: string; consoleDir?: string; s3Bucket?: string; s3Endpoint?: string; s3Region?: string } & Record<string, unknown>) => {
+  return addLimitOptions(hub).action(
+    async (
+      options: {
+        host: string;
+        port: string;
+        dataDir: string;
+        database?: string;
+        redis?: string;
+        redisPrefix?: string;
+        heartbeatIntervalS: string;
+        tlsCert?: string;
+        tlsKey?: string;
+        logLevel: string;
+        httpReofferS: string;
+        releaseKeys?: string;
+        consoleDir?: string;
+        s3Bucket?: string;
+        s3Endpoint?: string;
+        s3Region?: string;
+      } & Record<string, unknown>,
+    ) => {
       if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together: give both or neither');
       if (!LOG_LEVELS.includes(options.logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
       const reoffer = Number(options.httpReofferS);
@@ -58,5 +77,6 @@ export function addHubCommand(program: Command): Command {
         limits: limitsFromOptions(options),
         s3: options.s3Bucket || options.s3Endpoint || options.s3Region ? { s3Bucket: options.s3Bucket, s3Endpoint: options.s3Endpoint, s3Region: options.s3Region } : undefined,
       });
-    });
+    },
+  );
 }

@@ -85,24 +85,23 @@ export function addKeysCommand(program: Command): void {
     print(options, body, () => keyTable([body]));
   });
 
-  for (const [name, status] of [['disable', 'disabled'], ['enable', 'active']] as const) {
+  for (const [name, status] of [
+    ['disable', 'disabled'],
+    ['enable', 'active'],
+  ] as const) {
     withAdminOptions(keys.command(name).argument('<id>', 'key id').description(`${name} an agent key`)).action(async (id: string, options: AdminOptions) => {
       const { body } = await new AdminClient(options).request('PATCH', `/api/agents/keys/${encode(id)}`, { status });
       print(options, body, () => keyTable([body]));
     });
   }
 
-  withAdminOptions(keys.command('delete').argument('<id>', 'key id').description('delete an agent key (its agents are disconnected)')).action(
-    async (id: string, options: AdminOptions) => {
-      const { body } = await new AdminClient(options).request('DELETE', `/api/agents/keys/${encode(id)}`);
-      print(options, body, () => `deleted ${escapeControls(id)}`);
-    },
-  );
+  withAdminOptions(keys.command('delete').argument('<id>', 'key id').description('delete an agent key (its agents are disconnected)')).action(async (id: string, options: AdminOptions) => {
+    const { body } = await new AdminClient(options).request('DELETE', `/api/agents/keys/${encode(id)}`);
+    print(options, body, () => `deleted ${escapeControls(id)}`);
+  });
 
-  withAdminOptions(keys.command('regenerate').argument('<id>', 'key id').description('issue a new key; the old one stops working')).action(
-    async (id: string, options: AdminOptions) => {
-      const { body } = await new AdminClient(options).request('POST', `/api/agents/keys/${encode(id)}/regenerate`);
-      print(options, body, () => issuedKeyText(body));
-    },
-  );
+  withAdminOptions(keys.command('regenerate').argument('<id>', 'key id').description('issue a new key; the old one stops working')).action(async (id: string, options: AdminOptions) => {
+    const { body } = await new AdminClient(options).request('POST', `/api/agents/keys/${encode(id)}/regenerate`);
+    print(options, body, () => issuedKeyText(body));
+  });
 }

@@ -7,7 +7,10 @@ export function parsePort(text: string): number {
 }
 
 export function parsePermissions(text: string): string[] {
-  const names = text.split(',').map((name) => name.trim()).filter(Boolean);
+  const names = text
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
   for (const name of names) {
     if (!/^[a-z][a-z0-9_]{0,63}$/.test(name)) throw new UsageError(`--permissions: "${name}" is not a command name; use e.g. ping,echo,info`);
   }

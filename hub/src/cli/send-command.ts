@@ -63,7 +63,8 @@ export function addSendCommand(program: Command): void {
       if (options.json) printJson(body);
       else if (status === 202) printText(`${head}${waitS ? ` (no result within ${waitS} s)` : ''}`);
       else printText(`${head}\n${jsonForTerminal(body.result)}`);
-      if (body.status === 'failed' || body.status === 'expired') throw new HubError(`command ${escapeControls(String(body.status))}${body.result?.error ? `: ${escapeControls(String(body.result.error))}` : ''}`);
+      if (body.status === 'failed' || body.status === 'expired')
+        throw new HubError(`command ${escapeControls(String(body.status))}${body.result?.error ? `: ${escapeControls(String(body.result.error))}` : ''}`);
     });
 }
 
@@ -71,11 +72,17 @@ async function sendFleet(command: string, jsonData: string | undefined, extra: s
   if (extra !== undefined) throw new UsageError('a fleet command takes the command and its JSON data only, e.g. tether send --label role=db backup \'{"target":"app"}\'');
   const picked = [options.label !== undefined, options.all === true, options.keys !== undefined].filter(Boolean).length;
   if (picked > 1) throw new UsageError('select keys one way: --label, --all or --keys');
-  const selector = options.label !== undefined
-    ? { labels: options.label }
-    : options.all
-      ? { all: true as const }
-      : { key_ids: options.keys!.split(',').map((id) => id.trim()).filter(Boolean) };
+  const selector =
+    options.label !== undefined
+      ? { labels: options.label }
+      : options.all
+        ? { all: true as const }
+        : {
+            key_ids: options
+              .keys!.split(',')
+              .map((id) => id.trim())
+              .filter(Boolean),
+          };
   const data = jsonData === undefined ? {} : parseJsonObject(jsonData, 'json-data');
   const waitS = options.wait === undefined ? 300 : Number(options.wait);
   if (!Number.isFinite(waitS) || waitS < 0 || waitS > 86_400) throw new UsageError('--wait must be a number of seconds from 0 to 86400');

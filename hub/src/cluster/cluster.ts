@@ -133,7 +133,7 @@ export class Cluster {
     this.#claims.set(session.session_id, claim);
     if (replaced) {
       const heard = await this.#bus.sendToHub(replaced.hub_id, { type: 'close_session', key_id: replaced.key_id, session_id: replaced.session_id, from_hub: this.hubId });
-      this.#log.info({ key_id: session.key_id, old_hub: replaced.hub_id, old_session: replaced.session_id, heard }, 'a newer session replaced the key\'s live session');
+      this.#log.info({ key_id: session.key_id, old_hub: replaced.hub_id, old_session: replaced.session_id, heard }, "a newer session replaced the key's live session");
     }
     return claim;
   }

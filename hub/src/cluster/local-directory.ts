@@ -49,4 +49,3 @@ export class LocalDirectory implements SessionDirectory {
   }
   async close(): Promise<void> {}
 }
-

@@ -119,10 +119,15 @@ export class ClusterDirectory implements SessionDirectory {
   }
 
   async opened(session: AgentSession): Promise<void> {
-    const info = { key_id: session.keyId, session_id: session.sessionId, transport: session.transport, agent_id: session.agentId, hostname: session.hostname || undefined, version: session.version || undefined };
-    const claim = session.transport === 'websocket'
-      ? await this.#cluster.sessionOpened(info)
-      : await this.#cluster.sessionOpened(info, { unlessSocket: true, ttlMs: this.#httpTtlMs });
+    const info = {
+      key_id: session.keyId,
+      session_id: session.sessionId,
+      transport: session.transport,
+      agent_id: session.agentId,
+      hostname: session.hostname || undefined,
+      version: session.version || undefined,
+    };
+    const claim = session.transport === 'websocket' ? await this.#cluster.sessionOpened(info) : await this.#cluster.sessionOpened(info, { unlessSocket: true, ttlMs: this.#httpTtlMs });
     if (claim) this.#claims.set(session.sessionId, claim);
   }
 
@@ -191,7 +196,11 @@ export class ClusterDirectory implements SessionDirectory {
   }
 
   publish(update: CommandUpdate): void {
-    this.#cluster.publishCommandUpdate(update).catch((error: unknown) => this.#log.warn({ command_id: update.command_id, err: (error as Error).message }, 'could not tell other hubs about a command; their waits read the store when they time out'));
+    this.#cluster
+      .publishCommandUpdate(update)
+      .catch((error: unknown) =>
+        this.#log.warn({ command_id: update.command_id, err: (error as Error).message }, 'could not tell other hubs about a command; their waits read the store when they time out'),
+      );
   }
 
   async follow(commandId: string, listener: (update: CommandUpdate) => void): Promise<() => void> {

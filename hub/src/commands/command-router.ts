@@ -248,11 +248,19 @@ export class CommandRouter {
   async #refuseAgentInitiated(keyId: string): Promise<ResultRefusal | undefined> {
     const key = await this.deps.store.getKey(keyId);
     if (!key?.permissions.includes('backup')) {
-      return { status: 422, final: true, message: `permission_denied: agent key ${keyId} is not granted "backup", so its scheduled backup results are not stored; grant it with PATCH /api/agents/keys/${keyId} {"permissions": [..., "backup"]}` };
+      return {
+        status: 422,
+        final: true,
+        message: `permission_denied: agent key ${keyId} is not granted "backup", so its scheduled backup results are not stored; grant it with PATCH /api/agents/keys/${keyId} {"permissions": [..., "backup"]}`,
+      };
     }
     const taken = this.deps.scheduledResults.take(keyId);
     if (!taken.ok) {
-      return { status: 429, final: false, message: `agent key ${keyId} sent more scheduled backup results than the hub stores per hour (--max-scheduled-results-per-hour); send it again in ${Math.ceil(taken.retryInMs / 1000)} s` };
+      return {
+        status: 429,
+        final: false,
+        message: `agent key ${keyId} sent more scheduled backup results than the hub stores per hour (--max-scheduled-results-per-hour); send it again in ${Math.ceil(taken.retryInMs / 1000)} s`,
+      };
     }
     return undefined;
   }
@@ -286,7 +294,8 @@ export class CommandRouter {
   #bounded(event: JobEvent): JobEvent {
     const max = this.deps.eventLineMaxChars;
     if (event.type === 'job_output' && event.line.length > max) return { ...event, line: event.line.slice(0, max), truncated_chars: event.line.length - max } as JobEvent;
-    if (event.type === 'job_progress' && event.message !== undefined && event.message.length > max) return { ...event, message: event.message.slice(0, max), truncated_chars: event.message.length - max } as JobEvent;
+    if (event.type === 'job_progress' && event.message !== undefined && event.message.length > max)
+      return { ...event, message: event.message.slice(0, max), truncated_chars: event.message.length - max } as JobEvent;
     return event;
   }
 

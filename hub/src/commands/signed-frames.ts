@@ -2,14 +2,7 @@
 // permissions. Sessions that announced signing scheme 2 get payloads bound to the key's stored
 // hash (key_sha256, carried by the session from its authentication); older tether agents get scheme-1 commands and unsigned cancel/ack frames,
 // and stock micro-hack agents ignore the extra fields.
-import {
-  ackPayload,
-  cancelPayload,
-  commandPayload,
-  commandPayloadV1,
-  permissionsPayload,
-  SIGNING_SCHEME,
-} from '@tether/shared/protocol/signed-payloads.ts';
+import { ackPayload, cancelPayload, commandPayload, commandPayloadV1, permissionsPayload, SIGNING_SCHEME } from '@tether/shared/protocol/signed-payloads.ts';
 import type { CommandSigner } from '../identity/signing-key.ts';
 import type { AgentSession } from '../presence.ts';
 import type { CommandRecord } from '../store/store.ts';
@@ -35,9 +28,7 @@ export class SignedFrames {
       deadline: record.deadline,
       timeout_s: record.timeout_s,
     };
-    const signature = scheme2(session)
-      ? this.#signer.sign(commandPayload(fields, session.keyHash))
-      : this.#signer.sign(commandPayloadV1({ ...fields, agent_key_id: record.key_id }));
+    const signature = scheme2(session) ? this.#signer.sign(commandPayload(fields, session.keyHash)) : this.#signer.sign(commandPayloadV1({ ...fields, agent_key_id: record.key_id }));
     return {
       type: 'command',
       command_id: record.command_id,

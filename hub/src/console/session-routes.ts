@@ -54,16 +54,20 @@ export async function sessionRoutes(base: FastifyInstance, deps: SessionRouteDep
     return sendJson(reply, 200, { expires_at: new Date(session.expiresAtMs).toISOString(), csrf_token: auth.csrfToken(reply, session) });
   });
 
-  app.delete('/api/console/session', {
-    onRequest: (request, reply, done) => {
-      const session = auth.cookie.read(request);
-      if (!session) return done();
-      request.consoleSession = session;
-      auth.checkCsrf(request, reply, done);
+  app.delete(
+    '/api/console/session',
+    {
+      onRequest: (request, reply, done) => {
+        const session = auth.cookie.read(request);
+        if (!session) return done();
+        request.consoleSession = session;
+        auth.checkCsrf(request, reply, done);
+      },
     },
-  }, async (request, reply) => {
-    auth.signOut(reply);
-    if (request.consoleSession) deps.log.info({ ip: request.ip }, 'console sign-out');
-    return sendJson(reply, 200, { ok: true });
-  });
+    async (request, reply) => {
+      auth.signOut(reply);
+      if (request.consoleSession) deps.log.info({ ip: request.ip }, 'console sign-out');
+      return sendJson(reply, 200, { ok: true });
+    },
+  );
 }

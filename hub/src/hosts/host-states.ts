@@ -31,13 +31,28 @@ function objectAt(source: Record<string, unknown> | null, name: string): Record<
 
 export function hostViews(agents: readonly AgentRecord[], keys: readonly KeyRecord[], presence: Presence, heartbeatIntervalS: number, now = Date.now()): HostView[] {
   const keyById = new Map(keys.map((key) => [key.id, key]));
-  const sessions = new Map(presence.all().filter((session) => session.agentId !== null).map((session) => [session.agentId!, session]));
+  const sessions = new Map(
+    presence
+      .all()
+      .filter((session) => session.agentId !== null)
+      .map((session) => [session.agentId!, session]),
+  );
   const staleMs = heartbeatIntervalS * 1000 * STALE_AFTER_INTERVALS;
   const stored = new Set(agents.map((agent) => agent.agent_id));
   // A session registered a moment ago may not be in the store yet (group commit): shown from the session.
   const unstored: AgentRecord[] = [...sessions.values()]
     .filter((session) => !stored.has(session.agentId!))
-    .map((session) => ({ agent_id: session.agentId!, key_id: session.keyId, hostname: session.hostname, version: session.version, os: null, transport: session.transport, last_seen: session.lastHeartbeat ?? session.connectedSince, register_data: {}, last_heartbeat: null }));
+    .map((session) => ({
+      agent_id: session.agentId!,
+      key_id: session.keyId,
+      hostname: session.hostname,
+      version: session.version,
+      os: null,
+      transport: session.transport,
+      last_seen: session.lastHeartbeat ?? session.connectedSince,
+      register_data: {},
+      last_heartbeat: null,
+    }));
   return [...agents, ...unstored].map((agent) => {
     const session = sessions.get(agent.agent_id);
     const lastAt = session?.lastHeartbeat ?? agent.last_seen;

@@ -102,7 +102,9 @@ export async function adminRoutes(base: FastifyInstance, deps: AdminDeps): Promi
   /** This hub's sessions of the key close now; the hub holding it elsewhere is told to. */
   const closeEverywhere = async (keyId: string, code: number, reason: string) => {
     deps.presence.closeKey(keyId, code, reason);
-    await deps.directory.closeKey(keyId, code, reason).catch((error: Error) => deps.log.warn({ key_id: keyId, err: error.message }, 'could not tell other hubs to close the key\'s sessions; they refuse it at its next connect'));
+    await deps.directory
+      .closeKey(keyId, code, reason)
+      .catch((error: Error) => deps.log.warn({ key_id: keyId, err: error.message }, "could not tell other hubs to close the key's sessions; they refuse it at its next connect"));
   };
 
   app.post('/api/agents/keys', { schema: { body: bodyOrEmpty(createKeyBodySchema) } }, async (request, reply) => {
@@ -127,7 +129,9 @@ export async function adminRoutes(base: FastifyInstance, deps: AdminDeps): Promi
     // A changed grant takes effect on connected agents now, not at their next reconnect.
     else if (body.permissions !== undefined && !sameGrant(before.permissions, updated.permissions)) {
       pushGrant(deps.presence, updated.id, updated.permissions, deps.log);
-      await deps.directory.pushGrant(updated.id, updated.permissions).catch((error: Error) => deps.log.warn({ key_id: updated.id, err: error.message }, 'could not tell other hubs of the changed grant'));
+      await deps.directory
+        .pushGrant(updated.id, updated.permissions)
+        .catch((error: Error) => deps.log.warn({ key_id: updated.id, err: error.message }, 'could not tell other hubs of the changed grant'));
     }
     deps.log.info({ key_id: updated.id, status: updated.status }, 'agent key updated');
     return sendJson(reply, 200, updated);

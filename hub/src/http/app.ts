@@ -102,7 +102,14 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<{ app: FastifyIns
   const consoleAuth = await registerConsoleAuth(app, { signer: deps.console.signer, adminToken: deps.admin.adminToken, tls: deps.tls !== undefined, lifetimeMs: deps.limits.consoleSessionMs });
   await app.register(sessionRoutes, { auth: consoleAuth, adminToken: deps.admin.adminToken, signInsPerMinutePerIp: deps.limits.signInsPerMinutePerIp, log: deps.log });
   await app.register(adminRoutes, { ...deps.admin, authFailed, consoleAuth });
-  await app.register(consoleApiRoutes, { store: deps.admin.store, presence: deps.admin.presence, heartbeatIntervalS: deps.websocket.heartbeatIntervalS, adminToken: deps.admin.adminToken, authFailed, consoleAuth });
+  await app.register(consoleApiRoutes, {
+    store: deps.admin.store,
+    presence: deps.admin.presence,
+    heartbeatIntervalS: deps.websocket.heartbeatIntervalS,
+    adminToken: deps.admin.adminToken,
+    authFailed,
+    consoleAuth,
+  });
   await app.register(artifactAdminRoutes, { dataDir: deps.artifacts.dataDir, adminToken: deps.admin.adminToken, authFailed, consoleAuth, log: deps.log });
   await app.register(backupStatusRoutes, { ...deps.backups, adminToken: deps.admin.adminToken, authFailed, consoleAuth });
   await app.register(artifactRoutes, { ...deps.artifacts, deadlines, authFailed });

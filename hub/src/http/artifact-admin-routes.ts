@@ -48,7 +48,8 @@ export async function artifactAdminRoutes(base: FastifyInstance, deps: ArtifactA
     const artifact = await describeArtifact(deps.dataDir, keyId, id);
     if (!artifact) throw notFound(keyId, id);
     const sent = await send(request.raw, `/${id}`, { root: artifactDir(deps.dataDir, keyId), dotfiles: 'deny', cacheControl: false, index: false });
-    if (sent.type !== 'file') throw sent.type === 'error' && (sent.metadata.error as { status?: number }).status === 416 ? new HttpError(416, 'the Range is outside the artifact') : notFound(keyId, id);
+    if (sent.type !== 'file')
+      throw sent.type === 'error' && (sent.metadata.error as { status?: number }).status === 416 ? new HttpError(416, 'the Range is outside the artifact') : notFound(keyId, id);
     deps.log.info({ key_id: keyId, id, range: request.headers.range ?? null, by: request.consoleSession ? 'console' : 'admin token' }, 'artifact downloaded');
     const filename = `${id}${artifact.encrypted ? '.age' : ''}`;
     return reply

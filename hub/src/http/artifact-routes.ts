@@ -38,7 +38,9 @@ export interface ArtifactRouteDeps {
 const ID_HELP = 'artifact id must look like <target>-20261122T040000Z-1a2b3c4d';
 const artifactParams = z.object({ id: z.string().regex(ARTIFACT_ID, ID_HELP) });
 const uploadHeaders = z.looseObject({
-  'x-tether-sha256': z.string('X-Tether-Sha256 header with the artifact\'s hex sha256 is required').regex(/^([a-fA-F0-9]{64}|streamed)$/, 'X-Tether-Sha256 header with the artifact\'s hex sha256 (or "streamed", then commit) is required'),
+  'x-tether-sha256': z
+    .string("X-Tether-Sha256 header with the artifact's hex sha256 is required")
+    .regex(/^([a-fA-F0-9]{64}|streamed)$/, 'X-Tether-Sha256 header with the artifact\'s hex sha256 (or "streamed", then commit) is required'),
 });
 
 /** A bad id or header is answered as the upload handler itself answers it: `{ error }`, connection closed. */
@@ -71,7 +73,14 @@ export async function artifactRoutes(base: FastifyInstance, deps: ArtifactRouteD
     reply.hijack(); // the handler answers on the raw response
     const stopWatching = watchUploadIdle(request.raw, reply.raw, deps.uploadIdleTimeoutMs, deps.log);
     try {
-      await handleArtifactUpload(request.raw, reply.raw, { dataDir: deps.dataDir, keyId, log: deps.log, maxBytes: reservation.maxBytes, take: reservation.take, sizeLimitMessage: reservation.sizeLimitMessage });
+      await handleArtifactUpload(request.raw, reply.raw, {
+        dataDir: deps.dataDir,
+        keyId,
+        log: deps.log,
+        maxBytes: reservation.maxBytes,
+        take: reservation.take,
+        sizeLimitMessage: reservation.sizeLimitMessage,
+      });
     } finally {
       stopWatching();
       reservation.release();

@@ -58,11 +58,12 @@ export function streamCommandEvents(
   });
 
   // Live events are written as they come (subscribed above); the stored ones before them fill in.
-  deps.store.listEventsAfter(commandId, lastId).then(
-    (stored) => {
+  deps.store
+    .listEventsAfter(commandId, lastId)
+    .then((stored) => {
       for (const event of [...stored, ...(live ?? [])]) writeEvent(event);
       live = null;
       return finishIfDone();
-    },
-  ).catch(failed);
+    })
+    .catch(failed);
 }

@@ -17,7 +17,10 @@ export function toHttpError(error: FastifyError | HttpError | Error, request: Fa
   if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new HttpError(415, 'the Content-Type header is malformed; send Content-Type: application/json');
   if (fastifyError.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') return new HttpError(400, 'the request body is not as long as its Content-Length says');
   if (fastifyError.code === 'FST_CSRF_INVALID_TOKEN' || fastifyError.code === 'FST_CSRF_MISSING_SECRET') {
-    return new HttpError(403, 'CSRF token missing or wrong: a console session must send X-CSRF-Token with the token from GET /api/console/session (the console does; scripts use the bearer token instead)');
+    return new HttpError(
+      403,
+      'CSRF token missing or wrong: a console session must send X-CSRF-Token with the token from GET /api/console/session (the console does; scripts use the bearer token instead)',
+    );
   }
   if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) return new HttpError(fastifyError.statusCode, fastifyError.message);
   log.error({ err: error, method: request.method, path: pathOf(request) }, 'request failed');

@@ -28,12 +28,7 @@ export function errorBody(error: HttpError): { error: string; details?: unknown 
 /** JSON with `cache-control: no-store`; the headers in the order the hub has always sent them. */
 export function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
   const text = JSON.stringify(body);
-  return reply
-    .code(status)
-    .header('content-type', 'application/json; charset=utf-8')
-    .header('content-length', Buffer.byteLength(text))
-    .header('cache-control', 'no-store')
-    .send(text);
+  return reply.code(status).header('content-type', 'application/json; charset=utf-8').header('content-length', Buffer.byteLength(text)).header('cache-control', 'no-store').send(text);
 }
 
 export function sendError(reply: FastifyReply, error: HttpError): FastifyReply {

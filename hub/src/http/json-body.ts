@@ -61,7 +61,10 @@ export function useJsonBodies(app: FastifyInstance): void {
   app.addContentTypeParser('*', (request: FastifyRequest, payload: IncomingMessage, done: (error: Error | null, body?: unknown) => void) => {
     // No schema, no reading: Node discards the body once the answer is sent.
     if (request.routeOptions.schema?.body === undefined) return done(null, undefined);
-    parseJsonBody(payload).then((body) => done(null, body), (error: Error) => done(error));
+    parseJsonBody(payload).then(
+      (body) => done(null, body),
+      (error: Error) => done(error),
+    );
   });
 }
 

@@ -40,7 +40,10 @@ async function readJsonBody(request: FastifyRequest, limit: number): Promise<unk
 function requireVerifyHost(request: FastifyRequest): string {
   const key = request.agentKey!;
   if (!key.permissions.includes(VERIFY_HOST_PERMISSION)) {
-    throw new HttpError(403, `permission_denied: agent key ${key.id} is not a verify host; grant it "${VERIFY_HOST_PERMISSION}" (PATCH /api/agents/keys/${key.id}) to let it fetch other keys' artifacts`);
+    throw new HttpError(
+      403,
+      `permission_denied: agent key ${key.id} is not a verify host; grant it "${VERIFY_HOST_PERMISSION}" (PATCH /api/agents/keys/${key.id}) to let it fetch other keys' artifacts`,
+    );
   }
   return key.id;
 }

@@ -35,7 +35,11 @@ export async function loadCommandSigner(store: HubStore, dataDir: string, log: L
     const fromFile = existsSync(privatePath) ? readFileSync(privatePath, 'utf8') : undefined;
     const candidate: SigningKeyPair = fromFile ? { privateKeyPem: fromFile, publicKey: publicKeyFromPrivatePem(fromFile) } : generateEd25519KeyPair();
     pair = await store.ensureSigningKey(candidate);
-    if (fromFile) log.info({ file: privatePath }, pair.publicKey === candidate.publicKey ? 'command-signing key brought into the store' : 'the store already had a command-signing key; it is used instead of the file');
+    if (fromFile)
+      log.info(
+        { file: privatePath },
+        pair.publicKey === candidate.publicKey ? 'command-signing key brought into the store' : 'the store already had a command-signing key; it is used instead of the file',
+      );
   }
   mirrorToDataDir(pair, dataDir, log);
   const privateKey = createPrivateKey(pair.privateKeyPem);

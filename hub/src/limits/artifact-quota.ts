@@ -96,11 +96,13 @@ export class ArtifactQuota {
     const sizes = new Map<string, number>();
     await Promise.all(
       // Streamed uploads waiting for their commit (<id>.streamed) count as that artifact.
-      names.filter((name) => ARTIFACT_ID.test(name.replace(/\.streamed$/, ''))).map(async (name) => {
-        const info = await stat(join(dir, name)).catch(() => null);
-        const id = name.replace(/\.streamed$/, '');
-        if (info?.isFile()) sizes.set(id, Math.max(sizes.get(id) ?? 0, info.size));
-      }),
+      names
+        .filter((name) => ARTIFACT_ID.test(name.replace(/\.streamed$/, '')))
+        .map(async (name) => {
+          const info = await stat(join(dir, name)).catch(() => null);
+          const id = name.replace(/\.streamed$/, '');
+          if (info?.isFile()) sizes.set(id, Math.max(sizes.get(id) ?? 0, info.size));
+        }),
     );
     return sizes;
   }

@@ -21,17 +21,53 @@ export const LIMIT_FLAGS: readonly LimitFlag[] = [
   { limit: 'artifactMaxBytes', flag: '--max-artifact-bytes', env: 'TETHER_HUB_MAX_ARTIFACT_BYTES', unit: 'bytes', help: 'largest artifact an agent may upload' },
   { limit: 'artifactBytesPerKey', flag: '--max-artifact-bytes-per-key', env: 'TETHER_HUB_MAX_ARTIFACT_BYTES_PER_KEY', unit: 'bytes', help: 'artifact bytes one key may store on the hub' },
   { limit: 'artifactsPerKey', flag: '--max-artifacts-per-key', env: 'TETHER_HUB_MAX_ARTIFACTS_PER_KEY', unit: 'count', help: 'artifacts one key may store on the hub' },
-  { limit: 'scheduledResultsPerHour', flag: '--max-scheduled-results-per-hour', env: 'TETHER_HUB_MAX_SCHEDULED_RESULTS_PER_HOUR', unit: 'count', help: 'scheduled backup results stored per key per hour' },
+  {
+    limit: 'scheduledResultsPerHour',
+    flag: '--max-scheduled-results-per-hour',
+    env: 'TETHER_HUB_MAX_SCHEDULED_RESULTS_PER_HOUR',
+    unit: 'count',
+    help: 'scheduled backup results stored per key per hour',
+  },
   { limit: 'agentsPerKey', flag: '--max-agents-per-key', env: 'TETHER_HUB_MAX_AGENTS_PER_KEY', unit: 'count', help: 'agent records kept per key (the least recently seen offline one makes room)' },
   { limit: 'eventLineMaxChars', flag: '--max-event-line-chars', env: 'TETHER_HUB_MAX_EVENT_LINE_CHARS', unit: 'count', help: 'characters of a job output line that are stored' },
   { limit: 'eventsPerCommand', flag: '--max-events-per-command', env: 'TETHER_HUB_MAX_EVENTS_PER_COMMAND', unit: 'count', help: 'job events stored per command' },
   { limit: 'sessionsPerKey', flag: '--max-sessions-per-key', env: 'TETHER_HUB_MAX_SESSIONS_PER_KEY', unit: 'count', help: 'WebSocket sessions open at once per key' },
-  { limit: 'connectsPerMinutePerKey', flag: '--max-connects-per-minute-per-key', env: 'TETHER_HUB_MAX_CONNECTS_PER_MINUTE_PER_KEY', unit: 'count', help: 'WebSocket connection attempts per key per minute' },
-  { limit: 'connectsPerMinutePerIp', flag: '--max-connects-per-minute-per-ip', env: 'TETHER_HUB_MAX_CONNECTS_PER_MINUTE_PER_IP', unit: 'count', help: 'WebSocket connection attempts per client address per minute' },
-  { limit: 'authFailuresPerMinutePerIp', flag: '--max-auth-failures-per-minute', env: 'TETHER_HUB_MAX_AUTH_FAILURES_PER_MINUTE', unit: 'count', help: 'failed authentications per client address per minute (then 429)' },
-  { limit: 'signInsPerMinutePerIp', flag: '--max-sign-ins-per-minute', env: 'TETHER_HUB_MAX_SIGN_INS_PER_MINUTE', unit: 'count', help: 'console sign-in attempts per client address per minute (then 429)' },
+  {
+    limit: 'connectsPerMinutePerKey',
+    flag: '--max-connects-per-minute-per-key',
+    env: 'TETHER_HUB_MAX_CONNECTS_PER_MINUTE_PER_KEY',
+    unit: 'count',
+    help: 'WebSocket connection attempts per key per minute',
+  },
+  {
+    limit: 'connectsPerMinutePerIp',
+    flag: '--max-connects-per-minute-per-ip',
+    env: 'TETHER_HUB_MAX_CONNECTS_PER_MINUTE_PER_IP',
+    unit: 'count',
+    help: 'WebSocket connection attempts per client address per minute',
+  },
+  {
+    limit: 'authFailuresPerMinutePerIp',
+    flag: '--max-auth-failures-per-minute',
+    env: 'TETHER_HUB_MAX_AUTH_FAILURES_PER_MINUTE',
+    unit: 'count',
+    help: 'failed authentications per client address per minute (then 429)',
+  },
+  {
+    limit: 'signInsPerMinutePerIp',
+    flag: '--max-sign-ins-per-minute',
+    env: 'TETHER_HUB_MAX_SIGN_INS_PER_MINUTE',
+    unit: 'count',
+    help: 'console sign-in attempts per client address per minute (then 429)',
+  },
   { limit: 'consoleSessionMs', flag: '--console-session-s', env: 'TETHER_HUB_CONSOLE_SESSION_S', unit: 'seconds', help: 'how long a console session lasts after sign-in' },
-  { limit: 'requestTimeoutMs', flag: '--request-timeout-s', env: 'TETHER_HUB_REQUEST_TIMEOUT_S', unit: 'seconds', help: 'time a request body may take to arrive (artifact uploads use the idle timeout instead)' },
+  {
+    limit: 'requestTimeoutMs',
+    flag: '--request-timeout-s',
+    env: 'TETHER_HUB_REQUEST_TIMEOUT_S',
+    unit: 'seconds',
+    help: 'time a request body may take to arrive (artifact uploads use the idle timeout instead)',
+  },
   { limit: 'uploadIdleTimeoutMs', flag: '--upload-idle-timeout-s', env: 'TETHER_HUB_UPLOAD_IDLE_TIMEOUT_S', unit: 'seconds', help: 'an artifact upload that sends nothing for this long is cut off' },
 ];
 
@@ -45,8 +81,16 @@ const bytesSchema = z
     return Math.floor(Number(number) * SIZE_SUFFIX[suffix!.toLowerCase()]!);
   })
   .pipe(z.number().int().positive('a size above 0'));
-const countSchema = z.string().regex(/^\s*\d+\s*$/, 'a whole number, e.g. 100').transform(Number).pipe(z.number().int().positive('a number above 0'));
-const secondsSchema = z.string().regex(/^\s*\d+(\.\d+)?\s*$/, 'a number of seconds, e.g. 30 or 0.5').transform((text) => Math.round(Number(text) * 1000)).pipe(z.number().int().positive('more than 0 seconds'));
+const countSchema = z
+  .string()
+  .regex(/^\s*\d+\s*$/, 'a whole number, e.g. 100')
+  .transform(Number)
+  .pipe(z.number().int().positive('a number above 0'));
+const secondsSchema = z
+  .string()
+  .regex(/^\s*\d+(\.\d+)?\s*$/, 'a number of seconds, e.g. 30 or 0.5')
+  .transform((text) => Math.round(Number(text) * 1000))
+  .pipe(z.number().int().positive('more than 0 seconds'));
 const SCHEMA_OF: Record<Unit, z.ZodType<number, string>> = { bytes: bytesSchema, count: countSchema, seconds: secondsSchema };
 
 function defaultText(flag: LimitFlag): string {

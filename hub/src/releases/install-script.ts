@@ -11,10 +11,7 @@ export const SAFE_HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 /** deploy.sh of the checkout (hub/src/releases → repo root), or beside a bundled tether.mjs. */
 export function defaultInstallScriptCandidates(): string[] {
-  return [
-    fileURLToPath(new URL('../../../deploy.sh', import.meta.url)),
-    fileURLToPath(new URL('./deploy.sh', import.meta.url)),
-  ];
+  return [fileURLToPath(new URL('../../../deploy.sh', import.meta.url)), fileURLToPath(new URL('./deploy.sh', import.meta.url))];
 }
 
 /** The hub's WebSocket URL as this client reached it, or null when the Host header is unusable. */

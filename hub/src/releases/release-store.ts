@@ -24,7 +24,11 @@ export class ReleaseStore {
 
   versions(): string[] {
     try {
-      return sortVersions(readdirSync(this.root, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name));
+      return sortVersions(
+        readdirSync(this.root, { withFileTypes: true })
+          .filter((entry) => entry.isDirectory())
+          .map((entry) => entry.name),
+      );
     } catch {
       return [];
     }

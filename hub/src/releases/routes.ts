@@ -19,7 +19,10 @@ export interface ReleaseRouteDeps {
 }
 
 const latestQuerySchema = z.object({
-  platform: z.string().regex(/^[a-z0-9]+-[a-z0-9]+$/, 'platform must look like linux-x64 or linux-arm64').default('linux-x64'),
+  platform: z
+    .string()
+    .regex(/^[a-z0-9]+-[a-z0-9]+$/, 'platform must look like linux-x64 or linux-arm64')
+    .default('linux-x64'),
 });
 
 /** The Host header goes into the script as its default server: only a plain host[:port]. */

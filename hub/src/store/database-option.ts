@@ -13,7 +13,11 @@ const databaseValueSchema = z
   .max(4096, 'is longer than 4096 characters');
 
 /** The store location, or an error message naming where the value came from and what works. */
-export function parseDatabaseOption(flag: string | undefined, env: NodeJS.ProcessEnv, dataDir: string): { ok: true; value: string | undefined; location: StoreLocation } | { ok: false; error: string } {
+export function parseDatabaseOption(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+  dataDir: string,
+): { ok: true; value: string | undefined; location: StoreLocation } | { ok: false; error: string } {
   const from = flag !== undefined ? '--database' : env[DATABASE_ENV] !== undefined ? DATABASE_ENV : undefined;
   const raw = flag ?? env[DATABASE_ENV];
   if (from === undefined || raw === undefined) return { ok: true, value: undefined, location: storeLocation(undefined, dataDir) };

@@ -83,9 +83,7 @@ export function acceptAgentConnection(ws: WebSocket, key: KeyRecord, keyHash: st
   // is complete before the frames after it); results do not wait for each other's durability.
   let previous: Promise<void> = Promise.resolve();
   const handleInOrder = (message: AgentMessage) => {
-    previous = previous
-      .then(() => handleMessage(message))
-      .catch((error: unknown) => log.error({ err: error, type: message.type }, 'error while handling a frame'));
+    previous = previous.then(() => handleMessage(message)).catch((error: unknown) => log.error({ err: error, type: message.type }, 'error while handling a frame'));
   };
 
   ws.on('message', (raw: RawData, isBinary: boolean) => {
@@ -126,7 +124,9 @@ export function acceptAgentConnection(ws: WebSocket, key: KeyRecord, keyHash: st
         // Closed while its row was written: the close handler already took it out of presence.
         if (ws.readyState !== WebSocket.OPEN) return;
         // The key's live session on every hub now (an older one elsewhere is closed, 4008).
-        await deps.directory.opened(session).catch((error: Error) => log.warn({ err: error.message }, 'could not claim the session in the cluster; commands from other hubs reach it after its next heartbeat'));
+        await deps.directory
+          .opened(session)
+          .catch((error: Error) => log.warn({ err: error.message }, 'could not claim the session in the cluster; commands from other hubs reach it after its next heartbeat'));
         session.send!({ type: 'registered', agent_id: data.agent_id });
         // A grant changed since `connected` was not pushed to this session (its scheme was unknown
         // until now): send it before any command.

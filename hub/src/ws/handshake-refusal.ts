@@ -8,7 +8,9 @@ const REASONS: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden',
 /** X-Tether-Hub marks the refusal as the hub's own, so agents never take it for a proxy's. */
 export function refuseHandshake(socket: Duplex, status: number, error: string, headers: Record<string, string> = {}): void {
   const body = JSON.stringify({ error });
-  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   socket.end(
     `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nContent-Type: application/json\r\nX-Tether-Hub: 1\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );

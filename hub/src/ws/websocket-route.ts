@@ -33,7 +33,8 @@ async function websocketRoute(app: FastifyInstance, deps: WebSocketRouteDeps): P
   const checkHandshake = async (request: FastifyRequest): Promise<HttpError | null> => {
     if (deps.isShuttingDown()) return new HttpError(503, 'hub is shutting down; retry shortly');
     const byAddress = await attemptsFromAddress(request);
-    if (!byAddress.isAllowed && byAddress.isExceeded) return tooMany(`WebSocket connection attempts from ${request.ip}`, deps.limits.connectsPerMinutePerIp, '--max-connects-per-minute-per-ip', byAddress.ttlInSeconds);
+    if (!byAddress.isAllowed && byAddress.isExceeded)
+      return tooMany(`WebSocket connection attempts from ${request.ip}`, deps.limits.connectsPerMinutePerIp, '--max-connects-per-minute-per-ip', byAddress.ttlInSeconds);
     const auth = await authenticateAgent(deps.store, presentedKey(request.raw, requestUrl(request)), deps.log);
     if (!auth.ok) {
       deps.log.info({ status: auth.status, path: pathOf(request) }, 'agent handshake refused');
@@ -42,10 +43,16 @@ async function websocketRoute(app: FastifyInstance, deps: WebSocketRouteDeps): P
     request.agentKey = auth.key;
     request.agentKeyHash = auth.keyHash;
     const byKey = await attemptsOfKey(request);
-    if (!byKey.isAllowed && byKey.isExceeded) return tooMany(`WebSocket connection attempts with agent key ${auth.key.id}`, deps.limits.connectsPerMinutePerKey, '--max-connects-per-minute-per-key', byKey.ttlInSeconds);
+    if (!byKey.isAllowed && byKey.isExceeded)
+      return tooMany(`WebSocket connection attempts with agent key ${auth.key.id}`, deps.limits.connectsPerMinutePerKey, '--max-connects-per-minute-per-key', byKey.ttlInSeconds);
     if (deps.presence.websocketCount(auth.key.id) >= deps.limits.sessionsPerKey) {
       deps.log.warn({ key_id: auth.key.id, limit: deps.limits.sessionsPerKey }, 'agent handshake refused: the key has its quota of WebSocket sessions');
-      return new HttpError(429, `agent key ${auth.key.id} already has ${deps.limits.sessionsPerKey} WebSocket sessions open, the hub's limit per key (--max-sessions-per-key); give hosts their own keys or raise the limit`, undefined, { 'Retry-After': '60' });
+      return new HttpError(
+        429,
+        `agent key ${auth.key.id} already has ${deps.limits.sessionsPerKey} WebSocket sessions open, the hub's limit per key (--max-sessions-per-key); give hosts their own keys or raise the limit`,
+        undefined,
+        { 'Retry-After': '60' },
+      );
     }
     return null;
   };

@@ -70,33 +70,35 @@ const step = fc.oneof(
   fc.stringMatching(/^[A-Za-z0-9._/+=-]{1,40}$/).map((uploadId) => ({ method: 'DELETE' as const, query: { uploadId } })),
   fc.constant({ method: 'GET' as const, query: {} }),
 );
-const request: fc.Arbitrary<PresignRequest> = fc.record({
-  step,
-  endpoint: fc.constantFrom('https://s3.eu-central-1.amazonaws.com', 'http://127.0.0.1:4566', 'https://minio.example.com:9000', 'https://storage.example.com/s3-prefix'),
-  bucket: fc.stringMatching(/^[a-z0-9][a-z0-9.-]{1,20}[a-z0-9]$/),
-  key: fc.array(keySegment, { minLength: 1, maxLength: 4 }).map((segments) => segments.join('/')),
-  region: fc.constantFrom('us-east-1', 'eu-west-1', 'ap-southeast-2'),
-  sessionToken: fc.option(fc.stringMatching(/^[A-Za-z0-9/+=]{16,64}$/), { nil: undefined }),
-  sha256: fc.option(fc.stringMatching(/^[a-f0-9]{64}$/), { nil: undefined }),
-  expiresS: fc.integer({ min: 1, max: 604_800 }),
-  now: fc.date({ min: new Date('2020-01-01T00:00:00Z'), max: new Date('2035-01-01T00:00:00Z'), noInvalidDate: true }).map((date) => new Date(Math.floor(date.getTime() / 1000) * 1000)),
-  addressing: fc.constantFrom('path' as const, 'virtual' as const),
-}).map((r) => ({
-  method: r.step.method,
-  query: r.step.query,
-  endpoint: r.endpoint,
-  bucket: r.bucket,
-  key: r.key,
-  region: r.region,
-  credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', ...(r.sessionToken ? { sessionToken: r.sessionToken } : {}) },
-  ...(r.sha256 ? { headers: { 'x-amz-meta-tether-sha256': r.sha256 } } : {}),
-  expiresS: r.expiresS,
-  now: r.now,
-  // Virtual hosts need a DNS name (the hub itself always uses path style).
-  addressing: r.endpoint.includes('127.0.0.1') ? 'path' : r.addressing,
-}));
+const request: fc.Arbitrary<PresignRequest> = fc
+  .record({
+    step,
+    endpoint: fc.constantFrom('https://s3.eu-central-1.amazonaws.com', 'http://127.0.0.1:4566', 'https://minio.example.com:9000', 'https://storage.example.com/s3-prefix'),
+    bucket: fc.stringMatching(/^[a-z0-9][a-z0-9.-]{1,20}[a-z0-9]$/),
+    key: fc.array(keySegment, { minLength: 1, maxLength: 4 }).map((segments) => segments.join('/')),
+    region: fc.constantFrom('us-east-1', 'eu-west-1', 'ap-southeast-2'),
+    sessionToken: fc.option(fc.stringMatching(/^[A-Za-z0-9/+=]{16,64}$/), { nil: undefined }),
+    sha256: fc.option(fc.stringMatching(/^[a-f0-9]{64}$/), { nil: undefined }),
+    expiresS: fc.integer({ min: 1, max: 604_800 }),
+    now: fc.date({ min: new Date('2020-01-01T00:00:00Z'), max: new Date('2035-01-01T00:00:00Z'), noInvalidDate: true }).map((date) => new Date(Math.floor(date.getTime() / 1000) * 1000)),
+    addressing: fc.constantFrom('path' as const, 'virtual' as const),
+  })
+  .map((r) => ({
+    method: r.step.method,
+    query: r.step.query,
+    endpoint: r.endpoint,
+    bucket: r.bucket,
+    key: r.key,
+    region: r.region,
+    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', ...(r.sessionToken ? { sessionToken: r.sessionToken } : {}) },
+    ...(r.sha256 ? { headers: { 'x-amz-meta-tether-sha256': r.sha256 } } : {}),
+    expiresS: r.expiresS,
+    now: r.now,
+    // Virtual hosts need a DNS name (the hub itself always uses path style).
+    addressing: r.endpoint.includes('127.0.0.1') ? 'path' : r.addressing,
+  }));
 
-test('property: every presigned URL carries the signature AWS\'s own signer computes', async () => {
+test("property: every presigned URL carries the signature AWS's own signer computes", async () => {
   await fc.assert(
     fc.asyncProperty(request, async (input) => {
       const ours = new URL(presignS3Url(input)).searchParams.get('X-Amz-Signature');
@@ -107,7 +109,16 @@ test('property: every presigned URL carries the signature AWS\'s own signer comp
 });
 
 test('the oracle is wired right: it tells a changed request apart', async () => {
-  const base: PresignRequest = { method: 'PUT', endpoint: 'https://s3.eu-central-1.amazonaws.com', bucket: 'backups', key: 'tether/key7/site-1', region: 'eu-central-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 'SECRET' }, query: { partNumber: '3', uploadId: 'up/1+x=' }, now: new Date('2026-11-22T04:00:00Z') };
+  const base: PresignRequest = {
+    method: 'PUT',
+    endpoint: 'https://s3.eu-central-1.amazonaws.com',
+    bucket: 'backups',
+    key: 'tether/key7/site-1',
+    region: 'eu-central-1',
+    credentials: { accessKeyId: 'AKID', secretAccessKey: 'SECRET' },
+    query: { partNumber: '3', uploadId: 'up/1+x=' },
+    now: new Date('2026-11-22T04:00:00Z'),
+  };
   const ours = new URL(presignS3Url(base)).searchParams.get('X-Amz-Signature');
   assert.equal(ours, await awsSignature(base));
   assert.notEqual(ours, await awsSignature({ ...base, query: { partNumber: '4', uploadId: 'up/1+x=' } }));

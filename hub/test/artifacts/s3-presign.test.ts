@@ -15,7 +15,16 @@ import type { S3Settings } from '../../src/artifacts/s3-settings.ts';
 const dataDir = await mkdtemp(join(tmpdir(), 'tether-hub-s3-'));
 const s3: S3Settings = { endpoint: 'http://127.0.0.1:9', bucket: 'backups', region: 'eu-west-1', prefix: 'tether', credentials: { accessKeyId: 'AKID', secretAccessKey: 'SECRET-never-sent' } };
 const lines: string[] = [];
-const log = createLogger({ name: 'hub-test', secrets: () => [s3.credentials.secretAccessKey], destination: new Writable({ write: (chunk, _e, cb) => { lines.push(String(chunk)); cb(); } }) });
+const log = createLogger({
+  name: 'hub-test',
+  secrets: () => [s3.credentials.secretAccessKey],
+  destination: new Writable({
+    write: (chunk, _e, cb) => {
+      lines.push(String(chunk));
+      cb();
+    },
+  }),
+});
 let settings: S3Settings | null = s3;
 const server = createServer((req, res) => void handleS3Presign(req, res, { s3: settings, keyId: 'key7', log }));
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -53,7 +62,7 @@ test('URI encoding follows SigV4: unreserved kept, space %20, slash kept only in
 
 const post = (body: unknown, artifact = id) => fetch(`${base}/api/agents/artifacts/${artifact}/s3`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body) });
 
-test('presign endpoint: each action gives the right method and query on the key\'s own object', async () => {
+test("presign endpoint: each action gives the right method and query on the key's own object", async () => {
   const expectations: Array<[unknown, string, string[]]> = [
     [{ action: 'create', sha256: 'a'.repeat(64) }, 'POST', ['uploads']],
     [{ action: 'part', upload_id: 'up/1+x=', part_number: 3 }, 'PUT', ['partNumber', 'uploadId']],

@@ -43,5 +43,8 @@ test('refuses a wrong sha256, an oversized body, a bad id, a missing header; lea
   assert.equal((await put(body, 'a'.repeat(64), '..%2F..%2Fetc')).status, 400);
   assert.equal((await fetch(`${base}/api/agents/artifacts/${id}`, { method: 'PUT', body })).status, 400);
   const files = await readdir(join(dataDir, 'artifacts', 'key1'));
-  assert.deepEqual(files.filter((name) => !name.startsWith(id)), []);
+  assert.deepEqual(
+    files.filter((name) => !name.startsWith(id)),
+    [],
+  );
 });

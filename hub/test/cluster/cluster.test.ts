@@ -83,14 +83,17 @@ describe('cluster over Redis', { skip }, () => {
     assert.equal(await hubA.sessionAlive(claim), true);
     const ttl = await g.admin.pttl(hubA.layout.presence('key_a'));
     assert.ok(ttl > 0 && ttl <= 30_000, `the entry carries a TTL (${ttl} ms)`);
-    assert.deepEqual((await hubA.connected()).map((e) => e.key_id), ['key_a']);
+    assert.deepEqual(
+      (await hubA.connected()).map((e) => e.key_id),
+      ['key_a'],
+    );
     assert.deepEqual([...(await hubA.onlineKeys(['key_a', 'key_b']))], ['key_a']);
     await hubA.sessionClosed(claim);
     assert.equal(await hubA.presenceOf('key_a'), undefined);
     assert.equal(await hubA.sessionAlive(claim), false, 'a released session cannot come back by refreshing');
   });
 
-  it('shows a kill -9ed hub\'s agent offline once its TTL passes, and at once when a command is routed to it', async (t) => {
+  it("shows a kill -9ed hub's agent offline once its TTL passes, and at once when a command is routed to it", async (t) => {
     const g = await group(t);
     const hubA = await g.hub();
     // Short TTL: the holder refreshes every 200 ms, like heartbeats; after kill -9 nobody does.
@@ -100,7 +103,7 @@ describe('cluster over Redis', { skip }, () => {
     assert.equal((await hubA.presenceOf('key_short'))?.hub_id, shortHub);
     short.child.kill('SIGKILL');
     await short.exited;
-    await waitFor('the dead hub\'s entry to expire', async () => (await hubA.presenceOf('key_short')) === undefined, 30_000);
+    await waitFor("the dead hub's entry to expire", async () => (await hubA.presenceOf('key_short')) === undefined, 30_000);
 
     // Long TTL: routing finds nobody listening on the dead hub's inbox and drops the entry.
     const long = startHolder(g.prefix, 'key_long', 600_000, 60_000);

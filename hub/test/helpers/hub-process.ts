@@ -127,10 +127,12 @@ export class TestSocket {
       this.ws.once('error', reject);
     });
     this.opened.catch(() => {});
-    this.closed = new Promise((resolve) => this.ws.on('close', (code) => {
-      this.closeCode = code;
-      resolve(code);
-    }));
+    this.closed = new Promise((resolve) =>
+      this.ws.on('close', (code) => {
+        this.closeCode = code;
+        resolve(code);
+      }),
+    );
   }
 
   send(frame: unknown): void {
@@ -160,5 +162,8 @@ export async function handshakeStatus(url: string, headers: Record<string, strin
 
 /** Naive UTC like micro-hack's Python datetime.utcnow().isoformat(). */
 export function naiveTimestamp(): string {
-  return new Date().toISOString().replace('Z', '').replace(/\.(\d{3})$/, '.$1800');
+  return new Date()
+    .toISOString()
+    .replace('Z', '')
+    .replace(/\.(\d{3})$/, '.$1800');
 }

@@ -21,7 +21,19 @@ export async function connectMicroHackWs(wsUrl: string, key: string, agentId: st
   socket.send({
     type: 'heartbeat',
     status: { uptime: 'running', timestamp: naiveTimestamp() },
-    system_metrics: { cpu_percent: 3.5, cpu_count: 2, memory_percent: 40, memory_used_gb: 1.2, memory_total_gb: 4, disk_percent: 50, disk_used_gb: 10, disk_total_gb: 20, net_bytes_sent: 1, net_bytes_recv: 2, load_1min: 0.1 },
+    system_metrics: {
+      cpu_percent: 3.5,
+      cpu_count: 2,
+      memory_percent: 40,
+      memory_used_gb: 1.2,
+      memory_total_gb: 4,
+      disk_percent: 50,
+      disk_used_gb: 10,
+      disk_total_gb: 20,
+      net_bytes_sent: 1,
+      net_bytes_recv: 2,
+      load_1min: 0.1,
+    },
   });
   // Answer every command, micro-hack style.
   socket.ws.on('message', (raw) => {

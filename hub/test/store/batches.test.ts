@@ -46,7 +46,10 @@ for (const { engine, skip } of ENGINES) {
       assert.equal(await store.markTargetsOffline(batch.batch_id, offline), 2);
       const online = sorted(db).slice(0, 2);
       const started = await store.startBatchTargets(batch.batch_id, { limit: 10, onlineKeyIds: online });
-      assert.deepEqual(started.map((c) => c.key_id), online);
+      assert.deepEqual(
+        started.map((c) => c.key_id),
+        online,
+      );
       for (const record of started) {
         assert.equal(record.batch_id, batch.batch_id);
         assert.equal(record.command, 'backup');
@@ -63,15 +66,25 @@ for (const { engine, skip } of ENGINES) {
       assert.equal(await store.completeCommand({ command_id: started[1]!.command_id, key_id: started[1]!.key_id, result: { success: false }, success: false }), true);
       // An offline agent came back: its target starts now.
       const later = await store.startBatchTargets(batch.batch_id, { limit: 10, onlineKeyIds: [offline[0]!] });
-      assert.deepEqual(later.map((c) => c.key_id), [offline[0]]);
-      assert.deepEqual((await store.unanswered(offline[0]!)).map((c) => c.command_id), [later[0]!.command_id], 'the started target is an ordinary queued command');
+      assert.deepEqual(
+        later.map((c) => c.key_id),
+        [offline[0]],
+      );
+      assert.deepEqual(
+        (await store.unanswered(offline[0]!)).map((c) => c.command_id),
+        [later[0]!.command_id],
+        'the started target is an ordinary queued command',
+      );
       const summary = await store.batchSummary(batch.batch_id);
       assert.deepEqual(summary?.counts, { queued: 0, running: 1, succeeded: 1, failed: 1, offline: 1, expired: 0 });
       assert.equal(summary?.total, 4);
       assert.equal(summary?.done, false);
       const targetsNow = await store.listBatchTargets(batch.batch_id);
       assert.equal(targetsNow.find((target) => target.key_id === started[0]!.key_id)?.command_id, started[0]!.command_id);
-      assert.deepEqual((await store.listBatchTargets(batch.batch_id, 'offline')).map((target) => target.key_id), [offline[1]]);
+      assert.deepEqual(
+        (await store.listBatchTargets(batch.batch_id, 'offline')).map((target) => target.key_id),
+        [offline[1]],
+      );
 
       assert.equal(await store.markExpired(later[0]!.command_id), true);
       const last = await store.startBatchTargets(batch.batch_id, { limit: 10 });

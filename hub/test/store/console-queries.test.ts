@@ -28,13 +28,31 @@ for (const { engine, skip } of ENGINES) {
       await store.completeCommand({ command_id: ids[4]!, key_id: 'key_a', result: { success: false, error_code: 'cancelled' }, success: false });
 
       const all = await store.listCommands({ limit: 100 });
-      assert.deepEqual(all.map((record) => record.command_id), [...ids].reverse());
-      assert.deepEqual((await store.listCommands({ keyIds: ['key_a'], limit: 100 })).map((r) => r.command_id), [ids[6], ids[4], ids[2], ids[0]]);
+      assert.deepEqual(
+        all.map((record) => record.command_id),
+        [...ids].reverse(),
+      );
+      assert.deepEqual(
+        (await store.listCommands({ keyIds: ['key_a'], limit: 100 })).map((r) => r.command_id),
+        [ids[6], ids[4], ids[2], ids[0]],
+      );
       assert.deepEqual(await store.listCommands({ keyIds: [], limit: 100 }), []);
-      assert.deepEqual((await store.listCommands({ command: 'exec', keyIds: ['key_a', 'key_b'], limit: 100 })).map((r) => r.command_id), [ids[6], ids[5], ids[4]]);
-      assert.deepEqual((await store.listCommands({ statuses: ['completed', 'failed'], limit: 100 })).map((r) => r.status), ['failed', 'completed']);
-      assert.deepEqual((await store.listCommands({ since: middle, limit: 100 })).map((r) => r.command_id), [ids[6], ids[5], ids[4], ids[3]]);
-      assert.deepEqual((await store.listCommands({ until: middle, since: start, limit: 100 })).map((r) => r.command_id), [ids[3], ids[2], ids[1], ids[0]]);
+      assert.deepEqual(
+        (await store.listCommands({ command: 'exec', keyIds: ['key_a', 'key_b'], limit: 100 })).map((r) => r.command_id),
+        [ids[6], ids[5], ids[4]],
+      );
+      assert.deepEqual(
+        (await store.listCommands({ statuses: ['completed', 'failed'], limit: 100 })).map((r) => r.status),
+        ['failed', 'completed'],
+      );
+      assert.deepEqual(
+        (await store.listCommands({ since: middle, limit: 100 })).map((r) => r.command_id),
+        [ids[6], ids[5], ids[4], ids[3]],
+      );
+      assert.deepEqual(
+        (await store.listCommands({ until: middle, since: start, limit: 100 })).map((r) => r.command_id),
+        [ids[3], ids[2], ids[1], ids[0]],
+      );
 
       // Pages of 3 cover everything once, in order.
       const paged: CommandRecord[] = [];
@@ -45,7 +63,10 @@ for (const { engine, skip } of ENGINES) {
         if (page.length < 3) break;
         before = { created_at: page.at(-1)!.created_at, command_id: page.at(-1)!.command_id };
       }
-      assert.deepEqual(paged.map((r) => r.command_id), all.map((r) => r.command_id));
+      assert.deepEqual(
+        paged.map((r) => r.command_id),
+        all.map((r) => r.command_id),
+      );
     });
 
     it('keeps at most one heartbeat point per minute and 24 h of them per agent', async (t) => {
@@ -61,7 +82,10 @@ for (const { engine, skip } of ENGINES) {
       assert.equal(history[0]!.at, new Date(base + 2 * 60 * 60_000).toISOString(), 'the oldest two hours were overwritten');
       assert.equal(history.at(-1)!.at, last);
       assert.equal(history.at(-1)!.cpu_percent, 99);
-      assert.deepEqual(history.map((p) => p.at), [...history.map((p) => p.at)].sort());
+      assert.deepEqual(
+        history.map((p) => p.at),
+        [...history.map((p) => p.at)].sort(),
+      );
       assert.equal((await store.heartbeatHistory('a1', new Date(Date.parse(last) - 10 * 60_000).toISOString())).length, 10);
       await store.deleteAgent('a1');
       assert.deepEqual(await store.heartbeatHistory('a1', new Date(base).toISOString()), []);
@@ -71,16 +95,26 @@ for (const { engine, skip } of ENGINES) {
     it('appends audit entries and lists them newest first, filtered and paged; prunes old ones', async (t) => {
       const { store } = await openFixture(engine, t);
       await store.appendAudit({ at: '2026-11-01T00:00:00.000Z', actor: 'admin token', action: 'key.create', key_id: 'key_1', command_id: null, outcome: 'ok', detail: { name: 'web' } });
-      for (let i = 0; i < 4; i += 1) await store.appendAudit({ actor: 'console', action: 'command.send', key_id: i % 2 ? 'key_1' : 'key_2', command_id: `c${i}`, outcome: 'queued', detail: { command: 'ping' } });
+      for (let i = 0; i < 4; i += 1)
+        await store.appendAudit({ actor: 'console', action: 'command.send', key_id: i % 2 ? 'key_1' : 'key_2', command_id: `c${i}`, outcome: 'queued', detail: { command: 'ping' } });
       const all = await store.listAudit({ limit: 100 });
-      assert.deepEqual(all.map((entry) => entry.command_id), ['c3', 'c2', 'c1', 'c0', null]);
+      assert.deepEqual(
+        all.map((entry) => entry.command_id),
+        ['c3', 'c2', 'c1', 'c0', null],
+      );
       assert.deepEqual(all.at(-1)!.detail, { name: 'web' });
       assert.equal(all.at(-1)!.at, '2026-11-01T00:00:00.000Z');
-      assert.deepEqual((await store.listAudit({ keyId: 'key_1', limit: 100 })).map((e) => e.command_id), ['c3', 'c1', null]);
+      assert.deepEqual(
+        (await store.listAudit({ keyId: 'key_1', limit: 100 })).map((e) => e.command_id),
+        ['c3', 'c1', null],
+      );
       assert.deepEqual((await store.listAudit({ action: 'key.create', limit: 100 })).length, 1);
       assert.deepEqual((await store.listAudit({ since: '2026-11-02T00:00:00.000Z', limit: 100 })).length, 4);
       const firstPage = await store.listAudit({ limit: 2 });
-      assert.deepEqual((await store.listAudit({ limit: 2, beforeId: firstPage.at(-1)!.id })).map((e) => e.command_id), ['c1', 'c0']);
+      assert.deepEqual(
+        (await store.listAudit({ limit: 2, beforeId: firstPage.at(-1)!.id })).map((e) => e.command_id),
+        ['c1', 'c0'],
+      );
       assert.equal(await store.pruneAudit(new Date('2026-11-15T00:00:00.000Z')), 1);
       assert.equal((await store.listAudit({ limit: 100 })).length, 4);
     });

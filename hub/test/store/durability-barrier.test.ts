@@ -33,7 +33,15 @@ async function setup(t: { after(fn: () => unknown): void }) {
   const dir = await mkdtemp(join(tmpdir(), 'tether-durability-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const lines: string[] = [];
-  const log = createLogger({ name: 'test', destination: new Writable({ write: (chunk, _e, done) => { lines.push(String(chunk)); done(); } }) });
+  const log = createLogger({
+    name: 'test',
+    destination: new Writable({
+      write: (chunk, _e, done) => {
+        lines.push(String(chunk));
+        done();
+      },
+    }),
+  });
   const path = join(dir, 'hub.sqlite');
   const db = openDatabase(path);
   t.after(() => {
@@ -75,7 +83,7 @@ test('durable() resolves only once the commits before it are checkpointed into t
 /** Blocks this thread until `condition` holds (the worker thread keeps running), at most `ms`. */
 function blockUntil(condition: () => boolean, ms: number): void {
   const nap = new Int32Array(new SharedArrayBuffer(4));
-  for (const deadline = Date.now() + ms; !condition() && Date.now() < deadline;) Atomics.wait(nap, 0, 0, 2);
+  for (const deadline = Date.now() + ms; !condition() && Date.now() < deadline; ) Atomics.wait(nap, 0, 0, 2);
 }
 
 test('one checkpoint covers every waiter before it; a commit after a checkpoint started waits for the next', async (t) => {
@@ -106,7 +114,10 @@ test('a checkpoint that fails rejects durable(), says so in the log, and the bar
     assert.equal(result.status, 'rejected');
     assert.match(String((result as PromiseRejectedResult).reason), /not a database/);
   }
-  assert.ok(lines.some((line) => line.includes('could not sync the database')), lines.join(''));
+  assert.ok(
+    lines.some((line) => line.includes('could not sync the database')),
+    lines.join(''),
+  );
   // A later call is tried again (and fails again here): the barrier is not wedged.
   await assert.rejects(settleWithin(barrier.durable(), 'a later durable()'), /not a database/);
 });
@@ -118,9 +129,15 @@ test('a worker that dies falls back to checkpoints on the main connection; acks 
   t.after(() => barrier.close());
   const marker = commitMarker(db);
   assert.ok(!inFile(path, marker));
-  const checked = await settleWithin(Promise.all([barrier.durable(), barrier.durable()]).then(() => inFile(path, marker)), 'durable()');
+  const checked = await settleWithin(
+    Promise.all([barrier.durable(), barrier.durable()]).then(() => inFile(path, marker)),
+    'durable()',
+  );
   assert.ok(checked, 'the fallback resolved before the row reached the database file');
-  assert.ok(lines.some((line) => line.includes('checkpoint worker failed')), lines.join(''));
+  assert.ok(
+    lines.some((line) => line.includes('checkpoint worker failed')),
+    lines.join(''),
+  );
   const later = commitMarker(db);
   assert.ok(await barrier.durable().then(() => inFile(path, later)));
   // On the main connection too, a checkpoint that fails rejects instead of resolving.

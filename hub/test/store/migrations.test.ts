@@ -43,7 +43,10 @@ for (const { engine, skip } of ENGINES) {
       const first = await openStore(engine, location);
       await first.close();
       const versions = await rawQuery(engine, location, 'SELECT version FROM schema_migrations ORDER BY version');
-      assert.deepEqual(versions.map((row) => Number(row.version)), known(engine).map((m) => m.version));
+      assert.deepEqual(
+        versions.map((row) => Number(row.version)),
+        known(engine).map((m) => m.version),
+      );
       const again = await openStore(engine, location);
       await again.close();
       assert.equal((await rawQuery(engine, location, 'SELECT version FROM schema_migrations')).length, known(engine).length, 'nothing applied twice');
@@ -76,9 +79,10 @@ for (const { engine, skip } of ENGINES) {
       await assert.rejects(openStore(engine, location, broken), /no_such_table/);
       const versions = await rawQuery(engine, location, 'SELECT max(version) AS v FROM schema_migrations');
       assert.equal(Number(versions[0]!.v), known(engine).length, 'the version did not move');
-      const tables = engine === 'sqlite'
-        ? await rawQuery(engine, location, "SELECT name FROM sqlite_master WHERE name = 'added_by_test'")
-        : await rawQuery(engine, location, "SELECT tablename FROM pg_tables WHERE tablename = 'added_by_test'");
+      const tables =
+        engine === 'sqlite'
+          ? await rawQuery(engine, location, "SELECT name FROM sqlite_master WHERE name = 'added_by_test'")
+          : await rawQuery(engine, location, "SELECT tablename FROM pg_tables WHERE tablename = 'added_by_test'");
       assert.deepEqual(tables, [], 'the first pending migration was rolled back with the second');
       const fixed: Migration[] = [...known(engine), { version: next, name: 'adds a table', sql: 'CREATE TABLE added_by_test (id integer PRIMARY KEY)' }];
       await (await openStore(engine, location, fixed)).close();
@@ -104,10 +108,12 @@ describe('SQLite adopts a hub 0.1 database', () => {
     old.exec(readFileSync(new URL('./fixtures/hub-0.1-schema.sql', import.meta.url), 'utf8'));
     const secret = generateSecret('tak');
     const issued = { key: secret, view: { id: 'key_0123456789ab' } };
-    old.prepare('INSERT INTO keys (id, name, key_hash, key_prefix, permissions, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    old
+      .prepare('INSERT INTO keys (id, name, key_hash, key_prefix, permissions, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(issued.view.id, 'legacy', hashSecret(secret), secret.slice(0, 8), JSON.stringify(['ping']), 'active', new Date().toISOString());
     const commandId = randomUUID();
-    old.prepare("INSERT INTO commands (command_id, key_id, command, data, status, created_at, deadline, timeout_s) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)")
+    old
+      .prepare("INSERT INTO commands (command_id, key_id, command, data, status, created_at, deadline, timeout_s) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)")
       .run(commandId, issued.view.id, 'ping', JSON.stringify({ a: 1 }), new Date().toISOString(), null, null);
     old.close();
 

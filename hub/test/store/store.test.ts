@@ -29,7 +29,10 @@ for (const { engine, skip } of ENGINES) {
       assert.deepEqual(web.record.permissions, ['ping', 'echo', 'info', 'metrics', 'capabilities']);
       assert.equal((await store.findKeyBySecret(db.key))?.id, db.record.id);
       assert.equal(await store.findKeyBySecret(`${db.key}x`), undefined);
-      assert.deepEqual((await store.listKeys({ labels: { role: 'db' } })).map((key) => key.id), [db.record.id]);
+      assert.deepEqual(
+        (await store.listKeys({ labels: { role: 'db' } })).map((key) => key.id),
+        [db.record.id],
+      );
       assert.deepEqual((await store.listKeys({ labels: { env: 'prod' } })).map((key) => key.id).sort(), [db.record.id, web.record.id].sort());
       assert.deepEqual(await store.listKeys({ labels: { env: 'staging' } }), []);
       assert.equal((await store.listKeys()).length, 2);
@@ -83,7 +86,7 @@ for (const { engine, skip } of ENGINES) {
       assert.deepEqual(a1?.register_data, { ip: '10.0.0.1' });
       assert.deepEqual(a1?.last_heartbeat, { n: 2 }, 'the newest heartbeat of a batch counts');
       await store.saveHeartbeat('a1', 'key_2', { n: 99 });
-      assert.deepEqual((await store.getAgent('a1'))?.last_heartbeat, { n: 2 }, 'another key cannot write the agent\'s heartbeat');
+      assert.deepEqual((await store.getAgent('a1'))?.last_heartbeat, { n: 2 }, "another key cannot write the agent's heartbeat");
       assert.equal((await store.getAgent('a2'))?.os, null);
       await store.saveRegistration({ agent_id: 'a1', key_id: 'key_1', hostname: 'h1-renamed', version: '1.1.0', transport: 'websocket', data: {} });
       assert.equal((await store.getAgent('a1'))?.version, '1.1.0');
@@ -100,7 +103,10 @@ for (const { engine, skip } of ENGINES) {
       assert.equal(await store.countAgentsForKey('key_q'), 3);
       assert.deepEqual(await store.agentIdsByLastSeen('key_q'), ['mid', 'new', 'old']);
       assert.equal((await store.latestAgentForKey('key_q'))?.agent_id, 'old', 'the one seen last');
-      assert.deepEqual((await store.listAgents()).map((agent) => agent.agent_id), ['mid', 'new', 'old', 'other']);
+      assert.deepEqual(
+        (await store.listAgents()).map((agent) => agent.agent_id),
+        ['mid', 'new', 'old', 'other'],
+      );
       assert.deepEqual((await store.listAgents()).find((agent) => agent.agent_id === 'old')?.last_heartbeat, { n: 1 });
       assert.equal(await store.latestAgentForKey('key_none'), undefined);
       await store.deleteAgent('mid');
@@ -129,14 +135,21 @@ for (const { engine, skip } of ENGINES) {
       assert.equal(record?.deadline, deadline);
       assert.equal(record?.timeout_s, 12.5);
       assert.equal(record?.batch_id, null);
-      assert.deepEqual((await store.unanswered('key_a')).map((c) => c.command_id), [first, second]);
+      assert.deepEqual(
+        (await store.unanswered('key_a')).map((c) => c.command_id),
+        [first, second],
+      );
 
       await store.markSent(first, 'websocket');
       const sent = await store.getCommand(first);
       assert.equal(sent?.status, 'sent');
       assert.equal(sent?.sent_via, 'websocket');
       assert.ok(sent?.sent_at);
-      assert.deepEqual((await store.unanswered('key_a')).map((c) => c.command_id), [first, second], 'sent and unanswered is still unanswered');
+      assert.deepEqual(
+        (await store.unanswered('key_a')).map((c) => c.command_id),
+        [first, second],
+        'sent and unanswered is still unanswered',
+      );
 
       assert.equal(await store.completeCommand({ command_id: first, key_id: 'key_b', result: { success: true }, success: true }), false, 'another key cannot complete it');
       assert.equal(await store.completeCommand({ command_id: first, key_id: 'key_a', result: { success: true, data: { n: 1 } }, success: true }), true);
@@ -147,7 +160,10 @@ for (const { engine, skip } of ENGINES) {
       assert.deepEqual(done?.result, { success: true, data: { n: 1 } });
       await store.markSent(first, 'http_polling');
       assert.equal((await store.getCommand(first))?.status, 'completed', 'a late markSent does not reopen it');
-      assert.deepEqual((await store.unanswered('key_a')).map((c) => c.command_id), [second]);
+      assert.deepEqual(
+        (await store.unanswered('key_a')).map((c) => c.command_id),
+        [second],
+      );
 
       assert.equal(await store.markExpired(second), true);
       assert.equal(await store.markExpired(second), false);
@@ -158,7 +174,7 @@ for (const { engine, skip } of ENGINES) {
 
     it('commits writes submitted in one tick in one batch, first result winning inside it', async (t) => {
       const { store } = await openFixture(engine, t);
-      const stats = (store as unknown as { groupCommitStats: { batches: number; writes: number } });
+      const stats = store as unknown as { groupCommitStats: { batches: number; writes: number } };
       const inputs = Array.from({ length: 500 }, () => command('key_g'));
       const before = stats.groupCommitStats;
       const inserted = await Promise.all(inputs.map((input) => store.insertCommand(input)));
@@ -167,10 +183,12 @@ for (const { engine, skip } of ENGINES) {
       assert.equal(afterInsert.batches - before.batches, 1, '500 inserts in one tick are one transaction');
       assert.equal(afterInsert.writes - before.writes, 500);
 
-      const results = await Promise.all(inputs.flatMap((input) => [
-        store.completeCommand({ command_id: input.command_id, key_id: 'key_g', result: { winner: 'first' }, success: true }),
-        store.completeCommand({ command_id: input.command_id, key_id: 'key_g', result: { winner: 'second' }, success: false }),
-      ]));
+      const results = await Promise.all(
+        inputs.flatMap((input) => [
+          store.completeCommand({ command_id: input.command_id, key_id: 'key_g', result: { winner: 'first' }, success: true }),
+          store.completeCommand({ command_id: input.command_id, key_id: 'key_g', result: { winner: 'second' }, success: false }),
+        ]),
+      );
       for (let i = 0; i < inputs.length; i++) assert.deepEqual([results[2 * i], results[2 * i + 1]], [true, false]);
       assert.deepEqual((await store.getCommand(inputs[7]!.command_id))?.result, { winner: 'first' });
       assert.equal(stats.groupCommitStats.batches - afterInsert.batches, 1);
@@ -194,7 +212,7 @@ for (const { engine, skip } of ENGINES) {
       );
       for (const outcome of outcomes) {
         assert.ok(outcome.storedBy === 'A' || outcome.storedBy === 'B', `exactly one hub stores ${outcome.id}: ${outcome.storedBy}`);
-        assert.deepEqual((await hubB.getCommand(outcome.id))?.result, { by: outcome.storedBy }, 'the stored result is the winner\'s');
+        assert.deepEqual((await hubB.getCommand(outcome.id))?.result, { by: outcome.storedBy }, "the stored result is the winner's");
       }
     });
 
@@ -210,10 +228,17 @@ for (const { engine, skip } of ENGINES) {
       assert.equal(rest.filter(Boolean).length, MAX_EVENTS_PER_COMMAND - 1, 'the cap holds inside one batch');
       assert.equal(rest.at(-1), undefined);
       const ids = rest.filter(Boolean).map((event) => event!.id);
-      assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'ids grow in submission order');
+      assert.deepEqual(
+        ids,
+        [...ids].sort((a, b) => a - b),
+        'ids grow in submission order',
+      );
       assert.ok(ids[0]! > first.id);
       const listed = await store.listEventsAfter(id, ids[ids.length - 3]!);
-      assert.deepEqual(listed.map((event) => event.event), [{ progress: MAX_EVENTS_PER_COMMAND - 3 }, { progress: MAX_EVENTS_PER_COMMAND - 2 }]);
+      assert.deepEqual(
+        listed.map((event) => event.event),
+        [{ progress: MAX_EVENTS_PER_COMMAND - 3 }, { progress: MAX_EVENTS_PER_COMMAND - 2 }],
+      );
       assert.equal((await store.listEventsAfter(id, 0)).length, MAX_EVENTS_PER_COMMAND);
     });
 
@@ -249,15 +274,25 @@ for (const { engine, skip } of ENGINES) {
       assert.equal((await store.getRelease('1.0.0', 'linux-x64'))?.sha256, 'b'.repeat(64));
       assert.equal(await store.getRelease('2.0.0', 'linux-x64'), undefined);
       assert.equal((await store.listReleases()).length, 2);
-      assert.deepEqual((await store.listReleases('linux-arm64')).map((r) => r.arch), ['arm64']);
+      assert.deepEqual(
+        (await store.listReleases('linux-arm64')).map((r) => r.arch),
+        ['arm64'],
+      );
     });
 
     it('counts hits per fixed window across store instances and prunes ended windows', async (t) => {
       const fixture = await openFixture(engine, t);
       const other = await fixture.another();
       const windowMs = 3_600_000;
-      const hits = await Promise.all([...Array.from({ length: 10 }, () => fixture.store.hitCounter('login:1.2.3.4', windowMs)), ...Array.from({ length: 10 }, () => other.hitCounter('login:1.2.3.4', windowMs))]);
-      assert.deepEqual(hits.map((hit) => hit.count).sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i + 1), 'every hit is counted once');
+      const hits = await Promise.all([
+        ...Array.from({ length: 10 }, () => fixture.store.hitCounter('login:1.2.3.4', windowMs)),
+        ...Array.from({ length: 10 }, () => other.hitCounter('login:1.2.3.4', windowMs)),
+      ]);
+      assert.deepEqual(
+        hits.map((hit) => hit.count).sort((a, b) => a - b),
+        Array.from({ length: 20 }, (_, i) => i + 1),
+        'every hit is counted once',
+      );
       assert.equal((await fixture.store.hitCounter('login:1.2.3.4', windowMs, 5)).count, 25);
       assert.equal((await fixture.store.hitCounter('other', windowMs)).count, 1);
       assert.ok(Date.parse(hits[0]!.resets_at) > Date.now());

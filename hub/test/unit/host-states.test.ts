@@ -7,7 +7,15 @@ import { hostViews } from '../../src/hosts/host-states.ts';
 import type { AgentRecord } from '../../src/store/store.ts';
 
 const agent = (id: string, keyId: string, heartbeat: Record<string, unknown> | null = null): AgentRecord => ({
-  agent_id: id, key_id: keyId, hostname: `${id}.example`, version: '1.0.0', os: 'Linux', transport: 'websocket', last_seen: '2026-12-01T20:00:00.000Z', register_data: {}, last_heartbeat: heartbeat,
+  agent_id: id,
+  key_id: keyId,
+  hostname: `${id}.example`,
+  version: '1.0.0',
+  os: 'Linux',
+  transport: 'websocket',
+  last_seen: '2026-12-01T20:00:00.000Z',
+  register_data: {},
+  last_heartbeat: heartbeat,
 });
 
 test('online, stale, offline, and a registered session not stored yet', () => {

@@ -58,7 +58,10 @@ export interface InstallOptions {
 }
 
 async function exists(path: string): Promise<boolean> {
-  return lstat(path).then(() => true, () => false);
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** mkdir -p that registers the topmost directory it created for undo. */
@@ -123,8 +126,16 @@ async function installIntoStateAsUser(layout: Layout, user: ServiceUser | null, 
     await chmod(copy, 0o644);
     const release = versionDir(layout.libDir, version);
     const [file, ...args] = asUser(user, [
-      join(release, 'bin', 'node'), join(release, 'manager.mjs'), 'state-install',
-      '--prefix', layout.prefix, '--version', version, '--tarball', copy, ...(clearBadMark ? ['--clear-bad-mark'] : []),
+      join(release, 'bin', 'node'),
+      join(release, 'manager.mjs'),
+      'state-install',
+      '--prefix',
+      layout.prefix,
+      '--version',
+      version,
+      '--tarball',
+      copy,
+      ...(clearBadMark ? ['--clear-bad-mark'] : []),
     ]);
     const result = await run(file!, args, { env: serviceEnv({ HOME: user?.home ?? process.env.HOME ?? '/' }) });
     if (result.code !== 0) throw new ManagerError(`installing ${version} into ${layout.stateDir} failed: ${lastLine(result).replace(/^tether: error: /, '')}`);
@@ -139,7 +150,9 @@ async function installIntoStateAsUser(layout: Layout, user: ServiceUser | null, 
 async function installUnit(service: Service, undo: Undo): Promise<void> {
   await mkdir(dirname(service.unitPath), { recursive: true });
   const scope = service.kind === 'systemd' ? 'system' : 'user';
-  await writeTracked(service.unitPath, undo, () => writeFileAtomic(service.unitPath, renderUnit({ name: service.name, layout: service.layout, scope, user: service.user?.name ?? null }), { mode: 0o644 }));
+  await writeTracked(service.unitPath, undo, () =>
+    writeFileAtomic(service.unitPath, renderUnit({ name: service.name, layout: service.layout, scope, user: service.user?.name ?? null }), { mode: 0o644 }),
+  );
   undo.add('systemctl daemon-reload', () => systemctl(service, ['daemon-reload']));
   for (const args of [['daemon-reload'], ['enable', `${service.name}.service`]]) {
     const result = await systemctl(service, args);
@@ -256,9 +269,17 @@ export async function installCommand(options: InstallOptions): Promise<number> {
     } else {
       await installUnit(service, undo);
     }
-    await writeTracked(layout.record, undo, () => writeInstallRecord(layout.record, {
-      mode: 'native', name, service: kind, unit: kind === 'fallback' ? '' : service.unitPath, created_user: createdUser, server, user: userName ?? '',
-    }));
+    await writeTracked(layout.record, undo, () =>
+      writeInstallRecord(layout.record, {
+        mode: 'native',
+        name,
+        service: kind,
+        unit: kind === 'fallback' ? '' : service.unitPath,
+        created_user: createdUser,
+        server,
+        user: userName ?? '',
+      }),
+    );
     await switchProgramTree(layout, version); // last: root's lifecycle commands now run this release
   } catch (error) {
     await undo.runAll();
@@ -271,8 +292,6 @@ export async function installCommand(options: InstallOptions): Promise<number> {
   if (status?.version && status.version !== version) {
     warn(`installed ${version}, but the supervisor reports ${status.version} (state ${status.state}); see ${layout.bootstrap} --logs`);
   }
-  say(options.update
-    ? `updated ${before ?? 'nothing'} -> ${version}`
-    : `installed tether agent ${version} in ${options.prefix} (${kind} service); manage it with ${layout.bootstrap} --status`);
+  say(options.update ? `updated ${before ?? 'nothing'} -> ${version}` : `installed tether agent ${version} in ${options.prefix} (${kind} service); manage it with ${layout.bootstrap} --status`);
   return 0;
 }

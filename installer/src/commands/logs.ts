@@ -9,7 +9,13 @@ export async function logsCommand(prefix: string, follow: boolean): Promise<numb
   const { service } = await requireInstalled(prefix);
   if (service.kind === 'fallback') {
     const log = service.layout.logFile;
-    if (!(await access(log).then(() => true, () => false))) throw new ManagerError(`no log yet at ${log}`);
+    if (
+      !(await access(log).then(
+        () => true,
+        () => false,
+      ))
+    )
+      throw new ManagerError(`no log yet at ${log}`);
     return runInForeground('tail', ['-n', '200', ...(follow ? ['-F'] : []), log]);
   }
   const scope = service.kind === 'systemd-user' ? ['--user'] : [];

@@ -43,7 +43,11 @@ export const agentConfigSchema = z.object({
     })
     .default({ workers: 2, max_queued: 100 }),
   /** Default per-command timeout for commands that do not set one. */
-  command_timeout_s: z.number().positive().max(7 * 24 * 3600).default(300),
+  command_timeout_s: z
+    .number()
+    .positive()
+    .max(7 * 24 * 3600)
+    .default(300),
   compat: z
     .object({
       /** Send the key as ?api_key= as well (micro-hack servers that do not read the header). */
@@ -101,10 +105,7 @@ export interface LoadedAgentConfig<T = AgentConfig> {
  * Loads and validates the agent config. Throws ConfigError with one clear line per problem.
  * `schema` lets the agent extend the base schema with its own sections (actions, backup targets).
  */
-export function loadAgentConfig<T extends AgentConfig = AgentConfig>(
-  env: NodeJS.ProcessEnv = process.env,
-  schema: z.ZodType<T> = agentConfigSchema as unknown as z.ZodType<T>,
-): LoadedAgentConfig<T> {
+export function loadAgentConfig<T extends AgentConfig = AgentConfig>(env: NodeJS.ProcessEnv = process.env, schema: z.ZodType<T> = agentConfigSchema as unknown as z.ZodType<T>): LoadedAgentConfig<T> {
   const explicitPath = env.TETHER_CONFIG;
   const configPath = explicitPath || (existsSync(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : null);
   const raw: Record<string, unknown> = {};

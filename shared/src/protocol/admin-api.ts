@@ -2,9 +2,7 @@
 import { z } from 'zod';
 import { keySelectorSchema, labelsSchema } from './labels.ts';
 
-export const permissionNameSchema = z
-  .string()
-  .regex(/^[a-z][a-z0-9_]{0,63}$/, 'a permission is a lower-case command name such as "ping" or "backup_read"');
+export const permissionNameSchema = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'a permission is a lower-case command name such as "ping" or "backup_read"');
 
 export const createKeyBodySchema = z.object({
   name: z.string().min(1, 'name must not be empty').max(200),
@@ -31,8 +29,16 @@ export const fleetCommandBodySchema = z.strictObject({
   /** How many targets run at once (default 100). */
   concurrency: z.number().int().min(1).max(100_000).optional(),
   /** Seconds from now after which targets that have not started are expired (offline agents included). */
-  deadline_s: z.number().positive().max(7 * 24 * 3600).optional(),
-  timeout_s: z.number().positive().max(7 * 24 * 3600).optional(),
+  deadline_s: z
+    .number()
+    .positive()
+    .max(7 * 24 * 3600)
+    .optional(),
+  timeout_s: z
+    .number()
+    .positive()
+    .max(7 * 24 * 3600)
+    .optional(),
 });
 export type FleetCommandBody = z.infer<typeof fleetCommandBodySchema>;
 
@@ -40,8 +46,16 @@ export const sendCommandBodySchema = z.object({
   command: z.string().min(1).max(100),
   data: z.record(z.string(), z.unknown()).optional(),
   wait_s: z.number().min(0).max(300).optional(),
-  timeout_s: z.number().positive().max(7 * 24 * 3600).optional(),
-  deadline_s: z.number().positive().max(7 * 24 * 3600).optional(),
+  timeout_s: z
+    .number()
+    .positive()
+    .max(7 * 24 * 3600)
+    .optional(),
+  deadline_s: z
+    .number()
+    .positive()
+    .max(7 * 24 * 3600)
+    .optional(),
 });
 
 export const keyStatusSchema = z.enum(['active', 'disabled']);

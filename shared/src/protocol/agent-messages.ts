@@ -66,7 +66,10 @@ export const heartbeatSchema = z.object({
   jobs: z.object({ running: z.number().int(), queued: z.number().int() }).optional(),
   outbox: z.object({ pending: z.number().int() }).optional(),
   /** [ext] Per backup target (by name): last success and last restore test. */
-  backups: z.record(z.string().max(64), backupTargetStatusSchema).refine((value) => Object.keys(value).length <= 1000, 'at most 1000 backup targets').optional(),
+  backups: z
+    .record(z.string().max(64), backupTargetStatusSchema)
+    .refine((value) => Object.keys(value).length <= 1000, 'at most 1000 backup targets')
+    .optional(),
 });
 
 export const jobAcceptedSchema = z.object({
@@ -119,14 +122,7 @@ export const responseSchema = z.object({
 
 export const jobEventSchema = z.discriminatedUnion('type', [jobAcceptedSchema, jobProgressSchema, jobOutputSchema]);
 
-export const agentMessageSchema = z.discriminatedUnion('type', [
-  registerSchema,
-  heartbeatSchema,
-  jobAcceptedSchema,
-  jobProgressSchema,
-  jobOutputSchema,
-  responseSchema,
-]);
+export const agentMessageSchema = z.discriminatedUnion('type', [registerSchema, heartbeatSchema, jobAcceptedSchema, jobProgressSchema, jobOutputSchema, responseSchema]);
 
 export type UpdateOutcome = z.infer<typeof updateOutcomeSchema>;
 export type RegisterData = z.infer<typeof registerDataSchema>;

@@ -36,7 +36,11 @@ export const commandSchema = z.object({
   data: z.unknown().optional(),
   timestamp: timestampSchema.optional(),
   deadline: timestampSchema.optional(),
-  timeout_s: z.number().positive().max(7 * 24 * 3600).optional(),
+  timeout_s: z
+    .number()
+    .positive()
+    .max(7 * 24 * 3600)
+    .optional(),
   signature: z.string().optional(),
 });
 
@@ -49,16 +53,7 @@ export const ackSchema = z.object({ type: z.literal('ack'), command_ids: z.array
 export const permissionsSchema = z.object({ type: z.literal('permissions'), permissions: z.array(z.string().max(100)).max(1000), ...signedFields });
 export const hubErrorSchema = z.object({ type: z.literal('error'), message: z.string().optional() });
 
-export const hubMessageSchema = z.discriminatedUnion('type', [
-  connectedSchema,
-  registeredSchema,
-  heartbeatAckSchema,
-  commandSchema,
-  cancelSchema,
-  ackSchema,
-  permissionsSchema,
-  hubErrorSchema,
-]);
+export const hubMessageSchema = z.discriminatedUnion('type', [connectedSchema, registeredSchema, heartbeatAckSchema, commandSchema, cancelSchema, ackSchema, permissionsSchema, hubErrorSchema]);
 
 export type ConnectedMessage = z.infer<typeof connectedSchema>;
 export type RegisteredMessage = z.infer<typeof registeredSchema>;

@@ -6,9 +6,7 @@ export function parseTimestamp(text: string): number {
   return Date.parse(hasZone ? text : `${text}Z`);
 }
 
-export const timestampSchema = z
-  .string()
-  .refine((text) => Number.isFinite(parseTimestamp(text)), { message: 'must be an ISO-8601 timestamp, e.g. 2026-11-22T04:34:36Z' });
+export const timestampSchema = z.string().refine((text) => Number.isFinite(parseTimestamp(text)), { message: 'must be an ISO-8601 timestamp, e.g. 2026-11-22T04:34:36Z' });
 
 export function nowIso(): string {
   return new Date().toISOString();

@@ -57,7 +57,11 @@ function errorCode(error: unknown): string | undefined {
 async function fsyncPath(path: string): Promise<void> {
   try {
     const handle = await open(path, 'r');
-    try { await handle.sync(); } finally { await handle.close(); }
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
   } catch {
     // Some filesystems refuse fsync on directories; the renames stay atomic.
   }
@@ -169,10 +173,7 @@ export async function stageRelease(tarball: string, stateDir: string, version: s
     const topDirectory = `tether-agent-${version}`;
     await checkMemberNames(tarballPath, topDirectory);
     await mkdir(stagingDir, { mode: 0o755 });
-    await runTar([
-      '-x', '-z', `--file=${tarballPath}`, '-C', stagingDir, '--strip-components=1',
-      '--no-same-owner', '--no-same-permissions', '--no-overwrite-dir',
-    ]);
+    await runTar(['-x', '-z', `--file=${tarballPath}`, '-C', stagingDir, '--strip-components=1', '--no-same-owner', '--no-same-permissions', '--no-overwrite-dir']);
     await checkAndSyncTree(stagingDir, stagingDir);
     await checkReleaseFiles(stagingDir, version);
     await publishStaged(stagingDir, finalDir);

@@ -58,9 +58,7 @@ export function writeStatusFile(stateDir: string, status: SupervisorStatus): voi
   writeFileAtomicSync(statusFilePath(stateDir), `${JSON.stringify(status, null, 2)}\n`, { mode: 0o644 });
 }
 
-export type StatusRead =
-  | { ok: true; status: SupervisorStatus }
-  | { ok: false; problem: string };
+export type StatusRead = { ok: true; status: SupervisorStatus } | { ok: false; problem: string };
 
 export function readStatusFile(stateDir: string): StatusRead {
   const path = statusFilePath(stateDir);

@@ -9,15 +9,7 @@ import type { ReleaseManifest } from './manifest.ts';
 import { decodePublicKey, findSigningKey, keyId } from './signing.ts';
 import { TetherError } from '../errors.ts';
 
-export type ReleaseVerificationFailure =
-  | 'no_trusted_keys'
-  | 'unreadable'
-  | 'bad_signature'
-  | 'unknown_key'
-  | 'invalid_manifest'
-  | 'wrong_release'
-  | 'size_mismatch'
-  | 'sha256_mismatch';
+export type ReleaseVerificationFailure = 'no_trusted_keys' | 'unreadable' | 'bad_signature' | 'unknown_key' | 'invalid_manifest' | 'wrong_release' | 'size_mismatch' | 'sha256_mismatch';
 
 export class ReleaseVerificationError extends TetherError {
   override name = 'ReleaseVerificationError';
@@ -143,9 +135,15 @@ export async function verifyRelease(options: VerifyReleaseOptions): Promise<Veri
   if (publicKey === null) {
     const claimed = claimedKeyId(manifestBytes);
     if (claimed !== undefined && !trusted.has(claimed)) {
-      throw new ReleaseVerificationError('unknown_key', `unknown key: the release manifest ${options.manifestPath} is signed by release key ${claimed}, which is not among the trusted release keys (${[...trusted.keys()].join(', ')})`);
+      throw new ReleaseVerificationError(
+        'unknown_key',
+        `unknown key: the release manifest ${options.manifestPath} is signed by release key ${claimed}, which is not among the trusted release keys (${[...trusted.keys()].join(', ')})`,
+      );
     }
-    throw new ReleaseVerificationError('bad_signature', `bad signature: ${options.signaturePath} does not verify the manifest ${options.manifestPath} with any trusted release key (tampered manifest, or signed by another key)`);
+    throw new ReleaseVerificationError(
+      'bad_signature',
+      `bad signature: ${options.signaturePath} does not verify the manifest ${options.manifestPath} with any trusted release key (tampered manifest, or signed by another key)`,
+    );
   }
 
   let manifest: ReleaseManifest;

@@ -17,17 +17,23 @@ const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../../..');
 
 async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 test('a bundle runs on plain node with CJS deps (pino) and the release version compiled in', async (t) => {
   const dir = await tempDir(t);
   const entry = join(dir, 'entry.ts');
-  await writeFile(entry, [
-    `import { createLogger } from ${JSON.stringify(join(ROOT, 'shared/src/logger.ts'))};`,
-    `import { VERSION } from ${JSON.stringify(join(ROOT, 'shared/src/version.ts'))};`,
-    `createLogger({ name: 'bundle-test', secrets: () => ['s3cr3t-value-123'] }).info({ version: VERSION }, 'hello s3cr3t-value-123');`,
-  ].join('\n'));
+  await writeFile(
+    entry,
+    [
+      `import { createLogger } from ${JSON.stringify(join(ROOT, 'shared/src/logger.ts'))};`,
+      `import { VERSION } from ${JSON.stringify(join(ROOT, 'shared/src/version.ts'))};`,
+      `createLogger({ name: 'bundle-test', secrets: () => ['s3cr3t-value-123'] }).info({ version: VERSION }, 'hello s3cr3t-value-123');`,
+    ].join('\n'),
+  );
   await bundleEntry({ entry, outfile: join(dir, 'out.mjs'), version: '3.2.1-rc.1' });
   // run from an empty directory: nothing may be resolved from node_modules at run time
   const { stdout } = await run(process.execPath, [join(dir, 'out.mjs')], { cwd: dir });

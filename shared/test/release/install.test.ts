@@ -5,9 +5,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile, symlink } from 
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import {
-  cleanupStaging, isBad, listInstalled, markBad, readBadVersions, readCurrent, removeVersion, stageRelease, switchCurrent,
-} from '../../src/release/install.ts';
+import { cleanupStaging, isBad, listInstalled, markBad, readBadVersions, readCurrent, removeVersion, stageRelease, switchCurrent } from '../../src/release/install.ts';
 import { makeRawTarball, makeReleaseTarball, releaseEntries, tempDir } from './fixtures.ts';
 
 async function versionsListing(state: string): Promise<string[]> {
@@ -38,7 +36,7 @@ test('stage + switch + readCurrent + listInstalled', async (t) => {
   // the current version cannot be replaced or removed; another one can
   await assert.rejects(stageRelease(await makeReleaseTarball(dir, '1.10.0'), state, '1.10.0'), /is the current version/);
   await assert.rejects(removeVersion(state, '1.10.0'), /is current/);
-  await stageRelease(await makeReleaseTarball(dir, '1.0.0', { extra: { 'NEW': 'x' } }), state, '1.0.0');
+  await stageRelease(await makeReleaseTarball(dir, '1.0.0', { extra: { NEW: 'x' } }), state, '1.0.0');
   assert.equal(await readFile(join(state, 'versions', '1.0.0', 'NEW'), 'utf8'), 'x');
   await removeVersion(state, '1.2.0');
   assert.deepEqual(await versionsListing(state), ['1.0.0', '1.10.0']);
@@ -89,7 +87,11 @@ test('switchCurrent is atomic: a reader never sees current missing or incomplete
   await switchCurrent(state, '1.0.0');
   const stopFile = join(dir, 'stop');
   // A separate process reads current/VERSION in a tight loop while this one switches.
-  const reader = spawn(process.execPath, ['-e', `
+  const reader = spawn(
+    process.execPath,
+    [
+      '-e',
+      `
     const fs = require('node:fs');
     let reads = 0, failures = [];
     while (!fs.existsSync(${JSON.stringify(stopFile)})) {
@@ -100,10 +102,15 @@ test('switchCurrent is atomic: a reader never sees current missing or incomplete
       } catch (e) { failures.push(e.code); }
     }
     console.log(JSON.stringify({ reads, failures: failures.slice(0, 5), failureCount: failures.length }));
-  `], { stdio: ['ignore', 'pipe', 'inherit'] });
+  `,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   t.after(() => reader.kill('SIGKILL'));
   let output = '';
-  reader.stdout.on('data', (chunk) => { output += chunk; });
+  reader.stdout.on('data', (chunk) => {
+    output += chunk;
+  });
   const exited = new Promise((resolve) => reader.on('exit', resolve));
   for (let i = 0; i < 400; i++) await switchCurrent(state, i % 2 === 0 ? '2.0.0' : '1.0.0');
   await writeFile(stopFile, '');
@@ -112,7 +119,11 @@ test('switchCurrent is atomic: a reader never sees current missing or incomplete
   assert.ok(result.reads > 0, 'the reader ran');
   assert.equal(result.failureCount, 0, `reader saw failures: ${result.failures.join(', ')}`);
   assert.equal(await readCurrent(state), '1.0.0');
-  assert.deepEqual((await readdir(state)).filter((name) => name.endsWith('.tmp')), [], 'no temp links left');
+  assert.deepEqual(
+    (await readdir(state)).filter((name) => name.endsWith('.tmp')),
+    [],
+    'no temp links left',
+  );
 });
 
 test('bad-version list', async (t) => {

@@ -21,7 +21,11 @@ test('refuses invalid manifests, naming the field', () => {
     [{ ...good, key_id: 'zz' }, /key_id/],
     [[good], /must be a JSON object/],
   ];
-  for (const [value, message] of cases) assert.throws(() => parseManifest(JSON.stringify(value)), (error: Error) => error instanceof ManifestError && message.test(error.message));
+  for (const [value, message] of cases)
+    assert.throws(
+      () => parseManifest(JSON.stringify(value)),
+      (error: Error) => error instanceof ManifestError && message.test(error.message),
+    );
   assert.throws(() => parseManifest('{not json'), /not valid JSON/);
   assert.throws(() => parseManifest(' '.repeat(70_000)), /at most/);
 });

@@ -11,8 +11,13 @@ import { makeReleaseTarball, tempDir } from './fixtures.ts';
 async function signRelease(dir: string, tarball: string, keyDir: string, overrides: Record<string, unknown> = {}) {
   const key = await readPrivateKey(join(keyDir, 'release-key.pem'));
   const text = serializeManifest({
-    version: '1.0.0', platform: 'linux-x64', arch: 'x64',
-    sha256: await sha256OfFile(tarball), size: (await stat(tarball)).size, key_id: key.keyId, ...overrides,
+    version: '1.0.0',
+    platform: 'linux-x64',
+    arch: 'x64',
+    sha256: await sha256OfFile(tarball),
+    size: (await stat(tarball)).size,
+    key_id: key.keyId,
+    ...overrides,
   });
   const manifestPath = join(dir, 'release.json');
   const signaturePath = join(dir, 'release.json.sig');

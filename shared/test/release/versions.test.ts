@@ -27,10 +27,14 @@ test('semver precedence, including the spec example chain', () => {
 
 test('agrees with the npm semver package on generated versions', () => {
   const ident = fc.oneof(fc.nat({ max: 20 }).map(String), fc.constantFrom('alpha', 'beta', 'rc', 'x-1', 'a1'));
-  const version = fc.tuple(fc.nat({ max: 3 }), fc.nat({ max: 3 }), fc.nat({ max: 3 }), fc.array(ident, { maxLength: 3 }))
+  const version = fc
+    .tuple(fc.nat({ max: 3 }), fc.nat({ max: 3 }), fc.nat({ max: 3 }), fc.array(ident, { maxLength: 3 }))
     .map(([a, b, c, pre]) => `${a}.${b}.${c}${pre.length ? `-${pre.join('.')}` : ''}`);
-  fc.assert(fc.property(version, version, (a, b) => {
-    assert.equal(isValidVersion(a), semver.valid(a) !== null);
-    assert.equal(compareVersions(a, b), semver.compare(a, b));
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(version, version, (a, b) => {
+      assert.equal(isValidVersion(a), semver.valid(a) !== null);
+      assert.equal(compareVersions(a, b), semver.compare(a, b));
+    }),
+    { numRuns: 2000 },
+  );
 });

@@ -42,26 +42,19 @@ export interface KnownChecks {
   complete: ReadonlyMap<string, boolean>;
 }
 
-export type ChoiceReason =
-  | 'base-without-version'
-  | 'current'
-  | 'newest-that-verifies'
-  | 'newer-base'
-  | 'nothing-verifies-base'
-  | 'nothing-verifies-current-anyway'
-  | 'nothing-usable';
+export type ChoiceReason = 'base-without-version' | 'current' | 'newest-that-verifies' | 'newer-base' | 'nothing-verifies-base' | 'nothing-verifies-current-anyway' | 'nothing-usable';
 
 export type VersionChoice =
   | { kind: 'check-record'; version: string }
   | { kind: 'check-complete'; version: string }
   | {
-    kind: 'decided';
-    /** The base entry, or an installed version. */
-    run: { kind: 'base' } | { kind: 'installed'; version: string };
-    /** Point `current` here first (rule 3), whatever runs. */
-    switchTo: string | null;
-    reason: ChoiceReason;
-  };
+      kind: 'decided';
+      /** The base entry, or an installed version. */
+      run: { kind: 'base' } | { kind: 'installed'; version: string };
+      /** Point `current` here first (rule 3), whatever runs. */
+      switchTo: string | null;
+      reason: ChoiceReason;
+    };
 
 function decided(run: 'base' | string, switchTo: string | null, reason: ChoiceReason): VersionChoice {
   return { kind: 'decided', run: run === 'base' ? { kind: 'base' } : { kind: 'installed', version: run }, switchTo, reason };

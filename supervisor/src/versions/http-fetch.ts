@@ -44,7 +44,11 @@ export async function fetchToFile(url: string, path: string, maxBytes: number, a
     try {
       await fetchOnce(url, path, maxBytes);
       const handle = await open(path, 'r');
-      try { await handle.sync(); } finally { await handle.close(); }
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
       return;
     } catch (error) {
       await rm(path, { force: true });

@@ -11,15 +11,34 @@ import { fileURLToPath } from 'node:url';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import {
-  cleanupStaging, clearBad, isBad, listInstalled, makePrivateCopyDir, markBad, readBadVersions, readCurrent, removeVersion,
-  stageRelease, switchCurrent, versionDir,
+  cleanupStaging,
+  clearBad,
+  isBad,
+  listInstalled,
+  makePrivateCopyDir,
+  markBad,
+  readBadVersions,
+  readCurrent,
+  removeVersion,
+  stageRelease,
+  switchCurrent,
+  versionDir,
 } from '@tether/shared/release/install.ts';
 import { hostPlatform, MAX_MANIFEST_BYTES, releaseFileNames } from '@tether/shared/release/manifest.ts';
 import { verifyRelease } from '@tether/shared/release/verify.ts';
 import { isValidVersion } from '@tether/shared/release/versions.ts';
 import {
-  checkComplete, checkInstalled, downloadDir, downloadsDir, readRedeployRequest, readStaged, recordInstalled,
-  releaseRecordDir, removeRedeployRequest, removeStaged, writeOutcome,
+  checkComplete,
+  checkInstalled,
+  downloadDir,
+  downloadsDir,
+  readRedeployRequest,
+  readStaged,
+  recordInstalled,
+  releaseRecordDir,
+  removeRedeployRequest,
+  removeStaged,
+  writeOutcome,
 } from '@tether/shared/release/state-files.ts';
 import type { InstalledCheck } from '@tether/shared/release/state-files.ts';
 import type { Logger } from '../logger.ts';

@@ -99,7 +99,10 @@ const UNSUPPORTED_TYPES = new Set(['scrypt', 'mlkem768x25519']);
 function noMatch(header: ParsedHeader): AgeError {
   const types = [...new Set(header.stanzas.map((stanza) => stanza.type))];
   if (!types.includes('X25519') && types.some((type) => UNSUPPORTED_TYPES.has(type))) {
-    return new AgeError('AGE_UNSUPPORTED', `age: this file is encrypted only to recipient types tether does not support (${types.join(', ')}); tether opens files encrypted to X25519 recipients (age1…)`);
+    return new AgeError(
+      'AGE_UNSUPPORTED',
+      `age: this file is encrypted only to recipient types tether does not support (${types.join(', ')}); tether opens files encrypted to X25519 recipients (age1…)`,
+    );
   }
   return new AgeError('AGE_NO_MATCH', 'age: no identity matches a recipient of this file (wrong backup.identity_file?)');
 }

@@ -76,7 +76,8 @@ function skipString(line: Buffer, open: number): number {
     const byte = line[i];
     if (byte === 0x5c /* \ */) i++;
     else if (byte === quote) {
-      if (line[i + 1] === quote) i++; // doubled quote
+      if (line[i + 1] === quote)
+        i++; // doubled quote
       else return i;
     }
   }

@@ -73,7 +73,11 @@ export function parseCron(expression: string): CronSchedule {
   if (fields.length !== 5) throw new Error(`cron: "${expression}" has ${fields.length} fields; write five: minute hour day-of-month month day-of-week, e.g. "15 3 * * *"`);
   const [minutes, hours, daysOfMonth, months, daysOfWeek] = fields.map((field, index) => parseField(field, FIELDS[index]!)) as [Set<number>, Set<number>, Set<number>, Set<number>, Set<number>];
   return {
-    minutes, hours, daysOfMonth, months, daysOfWeek,
+    minutes,
+    hours,
+    daysOfMonth,
+    months,
+    daysOfWeek,
     anyMinute: fields[0]!.startsWith('*'),
     anyHour: fields[1]!.startsWith('*'),
     anyDayOfMonth: fields[2]!.startsWith('*'),

@@ -102,15 +102,18 @@ export function startBackupScheduler<T>(options: BackupSchedulerOptions<T>): Bac
       return;
     }
     const wait = Math.max(0, Math.min(due.getTime() - clock.now(), MAX_WAIT_MS));
-    timers.set(target, clock.setTimeout(() => {
-      timers.delete(target);
-      if (clock.now() >= due.getTime()) {
-        void runOnce(target, due);
-        arm(target, schedule, nextCronTime(schedule, due));
-      } else {
-        arm(target, schedule, due); // woke early (long wait split up): aim again
-      }
-    }, wait));
+    timers.set(
+      target,
+      clock.setTimeout(() => {
+        timers.delete(target);
+        if (clock.now() >= due.getTime()) {
+          void runOnce(target, due);
+          arm(target, schedule, nextCronTime(schedule, due));
+        } else {
+          arm(target, schedule, due); // woke early (long wait split up): aim again
+        }
+      }, wait),
+    );
   };
 
   for (const [target, definition] of Object.entries(options.config.targets)) {

@@ -32,7 +32,8 @@ export async function startScheduledBackups(options: ScheduledBackupsOptions): P
 async function startVerifySchedules(options: ScheduledBackupsOptions): Promise<() => void> {
   const { config, stateDir, agentId, log } = options;
   if (!Object.values(config.targets).some((target) => target.verify?.schedule)) return () => {};
-  if (!config.identity_file) log.warn('targets have verify.schedule but backup.identity_file is not set: their restore tests will fail until this host has the age identity (or run them on a verify host)');
+  if (!config.identity_file)
+    log.warn('targets have verify.schedule but backup.identity_file is not set: their restore tests will fail until this host has the age identity (or run them on a verify host)');
   const [{ startBackupScheduler }, { scheduledVerifyRunner }] = await Promise.all([import('./scheduler.ts'), import('../verify/scheduled.ts')]);
   const scheduler = startBackupScheduler({
     config,

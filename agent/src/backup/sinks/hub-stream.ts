@@ -40,7 +40,12 @@ function unreachable(error: unknown, what: string): Error {
 export async function hubReachable(hub: HubAccess, signal: AbortSignal): Promise<boolean> {
   dispatcher ??= new EnvHttpProxyAgent();
   try {
-    const response = await request(`${agentHttpBase(hub.serverUrl)}/api/health`, { method: 'GET', dispatcher, signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]), headers: { 'user-agent': `tether-agent/${VERSION}` } });
+    const response = await request(`${agentHttpBase(hub.serverUrl)}/api/health`, {
+      method: 'GET',
+      dispatcher,
+      signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]),
+      headers: { 'user-agent': `tether-agent/${VERSION}` },
+    });
     await response.body.dump();
     return response.statusCode === 200;
   } catch {
@@ -65,7 +70,13 @@ export function openHubStream(hub: HubAccess, id: string, target: string, signal
   const received = (async () => {
     let response;
     try {
-      response = await request(base, { method: 'PUT', dispatcher, signal, body, headers: { ...headers, 'content-type': 'application/octet-stream', 'x-tether-sha256': 'streamed', 'x-tether-target': target } });
+      response = await request(base, {
+        method: 'PUT',
+        dispatcher,
+        signal,
+        body,
+        headers: { ...headers, 'content-type': 'application/octet-stream', 'x-tether-sha256': 'streamed', 'x-tether-target': target },
+      });
     } catch (error) {
       throw unreachable(error, `streaming ${id} to the hub broke off`);
     }

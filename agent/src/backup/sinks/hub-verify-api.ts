@@ -47,9 +47,7 @@ export async function uploadManifest(hub: HubAccess, manifest: Manifest, signal:
 
 /** Stores a restore test result with the artifact on the hub: own (`ownerKeyId` absent) or another key's. */
 export async function reportVerifyResult(hub: HubAccess, id: string, result: VerifyResult, signal: AbortSignal, ownerKeyId?: string): Promise<void> {
-  const path = ownerKeyId
-    ? `/api/agents/verify/artifacts/${encodeURIComponent(ownerKeyId)}/${encodeURIComponent(id)}/result`
-    : `/api/agents/artifacts/${encodeURIComponent(id)}/verify`;
+  const path = ownerKeyId ? `/api/agents/verify/artifacts/${encodeURIComponent(ownerKeyId)}/${encodeURIComponent(id)}/result` : `/api/agents/artifacts/${encodeURIComponent(id)}/verify`;
   const { status, text } = await call(hub, 'POST', path, result, signal);
   if (status !== 200) throw hubError(`storing the restore test of ${id}`, status, text);
 }
@@ -84,4 +82,3 @@ export async function fetchArtifact(hub: HubAccess, ownerKeyId: string, id: stri
   await pipeline(response.body, hasher, createWriteStream(path, { flags: 'wx', mode: 0o600 }), { signal });
   return { sha256: hasher.digest(), bytes: hasher.bytes };
 }
-

@@ -129,7 +129,11 @@ class ProgramOutput extends Readable {
     const child = this.#child;
     // The consumer gave up (another stage failed, or cancel): stop the program.
     if (child?.pid && child.exitCode === null && child.signalCode === null) {
-      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
     child?.stdout?.destroy();
     callback(error);

@@ -119,7 +119,10 @@ function insideRoots(entryPath: string, roots: string[]): boolean {
  */
 export async function filesRestore(target: FilesTarget, input: Readable): Promise<string> {
   for (const root of target.roots) {
-    const exists = await lstat(root).then(() => true, () => false);
+    const exists = await lstat(root).then(
+      () => true,
+      () => false,
+    );
     if (exists) await checkRoots([root]);
   }
   // tar refuses cwd "/" (its escape check compares against "//"), so extract relative to the

@@ -63,7 +63,14 @@ function paxRecord(key: string, value: string): string {
 }
 
 function writeOctal(header: Buffer, offset: number, width: number, value: number): void {
-  header.write(`${Math.max(0, Math.floor(value)).toString(8).padStart(width - 1, '0')}\0`, offset, width, 'ascii');
+  header.write(
+    `${Math.max(0, Math.floor(value))
+      .toString(8)
+      .padStart(width - 1, '0')}\0`,
+    offset,
+    width,
+    'ascii',
+  );
 }
 
 /** One 512-byte ustar header. `name` must already fit (callers put long names in a pax record). */

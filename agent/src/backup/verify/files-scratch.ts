@@ -30,7 +30,11 @@ export async function testFilesRestore(options: { scratchDir: string; dump: () =
   const { outcome, scratchDir } = options;
   const warnings: string[] = [];
   try {
-    await pipeline(options.dump(), tar.extract({ cwd: scratchDir, preservePaths: false, strict: true, onwarn: (code, text) => warnings.push(`${code}: ${String(text)}`) }) as unknown as NodeJS.WritableStream, { signal: options.signal });
+    await pipeline(
+      options.dump(),
+      tar.extract({ cwd: scratchDir, preservePaths: false, strict: true, onwarn: (code, text) => warnings.push(`${code}: ${String(text)}`) }) as unknown as NodeJS.WritableStream,
+      { signal: options.signal },
+    );
   } catch (error) {
     outcome.problems.push(`extracting the archive failed: ${message(error)}`);
     return;
@@ -40,9 +44,11 @@ export async function testFilesRestore(options: { scratchDir: string; dump: () =
   try {
     expected = parseSha256List(await readFile(join(scratchDir, SHA256_LIST_NAME), 'utf8'));
   } catch (error) {
-    outcome.problems.push(options.expectedCount === undefined
-      ? `the archive has no ${SHA256_LIST_NAME} (made by an agent older than restore tests), so its files cannot be compared`
-      : `the archive's ${SHA256_LIST_NAME} is missing or unreadable: ${message(error)}`);
+    outcome.problems.push(
+      options.expectedCount === undefined
+        ? `the archive has no ${SHA256_LIST_NAME} (made by an agent older than restore tests), so its files cannot be compared`
+        : `the archive's ${SHA256_LIST_NAME} is missing or unreadable: ${message(error)}`,
+    );
     return;
   }
   outcome.checked.push('extracted into a scratch directory');
@@ -61,7 +67,11 @@ export async function testFilesRestore(options: { scratchDir: string; dump: () =
     if ((await sha256Of(join(scratchDir, name))) !== sha256) changed.push(name);
   }
   const extra = [...present];
-  const show = (names: string[]) => `${names.slice(0, MAX_LISTED).map((name) => `/${name}`).join(', ')}${names.length > MAX_LISTED ? ` and ${names.length - MAX_LISTED} more` : ''}`;
+  const show = (names: string[]) =>
+    `${names
+      .slice(0, MAX_LISTED)
+      .map((name) => `/${name}`)
+      .join(', ')}${names.length > MAX_LISTED ? ` and ${names.length - MAX_LISTED} more` : ''}`;
   if (changed.length > 0) outcome.problems.push(`${changed.length} file${changed.length === 1 ? '' : 's'} differ from the sha256 recorded at backup time: ${show(changed)}`);
   if (missing.length > 0) outcome.problems.push(`${missing.length} listed file${missing.length === 1 ? ' is' : 's are'} missing from the archive: ${show(missing)}`);
   if (extra.length > 0) outcome.problems.push(`${extra.length} file${extra.length === 1 ? '' : 's'} in the archive ${extra.length === 1 ? 'is' : 'are'} not in its sha256 list: ${show(extra)}`);

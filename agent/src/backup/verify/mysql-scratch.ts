@@ -25,7 +25,11 @@ export async function testMysqlRestore(options: {
   const file = await optionFile(scratch);
   const database = `tether_verify_${randomBytes(6).toString('hex')}`;
   const client = (sql: string | Readable, db?: string, keepStdout = 4096) =>
-    runWithInput([scratch.client, `--defaults-extra-file=${file.path}`, '--batch', '--skip-column-names', '--sandbox', ...(db ? [`--database=${db}`] : [])], typeof sql === 'string' ? Readable.from([sql]) : sql, { tool: 'mysql', signal, keepStdout });
+    runWithInput(
+      [scratch.client, `--defaults-extra-file=${file.path}`, '--batch', '--skip-column-names', '--sandbox', ...(db ? [`--database=${db}`] : [])],
+      typeof sql === 'string' ? Readable.from([sql]) : sql,
+      { tool: 'mysql', signal, keepStdout },
+    );
   try {
     await client(`create database ${quoteName(database)};`);
     try {
@@ -33,11 +37,12 @@ export async function testMysqlRestore(options: {
         await client(options.dump(), database);
         outcome.checked.push('restored into a scratch MariaDB database');
       } catch (error) {
-                outcome.problems.push(`restore into a scratch database failed: ${message(error)}`);
+        outcome.problems.push(`restore into a scratch database failed: ${message(error)}`);
         return;
       }
       const tables = (await client(`select table_name from information_schema.tables where table_schema = database() and table_type = 'BASE TABLE' order by 1;`, database, 16 << 20))
-        .split('\n').filter(Boolean);
+        .split('\n')
+        .filter(Boolean);
       const restored: Record<string, number> = {};
       if (tables.length > 0) {
         const query = tables.map((table) => `select ${JSON.stringify(table)}, count(*) from ${quoteName(table)}`).join(' union all ');
@@ -56,8 +61,9 @@ export async function testMysqlRestore(options: {
         }
       }
     } finally {
-      await runWithInput([scratch.client, `--defaults-extra-file=${file.path}`, '--batch'], Readable.from([`drop database if exists ${quoteName(database)};`]), { tool: 'mysql' })
-        .catch((error) => outcome.problems.push(`could not drop the scratch database ${database}: ${message(error)}`));
+      await runWithInput([scratch.client, `--defaults-extra-file=${file.path}`, '--batch'], Readable.from([`drop database if exists ${quoteName(database)};`]), { tool: 'mysql' }).catch((error) =>
+        outcome.problems.push(`could not drop the scratch database ${database}: ${message(error)}`),
+      );
     }
   } finally {
     await file.remove();

@@ -36,17 +36,23 @@ export async function testPostgresRestore(options: {
   const conn = await connection(scratch);
   const database = `tether_verify_${randomBytes(6).toString('hex')}`;
   const psql = (db: string, sql: string, keepStdout = 4096) =>
-    runWithInput([scratch.psql, '--no-password', '--no-psqlrc', '--quiet', '--tuples-only', '--no-align', '--set=ON_ERROR_STOP=1', `--dbname=${conn.dbnameFor(db)}`], Readable.from([sql]), { tool: 'postgres', env: conn.env, signal, keepStdout });
+    runWithInput([scratch.psql, '--no-password', '--no-psqlrc', '--quiet', '--tuples-only', '--no-align', '--set=ON_ERROR_STOP=1', `--dbname=${conn.dbnameFor(db)}`], Readable.from([sql]), {
+      tool: 'postgres',
+      env: conn.env,
+      signal,
+      keepStdout,
+    });
   await psql('postgres', `create database "${database}";`);
   try {
     try {
-      const argv = options.format === 'custom'
-        ? [scratch.pg_restore, '--no-password', '--exit-on-error', `--dbname=${conn.dbnameFor(database)}`]
-        : [scratch.psql, '--no-password', '--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', `--dbname=${conn.dbnameFor(database)}`];
+      const argv =
+        options.format === 'custom'
+          ? [scratch.pg_restore, '--no-password', '--exit-on-error', `--dbname=${conn.dbnameFor(database)}`]
+          : [scratch.psql, '--no-password', '--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', `--dbname=${conn.dbnameFor(database)}`];
       await runWithInput(argv, options.dump(), { tool: 'postgres', env: conn.env, signal });
       outcome.checked.push(`restored into a scratch PostgreSQL database (${options.format} dump)`);
     } catch (error) {
-            outcome.problems.push(`restore into a scratch database failed: ${message(error)}`);
+      outcome.problems.push(`restore into a scratch database failed: ${message(error)}`);
       return;
     }
     const counted = await psql(database, COUNT_TABLES, 64 << 20);
@@ -66,7 +72,10 @@ export async function testPostgresRestore(options: {
     }
   } finally {
     // Not tied to `signal`: a cancelled test must still remove its database.
-    await runWithInput([scratch.psql, '--no-password', '--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', `--dbname=${conn.dbnameFor('postgres')}`], Readable.from([`drop database if exists "${database}" with (force);`]), { tool: 'postgres', env: conn.env })
-      .catch((error) => outcome.problems.push(`could not drop the scratch database ${database}: ${message(error)}`));
+    await runWithInput(
+      [scratch.psql, '--no-password', '--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', `--dbname=${conn.dbnameFor('postgres')}`],
+      Readable.from([`drop database if exists "${database}" with (force);`]),
+      { tool: 'postgres', env: conn.env },
+    ).catch((error) => outcome.problems.push(`could not drop the scratch database ${database}: ${message(error)}`));
   }
 }

@@ -68,18 +68,22 @@ async function restoreAndCompare(input: RestoreTestInput, outcome: CheckOutcome)
     case 'postgres': {
       const format = manifest.file.startsWith(`${manifest.id}.dump`) ? 'custom' : 'plain';
       if (format === 'plain' && !expected) {
-        throw new Error('this plain PostgreSQL artifact records no row counts (a multi-database script, or made by an older agent): it would recreate its databases under their own names, so it is not restore-tested; back up one database per target');
+        throw new Error(
+          'this plain PostgreSQL artifact records no row counts (a multi-database script, or made by an older agent): it would recreate its databases under their own names, so it is not restore-tested; back up one database per target',
+        );
       }
       const own = target?.kind === 'postgres' ? target : undefined;
       const scratch = config.scratch.postgres ?? (own ? { url: own.url, password_env: own.password_env, password_file: own.password_file, psql: own.psql, pg_restore: own.pg_restore } : undefined);
-      if (!scratch) throw new Error('no scratch PostgreSQL: set backup.scratch.postgres.url in this host\'s config (a server where the agent may create and drop databases)');
+      if (!scratch) throw new Error("no scratch PostgreSQL: set backup.scratch.postgres.url in this host's config (a server where the agent may create and drop databases)");
       await testPostgresRestore({ scratch, format, dump, expected, sql: input.sql, outcome, signal });
       return;
     }
     case 'mysql': {
       const own = target?.kind === 'mysql' ? target : undefined;
-      const scratch = config.scratch.mysql ?? (own ? { host: own.host, port: own.port, user: own.user, socket: own.socket, password_env: own.password_env, password_file: own.password_file, client: own.client } : undefined);
-      if (!scratch) throw new Error('no scratch MariaDB: set backup.scratch.mysql in this host\'s config (a server where the agent may create and drop databases)');
+      const scratch =
+        config.scratch.mysql ??
+        (own ? { host: own.host, port: own.port, user: own.user, socket: own.socket, password_env: own.password_env, password_file: own.password_file, client: own.client } : undefined);
+      if (!scratch) throw new Error("no scratch MariaDB: set backup.scratch.mysql in this host's config (a server where the agent may create and drop databases)");
       if (!expected) {
         throw new Error('this MariaDB artifact records no row counts (a multi-database dump, or made by an older agent), so it is not restore-tested; back up one database per target');
       }

@@ -9,7 +9,14 @@ import { sqliteRowCounts } from '../sources/sqlite.ts';
 import type { CheckOutcome } from './outcome.ts';
 import { compareRowCounts, judgeCheckQuery, message } from './outcome.ts';
 
-export async function testSqliteRestore(options: { scratchDir: string; dump: () => Readable; expected: Record<string, number> | undefined; sql: string | undefined; outcome: CheckOutcome; signal: AbortSignal }): Promise<void> {
+export async function testSqliteRestore(options: {
+  scratchDir: string;
+  dump: () => Readable;
+  expected: Record<string, number> | undefined;
+  sql: string | undefined;
+  outcome: CheckOutcome;
+  signal: AbortSignal;
+}): Promise<void> {
   const { outcome } = options;
   const path = join(options.scratchDir, 'restored.sqlite');
   try {

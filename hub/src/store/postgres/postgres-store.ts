@@ -21,8 +21,27 @@ import { MAX_EVENTS_PER_COMMAND } from '../store.ts';
 import type { AuditEntry, AuditFilter, CommandHistoryFilter, HeartbeatPoint, NewAuditEntry } from '../store.ts';
 import * as consoleQueries from './console-queries.ts';
 import type {
-  AgentRecord, AgentRegistration, BatchRecord, BatchSummary, BatchTarget, BatchTargetState, CommandRecord, CompleteCommand, CounterHit,
-  HubStore, IssuedKey, KeyPatch, StoreTuning, WriteOptions, KeyRecord, NewBatch, NewCommand, NewKey, ReleaseRecord, SigningKeyPair, StoredEvent,
+  AgentRecord,
+  AgentRegistration,
+  BatchRecord,
+  BatchSummary,
+  BatchTarget,
+  BatchTargetState,
+  CommandRecord,
+  CompleteCommand,
+  CounterHit,
+  HubStore,
+  IssuedKey,
+  KeyPatch,
+  StoreTuning,
+  WriteOptions,
+  KeyRecord,
+  NewBatch,
+  NewCommand,
+  NewKey,
+  ReleaseRecord,
+  SigningKeyPair,
+  StoredEvent,
 } from '../store.ts';
 import type { StoreWrite, WriteResult } from '../writes.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
@@ -140,10 +159,14 @@ export class PostgresStore implements HubStore {
     const { key, hash, prefix } = newKeySecret();
     const permissions = checkedPermissions(input.permissions ?? DEFAULT_PERMISSIONS);
     const labels = checkedLabels(input.labels);
-    const rows = await this.#query(
-      "INSERT INTO keys (id, name, key_hash, key_prefix, permissions, labels, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'active', now()) RETURNING *",
-      [id, input.name, hash, prefix, JSON.stringify(permissions), JSON.stringify(labels)],
-    );
+    const rows = await this.#query("INSERT INTO keys (id, name, key_hash, key_prefix, permissions, labels, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'active', now()) RETURNING *", [
+      id,
+      input.name,
+      hash,
+      prefix,
+      JSON.stringify(permissions),
+      JSON.stringify(labels),
+    ]);
     return { record: toKey(rows[0]!), key };
   }
 
@@ -323,10 +346,7 @@ export class PostgresStore implements HubStore {
   }
 
   async ensureSigningKey(candidate: SigningKeyPair): Promise<SigningKeyPair> {
-    await this.#query('INSERT INTO signing_keys (id, private_key_pem, public_key, created_at) VALUES (1, $1, $2, now()) ON CONFLICT (id) DO NOTHING', [
-      candidate.privateKeyPem,
-      candidate.publicKey,
-    ]);
+    await this.#query('INSERT INTO signing_keys (id, private_key_pem, public_key, created_at) VALUES (1, $1, $2, now()) ON CONFLICT (id) DO NOTHING', [candidate.privateKeyPem, candidate.publicKey]);
     return (await this.getSigningKey())!;
   }
 
@@ -351,9 +371,10 @@ export class PostgresStore implements HubStore {
   }
 
   async listReleases(platform?: string): Promise<ReleaseRecord[]> {
-    const rows = platform === undefined
-      ? await this.#query('SELECT * FROM releases ORDER BY published_at, version, platform')
-      : await this.#query('SELECT * FROM releases WHERE platform = $1 ORDER BY published_at, version', [platform]);
+    const rows =
+      platform === undefined
+        ? await this.#query('SELECT * FROM releases ORDER BY published_at, version, platform')
+        : await this.#query('SELECT * FROM releases WHERE platform = $1 ORDER BY published_at, version', [platform]);
     return rows.map(toRelease);
   }
 
@@ -387,10 +408,15 @@ export class PostgresStore implements HubStore {
     return this.#transaction(async (client) => {
       const keyIds = await resolve(client, selector);
       const rows = (
-        await client.query(
-          'INSERT INTO batches (batch_id, selector, command, data, concurrency, deadline, timeout_s, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, now()) RETURNING *',
-          [batchId, JSON.stringify(selector), input.command, JSON.stringify(input.data), input.concurrency, input.deadline, input.timeout_s],
-        )
+        await client.query('INSERT INTO batches (batch_id, selector, command, data, concurrency, deadline, timeout_s, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, now()) RETURNING *', [
+          batchId,
+          JSON.stringify(selector),
+          input.command,
+          JSON.stringify(input.data),
+          input.concurrency,
+          input.deadline,
+          input.timeout_s,
+        ])
       ).rows as Row[];
       await client.query("INSERT INTO batch_targets (batch_id, key_id, state, updated_at) SELECT $1, k, 'queued', now() FROM unnest($2::text[]) AS k", [batchId, keyIds]);
       return { batch: toBatch(rows[0]!), targets: keyIds.length };
@@ -403,9 +429,10 @@ export class PostgresStore implements HubStore {
   }
 
   async listBatchTargets(batchId: string, state?: BatchTargetState): Promise<BatchTarget[]> {
-    const rows = state === undefined
-      ? await this.#query('SELECT * FROM batch_targets WHERE batch_id = $1 ORDER BY key_id', [batchId])
-      : await this.#query('SELECT * FROM batch_targets WHERE batch_id = $1 AND state = $2 ORDER BY key_id', [batchId, state]);
+    const rows =
+      state === undefined
+        ? await this.#query('SELECT * FROM batch_targets WHERE batch_id = $1 ORDER BY key_id', [batchId])
+        : await this.#query('SELECT * FROM batch_targets WHERE batch_id = $1 AND state = $2 ORDER BY key_id', [batchId, state]);
     return rows.map(toBatchTarget);
   }
 
@@ -451,12 +478,14 @@ export class PostgresStore implements HubStore {
 
   async expireBatchTargets(batchId: string, now = new Date()): Promise<number> {
     return (
-      await this.#pool.query(
-        `UPDATE batch_targets t SET state = 'expired', updated_at = $2 FROM batches b
+      (
+        await this.#pool.query(
+          `UPDATE batch_targets t SET state = 'expired', updated_at = $2 FROM batches b
          WHERE t.batch_id = $1 AND b.batch_id = t.batch_id AND t.state IN ('queued', 'offline') AND b.deadline IS NOT NULL AND b.deadline <= $2`,
-        [batchId, now],
-      )
-    ).rowCount ?? 0;
+          [batchId, now],
+        )
+      ).rowCount ?? 0
+    );
   }
 
   async waitingBatchesForKey(keyId: string): Promise<string[]> {
@@ -518,8 +547,13 @@ async function applyBatch(client: PoolClient, writes: StoreWrite[], eventsPerCom
          ORDER BY ord
          ON CONFLICT (command_id) DO NOTHING RETURNING command_id`,
         [
-          c.map((x) => x.command.command_id), c.map((x) => x.command.key_id), c.map((x) => x.command.command), c.map((x) => JSON.stringify(x.command.data)),
-          c.map((x) => x.at), c.map((x) => x.command.deadline), c.map((x) => x.command.timeout_s),
+          c.map((x) => x.command.command_id),
+          c.map((x) => x.command.key_id),
+          c.map((x) => x.command.command),
+          c.map((x) => JSON.stringify(x.command.data)),
+          c.map((x) => x.at),
+          c.map((x) => x.command.deadline),
+          c.map((x) => x.command.timeout_s),
         ],
       )
     ).rows as Row[];
@@ -530,7 +564,9 @@ async function applyBatch(client: PoolClient, writes: StoreWrite[], eventsPerCom
   const sent = of('mark_sent');
   const expired = firstPerId(of('mark_expired'), (i) => w<'mark_expired'>(i).command_id);
   const completions = firstPerId(of('complete'), (i) => w<'complete'>(i).completion.command_id);
-  const touched = [...new Set([...sent.map((i) => w<'mark_sent'>(i).command_id), ...expired.map((i) => w<'mark_expired'>(i).command_id), ...completions.map((i) => w<'complete'>(i).completion.command_id)])];
+  const touched = [
+    ...new Set([...sent.map((i) => w<'mark_sent'>(i).command_id), ...expired.map((i) => w<'mark_expired'>(i).command_id), ...completions.map((i) => w<'complete'>(i).completion.command_id)]),
+  ];
   if (touched.length > 0) {
     // Lock in one order on every hub: concurrent batches queue behind each other instead of deadlocking.
     await client.query('SELECT 1 FROM commands WHERE command_id = ANY($1) ORDER BY command_id FOR UPDATE', [touched]);
@@ -572,8 +608,11 @@ async function applyBatch(client: PoolClient, writes: StoreWrite[], eventsPerCom
          )
          SELECT command_id FROM done`,
         [
-          c.map((x) => x.completion.command_id), c.map((x) => x.completion.key_id), c.map((x) => (x.completion.success ? 'completed' : 'failed')),
-          c.map((x) => JSON.stringify(x.completion.result)), c.map((x) => x.at),
+          c.map((x) => x.completion.command_id),
+          c.map((x) => x.completion.key_id),
+          c.map((x) => (x.completion.success ? 'completed' : 'failed')),
+          c.map((x) => JSON.stringify(x.completion.result)),
+          c.map((x) => x.at),
         ],
       )
     ).rows as Row[];
@@ -623,8 +662,14 @@ async function applyBatch(client: PoolClient, writes: StoreWrite[], eventsPerCom
        ON CONFLICT (agent_id) DO UPDATE SET key_id = excluded.key_id, hostname = excluded.hostname, version = excluded.version, os = excluded.os,
          transport = excluded.transport, last_seen = excluded.last_seen, register_data = excluded.register_data`,
       [
-        r.map((x) => x.registration.agent_id), r.map((x) => x.registration.key_id), r.map((x) => x.registration.hostname), r.map((x) => x.registration.version),
-        r.map((x) => x.registration.os ?? null), r.map((x) => x.registration.transport), r.map((x) => x.at), r.map((x) => JSON.stringify(x.registration.data)),
+        r.map((x) => x.registration.agent_id),
+        r.map((x) => x.registration.key_id),
+        r.map((x) => x.registration.hostname),
+        r.map((x) => x.registration.version),
+        r.map((x) => x.registration.os ?? null),
+        r.map((x) => x.registration.transport),
+        r.map((x) => x.at),
+        r.map((x) => JSON.stringify(x.registration.data)),
       ],
     );
   }

@@ -22,8 +22,27 @@ import type { AuditEntry, AuditFilter, CommandHistoryFilter, HeartbeatPoint, New
 import * as consoleQueries from './console-queries.ts';
 import { checkConcurrency, summarise } from '../batch-rules.ts';
 import type {
-  AgentRecord, AgentRegistration, BatchRecord, BatchSummary, BatchTarget, BatchTargetState, CommandRecord, CompleteCommand, CounterHit,
-  HubStore, IssuedKey, KeyPatch, StoreTuning, WriteOptions, KeyRecord, NewBatch, NewCommand, NewKey, ReleaseRecord, SigningKeyPair, StoredEvent,
+  AgentRecord,
+  AgentRegistration,
+  BatchRecord,
+  BatchSummary,
+  BatchTarget,
+  BatchTargetState,
+  CommandRecord,
+  CompleteCommand,
+  CounterHit,
+  HubStore,
+  IssuedKey,
+  KeyPatch,
+  StoreTuning,
+  WriteOptions,
+  KeyRecord,
+  NewBatch,
+  NewCommand,
+  NewKey,
+  ReleaseRecord,
+  SigningKeyPair,
+  StoredEvent,
 } from '../store.ts';
 import type { StoreWrite, WriteResult } from '../writes.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
@@ -417,9 +436,10 @@ export class SqliteStore implements HubStore {
   }
 
   async listReleases(platform?: string): Promise<ReleaseRecord[]> {
-    const rows = platform === undefined
-      ? this.#db.prepare('SELECT * FROM releases ORDER BY published_at, version, platform').all()
-      : this.#db.prepare('SELECT * FROM releases WHERE platform = ? ORDER BY published_at, version').all(platform);
+    const rows =
+      platform === undefined
+        ? this.#db.prepare('SELECT * FROM releases ORDER BY published_at, version, platform').all()
+        : this.#db.prepare('SELECT * FROM releases WHERE platform = ? ORDER BY published_at, version').all(platform);
     return (rows as Row[]).map(toRelease);
   }
 
@@ -428,13 +448,14 @@ export class SqliteStore implements HubStore {
   async hitCounter(name: string, windowMs: number, by = 1): Promise<CounterHit> {
     if (!(Number.isInteger(windowMs) && windowMs > 0)) throw new Error(`counter window must be a positive whole number of ms, not ${windowMs}`);
     const windowStart = Math.floor(Date.now() / windowMs) * windowMs;
-    const row = this.#transaction(() =>
-      this.#db
-        .prepare(
-          `INSERT INTO counters (name, window_start, window_ms, count) VALUES (?, ?, ?, ?)
+    const row = this.#transaction(
+      () =>
+        this.#db
+          .prepare(
+            `INSERT INTO counters (name, window_start, window_ms, count) VALUES (?, ?, ?, ?)
            ON CONFLICT (name, window_start) DO UPDATE SET count = count + excluded.count RETURNING count`,
-        )
-        .get(name, windowStart, windowMs, by) as { count: number },
+          )
+          .get(name, windowStart, windowMs, by) as { count: number },
     );
     return { count: Number(row.count), resets_at: new Date(windowStart + windowMs).toISOString() };
   }
@@ -453,9 +474,7 @@ export class SqliteStore implements HubStore {
     let rows: Row[];
     if ('all' in selector) rows = this.#db.prepare("SELECT id FROM keys WHERE status = 'active' ORDER BY created_at, id").all() as Row[];
     else if ('key_ids' in selector) {
-      rows = this.#db
-        .prepare("SELECT id FROM keys WHERE status = 'active' AND id IN (SELECT value FROM json_each(?)) ORDER BY created_at, id")
-        .all(JSON.stringify(selector.key_ids)) as Row[];
+      rows = this.#db.prepare("SELECT id FROM keys WHERE status = 'active' AND id IN (SELECT value FROM json_each(?)) ORDER BY created_at, id").all(JSON.stringify(selector.key_ids)) as Row[];
     } else {
       const { where, params } = labelWhere(checkedLabels(selector.labels));
       rows = this.#db.prepare(`SELECT id FROM keys WHERE status = 'active' AND ${where} ORDER BY created_at, id`).all(...params) as Row[];
@@ -486,9 +505,10 @@ export class SqliteStore implements HubStore {
   }
 
   async listBatchTargets(batchId: string, state?: BatchTargetState): Promise<BatchTarget[]> {
-    const rows = state === undefined
-      ? this.#db.prepare('SELECT * FROM batch_targets WHERE batch_id = ? ORDER BY key_id').all(batchId)
-      : this.#db.prepare('SELECT * FROM batch_targets WHERE batch_id = ? AND state = ? ORDER BY key_id').all(batchId, state);
+    const rows =
+      state === undefined
+        ? this.#db.prepare('SELECT * FROM batch_targets WHERE batch_id = ? ORDER BY key_id').all(batchId)
+        : this.#db.prepare('SELECT * FROM batch_targets WHERE batch_id = ? AND state = ? ORDER BY key_id').all(batchId, state);
     return (rows as Row[]).map(toBatchTarget);
   }
 
@@ -502,11 +522,13 @@ export class SqliteStore implements HubStore {
       const running = Number((this.#db.prepare("SELECT COUNT(*) AS n FROM batch_targets WHERE batch_id = ? AND state = 'running'").get(batchId) as Row).n);
       const room = Math.min(options.limit, batch.concurrency - running);
       if (room <= 0) return [];
-      const candidates = (options.onlineKeyIds === undefined
-        ? this.#db.prepare("SELECT key_id FROM batch_targets WHERE batch_id = ? AND state IN ('queued', 'offline') ORDER BY key_id LIMIT ?").all(batchId, room)
-        : this.#db
-            .prepare("SELECT key_id FROM batch_targets WHERE batch_id = ? AND state IN ('queued', 'offline') AND key_id IN (SELECT value FROM json_each(?)) ORDER BY key_id LIMIT ?")
-            .all(batchId, JSON.stringify(options.onlineKeyIds), room)) as Row[];
+      const candidates = (
+        options.onlineKeyIds === undefined
+          ? this.#db.prepare("SELECT key_id FROM batch_targets WHERE batch_id = ? AND state IN ('queued', 'offline') ORDER BY key_id LIMIT ?").all(batchId, room)
+          : this.#db
+              .prepare("SELECT key_id FROM batch_targets WHERE batch_id = ? AND state IN ('queued', 'offline') AND key_id IN (SELECT value FROM json_each(?)) ORDER BY key_id LIMIT ?")
+              .all(batchId, JSON.stringify(options.onlineKeyIds), room)
+      ) as Row[];
       const at = now.toISOString();
       const ids: string[] = [];
       for (const candidate of candidates) {
@@ -534,9 +556,7 @@ export class SqliteStore implements HubStore {
     return this.#durably(() => {
       const row = this.#db.prepare('SELECT deadline FROM batches WHERE batch_id = ?').get(batchId) as Row | undefined;
       if (!row || row.deadline === null || Date.parse(String(row.deadline)) > now.getTime()) return 0;
-      return Number(
-        this.#db.prepare("UPDATE batch_targets SET state = 'expired', updated_at = ? WHERE batch_id = ? AND state IN ('queued', 'offline')").run(now.toISOString(), batchId).changes,
-      );
+      return Number(this.#db.prepare("UPDATE batch_targets SET state = 'expired', updated_at = ? WHERE batch_id = ? AND state IN ('queued', 'offline')").run(now.toISOString(), batchId).changes);
     });
   }
 
