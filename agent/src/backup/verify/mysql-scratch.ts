@@ -6,21 +6,18 @@ import { Readable } from 'node:stream';
 import { optionFile } from '../sources/mysql.ts';
 import type { MysqlConnection } from '../sources/mysql.ts';
 import { runWithInput } from '../sources/child-process.ts';
-import type { CheckOutcome } from './outcome.ts';
+import type { RestoreTestInput } from './outcome.ts';
 import { compareRowCounts, judgeCheckQuery, message } from './outcome.ts';
 
 export type MysqlScratch = MysqlConnection & { client: string };
 
 const quoteName = (name: string) => `\`${name.replace(/`/g, '``')}\``;
 
-export async function testMysqlRestore(options: {
-  scratch: MysqlScratch;
-  dump: () => Readable;
-  expected: Record<string, number> | undefined;
-  sql: string | undefined;
-  outcome: CheckOutcome;
-  signal: AbortSignal;
-}): Promise<void> {
+export async function testMysqlRestore(
+  options: RestoreTestInput & {
+    scratch: MysqlScratch;
+  },
+): Promise<void> {
   const { scratch, outcome, signal } = options;
   const file = await optionFile(scratch);
   const database = `tether_verify_${randomBytes(6).toString('hex')}`;

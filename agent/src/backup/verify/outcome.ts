@@ -1,7 +1,21 @@
 // What each restore-test step adds to the result: things checked (in words) and problems found.
+import type { Readable } from 'node:stream';
+
 export interface CheckOutcome {
   checked: string[];
   problems: string[];
+}
+
+/** What every scratch restore test gets: the decrypted dump, what to compare, where to report. */
+export interface RestoreTestInput {
+  /** A fresh stream of the decrypted, decompressed dump (called once per restore). */
+  dump: () => Readable;
+  /** Row counts recorded at backup time, when the manifest has them. */
+  expected: Record<string, number> | undefined;
+  /** The target's check query (verify.sql), when it has one. */
+  sql: string | undefined;
+  outcome: CheckOutcome;
+  signal: AbortSignal;
 }
 
 export function newOutcome(): CheckOutcome {

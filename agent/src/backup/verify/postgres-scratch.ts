@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { connection } from '../sources/postgres.ts';
 import { runWithInput } from '../sources/child-process.ts';
-import type { CheckOutcome } from './outcome.ts';
+import type { RestoreTestInput } from './outcome.ts';
 import { compareRowCounts, judgeCheckQuery, message } from './outcome.ts';
 
 export interface PostgresScratch {
@@ -23,15 +23,12 @@ const COUNT_TABLES = `select format('select %L || ''|'' || count(*) from %I.%I;'
   order by 1 \\gexec
 `;
 
-export async function testPostgresRestore(options: {
-  scratch: PostgresScratch;
-  format: 'plain' | 'custom';
-  dump: () => Readable;
-  expected: Record<string, number> | undefined;
-  sql: string | undefined;
-  outcome: CheckOutcome;
-  signal: AbortSignal;
-}): Promise<void> {
+export async function testPostgresRestore(
+  options: RestoreTestInput & {
+    scratch: PostgresScratch;
+    format: 'plain' | 'custom';
+  },
+): Promise<void> {
   const { scratch, outcome, signal } = options;
   const conn = await connection(scratch);
   const database = `tether_verify_${randomBytes(6).toString('hex')}`;

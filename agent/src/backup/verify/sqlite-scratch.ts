@@ -2,21 +2,17 @@
 // PRAGMA integrity_check, its row counts compared and the check query asked.
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { loadSqlite } from '@tether/shared/sqlite.ts';
 import { sqliteRowCounts } from '../sources/sqlite.ts';
-import type { CheckOutcome } from './outcome.ts';
+import type { RestoreTestInput } from './outcome.ts';
 import { compareRowCounts, judgeCheckQuery, message } from './outcome.ts';
 
-export async function testSqliteRestore(options: {
-  scratchDir: string;
-  dump: () => Readable;
-  expected: Record<string, number> | undefined;
-  sql: string | undefined;
-  outcome: CheckOutcome;
-  signal: AbortSignal;
-}): Promise<void> {
+export async function testSqliteRestore(
+  options: RestoreTestInput & {
+    scratchDir: string;
+  },
+): Promise<void> {
   const { outcome } = options;
   const path = join(options.scratchDir, 'restored.sqlite');
   try {
