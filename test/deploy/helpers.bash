@@ -15,11 +15,14 @@ DEPLOY="$REPO/deploy.sh"
 TETHER_CLI="$REPO/hub/src/cli/main.ts"
 RELEASE_SCRIPT="$REPO/scripts/release.ts"
 
-# Stand-ins are put on PATH one by one (symlinks in a private bin dir in front of PATH).
+# Stand-ins are put on PATH one by one (copies in a private bin dir in front of PATH). Copies, not
+# symlinks into the checkout: tests run some of them as another user (nobody, the service user),
+# who may not be able to reach a checkout below a private (0700) directory.
 stand_in_dir() { printf '%s/bin' "$1"; }
 use_stand_in() { # dir name
   mkdir -p "$(stand_in_dir "$1")"
-  ln -sf "$REPO/test/deploy/stand-ins/$2" "$(stand_in_dir "$1")/$2"
+  cp "$REPO/test/deploy/stand-ins/$2" "$(stand_in_dir "$1")/$2" # not `install`: some suites define their own
+  chmod 0755 "$(stand_in_dir "$1")/$2"
 }
 
 # ---------------------------------------------------------------------------------------------
