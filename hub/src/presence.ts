@@ -1,6 +1,6 @@
 // Who is connected right now: WebSocket sessions and HTTP-polling agents (in memory).
 import { randomUUID } from 'node:crypto';
-import type { ConnectedAgentView } from '@tether/shared/protocol/admin-api.ts';
+import type { ConnectedAgentView } from '@tether/shared/protocol/admin-views.ts';
 
 export type Transport = 'websocket' | 'http_polling';
 
