@@ -9,6 +9,7 @@ import type { Logger } from '@tether/shared/logger.ts';
 import { VERSION } from '@tether/shared/version.ts';
 import { describeStoreLocation, openHubStore, storeLocation } from './store/open-store.ts';
 import { loadS3Settings } from './artifacts/s3-settings.ts';
+import { importVerifyFiles } from './artifacts/verify-file-import.ts';
 import type { S3Flags } from './artifacts/s3-settings.ts';
 import { loadAdminToken } from './identity/admin-token.ts';
 import { loadCommandSigner } from './identity/signing-key.ts';
@@ -101,6 +102,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     throw error;
   }
   adminTokenForMasking = adminToken.known();
+  await importVerifyFiles(dataDir, store, log).catch((error: Error) =>
+    log.warn({ err: error.message }, 'could not move the .verify.json files of an older hub into the store; retried at the next start'),
+  );
 
   const presence = new Presence();
   const heartbeatIntervalS = options.heartbeatIntervalS ?? 30;

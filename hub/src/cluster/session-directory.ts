@@ -5,7 +5,7 @@
 // a key whose socket is on another hub are routed there; closing or re-granting a key reaches the
 // hub that holds it; one live session per key across hubs (a newer one closes the older, 4008).
 import type { Logger } from '@tether/shared/logger.ts';
-import type { ConnectedAgentView } from '@tether/shared/protocol/admin-api.ts';
+import type { ConnectedAgentView } from '@tether/shared/protocol/admin-views.ts';
 import type { AgentSession, Presence, Transport } from '../presence.ts';
 import { CLOSE_REPLACED } from '../ws/close-codes.ts';
 import { Cluster, redactRedisUrl } from './cluster.ts';
