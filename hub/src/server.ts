@@ -170,6 +170,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     backups: { agentHeartbeats: () => store.listAgents() },
     releases: {
       dataDir,
+      store,
       releaseKeysFile: options.releaseKeysFile,
       installScriptCandidates: options.installScriptPath ? [options.installScriptPath] : defaultInstallScriptCandidates(),
       log,

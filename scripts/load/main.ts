@@ -46,7 +46,14 @@ function parseOptions(): z.infer<typeof optionsSchema> {
   let values: Record<string, unknown>;
   try {
     ({ values } = parseArgs({
-      options: { agents: { type: 'string' }, hubs: { type: 'string' }, minutes: { type: 'string' }, 'fanout-connections': { type: 'string' }, 'no-rest-fanout': { type: 'boolean' }, help: { type: 'boolean' } },
+      options: {
+        agents: { type: 'string' },
+        hubs: { type: 'string' },
+        minutes: { type: 'string' },
+        'fanout-connections': { type: 'string' },
+        'no-rest-fanout': { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
       strict: true,
     }));
   } catch (error) {

@@ -153,4 +153,18 @@ CREATE TABLE verify_results (
 );
 `,
   },
+  {
+    version: 5,
+    name: 'release tarballs in the store (were files in <data-dir>/releases), so every hub serves every release',
+    sql: `
+CREATE TABLE release_chunks (
+  version TEXT NOT NULL,
+  platform TEXT NOT NULL,
+  seq INTEGER NOT NULL CHECK (seq >= 0),
+  bytes BLOB NOT NULL,
+  PRIMARY KEY (version, platform, seq),
+  FOREIGN KEY (version, platform) REFERENCES releases (version, platform) ON DELETE CASCADE
+);
+`,
+  },
 ];

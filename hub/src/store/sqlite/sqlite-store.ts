@@ -17,7 +17,7 @@ import { pendingMigrations } from '../migrations.ts';
 import type { Migration } from '../migrations.ts';
 import { toAgent, toBatch, toBatchTarget, toCommand, toEvent, toKey, toRelease } from '../rows.ts';
 import { DEFAULT_PERMISSIONS, checkedLabels, checkedPermissions, newKeyId, newKeySecret } from '../key-material.ts';
-import { MAX_EVENTS_PER_COMMAND } from '../store.ts';
+import { MAX_EVENTS_PER_COMMAND, chunksOf } from '../store.ts';
 import type { AuditEntry, AuditFilter, CommandHistoryFilter, HeartbeatPoint, NewAuditEntry } from '../store.ts';
 import * as consoleQueries from './console-queries.ts';
 import * as verifyQueries from './verify-result-queries.ts';
@@ -438,8 +438,8 @@ export class SqliteStore implements HubStore {
 
   // ---- releases ----
 
-  async putRelease(release: Omit<ReleaseRecord, 'published_at'>): Promise<ReleaseRecord> {
-    await this.#durably(() =>
+  async putRelease(release: Omit<ReleaseRecord, 'published_at'>, tarball: Uint8Array): Promise<ReleaseRecord> {
+    await this.#durably(() => {
       this.#statements
         .prepare(
           `INSERT INTO releases (version, platform, arch, sha256, size, key_id, tarball, manifest, signature, published_at)
@@ -448,9 +448,17 @@ export class SqliteStore implements HubStore {
              key_id = excluded.key_id, tarball = excluded.tarball, manifest = excluded.manifest, signature = excluded.signature,
              published_at = excluded.published_at`,
         )
-        .run(release.version, release.platform, release.arch, release.sha256, release.size, release.key_id, release.tarball, release.manifest, release.signature, new Date().toISOString()),
-    );
+        .run(release.version, release.platform, release.arch, release.sha256, release.size, release.key_id, release.tarball, release.manifest, release.signature, new Date().toISOString());
+      this.#statements.prepare('DELETE FROM release_chunks WHERE version = ? AND platform = ?').run(release.version, release.platform);
+      const insert = this.#statements.prepare('INSERT INTO release_chunks (version, platform, seq, bytes) VALUES (?, ?, ?, ?)');
+      for (const [seq, bytes] of chunksOf(tarball)) insert.run(release.version, release.platform, seq, bytes);
+    });
     return (await this.getRelease(release.version, release.platform))!;
+  }
+
+  async releaseChunk(version: string, platform: string, index: number): Promise<Buffer | undefined> {
+    const row = this.#statements.prepare('SELECT bytes FROM release_chunks WHERE version = ? AND platform = ? AND seq = ?').get(version, platform, index) as Row | undefined;
+    return row ? Buffer.from(row.bytes as Uint8Array) : undefined;
   }
 
   async getRelease(version: string, platform: string): Promise<ReleaseRecord | undefined> {
@@ -579,7 +587,9 @@ export class SqliteStore implements HubStore {
     return this.#durably(() => {
       const row = this.#statements.prepare('SELECT deadline FROM batches WHERE batch_id = ?').get(batchId) as Row | undefined;
       if (!row || row.deadline === null || Date.parse(String(row.deadline)) > now.getTime()) return 0;
-      return Number(this.#statements.prepare("UPDATE batch_targets SET state = 'expired', updated_at = ? WHERE batch_id = ? AND state IN ('queued', 'offline')").run(now.toISOString(), batchId).changes);
+      return Number(
+        this.#statements.prepare("UPDATE batch_targets SET state = 'expired', updated_at = ? WHERE batch_id = ? AND state IN ('queued', 'offline')").run(now.toISOString(), batchId).changes,
+      );
     });
   }
 
