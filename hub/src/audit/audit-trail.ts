@@ -20,6 +20,9 @@ const ACTIONS: Readonly<Record<string, string>> = {
   'DELETE /api/artifacts/:key_id/:id': 'artifact.delete',
   'POST /api/console/session': 'console.sign_in',
   'DELETE /api/console/session': 'console.sign_out',
+  'POST /api/rollouts': 'rollout.start',
+  'POST /api/rollouts/:id/resume': 'rollout.resume',
+  'POST /api/rollouts/:id/abort': 'rollout.abort',
 };
 
 /** Body fields worth keeping per action; never a key, token or secret. */
@@ -27,6 +30,7 @@ const BODY_FIELDS: Readonly<Record<string, readonly string[]>> = {
   'key.create': ['name', 'permissions', 'labels'],
   'key.update': ['name', 'permissions', 'status', 'labels'],
   'command.send': ['command', 'data', 'timeout_s', 'deadline_s'],
+  'rollout.start': ['version', 'selector', 'canaries', 'max_in_flight_percent', 'host_timeout_s'],
 };
 
 declare module 'fastify' {
@@ -70,6 +74,7 @@ export function auditEntryFor(request: FastifyRequest, statusCode: number): NewA
     params.key_id ?? (action.startsWith('key.') || action === 'command.ping' || action === 'command.send' ? params.id : undefined) ?? (typeof answer?.key_id === 'string' ? answer.key_id : null);
   const detail: Record<string, unknown> = { ip: request.ip, status: statusCode, ...pick(request.body, BODY_FIELDS[action] ?? []) };
   if (action.startsWith('artifact.')) detail.artifact_id = params.id;
+  if (action.startsWith('rollout.')) detail.rollout_id = params.id ?? answer?.rollout_id ?? null;
   if (statusCode >= 400 && typeof answer?.error === 'string') detail.error = answer.error;
   if (action === 'command.cancel' && typeof answer?.cancel === 'string') detail.cancel = answer.cancel;
   // A command's answer says how far it got (queued, completed, failed, …); other answers just succeed.

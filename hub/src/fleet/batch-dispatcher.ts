@@ -12,7 +12,8 @@ import type { Presence } from '../presence.ts';
 import type { SessionDirectory } from '../cluster/session-directory.ts';
 import type { BatchProgress } from '../cluster/cluster-messages.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
-import { grantCovers } from '../commands/grant-check.ts';
+import { sendIfGranted } from '../commands/send-if-granted.ts';
+import { onlineKeys } from '../cluster/online-keys.ts';
 
 export interface DispatcherDeps {
   store: HubStore;
@@ -129,37 +130,14 @@ export class BatchDispatcher {
     const queued = (await store.listBatchTargets(batchId, 'queued')).map((target) => target.key_id);
     const offline = (await store.listBatchTargets(batchId, 'offline')).map((target) => target.key_id);
     if (queued.length + offline.length === 0) return this.#summarySoon(batchId);
-    const online = await this.#online([...queued, ...offline]);
+    const online = await onlineKeys(this.#deps.presence, this.#deps.directory, [...queued, ...offline]);
     const gone = queued.filter((keyId) => !online.has(keyId));
     if (gone.length > 0 && (await store.markTargetsOffline(batchId, gone)) > 0) this.#summarySoon(batchId);
     if (online.size === 0) return;
     const started = await store.startBatchTargets(batchId, { limit: batch.concurrency, onlineKeyIds: [...online] });
     for (const record of started) this.#publish({ batch_id: batchId, key_id: record.key_id, state: 'running', command_id: record.command_id });
-    await Promise.all(started.map((record) => this.#send(batch, record)));
+    await Promise.all(started.map((record) => sendIfGranted(this.#deps.store, this.#deps.router, record)));
     if (started.length > 0) this.#summarySoon(batchId);
-  }
-
-  /** Which of these keys have a live session on this hub or any other. */
-  async #online(keyIds: string[]): Promise<Set<string>> {
-    const online = new Set(keyIds.filter((keyId) => this.#deps.presence.isConnected(keyId)));
-    if (this.#deps.directory.clustered) for (const keyId of await this.#deps.directory.onlineKeys(keyIds)) online.add(keyId);
-    return online;
-  }
-
-  /** A started target's command, sent like any other; one its key may not run fails at once. */
-  async #send(batch: BatchRecord, record: CommandRecord): Promise<void> {
-    const key = await this.#deps.store.getKey(record.key_id);
-    if (!key || !grantCovers(key, batch.command)) {
-      await this.#deps.router.recordResult(record.key_id, {
-        command_id: record.command_id,
-        success: false,
-        data: {},
-        error: `agent key ${record.key_id} is not granted "${batch.command}"; grant it with PATCH /api/agents/keys/${record.key_id}`,
-        error_code: 'permission_denied',
-      });
-      return;
-    }
-    await this.#deps.router.sendStored(record);
   }
 
   #targetFinished(record: CommandRecord, state: BatchTargetState): void {
