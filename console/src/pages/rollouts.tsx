@@ -7,12 +7,7 @@ import { ago, bytes } from '../format.ts';
 import { hostHref, rolloutHref } from '../router.ts';
 import { parseLabels } from '../parts/labels-input.tsx';
 import { useRolloutStream } from '../parts/use-rollout-stream.ts';
-import type { RolloutView } from '../parts/use-rollout-stream.ts';
-
-interface PublishedRelease {
-  version: string;
-  platforms: Array<{ platform: string; arch: string; size: number; sha256: string; key_id: string | null }>;
-}
+import type { PublishedRelease, RolloutDetailView, RolloutView } from '@tether/shared/protocol/rollout-views.ts';
 
 type SelectBy = 'labels' | 'keys' | 'all';
 
@@ -28,7 +23,7 @@ function selectorOf(by: SelectBy, text: string): Record<string, unknown> {
   return { labels };
 }
 
-function StartForm(props: { releases: PublishedRelease[]; onStarted(view: RolloutView): void }) {
+function StartForm(props: { releases: PublishedRelease[]; onStarted(view: RolloutDetailView): void }) {
   const [version, setVersion] = useState('');
   const [by, setBy] = useState<SelectBy>('labels');
   const [target, setTarget] = useState('');
@@ -45,7 +40,7 @@ function StartForm(props: { releases: PublishedRelease[]; onStarted(view: Rollou
     setBusy(true);
     try {
       const body = { version: chosen, selector: selectorOf(by, target), canaries: Number(canaries), max_in_flight_percent: Number(inFlight), host_timeout_s: Number(timeout) };
-      props.onStarted(await api<RolloutView>('POST', '/api/rollouts', body));
+      props.onStarted(await api<RolloutDetailView>('POST', '/api/rollouts', body));
     } catch (failure) {
       setError((failure as Error).message);
     } finally {
@@ -107,7 +102,7 @@ function RolloutDetail(props: { rolloutId: string }) {
     if (verb === 'abort' && !confirm(`Abort the rollout of ${rollout.version}? Hosts not updated yet are skipped.`)) return;
     setError('');
     try {
-      replace(await api<RolloutView>('POST', `/api/rollouts/${encodeURIComponent(rollout.rollout_id)}/${verb}`));
+      replace(await api<RolloutDetailView>('POST', `/api/rollouts/${encodeURIComponent(rollout.rollout_id)}/${verb}`));
     } catch (failure) {
       setError((failure as Error).message);
     }

@@ -12,29 +12,10 @@ import type { SelectorOptions } from './selector-options.ts';
 import { HubError } from './usage-error.ts';
 import { printJson, printText } from './output.ts';
 import { formatTable } from './table.ts';
+import type { RolloutHostView, RolloutView as ListedRollout } from '@tether/shared/protocol/rollout-views.ts';
 
-interface RolloutHostView {
-  key_id: string;
-  hostname: string | null;
-  canary: boolean;
-  outcome: string;
-  from_version: string | null;
-  agent_version: string | null;
-  detail: string | null;
-}
-
-interface RolloutView {
-  rollout_id: string;
-  version: string;
-  state: string;
-  phase: string;
-  halt_reason: string | null;
-  counts: Record<string, number>;
-  total: number;
-  done: boolean;
-  created_at: string;
-  hosts?: RolloutHostView[];
-}
+/** A rollout as the API answers it; with its hosts for one rollout. */
+type RolloutView = ListedRollout & { hosts?: RolloutHostView[] };
 
 interface FollowOptions extends AdminOptions {
   follow?: boolean;

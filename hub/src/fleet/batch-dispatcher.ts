@@ -14,6 +14,7 @@ import type { BatchProgress } from '../cluster/cluster-messages.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
 import { sendIfGranted } from '../commands/send-if-granted.ts';
 import { onlineKeys } from '../cluster/online-keys.ts';
+import { CoalescedRuns } from '../coalesced-runs.ts';
 
 export interface DispatcherDeps {
   store: HubStore;
@@ -43,12 +44,16 @@ export class BatchDispatcher {
   /** Batches this hub has seen that are not done yet (deadline sweeps, summaries). */
   readonly #active = new Set<string>();
   /** One advance per batch at a time; a request during one runs once more after it. */
-  readonly #advancing = new Map<string, { again: boolean; done: Promise<void> }>();
+  readonly #advancing: CoalescedRuns;
   readonly #summaryDue = new Map<string, NodeJS.Timeout>();
   readonly #sweep: NodeJS.Timeout;
 
   constructor(deps: DispatcherDeps) {
     this.#deps = deps;
+    this.#advancing = new CoalescedRuns(
+      (batchId) => this.#advanceOnce(batchId),
+      (batchId, error) => deps.log.error({ batch_id: batchId, err: error.message }, 'could not advance a fleet command; the next result or sweep tries again'),
+    );
     this.#progress.setMaxListeners(0);
     deps.router.onBatchCommandFinished((record, state) => this.#targetFinished(record, state));
     this.#sweep = setInterval(() => void this.#sweepDeadlines(), SWEEP_MS);
@@ -80,26 +85,7 @@ export class BatchDispatcher {
 
   /** Starts what may run now. Coalesced: calls during a running advance cause one more run. */
   advance(batchId: string): Promise<void> {
-    const running = this.#advancing.get(batchId);
-    if (running) {
-      running.again = true;
-      return running.done;
-    }
-    const state = { again: false, done: Promise.resolve() };
-    state.done = (async () => {
-      try {
-        do {
-          state.again = false;
-          await this.#advanceOnce(batchId);
-        } while (state.again);
-      } catch (error) {
-        this.#deps.log.error({ batch_id: batchId, err: (error as Error).message }, 'could not advance a fleet command; the next result or sweep tries again');
-      } finally {
-        this.#advancing.delete(batchId);
-      }
-    })();
-    this.#advancing.set(batchId, state);
-    return state.done;
+    return this.#advancing.run(batchId);
   }
 
   /** Progress of one batch (this hub's and, when clustered, every hub's). Returns the unsubscribe. */

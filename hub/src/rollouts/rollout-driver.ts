@@ -5,7 +5,7 @@
 // when an update command gets its result), judges the updating hosts (rollout-rules.ts), and
 // starts what may start now. A host's agent counts as online when it has a session on any hub.
 import type { Logger } from '@tether/shared/logger.ts';
-import type { KeySelector } from '@tether/shared/protocol/labels.ts';
+import type { RolloutSettings } from '@tether/shared/protocol/rollout-views.ts';
 import { TetherError } from '@tether/shared/errors.ts';
 import type { HubStore } from '../store/store.ts';
 import type { NewRolloutHost, RolloutHost, RolloutRecord } from '../store/rollout-records.ts';
@@ -14,6 +14,7 @@ import type { SessionDirectory } from '../cluster/session-directory.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
 import { sendIfGranted } from '../commands/send-if-granted.ts';
 import { onlineKeys } from '../cluster/online-keys.ts';
+import { CoalescedRuns } from '../coalesced-runs.ts';
 import { inFlightLimit, judgeSucceeded, judgeUpdating } from './rollout-rules.ts';
 import type { Verdict } from './rollout-rules.ts';
 
@@ -29,14 +30,7 @@ export interface RolloutDriverDeps {
   sweepMs?: number;
 }
 
-export interface RolloutRequest {
-  version: string;
-  selector: KeySelector;
-  canaries: number;
-  max_in_flight_percent: number;
-  host_timeout_s: number;
-  created_by: string;
-}
+export type RolloutRequest = RolloutSettings;
 
 /** A request the driver refuses, with the HTTP status that says why (400 bad input, 404 unknown, 409 wrong state). */
 export class RolloutRefused extends TetherError {
@@ -54,12 +48,16 @@ const DEFAULT_SWEEP_MS = 2_000;
 export class RolloutDriver {
   readonly #deps: RolloutDriverDeps;
   /** One advance per rollout at a time; a request during one runs once more after it. */
-  readonly #advancing = new Map<string, { again: boolean; done: Promise<void> }>();
+  readonly #advancing: CoalescedRuns;
   readonly #sweep: NodeJS.Timeout;
   #sweeping = false;
 
   constructor(deps: RolloutDriverDeps) {
     this.#deps = deps;
+    this.#advancing = new CoalescedRuns(
+      (rolloutId) => this.#advanceOnce(rolloutId),
+      (rolloutId, error) => deps.log.error({ rollout_id: rolloutId, err: error.message }, 'could not advance a rollout; the next sweep tries again'),
+    );
     deps.router.onFinished((record) => {
       if (record.command === 'update') void this.sweep();
     });
@@ -131,26 +129,7 @@ export class RolloutDriver {
 
   /** Judges the hosts being updated and starts what may start now. Coalesced per rollout. */
   advance(rolloutId: string): Promise<void> {
-    const running = this.#advancing.get(rolloutId);
-    if (running) {
-      running.again = true;
-      return running.done;
-    }
-    const state = { again: false, done: Promise.resolve() };
-    state.done = (async () => {
-      try {
-        do {
-          state.again = false;
-          await this.#advanceOnce(rolloutId);
-        } while (state.again);
-      } catch (error) {
-        this.#deps.log.error({ rollout_id: rolloutId, err: (error as Error).message }, 'could not advance a rollout; the next sweep tries again');
-      } finally {
-        this.#advancing.delete(rolloutId);
-      }
-    })();
-    this.#advancing.set(rolloutId, state);
-    return state.done;
+    return this.#advancing.run(rolloutId);
   }
 
   close(): void {

@@ -3,18 +3,9 @@
 import type { HubStore } from '../store/store.ts';
 import { ROLLOUT_HOST_OUTCOMES } from '../store/rollout-records.ts';
 import type { RolloutHost, RolloutHostOutcome, RolloutRecord } from '../store/rollout-records.ts';
+import type { RolloutDetailView, RolloutView } from '@tether/shared/protocol/rollout-views.ts';
 
-export interface RolloutView extends RolloutRecord {
-  counts: Record<RolloutHostOutcome, number>;
-  total: number;
-  /** Aborted or completed, and no host is updating any more: nothing will change. */
-  done: boolean;
-}
-
-export interface RolloutHostView extends RolloutHost {
-  hostname: string | null;
-  agent_version: string | null;
-}
+export type { RolloutView };
 
 export function summarise(rollout: RolloutRecord, hosts: readonly RolloutHost[]): RolloutView {
   const counts = Object.fromEntries(ROLLOUT_HOST_OUTCOMES.map((outcome) => [outcome, 0])) as Record<RolloutHostOutcome, number>;
@@ -23,7 +14,7 @@ export function summarise(rollout: RolloutRecord, hosts: readonly RolloutHost[])
   return { ...rollout, counts, total: hosts.length, done: final && counts.updating === 0 };
 }
 
-export async function rolloutDetail(store: HubStore, rollout: RolloutRecord): Promise<RolloutView & { hosts: RolloutHostView[] }> {
+export async function rolloutDetail(store: HubStore, rollout: RolloutRecord): Promise<RolloutDetailView> {
   const hosts = await store.listRolloutHosts(rollout.rollout_id);
   const views = await Promise.all(
     hosts.map(async (host) => {

@@ -22,6 +22,7 @@ import type { AuditEntry, AuditFilter, CommandHistoryFilter, HeartbeatPoint, New
 import * as consoleQueries from './console-queries.ts';
 import * as rolloutQueries from './rollout-queries.ts';
 import type { NewRollout, NewRolloutHost, RolloutHost, RolloutHostChange, RolloutRecord, RolloutTransition } from '../rollout-records.ts';
+import * as verifyQueries from './verify-result-queries.ts';
 import type {
   AgentRecord,
   AgentRegistration,
@@ -37,6 +38,7 @@ import type {
   KeyPatch,
   StoreTuning,
   WriteOptions,
+  VerifyResultRecord,
   KeyRecord,
   NewBatch,
   NewCommand,
@@ -322,6 +324,24 @@ export class PostgresStore implements HubStore {
 
   transitionRollout(rolloutId: string, transition: RolloutTransition): Promise<RolloutRecord | undefined> {
     return this.#inTransaction((query) => rolloutQueries.transitionRollout(query, rolloutId, transition));
+  }
+
+  // ---- restore test results (postgres/verify-result-queries.ts) ----
+
+  async putVerifyResult(record: VerifyResultRecord): Promise<void> {
+    await verifyQueries.putVerifyResult(this.#boundQuery, record);
+  }
+
+  async getVerifyResult(keyId: string, artifactId: string): Promise<VerifyResultRecord | undefined> {
+    return verifyQueries.getVerifyResult(this.#boundQuery, keyId, artifactId);
+  }
+
+  async listVerifyResults(keyId: string): Promise<VerifyResultRecord[]> {
+    return verifyQueries.listVerifyResults(this.#boundQuery, keyId);
+  }
+
+  async deleteVerifyResult(keyId: string, artifactId: string): Promise<boolean> {
+    return verifyQueries.deleteVerifyResult(this.#boundQuery, keyId, artifactId);
   }
 
   // ---- commands ----

@@ -22,6 +22,7 @@ import type { AuditEntry, AuditFilter, CommandHistoryFilter, HeartbeatPoint, New
 import * as consoleQueries from './console-queries.ts';
 import * as rolloutQueries from './rollout-queries.ts';
 import type { NewRollout, NewRolloutHost, RolloutHost, RolloutHostChange, RolloutRecord, RolloutTransition } from '../rollout-records.ts';
+import * as verifyQueries from './verify-result-queries.ts';
 import { checkConcurrency, summarise } from '../batch-rules.ts';
 import type {
   AgentRecord,
@@ -38,6 +39,7 @@ import type {
   KeyPatch,
   StoreTuning,
   WriteOptions,
+  VerifyResultRecord,
   KeyRecord,
   NewBatch,
   NewCommand,
@@ -377,6 +379,24 @@ export class SqliteStore implements HubStore {
   async transitionRollout(rolloutId: string, transition: RolloutTransition): Promise<RolloutRecord | undefined> {
     const changed = await this.#durably(() => rolloutQueries.transitionRollout(this.#db, rolloutId, transition));
     return changed ? rolloutQueries.getRollout(this.#db, rolloutId) : undefined;
+  }
+
+  // ---- restore test results (sqlite/verify-result-queries.ts) ----
+
+  async putVerifyResult(record: VerifyResultRecord): Promise<void> {
+    await this.#durably(() => verifyQueries.putVerifyResult(this.#db, record));
+  }
+
+  async getVerifyResult(keyId: string, artifactId: string): Promise<VerifyResultRecord | undefined> {
+    return verifyQueries.getVerifyResult(this.#db, keyId, artifactId);
+  }
+
+  async listVerifyResults(keyId: string): Promise<VerifyResultRecord[]> {
+    return verifyQueries.listVerifyResults(this.#db, keyId);
+  }
+
+  async deleteVerifyResult(keyId: string, artifactId: string): Promise<boolean> {
+    return this.#durably(() => verifyQueries.deleteVerifyResult(this.#db, keyId, artifactId));
   }
 
   // ---- commands ----
