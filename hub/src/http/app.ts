@@ -110,7 +110,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<{ app: FastifyIns
     authFailed,
     consoleAuth,
   });
-  await app.register(artifactAdminRoutes, { dataDir: deps.artifacts.dataDir, adminToken: deps.admin.adminToken, authFailed, consoleAuth, log: deps.log });
+  await app.register(artifactAdminRoutes, { dataDir: deps.artifacts.dataDir, store: deps.admin.store, adminToken: deps.admin.adminToken, authFailed, consoleAuth, log: deps.log });
   await app.register(backupStatusRoutes, { ...deps.backups, adminToken: deps.admin.adminToken, authFailed, consoleAuth });
   await app.register(artifactRoutes, { ...deps.artifacts, deadlines, authFailed });
   await app.register(releaseRoutes, deps.releases);

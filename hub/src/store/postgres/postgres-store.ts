@@ -20,6 +20,7 @@ import { checkConcurrency, summarise } from '../batch-rules.ts';
 import { MAX_EVENTS_PER_COMMAND } from '../store.ts';
 import type { AuditEntry, AuditFilter, CommandHistoryFilter, HeartbeatPoint, NewAuditEntry } from '../store.ts';
 import * as consoleQueries from './console-queries.ts';
+import * as verifyQueries from './verify-result-queries.ts';
 import type {
   AgentRecord,
   AgentRegistration,
@@ -35,6 +36,7 @@ import type {
   KeyPatch,
   StoreTuning,
   WriteOptions,
+  VerifyResultRecord,
   KeyRecord,
   NewBatch,
   NewCommand,
@@ -281,6 +283,24 @@ export class PostgresStore implements HubStore {
 
   async pruneAudit(before: Date): Promise<number> {
     return consoleQueries.pruneAudit(this.#boundQuery, before);
+  }
+
+  // ---- restore test results (postgres/verify-result-queries.ts) ----
+
+  async putVerifyResult(record: VerifyResultRecord): Promise<void> {
+    await verifyQueries.putVerifyResult(this.#boundQuery, record);
+  }
+
+  async getVerifyResult(keyId: string, artifactId: string): Promise<VerifyResultRecord | undefined> {
+    return verifyQueries.getVerifyResult(this.#boundQuery, keyId, artifactId);
+  }
+
+  async listVerifyResults(keyId: string): Promise<VerifyResultRecord[]> {
+    return verifyQueries.listVerifyResults(this.#boundQuery, keyId);
+  }
+
+  async deleteVerifyResult(keyId: string, artifactId: string): Promise<boolean> {
+    return verifyQueries.deleteVerifyResult(this.#boundQuery, keyId, artifactId);
   }
 
   // ---- commands ----

@@ -139,4 +139,18 @@ CREATE INDEX audit_log_by_at ON audit_log (at);
 CREATE INDEX audit_log_by_key ON audit_log (key_id, id);
 `,
   },
+  {
+    version: 4,
+    name: 'restore test results of artifacts (were <id>.verify.json files beside them)',
+    sql: `
+CREATE TABLE verify_results (
+  key_id TEXT NOT NULL,
+  artifact_id TEXT NOT NULL,
+  ok INTEGER NOT NULL,
+  result TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  PRIMARY KEY (key_id, artifact_id)
+);
+`,
+  },
 ];

@@ -20,6 +20,7 @@ import { DEFAULT_PERMISSIONS, checkedLabels, checkedPermissions, newKeyId, newKe
 import { MAX_EVENTS_PER_COMMAND } from '../store.ts';
 import type { AuditEntry, AuditFilter, CommandHistoryFilter, HeartbeatPoint, NewAuditEntry } from '../store.ts';
 import * as consoleQueries from './console-queries.ts';
+import * as verifyQueries from './verify-result-queries.ts';
 import { checkConcurrency, summarise } from '../batch-rules.ts';
 import type {
   AgentRecord,
@@ -36,6 +37,7 @@ import type {
   KeyPatch,
   StoreTuning,
   WriteOptions,
+  VerifyResultRecord,
   KeyRecord,
   NewBatch,
   NewCommand,
@@ -338,6 +340,24 @@ export class SqliteStore implements HubStore {
 
   async pruneAudit(before: Date): Promise<number> {
     return this.#durably(() => consoleQueries.pruneAudit(this.#db, before));
+  }
+
+  // ---- restore test results (sqlite/verify-result-queries.ts) ----
+
+  async putVerifyResult(record: VerifyResultRecord): Promise<void> {
+    await this.#durably(() => verifyQueries.putVerifyResult(this.#db, record));
+  }
+
+  async getVerifyResult(keyId: string, artifactId: string): Promise<VerifyResultRecord | undefined> {
+    return verifyQueries.getVerifyResult(this.#db, keyId, artifactId);
+  }
+
+  async listVerifyResults(keyId: string): Promise<VerifyResultRecord[]> {
+    return verifyQueries.listVerifyResults(this.#db, keyId);
+  }
+
+  async deleteVerifyResult(keyId: string, artifactId: string): Promise<boolean> {
+    return this.#durably(() => verifyQueries.deleteVerifyResult(this.#db, keyId, artifactId));
   }
 
   // ---- commands ----
