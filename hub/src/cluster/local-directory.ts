@@ -36,6 +36,9 @@ export class LocalDirectory implements SessionDirectory {
   }
   async closeKey(): Promise<void> {}
   async pushGrant(): Promise<void> {}
+  async cancel(): Promise<undefined> {
+    return undefined;
+  }
   publish(): void {}
   async follow(): Promise<() => void> {
     return () => {};
