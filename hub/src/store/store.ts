@@ -6,6 +6,7 @@ import type { CommandStatus, CommandView, KeyView } from '@tether/shared/protoco
 import type { AuditEntry } from '@tether/shared/protocol/audit-views.ts';
 import type { ArtifactVerifyResult } from '@tether/shared/protocol/backup-views.ts';
 import type { HeartbeatPoint } from '@tether/shared/protocol/host-views.ts';
+import type { OperatorStatus, OperatorView } from '@tether/shared/protocol/operator-views.ts';
 import type { KeySelector, Labels } from '@tether/shared/protocol/labels.ts';
 import { TetherError } from '@tether/shared/errors.ts';
 import type { NewRollout, NewRolloutHost, RolloutHost, RolloutHostChange, RolloutRecord, RolloutTransition } from './rollout-records.ts';
@@ -207,6 +208,18 @@ export interface VerifyResultRecord extends ArtifactVerifyResult {
   artifact_id: string;
 }
 
+export type OperatorRecord = OperatorView;
+
+/** An operator with the stored scrypt hash of its password (operators/password-hash.ts); never answered. */
+export interface OperatorCredentials extends OperatorRecord {
+  password_hash: string;
+}
+
+export interface OperatorPatch {
+  status?: OperatorStatus;
+  password_hash?: string;
+}
+
 export class StoreSchemaError extends TetherError {
   override name = 'StoreSchemaError';
 
@@ -349,6 +362,16 @@ export interface HubStore {
   getVerifyResult(keyId: string, artifactId: string): Promise<VerifyResultRecord | undefined>;
   listVerifyResults(keyId: string): Promise<VerifyResultRecord[]>;
   deleteVerifyResult(keyId: string, artifactId: string): Promise<boolean>;
+
+  // Operator accounts of the console (passwords as scrypt hashes only).
+  /** Undefined when an operator of that name exists already. */
+  createOperator(input: { name: string; password_hash: string }): Promise<OperatorRecord | undefined>;
+  listOperators(): Promise<OperatorRecord[]>;
+  getOperator(name: string): Promise<OperatorCredentials | undefined>;
+  updateOperator(name: string, patch: OperatorPatch): Promise<OperatorRecord | undefined>;
+  deleteOperator(name: string): Promise<boolean>;
+  /** Records a successful sign-in. */
+  touchOperator(name: string): Promise<void>;
 }
 
 export type { AuditEntry, CommandStatus, HeartbeatPoint };

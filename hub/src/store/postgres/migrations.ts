@@ -151,6 +151,19 @@ CREATE TABLE verify_results (
   },
   {
     version: 4,
+    name: 'operator accounts of the console',
+    sql: `
+CREATE TABLE operators (
+  name text PRIMARY KEY,
+  password_hash text NOT NULL,
+  status text NOT NULL CHECK (status IN ('active', 'disabled')),
+  created_at timestamptz NOT NULL,
+  last_sign_in_at timestamptz
+);
+`,
+  },
+  {
+    version: 5,
     name: 'rollouts: staged release rollouts and their hosts',
     sql: `
 CREATE TABLE rollouts (

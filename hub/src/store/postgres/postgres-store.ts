@@ -23,6 +23,7 @@ import * as consoleQueries from './console-queries.ts';
 import * as rolloutQueries from './rollout-queries.ts';
 import type { NewRollout, NewRolloutHost, RolloutHost, RolloutHostChange, RolloutRecord, RolloutTransition } from '../rollout-records.ts';
 import * as verifyQueries from './verify-result-queries.ts';
+import * as operatorQueries from './operator-queries.ts';
 import type {
   AgentRecord,
   AgentRegistration,
@@ -39,6 +40,9 @@ import type {
   StoreTuning,
   WriteOptions,
   VerifyResultRecord,
+  OperatorCredentials,
+  OperatorPatch,
+  OperatorRecord,
   KeyRecord,
   NewBatch,
   NewCommand,
@@ -342,6 +346,32 @@ export class PostgresStore implements HubStore {
 
   async deleteVerifyResult(keyId: string, artifactId: string): Promise<boolean> {
     return verifyQueries.deleteVerifyResult(this.#boundQuery, keyId, artifactId);
+  }
+
+  // ---- operator accounts (postgres/operator-queries.ts) ----
+
+  async createOperator(input: { name: string; password_hash: string }): Promise<OperatorRecord | undefined> {
+    return operatorQueries.createOperator(this.#boundQuery, input);
+  }
+
+  async listOperators(): Promise<OperatorRecord[]> {
+    return operatorQueries.listOperators(this.#boundQuery);
+  }
+
+  async getOperator(name: string): Promise<OperatorCredentials | undefined> {
+    return operatorQueries.getOperator(this.#boundQuery, name);
+  }
+
+  async updateOperator(name: string, patch: OperatorPatch): Promise<OperatorRecord | undefined> {
+    return operatorQueries.updateOperator(this.#boundQuery, name, patch);
+  }
+
+  async deleteOperator(name: string): Promise<boolean> {
+    return operatorQueries.deleteOperator(this.#boundQuery, name);
+  }
+
+  async touchOperator(name: string): Promise<void> {
+    await operatorQueries.touchOperator(this.#boundQuery, name);
   }
 
   // ---- commands ----

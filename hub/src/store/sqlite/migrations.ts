@@ -155,6 +155,19 @@ CREATE TABLE verify_results (
   },
   {
     version: 5,
+    name: 'operator accounts of the console',
+    sql: `
+CREATE TABLE operators (
+  name TEXT PRIMARY KEY,
+  password_hash TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
+  created_at TEXT NOT NULL,
+  last_sign_in_at TEXT
+);
+`,
+  },
+  {
+    version: 6,
     name: 'rollouts: staged release rollouts and their hosts',
     sql: `
 CREATE TABLE rollouts (

@@ -23,6 +23,7 @@ import * as consoleQueries from './console-queries.ts';
 import * as rolloutQueries from './rollout-queries.ts';
 import type { NewRollout, NewRolloutHost, RolloutHost, RolloutHostChange, RolloutRecord, RolloutTransition } from '../rollout-records.ts';
 import * as verifyQueries from './verify-result-queries.ts';
+import * as operatorQueries from './operator-queries.ts';
 import { checkConcurrency, summarise } from '../batch-rules.ts';
 import type {
   AgentRecord,
@@ -40,6 +41,9 @@ import type {
   StoreTuning,
   WriteOptions,
   VerifyResultRecord,
+  OperatorCredentials,
+  OperatorPatch,
+  OperatorRecord,
   KeyRecord,
   NewBatch,
   NewCommand,
@@ -397,6 +401,33 @@ export class SqliteStore implements HubStore {
 
   async deleteVerifyResult(keyId: string, artifactId: string): Promise<boolean> {
     return this.#durably(() => verifyQueries.deleteVerifyResult(this.#db, keyId, artifactId));
+  }
+
+  // ---- operator accounts (sqlite/operator-queries.ts) ----
+
+  async createOperator(input: { name: string; password_hash: string }): Promise<OperatorRecord | undefined> {
+    return this.#durably(() => operatorQueries.createOperator(this.#db, input));
+  }
+
+  async listOperators(): Promise<OperatorRecord[]> {
+    return operatorQueries.listOperators(this.#db);
+  }
+
+  async getOperator(name: string): Promise<OperatorCredentials | undefined> {
+    return operatorQueries.getOperator(this.#db, name);
+  }
+
+  async updateOperator(name: string, patch: OperatorPatch): Promise<OperatorRecord | undefined> {
+    return this.#durably(() => operatorQueries.updateOperator(this.#db, name, patch));
+  }
+
+  async deleteOperator(name: string): Promise<boolean> {
+    return this.#durably(() => operatorQueries.deleteOperator(this.#db, name));
+  }
+
+  /** Not waited for durability: a lost time of a sign-in is harmless. */
+  async touchOperator(name: string): Promise<void> {
+    operatorQueries.touchOperator(this.#db, name);
   }
 
   // ---- commands ----
