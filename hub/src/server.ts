@@ -23,6 +23,9 @@ import type { SessionDirectory } from './cluster/session-directory.ts';
 import { pushGrant } from './commands/grant-push.ts';
 import { cancelLocally } from './commands/cancel-command.ts';
 import { BatchDispatcher } from './fleet/batch-dispatcher.ts';
+import { RolloutDriver } from './rollouts/rollout-driver.ts';
+import { recentRollouts } from './rollouts/rollout-view.ts';
+import { ReleaseStore } from './releases/release-store.ts';
 import { CommandRouter } from './commands/command-router.ts';
 import { SignedFrames } from './commands/signed-frames.ts';
 import { buildHttpApp } from './http/app.ts';
@@ -67,6 +70,8 @@ export interface HubOptions {
   limits?: Partial<HubLimits>;
   /** Where the console's built files are (default: the repository's console/dist). */
   consoleDir?: string;
+  /** How often this hub checks the active rollouts (default 2000 ms; tests make it shorter). */
+  rolloutSweepMs?: number;
   /** S3-compatible storage that agents upload to through presigned URLs (--s3-* flags). */
   s3?: S3Flags;
 }
@@ -78,6 +83,8 @@ export interface RunningHub {
 }
 
 const HOUR_MS = 3_600_000;
+/** Rollouts in /metrics: the newest ones only, so the series stay few. */
+const METRICS_ROLLOUTS = 20;
 
 export async function startHub(options: HubOptions): Promise<RunningHub> {
   const dataDir = resolve(options.dataDir);
@@ -148,6 +155,16 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     },
   });
   const dispatcher = new BatchDispatcher({ store, presence, directory, router, log });
+  const releases = new ReleaseStore(dataDir);
+  const rollouts = new RolloutDriver({
+    store,
+    presence,
+    directory,
+    router,
+    isPublished: (version) => releases.published().some((release) => release.version === version),
+    log,
+    sweepMs: options.rolloutSweepMs,
+  });
   const s3 = options.s3 ? await loadS3Settings(options.s3, dataDir) : null;
 
   let shuttingDown = false;
@@ -162,7 +179,12 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       presence,
       router,
       frames,
-      metrics: new HubMetrics({ presence, router, backupTargets: async () => backupStatus(await store.listAgents(), new Date()) }),
+      metrics: new HubMetrics({
+        presence,
+        router,
+        backupTargets: async () => backupStatus(await store.listAgents(), new Date()),
+        rollouts: () => recentRollouts(store, METRICS_ROLLOUTS),
+      }),
       adminToken,
       log,
     },
@@ -170,6 +192,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     artifacts: { store, dataDir, log, quota: new ArtifactQuota(dataDir, limits), uploadIdleTimeoutMs: limits.uploadIdleTimeoutMs, s3 },
     // Every agent row with its last heartbeat (its backups summary), for GET /api/backups/status.
     backups: { agentHeartbeats: () => store.listAgents() },
+    rollouts: { driver: rollouts, releases },
     releases: {
       dataDir,
       releaseKeysFile: options.releaseKeysFile,
@@ -230,6 +253,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       auditPruning.stop();
       artifactRetention.stop();
       dispatcher.close();
+      rollouts.close();
       await directory.close().catch((error: Error) => log.warn({ err: error.message }, 'could not leave the cluster cleanly; its presence entries expire by themselves'));
       await store.close();
     },
