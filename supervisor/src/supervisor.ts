@@ -36,7 +36,8 @@ export class Supervisor {
   #quickRestarts = 0;
   #resolveDone: (code: number) => void = () => {};
 
-  constructor(options: RunOptions, log: Logger) {
+  /** `selfEntry`: the supervisor's own entry file (release work runs in a child of it). */
+  constructor(options: RunOptions, log: Logger, selfEntry: string) {
     this.#options = options;
     this.#log = log;
     this.#backoff = new Backoff({ baseMs: options.backoffBaseMs, capMs: options.backoffCapMs });
@@ -48,6 +49,7 @@ export class Supervisor {
       env: process.env,
       log,
       trialWindowMs: options.updateTrialMs,
+      selfEntry,
     });
     const now = new Date().toISOString();
     this.#status = {
