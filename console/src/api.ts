@@ -1,88 +1,13 @@
 // The hub's REST API as the console uses it: same-origin fetch with the session cookie, the CSRF
 // token on every change, and one place that notices a session has ended.
-export interface KeyView {
-  id: string;
-  name: string;
-  permissions: string[];
-  status: 'active' | 'disabled';
-  created_at: string;
-  last_used_at: string | null;
-  key_prefix: string;
-  labels?: Record<string, string>;
-}
+import type { ConnectedAgentView, CommandView, KeyView } from '@tether/shared/protocol/admin-views.ts';
+import type { AuditEntry } from '@tether/shared/protocol/audit-views.ts';
+import type { StoredArtifact, TargetStatus } from '@tether/shared/protocol/backup-views.ts';
+import type { HeartbeatPoint, HostView } from '@tether/shared/protocol/host-views.ts';
+import type { ConsoleSessionView } from '@tether/shared/protocol/operator-views.ts';
 
-export interface ConnectedAgent {
-  key_id: string;
-  agent_id: string;
-  hostname: string;
-  version: string;
-  transport: 'websocket' | 'http_polling';
-  protocol: number | null;
-  connected_since: string;
-  last_heartbeat: string | null;
-  metrics: Record<string, unknown> | null;
-}
-
-export interface CommandView {
-  command_id: string;
-  key_id: string;
-  command: string;
-  data: Record<string, unknown>;
-  status: string;
-  created_at: string;
-  sent_at: string | null;
-  completed_at: string | null;
-  result: { success?: boolean; data?: unknown; error?: string; error_code?: string } | null;
-}
-
-export interface StoredArtifact {
-  key_id: string;
-  id: string;
-  target: string;
-  size: number;
-  sha256: string;
-  created_at: string;
-  received_at: string | null;
-  encrypted: boolean;
-  verify: { ok: boolean; at: string } | null;
-}
-
-export interface HostView {
-  agent_id: string;
-  key_id: string;
-  key_name: string | null;
-  labels: Record<string, string>;
-  hostname: string;
-  version: string;
-  os: string | null;
-  transport: string;
-  state: 'online' | 'stale' | 'offline';
-  last_heartbeat_at: string;
-  metrics: Record<string, unknown> | null;
-  jobs: { running: number; queued: number } | null;
-  outbox: { pending: number } | null;
-}
-
-export interface HeartbeatPoint {
-  at: string;
-  cpu_percent: number | null;
-  memory_percent: number | null;
-  disk_percent: number | null;
-  load_1min: number | null;
-  jobs_running: number | null;
-  outbox_pending: number | null;
-}
-
-export interface AuditEntry {
-  id: number;
-  at: string;
-  actor: string;
-  action: string;
-  key_id: string | null;
-  command_id: string | null;
-  outcome: string;
-  detail: Record<string, unknown>;
-}
+// The hub's answers, declared once in shared/src/protocol/ for the hub and the console alike.
+export type { AuditEntry, CommandView, ConnectedAgentView, ConsoleSessionView, HeartbeatPoint, HostView, KeyView, StoredArtifact, TargetStatus };
 
 /** A query string from the set values only. */
 export function query(params: Record<string, string | readonly string[] | undefined>): string {
@@ -132,9 +57,4 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     throw new ApiError(response.status, message);
   }
   return parsed as T;
-}
-
-export interface SessionAnswer {
-  expires_at: string;
-  csrf_token: string;
 }

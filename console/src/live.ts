@@ -3,14 +3,14 @@
 // session cookie (same origin) and reconnects by itself.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.ts';
-import type { ConnectedAgent, HostView } from './api.ts';
+import type { ConnectedAgentView, HostView } from './api.ts';
 
 /** The connected agents, or null until the first event has arrived. */
-export function useConnectedAgents(): ConnectedAgent[] | null {
-  const [agents, setAgents] = useState<ConnectedAgent[] | null>(null);
+export function useConnectedAgents(): ConnectedAgentView[] | null {
+  const [agents, setAgents] = useState<ConnectedAgentView[] | null>(null);
   useEffect(() => {
     const source = new EventSource('/api/agents/connected/events');
-    source.addEventListener('agents', (event) => setAgents((JSON.parse((event as MessageEvent<string>).data) as { agents: ConnectedAgent[] }).agents));
+    source.addEventListener('agents', (event) => setAgents((JSON.parse((event as MessageEvent<string>).data) as { agents: ConnectedAgentView[] }).agents));
     // The stream ends when the session does; asking the hub routes a 401 to the sign-in page.
     const recheck = () => void api('GET', '/api/console/session').catch(() => undefined);
     source.addEventListener('expired', () => {
@@ -65,7 +65,7 @@ const HOSTS_REFRESH_MS = 10_000;
  * Every host with its state (GET /api/hosts), fetched again whenever the connected agents change
  * (the live stream) and every 10 s (a heartbeat that stops coming turns a host stale).
  */
-export function useHosts(): { hosts: HostView[] | null; agents: ConnectedAgent[] | null } {
+export function useHosts(): { hosts: HostView[] | null; agents: ConnectedAgentView[] | null } {
   const agents = useConnectedAgents();
   const [hosts, setHosts] = useState<HostView[] | null>(null);
   const [tick, setTick] = useState(0);

@@ -1,6 +1,6 @@
 // Who is connected right now: WebSocket sessions and HTTP-polling agents (in memory).
 import { randomUUID } from 'node:crypto';
-import type { ConnectedAgentView } from '@tether/shared/protocol/admin-api.ts';
+import type { ConnectedAgentView } from '@tether/shared/protocol/admin-views.ts';
 
 export type Transport = 'websocket' | 'http_polling';
 
@@ -27,6 +27,11 @@ export interface AgentSession {
   metrics: Record<string, unknown> | null;
   /** WebSocket sessions only: sends a frame now; false when the socket is not open. */
   send?: (frame: Record<string, unknown>) => boolean;
+  /**
+   * WebSocket sessions only: commands sent on this socket and not answered yet. A socket is
+   * reliable and ordered, so a command goes on it once (a new socket gets it again); made on first use.
+   */
+  sentCommandIds?: Set<string>;
   /** HTTP sessions only: the next poll offers every unanswered command (after a transport switch). */
   offerAllOnNextPoll?: boolean;
   /**

@@ -6,7 +6,7 @@
 // key stay within its quota: the least recently seen agent that is not connected makes room.
 import type { Logger } from '@tether/shared/logger.ts';
 import { pauseForTest } from '@tether/shared/release/test-pause.ts';
-import type { KeyView } from '@tether/shared/protocol/admin-api.ts';
+import type { KeyView } from '@tether/shared/protocol/admin-views.ts';
 import type { RegisterData } from '@tether/shared/protocol/agent-messages.ts';
 import type { AgentSession, Presence, Transport } from './presence.ts';
 import type { HubStore } from './store/store.ts';

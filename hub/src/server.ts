@@ -9,6 +9,7 @@ import type { Logger } from '@tether/shared/logger.ts';
 import { VERSION } from '@tether/shared/version.ts';
 import { describeStoreLocation, openHubStore, storeLocation } from './store/open-store.ts';
 import { loadS3Settings } from './artifacts/s3-settings.ts';
+import { importVerifyFiles } from './artifacts/verify-file-import.ts';
 import type { S3Flags } from './artifacts/s3-settings.ts';
 import { loadAdminToken } from './identity/admin-token.ts';
 import { loadCommandSigner } from './identity/signing-key.ts';
@@ -19,6 +20,7 @@ import { auditCommandOutcomes } from './audit/command-outcomes.ts';
 import { LocalDirectory } from './cluster/local-directory.ts';
 import type { SessionDirectory } from './cluster/session-directory.ts';
 import { pushGrant } from './commands/grant-push.ts';
+import { cancelLocally } from './commands/cancel-command.ts';
 import { BatchDispatcher } from './fleet/batch-dispatcher.ts';
 import { CommandRouter } from './commands/command-router.ts';
 import { SignedFrames } from './commands/signed-frames.ts';
@@ -100,6 +102,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     throw error;
   }
   adminTokenForMasking = adminToken.known();
+  await importVerifyFiles(dataDir, store, log).catch((error: Error) =>
+    log.warn({ err: error.message }, 'could not move the .verify.json files of an older hub into the store; retried at the next start'),
+  );
 
   const presence = new Presence();
   const heartbeatIntervalS = options.heartbeatIntervalS ?? 30;
@@ -135,6 +140,10 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     wake: (keyId) => router.wake(keyId),
     closeKey: (keyId, code, reason) => presence.closeKey(keyId, code, reason),
     pushGrant: (keyId, permissions) => pushGrant(presence, keyId, permissions, log),
+    cancel: (keyId, commandId) => {
+      const transport = cancelLocally({ presence, frames, router }, keyId, commandId);
+      log.info({ key_id: keyId, command_id: commandId, transport: transport ?? 'none' }, transport ? 'cancel from another hub sent' : 'cancel from another hub found no session of the key here');
+    },
   });
   const dispatcher = new BatchDispatcher({ store, presence, directory, router, log });
   const s3 = options.s3 ? await loadS3Settings(options.s3, dataDir) : null;

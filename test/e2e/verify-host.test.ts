@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { agentEnv, command, startAgent, startHub, tempDir, waitForAgent } from '../helpers/system.ts';
@@ -115,8 +115,9 @@ for (const from of ['hub', 's3'] as const) {
     assert.ok(verified.checked.includes('check query returned 1234: select count(*) from orders'));
 
     // Stored with the artifact on the hub; the scratch database and the download are gone.
-    const stored = JSON.parse(await readFile(join(hub.dataDir, 'artifacts', backupKey.id, `${made.id}.verify.json`), 'utf8'));
-    assert.equal(stored.ok, true);
+    const stored = await fetch(`${hub.url}/api/artifacts/${backupKey.id}/${made.id}/restore-test`, { headers: { authorization: `Bearer ${hub.token}` } }).then((r) => r.json() as Promise<any>);
+    assert.equal(stored.ok, true, JSON.stringify(stored));
+    assert.deepEqual(stored.checked, verified.checked);
     assert.equal(stored.verify_key_id, verifyKey.id);
     const left = (await psql('postgres', "select count(*) from pg_database where datname like 'tether_verify_%'")).stdout.trim();
     assert.equal(left, '0');

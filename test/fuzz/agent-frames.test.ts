@@ -8,27 +8,23 @@
 // and an `effect` action leaves its marker only for a correctly signed command that succeeded.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
-import { generateEd25519KeyPair, hashSecret, signEd25519 } from '../../shared/src/crypto.ts';
-import { ackPayload, cancelPayload, commandPayload, permissionsPayload } from '../../shared/src/protocol/signed-payloads.ts';
-import { REPO_ROOT, waitFor } from '../helpers/process.ts';
+import { signEd25519 } from '../../shared/src/crypto.ts';
+import { cancelPayload } from '../../shared/src/protocol/signed-payloads.ts';
+import { waitFor } from '../helpers/process.ts';
 import type { RunningProcess } from '../helpers/process.ts';
 import { agentEnv, startAgent, tempDir } from '../helpers/system.ts';
 import { fuzz, jsonish, nastyString } from './fuzz-run.ts';
+import { FuzzHubKeys, GRANT, effectsWritten, writeFuzzedAgentConfig } from './fuzzed-agent.ts';
+import type { CommandFields } from './fuzzed-agent.ts';
 
 const AGENT_KEY = 'tak_fuzz-agent-frames-key-0123456789';
-const KEY_SHA256 = hashSecret(AGENT_KEY);
-const GRANT = ['ping', 'echo', 'info', 'metrics', 'capabilities', 'exec'];
-const EFFECT = join(REPO_ROOT, 'test/transport/fixtures/effect.mjs');
-const signing = generateEd25519KeyPair();
-const other = generateEd25519KeyPair();
+const keys = new FuzzHubKeys(AGENT_KEY);
 
 let dir: { path: string; remove(): Promise<void> };
 let server: WebSocketServer;
@@ -41,7 +37,7 @@ const received: Record<string, any>[] = [];
 /** Correctly signed exec commands whose response succeeded: the only effects allowed. */
 const allowedEffects = new Set<string>();
 
-function connectedFrame(signingKey = signing.publicKey): Record<string, unknown> {
+function connectedFrame(signingKey = keys.signing.publicKey): Record<string, unknown> {
   return {
     type: 'connected',
     message: 'fuzz hub',
@@ -55,37 +51,18 @@ function connectedFrame(signingKey = signing.publicKey): Record<string, unknown>
   };
 }
 
-function signedCommand(fields: { command_id: string; command: string; data?: unknown; deadline?: string; timeout_s?: number }, timestamp = new Date().toISOString()): Record<string, unknown> {
-  return { type: 'command', ...fields, timestamp, signature: signEd25519(signing.privateKeyPem, commandPayload({ ...fields, timestamp }, KEY_SHA256)) };
+function signedCommand(fields: CommandFields, timestamp = new Date().toISOString()): Record<string, unknown> {
+  return { type: 'command', ...keys.command(fields, timestamp) };
 }
 
 function signedAck(commandIds: string[]): Record<string, unknown> {
-  const timestamp = new Date().toISOString();
-  return { type: 'ack', command_ids: commandIds, timestamp, signature: signEd25519(signing.privateKeyPem, ackPayload({ command_ids: commandIds, timestamp }, KEY_SHA256)) };
-}
-
-function signedGrant(permissions: string[]): Record<string, unknown> {
-  const timestamp = new Date().toISOString();
-  return { type: 'permissions', permissions, timestamp, signature: signEd25519(signing.privateKeyPem, permissionsPayload({ permissions, timestamp }, KEY_SHA256)) };
+  return { type: 'ack', ...keys.ack(commandIds) };
 }
 
 before(async () => {
   dir = await tempDir('fuzz-agent-frames');
-  marker = join(dir.path, 'effects');
-  const configPath = join(dir.path, 'agent.yaml');
-  await writeFile(
-    configPath,
-    [
-      `allow: [${GRANT.join(', ')}]`,
-      'actions:',
-      '  effect:',
-      `    argv: [${JSON.stringify(process.execPath)}, ${JSON.stringify(EFFECT)}, ${JSON.stringify(marker)}, "{id}", "1", "0"]`,
-      '    args:',
-      '      id: { pattern: "[a-z0-9-]{1,40}" }',
-      `signing:\n  public_key: ${signing.publicKey}`,
-      '',
-    ].join('\n'),
-  );
+  let configPath: string;
+  ({ configPath, marker } = await writeFuzzedAgentConfig(dir.path, keys.signing.publicKey));
   // The hub's HTTP side (update, downloads) answers 404 to whatever the fuzzed commands ask for.
   httpServer = createServer((_request, response) => response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not here"}'));
   server = new WebSocketServer({ server: httpServer });
@@ -212,7 +189,7 @@ const hubFrame = fc.oneof(
             permissions: fc.oneof(fc.array(nastyString(10), { maxLength: 3 }), jsonish()),
             protocol: fc.oneof(fc.constant(1), fc.integer()),
             heartbeat_interval_s: fc.oneof(fc.double(), fc.integer(), nastyString(4)),
-            signing_key: fc.constantFrom(signing.publicKey, signing.publicKey, other.publicKey, 'AAAA', ''),
+            signing_key: fc.constantFrom(keys.signing.publicKey, keys.signing.publicKey, keys.other.publicKey, 'AAAA', ''),
           },
           { requiredKeys: ['type'] },
         ),
@@ -248,7 +225,7 @@ function send(ws: WebSocket, frame: HubFrame): { commandId?: string; signedExecI
       };
       const timestamp = resolveTimestamp(frame.timestamp);
       let message: Record<string, unknown> = signedCommand(fields, timestamp);
-      if (frame.signature === 'wrong-key') message.signature = signEd25519(other.privateKeyPem, commandPayload({ ...fields, timestamp }, KEY_SHA256));
+      if (frame.signature === 'wrong-key') message.signature = keys.commandSignature(fields, timestamp, 'other');
       if (frame.signature === 'garbage') message.signature = 'AAAA';
       if (frame.signature === 'none') delete message.signature;
       if (typeof frame.id === 'number') message = { ...message, command_id: frame.id };
@@ -260,7 +237,7 @@ function send(ws: WebSocket, frame: HubFrame): { commandId?: string; signedExecI
     case 'cancel': {
       const commandId = frame.id === 'repeat' ? lastId : frame.id;
       const timestamp = new Date().toISOString();
-      const signature = frame.signed ? signEd25519(signing.privateKeyPem, cancelPayload({ command_id: commandId, timestamp }, KEY_SHA256)) : undefined;
+      const signature = frame.signed ? signEd25519(keys.signing.privateKeyPem, cancelPayload({ command_id: commandId, timestamp }, keys.keySha256)) : undefined;
       ws.send(JSON.stringify({ type: 'cancel', command_id: commandId, timestamp, signature }));
       return {};
     }
@@ -271,7 +248,7 @@ function send(ws: WebSocket, frame: HubFrame): { commandId?: string; signedExecI
     }
     case 'permissions': {
       const permissions = frame.permissions as string[];
-      ws.send(JSON.stringify(frame.signed && Array.isArray(permissions) && permissions.every((p) => typeof p === 'string') ? signedGrant(permissions) : { type: 'permissions', permissions }));
+      ws.send(JSON.stringify(frame.signed && Array.isArray(permissions) && permissions.every((p) => typeof p === 'string') ? keys.grant(permissions) : { type: 'permissions', permissions }));
       return {};
     }
     case 'raw':
@@ -294,7 +271,7 @@ function responseFor(commandId: string): Record<string, any> | undefined {
 async function agentServes(): Promise<void> {
   for (let attempt = 0; attempt < 2; attempt++) {
     const ws = await waitFor(() => socket, 'the agent to be connected', 60_000);
-    ws.send(JSON.stringify(signedGrant(GRANT)));
+    ws.send(JSON.stringify(keys.grant(GRANT)));
     const id = `health-${process.pid}-${++serial}`;
     ws.send(JSON.stringify(signedCommand({ command_id: id, command: 'ping' })));
     const answer = await waitFor(() => responseFor(id), `an answer to the health ping ${id}`, 30_000, 10);
@@ -321,7 +298,7 @@ test('every frame a hub can send: the agent stays up, answers, runs only what is
         const answer = responseFor(commandId);
         if (signedExecId && answer?.success === true) allowedEffects.add(signedExecId);
       }
-      const effects = existsSync(marker) ? readFileSync(marker, 'utf8').split('\n').filter(Boolean) : [];
+      const effects = effectsWritten(marker);
       for (const effect of effects) assert.ok(allowedEffects.has(effect), `effect ${effect} ran without a correctly signed, successful exec`);
       assert.deepEqual(
         agent.lines.filter((line) => /"level":60/.test(line)),

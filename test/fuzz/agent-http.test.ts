@@ -7,25 +7,18 @@
 // correctly signed exec that succeeded.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { generateEd25519KeyPair, hashSecret, signEd25519 } from '../../shared/src/crypto.ts';
-import { ackPayload, commandPayload, permissionsPayload } from '../../shared/src/protocol/signed-payloads.ts';
-import { REPO_ROOT, waitFor } from '../helpers/process.ts';
+import { waitFor } from '../helpers/process.ts';
 import type { RunningProcess } from '../helpers/process.ts';
 import { agentEnv, startAgent, tempDir } from '../helpers/system.ts';
 import { fuzz, jsonish, nastyString } from './fuzz-run.ts';
+import { FuzzHubKeys, GRANT, effectsWritten, writeFuzzedAgentConfig } from './fuzzed-agent.ts';
 
 const AGENT_KEY = 'tak_fuzz-agent-http-key-0123456789';
-const KEY_SHA256 = hashSecret(AGENT_KEY);
-const GRANT = ['ping', 'echo', 'info', 'metrics', 'capabilities', 'exec'];
-const EFFECT = join(REPO_ROOT, 'test/transport/fixtures/effect.mjs');
-const signing = generateEd25519KeyPair();
-const other = generateEd25519KeyPair();
+const keys = new FuzzHubKeys(AGENT_KEY);
 
 interface Answer {
   status: number;
@@ -45,20 +38,6 @@ const results = new Map<string, Record<string, any>[]>();
 const allowedEffects = new Set<string>();
 
 const json = (value: unknown): Answer => ({ status: 200, body: JSON.stringify(value) });
-
-function signedCommand(fields: { command_id: string; command: string; data?: unknown }, timestamp = new Date().toISOString()): Record<string, unknown> {
-  return { ...fields, timestamp, signature: signEd25519(signing.privateKeyPem, commandPayload({ ...fields, timestamp }, KEY_SHA256)) };
-}
-
-function signedAck(commandIds: string[]): Record<string, unknown> {
-  const timestamp = new Date().toISOString();
-  return { command_ids: commandIds, timestamp, signature: signEd25519(signing.privateKeyPem, ackPayload({ command_ids: commandIds, timestamp }, KEY_SHA256)) };
-}
-
-function signedGrant(permissions: string[]): Record<string, unknown> {
-  const timestamp = new Date().toISOString();
-  return { type: 'permissions', permissions, timestamp, signature: signEd25519(signing.privateKeyPem, permissionsPayload({ permissions, timestamp }, KEY_SHA256)) };
-}
 
 async function readBody(request: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -87,13 +66,13 @@ async function handle(request: IncomingMessage, response: ServerResponse): Promi
   if (path === '/api/agents/heartbeat') {
     const parsed = JSON.parse(body || '{}') as Record<string, unknown>;
     if (parsed.connection_mode === 'http_polling')
-      return answer(response, json({ ok: true, agent_id: parsed.agent_id, permissions: GRANT, protocol: 1, signing_key: signing.publicKey, poll_interval_s: 1 }));
+      return answer(response, json({ ok: true, agent_id: parsed.agent_id, permissions: GRANT, protocol: 1, signing_key: keys.signing.publicKey, poll_interval_s: 1 }));
     return answer(response, json({ ok: true }));
   }
   if (path === '/api/agents/result') {
     const parsed = JSON.parse(body) as { command_id: string; result: Record<string, any> };
     results.set(String(parsed.command_id), [...(results.get(String(parsed.command_id)) ?? []), parsed.result]);
-    return answer(response, resultAnswers.shift() ?? json({ ok: true, stored: true, ack: signedAck([String(parsed.command_id)]) }));
+    return answer(response, resultAnswers.shift() ?? json({ ok: true, stored: true, ack: keys.ack([String(parsed.command_id)]) }));
   }
   if (path === '/api/agents/events') return answer(response, json({ ok: true }));
   return answer(response, { status: 404, body: '{"error":"not here"}' });
@@ -101,21 +80,8 @@ async function handle(request: IncomingMessage, response: ServerResponse): Promi
 
 before(async () => {
   dir = await tempDir('fuzz-agent-http');
-  marker = join(dir.path, 'effects');
-  const configPath = join(dir.path, 'agent.yaml');
-  await writeFile(
-    configPath,
-    [
-      `allow: [${GRANT.join(', ')}]`,
-      'actions:',
-      '  effect:',
-      `    argv: [${JSON.stringify(process.execPath)}, ${JSON.stringify(EFFECT)}, ${JSON.stringify(marker)}, "{id}", "1", "0"]`,
-      '    args:',
-      '      id: { pattern: "[a-z0-9-]{1,40}" }',
-      `signing:\n  public_key: ${signing.publicKey}`,
-      '',
-    ].join('\n'),
-  );
+  const { configPath, marker: written } = await writeFuzzedAgentConfig(dir.path, keys.signing.publicKey);
+  marker = written;
   server = createServer((request, response) => {
     handle(request, response).catch((error: Error) => answer(response, { status: 400, body: JSON.stringify({ error: error.message }) }));
   });
@@ -173,8 +139,8 @@ let serial = 0;
 function materialize(command: PolledCommand, sent: { id: string; signedExecId?: string }[]): unknown {
   const id = command.command_id === 'fresh' ? `fh-${process.pid}-${++serial}` : command.command_id;
   const fields = { command_id: String(id), command: command.command, data: command.data };
-  const message: Record<string, unknown> = { ...signedCommand(fields), ...command.extra };
-  if (command.signature === 'wrong-key') message.signature = signEd25519(other.privateKeyPem, commandPayload({ ...fields, timestamp: String(message.timestamp) }, KEY_SHA256));
+  const message: Record<string, unknown> = { ...keys.command(fields), ...command.extra };
+  if (command.signature === 'wrong-key') message.signature = keys.commandSignature(fields, String(message.timestamp), 'other');
   if (command.signature === 'garbage') message.signature = 'AAAA';
   if (command.signature === 'none') delete message.signature;
   if (typeof id === 'number') message.command_id = id;
@@ -190,7 +156,7 @@ function pollBodyText(body: unknown, sent: { id: string; signedExecId?: string }
   const shaped = body as { commands?: unknown; frames?: unknown[] } | null;
   if (!shaped || !Array.isArray(shaped.commands)) return JSON.stringify(body);
   const commands = (shaped.commands as PolledCommand[]).map((command) => materialize(command, sent));
-  const frames = shaped.frames?.map((frame) => (frame === 'signed-grant' ? signedGrant(GRANT) : frame));
+  const frames = shaped.frames?.map((frame) => (frame === 'signed-grant' ? keys.grant(GRANT) : frame));
   return JSON.stringify(frames ? { commands, frames } : { commands });
 }
 
@@ -201,7 +167,7 @@ function pollBodyText(body: unknown, sent: { id: string; signedExecId?: string }
  */
 async function agentServes(): Promise<void> {
   const id = `health-${process.pid}-${++serial}`;
-  const offer = () => pollAnswers.push(json({ commands: [signedCommand({ command_id: id, command: 'ping' })], frames: [signedGrant(GRANT)] }));
+  const offer = () => pollAnswers.push(json({ commands: [keys.command({ command_id: id, command: 'ping' })], frames: [keys.grant(GRANT)] }));
   offer();
   const reoffer = setInterval(() => {
     if (!pollAnswers.some((queued) => queued.body.includes(id))) offer();
@@ -227,7 +193,7 @@ test('every answer a hub can give over HTTP: the agent stays up, answers, runs o
       await agentServes();
       assert.equal(agent.exitInfo, null, `the agent exited: ${agent.lines.slice(-5).join('\n')}`);
       for (const { id, signedExecId } of sent) if (signedExecId && results.get(id)?.some((result) => result.success === true)) allowedEffects.add(signedExecId);
-      const effects = existsSync(marker) ? readFileSync(marker, 'utf8').split('\n').filter(Boolean) : [];
+      const effects = effectsWritten(marker);
       for (const effect of effects) assert.ok(allowedEffects.has(effect), `effect ${effect} ran without a correctly signed, successful exec`);
       assert.deepEqual(
         agent.lines.filter((line) => /"level":60/.test(line)),

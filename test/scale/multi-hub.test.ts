@@ -2,7 +2,8 @@
 // real HAProxy: a command submitted to one hub reaches the agent on another; kill -9 of the hub
 // holding an agent mid-command (the agent re-homes through HAProxy; one result, one run); a hub
 // restart under an HTTP-polling agent that polls whichever hub HAProxy picks; presence of a
-// killed hub's agent expires; one live session per key across hubs.
+// killed hub's agent expires; one live session per key across hubs; a cancel submitted to one hub
+// stops the action on an agent held by another.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { agentEnv, startAgent, startHub, tempDir } from '../helpers/system.ts';
 import type { HubHandle } from '../helpers/system.ts';
-import { waitFor } from '../helpers/process.ts';
+import { isAlive, waitFor } from '../helpers/process.ts';
 import type { RunningProcess } from '../helpers/process.ts';
 import { createThrowawayDatabase, postgresProblem, redisProblem, redisTestPrefix, redisUrl, skipOrFail } from '../helpers/services.ts';
 import { HAPROXY_BIN, freePort, startHaproxy } from '../helpers/haproxy.ts';
@@ -89,6 +90,7 @@ async function agentSetup(name: string, serverUrl: string, extra: NodeJS.Process
   const env = agentEnv({ wsUrl: serverUrl }, '', join(agentDir, 'state'), { TETHER_CONFIG: configPath, ...extra });
   return {
     env,
+    effects,
     runs: (id: string) =>
       existsSync(effects)
         ? readFileSync(effects, 'utf8')
@@ -146,6 +148,36 @@ test('many hubs on PostgreSQL and Redis', { skip, timeout: 600_000 }, async (t) 
     assert.equal(echo.body.result.data.echo, 'via A');
     const ping = await hubA.api('POST', `/api/agents/keys/${key.id}/ping`, { wait_s: 30 });
     assert.equal(ping.body.ok, true, 'ping of an agent on another hub');
+  });
+
+  await t.test('a cancel submitted to hub A stops a long action on an agent held by hub B (WebSocket and HTTP polling); one result', async () => {
+    for (const [name, extra] of [
+      ['cancel-ws', {}],
+      ['cancel-http', { TETHER_FORCE_HTTP: '1' }],
+    ] as const) {
+      const key = await hubA.createKey(name, ['exec']);
+      const agent = await agentSetup(name, hubB.wsUrl, extra);
+      agent.start(key.key);
+      await waitFor(() => connectedOn(hubA, key.id), `hub A to list the ${name} agent on hub B`);
+      const queued = await hubA.api('POST', `/api/agents/keys/${key.id}/command`, { command: 'exec', data: { action: 'effect', args: { id: name, sleep_ms: '300000' } } });
+      assert.equal(queued.status, 202);
+      await waitFor(() => agent.runs(name) > 0 || undefined, `the ${name} action to start on the agent`);
+      const pid = Number(readFileSync(`${agent.effects}.pids`, 'utf8').trim().split('\n').at(-1));
+      assert.ok(isAlive(pid), 'the action runs');
+      const cancel = await hubA.api('POST', `/api/commands/${queued.body.command_id}/cancel`, { wait_s: 30 });
+      assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
+      assert.equal(cancel.body.cancel, 'cancel_sent');
+      assert.equal(cancel.body.result.error_code, 'cancelled');
+      await waitFor(() => !isAlive(pid) || undefined, `the cancelled ${name} action to be gone`);
+      const again = await hubB.api('POST', `/api/commands/${queued.body.command_id}/cancel`, {});
+      assert.equal(again.status, 409, 'one result: the command is finished on every hub');
+      assert.equal((await hubB.api('GET', `/api/commands/${queued.body.command_id}`)).body.result.error_code, 'cancelled');
+      assert.equal(agent.runs(name), 1, 'the action ran once');
+      assert.ok(
+        hubB.process.records().some((record) => record.msg === 'cancel from another hub sent' && record.command_id === queued.body.command_id),
+        'hub B sent the cancel it got from hub A',
+      );
+    }
   });
 
   await t.test('one live session per key across hubs: a second socket on hub A closes the one on hub B (4008)', async () => {

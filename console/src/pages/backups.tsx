@@ -3,25 +3,9 @@
 // artifact stored on the hub with download and delete.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.ts';
-import type { KeyView, StoredArtifact } from '../api.ts';
+import type { KeyView, StoredArtifact, TargetStatus } from '../api.ts';
 import { ago, bytes } from '../format.ts';
 import { ArtifactTable } from '../parts/artifact-table.tsx';
-
-/** One target as its host reports it in heartbeats (GET /api/backups/status). */
-interface TargetStatus {
-  key_id: string;
-  agent_id: string;
-  hostname: string;
-  target: string;
-  alert_after_h: number | null;
-  last_success_at: string | null;
-  last_artifact_id: string | null;
-  age_h: number | null;
-  stale: boolean;
-  reason: string | null;
-  last_verify: { ok: boolean; at: string; id: string } | null;
-  reported_at: string;
-}
 
 export function Backups() {
   const [artifacts, setArtifacts] = useState<StoredArtifact[] | null>(null);

@@ -2,13 +2,14 @@
 // where the owner's manifest lives on the hub. Files only, beside the artifact:
 //   <dataDir>/artifacts/<key id>/<id>                 the bytes (hub uploads)
 //   <dataDir>/artifacts/<key id>/<id>.manifest.json   the agent's manifest (row counts, kind, …)
-//   <dataDir>/artifacts/<key id>/<id>.verify.json     the latest restore test result
+// The latest restore test result is in the store (verify_results), where every hub of a cluster sees it.
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { writeFileAtomic } from '@tether/shared/atomic-file.ts';
+import type { HubStore, VerifyResultRecord } from '../store/store.ts';
 import { HttpError } from '../http/http-error.ts';
 import { artifactDir } from './upload-handler.ts';
 import { presignS3Url } from './s3-presign.ts';
@@ -66,11 +67,11 @@ export function presignArtifactGet(s3: S3Settings | null, keyId: string, id: str
   return { url, method: 'GET', headers: {}, location: `s3:${s3.bucket}/${key}` };
 }
 
-export async function storeVerifyResult(dataDir: string, keyId: string, id: string, body: unknown, byKeyId: string): Promise<Record<string, unknown>> {
+export async function storeVerifyResult(where: { dataDir: string; store: Pick<HubStore, 'putVerifyResult'> }, keyId: string, id: string, body: unknown, byKeyId: string): Promise<VerifyResultRecord> {
   const parsed = verifyResultBodySchema.safeParse(body);
   if (!parsed.success) throw new HttpError(400, `verify result: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; ')}`);
-  await readManifest(dataDir, keyId, id); // a result belongs to an artifact the hub knows
-  const stored = { ...parsed.data, verify_key_id: byKeyId, received_at: new Date().toISOString() };
-  await writeFileAtomic(join(artifactDir(dataDir, keyId), `${id}.verify.json`), `${JSON.stringify(stored, null, 2)}\n`);
+  await readManifest(where.dataDir, keyId, id); // a result belongs to an artifact the hub knows
+  const stored: VerifyResultRecord = { ...parsed.data, key_id: keyId, artifact_id: id, verify_key_id: byKeyId, received_at: new Date().toISOString() };
+  await where.store.putVerifyResult(stored);
   return stored;
 }

@@ -2,6 +2,9 @@
 // last success, alert_after_h, last restore test per target), judged at `now`. A target with
 // alert_after_h is stale when its newest backup is older than that, or when it has none.
 import { backupTargetStatusSchema } from '@tether/shared/protocol/agent-messages.ts';
+import type { TargetStatus } from '@tether/shared/protocol/backup-views.ts';
+
+export type { TargetStatus };
 
 export interface AgentHeartbeatRow {
   key_id: string;
@@ -9,24 +12,6 @@ export interface AgentHeartbeatRow {
   hostname: string;
   last_seen: string;
   last_heartbeat: Record<string, unknown> | null;
-}
-
-export interface TargetStatus {
-  key_id: string;
-  agent_id: string;
-  hostname: string;
-  target: string;
-  alert_after_h: number | null;
-  last_success_at: string | null;
-  last_artifact_id: string | null;
-  /** Hours since the newest backup, at `now`. */
-  age_h: number | null;
-  stale: boolean;
-  /** Why it is stale, in words. */
-  reason: string | null;
-  last_verify: { ok: boolean; at: string; id: string } | null;
-  /** When the hub last heard from the agent (the summary is as of then). */
-  reported_at: string;
 }
 
 export function backupStatus(rows: AgentHeartbeatRow[], now: Date): TargetStatus[] {

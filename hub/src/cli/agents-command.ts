@@ -1,6 +1,6 @@
 // `tether agents`: the agents connected right now.
 import type { Command } from 'commander';
-import type { ConnectedAgentView } from '@tether/shared/protocol/admin-api.ts';
+import type { ConnectedAgentView } from '@tether/shared/protocol/admin-views.ts';
 import { AdminClient, withAdminOptions } from './admin-client.ts';
 import type { AdminOptions } from './admin-client.ts';
 import { formatTable } from './table.ts';

@@ -1,6 +1,6 @@
 // `tether keys …`: create, list, show, enable/disable, delete and regenerate agent keys.
 import type { Command } from 'commander';
-import type { KeyView } from '@tether/shared/protocol/admin-api.ts';
+import type { KeyView } from '@tether/shared/protocol/admin-views.ts';
 import { AdminClient, withAdminOptions } from './admin-client.ts';
 import type { AdminOptions } from './admin-client.ts';
 import { formatTable } from './table.ts';

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '@tether/shared/version.ts';
 import { addHubCommand } from './hub-command.ts';
 import { addKeysCommand } from './keys-command.ts';
+import { addOperatorsCommand } from './operators-command.ts';
 import { addAgentsCommand } from './agents-command.ts';
 import { addSendCommand } from './send-command.ts';
 import { addCancelCommand } from './cancel-command.ts';
@@ -22,6 +23,7 @@ const program = new Command('tether')
 
 addPublishCommand(addHubCommand(program));
 addKeysCommand(program);
+addOperatorsCommand(program);
 addAgentsCommand(program);
 addSendCommand(program);
 addCancelCommand(program);

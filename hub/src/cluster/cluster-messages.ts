@@ -24,6 +24,8 @@ export const hubMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('close_key'), key_id: z.string().min(1), code: z.number().int().min(4000).max(4999), reason: z.string().max(120), from_hub: z.string().min(1) }),
   /** The key's grant changed on another hub: push it to the sessions you hold. */
   z.object({ type: z.literal('push_grant'), key_id: z.string().min(1), permissions: z.array(z.string().min(1).max(64)).max(100), from_hub: z.string().min(1) }),
+  /** The operator cancelled this command on another hub: send the signed cancel to the key's session here. */
+  z.object({ type: z.literal('cancel'), key_id: z.string().min(1), command_id: z.string().min(1), from_hub: z.string().min(1) }),
 ]);
 export type HubMessage = z.infer<typeof hubMessageSchema>;
 

@@ -23,6 +23,8 @@ export interface ClusterHandlers {
   closeKey(keyId: string, code: number, reason: string): void;
   /** The key's grant changed elsewhere: push it to its local sessions. */
   pushGrant(keyId: string, permissions: string[]): void;
+  /** A command was cancelled elsewhere: send the cancel to the key's local session. */
+  cancel(keyId: string, commandId: string): void;
 }
 
 export interface ClusterOptions {
@@ -99,7 +101,8 @@ export class Cluster {
         if (message.type === 'deliver') options.handlers.deliver(message.key_id, message.command_id);
         else if (message.type === 'close_session') options.handlers.closeSession(message.key_id, message.session_id);
         else if (message.type === 'close_key') options.handlers.closeKey(message.key_id, message.code, message.reason);
-        else options.handlers.pushGrant(message.key_id, message.permissions);
+        else if (message.type === 'push_grant') options.handlers.pushGrant(message.key_id, message.permissions);
+        else options.handlers.cancel(message.key_id, message.command_id);
       },
       onWake: (keyId) => options.handlers.wake(keyId),
     });
@@ -175,11 +178,17 @@ export class Cluster {
     await this.#bus.wake(keyId);
   }
 
-  /** Tells the hub holding the key's live session (this one included) to close or re-grant it. */
-  async tellHolder(keyId: string, message: { type: 'close_key'; code: number; reason: string } | { type: 'push_grant'; permissions: string[] }): Promise<boolean> {
+  /**
+   * Tells the hub holding the key's live session, when that is another hub, to close, re-grant or
+   * cancel there. The holder's presence entry when its hub heard it; undefined otherwise.
+   */
+  async tellHolder(
+    keyId: string,
+    message: { type: 'close_key'; code: number; reason: string } | { type: 'push_grant'; permissions: string[] } | { type: 'cancel'; command_id: string },
+  ): Promise<PresenceEntry | undefined> {
     const found = await this.#directory.lookup(keyId);
-    if (!found || found.entry.hub_id === this.hubId) return false;
-    return (await this.#bus.sendToHub(found.entry.hub_id, { ...message, key_id: keyId, from_hub: this.hubId })) > 0;
+    if (!found || found.entry.hub_id === this.hubId) return undefined;
+    return (await this.#bus.sendToHub(found.entry.hub_id, { ...message, key_id: keyId, from_hub: this.hubId })) > 0 ? found.entry : undefined;
   }
 
   async presenceOf(keyId: string): Promise<PresenceEntry | undefined> {

@@ -1,6 +1,6 @@
 // The session directory of a hub on its own: its Presence is the whole truth, and there is no
 // other hub to route to or tell (session-directory.ts has the interface and the clustered one).
-import type { ConnectedAgentView } from '@tether/shared/protocol/admin-api.ts';
+import type { ConnectedAgentView } from '@tether/shared/protocol/admin-views.ts';
 import type { Presence } from '../presence.ts';
 import type { RouteOutcome } from './cluster.ts';
 import type { SessionDirectory } from './session-directory.ts';
@@ -36,6 +36,9 @@ export class LocalDirectory implements SessionDirectory {
   }
   async closeKey(): Promise<void> {}
   async pushGrant(): Promise<void> {}
+  async cancel(): Promise<undefined> {
+    return undefined;
+  }
   publish(): void {}
   async follow(): Promise<() => void> {
     return () => {};

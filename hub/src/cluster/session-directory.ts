@@ -5,8 +5,8 @@
 // a key whose socket is on another hub are routed there; closing or re-granting a key reaches the
 // hub that holds it; one live session per key across hubs (a newer one closes the older, 4008).
 import type { Logger } from '@tether/shared/logger.ts';
-import type { ConnectedAgentView } from '@tether/shared/protocol/admin-api.ts';
-import type { AgentSession, Presence } from '../presence.ts';
+import type { ConnectedAgentView } from '@tether/shared/protocol/admin-views.ts';
+import type { AgentSession, Presence, Transport } from '../presence.ts';
 import { CLOSE_REPLACED } from '../ws/close-codes.ts';
 import { Cluster, redactRedisUrl } from './cluster.ts';
 import type { RouteOutcome } from './cluster.ts';
@@ -19,6 +19,7 @@ export interface DirectoryHooks {
   wake(keyId: string): void;
   closeKey(keyId: string, code: number, reason: string): void;
   pushGrant(keyId: string, permissions: string[]): void;
+  cancel(keyId: string, commandId: string): void;
 }
 
 export interface SessionDirectory {
@@ -40,6 +41,11 @@ export interface SessionDirectory {
   /** After this hub closed its own sessions of the key: the hub holding it elsewhere does too. */
   closeKey(keyId: string, code: number, reason: string): Promise<void>;
   pushGrant(keyId: string, permissions: readonly string[]): Promise<void>;
+  /**
+   * A cancel for a key with no session on this hub: to the hub holding its live session. The
+   * transport of that session when its hub heard it; undefined when no other hub holds the key.
+   */
+  cancel(keyId: string, commandId: string): Promise<Transport | undefined>;
   /** Tells hubs waiting on a command that its result or a job event was stored here. */
   publish(update: CommandUpdate): void;
   /** Hears of a command's result and job events stored on other hubs; resolves once listening. */
@@ -92,6 +98,7 @@ export class ClusterDirectory implements SessionDirectory {
         wake: (keyId) => hooks()?.wake(keyId),
         closeKey: (keyId, code, reason) => hooks()?.closeKey(keyId, code, reason),
         pushGrant: (keyId, permissions) => hooks()?.pushGrant(keyId, permissions),
+        cancel: (keyId, commandId) => hooks()?.cancel(keyId, commandId),
       },
     });
     late.directory = new ClusterDirectory(cluster, options);
@@ -193,6 +200,10 @@ export class ClusterDirectory implements SessionDirectory {
 
   async pushGrant(keyId: string, permissions: readonly string[]): Promise<void> {
     await this.#cluster.tellHolder(keyId, { type: 'push_grant', permissions: [...permissions] });
+  }
+
+  async cancel(keyId: string, commandId: string): Promise<Transport | undefined> {
+    return (await this.#cluster.tellHolder(keyId, { type: 'cancel', command_id: commandId }))?.transport;
   }
 
   publish(update: CommandUpdate): void {

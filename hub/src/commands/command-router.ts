@@ -204,6 +204,7 @@ export class CommandRouter {
       return { settled: Promise.resolve({ stored: false }) };
     }
     const command = record;
+    this.deps.presence.websocketSessionFor(keyId)?.sentCommandIds?.delete(command.command_id);
     const result: Record<string, unknown> = {
       success: response.success,
       data: response.data ?? {},
@@ -371,8 +372,14 @@ export class CommandRouter {
   }
 
   private async deliver(session: AgentSession, record: CommandRecord): Promise<void> {
+    // Once per socket: a fleet target started while its agent registers is sent by the dispatcher
+    // and found again by resendUnanswered (a routed `deliver` can race them too).
+    if (session.sentCommandIds?.has(record.command_id)) return;
     const marks: Promise<unknown>[] = [];
-    if (!this.expireIfLate(record, marks) && session.send?.(this.frameFor(session, record))) marks.push(this.deps.store.markSent(record.command_id, 'websocket', COMMITTED));
+    if (!this.expireIfLate(record, marks) && session.send?.(this.frameFor(session, record))) {
+      (session.sentCommandIds ??= new Set()).add(record.command_id);
+      marks.push(this.deps.store.markSent(record.command_id, 'websocket', COMMITTED));
+    }
     await Promise.all(marks);
   }
 

@@ -1,6 +1,6 @@
 // The hub refuses a command outside the key's grant before queueing it (issue 9 item 9); the agent
 // still checks its own policy (the grant only narrows what a host allows).
-import type { KeyView } from '@tether/shared/protocol/admin-api.ts';
+import type { KeyView } from '@tether/shared/protocol/admin-views.ts';
 import { permissionFor } from '@tether/shared/protocol/command-permissions.ts';
 import { HttpError } from '../http/http-error.ts';
 

@@ -3,24 +3,9 @@
 // (no session on this hub), the time of its last heartbeat, and what that heartbeat said.
 import type { AgentRecord, KeyRecord } from '../store/store.ts';
 import type { Presence } from '../presence.ts';
+import type { HostState, HostView } from '@tether/shared/protocol/host-views.ts';
 
-export type HostState = 'online' | 'stale' | 'offline';
-
-export interface HostView {
-  agent_id: string;
-  key_id: string;
-  key_name: string | null;
-  labels: Record<string, string>;
-  hostname: string;
-  version: string;
-  os: string | null;
-  transport: string;
-  state: HostState;
-  last_heartbeat_at: string;
-  metrics: Record<string, unknown> | null;
-  jobs: { running: number; queued: number } | null;
-  outbox: { pending: number } | null;
-}
+export type { HostState, HostView };
 
 const STALE_AFTER_INTERVALS = 2.5;
 

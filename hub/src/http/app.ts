@@ -30,6 +30,7 @@ import type { BackupStatusDeps } from './backup-status-routes.ts';
 import type { ArtifactRouteDeps } from './artifact-routes.ts';
 import { registerConsoleAuth } from '../console/console-auth.ts';
 import { sessionRoutes } from '../console/session-routes.ts';
+import { operatorRoutes } from '../operators/operator-routes.ts';
 import { consoleStaticFiles } from '../console/static-files.ts';
 import type { CommandSigner } from '../identity/signing-key.ts';
 import { authFailureCounter } from './auth-hooks.ts';
@@ -99,8 +100,22 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<{ app: FastifyIns
   await app.register(signingKeyRoutes, deps.signingKey);
   await app.register(websocketRoutes, { ...deps.websocket, limits: deps.limits, authFailed });
   await app.register(agentRoutes, { ...deps.agent, authFailed });
-  const consoleAuth = await registerConsoleAuth(app, { signer: deps.console.signer, adminToken: deps.admin.adminToken, tls: deps.tls !== undefined, lifetimeMs: deps.limits.consoleSessionMs });
-  await app.register(sessionRoutes, { auth: consoleAuth, adminToken: deps.admin.adminToken, signInsPerMinutePerIp: deps.limits.signInsPerMinutePerIp, log: deps.log });
+  const consoleAuth = await registerConsoleAuth(app, {
+    signer: deps.console.signer,
+    adminToken: deps.admin.adminToken,
+    tls: deps.tls !== undefined,
+    lifetimeMs: deps.limits.consoleSessionMs,
+    operators: deps.admin.store,
+  });
+  await app.register(sessionRoutes, {
+    auth: consoleAuth,
+    adminToken: deps.admin.adminToken,
+    store: deps.admin.store,
+    signInsPerMinutePerIp: deps.limits.signInsPerMinutePerIp,
+    signInFailuresPerAccount: deps.limits.signInFailuresPerAccount,
+    log: deps.log,
+  });
+  await app.register(operatorRoutes, { store: deps.admin.store, adminToken: deps.admin.adminToken, authFailed, consoleAuth, log: deps.log });
   await app.register(adminRoutes, { ...deps.admin, authFailed, consoleAuth });
   await app.register(consoleApiRoutes, {
     store: deps.admin.store,
@@ -110,7 +125,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<{ app: FastifyIns
     authFailed,
     consoleAuth,
   });
-  await app.register(artifactAdminRoutes, { dataDir: deps.artifacts.dataDir, adminToken: deps.admin.adminToken, authFailed, consoleAuth, log: deps.log });
+  await app.register(artifactAdminRoutes, { dataDir: deps.artifacts.dataDir, store: deps.admin.store, adminToken: deps.admin.adminToken, authFailed, consoleAuth, log: deps.log });
   await app.register(backupStatusRoutes, { ...deps.backups, adminToken: deps.admin.adminToken, authFailed, consoleAuth });
   await app.register(artifactRoutes, { ...deps.artifacts, deadlines, authFailed });
   await app.register(releaseRoutes, deps.releases);

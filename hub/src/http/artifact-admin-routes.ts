@@ -1,6 +1,6 @@
 // The operator's view of backup artifacts stored on this hub: list (per key and target), describe,
 // download (streamed by @fastify/send: Content-Length, ETag, single byte ranges), verify (the
-// stored bytes against the sha256 recorded at upload) and delete.
+// stored bytes against the sha256 recorded at upload), the latest restore test, and delete.
 // Admin token or console session (with its CSRF token for the delete).
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -9,14 +9,14 @@ import { z } from 'zod';
 import type { Logger } from '@tether/shared/logger.ts';
 import type { AdminToken } from '../identity/admin-token.ts';
 import type { ConsoleAuth } from '../console/console-auth.ts';
+import type { ArtifactShelf } from '../artifacts/stored-artifacts.ts';
 import { artifactDir } from '../artifacts/upload-handler.ts';
 import { checkIds, deleteArtifact, describeArtifact, listArtifacts, verifyArtifact } from '../artifacts/stored-artifacts.ts';
 import { adminAuth } from './auth-hooks.ts';
 import type { AuthFailure } from './auth-hooks.ts';
 import { HttpError, sendJson } from './http-error.ts';
 
-export interface ArtifactAdminDeps {
-  dataDir: string;
+export interface ArtifactAdminDeps extends ArtifactShelf {
   adminToken: AdminToken;
   authFailed: AuthFailure;
   consoleAuth?: ConsoleAuth;
@@ -33,19 +33,28 @@ export async function artifactAdminRoutes(base: FastifyInstance, deps: ArtifactA
 
   app.get('/api/artifacts', { schema: { querystring: listQuery } }, async (request, reply) => {
     if (request.query.key_id !== undefined) checkIds(request.query.key_id);
-    const artifacts = await listArtifacts(deps.dataDir, { keyId: request.query.key_id, target: request.query.target });
+    const artifacts = await listArtifacts(deps, { keyId: request.query.key_id, target: request.query.target });
     return sendJson(reply, 200, { artifacts });
   });
 
   app.get('/api/artifacts/:key_id/:id', { schema: { params: artifactParams } }, async (request, reply) => {
-    const artifact = await describeArtifact(deps.dataDir, request.params.key_id, request.params.id);
+    const artifact = await describeArtifact(deps, request.params.key_id, request.params.id);
     if (!artifact) throw notFound(request.params.key_id, request.params.id);
     return sendJson(reply, 200, artifact);
   });
 
+  // The restore test is in the store: answered for S3 artifacts too (the hub keeps their manifests).
+  app.get('/api/artifacts/:key_id/:id/restore-test', { schema: { params: artifactParams } }, async (request, reply) => {
+    const { key_id: keyId, id } = request.params;
+    checkIds(keyId, id);
+    const result = await deps.store.getVerifyResult(keyId, id);
+    if (!result) throw new HttpError(404, `no restore test of artifact ${id} of key ${keyId} is stored: run backup_verify {id, restore: true} on a host with the age identity (docs/backup.md)`);
+    return sendJson(reply, 200, result);
+  });
+
   app.get('/api/artifacts/:key_id/:id/download', { schema: { params: artifactParams } }, async (request, reply) => {
     const { key_id: keyId, id } = request.params;
-    const artifact = await describeArtifact(deps.dataDir, keyId, id);
+    const artifact = await describeArtifact(deps, keyId, id);
     if (!artifact) throw notFound(keyId, id);
     const sent = await send(request.raw, `/${id}`, { root: artifactDir(deps.dataDir, keyId), dotfiles: 'deny', cacheControl: false, index: false });
     if (sent.type !== 'file')
@@ -63,7 +72,7 @@ export async function artifactAdminRoutes(base: FastifyInstance, deps: ArtifactA
 
   app.post('/api/artifacts/:key_id/:id/verify', { schema: { params: artifactParams } }, async (request, reply) => {
     const { key_id: keyId, id } = request.params;
-    const verdict = await verifyArtifact(deps.dataDir, keyId, id);
+    const verdict = await verifyArtifact(deps, keyId, id);
     if (!verdict) throw notFound(keyId, id);
     if (!verdict.ok) deps.log.warn({ key_id: keyId, id, sha256: verdict.sha256, expected: verdict.expected }, 'a stored artifact does not match its sha256');
     return sendJson(reply, 200, { key_id: keyId, id, ...verdict });
@@ -71,7 +80,7 @@ export async function artifactAdminRoutes(base: FastifyInstance, deps: ArtifactA
 
   app.delete('/api/artifacts/:key_id/:id', { schema: { params: artifactParams } }, async (request, reply) => {
     const { key_id: keyId, id } = request.params;
-    if (!(await deleteArtifact(deps.dataDir, keyId, id))) throw notFound(keyId, id);
+    if (!(await deleteArtifact(deps, keyId, id))) throw notFound(keyId, id);
     deps.log.info({ key_id: keyId, id, by: request.consoleSession ? 'console' : 'admin token' }, 'artifact deleted');
     return sendJson(reply, 200, { ok: true, key_id: keyId, id });
   });

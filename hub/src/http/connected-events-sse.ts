@@ -3,7 +3,7 @@
 // a second (this hub's memory, or one Redis scan when hubs are clustered). A console session's
 // stream ends when the session expires.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ConnectedAgentView } from '@tether/shared/protocol/admin-api.ts';
+import type { ConnectedAgentView } from '@tether/shared/protocol/admin-views.ts';
 
 const CHECK_MS = 1_000;
 const KEEPALIVE_MS = 15_000;

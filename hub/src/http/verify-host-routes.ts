@@ -16,6 +16,7 @@ import { ARTIFACT_ID, commitStreamedArtifact } from '../artifacts/upload-handler
 import { MAX_MANIFEST_BYTES, VERIFY_HOST_PERMISSION, openStoredArtifact, presignArtifactGet, readManifest, storeManifest, storeVerifyResult } from '../artifacts/verify-host-handlers.ts';
 import type { S3Settings } from '../artifacts/s3-settings.ts';
 import type { Logger } from '@tether/shared/logger.ts';
+import type { HubStore } from '../store/store.ts';
 import { HttpError } from './http-error.ts';
 
 const ID_HELP = 'artifact id must look like <target>-20261122T040000Z-1a2b3c4d';
@@ -48,7 +49,7 @@ function requireVerifyHost(request: FastifyRequest): string {
   return key.id;
 }
 
-export function verifyHostRoutes(base: FastifyInstance, deps: { dataDir: string; s3: S3Settings | null; log: Logger }): void {
+export function verifyHostRoutes(base: FastifyInstance, deps: { dataDir: string; store: HubStore; s3: S3Settings | null; log: Logger }): void {
   const app = base.withTypeProvider<ZodTypeProvider>();
 
   app.put('/api/agents/artifacts/:id/manifest', { schema: { params: ownParams } }, async (request) => {
@@ -66,7 +67,7 @@ export function verifyHostRoutes(base: FastifyInstance, deps: { dataDir: string;
 
   // The owner's own restore test (a backup host with the identity) is stored the same way.
   app.post('/api/agents/artifacts/:id/verify', { schema: { params: ownParams } }, async (request) => {
-    return storeVerifyResult(deps.dataDir, request.agentKey!.id, request.params.id, await readJsonBody(request, 1 << 20), request.agentKey!.id);
+    return storeVerifyResult(deps, request.agentKey!.id, request.params.id, await readJsonBody(request, 1 << 20), request.agentKey!.id);
   });
 
   app.get('/api/agents/verify/artifacts/:key_id/:id', { schema: { params: otherParams } }, async (request, reply) => {
@@ -90,6 +91,6 @@ export function verifyHostRoutes(base: FastifyInstance, deps: { dataDir: string;
 
   app.post('/api/agents/verify/artifacts/:key_id/:id/result', { schema: { params: otherParams } }, async (request) => {
     const by = requireVerifyHost(request);
-    return storeVerifyResult(deps.dataDir, request.params.key_id, request.params.id, await readJsonBody(request, 1 << 20), by);
+    return storeVerifyResult(deps, request.params.key_id, request.params.id, await readJsonBody(request, 1 << 20), by);
   });
 }

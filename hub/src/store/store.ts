@@ -2,7 +2,11 @@
 // hubs). Writes on the command path (command inserts, sent/expired marks, results, job events,
 // registrations, heartbeats) are group-committed: everything submitted while the previous batch
 // commits goes into one transaction, and each call resolves once its batch is durable.
-import type { CommandStatus, CommandView, KeyView } from '@tether/shared/protocol/admin-api.ts';
+import type { CommandStatus, CommandView, KeyView } from '@tether/shared/protocol/admin-views.ts';
+import type { AuditEntry } from '@tether/shared/protocol/audit-views.ts';
+import type { ArtifactVerifyResult } from '@tether/shared/protocol/backup-views.ts';
+import type { HeartbeatPoint } from '@tether/shared/protocol/host-views.ts';
+import type { OperatorStatus, OperatorView } from '@tether/shared/protocol/operator-views.ts';
 import type { KeySelector, Labels } from '@tether/shared/protocol/labels.ts';
 import { TetherError } from '@tether/shared/errors.ts';
 
@@ -182,32 +186,8 @@ export interface CommandHistoryFilter {
   limit: number;
 }
 
-/** One point of an agent's heartbeat history, at most one per minute, the last 24 h kept. */
-export interface HeartbeatPoint {
-  at: string;
-  cpu_percent: number | null;
-  memory_percent: number | null;
-  disk_percent: number | null;
-  load_1min: number | null;
-  jobs_running: number | null;
-  outbox_pending: number | null;
-}
-
 /** Slots in an agent's heartbeat ring: one a minute for 24 h. */
 export const HEARTBEAT_RING_SLOTS = 1440;
-
-/** Who did what to which key or command, and how it went (GET /api/audit). */
-export interface AuditEntry {
-  id: number;
-  at: string;
-  /** `admin token` or `console` (the operator), or `agent` for what a host reported. */
-  actor: string;
-  action: string;
-  key_id: string | null;
-  command_id: string | null;
-  outcome: string;
-  detail: Record<string, unknown>;
-}
 
 export type NewAuditEntry = Omit<AuditEntry, 'id' | 'at'> & { at?: string };
 
@@ -219,6 +199,24 @@ export interface AuditFilter {
   /** Only entries older than this id (the last of the previous page). */
   beforeId?: number;
   limit: number;
+}
+
+/** The latest restore test of an artifact stored on the hub (or in S3 through it), by key and artifact id. */
+export interface VerifyResultRecord extends ArtifactVerifyResult {
+  key_id: string;
+  artifact_id: string;
+}
+
+export type OperatorRecord = OperatorView;
+
+/** An operator with the stored scrypt hash of its password (operators/password-hash.ts); never answered. */
+export interface OperatorCredentials extends OperatorRecord {
+  password_hash: string;
+}
+
+export interface OperatorPatch {
+  status?: OperatorStatus;
+  password_hash?: string;
 }
 
 export class StoreSchemaError extends TetherError {
@@ -335,6 +333,23 @@ export interface HubStore {
   listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
   /** Drops entries older than `before`; returns how many. */
   pruneAudit(before: Date): Promise<number>;
+
+  // Restore test results of artifacts, the latest per artifact (every hub of a cluster sees them).
+  /** Replaces the artifact's result, if any. */
+  putVerifyResult(record: VerifyResultRecord): Promise<void>;
+  getVerifyResult(keyId: string, artifactId: string): Promise<VerifyResultRecord | undefined>;
+  listVerifyResults(keyId: string): Promise<VerifyResultRecord[]>;
+  deleteVerifyResult(keyId: string, artifactId: string): Promise<boolean>;
+
+  // Operator accounts of the console (passwords as scrypt hashes only).
+  /** Undefined when an operator of that name exists already. */
+  createOperator(input: { name: string; password_hash: string }): Promise<OperatorRecord | undefined>;
+  listOperators(): Promise<OperatorRecord[]>;
+  getOperator(name: string): Promise<OperatorCredentials | undefined>;
+  updateOperator(name: string, patch: OperatorPatch): Promise<OperatorRecord | undefined>;
+  deleteOperator(name: string): Promise<boolean>;
+  /** Records a successful sign-in. */
+  touchOperator(name: string): Promise<void>;
 }
 
-export type { CommandStatus };
+export type { AuditEntry, CommandStatus, HeartbeatPoint };

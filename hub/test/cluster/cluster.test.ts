@@ -22,6 +22,7 @@ interface Recorded {
   woken: string[];
   closedKeys: Array<[string, number]>;
   grants: Array<[string, string[]]>;
+  cancels: Array<[string, string]>;
 }
 
 interface TestContext {
@@ -42,13 +43,14 @@ async function group(t: TestContext, ttlMs = 30_000) {
     prefix,
     admin,
     async hub(): Promise<Cluster & { seen: Recorded }> {
-      const seen: Recorded = { delivered: [], closed: [], woken: [], closedKeys: [], grants: [] };
+      const seen: Recorded = { delivered: [], closed: [], woken: [], closedKeys: [], grants: [], cancels: [] };
       const handlers: ClusterHandlers = {
         deliver: (keyId, commandId) => seen.delivered.push([keyId, commandId]),
         closeSession: (keyId, sessionId) => seen.closed.push([keyId, sessionId]),
         wake: (keyId) => seen.woken.push(keyId),
         closeKey: (keyId, code) => seen.closedKeys.push([keyId, code]),
         pushGrant: (keyId, permissions) => seen.grants.push([keyId, permissions]),
+        cancel: (keyId, commandId) => seen.cancels.push([keyId, commandId]),
       };
       const hub = await Cluster.connect({ url: redisUrl(), prefix, presenceTtlMs: ttlMs, log, handlers });
       hubs.push(hub);
@@ -164,18 +166,20 @@ describe('cluster over Redis', { skip }, () => {
     assert.equal((await hubA.presenceOf('key_p'))?.hub_id, hubB.hubId);
   });
 
-  it('tells the hub holding a key to close it or push its grant', async (t) => {
+  it('tells the hub holding a key to close it, push its grant or cancel a command', async (t) => {
     const g = await group(t);
     const hubA = await g.hub();
     const hubB = await g.hub();
     await hubB.sessionOpened({ key_id: 'key_k', session_id: 'ws-k', transport: 'websocket', agent_id: 'ak' });
-    assert.equal(await hubA.tellHolder('key_k', { type: 'push_grant', permissions: ['ping'] }), true);
-    assert.equal(await hubA.tellHolder('key_k', { type: 'close_key', code: 4002, reason: 'agent key deleted' }), true);
-    await waitFor('hub B to hear both', () => hubB.seen.closedKeys.length > 0 && hubB.seen.grants.length > 0);
+    assert.equal((await hubA.tellHolder('key_k', { type: 'push_grant', permissions: ['ping'] }))?.hub_id, hubB.hubId);
+    assert.equal((await hubA.tellHolder('key_k', { type: 'cancel', command_id: 'cmd-c' }))?.transport, 'websocket');
+    assert.equal((await hubA.tellHolder('key_k', { type: 'close_key', code: 4002, reason: 'agent key deleted' }))?.hub_id, hubB.hubId);
+    await waitFor('hub B to hear all three', () => hubB.seen.closedKeys.length > 0 && hubB.seen.grants.length > 0 && hubB.seen.cancels.length > 0);
     assert.deepEqual(hubB.seen.grants, [['key_k', ['ping']]]);
+    assert.deepEqual(hubB.seen.cancels, [['key_k', 'cmd-c']]);
     assert.deepEqual(hubB.seen.closedKeys, [['key_k', 4002]]);
-    assert.equal(await hubB.tellHolder('key_k', { type: 'close_key', code: 4002, reason: 'x' }), false, 'the holder itself handles it locally');
-    assert.equal(await hubA.tellHolder('key_none', { type: 'close_key', code: 4002, reason: 'x' }), false);
+    assert.equal(await hubB.tellHolder('key_k', { type: 'close_key', code: 4002, reason: 'x' }), undefined, 'the holder itself handles it locally');
+    assert.equal(await hubA.tellHolder('key_none', { type: 'close_key', code: 4002, reason: 'x' }), undefined);
   });
 
   it('fans batch progress out to every hub following the batch', async (t) => {
@@ -220,7 +224,7 @@ describe('cluster over Redis', { skip }, () => {
     assert.throws(() => redisLayout('p:').presence('a b*'), /not a usable key id/);
     assert.throws(() => redisLayout('p:').hubInbox(''), /not a usable hub id/);
     await assert.rejects(
-      Cluster.connect({ url: 'redis://user:s3cret@127.0.0.1:1', presenceTtlMs: 1000, log, handlers: { deliver() {}, closeSession() {}, wake() {}, closeKey() {}, pushGrant() {} } }),
+      Cluster.connect({ url: 'redis://user:s3cret@127.0.0.1:1', presenceTtlMs: 1000, log, handlers: { deliver() {}, closeSession() {}, wake() {}, closeKey() {}, pushGrant() {}, cancel() {} } }),
       (error: Error) => {
         assert.match(error.message, /cannot reach Redis at redis:\/\/user:\*\*\*@127\.0\.0\.1:1/);
         assert.ok(!error.message.includes('s3cret'), 'the password never appears');

@@ -60,43 +60,6 @@ export const sendCommandBodySchema = z.object({
 
 export const keyStatusSchema = z.enum(['active', 'disabled']);
 
-export interface KeyView {
-  id: string;
-  name: string;
-  permissions: string[];
-  status: 'active' | 'disabled';
-  created_at: string;
-  last_used_at: string | null;
-  key_prefix: string;
-  labels?: Record<string, string>;
-}
-
-export interface ConnectedAgentView {
-  key_id: string;
-  agent_id: string;
-  hostname: string;
-  version: string;
-  transport: 'websocket' | 'http_polling';
-  protocol: number | null;
-  connected_since: string;
-  last_heartbeat: string | null;
-  metrics: Record<string, unknown> | null;
-}
-
-export type CommandStatus = 'queued' | 'sent' | 'completed' | 'failed' | 'expired';
-
-export interface CommandView {
-  command_id: string;
-  key_id: string;
-  command: string;
-  data: Record<string, unknown>;
-  status: CommandStatus;
-  created_at: string;
-  sent_at: string | null;
-  completed_at: string | null;
-  result: Record<string, unknown> | null;
-}
-
 export type CreateKeyBody = z.infer<typeof createKeyBodySchema>;
 export type UpdateKeyBody = z.infer<typeof updateKeyBodySchema>;
 export type SendCommandBody = z.infer<typeof sendCommandBodySchema>;

@@ -135,4 +135,31 @@ CREATE INDEX audit_log_by_at ON audit_log (at);
 CREATE INDEX audit_log_by_key ON audit_log (key_id, id);
 `,
   },
+  {
+    version: 3,
+    name: 'restore test results of artifacts (were <id>.verify.json files beside them)',
+    sql: `
+CREATE TABLE verify_results (
+  key_id text NOT NULL,
+  artifact_id text NOT NULL,
+  ok boolean NOT NULL,
+  result jsonb NOT NULL,
+  received_at timestamptz NOT NULL,
+  PRIMARY KEY (key_id, artifact_id)
+);
+`,
+  },
+  {
+    version: 4,
+    name: 'operator accounts of the console',
+    sql: `
+CREATE TABLE operators (
+  name text PRIMARY KEY,
+  password_hash text NOT NULL,
+  status text NOT NULL CHECK (status IN ('active', 'disabled')),
+  created_at timestamptz NOT NULL,
+  last_sign_in_at timestamptz
+);
+`,
+  },
 ];

@@ -20,6 +20,8 @@ import { checkConcurrency, summarise } from '../batch-rules.ts';
 import { MAX_EVENTS_PER_COMMAND } from '../store.ts';
 import type { AuditEntry, AuditFilter, CommandHistoryFilter, HeartbeatPoint, NewAuditEntry } from '../store.ts';
 import * as consoleQueries from './console-queries.ts';
+import * as verifyQueries from './verify-result-queries.ts';
+import * as operatorQueries from './operator-queries.ts';
 import type {
   AgentRecord,
   AgentRegistration,
@@ -35,6 +37,10 @@ import type {
   KeyPatch,
   StoreTuning,
   WriteOptions,
+  VerifyResultRecord,
+  OperatorCredentials,
+  OperatorPatch,
+  OperatorRecord,
   KeyRecord,
   NewBatch,
   NewCommand,
@@ -281,6 +287,50 @@ export class PostgresStore implements HubStore {
 
   async pruneAudit(before: Date): Promise<number> {
     return consoleQueries.pruneAudit(this.#boundQuery, before);
+  }
+
+  // ---- restore test results (postgres/verify-result-queries.ts) ----
+
+  async putVerifyResult(record: VerifyResultRecord): Promise<void> {
+    await verifyQueries.putVerifyResult(this.#boundQuery, record);
+  }
+
+  async getVerifyResult(keyId: string, artifactId: string): Promise<VerifyResultRecord | undefined> {
+    return verifyQueries.getVerifyResult(this.#boundQuery, keyId, artifactId);
+  }
+
+  async listVerifyResults(keyId: string): Promise<VerifyResultRecord[]> {
+    return verifyQueries.listVerifyResults(this.#boundQuery, keyId);
+  }
+
+  async deleteVerifyResult(keyId: string, artifactId: string): Promise<boolean> {
+    return verifyQueries.deleteVerifyResult(this.#boundQuery, keyId, artifactId);
+  }
+
+  // ---- operator accounts (postgres/operator-queries.ts) ----
+
+  async createOperator(input: { name: string; password_hash: string }): Promise<OperatorRecord | undefined> {
+    return operatorQueries.createOperator(this.#boundQuery, input);
+  }
+
+  async listOperators(): Promise<OperatorRecord[]> {
+    return operatorQueries.listOperators(this.#boundQuery);
+  }
+
+  async getOperator(name: string): Promise<OperatorCredentials | undefined> {
+    return operatorQueries.getOperator(this.#boundQuery, name);
+  }
+
+  async updateOperator(name: string, patch: OperatorPatch): Promise<OperatorRecord | undefined> {
+    return operatorQueries.updateOperator(this.#boundQuery, name, patch);
+  }
+
+  async deleteOperator(name: string): Promise<boolean> {
+    return operatorQueries.deleteOperator(this.#boundQuery, name);
+  }
+
+  async touchOperator(name: string): Promise<void> {
+    await operatorQueries.touchOperator(this.#boundQuery, name);
   }
 
   // ---- commands ----

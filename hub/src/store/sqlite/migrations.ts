@@ -139,4 +139,31 @@ CREATE INDEX audit_log_by_at ON audit_log (at);
 CREATE INDEX audit_log_by_key ON audit_log (key_id, id);
 `,
   },
+  {
+    version: 4,
+    name: 'restore test results of artifacts (were <id>.verify.json files beside them)',
+    sql: `
+CREATE TABLE verify_results (
+  key_id TEXT NOT NULL,
+  artifact_id TEXT NOT NULL,
+  ok INTEGER NOT NULL,
+  result TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  PRIMARY KEY (key_id, artifact_id)
+);
+`,
+  },
+  {
+    version: 5,
+    name: 'operator accounts of the console',
+    sql: `
+CREATE TABLE operators (
+  name TEXT PRIMARY KEY,
+  password_hash TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
+  created_at TEXT NOT NULL,
+  last_sign_in_at TEXT
+);
+`,
+  },
 ];

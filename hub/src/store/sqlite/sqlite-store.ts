@@ -20,6 +20,8 @@ import { DEFAULT_PERMISSIONS, checkedLabels, checkedPermissions, newKeyId, newKe
 import { MAX_EVENTS_PER_COMMAND } from '../store.ts';
 import type { AuditEntry, AuditFilter, CommandHistoryFilter, HeartbeatPoint, NewAuditEntry } from '../store.ts';
 import * as consoleQueries from './console-queries.ts';
+import * as verifyQueries from './verify-result-queries.ts';
+import * as operatorQueries from './operator-queries.ts';
 import { checkConcurrency, summarise } from '../batch-rules.ts';
 import type {
   AgentRecord,
@@ -36,6 +38,10 @@ import type {
   KeyPatch,
   StoreTuning,
   WriteOptions,
+  VerifyResultRecord,
+  OperatorCredentials,
+  OperatorPatch,
+  OperatorRecord,
   KeyRecord,
   NewBatch,
   NewCommand,
@@ -338,6 +344,51 @@ export class SqliteStore implements HubStore {
 
   async pruneAudit(before: Date): Promise<number> {
     return this.#durably(() => consoleQueries.pruneAudit(this.#db, before));
+  }
+
+  // ---- restore test results (sqlite/verify-result-queries.ts) ----
+
+  async putVerifyResult(record: VerifyResultRecord): Promise<void> {
+    await this.#durably(() => verifyQueries.putVerifyResult(this.#db, record));
+  }
+
+  async getVerifyResult(keyId: string, artifactId: string): Promise<VerifyResultRecord | undefined> {
+    return verifyQueries.getVerifyResult(this.#db, keyId, artifactId);
+  }
+
+  async listVerifyResults(keyId: string): Promise<VerifyResultRecord[]> {
+    return verifyQueries.listVerifyResults(this.#db, keyId);
+  }
+
+  async deleteVerifyResult(keyId: string, artifactId: string): Promise<boolean> {
+    return this.#durably(() => verifyQueries.deleteVerifyResult(this.#db, keyId, artifactId));
+  }
+
+  // ---- operator accounts (sqlite/operator-queries.ts) ----
+
+  async createOperator(input: { name: string; password_hash: string }): Promise<OperatorRecord | undefined> {
+    return this.#durably(() => operatorQueries.createOperator(this.#db, input));
+  }
+
+  async listOperators(): Promise<OperatorRecord[]> {
+    return operatorQueries.listOperators(this.#db);
+  }
+
+  async getOperator(name: string): Promise<OperatorCredentials | undefined> {
+    return operatorQueries.getOperator(this.#db, name);
+  }
+
+  async updateOperator(name: string, patch: OperatorPatch): Promise<OperatorRecord | undefined> {
+    return this.#durably(() => operatorQueries.updateOperator(this.#db, name, patch));
+  }
+
+  async deleteOperator(name: string): Promise<boolean> {
+    return this.#durably(() => operatorQueries.deleteOperator(this.#db, name));
+  }
+
+  /** Not waited for durability: a lost time of a sign-in is harmless. */
+  async touchOperator(name: string): Promise<void> {
+    operatorQueries.touchOperator(this.#db, name);
   }
 
   // ---- commands ----
