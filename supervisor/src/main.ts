@@ -8,7 +8,7 @@ import { createLogger } from './logger.ts';
 import { Supervisor } from './supervisor.ts';
 import { statusCommand } from './status-command.ts';
 import { releaseTaskChild } from './versions/release-task.ts';
-import { RELEASE_TASK_COMMAND } from './versions/release-task-process.ts';
+import { RELEASE_TASK_COMMAND, selfProgram } from './versions/release-task-process.ts';
 
 const EXIT_USAGE = 2;
 /** The supervisor itself failed unexpectedly (EX_SOFTWARE). */
@@ -32,7 +32,7 @@ function parseOrExit(): CliOptions {
 
 async function run(options: RunOptions): Promise<number> {
   const log = createLogger(options.logLevel);
-  const supervisor = new Supervisor(options, log, fileURLToPath(import.meta.url));
+  const supervisor = new Supervisor(options, log, selfProgram(fileURLToPath(import.meta.url)));
   process.on('SIGTERM', () => supervisor.requestStop('SIGTERM'));
   process.on('SIGINT', () => supervisor.requestStop('SIGINT'));
   process.on('SIGHUP', () => supervisor.requestRestart());

@@ -1,8 +1,9 @@
 // Runs one release task (release-task.ts) in a short-lived child process: this supervisor's own
-// entry file run again as `release-task` by the same Node binary. An argv array, no shell, and an
+// program run again as `release-task` by the same Node binary. An argv array, no shell, and an
 // allowlisted environment (childEnv: never the agent key nor any TETHER_ setting, only the test
 // pause hook when one is set). The task and its result travel over the IPC channel.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { childEnv } from '@tether/shared/child-env.ts';
 import type { InstalledCheck } from '@tether/shared/release/state-files.ts';
 import type { ReleaseTask, ReleaseTaskResult } from './release-task.ts';
@@ -23,13 +24,33 @@ function parseResult(value: unknown): ReleaseTaskResult {
   return { ok: false, error: 'the release task answered with something that is not a result' };
 }
 
-/** Runs `task` in a child of `selfEntry` (the supervisor's own entry file) and returns its result. */
-export function runReleaseTaskProcess(selfEntry: string, task: ReleaseTask): Promise<ReleaseTaskResult> {
+/** How to start the supervisor's own program again: Node arguments, and its text on stdin for a bundle. */
+export interface SelfProgram {
+  args: string[];
+  source?: string;
+}
+
+/**
+ * Taken at start, from the entry file this process was started from. A release bundle is one
+ * file: its text is kept (~50 KB) and handed to the child on stdin, so the child runs the very code
+ * that runs here, even once the file on disk is damaged (a redeploy repairs exactly that) or
+ * replaced. From source (a checkout's main.ts, tests), the entry file is run again.
+ */
+export function selfProgram(entry: string): SelfProgram {
+  if (!entry.endsWith('.mjs')) return { args: [entry, RELEASE_TASK_COMMAND] };
+  return { args: ['--input-type=module', '-', RELEASE_TASK_COMMAND], source: readFileSync(entry, 'utf8') };
+}
+
+/** Runs `task` in a child running `program` (the supervisor's own) and returns its result. */
+export function runReleaseTaskProcess(program: SelfProgram, task: ReleaseTask): Promise<ReleaseTaskResult> {
   const pause = process.env.TETHER_TEST_PAUSE_AT;
-  const child = spawn(process.execPath, [selfEntry, RELEASE_TASK_COMMAND], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  const child = spawn(process.execPath, program.args, {
+    stdio: [program.source === undefined ? 'ignore' : 'pipe', 'inherit', 'inherit', 'ipc'],
     env: childEnv(pause ? { set: { TETHER_TEST_PAUSE_AT: pause } } : {}),
   });
+  // A child that died early closes its stdin: the error is its exit, reported below.
+  child.stdin?.on('error', () => {});
+  child.stdin?.end(program.source);
   return new Promise((resolve) => {
     let result: ReleaseTaskResult | null = null;
     child.once('message', (message) => {

@@ -23,6 +23,7 @@ import { readTrial, removeTrial, writeTrial } from './trial.ts';
 import type { Trial } from './trial.ts';
 import { fetchToFile } from './http-fetch.ts';
 import { runReleaseTaskProcess } from './release-task-process.ts';
+import type { SelfProgram } from './release-task-process.ts';
 import { pauseForTest } from '@tether/shared/release/test-pause.ts';
 
 export interface RunTarget {
@@ -42,8 +43,8 @@ export interface VersionManagerOptions {
   log: Logger;
   /** How long a new version is on trial after its first ready; 3 crashes within it roll it back. */
   trialWindowMs: number;
-  /** This supervisor's own entry file, run again as `release-task` for the work needing node:crypto. */
-  selfEntry: string;
+  /** This supervisor's own program, run again as `release-task` for the work needing node:crypto. */
+  self: SelfProgram;
 }
 
 export const CRASHES_FOR_ROLLBACK = 3;
@@ -245,7 +246,7 @@ export class VersionManager {
    * supervisor never loads. Throws with the child's reason when it fails.
    */
   async #verifyAndStage(release: { version: string; manifestPath: string; signaturePath: string; tarballPath: string; replaceCurrent?: boolean }): Promise<void> {
-    const result = await runReleaseTaskProcess(this.#o.selfEntry, {
+    const result = await runReleaseTaskProcess(this.#o.self, {
       kind: 'verify-and-stage',
       stateDir: resolve(this.#o.stateDir),
       version: release.version,
@@ -260,7 +261,7 @@ export class VersionManager {
 
   /** checkInstalled (state-files.ts) in a release-task child; a child that fails counts as a failed check. */
   async #checkInstalled(version: string, keys: string[]): Promise<InstalledCheck> {
-    const result = await runReleaseTaskProcess(this.#o.selfEntry, { kind: 'check-installed', stateDir: resolve(this.#o.stateDir), version, keys });
+    const result = await runReleaseTaskProcess(this.#o.self, { kind: 'check-installed', stateDir: resolve(this.#o.stateDir), version, keys });
     if (!result.ok) return { ok: false, unrecorded: false, problem: `version ${version} could not be checked: ${result.error}` };
     return result.check ?? { ok: false, unrecorded: false, problem: `version ${version} could not be checked: no result` };
   }
