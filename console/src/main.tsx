@@ -1,5 +1,5 @@
 // The console's entry: asks the hub whether this browser is signed in, then shows the sign-in
-// form or the pages (Fleet, Host, History, Backups, Keys, Audit) under one navigation bar.
+// form or the pages (Fleet, Host, History, Backups, Rollouts, Keys, Audit) under one navigation bar.
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, setCsrfToken, whenSignedOut } from './api.ts';
@@ -12,6 +12,7 @@ import { Keys } from './pages/keys.tsx';
 import { Backups } from './pages/backups.tsx';
 import { History } from './pages/history.tsx';
 import { Audit } from './pages/audit.tsx';
+import { Rollouts } from './pages/rollouts.tsx';
 import './style.css';
 
 type SessionState = { kind: 'checking' } | { kind: 'signed-out'; reason?: string } | { kind: 'signed-in'; expiresAt: string; operator: string | null };
@@ -51,6 +52,9 @@ function App() {
           <a href="#/backups" class={route.page === 'backups' ? 'active' : ''}>
             Backups
           </a>
+          <a href="#/rollouts" class={route.page === 'rollouts' ? 'active' : ''}>
+            Rollouts
+          </a>
           <a href="#/keys" class={route.page === 'keys' ? 'active' : ''}>
             Keys
           </a>
@@ -72,6 +76,7 @@ function App() {
         {route.page === 'backups' && <Backups />}
         {route.page === 'history' && <History />}
         {route.page === 'audit' && <Audit />}
+        {route.page === 'rollouts' && <Rollouts rolloutId={route.rolloutId} />}
       </main>
     </>
   );

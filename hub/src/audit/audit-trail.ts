@@ -23,6 +23,9 @@ const ACTIONS: Readonly<Record<string, string>> = {
   'POST /api/operators': 'operator.create',
   'PATCH /api/operators/:name': 'operator.update',
   'DELETE /api/operators/:name': 'operator.delete',
+  'POST /api/rollouts': 'rollout.start',
+  'POST /api/rollouts/:id/resume': 'rollout.resume',
+  'POST /api/rollouts/:id/abort': 'rollout.abort',
 };
 
 /** Body fields worth keeping per action; never a key, token or secret. */
@@ -33,6 +36,7 @@ const BODY_FIELDS: Readonly<Record<string, readonly string[]>> = {
   // Never the password: only that one was set.
   'operator.create': ['name'],
   'operator.update': ['status'],
+  'rollout.start': ['version', 'selector', 'canaries', 'max_in_flight_percent', 'host_timeout_s'],
 };
 
 declare module 'fastify' {
@@ -82,6 +86,7 @@ export function auditEntryFor(request: FastifyRequest, statusCode: number): NewA
     if (params.name !== undefined) detail.operator = params.name;
     if (request.body !== null && typeof request.body === 'object' && 'password' in request.body) detail.password_set = true;
   }
+  if (action.startsWith('rollout.')) detail.rollout_id = params.id ?? answer?.rollout_id ?? null;
   if (statusCode >= 400 && typeof answer?.error === 'string') detail.error = answer.error;
   if (action === 'command.cancel' && typeof answer?.cancel === 'string') detail.cancel = answer.cancel;
   // A command's answer says how far it got (queued, completed, failed, …); other answers just succeed.

@@ -7,6 +7,7 @@ import { addOperatorsCommand } from './operators-command.ts';
 import { addAgentsCommand } from './agents-command.ts';
 import { addSendCommand } from './send-command.ts';
 import { addCancelCommand } from './cancel-command.ts';
+import { addRolloutCommand } from './rollout-command.ts';
 import { HubError, UsageError } from './usage-error.ts';
 import { addReleaseKeyCommand } from './release-key-command.ts';
 import { addPublishCommand } from './publish-command.ts';
@@ -27,6 +28,7 @@ addOperatorsCommand(program);
 addAgentsCommand(program);
 addSendCommand(program);
 addCancelCommand(program);
+addRolloutCommand(program);
 addReleaseKeyCommand(program);
 
 try {

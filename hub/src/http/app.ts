@@ -16,6 +16,8 @@ import type { SigningKeyRouteDeps } from '../identity/signing-key-route.ts';
 import { websocketRoutes } from '../ws/websocket-route.ts';
 import type { WebSocketRouteDeps } from '../ws/websocket-route.ts';
 import { releaseRoutes } from '../releases/routes.ts';
+import { rolloutRoutes } from '../rollouts/rollout-routes.ts';
+import type { RolloutRouteDeps } from '../rollouts/rollout-routes.ts';
 import type { ReleaseRouteDeps } from '../releases/routes.ts';
 import { adminRoutes } from './admin-routes.ts';
 import { consoleApiRoutes } from './console-api-routes.ts';
@@ -54,6 +56,8 @@ export interface HttpAppDeps {
   artifacts: Omit<ArtifactRouteDeps, 'authFailed' | 'deadlines'>;
   backups: Pick<BackupStatusDeps, 'agentHeartbeats'>;
   releases: ReleaseRouteDeps;
+  /** Staged rollouts and the release list they pick from. */
+  rollouts: Pick<RolloutRouteDeps, 'driver' | 'releases'>;
   signingKey: SigningKeyRouteDeps;
   websocket: WithoutAuth<Omit<WebSocketRouteDeps, 'limits'>>;
   /** The agents' sockets get close 1001 and a moment to leave, then are dropped. */
@@ -126,6 +130,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<{ app: FastifyIns
     consoleAuth,
   });
   await app.register(artifactAdminRoutes, { dataDir: deps.artifacts.dataDir, store: deps.admin.store, adminToken: deps.admin.adminToken, authFailed, consoleAuth, log: deps.log });
+  await app.register(rolloutRoutes, { ...deps.rollouts, store: deps.admin.store, adminToken: deps.admin.adminToken, authFailed, consoleAuth });
   await app.register(backupStatusRoutes, { ...deps.backups, adminToken: deps.admin.adminToken, authFailed, consoleAuth });
   await app.register(artifactRoutes, { ...deps.artifacts, deadlines, authFailed });
   await app.register(releaseRoutes, deps.releases);

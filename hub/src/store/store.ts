@@ -9,6 +9,7 @@ import type { HeartbeatPoint } from '@tether/shared/protocol/host-views.ts';
 import type { OperatorStatus, OperatorView } from '@tether/shared/protocol/operator-views.ts';
 import type { KeySelector, Labels } from '@tether/shared/protocol/labels.ts';
 import { TetherError } from '@tether/shared/errors.ts';
+import type { NewRollout, NewRolloutHost, RolloutHost, RolloutHostChange, RolloutRecord, RolloutTransition } from './rollout-records.ts';
 
 export type StoreEngine = 'sqlite' | 'postgres';
 
@@ -333,6 +334,27 @@ export interface HubStore {
   listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
   /** Drops entries older than `before`; returns how many. */
   pruneAudit(before: Date): Promise<number>;
+
+  // Staged rollouts (rollout-records.ts; driven by hub/src/rollouts/ on any hub).
+  /** The rollout and its hosts, in the order given (position 0, 1, …). */
+  createRollout(input: NewRollout, hosts: readonly NewRolloutHost[]): Promise<RolloutRecord>;
+  getRollout(rolloutId: string): Promise<RolloutRecord | undefined>;
+  /** Newest first. */
+  listRollouts(limit: number): Promise<RolloutRecord[]>;
+  /** In position order. */
+  listRolloutHosts(rolloutId: string): Promise<RolloutHost[]>;
+  /** Rollouts that need driving: running ones, and any with a host still updating. */
+  activeRolloutIds(): Promise<string[]>;
+  /**
+   * Starts pending hosts of a running rollout (canaries only in the canary phase), only those in
+   * `keyIds`, in position order, until `limit` are updating: atomically across hubs, creates their
+   * `update` commands and marks them updating.
+   */
+  startRolloutHosts(rolloutId: string, options: { keyIds: readonly string[]; limit: number }): Promise<CommandRecord[]>;
+  /** Changes one host's outcome if it is in `change.from`; a halting outcome halts a running rollout in the same transaction. */
+  settleRolloutHost(rolloutId: string, keyId: string, change: RolloutHostChange): Promise<{ changed: boolean; halted: boolean }>;
+  /** Changes the rollout's state if it is in `transition.from` (to `aborted`: pending hosts are skipped); undefined when it was not. */
+  transitionRollout(rolloutId: string, transition: RolloutTransition): Promise<RolloutRecord | undefined>;
 
   // Restore test results of artifacts, the latest per artifact (every hub of a cluster sees them).
   /** Replaces the artifact's result, if any. */

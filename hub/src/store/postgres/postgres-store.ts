@@ -20,6 +20,8 @@ import { checkConcurrency, summarise } from '../batch-rules.ts';
 import { MAX_EVENTS_PER_COMMAND } from '../store.ts';
 import type { AuditEntry, AuditFilter, CommandHistoryFilter, HeartbeatPoint, NewAuditEntry } from '../store.ts';
 import * as consoleQueries from './console-queries.ts';
+import * as rolloutQueries from './rollout-queries.ts';
+import type { NewRollout, NewRolloutHost, RolloutHost, RolloutHostChange, RolloutRecord, RolloutTransition } from '../rollout-records.ts';
 import * as verifyQueries from './verify-result-queries.ts';
 import * as operatorQueries from './operator-queries.ts';
 import type {
@@ -287,6 +289,45 @@ export class PostgresStore implements HubStore {
 
   async pruneAudit(before: Date): Promise<number> {
     return consoleQueries.pruneAudit(this.#boundQuery, before);
+  }
+
+  // ---- staged rollouts (postgres/rollout-queries.ts) ----
+
+  /** Runs rollout queries on one transaction's client. */
+  #inTransaction<T>(work: (query: rolloutQueries.Query) => Promise<T>): Promise<T> {
+    return this.#transaction((client) => work(async (sql, params = []) => (await client.query(sql, params)).rows as Row[]));
+  }
+
+  createRollout(input: NewRollout, hosts: readonly NewRolloutHost[]): Promise<RolloutRecord> {
+    return this.#inTransaction((query) => rolloutQueries.createRollout(query, input, hosts));
+  }
+
+  getRollout(rolloutId: string): Promise<RolloutRecord | undefined> {
+    return rolloutQueries.getRollout(this.#boundQuery, rolloutId);
+  }
+
+  listRollouts(limit: number): Promise<RolloutRecord[]> {
+    return rolloutQueries.listRollouts(this.#boundQuery, limit);
+  }
+
+  listRolloutHosts(rolloutId: string): Promise<RolloutHost[]> {
+    return rolloutQueries.listRolloutHosts(this.#boundQuery, rolloutId);
+  }
+
+  activeRolloutIds(): Promise<string[]> {
+    return rolloutQueries.activeRolloutIds(this.#boundQuery);
+  }
+
+  startRolloutHosts(rolloutId: string, options: { keyIds: readonly string[]; limit: number }): Promise<CommandRecord[]> {
+    return this.#inTransaction((query) => rolloutQueries.startRolloutHosts(query, rolloutId, options));
+  }
+
+  settleRolloutHost(rolloutId: string, keyId: string, change: RolloutHostChange): Promise<{ changed: boolean; halted: boolean }> {
+    return this.#inTransaction((query) => rolloutQueries.settleRolloutHost(query, rolloutId, keyId, change));
+  }
+
+  transitionRollout(rolloutId: string, transition: RolloutTransition): Promise<RolloutRecord | undefined> {
+    return this.#inTransaction((query) => rolloutQueries.transitionRollout(query, rolloutId, transition));
   }
 
   // ---- restore test results (postgres/verify-result-queries.ts) ----

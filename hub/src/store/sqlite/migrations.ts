@@ -166,4 +166,41 @@ CREATE TABLE operators (
 );
 `,
   },
+  {
+    version: 6,
+    name: 'rollouts: staged release rollouts and their hosts',
+    sql: `
+CREATE TABLE rollouts (
+  rollout_id TEXT PRIMARY KEY,
+  version TEXT NOT NULL,
+  selector TEXT NOT NULL,
+  canaries INTEGER NOT NULL,
+  max_in_flight_percent INTEGER NOT NULL,
+  host_timeout_s INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('running', 'halted', 'aborted', 'completed')),
+  phase TEXT NOT NULL CHECK (phase IN ('canary', 'rest')),
+  halt_reason TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX rollouts_by_state ON rollouts (state);
+CREATE INDEX rollouts_by_created ON rollouts (created_at);
+CREATE TABLE rollout_hosts (
+  rollout_id TEXT NOT NULL REFERENCES rollouts (rollout_id) ON DELETE CASCADE,
+  key_id TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  canary INTEGER NOT NULL,
+  outcome TEXT NOT NULL CHECK (outcome IN ('pending', 'updating', 'succeeded', 'failed', 'rolled_back', 'skipped')),
+  command_id TEXT,
+  from_version TEXT,
+  detail TEXT,
+  started_at TEXT,
+  finished_at TEXT,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (rollout_id, key_id)
+);
+CREATE INDEX rollout_hosts_by_outcome ON rollout_hosts (outcome, rollout_id);
+`,
+  },
 ];

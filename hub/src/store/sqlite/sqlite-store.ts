@@ -20,6 +20,8 @@ import { DEFAULT_PERMISSIONS, checkedLabels, checkedPermissions, newKeyId, newKe
 import { MAX_EVENTS_PER_COMMAND } from '../store.ts';
 import type { AuditEntry, AuditFilter, CommandHistoryFilter, HeartbeatPoint, NewAuditEntry } from '../store.ts';
 import * as consoleQueries from './console-queries.ts';
+import * as rolloutQueries from './rollout-queries.ts';
+import type { NewRollout, NewRolloutHost, RolloutHost, RolloutHostChange, RolloutRecord, RolloutTransition } from '../rollout-records.ts';
 import * as verifyQueries from './verify-result-queries.ts';
 import * as operatorQueries from './operator-queries.ts';
 import { checkConcurrency, summarise } from '../batch-rules.ts';
@@ -344,6 +346,43 @@ export class SqliteStore implements HubStore {
 
   async pruneAudit(before: Date): Promise<number> {
     return this.#durably(() => consoleQueries.pruneAudit(this.#db, before));
+  }
+
+  // ---- staged rollouts (sqlite/rollout-queries.ts) ----
+
+  async createRollout(input: NewRollout, hosts: readonly NewRolloutHost[]): Promise<RolloutRecord> {
+    const rolloutId = await this.#durably(() => rolloutQueries.createRollout(this.#db, input, hosts));
+    return rolloutQueries.getRollout(this.#db, rolloutId)!;
+  }
+
+  async getRollout(rolloutId: string): Promise<RolloutRecord | undefined> {
+    return rolloutQueries.getRollout(this.#db, rolloutId);
+  }
+
+  async listRollouts(limit: number): Promise<RolloutRecord[]> {
+    return rolloutQueries.listRollouts(this.#db, limit);
+  }
+
+  async listRolloutHosts(rolloutId: string): Promise<RolloutHost[]> {
+    return rolloutQueries.listRolloutHosts(this.#db, rolloutId);
+  }
+
+  async activeRolloutIds(): Promise<string[]> {
+    return rolloutQueries.activeRolloutIds(this.#db);
+  }
+
+  async startRolloutHosts(rolloutId: string, options: { keyIds: readonly string[]; limit: number }): Promise<CommandRecord[]> {
+    const ids = await this.#durably(() => rolloutQueries.startRolloutHosts(this.#db, rolloutId, options));
+    return ids.map((id) => toCommand(this.#sql.getCommand!.get(id) as Row));
+  }
+
+  async settleRolloutHost(rolloutId: string, keyId: string, change: RolloutHostChange): Promise<{ changed: boolean; halted: boolean }> {
+    return this.#durably(() => rolloutQueries.settleRolloutHost(this.#db, rolloutId, keyId, change));
+  }
+
+  async transitionRollout(rolloutId: string, transition: RolloutTransition): Promise<RolloutRecord | undefined> {
+    const changed = await this.#durably(() => rolloutQueries.transitionRollout(this.#db, rolloutId, transition));
+    return changed ? rolloutQueries.getRollout(this.#db, rolloutId) : undefined;
   }
 
   // ---- restore test results (sqlite/verify-result-queries.ts) ----
