@@ -10,6 +10,7 @@ import { VERSION } from '@tether/shared/version.ts';
 import { describeStoreLocation, openHubStore, storeLocation } from './store/open-store.ts';
 import { loadS3Settings } from './artifacts/s3-settings.ts';
 import { importVerifyFiles } from './artifacts/verify-file-import.ts';
+import { enforceRetentionRegularly } from './artifacts/hub-retention.ts';
 import type { S3Flags } from './artifacts/s3-settings.ts';
 import { loadAdminToken } from './identity/admin-token.ts';
 import { loadCommandSigner } from './identity/signing-key.ts';
@@ -147,6 +148,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     eventLineMaxChars: limits.eventLineMaxChars,
   });
   const auditPruning = pruneAuditRegularly(store, log);
+  const artifactRetention = enforceRetentionRegularly({ shelf: { dataDir, store }, store, log });
   auditCommandOutcomes(router, store, log);
   directory.bind({
     deliver: (keyId, commandId) =>
@@ -263,6 +265,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       await app.close();
       deadlines.close();
       auditPruning.stop();
+      artifactRetention.stop();
       dispatcher.close();
       rollouts.close();
       await alerts?.close();

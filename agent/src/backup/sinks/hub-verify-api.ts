@@ -9,6 +9,7 @@ import { agentHttpBase } from '../../transport/url.ts';
 import { manifestSchema } from '../manifest.ts';
 import type { Manifest, VerifyResult } from '../manifest.ts';
 import { Sha256Stream } from '../pipeline.ts';
+import type { RetentionPolicy } from '../retention.ts';
 
 export interface HubAccess {
   serverUrl: string;
@@ -35,9 +36,12 @@ function hubError(what: string, status: number, text: string): Error {
   return new Error(`${what}: hub answered HTTP ${status}: ${reason}`);
 }
 
-/** Puts this key's manifest beside its uploaded artifact (a verify host reads it from there). */
-export async function uploadManifest(hub: HubAccess, manifest: Manifest, signal: AbortSignal): Promise<void> {
-  const { status, text } = await call(hub, 'PUT', `/api/agents/artifacts/${encodeURIComponent(manifest.id)}/manifest`, manifest, signal);
+/**
+ * Puts this key's manifest beside its uploaded artifact (a verify host reads it from there), with
+ * the target's retention: the hub applies it to the artifacts of this target it stores.
+ */
+export async function uploadManifest(hub: HubAccess, manifest: Manifest, retention: RetentionPolicy, signal: AbortSignal): Promise<void> {
+  const { status, text } = await call(hub, 'PUT', `/api/agents/artifacts/${encodeURIComponent(manifest.id)}/manifest`, { ...manifest, retention }, signal);
   if (status !== 200) throw hubError(`storing the manifest of ${manifest.id}`, status, text);
 }
 
