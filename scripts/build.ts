@@ -27,6 +27,9 @@ export const BUNDLES = {
 
 export type BundleName = keyof typeof BUNDLES;
 
+/** Worker-thread entry files of the agent, built as `chunks/<name>.mjs` (see tar-worker-stream.ts). */
+const WORKERS = { 'chunks/backup-tar-worker': join(ROOT, 'agent/src/backup/sources/tar-worker.ts') };
+
 /** Built as one file each, sharing no chunks (see the header). */
 const STANDALONE: ReadonlySet<BundleName> = new Set(['supervisor', 'manager']);
 
@@ -92,7 +95,11 @@ export async function buildBundles(options: BuildOptions = {}): Promise<Record<s
   const split = names.filter((name) => !STANDALONE.has(name));
   if (split.length > 0) {
     await build({
-      entryPoints: Object.fromEntries(split.map((name) => [name, join(ROOT, BUNDLES[name])])),
+      entryPoints: {
+        ...Object.fromEntries(split.map((name) => [name, join(ROOT, BUNDLES[name])])),
+        // Worker threads' entry files, shipped with the chunks (their code finds them there).
+        ...(split.includes('agent') ? WORKERS : {}),
+      },
       outdir: outDir,
       splitting: true,
       chunkNames: `${CHUNK_DIR}/[name]-[hash]`,

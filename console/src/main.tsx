@@ -1,9 +1,9 @@
 // The console's entry: asks the hub whether this browser is signed in, then shows the sign-in
-// form or the pages (Fleet, Host, History, Backups, Keys, Audit) under one navigation bar.
+// form or the pages (Fleet, Host, History, Backups, Rollouts, Keys, Audit) under one navigation bar.
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, setCsrfToken, whenSignedOut } from './api.ts';
-import type { SessionAnswer } from './api.ts';
+import type { ConsoleSessionView } from './api.ts';
 import { useRoute } from './router.ts';
 import { SignIn } from './pages/sign-in.tsx';
 import { Fleet } from './pages/fleet.tsx';
@@ -12,21 +12,22 @@ import { Keys } from './pages/keys.tsx';
 import { Backups } from './pages/backups.tsx';
 import { History } from './pages/history.tsx';
 import { Audit } from './pages/audit.tsx';
+import { Rollouts } from './pages/rollouts.tsx';
 import './style.css';
 
-type SessionState = { kind: 'checking' } | { kind: 'signed-out'; reason?: string } | { kind: 'signed-in'; expiresAt: string };
+type SessionState = { kind: 'checking' } | { kind: 'signed-out'; reason?: string } | { kind: 'signed-in'; expiresAt: string; operator: string | null };
 
 function App() {
   const [session, setSession] = useState<SessionState>({ kind: 'checking' });
   const route = useRoute();
 
-  const signedIn = (answer: SessionAnswer) => {
+  const signedIn = (answer: ConsoleSessionView) => {
     setCsrfToken(answer.csrf_token);
-    setSession({ kind: 'signed-in', expiresAt: answer.expires_at });
+    setSession({ kind: 'signed-in', expiresAt: answer.expires_at, operator: answer.operator });
   };
   useEffect(() => {
     whenSignedOut(() => setSession((before) => (before.kind === 'signed-in' ? { kind: 'signed-out', reason: 'Your session has ended. Sign in again.' } : before)));
-    api<SessionAnswer>('GET', '/api/console/session').then(signedIn, () => setSession({ kind: 'signed-out' }));
+    api<ConsoleSessionView>('GET', '/api/console/session').then(signedIn, () => setSession({ kind: 'signed-out' }));
   }, []);
 
   if (session.kind === 'checking') return <p class="muted">Loading…</p>;
@@ -51,6 +52,9 @@ function App() {
           <a href="#/backups" class={route.page === 'backups' ? 'active' : ''}>
             Backups
           </a>
+          <a href="#/rollouts" class={route.page === 'rollouts' ? 'active' : ''}>
+            Rollouts
+          </a>
           <a href="#/keys" class={route.page === 'keys' ? 'active' : ''}>
             Keys
           </a>
@@ -58,8 +62,8 @@ function App() {
             Audit
           </a>
         </nav>
-        <span class="muted" title={`session ends ${session.expiresAt}`}>
-          signed in
+        <span class="muted" title={`session ends ${session.expiresAt}`} data-test="signed-in-as">
+          {session.operator ? `signed in as ${session.operator}` : 'signed in with the admin token'}
         </span>
         <button type="button" onClick={signOut} data-test="sign-out">
           Sign out
@@ -72,6 +76,7 @@ function App() {
         {route.page === 'backups' && <Backups />}
         {route.page === 'history' && <History />}
         {route.page === 'audit' && <Audit />}
+        {route.page === 'rollouts' && <Rollouts rolloutId={route.rolloutId} />}
       </main>
     </>
   );

@@ -1,8 +1,15 @@
-// Hash routes (#/fleet, #/hosts/<key id>, #/keys, #/backups, #/history, #/audit): no server-side routing is needed, and the hub
+// Hash routes (#/fleet, #/hosts/<key id>, #/keys, #/backups, #/history, #/audit, #/rollouts[/<id>]): no server-side routing is needed, and the hub
 // serves only the files that exist.
 import { useEffect, useState } from 'preact/hooks';
 
-export type Route = { page: 'fleet' } | { page: 'host'; keyId: string } | { page: 'keys' } | { page: 'backups' } | { page: 'history' } | { page: 'audit' };
+export type Route =
+  | { page: 'fleet' }
+  | { page: 'host'; keyId: string }
+  | { page: 'keys' }
+  | { page: 'backups' }
+  | { page: 'history' }
+  | { page: 'audit' }
+  | { page: 'rollouts'; rolloutId: string | null };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
@@ -11,11 +18,16 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'backups') return { page: 'backups' };
   if (parts[0] === 'history') return { page: 'history' };
   if (parts[0] === 'audit') return { page: 'audit' };
+  if (parts[0] === 'rollouts') return { page: 'rollouts', rolloutId: parts[1] || null };
   return { page: 'fleet' };
 }
 
 export function hostHref(keyId: string): string {
   return `#/hosts/${encodeURIComponent(keyId)}`;
+}
+
+export function rolloutHref(rolloutId: string): string {
+  return `#/rollouts/${encodeURIComponent(rolloutId)}`;
 }
 
 export function useRoute(): Route {

@@ -10,6 +10,7 @@ import { VERSION } from '@tether/shared/version.ts';
 import { describeStoreLocation, openHubStore, storeLocation } from './store/open-store.ts';
 import { loadS3Settings } from './artifacts/s3-settings.ts';
 import { importVerifyFiles } from './artifacts/verify-file-import.ts';
+import { enforceRetentionRegularly } from './artifacts/hub-retention.ts';
 import type { S3Flags } from './artifacts/s3-settings.ts';
 import { loadAdminToken } from './identity/admin-token.ts';
 import { loadCommandSigner } from './identity/signing-key.ts';
@@ -22,6 +23,13 @@ import type { SessionDirectory } from './cluster/session-directory.ts';
 import { pushGrant } from './commands/grant-push.ts';
 import { cancelLocally } from './commands/cancel-command.ts';
 import { BatchDispatcher } from './fleet/batch-dispatcher.ts';
+import { RolloutDriver } from './rollouts/rollout-driver.ts';
+import { recentRollouts } from './rollouts/rollout-view.ts';
+import { ReleaseStore } from './releases/release-store.ts';
+import { loadAlertSettings, webhookOrigin } from './alerts/alert-settings.ts';
+import type { AlertFlags } from './alerts/alert-settings.ts';
+import { AlertMonitor } from './alerts/alert-monitor.ts';
+import { AlertWebhook } from './alerts/alert-webhook.ts';
 import { CommandRouter } from './commands/command-router.ts';
 import { SignedFrames } from './commands/signed-frames.ts';
 import { buildHttpApp } from './http/app.ts';
@@ -66,6 +74,10 @@ export interface HubOptions {
   limits?: Partial<HubLimits>;
   /** Where the console's built files are (default: the repository's console/dist). */
   consoleDir?: string;
+  /** The alert webhook and its thresholds (--alert-* flags; docs/alerts.md). */
+  alerts?: AlertFlags;
+  /** How often this hub checks the active rollouts (default 2000 ms; tests make it shorter). */
+  rolloutSweepMs?: number;
   /** S3-compatible storage that agents upload to through presigned URLs (--s3-* flags). */
   s3?: S3Flags;
 }
@@ -77,6 +89,8 @@ export interface RunningHub {
 }
 
 const HOUR_MS = 3_600_000;
+/** Rollouts in /metrics: the newest ones only, so the series stay few. */
+const METRICS_ROLLOUTS = 20;
 
 export async function startHub(options: HubOptions): Promise<RunningHub> {
   const dataDir = resolve(options.dataDir);
@@ -84,8 +98,11 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   chmodSync(dataDir, 0o700);
   const limits = resolveLimits({ artifactMaxBytes: options.artifactMaxBytes, ...options.limits });
 
+  // Before the logger: the webhook secret is masked in every line, like the admin token.
+  const alertSettings = await loadAlertSettings(options.alerts ?? {}, dataDir);
   let adminTokenForMasking: string | undefined;
-  const log = options.log ?? createLogger({ name: 'tether-hub', level: options.logLevel ?? 'info', secrets: () => (adminTokenForMasking ? [adminTokenForMasking] : []) });
+  const maskedSecrets = () => [...(adminTokenForMasking ? [adminTokenForMasking] : []), ...(alertSettings?.secret ? [alertSettings.secret] : [])];
+  const log = options.log ?? createLogger({ name: 'tether-hub', level: options.logLevel ?? 'info', secrets: maskedSecrets });
   const location = storeLocation(options.database, dataDir);
   const store = await openHubStore(location, log, { eventsPerCommand: limits.eventsPerCommand }).catch((error: unknown) => {
     throw new Error(
@@ -131,6 +148,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     eventLineMaxChars: limits.eventLineMaxChars,
   });
   const auditPruning = pruneAuditRegularly(store, log);
+  const artifactRetention = enforceRetentionRegularly({ shelf: { dataDir, store }, store, log });
   auditCommandOutcomes(router, store, log);
   directory.bind({
     deliver: (keyId, commandId) =>
@@ -146,7 +164,20 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     },
   });
   const dispatcher = new BatchDispatcher({ store, presence, directory, router, log });
+  const releases = new ReleaseStore(dataDir);
+  const rollouts = new RolloutDriver({
+    store,
+    presence,
+    directory,
+    router,
+    isPublished: (version) => releases.published().some((release) => release.version === version),
+    log,
+    sweepMs: options.rolloutSweepMs,
+  });
   const s3 = options.s3 ? await loadS3Settings(options.s3, dataDir) : null;
+  const alerts = alertSettings ? new AlertMonitor({ store, presence, directory, settings: alertSettings, webhook: new AlertWebhook(alertSettings, log), log }) : null;
+  if (alertSettings)
+    log.info({ webhook: webhookOrigin(alertSettings.webhook_url), signed: alertSettings.secret !== undefined, offline_after_s: alertSettings.offline_after_s }, 'alerts go to a webhook');
 
   let shuttingDown = false;
   const { app, deadlines } = await buildHttpApp({
@@ -160,7 +191,13 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       presence,
       router,
       frames,
-      metrics: new HubMetrics({ presence, router, backupTargets: async () => backupStatus(await store.listAgents(), new Date()) }),
+      metrics: new HubMetrics({
+        presence,
+        router,
+        backupTargets: async () => backupStatus(await store.listAgents(), new Date()),
+        rollouts: () => recentRollouts(store, METRICS_ROLLOUTS),
+        firingAlerts: () => store.listAlerts({ state: 'firing', limit: 100_000 }),
+      }),
       adminToken,
       log,
     },
@@ -168,6 +205,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     artifacts: { store, dataDir, log, quota: new ArtifactQuota(dataDir, limits), uploadIdleTimeoutMs: limits.uploadIdleTimeoutMs, s3 },
     // Every agent row with its last heartbeat (its backups summary), for GET /api/backups/status.
     backups: { agentHeartbeats: () => store.listAgents() },
+    rollouts: { driver: rollouts, releases },
+    alerts: { enabled: alerts !== null },
     releases: {
       dataDir,
       store,
@@ -227,7 +266,10 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       await app.close();
       deadlines.close();
       auditPruning.stop();
+      artifactRetention.stop();
       dispatcher.close();
+      rollouts.close();
+      await alerts?.close();
       await directory.close().catch((error: Error) => log.warn({ err: error.message }, 'could not leave the cluster cleanly; its presence entries expire by themselves'));
       await store.close();
     },

@@ -52,8 +52,17 @@ export async function openPage(browser: Browser, url: string): Promise<{ page: P
   return { page, problems };
 }
 
+/** With the admin token (the form opens on operator accounts). */
 export async function signIn(page: Page, token: string): Promise<void> {
+  await page.check('input[name="method"][value="token"]');
   await page.fill('input[name="token"]', token);
+  await page.click('button[type="submit"]');
+}
+
+export async function signInAsOperator(page: Page, operator: string, password: string): Promise<void> {
+  await page.check('input[name="method"][value="operator"]');
+  await page.fill('input[name="operator"]', operator);
+  await page.fill('input[name="password"]', password);
   await page.click('button[type="submit"]');
 }
 

@@ -200,7 +200,7 @@ test('console: sign in, fleet live, ping, a command, keys, CSRF and a hostile ho
 
   await t.test('sign-out ends the session in the browser', async () => {
     await page.click('button[data-test="sign-out"]');
-    await page.locator('input[name="token"]').waitFor();
+    await page.locator('form.sign-in').waitFor();
     const status = await page.evaluate(() => fetch('/api/agents/keys').then((response) => response.status));
     assert.equal(status, 401);
   });

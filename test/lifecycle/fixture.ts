@@ -22,7 +22,7 @@ export interface Fixture {
   cleanup(): Promise<void>;
 }
 
-export async function setUpFixture(options: { build: Array<{ version: string; bad?: BadAgent }>; publish: string[] }): Promise<Fixture> {
+export async function setUpFixture(options: { build: Array<{ version: string; bad?: BadAgent }>; publish: string[]; hubArgs?: string[] }): Promise<Fixture> {
   const temp = await tempDir('lifecycle');
   const cleanups: Array<() => Promise<unknown>> = [];
   const key = await makeReleaseKey(join(temp.path, 'keys'));
@@ -41,7 +41,7 @@ export async function setUpFixture(options: { build: Array<{ version: string; ba
   const fixture: Fixture = {
     dir: temp.path,
     key,
-    hub: await startHub({ dataDir: hubData }),
+    hub: await startHub({ dataDir: hubData, args: options.hubArgs }),
     hubData,
     releases,
     async host(version, flags, hostOptions) {
@@ -57,7 +57,7 @@ export async function setUpFixture(options: { build: Array<{ version: string; ba
     },
     async restartHub() {
       await fixture.hub.stop();
-      fixture.hub = await startHub({ dataDir: hubData, port: fixture.hub.port });
+      fixture.hub = await startHub({ dataDir: hubData, port: fixture.hub.port, args: options.hubArgs });
     },
     async cleanup() {
       for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);

@@ -45,7 +45,7 @@ async function upload(config: BackupConfig, store: ArtifactStore, manifest: Mani
   await store.writeManifest(manifest);
   // The hub keeps the manifest beside the artifact: a verify host reads the kind and the counts
   // there. An older hub without the route still has the artifact, so this only warns.
-  await uploadManifest(hub, manifest, context.signal).catch((error: Error) =>
+  await uploadManifest(hub, manifest, store.retention(manifest.target), context.signal).catch((error: Error) =>
     context.log.warn({ id: manifest.id, err: error.message }, 'the hub did not take the manifest; verify hosts cannot test this artifact'),
   );
   return location;
@@ -73,7 +73,7 @@ async function backupToHub(config: BackupConfig, store: ArtifactStore, target: s
     id = store.newId(target);
     try {
       const manifest = await runBackup(config, store, target, context, { id, streamTo: hub });
-      await uploadManifest(hub, manifest, context.signal).catch((error: Error) =>
+      await uploadManifest(hub, manifest, store.retention(manifest.target), context.signal).catch((error: Error) =>
         context.log.warn({ id: manifest.id, err: error.message }, 'the hub did not take the manifest; verify hosts cannot test this artifact'),
       );
       return artifactResult(manifest);

@@ -136,7 +136,7 @@ function describe(error: unknown): string {
 
 /** Applies the target's retention (or the section's) and returns the removed manifests. */
 export async function applyRetention(config: BackupConfig, store: ArtifactStore, targetName: string, log: Logger, override?: { keep?: number; max_age_days?: number }): Promise<Manifest[]> {
-  const policy = override ?? store.target(targetName)?.retention ?? config.retention;
+  const policy = override ?? store.retention(targetName);
   const expired = selectExpired(await store.list(targetName), policy);
   for (const manifest of expired) {
     await store.remove(manifest);

@@ -31,7 +31,7 @@ export async function uploadSpooled(config: BackupConfig, stateDir: string, hub:
       };
       await store.writeManifest(done);
       await rm(path, { force: true });
-      await uploadManifest(hub, done, signal).catch((error: Error) => log.warn({ id: manifest.id, err: error.message }, 'the hub did not take the manifest'));
+      await uploadManifest(hub, done, store.retention(done.target), signal).catch((error: Error) => log.warn({ id: manifest.id, err: error.message }, 'the hub did not take the manifest'));
       log.info({ id: manifest.id, location }, 'spooled artifact uploaded to the hub');
       uploaded.push(manifest.id);
     } catch (error) {

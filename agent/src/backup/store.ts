@@ -7,6 +7,7 @@ import { writeFileAtomic } from '@tether/shared/atomic-file.ts';
 import type { BackupConfig, BackupTarget } from './config-schema.ts';
 import { ARTIFACT_ID_PATTERN, manifestSchema } from './manifest.ts';
 import type { Manifest } from './manifest.ts';
+import type { RetentionPolicy } from './retention.ts';
 
 export class ArtifactStore {
   private readonly config: BackupConfig;
@@ -19,6 +20,11 @@ export class ArtifactStore {
 
   target(name: string): BackupTarget | undefined {
     return Object.hasOwn(this.config.targets, name) ? this.config.targets[name] : undefined;
+  }
+
+  /** The target's retention, or the section's: what this host keeps, and what the hub keeps of its uploads. */
+  retention(name: string): RetentionPolicy {
+    return this.target(name)?.retention ?? this.config.retention;
   }
 
   targetNames(): string[] {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { PostgresRowCounter } from '../../src/backup/checks/postgres-row-counter.ts';
 import { MysqlRowCounter } from '../../src/backup/checks/mysql-row-counter.ts';
+import { countNewlines } from '../../src/backup/checks/count-newlines.ts';
 
 const PG_DUMP = Buffer.from(
   [
@@ -56,6 +57,45 @@ test('PostgreSQL COPY row counts do not depend on chunk boundaries', () => {
     }),
     { numRuns: 300 },
   );
+});
+
+// Long enough that the newlines of a chunk are counted by the WebAssembly SIMD loop, not the small-input loop.
+const BIG_PG_DUMP = Buffer.from(
+  [
+    'COPY public.big (id, note) FROM stdin;',
+    ...Array.from({ length: 5000 }, (_, i) => `${i}\t${'x'.repeat(i % 37)}\\.\\n`),
+    '\\.',
+    'COPY public.after (id) FROM stdin;',
+    '\\.',
+    'COPY public.last (id) FROM stdin;',
+    '1',
+    '\\.',
+    '',
+  ].join('\n'),
+);
+
+test('PostgreSQL COPY row counts of a long dump do not depend on chunk boundaries', () => {
+  fc.assert(
+    fc.property(cuts(BIG_PG_DUMP.length), (points) => {
+      const counter = new PostgresRowCounter();
+      for (let i = 1; i < points.length; i++) counter.push(BIG_PG_DUMP.subarray(points[i - 1], points[i]));
+      assert.deepEqual(counter.counts, { 'public.big': 5000, 'public.after': 0, 'public.last': 1 });
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test('countNewlines agrees with a byte-by-byte count at every length and offset', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 0, maxLength: 5000 }), fc.nat(16), (bytes, skip) => {
+      for (let i = 0; i < bytes.length; i += 3) if (bytes[i]! % 4 === 0) bytes[i] = 10;
+      const view = bytes.subarray(Math.min(skip, bytes.length));
+      assert.equal(countNewlines(view), view.filter((byte) => byte === 10).length);
+    }),
+    { numRuns: 300 },
+  );
+  const large = Buffer.alloc((3 << 20) + 17, 10);
+  assert.equal(countNewlines(large), large.length);
 });
 
 test('MariaDB INSERT row counts do not depend on chunk boundaries', () => {

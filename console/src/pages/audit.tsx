@@ -66,7 +66,7 @@ export function Audit() {
         </thead>
         <tbody>
           {entries.map((entry) => (
-            <tr key={entry.id} data-action={entry.action} data-outcome={entry.outcome}>
+            <tr key={entry.id} data-action={entry.action} data-outcome={entry.outcome} data-actor={entry.actor}>
               <td title={entry.at}>{ago(entry.at)}</td>
               <td>
                 {entry.actor} <span class="muted">{String(entry.detail.ip ?? '')}</span>

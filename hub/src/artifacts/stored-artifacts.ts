@@ -103,7 +103,8 @@ export async function listArtifacts(shelf: ArtifactShelf, filter: { keyId?: stri
       if (artifact && (filter.target === undefined || artifact.target === filter.target)) found.push(artifact);
     }
   }
-  return found.sort((a, b) => b.created_at.localeCompare(a.created_at) || a.id.localeCompare(b.id));
+  // Ids have whole seconds: within one, the one the hub received last is the newer.
+  return found.sort((a, b) => b.created_at.localeCompare(a.created_at) || (b.received_at ?? '').localeCompare(a.received_at ?? '') || a.id.localeCompare(b.id));
 }
 
 /** Removes the bytes, the files beside them and the restore test; false when there was no such artifact. */

@@ -13,6 +13,7 @@ import type { HubStore, VerifyResultRecord } from '../store/store.ts';
 import { HttpError } from '../http/http-error.ts';
 import { artifactDir } from './upload-handler.ts';
 import { presignS3Url } from './s3-presign.ts';
+import { reportedRetentionSchema } from './hub-retention.ts';
 import type { S3Settings } from './s3-settings.ts';
 
 export const VERIFY_HOST_PERMISSION = 'verify_host';
@@ -26,6 +27,8 @@ export const storedManifestSchema = z.looseObject({
   kind: z.enum(['files', 'postgres', 'mysql', 'sqlite', 'command']),
   size: z.number().int().nonnegative(),
   sha256: z.string().regex(/^[a-f0-9]{64}$/),
+  /** The target's retention in the agent's config: what the hub keeps of this target (hub-retention.ts). */
+  retention: reportedRetentionSchema.optional(),
 });
 
 export const verifyResultBodySchema = z.object({
@@ -37,13 +40,14 @@ export const verifyResultBodySchema = z.object({
   by: z.string().max(200).optional(),
 });
 
-export async function storeManifest(dataDir: string, keyId: string, id: string, body: unknown): Promise<void> {
+export async function storeManifest(dataDir: string, keyId: string, id: string, body: unknown): Promise<z.infer<typeof storedManifestSchema>> {
   const parsed = storedManifestSchema.safeParse(body);
   if (!parsed.success) throw new HttpError(400, `manifest: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; ')}`);
   if (parsed.data.id !== id) throw new HttpError(400, `manifest id ${parsed.data.id} is not the artifact id ${id} in the path`);
   const dir = artifactDir(dataDir, keyId);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await writeFileAtomic(join(dir, `${id}.manifest.json`), `${JSON.stringify(parsed.data)}\n`);
+  return parsed.data;
 }
 
 export async function readManifest(dataDir: string, keyId: string, id: string): Promise<Record<string, unknown>> {

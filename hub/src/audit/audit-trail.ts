@@ -20,6 +20,12 @@ const ACTIONS: Readonly<Record<string, string>> = {
   'DELETE /api/artifacts/:key_id/:id': 'artifact.delete',
   'POST /api/console/session': 'console.sign_in',
   'DELETE /api/console/session': 'console.sign_out',
+  'POST /api/operators': 'operator.create',
+  'PATCH /api/operators/:name': 'operator.update',
+  'DELETE /api/operators/:name': 'operator.delete',
+  'POST /api/rollouts': 'rollout.start',
+  'POST /api/rollouts/:id/resume': 'rollout.resume',
+  'POST /api/rollouts/:id/abort': 'rollout.abort',
 };
 
 /** Body fields worth keeping per action; never a key, token or secret. */
@@ -27,12 +33,18 @@ const BODY_FIELDS: Readonly<Record<string, readonly string[]>> = {
   'key.create': ['name', 'permissions', 'labels'],
   'key.update': ['name', 'permissions', 'status', 'labels'],
   'command.send': ['command', 'data', 'timeout_s', 'deadline_s'],
+  // Never the password: only that one was set.
+  'operator.create': ['name'],
+  'operator.update': ['status'],
+  'rollout.start': ['version', 'selector', 'canaries', 'max_in_flight_percent', 'host_timeout_s'],
 };
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The JSON answer of an audited route, kept by onSend for the audit entry. */
     auditAnswer?: Record<string, unknown>;
+    /** Who a sign-in or sign-out was for (`console` or `operator:<name>`), set by session-routes.ts. */
+    signedInAs?: string;
   }
 }
 
@@ -43,8 +55,8 @@ declare module 'fastify' {
  */
 export function actorOf(request: FastifyRequest, action: string, statusCode: number): string | undefined {
   if (request.adminActor) return request.adminActor;
-  if (action === 'console.sign_in' && statusCode < 400) return 'console';
-  if (action === 'console.sign_out' && request.consoleSession) return 'console';
+  if (action === 'console.sign_in' && statusCode < 400) return request.signedInAs ?? 'console';
+  if (action === 'console.sign_out' && request.consoleSession) return request.signedInAs ?? 'console';
   return undefined;
 }
 
@@ -70,6 +82,11 @@ export function auditEntryFor(request: FastifyRequest, statusCode: number): NewA
     params.key_id ?? (action.startsWith('key.') || action === 'command.ping' || action === 'command.send' ? params.id : undefined) ?? (typeof answer?.key_id === 'string' ? answer.key_id : null);
   const detail: Record<string, unknown> = { ip: request.ip, status: statusCode, ...pick(request.body, BODY_FIELDS[action] ?? []) };
   if (action.startsWith('artifact.')) detail.artifact_id = params.id;
+  if (action.startsWith('operator.')) {
+    if (params.name !== undefined) detail.operator = params.name;
+    if (request.body !== null && typeof request.body === 'object' && 'password' in request.body) detail.password_set = true;
+  }
+  if (action.startsWith('rollout.')) detail.rollout_id = params.id ?? answer?.rollout_id ?? null;
   if (statusCode >= 400 && typeof answer?.error === 'string') detail.error = answer.error;
   if (action === 'command.cancel' && typeof answer?.cancel === 'string') detail.cancel = answer.cancel;
   // A command's answer says how far it got (queued, completed, failed, …); other answers just succeed.

@@ -3,9 +3,11 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '@tether/shared/version.ts';
 import { addHubCommand } from './hub-command.ts';
 import { addKeysCommand } from './keys-command.ts';
+import { addOperatorsCommand } from './operators-command.ts';
 import { addAgentsCommand } from './agents-command.ts';
 import { addSendCommand } from './send-command.ts';
 import { addCancelCommand } from './cancel-command.ts';
+import { addRolloutCommand } from './rollout-command.ts';
 import { HubError, UsageError } from './usage-error.ts';
 import { addReleaseKeyCommand } from './release-key-command.ts';
 import { addPublishCommand } from './publish-command.ts';
@@ -22,9 +24,11 @@ const program = new Command('tether')
 
 addPublishCommand(addHubCommand(program));
 addKeysCommand(program);
+addOperatorsCommand(program);
 addAgentsCommand(program);
 addSendCommand(program);
 addCancelCommand(program);
+addRolloutCommand(program);
 addReleaseKeyCommand(program);
 
 try {

@@ -3,39 +3,22 @@
 // `tether send --label role=db <command> [json-data]` (or --all, or --keys id,id): a fleet command
 // to every key the selector picks, with a live tally until every target is done or --wait passes.
 import type { Command } from 'commander';
-import { parseLabelArgument } from '@tether/shared/protocol/labels.ts';
 import { AdminClient, withAdminOptions } from './admin-client.ts';
 import type { AdminOptions } from './admin-client.ts';
 import { parseJsonObject, parseSeconds } from './parse-args.ts';
 import { HubError, UsageError } from './usage-error.ts';
+import { collectLabel, hasSelector, positiveInteger, selectorOf } from './selector-options.ts';
+import type { SelectorOptions } from './selector-options.ts';
 import { printJson, printText } from './output.ts';
 import { escapeControls, jsonForTerminal } from '@tether/shared/terminal-text.ts';
 
-interface SendOptions extends AdminOptions {
+interface SendOptions extends AdminOptions, SelectorOptions {
   wait?: string;
-  label?: Record<string, string>;
-  all?: boolean;
-  keys?: string;
   concurrency?: string;
   deadline?: string;
 }
 
 const TALLY_STATES = ['succeeded', 'failed', 'running', 'queued', 'offline', 'expired'] as const;
-
-function collectLabel(text: string, previous: Record<string, string> = {}): Record<string, string> {
-  try {
-    const [name, value] = parseLabelArgument(text);
-    return { ...previous, [name]: value };
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-}
-
-function positiveInteger(text: string, what: string, max: number): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1 || value > max) throw new UsageError(`${what} must be a whole number from 1 to ${max}`);
-  return value;
-}
 
 export function addSendCommand(program: Command): void {
   withAdminOptions(
@@ -53,7 +36,7 @@ export function addSendCommand(program: Command): void {
     .option('--concurrency <n>', 'fleet: how many targets run at once', '100')
     .option('--deadline <seconds>', 'fleet: targets not started by then (offline agents too) expire')
     .action(async (first: string, second: string | undefined, third: string | undefined, options: SendOptions) => {
-      const fleet = options.label !== undefined || options.all === true || options.keys !== undefined;
+      const fleet = hasSelector(options);
       if (fleet) return sendFleet(first, second, third, options);
       if (second === undefined) throw new UsageError('give the command after the key id, e.g. tether send key_0123456789ab ping (or select keys with --label/--all/--keys)');
       const data = third === undefined ? {} : parseJsonObject(third, 'json-data');
@@ -70,19 +53,7 @@ export function addSendCommand(program: Command): void {
 
 async function sendFleet(command: string, jsonData: string | undefined, extra: string | undefined, options: SendOptions): Promise<void> {
   if (extra !== undefined) throw new UsageError('a fleet command takes the command and its JSON data only, e.g. tether send --label role=db backup \'{"target":"app"}\'');
-  const picked = [options.label !== undefined, options.all === true, options.keys !== undefined].filter(Boolean).length;
-  if (picked > 1) throw new UsageError('select keys one way: --label, --all or --keys');
-  const selector =
-    options.label !== undefined
-      ? { labels: options.label }
-      : options.all
-        ? { all: true as const }
-        : {
-            key_ids: options
-              .keys!.split(',')
-              .map((id) => id.trim())
-              .filter(Boolean),
-          };
+  const selector = selectorOf(options);
   const data = jsonData === undefined ? {} : parseJsonObject(jsonData, 'json-data');
   const waitS = options.wait === undefined ? 300 : Number(options.wait);
   if (!Number.isFinite(waitS) || waitS < 0 || waitS > 86_400) throw new UsageError('--wait must be a number of seconds from 0 to 86400');

@@ -7,6 +7,8 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyCsrfProtection from '@fastify/csrf-protection';
 import type { CommandSigner } from '../identity/signing-key.ts';
 import type { AdminToken } from '../identity/admin-token.ts';
+import type { HubStore } from '../store/store.ts';
+import { passwordStamp } from '../operators/password-hash.ts';
 import { sessionCookie } from './session-cookie.ts';
 import type { Session, SessionCookie } from './session-cookie.ts';
 
@@ -25,6 +27,10 @@ export interface ConsoleAuth {
   checkCsrf(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void;
   /** Clears the session and CSRF cookies. */
   signOut(reply: FastifyReply): void;
+  /** An admin-token session, or an operator's whose account is still active with the same password. */
+  stillValid(session: Session): Promise<boolean>;
+  /** The audit log's actor of a session. */
+  actorOf(session: Session): string;
 }
 
 export const CSRF_HEADER = 'x-csrf-token';
@@ -32,7 +38,7 @@ export const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export async function registerConsoleAuth(
   app: FastifyInstance,
-  deps: { signer: Pick<CommandSigner, 'deriveSecret'>; adminToken: Pick<AdminToken, 'hash'>; tls: boolean; lifetimeMs: number },
+  deps: { signer: Pick<CommandSigner, 'deriveSecret'>; adminToken: Pick<AdminToken, 'hash'>; tls: boolean; lifetimeMs: number; operators: Pick<HubStore, 'getOperator'> },
 ): Promise<ConsoleAuth> {
   const cookieSecret = deps.signer.deriveSecret('tether console cookies v1', deps.adminToken.hash);
   const csrfHmacKey = deps.signer.deriveSecret('tether console csrf v1', deps.adminToken.hash);
@@ -62,5 +68,11 @@ export async function registerConsoleAuth(
       cookie.clear(reply);
       reply.clearCookie(csrfCookie, csrfCookieOptions);
     },
+    async stillValid(session) {
+      if (!session.operator) return true;
+      const operator = await deps.operators.getOperator(session.operator.name);
+      return operator?.status === 'active' && passwordStamp(operator.password_hash) === session.operator.stamp;
+    },
+    actorOf: (session) => (session.operator ? `operator:${session.operator.name}` : 'console'),
   };
 }

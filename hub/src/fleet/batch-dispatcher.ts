@@ -12,7 +12,9 @@ import type { Presence } from '../presence.ts';
 import type { SessionDirectory } from '../cluster/session-directory.ts';
 import type { BatchProgress } from '../cluster/cluster-messages.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
-import { grantCovers } from '../commands/grant-check.ts';
+import { sendIfGranted } from '../commands/send-if-granted.ts';
+import { onlineKeys } from '../cluster/online-keys.ts';
+import { CoalescedRuns } from '../coalesced-runs.ts';
 
 export interface DispatcherDeps {
   store: HubStore;
@@ -42,12 +44,16 @@ export class BatchDispatcher {
   /** Batches this hub has seen that are not done yet (deadline sweeps, summaries). */
   readonly #active = new Set<string>();
   /** One advance per batch at a time; a request during one runs once more after it. */
-  readonly #advancing = new Map<string, { again: boolean; done: Promise<void> }>();
+  readonly #advancing: CoalescedRuns;
   readonly #summaryDue = new Map<string, NodeJS.Timeout>();
   readonly #sweep: NodeJS.Timeout;
 
   constructor(deps: DispatcherDeps) {
     this.#deps = deps;
+    this.#advancing = new CoalescedRuns(
+      (batchId) => this.#advanceOnce(batchId),
+      (batchId, error) => deps.log.error({ batch_id: batchId, err: error.message }, 'could not advance a fleet command; the next result or sweep tries again'),
+    );
     this.#progress.setMaxListeners(0);
     deps.router.onBatchCommandFinished((record, state) => this.#targetFinished(record, state));
     this.#sweep = setInterval(() => void this.#sweepDeadlines(), SWEEP_MS);
@@ -79,26 +85,7 @@ export class BatchDispatcher {
 
   /** Starts what may run now. Coalesced: calls during a running advance cause one more run. */
   advance(batchId: string): Promise<void> {
-    const running = this.#advancing.get(batchId);
-    if (running) {
-      running.again = true;
-      return running.done;
-    }
-    const state = { again: false, done: Promise.resolve() };
-    state.done = (async () => {
-      try {
-        do {
-          state.again = false;
-          await this.#advanceOnce(batchId);
-        } while (state.again);
-      } catch (error) {
-        this.#deps.log.error({ batch_id: batchId, err: (error as Error).message }, 'could not advance a fleet command; the next result or sweep tries again');
-      } finally {
-        this.#advancing.delete(batchId);
-      }
-    })();
-    this.#advancing.set(batchId, state);
-    return state.done;
+    return this.#advancing.run(batchId);
   }
 
   /** Progress of one batch (this hub's and, when clustered, every hub's). Returns the unsubscribe. */
@@ -129,37 +116,14 @@ export class BatchDispatcher {
     const queued = (await store.listBatchTargets(batchId, 'queued')).map((target) => target.key_id);
     const offline = (await store.listBatchTargets(batchId, 'offline')).map((target) => target.key_id);
     if (queued.length + offline.length === 0) return this.#summarySoon(batchId);
-    const online = await this.#online([...queued, ...offline]);
+    const online = await onlineKeys(this.#deps.presence, this.#deps.directory, [...queued, ...offline]);
     const gone = queued.filter((keyId) => !online.has(keyId));
     if (gone.length > 0 && (await store.markTargetsOffline(batchId, gone)) > 0) this.#summarySoon(batchId);
     if (online.size === 0) return;
     const started = await store.startBatchTargets(batchId, { limit: batch.concurrency, onlineKeyIds: [...online] });
     for (const record of started) this.#publish({ batch_id: batchId, key_id: record.key_id, state: 'running', command_id: record.command_id });
-    await Promise.all(started.map((record) => this.#send(batch, record)));
+    await Promise.all(started.map((record) => sendIfGranted(this.#deps.store, this.#deps.router, record)));
     if (started.length > 0) this.#summarySoon(batchId);
-  }
-
-  /** Which of these keys have a live session on this hub or any other. */
-  async #online(keyIds: string[]): Promise<Set<string>> {
-    const online = new Set(keyIds.filter((keyId) => this.#deps.presence.isConnected(keyId)));
-    if (this.#deps.directory.clustered) for (const keyId of await this.#deps.directory.onlineKeys(keyIds)) online.add(keyId);
-    return online;
-  }
-
-  /** A started target's command, sent like any other; one its key may not run fails at once. */
-  async #send(batch: BatchRecord, record: CommandRecord): Promise<void> {
-    const key = await this.#deps.store.getKey(record.key_id);
-    if (!key || !grantCovers(key, batch.command)) {
-      await this.#deps.router.recordResult(record.key_id, {
-        command_id: record.command_id,
-        success: false,
-        data: {},
-        error: `agent key ${record.key_id} is not granted "${batch.command}"; grant it with PATCH /api/agents/keys/${record.key_id}`,
-        error_code: 'permission_denied',
-      });
-      return;
-    }
-    await this.#deps.router.sendStored(record);
   }
 
   #targetFinished(record: CommandRecord, state: BatchTargetState): void {

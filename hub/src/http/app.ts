@@ -16,6 +16,9 @@ import type { SigningKeyRouteDeps } from '../identity/signing-key-route.ts';
 import { websocketRoutes } from '../ws/websocket-route.ts';
 import type { WebSocketRouteDeps } from '../ws/websocket-route.ts';
 import { releaseRoutes } from '../releases/routes.ts';
+import { rolloutRoutes } from '../rollouts/rollout-routes.ts';
+import { alertRoutes } from '../alerts/alert-routes.ts';
+import type { RolloutRouteDeps } from '../rollouts/rollout-routes.ts';
 import type { ReleaseRouteDeps } from '../releases/routes.ts';
 import { adminRoutes } from './admin-routes.ts';
 import { consoleApiRoutes } from './console-api-routes.ts';
@@ -30,6 +33,7 @@ import type { BackupStatusDeps } from './backup-status-routes.ts';
 import type { ArtifactRouteDeps } from './artifact-routes.ts';
 import { registerConsoleAuth } from '../console/console-auth.ts';
 import { sessionRoutes } from '../console/session-routes.ts';
+import { operatorRoutes } from '../operators/operator-routes.ts';
 import { consoleStaticFiles } from '../console/static-files.ts';
 import type { CommandSigner } from '../identity/signing-key.ts';
 import { authFailureCounter } from './auth-hooks.ts';
@@ -53,6 +57,10 @@ export interface HttpAppDeps {
   artifacts: Omit<ArtifactRouteDeps, 'authFailed' | 'deadlines'>;
   backups: Pick<BackupStatusDeps, 'agentHeartbeats'>;
   releases: ReleaseRouteDeps;
+  /** Staged rollouts and the release list they pick from. */
+  rollouts: Pick<RolloutRouteDeps, 'driver' | 'releases'>;
+  /** Whether alerts go to a webhook (GET /api/alerts lists them either way). */
+  alerts: { enabled: boolean };
   signingKey: SigningKeyRouteDeps;
   websocket: WithoutAuth<Omit<WebSocketRouteDeps, 'limits'>>;
   /** The agents' sockets get close 1001 and a moment to leave, then are dropped. */
@@ -99,8 +107,22 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<{ app: FastifyIns
   await app.register(signingKeyRoutes, deps.signingKey);
   await app.register(websocketRoutes, { ...deps.websocket, limits: deps.limits, authFailed });
   await app.register(agentRoutes, { ...deps.agent, authFailed });
-  const consoleAuth = await registerConsoleAuth(app, { signer: deps.console.signer, adminToken: deps.admin.adminToken, tls: deps.tls !== undefined, lifetimeMs: deps.limits.consoleSessionMs });
-  await app.register(sessionRoutes, { auth: consoleAuth, adminToken: deps.admin.adminToken, signInsPerMinutePerIp: deps.limits.signInsPerMinutePerIp, log: deps.log });
+  const consoleAuth = await registerConsoleAuth(app, {
+    signer: deps.console.signer,
+    adminToken: deps.admin.adminToken,
+    tls: deps.tls !== undefined,
+    lifetimeMs: deps.limits.consoleSessionMs,
+    operators: deps.admin.store,
+  });
+  await app.register(sessionRoutes, {
+    auth: consoleAuth,
+    adminToken: deps.admin.adminToken,
+    store: deps.admin.store,
+    signInsPerMinutePerIp: deps.limits.signInsPerMinutePerIp,
+    signInFailuresPerAccount: deps.limits.signInFailuresPerAccount,
+    log: deps.log,
+  });
+  await app.register(operatorRoutes, { store: deps.admin.store, adminToken: deps.admin.adminToken, authFailed, consoleAuth, log: deps.log });
   await app.register(adminRoutes, { ...deps.admin, authFailed, consoleAuth });
   await app.register(consoleApiRoutes, {
     store: deps.admin.store,
@@ -111,6 +133,8 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<{ app: FastifyIns
     consoleAuth,
   });
   await app.register(artifactAdminRoutes, { dataDir: deps.artifacts.dataDir, store: deps.admin.store, adminToken: deps.admin.adminToken, authFailed, consoleAuth, log: deps.log });
+  await app.register(alertRoutes, { store: deps.admin.store, enabled: deps.alerts.enabled, adminToken: deps.admin.adminToken, authFailed, consoleAuth });
+  await app.register(rolloutRoutes, { ...deps.rollouts, store: deps.admin.store, adminToken: deps.admin.adminToken, authFailed, consoleAuth });
   await app.register(backupStatusRoutes, { ...deps.backups, adminToken: deps.admin.adminToken, authFailed, consoleAuth });
   await app.register(artifactRoutes, { ...deps.artifacts, deadlines, authFailed });
   await app.register(releaseRoutes, deps.releases);

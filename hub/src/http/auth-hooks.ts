@@ -16,7 +16,7 @@ import { requestUrl } from './request-path.ts';
 declare module 'fastify' {
   interface FastifyRequest {
     /** Who an admin request authenticated as (the audit log's actor); undefined until it has. */
-    adminActor?: 'admin token' | 'console';
+    adminActor?: string;
     /** The authenticated agent key (agent routes, WebSocket handshake). */
     agentKey: KeyRecord | null;
     /** Its stored hash, for the signatures of frames sent to it. */
@@ -68,13 +68,19 @@ export function adminAuth(adminToken: AdminToken, failed: AuthFailure, consoleAu
       return done();
     }
     const session = token === undefined ? consoleAuth?.cookie.read(request) : null;
-    if (session) {
+    if (!session || !consoleAuth) return refuse(failed, request, new HttpError(401, 'admin token missing or wrong: send Authorization: Bearer <token from <data-dir>/admin-token>'), done);
+    const accept = () => {
       request.consoleSession = session;
-      request.adminActor = 'console';
+      request.adminActor = consoleAuth.actorOf(session);
       if (SAFE_METHODS.has(request.method)) return done();
-      return consoleAuth!.checkCsrf(request, reply, done);
-    }
-    refuse(failed, request, new HttpError(401, 'admin token missing or wrong: send Authorization: Bearer <token from <data-dir>/admin-token>'), done);
+      consoleAuth.checkCsrf(request, reply, done);
+    };
+    // An admin-token session needs no lookup; an operator's is checked against its account.
+    if (!session.operator) return accept();
+    consoleAuth.stillValid(session).then(
+      (valid) => (valid ? accept() : refuse(failed, request, new HttpError(401, 'this operator account was disabled, deleted or given a new password since sign-in: sign in again'), done)),
+      (error: Error) => done(error as FastifyError),
+    );
   };
 }
 

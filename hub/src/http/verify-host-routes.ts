@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { ARTIFACT_ID, commitStreamedArtifact } from '../artifacts/upload-handler.ts';
 import { MAX_MANIFEST_BYTES, VERIFY_HOST_PERMISSION, openStoredArtifact, presignArtifactGet, readManifest, storeManifest, storeVerifyResult } from '../artifacts/verify-host-handlers.ts';
 import type { S3Settings } from '../artifacts/s3-settings.ts';
+import { enforceRetention } from '../artifacts/hub-retention.ts';
 import type { Logger } from '@tether/shared/logger.ts';
 import type { HubStore } from '../store/store.ts';
 import { HttpError } from './http-error.ts';
@@ -53,8 +54,11 @@ export function verifyHostRoutes(base: FastifyInstance, deps: { dataDir: string;
   const app = base.withTypeProvider<ZodTypeProvider>();
 
   app.put('/api/agents/artifacts/:id/manifest', { schema: { params: ownParams } }, async (request) => {
-    await storeManifest(deps.dataDir, request.agentKey!.id, request.params.id, await readJsonBody(request, MAX_MANIFEST_BYTES));
-    return { ok: true };
+    const keyId = request.agentKey!.id;
+    const manifest = await storeManifest(deps.dataDir, keyId, request.params.id, await readJsonBody(request, MAX_MANIFEST_BYTES));
+    // The upload is complete now: the target's retention applies to what the hub stores of it.
+    const expired = manifest.retention ? await enforceRetention({ shelf: deps, store: deps.store, log: deps.log }, keyId, manifest.target, manifest.retention) : [];
+    return { ok: true, expired };
   });
 
   // A streamed upload (X-Tether-Sha256: streamed) becomes the artifact only with the right sha256.

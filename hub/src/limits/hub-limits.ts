@@ -27,6 +27,8 @@ export interface HubLimits {
   authFailuresPerMinutePerIp: number;
   /** Console sign-in attempts per client address per minute (then 429). */
   signInsPerMinutePerIp: number;
+  /** Failed console sign-ins per operator account per 15 minutes, across every hub (then 429). */
+  signInFailuresPerAccount: number;
   /** How long a console session lasts after sign-in. */
   consoleSessionMs: number;
   /** A request body (other than an artifact upload) must arrive within this long. */
@@ -50,6 +52,7 @@ export const DEFAULT_LIMITS: Readonly<HubLimits> = {
   connectsPerMinutePerIp: 600,
   authFailuresPerMinutePerIp: 30,
   signInsPerMinutePerIp: 10,
+  signInFailuresPerAccount: 10,
   consoleSessionMs: 8 * 3_600_000,
   // Node's own default total request timeout; uploads are exempt and use the idle timeout.
   requestTimeoutMs: 300_000,

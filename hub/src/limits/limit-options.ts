@@ -60,6 +60,13 @@ export const LIMIT_FLAGS: readonly LimitFlag[] = [
     unit: 'count',
     help: 'console sign-in attempts per client address per minute (then 429)',
   },
+  {
+    limit: 'signInFailuresPerAccount',
+    flag: '--max-sign-in-failures-per-account',
+    env: 'TETHER_HUB_MAX_SIGN_IN_FAILURES_PER_ACCOUNT',
+    unit: 'count',
+    help: 'failed console sign-ins per operator account per 15 minutes, counted across hubs (then 429)',
+  },
   { limit: 'consoleSessionMs', flag: '--console-session-s', env: 'TETHER_HUB_CONSOLE_SESSION_S', unit: 'seconds', help: 'how long a console session lasts after sign-in' },
   {
     limit: 'requestTimeoutMs',

@@ -7,6 +7,10 @@ import type { CommandRecord } from '../store/store.ts';
 import type { Presence, Transport } from '../presence.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
 import type { TargetStatus } from '../backups/backup-status.ts';
+import type { RolloutView } from '../rollouts/rollout-view.ts';
+import { ROLLOUT_STATES } from '../store/rollout-records.ts';
+import { ALERT_KINDS } from '@tether/shared/protocol/alert-views.ts';
+import type { AlertRecord } from '../store/alert-records.ts';
 
 /** How a finished command went: `succeeded`, the agent's error code (`cancelled`, `timeout`, …), or `expired`. */
 export function outcomeOf(result: Record<string, unknown> | null): string {
@@ -18,8 +22,18 @@ export function outcomeOf(result: Record<string, unknown> | null): string {
 export class HubMetrics {
   readonly registry = new Registry();
 
-  /** `backupTargets`: every backup target as the agents report it (GET /api/backups/status's view). */
-  constructor(deps: { presence: Presence; router: CommandRouter; backupTargets?: () => Promise<TargetStatus[]> }) {
+  /**
+   * `backupTargets`: every backup target as the agents report it (GET /api/backups/status's view);
+   * `rollouts`: the newest rollouts with their host counts (GET /api/rollouts's view);
+   * `firingAlerts`: the incidents alerted on and not cleared (GET /api/alerts?state=firing).
+   */
+  constructor(deps: {
+    presence: Presence;
+    router: CommandRouter;
+    backupTargets?: () => Promise<TargetStatus[]>;
+    rollouts?: () => Promise<RolloutView[]>;
+    firingAlerts?: () => Promise<AlertRecord[]>;
+  }) {
     collectDefaultMetrics({ register: this.registry });
     const { presence } = deps;
     new Gauge({
@@ -88,6 +102,47 @@ export class HubMetrics {
         async collect() {
           this.reset();
           for (const target of await targets()) this.set({ key_id: target.key_id, target: target.target }, target.stale ? 1 : 0);
+        },
+      });
+    }
+    const { rollouts } = deps;
+    if (rollouts) {
+      let reading: Promise<RolloutView[]> | null = null;
+      const recent = () => (reading ??= rollouts().finally(() => setImmediate(() => (reading = null))));
+      new Gauge({
+        name: 'tether_rollout_state',
+        help: 'State of each recent rollout: 1 for the state it is in (running, halted, aborted, completed), 0 for the others',
+        labelNames: ['rollout_id', 'version', 'state'] as const,
+        registers: [this.registry],
+        async collect() {
+          this.reset();
+          for (const rollout of await recent()) {
+            for (const state of ROLLOUT_STATES) this.set({ rollout_id: rollout.rollout_id, version: rollout.version, state }, rollout.state === state ? 1 : 0);
+          }
+        },
+      });
+      new Gauge({
+        name: 'tether_rollout_hosts',
+        help: 'Hosts of each recent rollout by outcome (pending, updating, succeeded, failed, rolled_back, skipped)',
+        labelNames: ['rollout_id', 'outcome'] as const,
+        registers: [this.registry],
+        async collect() {
+          this.reset();
+          for (const rollout of await recent()) for (const [outcome, n] of Object.entries(rollout.counts)) this.set({ rollout_id: rollout.rollout_id, outcome }, n);
+        },
+      });
+    }
+    const { firingAlerts } = deps;
+    if (firingAlerts) {
+      new Gauge({
+        name: 'tether_alerts_firing',
+        help: 'Incidents alerted on and not cleared yet, by kind (host_offline, rollout_halted, backup_stale)',
+        labelNames: ['kind'] as const,
+        registers: [this.registry],
+        async collect() {
+          this.reset();
+          const firing = await firingAlerts();
+          for (const kind of ALERT_KINDS) this.set({ kind }, firing.filter((alert) => alert.kind === kind).length);
         },
       });
     }

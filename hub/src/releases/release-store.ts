@@ -49,6 +49,27 @@ export class ReleaseStore {
     }
   }
 
+  /** Every published version, newest first, with each platform whose three files are all there. */
+  published(): Array<{ version: string; platforms: ReleaseListing[] }> {
+    return this.versions()
+      .reverse()
+      .map((version) => {
+        const prefix = `tether-agent-${version}-`;
+        let names: string[] = [];
+        try {
+          names = readdirSync(join(this.root, version));
+        } catch {
+          // removed meanwhile: no platforms
+        }
+        const platforms = names
+          .filter((name) => name.startsWith(prefix) && name.endsWith('.json'))
+          .map((name) => this.find(version, name.slice(prefix.length, -'.json'.length)))
+          .filter((found): found is ReleaseListing => found !== undefined);
+        return { version, platforms };
+      })
+      .filter((release) => release.platforms.length > 0);
+  }
+
   /** The highest published release (pre-releases only when named explicitly) for a platform. */
   latest(platform: string): ReleaseListing | undefined {
     const stable = this.versions().filter((version) => parseVersion(version)!.prerelease.length === 0);

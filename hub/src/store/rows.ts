@@ -2,7 +2,7 @@
 // text; PostgreSQL hands back jsonb parsed and timestamptz as Date. Both map to the same records.
 import type { Labels } from '@tether/shared/protocol/labels.ts';
 import type { KeySelector } from '@tether/shared/protocol/labels.ts';
-import type { AgentRecord, BatchRecord, BatchTarget, BatchTargetState, CommandRecord, KeyRecord, ReleaseRecord, StoredEvent, VerifyResultRecord } from './store.ts';
+import type { AgentRecord, BatchRecord, BatchTarget, BatchTargetState, CommandRecord, KeyRecord, ReleaseRecord, StoredEvent, OperatorCredentials, VerifyResultRecord } from './store.ts';
 import type { CommandStatus } from '@tether/shared/protocol/admin-views.ts';
 
 type Row = Record<string, unknown>;
@@ -122,4 +122,20 @@ export function toVerifyResult(row: Row): VerifyResultRecord {
 export function verifyResultJson(record: VerifyResultRecord): string {
   const { key_id: _key, artifact_id: _id, ...result } = record;
   return JSON.stringify(result);
+}
+
+export function toOperator(row: Row): OperatorCredentials {
+  return {
+    name: String(row.name),
+    status: row.status as OperatorCredentials['status'],
+    created_at: iso(row.created_at),
+    last_sign_in_at: isoOrNull(row.last_sign_in_at),
+    password_hash: String(row.password_hash),
+  };
+}
+
+/** The record without its hash, for everything that answers. */
+export function withoutHash(operator: OperatorCredentials): Omit<OperatorCredentials, 'password_hash'> {
+  const { password_hash: _hash, ...record } = operator;
+  return record;
 }

@@ -6,8 +6,11 @@ import type { CommandStatus, CommandView, KeyView } from '@tether/shared/protoco
 import type { AuditEntry } from '@tether/shared/protocol/audit-views.ts';
 import type { ArtifactVerifyResult } from '@tether/shared/protocol/backup-views.ts';
 import type { HeartbeatPoint } from '@tether/shared/protocol/host-views.ts';
+import type { OperatorStatus, OperatorView } from '@tether/shared/protocol/operator-views.ts';
 import type { KeySelector, Labels } from '@tether/shared/protocol/labels.ts';
 import { TetherError } from '@tether/shared/errors.ts';
+import type { AlertDelivery, AlertFilter, AlertRecord, NewAlert } from './alert-records.ts';
+import type { NewRollout, NewRolloutHost, RolloutHost, RolloutHostChange, RolloutRecord, RolloutTransition } from './rollout-records.ts';
 
 export type StoreEngine = 'sqlite' | 'postgres';
 
@@ -219,6 +222,18 @@ export interface VerifyResultRecord extends ArtifactVerifyResult {
   artifact_id: string;
 }
 
+export type OperatorRecord = OperatorView;
+
+/** An operator with the stored scrypt hash of its password (operators/password-hash.ts); never answered. */
+export interface OperatorCredentials extends OperatorRecord {
+  password_hash: string;
+}
+
+export interface OperatorPatch {
+  status?: OperatorStatus;
+  password_hash?: string;
+}
+
 export class StoreSchemaError extends TetherError {
   override name = 'StoreSchemaError';
 
@@ -338,12 +353,52 @@ export interface HubStore {
   /** Drops entries older than `before`; returns how many. */
   pruneAudit(before: Date): Promise<number>;
 
+  // Alerts (alert-records.ts; raised by hub/src/alerts/ on any hub, each sent by exactly one).
+  /** Opens an incident unless it is firing already: the record when this call opened it, else undefined. */
+  openAlert(alert: NewAlert): Promise<AlertRecord | undefined>;
+  /** Resolves a firing incident: the record when this call resolved it, else undefined. */
+  resolveAlert(incidentKey: string): Promise<AlertRecord | undefined>;
+  /** Most recently changed first. */
+  listAlerts(filter: AlertFilter): Promise<AlertRecord[]>;
+  recordAlertDelivery(incidentKey: string, sequence: number, event: 'alert' | 'recovery', delivery: AlertDelivery): Promise<void>;
+
+  // Staged rollouts (rollout-records.ts; driven by hub/src/rollouts/ on any hub).
+  /** The rollout and its hosts, in the order given (position 0, 1, …). */
+  createRollout(input: NewRollout, hosts: readonly NewRolloutHost[]): Promise<RolloutRecord>;
+  getRollout(rolloutId: string): Promise<RolloutRecord | undefined>;
+  /** Newest first. */
+  listRollouts(limit: number): Promise<RolloutRecord[]>;
+  /** In position order. */
+  listRolloutHosts(rolloutId: string): Promise<RolloutHost[]>;
+  /** Rollouts that need driving: running ones, and any with a host still updating. */
+  activeRolloutIds(): Promise<string[]>;
+  /**
+   * Starts pending hosts of a running rollout (canaries only in the canary phase), only those in
+   * `keyIds`, in position order, until `limit` are updating: atomically across hubs, creates their
+   * `update` commands and marks them updating.
+   */
+  startRolloutHosts(rolloutId: string, options: { keyIds: readonly string[]; limit: number }): Promise<CommandRecord[]>;
+  /** Changes one host's outcome if it is in `change.from`; a halting outcome halts a running rollout in the same transaction. */
+  settleRolloutHost(rolloutId: string, keyId: string, change: RolloutHostChange): Promise<{ changed: boolean; halted: boolean }>;
+  /** Changes the rollout's state if it is in `transition.from` (to `aborted`: pending hosts are skipped); undefined when it was not. */
+  transitionRollout(rolloutId: string, transition: RolloutTransition): Promise<RolloutRecord | undefined>;
+
   // Restore test results of artifacts, the latest per artifact (every hub of a cluster sees them).
   /** Replaces the artifact's result, if any. */
   putVerifyResult(record: VerifyResultRecord): Promise<void>;
   getVerifyResult(keyId: string, artifactId: string): Promise<VerifyResultRecord | undefined>;
   listVerifyResults(keyId: string): Promise<VerifyResultRecord[]>;
   deleteVerifyResult(keyId: string, artifactId: string): Promise<boolean>;
+
+  // Operator accounts of the console (passwords as scrypt hashes only).
+  /** Undefined when an operator of that name exists already. */
+  createOperator(input: { name: string; password_hash: string }): Promise<OperatorRecord | undefined>;
+  listOperators(): Promise<OperatorRecord[]>;
+  getOperator(name: string): Promise<OperatorCredentials | undefined>;
+  updateOperator(name: string, patch: OperatorPatch): Promise<OperatorRecord | undefined>;
+  deleteOperator(name: string): Promise<boolean>;
+  /** Records a successful sign-in. */
+  touchOperator(name: string): Promise<void>;
 }
 
 export type { AuditEntry, CommandStatus, HeartbeatPoint };

@@ -4,7 +4,7 @@
 export interface AuditEntry {
   id: number;
   at: string;
-  /** `admin token` or `console` (the operator), or `agent` for what a host reported. */
+  /** `admin token`, `console` (a session opened with the admin token), `operator:<name>`, or `agent` for what a host reported. */
   actor: string;
   action: string;
   key_id: string | null;

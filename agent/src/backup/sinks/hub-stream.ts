@@ -4,7 +4,7 @@
 // middle, or a wrong hash, leaves nothing stored. Unreachable hubs and refusals fail differently:
 // the first is worth spooling locally for a later upload, the second is not.
 import { PassThrough } from 'node:stream';
-import { request, EnvHttpProxyAgent } from 'undici';
+import { httpRequest } from './http-request.ts';
 import { VERSION } from '@tether/shared/version.ts';
 import { agentHttpBase } from '../../transport/url.ts';
 import type { HubAccess } from './hub-verify-api.ts';
@@ -18,8 +18,6 @@ export class HubUnreachable extends TetherError {
     super('TETHER_ERR_HUB_UNREACHABLE', message);
   }
 }
-
-let dispatcher: EnvHttpProxyAgent | undefined;
 
 function reason(text: string): string {
   try {
@@ -38,11 +36,9 @@ function unreachable(error: unknown, what: string): Error {
 
 /** Quick reachability check before a dump starts, so an unreachable hub costs no wasted dump. */
 export async function hubReachable(hub: HubAccess, signal: AbortSignal): Promise<boolean> {
-  dispatcher ??= new EnvHttpProxyAgent();
   try {
-    const response = await request(`${agentHttpBase(hub.serverUrl)}/api/health`, {
+    const response = await httpRequest(`${agentHttpBase(hub.serverUrl)}/api/health`, {
       method: 'GET',
-      dispatcher,
       signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]),
       headers: { 'user-agent': `tether-agent/${VERSION}` },
     });
@@ -63,16 +59,14 @@ export interface HubStream {
 }
 
 export function openHubStream(hub: HubAccess, id: string, target: string, signal: AbortSignal): HubStream {
-  dispatcher ??= new EnvHttpProxyAgent();
   const base = `${agentHttpBase(hub.serverUrl)}/api/agents/artifacts/${encodeURIComponent(id)}`;
   const headers = { authorization: `Bearer ${hub.apiKey}`, 'user-agent': `tether-agent/${VERSION}` };
   const body = new PassThrough({ highWaterMark: 1 << 20 });
   const received = (async () => {
     let response;
     try {
-      response = await request(base, {
+      response = await httpRequest(base, {
         method: 'PUT',
-        dispatcher,
         signal,
         body,
         headers: { ...headers, 'content-type': 'application/octet-stream', 'x-tether-sha256': 'streamed', 'x-tether-target': target },
@@ -92,7 +86,7 @@ export function openHubStream(hub: HubAccess, id: string, target: string, signal
     async commit(sha256) {
       let response;
       try {
-        response = await request(`${base}/commit`, { method: 'POST', dispatcher, signal, headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ sha256 }) });
+        response = await httpRequest(`${base}/commit`, { method: 'POST', signal, headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ sha256 }) });
       } catch (error) {
         throw unreachable(error, `committing ${id} on the hub failed`);
       }

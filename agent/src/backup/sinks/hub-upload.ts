@@ -1,7 +1,7 @@
 // Uploads an artifact file to the hub: PUT /api/agents/artifacts/{id}, streamed, with its sha256
 // in X-Tether-Sha256 so that the hub refuses anything that arrives different.
 import { createReadStream } from 'node:fs';
-import { request, EnvHttpProxyAgent } from 'undici';
+import { httpRequest } from './http-request.ts';
 import { VERSION } from '@tether/shared/version.ts';
 import type { Manifest } from '../manifest.ts';
 import { agentHttpBase } from '../../transport/url.ts';
@@ -9,14 +9,10 @@ import { agentHttpBase } from '../../transport/url.ts';
 /** ws(s)://host/ws/agent → http(s)://host (protocol.md section 4). */
 export const hubHttpBase = agentHttpBase;
 
-let dispatcher: EnvHttpProxyAgent | undefined;
-
 export async function uploadToHub(path: string, manifest: Manifest, hub: { serverUrl: string; apiKey: string }, signal: AbortSignal): Promise<string> {
-  dispatcher ??= new EnvHttpProxyAgent();
   const url = `${hubHttpBase(hub.serverUrl)}/api/agents/artifacts/${encodeURIComponent(manifest.id)}`;
-  const response = await request(url, {
+  const response = await httpRequest(url, {
     method: 'PUT',
-    dispatcher,
     signal,
     body: createReadStream(path),
     headers: {

@@ -3,25 +3,22 @@
 // manifest and bytes from the hub, or a presigned S3 GET).
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { request, EnvHttpProxyAgent } from 'undici';
+import { httpRequest } from './http-request.ts';
 import { VERSION } from '@tether/shared/version.ts';
 import { agentHttpBase } from '../../transport/url.ts';
 import { manifestSchema } from '../manifest.ts';
 import type { Manifest, VerifyResult } from '../manifest.ts';
 import { Sha256Stream } from '../pipeline.ts';
+import type { RetentionPolicy } from '../retention.ts';
 
 export interface HubAccess {
   serverUrl: string;
   apiKey: string;
 }
 
-let dispatcher: EnvHttpProxyAgent | undefined;
-
 async function call(hub: HubAccess, method: 'GET' | 'PUT' | 'POST', path: string, body: unknown, signal: AbortSignal): Promise<{ status: number; text: string }> {
-  dispatcher ??= new EnvHttpProxyAgent();
-  const response = await request(`${agentHttpBase(hub.serverUrl)}${path}`, {
+  const response = await httpRequest(`${agentHttpBase(hub.serverUrl)}${path}`, {
     method,
-    dispatcher,
     signal,
     headers: { authorization: `Bearer ${hub.apiKey}`, 'user-agent': `tether-agent/${VERSION}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -39,9 +36,12 @@ function hubError(what: string, status: number, text: string): Error {
   return new Error(`${what}: hub answered HTTP ${status}: ${reason}`);
 }
 
-/** Puts this key's manifest beside its uploaded artifact (a verify host reads it from there). */
-export async function uploadManifest(hub: HubAccess, manifest: Manifest, signal: AbortSignal): Promise<void> {
-  const { status, text } = await call(hub, 'PUT', `/api/agents/artifacts/${encodeURIComponent(manifest.id)}/manifest`, manifest, signal);
+/**
+ * Puts this key's manifest beside its uploaded artifact (a verify host reads it from there), with
+ * the target's retention: the hub applies it to the artifacts of this target it stores.
+ */
+export async function uploadManifest(hub: HubAccess, manifest: Manifest, retention: RetentionPolicy, signal: AbortSignal): Promise<void> {
+  const { status, text } = await call(hub, 'PUT', `/api/agents/artifacts/${encodeURIComponent(manifest.id)}/manifest`, { ...manifest, retention }, signal);
   if (status !== 200) throw hubError(`storing the manifest of ${manifest.id}`, status, text);
 }
 
@@ -65,7 +65,6 @@ export async function fetchManifest(hub: HubAccess, ownerKeyId: string, id: stri
  * from S3 through a GET the hub presigns. Returns the bytes' sha256 (the caller compares).
  */
 export async function fetchArtifact(hub: HubAccess, ownerKeyId: string, id: string, from: 'hub' | 's3', path: string, signal: AbortSignal): Promise<{ sha256: string; bytes: number }> {
-  dispatcher ??= new EnvHttpProxyAgent();
   const base = `/api/agents/verify/artifacts/${encodeURIComponent(ownerKeyId)}/${encodeURIComponent(id)}`;
   let url = `${agentHttpBase(hub.serverUrl)}${base}`;
   let headers: Record<string, string> = { authorization: `Bearer ${hub.apiKey}`, 'user-agent': `tether-agent/${VERSION}` };
@@ -76,7 +75,7 @@ export async function fetchArtifact(hub: HubAccess, ownerKeyId: string, id: stri
     url = presigned.url;
     headers = presigned.headers; // the agent key never goes to S3
   }
-  const response = await request(url, { method: 'GET', dispatcher, signal, headers });
+  const response = await httpRequest(url, { method: 'GET', signal, headers });
   if (response.statusCode !== 200) throw hubError(`fetching ${id} from ${from === 's3' ? 'S3' : 'the hub'}`, response.statusCode, await response.body.text());
   const hasher = new Sha256Stream();
   await pipeline(response.body, hasher, createWriteStream(path, { flags: 'wx', mode: 0o600 }), { signal });

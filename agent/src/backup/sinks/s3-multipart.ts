@@ -4,7 +4,7 @@
 // failure aborts the upload so that no half object lingers in the bucket. Memory: one part's
 // read stream at a time, whatever the artifact size.
 import { createReadStream } from 'node:fs';
-import { request, EnvHttpProxyAgent } from 'undici';
+import { httpRequest } from './http-request.ts';
 import { z } from 'zod';
 import { VERSION } from '@tether/shared/version.ts';
 import type { Manifest } from '../manifest.ts';
@@ -34,13 +34,9 @@ export interface HubEndpoint {
   apiKey: string;
 }
 
-let dispatcher: EnvHttpProxyAgent | undefined;
-
 async function presign(hub: HubEndpoint, id: string, body: Record<string, unknown>, signal: AbortSignal): Promise<PresignAnswer> {
-  dispatcher ??= new EnvHttpProxyAgent();
-  const response = await request(`${hubHttpBase(hub.serverUrl)}/api/agents/artifacts/${encodeURIComponent(id)}/s3`, {
+  const response = await httpRequest(`${hubHttpBase(hub.serverUrl)}/api/agents/artifacts/${encodeURIComponent(id)}/s3`, {
     method: 'POST',
-    dispatcher,
     signal,
     body: JSON.stringify(body),
     headers: { authorization: `Bearer ${hub.apiKey}`, 'content-type': 'application/json', 'user-agent': `tether-agent/${VERSION}` },
@@ -59,8 +55,7 @@ interface S3Answer {
 }
 
 async function send(step: PresignAnswer, signal: AbortSignal, body?: string | NodeJS.ReadableStream, extraHeaders: Record<string, string> = {}): Promise<S3Answer> {
-  dispatcher ??= new EnvHttpProxyAgent();
-  const response = await request(step.url, { method: step.method, dispatcher, signal, body: body as never, headers: { ...step.headers, ...extraHeaders } });
+  const response = await httpRequest(step.url, { method: step.method, signal, body: body as never, headers: { ...step.headers, ...extraHeaders } });
   const text = await response.body.text();
   const etag = response.headers.etag;
   return { status: response.statusCode, etag: Array.isArray(etag) ? etag[0] : etag, text };

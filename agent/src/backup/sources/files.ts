@@ -5,13 +5,12 @@ import { lstatSync, readdirSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { lstat, realpath, rm, symlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, matchesGlob } from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import * as tar from 'tar'; // extraction only (restore)
 import type { FilesTarget } from '../config-schema.ts';
 import type { BackupSource } from './source.ts';
-import { packTar } from './tar-pack.ts';
-import { SHA256_LIST_NAME, formatSha256List } from '../checks/sha256-list.ts';
-import type { FileChange } from './tar-pack.ts';
+import { TarWorkerStream } from './tar-worker-stream.ts';
+import { SHA256_LIST_NAME } from '../checks/sha256-list.ts';
 
 /** Throws unless every root exists and is its own real path (no symlink anywhere on the way). */
 export async function checkRoots(roots: string[]): Promise<void> {
@@ -60,36 +59,20 @@ async function totalBytes(roots: string[], excludes: string[]): Promise<number> 
   return sum;
 }
 
-/** What the archive holds for a file that changed while it was read (the entry stays valid). */
-function describeChange(change: FileChange): string {
-  return change.change === 'shrank'
-    ? `/${change.name} shrank from ${change.size} to ${change.actual} bytes while it was read; archived zero padded to ${change.size} bytes`
-    : `/${change.name} grew while it was read (now ${change.actual} bytes or more); archived its first ${change.size} bytes`;
-}
-
 export async function filesSource(target: FilesTarget): Promise<BackupSource> {
   await checkRoots(target.roots);
-  const bytesTotal = await totalBytes(target.roots, target.excludes);
-  // Paths are stored relative to "/" so that one archive can hold several roots.
-  const relativeRoots = target.roots.map((root) => root.slice(1));
   const warnings: string[] = [];
-  const sums = new Map<string, string>();
   const checks: NonNullable<BackupSource['checks']> = {};
-  const blocks = packTar(relativeRoots, {
-    cwd: '/',
-    filter: (name) => !excluded(`/${name}`, target.excludes),
-    onFileChanged: (change) => warnings.push(describeChange(change)),
-    onFileHashed: (name, sha256) => sums.set(name, sha256),
-    // The list travels inside the (encrypted, authenticated) artifact, wherever the artifact goes.
-    trailer: () => {
-      checks.files = { count: sums.size, list: SHA256_LIST_NAME };
-      return { name: SHA256_LIST_NAME, content: formatSha256List(sums) };
-    },
+  // Paths are stored relative to "/" so that one archive can hold several roots. The worker starts
+  // walking while the sizes for progress are added up here.
+  const stream = new TarWorkerStream({ roots: target.roots.map((root) => root.slice(1)), excludes: target.excludes, ahead: 3 }, (outcome) => {
+    checks.files = { count: outcome.files, list: SHA256_LIST_NAME };
+    warnings.push(...outcome.warnings);
   });
+  const bytesTotal = await totalBytes(target.roots, target.excludes);
   return {
     checks,
-    // highWaterMark 1: at most one 1 MiB block waits here (back-pressure to the tree walk).
-    stream: Readable.from(blocks, { objectMode: false, highWaterMark: 1 }),
+    stream,
     extension: 'tar',
     bytesTotal,
     toolVersions: { tar: 'tether ustar/pax' },

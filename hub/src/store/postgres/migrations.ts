@@ -151,6 +151,76 @@ CREATE TABLE verify_results (
   },
   {
     version: 4,
+    name: 'operator accounts of the console',
+    sql: `
+CREATE TABLE operators (
+  name text PRIMARY KEY,
+  password_hash text NOT NULL,
+  status text NOT NULL CHECK (status IN ('active', 'disabled')),
+  created_at timestamptz NOT NULL,
+  last_sign_in_at timestamptz
+);
+`,
+  },
+  {
+    version: 5,
+    name: 'rollouts: staged release rollouts and their hosts',
+    sql: `
+CREATE TABLE rollouts (
+  rollout_id text PRIMARY KEY,
+  version text NOT NULL,
+  selector jsonb NOT NULL,
+  canaries integer NOT NULL,
+  max_in_flight_percent integer NOT NULL,
+  host_timeout_s integer NOT NULL,
+  created_by text NOT NULL,
+  state text NOT NULL CHECK (state IN ('running', 'halted', 'aborted', 'completed')),
+  phase text NOT NULL CHECK (phase IN ('canary', 'rest')),
+  halt_reason text,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL
+);
+CREATE INDEX rollouts_by_state ON rollouts (state);
+CREATE INDEX rollouts_by_created ON rollouts (created_at);
+CREATE TABLE rollout_hosts (
+  rollout_id text NOT NULL REFERENCES rollouts (rollout_id) ON DELETE CASCADE,
+  key_id text NOT NULL,
+  position integer NOT NULL,
+  canary boolean NOT NULL,
+  outcome text NOT NULL CHECK (outcome IN ('pending', 'updating', 'succeeded', 'failed', 'rolled_back', 'skipped')),
+  command_id text,
+  from_version text,
+  detail text,
+  started_at timestamptz,
+  finished_at timestamptz,
+  updated_at timestamptz NOT NULL,
+  PRIMARY KEY (rollout_id, key_id)
+);
+CREATE INDEX rollout_hosts_by_outcome ON rollout_hosts (outcome, rollout_id);
+`,
+  },
+  {
+    version: 6,
+    name: 'alerts: one row per incident subject, opened and resolved once across hubs',
+    sql: `
+CREATE TABLE alerts (
+  incident_key text PRIMARY KEY,
+  kind text NOT NULL CHECK (kind IN ('host_offline', 'rollout_halted', 'backup_stale')),
+  state text NOT NULL CHECK (state IN ('firing', 'resolved')),
+  sequence integer NOT NULL,
+  summary text NOT NULL,
+  detail jsonb NOT NULL,
+  fired_at timestamptz NOT NULL,
+  resolved_at timestamptz,
+  fire_delivery jsonb,
+  resolve_delivery jsonb,
+  updated_at timestamptz NOT NULL
+);
+CREATE INDEX alerts_by_state ON alerts (state, updated_at);
+`,
+  },
+  {
+    version: 7,
     name: 'release tarballs in the store (were files in <data-dir>/releases), so every hub serves every release',
     sql: `
 CREATE TABLE release_chunks (

@@ -20,7 +20,12 @@ import { checkConcurrency, summarise } from '../batch-rules.ts';
 import { MAX_EVENTS_PER_COMMAND, chunksOf } from '../store.ts';
 import type { AuditEntry, AuditFilter, CommandHistoryFilter, HeartbeatPoint, NewAuditEntry } from '../store.ts';
 import * as consoleQueries from './console-queries.ts';
+import * as rolloutQueries from './rollout-queries.ts';
+import * as alertQueries from './alert-queries.ts';
+import type { AlertDelivery, AlertFilter, AlertRecord, NewAlert } from '../alert-records.ts';
+import type { NewRollout, NewRolloutHost, RolloutHost, RolloutHostChange, RolloutRecord, RolloutTransition } from '../rollout-records.ts';
 import * as verifyQueries from './verify-result-queries.ts';
+import * as operatorQueries from './operator-queries.ts';
 import type {
   AgentRecord,
   AgentRegistration,
@@ -37,6 +42,9 @@ import type {
   StoreTuning,
   WriteOptions,
   VerifyResultRecord,
+  OperatorCredentials,
+  OperatorPatch,
+  OperatorRecord,
   KeyRecord,
   NewBatch,
   NewCommand,
@@ -285,6 +293,63 @@ export class PostgresStore implements HubStore {
     return consoleQueries.pruneAudit(this.#boundQuery, before);
   }
 
+  // ---- alerts (postgres/alert-queries.ts) ----
+
+  openAlert(alert: NewAlert): Promise<AlertRecord | undefined> {
+    return alertQueries.openAlert(this.#boundQuery, alert);
+  }
+
+  resolveAlert(incidentKey: string): Promise<AlertRecord | undefined> {
+    return alertQueries.resolveAlert(this.#boundQuery, incidentKey);
+  }
+
+  listAlerts(filter: AlertFilter): Promise<AlertRecord[]> {
+    return alertQueries.listAlerts(this.#boundQuery, filter);
+  }
+
+  recordAlertDelivery(incidentKey: string, sequence: number, event: 'alert' | 'recovery', delivery: AlertDelivery): Promise<void> {
+    return alertQueries.recordAlertDelivery(this.#boundQuery, incidentKey, sequence, event, delivery);
+  }
+
+  // ---- staged rollouts (postgres/rollout-queries.ts) ----
+
+  /** Runs rollout queries on one transaction's client. */
+  #inTransaction<T>(work: (query: rolloutQueries.Query) => Promise<T>): Promise<T> {
+    return this.#transaction((client) => work(async (sql, params = []) => (await client.query(sql, params)).rows as Row[]));
+  }
+
+  createRollout(input: NewRollout, hosts: readonly NewRolloutHost[]): Promise<RolloutRecord> {
+    return this.#inTransaction((query) => rolloutQueries.createRollout(query, input, hosts));
+  }
+
+  getRollout(rolloutId: string): Promise<RolloutRecord | undefined> {
+    return rolloutQueries.getRollout(this.#boundQuery, rolloutId);
+  }
+
+  listRollouts(limit: number): Promise<RolloutRecord[]> {
+    return rolloutQueries.listRollouts(this.#boundQuery, limit);
+  }
+
+  listRolloutHosts(rolloutId: string): Promise<RolloutHost[]> {
+    return rolloutQueries.listRolloutHosts(this.#boundQuery, rolloutId);
+  }
+
+  activeRolloutIds(): Promise<string[]> {
+    return rolloutQueries.activeRolloutIds(this.#boundQuery);
+  }
+
+  startRolloutHosts(rolloutId: string, options: { keyIds: readonly string[]; limit: number }): Promise<CommandRecord[]> {
+    return this.#inTransaction((query) => rolloutQueries.startRolloutHosts(query, rolloutId, options));
+  }
+
+  settleRolloutHost(rolloutId: string, keyId: string, change: RolloutHostChange): Promise<{ changed: boolean; halted: boolean }> {
+    return this.#inTransaction((query) => rolloutQueries.settleRolloutHost(query, rolloutId, keyId, change));
+  }
+
+  transitionRollout(rolloutId: string, transition: RolloutTransition): Promise<RolloutRecord | undefined> {
+    return this.#inTransaction((query) => rolloutQueries.transitionRollout(query, rolloutId, transition));
+  }
+
   // ---- restore test results (postgres/verify-result-queries.ts) ----
 
   async putVerifyResult(record: VerifyResultRecord): Promise<void> {
@@ -301,6 +366,32 @@ export class PostgresStore implements HubStore {
 
   async deleteVerifyResult(keyId: string, artifactId: string): Promise<boolean> {
     return verifyQueries.deleteVerifyResult(this.#boundQuery, keyId, artifactId);
+  }
+
+  // ---- operator accounts (postgres/operator-queries.ts) ----
+
+  async createOperator(input: { name: string; password_hash: string }): Promise<OperatorRecord | undefined> {
+    return operatorQueries.createOperator(this.#boundQuery, input);
+  }
+
+  async listOperators(): Promise<OperatorRecord[]> {
+    return operatorQueries.listOperators(this.#boundQuery);
+  }
+
+  async getOperator(name: string): Promise<OperatorCredentials | undefined> {
+    return operatorQueries.getOperator(this.#boundQuery, name);
+  }
+
+  async updateOperator(name: string, patch: OperatorPatch): Promise<OperatorRecord | undefined> {
+    return operatorQueries.updateOperator(this.#boundQuery, name, patch);
+  }
+
+  async deleteOperator(name: string): Promise<boolean> {
+    return operatorQueries.deleteOperator(this.#boundQuery, name);
+  }
+
+  async touchOperator(name: string): Promise<void> {
+    await operatorQueries.touchOperator(this.#boundQuery, name);
   }
 
   // ---- commands ----

@@ -155,6 +155,76 @@ CREATE TABLE verify_results (
   },
   {
     version: 5,
+    name: 'operator accounts of the console',
+    sql: `
+CREATE TABLE operators (
+  name TEXT PRIMARY KEY,
+  password_hash TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
+  created_at TEXT NOT NULL,
+  last_sign_in_at TEXT
+);
+`,
+  },
+  {
+    version: 6,
+    name: 'rollouts: staged release rollouts and their hosts',
+    sql: `
+CREATE TABLE rollouts (
+  rollout_id TEXT PRIMARY KEY,
+  version TEXT NOT NULL,
+  selector TEXT NOT NULL,
+  canaries INTEGER NOT NULL,
+  max_in_flight_percent INTEGER NOT NULL,
+  host_timeout_s INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('running', 'halted', 'aborted', 'completed')),
+  phase TEXT NOT NULL CHECK (phase IN ('canary', 'rest')),
+  halt_reason TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX rollouts_by_state ON rollouts (state);
+CREATE INDEX rollouts_by_created ON rollouts (created_at);
+CREATE TABLE rollout_hosts (
+  rollout_id TEXT NOT NULL REFERENCES rollouts (rollout_id) ON DELETE CASCADE,
+  key_id TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  canary INTEGER NOT NULL,
+  outcome TEXT NOT NULL CHECK (outcome IN ('pending', 'updating', 'succeeded', 'failed', 'rolled_back', 'skipped')),
+  command_id TEXT,
+  from_version TEXT,
+  detail TEXT,
+  started_at TEXT,
+  finished_at TEXT,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (rollout_id, key_id)
+);
+CREATE INDEX rollout_hosts_by_outcome ON rollout_hosts (outcome, rollout_id);
+`,
+  },
+  {
+    version: 7,
+    name: 'alerts: one row per incident subject, opened and resolved once across hubs',
+    sql: `
+CREATE TABLE alerts (
+  incident_key TEXT PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('host_offline', 'rollout_halted', 'backup_stale')),
+  state TEXT NOT NULL CHECK (state IN ('firing', 'resolved')),
+  sequence INTEGER NOT NULL,
+  summary TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  fired_at TEXT NOT NULL,
+  resolved_at TEXT,
+  fire_delivery TEXT,
+  resolve_delivery TEXT,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX alerts_by_state ON alerts (state, updated_at);
+`,
+  },
+  {
+    version: 8,
     name: 'release tarballs in the store (were files in <data-dir>/releases), so every hub serves every release',
     sql: `
 CREATE TABLE release_chunks (

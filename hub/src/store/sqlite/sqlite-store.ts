@@ -20,8 +20,13 @@ import { DEFAULT_PERMISSIONS, checkedLabels, checkedPermissions, newKeyId, newKe
 import { MAX_EVENTS_PER_COMMAND, chunksOf } from '../store.ts';
 import type { AuditEntry, AuditFilter, CommandHistoryFilter, HeartbeatPoint, NewAuditEntry } from '../store.ts';
 import * as consoleQueries from './console-queries.ts';
+import * as rolloutQueries from './rollout-queries.ts';
+import * as alertQueries from './alert-queries.ts';
+import type { AlertDelivery, AlertFilter, AlertRecord, NewAlert } from '../alert-records.ts';
+import type { NewRollout, NewRolloutHost, RolloutHost, RolloutHostChange, RolloutRecord, RolloutTransition } from '../rollout-records.ts';
 import * as verifyQueries from './verify-result-queries.ts';
 import { StatementCache } from './statement-cache.ts';
+import * as operatorQueries from './operator-queries.ts';
 import { checkConcurrency, summarise } from '../batch-rules.ts';
 import type {
   AgentRecord,
@@ -39,6 +44,9 @@ import type {
   StoreTuning,
   WriteOptions,
   VerifyResultRecord,
+  OperatorCredentials,
+  OperatorPatch,
+  OperatorRecord,
   KeyRecord,
   NewBatch,
   NewCommand,
@@ -345,6 +353,61 @@ export class SqliteStore implements HubStore {
     return this.#durably(() => consoleQueries.pruneAudit(this.#statements, before));
   }
 
+  // ---- alerts (sqlite/alert-queries.ts) ----
+
+  async openAlert(alert: NewAlert): Promise<AlertRecord | undefined> {
+    return this.#durably(() => alertQueries.openAlert(this.#db, alert));
+  }
+
+  async resolveAlert(incidentKey: string): Promise<AlertRecord | undefined> {
+    return this.#durably(() => alertQueries.resolveAlert(this.#db, incidentKey));
+  }
+
+  async listAlerts(filter: AlertFilter): Promise<AlertRecord[]> {
+    return alertQueries.listAlerts(this.#db, filter);
+  }
+
+  async recordAlertDelivery(incidentKey: string, sequence: number, event: 'alert' | 'recovery', delivery: AlertDelivery): Promise<void> {
+    await this.#durably(() => alertQueries.recordAlertDelivery(this.#db, incidentKey, sequence, event, delivery));
+  }
+
+  // ---- staged rollouts (sqlite/rollout-queries.ts) ----
+
+  async createRollout(input: NewRollout, hosts: readonly NewRolloutHost[]): Promise<RolloutRecord> {
+    const rolloutId = await this.#durably(() => rolloutQueries.createRollout(this.#db, input, hosts));
+    return rolloutQueries.getRollout(this.#db, rolloutId)!;
+  }
+
+  async getRollout(rolloutId: string): Promise<RolloutRecord | undefined> {
+    return rolloutQueries.getRollout(this.#db, rolloutId);
+  }
+
+  async listRollouts(limit: number): Promise<RolloutRecord[]> {
+    return rolloutQueries.listRollouts(this.#db, limit);
+  }
+
+  async listRolloutHosts(rolloutId: string): Promise<RolloutHost[]> {
+    return rolloutQueries.listRolloutHosts(this.#db, rolloutId);
+  }
+
+  async activeRolloutIds(): Promise<string[]> {
+    return rolloutQueries.activeRolloutIds(this.#db);
+  }
+
+  async startRolloutHosts(rolloutId: string, options: { keyIds: readonly string[]; limit: number }): Promise<CommandRecord[]> {
+    const ids = await this.#durably(() => rolloutQueries.startRolloutHosts(this.#db, rolloutId, options));
+    return ids.map((id) => toCommand(this.#sql.getCommand!.get(id) as Row));
+  }
+
+  async settleRolloutHost(rolloutId: string, keyId: string, change: RolloutHostChange): Promise<{ changed: boolean; halted: boolean }> {
+    return this.#durably(() => rolloutQueries.settleRolloutHost(this.#db, rolloutId, keyId, change));
+  }
+
+  async transitionRollout(rolloutId: string, transition: RolloutTransition): Promise<RolloutRecord | undefined> {
+    const changed = await this.#durably(() => rolloutQueries.transitionRollout(this.#db, rolloutId, transition));
+    return changed ? rolloutQueries.getRollout(this.#db, rolloutId) : undefined;
+  }
+
   // ---- restore test results (sqlite/verify-result-queries.ts) ----
 
   async putVerifyResult(record: VerifyResultRecord): Promise<void> {
@@ -361,6 +424,33 @@ export class SqliteStore implements HubStore {
 
   async deleteVerifyResult(keyId: string, artifactId: string): Promise<boolean> {
     return this.#durably(() => verifyQueries.deleteVerifyResult(this.#statements, keyId, artifactId));
+  }
+
+  // ---- operator accounts (sqlite/operator-queries.ts) ----
+
+  async createOperator(input: { name: string; password_hash: string }): Promise<OperatorRecord | undefined> {
+    return this.#durably(() => operatorQueries.createOperator(this.#db, input));
+  }
+
+  async listOperators(): Promise<OperatorRecord[]> {
+    return operatorQueries.listOperators(this.#db);
+  }
+
+  async getOperator(name: string): Promise<OperatorCredentials | undefined> {
+    return operatorQueries.getOperator(this.#db, name);
+  }
+
+  async updateOperator(name: string, patch: OperatorPatch): Promise<OperatorRecord | undefined> {
+    return this.#durably(() => operatorQueries.updateOperator(this.#db, name, patch));
+  }
+
+  async deleteOperator(name: string): Promise<boolean> {
+    return this.#durably(() => operatorQueries.deleteOperator(this.#db, name));
+  }
+
+  /** Not waited for durability: a lost time of a sign-in is harmless. */
+  async touchOperator(name: string): Promise<void> {
+    operatorQueries.touchOperator(this.#db, name);
   }
 
   // ---- commands ----
