@@ -26,6 +26,10 @@ import { BatchDispatcher } from './fleet/batch-dispatcher.ts';
 import { RolloutDriver } from './rollouts/rollout-driver.ts';
 import { recentRollouts } from './rollouts/rollout-view.ts';
 import { ReleaseStore } from './releases/release-store.ts';
+import { loadAlertSettings, webhookOrigin } from './alerts/alert-settings.ts';
+import type { AlertFlags } from './alerts/alert-settings.ts';
+import { AlertMonitor } from './alerts/alert-monitor.ts';
+import { AlertWebhook } from './alerts/alert-webhook.ts';
 import { CommandRouter } from './commands/command-router.ts';
 import { SignedFrames } from './commands/signed-frames.ts';
 import { buildHttpApp } from './http/app.ts';
@@ -71,6 +75,8 @@ export interface HubOptions {
   limits?: Partial<HubLimits>;
   /** Where the console's built files are (default: the repository's console/dist). */
   consoleDir?: string;
+  /** The alert webhook and its thresholds (--alert-* flags; docs/alerts.md). */
+  alerts?: AlertFlags;
   /** How often this hub checks the active rollouts (default 2000 ms; tests make it shorter). */
   rolloutSweepMs?: number;
   /** S3-compatible storage that agents upload to through presigned URLs (--s3-* flags). */
@@ -93,8 +99,11 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   chmodSync(dataDir, 0o700);
   const limits = resolveLimits({ artifactMaxBytes: options.artifactMaxBytes, ...options.limits });
 
+  // Before the logger: the webhook secret is masked in every line, like the admin token.
+  const alertSettings = await loadAlertSettings(options.alerts ?? {}, dataDir);
   let adminTokenForMasking: string | undefined;
-  const log = options.log ?? createLogger({ name: 'tether-hub', level: options.logLevel ?? 'info', secrets: () => (adminTokenForMasking ? [adminTokenForMasking] : []) });
+  const maskedSecrets = () => [...(adminTokenForMasking ? [adminTokenForMasking] : []), ...(alertSettings?.secret ? [alertSettings.secret] : [])];
+  const log = options.log ?? createLogger({ name: 'tether-hub', level: options.logLevel ?? 'info', secrets: maskedSecrets });
   const location = storeLocation(options.database, dataDir);
   const storeTimings = storeOperationHistogram();
   const opened = await openHubStore(location, log, { eventsPerCommand: limits.eventsPerCommand }).catch((error: unknown) => {
@@ -169,6 +178,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     sweepMs: options.rolloutSweepMs,
   });
   const s3 = options.s3 ? await loadS3Settings(options.s3, dataDir) : null;
+  const alerts = alertSettings ? new AlertMonitor({ store, presence, directory, settings: alertSettings, webhook: new AlertWebhook(alertSettings, log), log }) : null;
+  if (alertSettings)
+    log.info({ webhook: webhookOrigin(alertSettings.webhook_url), signed: alertSettings.secret !== undefined, offline_after_s: alertSettings.offline_after_s }, 'alerts go to a webhook');
 
   let shuttingDown = false;
   const { app, deadlines } = await buildHttpApp({
@@ -188,6 +200,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
         storeTimings,
         backupTargets: async () => backupStatus(await store.listAgents(), new Date()),
         rollouts: () => recentRollouts(store, METRICS_ROLLOUTS),
+        firingAlerts: () => store.listAlerts({ state: 'firing', limit: 100_000 }),
       }),
       adminToken,
       log,
@@ -197,6 +210,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     // Every agent row with its last heartbeat (its backups summary), for GET /api/backups/status.
     backups: { agentHeartbeats: () => store.listAgents() },
     rollouts: { driver: rollouts, releases },
+    alerts: { enabled: alerts !== null },
     releases: {
       dataDir,
       releaseKeysFile: options.releaseKeysFile,
@@ -258,6 +272,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       artifactRetention.stop();
       dispatcher.close();
       rollouts.close();
+      await alerts?.close();
       await directory.close().catch((error: Error) => log.warn({ err: error.message }, 'could not leave the cluster cleanly; its presence entries expire by themselves'));
       await store.close();
     },

@@ -1,6 +1,5 @@
 // Command-line parsing for tether-supervisor. node:util parseArgs (strict) plus hand-written
 // checks: zod is left out for the memory budget of the supervisor (target ≤ 8 MB private memory).
-import { parseArgs } from 'node:util';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +7,11 @@ import { defaultStateDir } from './state-dir.ts';
 import { isLogLevel } from './logger.ts';
 import type { LogLevel } from './logger.ts';
 import { TetherError, UsageError } from '@tether/shared/errors.ts';
+
+// Not `import … from 'node:util'`: an ESM import of a built-in evaluates every lazy export of it
+// (worker_threads, the diff and colour helpers…), +0.5 MB private memory in the long-lived
+// supervisor; getBuiltinModule hands over the module as it is.
+const { parseArgs } = process.getBuiltinModule('node:util');
 
 export const USAGE = `usage:
   tether-supervisor run [--agent-entry PATH] [--state-dir DIR] [--ready-grace-s N]

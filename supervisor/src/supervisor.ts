@@ -15,6 +15,7 @@ import { StatusWriter } from './status-writer.ts';
 import type { RunOptions } from './cli-args.ts';
 import type { Logger } from './logger.ts';
 import { VersionManager } from './versions/version-manager.ts';
+import type { SelfProgram } from './versions/release-task-process.ts';
 import type { ExitAction } from './lifecycle.ts';
 
 /** Restart requests (exit 42/43/44) in a row, each soon after starting, before backoff applies anyway. */
@@ -36,7 +37,8 @@ export class Supervisor {
   #quickRestarts = 0;
   #resolveDone: (code: number) => void = () => {};
 
-  constructor(options: RunOptions, log: Logger) {
+  /** `self`: the supervisor's own program (release work runs in a child of it). */
+  constructor(options: RunOptions, log: Logger, self: SelfProgram) {
     this.#options = options;
     this.#log = log;
     this.#backoff = new Backoff({ baseMs: options.backoffBaseMs, capMs: options.backoffCapMs });
@@ -48,6 +50,7 @@ export class Supervisor {
       env: process.env,
       log,
       trialWindowMs: options.updateTrialMs,
+      self,
     });
     const now = new Date().toISOString();
     this.#status = {

@@ -40,4 +40,7 @@ test('the supervisor.mjs that scripts/build.ts ships runs agent.mjs from its own
   assert.equal(status.agent_entry, join(dir, 'agent.mjs'));
   // The log lines are the bundled logger's: pino-shaped, fields after the message.
   assert.match(output, /\{"time":"[^"]+","level":30,"pid":\d+,"name":"supervisor","msg":"supervisor started","agent_entry":/);
+  // node:crypto (~1.75 MB) is reached only at run time (shared/src/node-crypto.ts), in the release
+  // task child: a static import would load it into every long-lived supervisor.
+  assert.doesNotMatch(await readFile(built.supervisor, 'utf8'), /from\s*["']node:crypto["']|require\(["'](node:)?crypto["']\)/);
 });

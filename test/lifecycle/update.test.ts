@@ -56,7 +56,8 @@ test('update to latest: verified, switched, serving the new version, outcome rep
   assert.deepEqual({ from: outcome.from, to: outcome.to, outcome: outcome.outcome }, { from: '1.0.0', to: '1.1.0', outcome: 'updated' });
   // The trial ends, nothing half-done stays behind, the new version verifies against its record.
   await waitFor(async () => (await supervisorStatus(host.stateDir)).trial === null, 'the trial to end', 30_000);
-  assert.deepEqual(await leftovers(host.stateDir), []);
+  // Old versions are pruned just after the trial ends (rename to a trash name, then removal).
+  assert.deepEqual(await waitFor(async () => ((await leftovers(host.stateDir)).length === 0 ? [] : null), 'no install leftovers', 30_000), []);
   assert.deepEqual(await checkInstalled(host.stateDir, '1.1.0', [fx.key.publicKey]), { ok: true });
   assert.deepEqual(await readBadVersions(host.stateDir), {});
   assert.deepEqual(

@@ -1,7 +1,8 @@
 // Issue 9 item 16: the supervisor verifies a staged tarball and installs it. An attacker who can
 // write the agent's download directory swaps the tarball after the check and before extraction;
 // the swapped bytes must never be installed or run. TETHER_TEST_PAUSE_AT=supervisor:extract parks
-// the real supervisor between the two steps; SIGUSR2 lets it go on.
+// the real supervisor's release task (the child that verifies and extracts) between the two steps;
+// SIGUSR2 to the pid its pause line names lets it go on.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -37,7 +38,13 @@ test('a tarball swapped between verify and extract is never installed: the super
   await waitServing(fx.hub, host.keyId, '1.0.0');
   const update = await command(fx.hub, host.keyId, 'update', { version: '1.1.0' }, 60);
   assert.equal(update.body.result.success, true, JSON.stringify(update.body.result));
-  await host.supervisor.waitForLine((line) => line.includes('paused at supervisor:extract'), 60_000);
+  let pausedLine = '';
+  await host.supervisor.waitForLine((line) => {
+    pausedLine = line;
+    return line.includes('paused at supervisor:extract');
+  }, 60_000);
+  const pausedPid = Number(/\(pid (\d+)\)/.exec(pausedLine)?.[1]);
+  assert.ok(pausedPid > 0, `the pause line names the pid to signal: ${pausedLine}`);
 
   // Verified; now the attack: the staged tarball becomes another one before extraction.
   const marker = join(fx.dir, 'swapped-agent-ran');
@@ -45,7 +52,7 @@ test('a tarball swapped between verify and extract is never installed: the super
   const evil = await evilTarball(fx.releases['1.1.0']!.tarballPath, marker);
   await writeFile(staged, await readFile(evil));
   assert.notDeepEqual(await readFile(staged), await readFile(fx.releases['1.1.0']!.tarballPath));
-  process.kill(host.supervisor.child.pid!, 'SIGUSR2');
+  process.kill(pausedPid, 'SIGUSR2');
 
   await waitServing(fx.hub, host.keyId, '1.1.0');
   assert.equal(await currentVersion(host.stateDir), '1.1.0');

@@ -22,6 +22,8 @@ export interface ChaosOptions {
   stepMs: number;
   /** Keep going past durationMs until this many chaos steps ran (a loaded machine runs them slower). */
   minSteps?: number;
+  /** Keep going past durationMs until this many commands were sent (each send waits for the hub). */
+  minCommands?: number;
   log?: (line: string) => void;
 }
 
@@ -141,7 +143,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let nextStep = started + options.stepMs;
     let stepIndex = 0;
     const intervalMs = 1000 / options.ratePerS;
-    while (Date.now() - started < options.durationMs || steps.length < (options.minSteps ?? 0)) {
+    while (Date.now() - started < options.durationMs || steps.length < (options.minSteps ?? 0) || sent.size < (options.minCommands ?? 0)) {
       await sendOne();
       if (Date.now() >= nextStep) {
         const [name, act] = chaos[stepIndex % chaos.length]!;

@@ -2,12 +2,12 @@
 // to end, constant memory, and the first stage to fail stops every other stage with its own error.
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import type { Readable, TransformCallback, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AgeEncryptStream } from './age/stream.ts';
 import { createCompressor } from './compression.ts';
+import { FlushBehind } from './flush-behind.ts';
 import { gcPacer } from './gc-pacer.ts';
 import type { CompressionAlgorithm } from './compression.ts';
 
@@ -66,27 +66,28 @@ export interface PipelineResult {
 }
 
 /**
- * Runs the pipeline into `output`: a path (created 0600, must not exist, fsynced at the end) or a
- * writable such as the body of a streamed hub upload.
+ * Runs the pipeline into `output`: a path (created 0600, must not exist, flushed behind the writes
+ * and fsynced at the end: flush-behind.ts) or a writable such as the body of a streamed hub upload.
  */
 export async function runPipeline(source: Readable, output: string | Writable, options: PipelineOptions): Promise<PipelineResult> {
   const counter = new ByteCounter(options.onSourceBytes, options.inspect);
   const hasher = new Sha256Stream();
+  const file = typeof output === 'string' ? createWriteStream(output, { flags: 'wx', mode: 0o600, highWaterMark: 2 << 20 }) : null;
+  const flush = file ? new FlushBehind(file, output as string) : null;
   const stages = [
     source,
     counter,
     createCompressor(options.compression, options.level),
     ...(options.recipients.length > 0 ? [new AgeEncryptStream(options.recipients)] : []),
     hasher,
-    typeof output === 'string' ? createWriteStream(output, { flags: 'wx', mode: 0o600, highWaterMark: 2 << 20 }) : output,
+    ...(file && flush ? [flush, file] : [output]),
   ];
-  await (pipeline as (...args: unknown[]) => Promise<void>)(...stages, { signal: options.signal });
-  if (typeof output !== 'string') return { sourceBytes: counter.bytes, size: hasher.bytes, sha256: hasher.digest() };
-  const handle = await open(output, 'r');
   try {
-    await handle.sync();
-  } finally {
-    await handle.close();
+    await (pipeline as (...args: unknown[]) => Promise<void>)(...stages, { signal: options.signal });
+  } catch (error) {
+    await flush?.close();
+    throw error;
   }
+  await flush?.syncAll();
   return { sourceBytes: counter.bytes, size: hasher.bytes, sha256: hasher.digest() };
 }

@@ -11,6 +11,8 @@ import type { CommandRouter } from '../commands/command-router.ts';
 import type { TargetStatus } from '../backups/backup-status.ts';
 import type { RolloutView } from '../rollouts/rollout-view.ts';
 import { ROLLOUT_STATES } from '../store/rollout-records.ts';
+import { ALERT_KINDS } from '@tether/shared/protocol/alert-views.ts';
+import type { AlertRecord } from '../store/alert-records.ts';
 
 /** How a finished command went: `succeeded`, the agent's error code (`cancelled`, `timeout`, …), or `expired`. */
 export function outcomeOf(result: Record<string, unknown> | null): string {
@@ -24,7 +26,8 @@ export class HubMetrics {
 
   /**
    * `backupTargets`: every backup target as the agents report it (GET /api/backups/status's view);
-   * `rollouts`: the newest rollouts with their host counts (GET /api/rollouts's view).
+   * `rollouts`: the newest rollouts with their host counts (GET /api/rollouts's view);
+   * `firingAlerts`: the incidents alerted on and not cleared (GET /api/alerts?state=firing).
    */
   constructor(deps: {
     presence: Presence;
@@ -33,6 +36,7 @@ export class HubMetrics {
     storeTimings?: Metric;
     backupTargets?: () => Promise<TargetStatus[]>;
     rollouts?: () => Promise<RolloutView[]>;
+    firingAlerts?: () => Promise<AlertRecord[]>;
   }) {
     collectDefaultMetrics({ register: this.registry });
     if (deps.storeTimings) this.registry.registerMetric(deps.storeTimings);
@@ -152,6 +156,20 @@ export class HubMetrics {
         async collect() {
           this.reset();
           for (const rollout of await recent()) for (const [outcome, n] of Object.entries(rollout.counts)) this.set({ rollout_id: rollout.rollout_id, outcome }, n);
+        },
+      });
+    }
+    const { firingAlerts } = deps;
+    if (firingAlerts) {
+      new Gauge({
+        name: 'tether_alerts_firing',
+        help: 'Incidents alerted on and not cleared yet, by kind (host_offline, rollout_halted, backup_stale)',
+        labelNames: ['kind'] as const,
+        registers: [this.registry],
+        async collect() {
+          this.reset();
+          const firing = await firingAlerts();
+          for (const kind of ALERT_KINDS) this.set({ kind }, firing.filter((alert) => alert.kind === kind).length);
         },
       });
     }

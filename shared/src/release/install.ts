@@ -10,7 +10,6 @@ import { execFile } from 'node:child_process';
 import { lstat, mkdir, mkdtemp, open, readdir, readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { childEnv } from '../child-env.ts';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../atomic-file.ts';
 import { isValidVersion, sortVersions } from './versions.ts';
 import { TetherError } from '../errors.ts';
@@ -67,8 +66,12 @@ async function fsyncPath(path: string): Promise<void> {
   }
 }
 
-function randomSuffix(): string {
-  return `${process.pid}.${randomBytes(4).toString('hex')}`;
+// pid, time and a counter: unique without loading node:crypto into the supervisor (node-crypto.ts).
+let suffixCounter = 0;
+
+function uniqueSuffix(): string {
+  suffixCounter += 1;
+  return `${process.pid}.${Date.now().toString(36)}.${suffixCounter}`;
 }
 
 // ---- tar -------------------------------------------------------------------------------------
@@ -193,7 +196,7 @@ async function publishStaged(stagingDir: string, finalDir: string): Promise<void
   let trash: string | null = null;
   try {
     await lstat(finalDir);
-    trash = `${finalDir}${TRASH_MARK}${randomSuffix()}`;
+    trash = `${finalDir}${TRASH_MARK}${uniqueSuffix()}`;
     await rename(finalDir, trash);
   } catch (error) {
     if (errorCode(error) !== 'ENOENT') throw error;
@@ -251,7 +254,7 @@ export async function switchCurrent(stateDir: string, version: string): Promise<
     throw new InstallError(`version ${version} is not installed (no directory ${target}); stage it first`);
   }
   const root = resolve(stateDir);
-  const temp = join(root, `.${CURRENT_LINK}.${randomSuffix()}.tmp`);
+  const temp = join(root, `.${CURRENT_LINK}.${uniqueSuffix()}.tmp`);
   // Relative target: the state directory can move without breaking the link.
   await symlink(join('versions', version), temp);
   try {
@@ -296,7 +299,7 @@ export async function listInstalled(stateDir: string): Promise<string[]> {
 export async function removeVersion(stateDir: string, version: string): Promise<void> {
   const dir = versionDir(stateDir, version);
   if ((await readCurrent(stateDir)) === version) throw new InstallError(`version ${version} is current; it cannot be removed`);
-  const trash = `${dir}${TRASH_MARK}${randomSuffix()}`;
+  const trash = `${dir}${TRASH_MARK}${uniqueSuffix()}`;
   try {
     await rename(dir, trash); // one rename: the version disappears whole, then is deleted
   } catch (error) {

@@ -1,7 +1,8 @@
 // Fault-injection point for the lifecycle and security tests: with TETHER_TEST_PAUSE_AT=<step> in
 // the environment, the process logs "paused at <step>" on stderr and waits there until it gets
 // SIGUSR2: a test can kill -9 it at exactly that step, or change something (swap a file) and let it
-// go on. Never set in production; no effect when unset.
+// go on. The line names the pid to signal (a step may run in a child, e.g. the supervisor's
+// release task). Never set in production; no effect when unset.
 
 export async function pauseForTest(step: string): Promise<void> {
   if (process.env.TETHER_TEST_PAUSE_AT !== step) return;
@@ -13,6 +14,6 @@ export async function pauseForTest(step: string): Promise<void> {
       clearInterval(keepAlive);
       resume();
     });
-    process.stderr.write(`TETHER_TEST_PAUSE_AT: paused at ${step}\n`);
+    process.stderr.write(`TETHER_TEST_PAUSE_AT: paused at ${step} (pid ${process.pid})\n`);
   });
 }

@@ -3,7 +3,7 @@
 import { open, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../node-crypto.ts';
 import { MAX_MANIFEST_BYTES, ManifestError, parseManifest } from './manifest.ts';
 import type { ReleaseManifest } from './manifest.ts';
 import { decodePublicKey, findSigningKey, keyId } from './signing.ts';
@@ -81,7 +81,7 @@ export async function sha256OfFile(path: string): Promise<string> {
 
 /** Hashes an open file from its start; every byte hashed is also written to `copy` when given. */
 async function hashOpenFile(handle: FileHandle, copy?: FileHandle): Promise<{ sha256: string; bytes: number }> {
-  const hash = createHash('sha256');
+  const hash = nodeCrypto().createHash('sha256');
   const buffer = Buffer.allocUnsafe(1024 * 1024);
   let bytes = 0;
   for (;;) {

@@ -10,36 +10,10 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import {
-  cleanupStaging,
-  clearBad,
-  isBad,
-  listInstalled,
-  makePrivateCopyDir,
-  markBad,
-  readBadVersions,
-  readCurrent,
-  removeVersion,
-  stageRelease,
-  switchCurrent,
-  versionDir,
-} from '@tether/shared/release/install.ts';
+import { cleanupStaging, clearBad, isBad, listInstalled, markBad, readBadVersions, readCurrent, removeVersion, switchCurrent, versionDir } from '@tether/shared/release/install.ts';
 import { hostPlatform, MAX_MANIFEST_BYTES, releaseFileNames } from '@tether/shared/release/manifest.ts';
-import { verifyRelease } from '@tether/shared/release/verify.ts';
 import { isValidVersion } from '@tether/shared/release/versions.ts';
-import {
-  checkComplete,
-  checkInstalled,
-  downloadDir,
-  downloadsDir,
-  readRedeployRequest,
-  readStaged,
-  recordInstalled,
-  releaseRecordDir,
-  removeRedeployRequest,
-  removeStaged,
-  writeOutcome,
-} from '@tether/shared/release/state-files.ts';
+import { checkComplete, downloadDir, downloadsDir, readRedeployRequest, readStaged, releaseRecordDir, removeRedeployRequest, removeStaged, writeOutcome } from '@tether/shared/release/state-files.ts';
 import type { InstalledCheck } from '@tether/shared/release/state-files.ts';
 import type { Logger } from '../logger.ts';
 import { chooseVersion } from './choose-version.ts';
@@ -48,6 +22,8 @@ import { trustedKeys } from './trusted-keys.ts';
 import { readTrial, removeTrial, writeTrial } from './trial.ts';
 import type { Trial } from './trial.ts';
 import { fetchToFile } from './http-fetch.ts';
+import { runReleaseTaskProcess } from './release-task-process.ts';
+import type { SelfProgram } from './release-task-process.ts';
 import { pauseForTest } from '@tether/shared/release/test-pause.ts';
 
 export interface RunTarget {
@@ -67,6 +43,8 @@ export interface VersionManagerOptions {
   log: Logger;
   /** How long a new version is on trial after its first ready; 3 crashes within it roll it back. */
   trialWindowMs: number;
+  /** This supervisor's own program, run again as `release-task` for the work needing node:crypto. */
+  self: SelfProgram;
 }
 
 export const CRASHES_FOR_ROLLBACK = 3;
@@ -164,7 +142,7 @@ export class VersionManager {
       const step = chooseVersion(facts, { record, complete });
       if (step.kind === 'check-record') {
         keys ??= await trustedKeys(stateDir, this.#o.env);
-        const check = await checkInstalled(stateDir, step.version, keys);
+        const check = await this.#checkInstalled(step.version, keys);
         record.set(step.version, check);
         if (!check.ok && !(check.unrecorded && step.version === current)) this.#log.warn({ version: step.version, problem: check.problem }, 'installed version does not verify');
         continue;
@@ -263,29 +241,29 @@ export class VersionManager {
   }
 
   /**
-   * Verifies a release and installs it from the very bytes that verified: the tarball is copied
-   * into a private directory while it is hashed, and tar reads that copy, never the original path
-   * again (issue 9 item 16). Then the install record is written.
+   * Verifies a release and installs it from the very bytes that verified (release-task.ts), in a
+   * short-lived child: the hashing and signature checks need node:crypto, which the long-lived
+   * supervisor never loads. Throws with the child's reason when it fails.
    */
   async #verifyAndStage(release: { version: string; manifestPath: string; signaturePath: string; tarballPath: string; replaceCurrent?: boolean }): Promise<void> {
-    const stateDir = this.#o.stateDir;
-    const privateDir = await makePrivateCopyDir(stateDir);
-    try {
-      const verified = await verifyRelease({
-        manifestPath: release.manifestPath,
-        signaturePath: release.signaturePath,
-        tarballPath: release.tarballPath,
-        trustedKeys: await trustedKeys(stateDir, this.#o.env),
-        expectedVersion: release.version,
-        expectedPlatform: hostPlatform(),
-        privateCopyDir: privateDir,
-      });
-      await pauseForTest('supervisor:extract');
-      await stageRelease(verified.tarballPath, stateDir, release.version, { replaceCurrent: release.replaceCurrent });
-      await recordInstalled(stateDir, release.version, { manifest: verified.manifestBytes, signature: verified.signature });
-    } finally {
-      await rm(privateDir, { recursive: true, force: true });
-    }
+    const result = await runReleaseTaskProcess(this.#o.self, {
+      kind: 'verify-and-stage',
+      stateDir: resolve(this.#o.stateDir),
+      version: release.version,
+      manifestPath: resolve(release.manifestPath),
+      signaturePath: resolve(release.signaturePath),
+      tarballPath: resolve(release.tarballPath),
+      replaceCurrent: release.replaceCurrent ?? false,
+      keys: await trustedKeys(this.#o.stateDir, this.#o.env),
+    });
+    if (!result.ok) throw new Error(result.error);
+  }
+
+  /** checkInstalled (state-files.ts) in a release-task child; a child that fails counts as a failed check. */
+  async #checkInstalled(version: string, keys: string[]): Promise<InstalledCheck> {
+    const result = await runReleaseTaskProcess(this.#o.self, { kind: 'check-installed', stateDir: resolve(this.#o.stateDir), version, keys });
+    if (!result.ok) return { ok: false, unrecorded: false, problem: `version ${version} could not be checked: ${result.error}` };
+    return result.check ?? { ok: false, unrecorded: false, problem: `version ${version} could not be checked: no result` };
   }
 
   async #discardStaged(version: string): Promise<void> {

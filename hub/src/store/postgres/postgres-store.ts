@@ -21,6 +21,8 @@ import { MAX_EVENTS_PER_COMMAND } from '../store.ts';
 import type { AuditEntry, AuditFilter, CommandHistoryFilter, HeartbeatPoint, NewAuditEntry } from '../store.ts';
 import * as consoleQueries from './console-queries.ts';
 import * as rolloutQueries from './rollout-queries.ts';
+import * as alertQueries from './alert-queries.ts';
+import type { AlertDelivery, AlertFilter, AlertRecord, NewAlert } from '../alert-records.ts';
 import type { NewRollout, NewRolloutHost, RolloutHost, RolloutHostChange, RolloutRecord, RolloutTransition } from '../rollout-records.ts';
 import * as verifyQueries from './verify-result-queries.ts';
 import * as operatorQueries from './operator-queries.ts';
@@ -289,6 +291,24 @@ export class PostgresStore implements HubStore {
 
   async pruneAudit(before: Date): Promise<number> {
     return consoleQueries.pruneAudit(this.#boundQuery, before);
+  }
+
+  // ---- alerts (postgres/alert-queries.ts) ----
+
+  openAlert(alert: NewAlert): Promise<AlertRecord | undefined> {
+    return alertQueries.openAlert(this.#boundQuery, alert);
+  }
+
+  resolveAlert(incidentKey: string): Promise<AlertRecord | undefined> {
+    return alertQueries.resolveAlert(this.#boundQuery, incidentKey);
+  }
+
+  listAlerts(filter: AlertFilter): Promise<AlertRecord[]> {
+    return alertQueries.listAlerts(this.#boundQuery, filter);
+  }
+
+  recordAlertDelivery(incidentKey: string, sequence: number, event: 'alert' | 'recovery', delivery: AlertDelivery): Promise<void> {
+    return alertQueries.recordAlertDelivery(this.#boundQuery, incidentKey, sequence, event, delivery);
   }
 
   // ---- staged rollouts (postgres/rollout-queries.ts) ----

@@ -21,6 +21,8 @@ import { MAX_EVENTS_PER_COMMAND } from '../store.ts';
 import type { AuditEntry, AuditFilter, CommandHistoryFilter, HeartbeatPoint, NewAuditEntry } from '../store.ts';
 import * as consoleQueries from './console-queries.ts';
 import * as rolloutQueries from './rollout-queries.ts';
+import * as alertQueries from './alert-queries.ts';
+import type { AlertDelivery, AlertFilter, AlertRecord, NewAlert } from '../alert-records.ts';
 import type { NewRollout, NewRolloutHost, RolloutHost, RolloutHostChange, RolloutRecord, RolloutTransition } from '../rollout-records.ts';
 import * as verifyQueries from './verify-result-queries.ts';
 import * as operatorQueries from './operator-queries.ts';
@@ -346,6 +348,24 @@ export class SqliteStore implements HubStore {
 
   async pruneAudit(before: Date): Promise<number> {
     return this.#durably(() => consoleQueries.pruneAudit(this.#db, before));
+  }
+
+  // ---- alerts (sqlite/alert-queries.ts) ----
+
+  async openAlert(alert: NewAlert): Promise<AlertRecord | undefined> {
+    return this.#durably(() => alertQueries.openAlert(this.#db, alert));
+  }
+
+  async resolveAlert(incidentKey: string): Promise<AlertRecord | undefined> {
+    return this.#durably(() => alertQueries.resolveAlert(this.#db, incidentKey));
+  }
+
+  async listAlerts(filter: AlertFilter): Promise<AlertRecord[]> {
+    return alertQueries.listAlerts(this.#db, filter);
+  }
+
+  async recordAlertDelivery(incidentKey: string, sequence: number, event: 'alert' | 'recovery', delivery: AlertDelivery): Promise<void> {
+    await this.#durably(() => alertQueries.recordAlertDelivery(this.#db, incidentKey, sequence, event, delivery));
   }
 
   // ---- staged rollouts (sqlite/rollout-queries.ts) ----
