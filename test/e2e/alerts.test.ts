@@ -5,60 +5,14 @@
 // (a retry after the receiver's 500 carries the same delivery id); the secret is in no log line.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HUB_CLI, agentEnv, startAgent, startHub, tempDir, waitForAgent } from '../helpers/system.ts';
 import { startProcess, waitFor } from '../helpers/process.ts';
 import { TestSocket } from '../../hub/test/helpers/hub-process.ts';
+import { notices, startAlertReceiver } from '../helpers/alert-receiver.ts';
 
 const SECRET = 'alert-secret-0123456789abcdef-do-not-log';
-
-interface Received {
-  event: string;
-  kind: string;
-  incident_key: string;
-  sequence: number;
-  summary: string;
-  delivery_id: string;
-  signed: boolean;
-}
-
-/** The webhook receiver: checks the signature of each POST; answers 500 to the very first one (a retry must follow). */
-async function startReceiver(): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
-  const received: Received[] = [];
-  let first = true;
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      const timestamp = String(request.headers['x-tether-timestamp'] ?? '');
-      const expected = Buffer.from(`sha256=${createHmac('sha256', SECRET).update(`${timestamp}.${body}`).digest('hex')}`);
-      const presented = Buffer.from(String(request.headers['x-tether-signature'] ?? ''));
-      const signed = presented.length === expected.length && timingSafeEqual(presented, expected) && Math.abs(Date.now() / 1000 - Number(timestamp)) < 300;
-      const notice = JSON.parse(body) as Received;
-      assert.equal(request.headers['x-tether-delivery'], notice.delivery_id);
-      assert.equal(request.headers['x-tether-event'], notice.event);
-      received.push({ ...notice, signed });
-      if (first) {
-        first = false;
-        response.writeHead(500).end('try again');
-      } else response.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/hooks/tether`, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
-/** Distinct notices (a retry repeats the delivery id) of one incident and event. */
-function notices(received: Received[], incident: string, event: 'alert' | 'recovery'): Received[] {
-  const byDelivery = new Map(received.filter((notice) => notice.incident_key === incident && notice.event === event).map((notice) => [notice.delivery_id, notice]));
-  return [...byDelivery.values()];
-}
 
 /** A release on the hub's disk as `tether hub publish` leaves it: what a rollout checks before it starts. */
 async function fakePublished(dataDir: string, version: string): Promise<void> {
@@ -74,7 +28,7 @@ async function fakePublished(dataDir: string, version: string): Promise<void> {
 test('alerts: host offline past the threshold, stale backup, halted rollout; one alert each, recovery when cleared, signed', { timeout: 120_000 }, async (t) => {
   const dir = await tempDir('alerts');
   t.after(() => dir.remove());
-  const receiver = await startReceiver();
+  const receiver = await startAlertReceiver(SECRET, { failFirst: true });
   t.after(() => receiver.close());
   const hubData = join(dir.path, 'hub');
   const hub = await startHub({
