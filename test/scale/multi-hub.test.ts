@@ -5,9 +5,9 @@
 // killed hub's agent expires; one live session per key across hubs; a cancel submitted to one hub
 // stops the action on an agent held by another; a release published through one hub is served by
 // the other.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -15,13 +15,13 @@ import { releaseFileNames, serializeManifest } from '@tether/shared/release/mani
 import { generateReleaseKeyPair, keyId, signManifest } from '@tether/shared/release/signing.ts';
 import { RELEASE_CHUNK_BYTES } from '../../hub/src/store/store.ts';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import WebSocket from 'ws';
-import { HUB_CLI, agentEnv, startAgent, startHub, tempDir } from '../helpers/system.ts';
+import { HUB_CLI, agentEnv, startAgent } from '../helpers/system.ts';
 import type { HubHandle } from '../helpers/system.ts';
 import { isAlive, waitFor } from '../helpers/process.ts';
 import type { RunningProcess } from '../helpers/process.ts';
-import { createThrowawayDatabase, postgresProblem, redisProblem, redisTestPrefix, redisUrl, skipOrFail } from '../helpers/services.ts';
+import { postgresProblem, redisProblem, skipOrFail } from '../helpers/services.ts';
+import { hubCluster } from '../helpers/hub-cluster.ts';
 import { HAPROXY_BIN, freePort, startHaproxy } from '../helpers/haproxy.ts';
 import type { HaproxyHandle } from '../helpers/haproxy.ts';
 import { killLeftoverEffects } from '../transport/helpers.ts';
@@ -33,52 +33,16 @@ const skip =
   skipOrFail(HAPROXY_BIN ? undefined : 'haproxy is not installed', 'install HAProxy (Debian: haproxy)');
 
 const HEARTBEAT_S = 2;
-let dir: { path: string; remove(): Promise<void> };
-let database: { url: string; drop(): Promise<void> } | undefined;
-let prefix: string;
-let cleanRedis: (client: Redis) => Promise<void>;
-const cleanups: Array<() => Promise<unknown>> = [];
+const cluster = hubCluster('multi-hub', { skip, hubArgs: ['--heartbeat-interval-s', String(HEARTBEAT_S), '--http-reoffer-s', '5'] });
 
-before(async () => {
-  if (skip) return;
-  dir = await tempDir('multi-hub');
-  database = await createThrowawayDatabase();
-  ({ prefix, clean: cleanRedis } = redisTestPrefix());
-});
-
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-  if (skip) return;
-  const redis = new Redis(redisUrl());
-  await cleanRedis(redis).catch(() => undefined);
-  redis.disconnect();
-  await database?.drop();
-  await dir.remove();
-});
-
-/** A hub of the group on a fixed port (so HAProxy and restarts find it); the first writes the admin token. */
-async function groupHub(name: string, port: number): Promise<HubHandle> {
-  const dataDir = join(dir.path, name);
-  const first = join(dir.path, 'first-admin-token');
-  if (existsSync(first)) {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    copyFileSync(first, join(dataDir, 'admin-token'));
-  }
-  const hub = await startHub({
-    dataDir,
-    port,
-    args: ['--database', database!.url, '--redis', redisUrl(), '--redis-prefix', prefix, '--heartbeat-interval-s', String(HEARTBEAT_S), '--http-reoffer-s', '5'],
-  });
-  if (!existsSync(first)) copyFileSync(join(dataDir, 'admin-token'), first);
-  cleanups.push(() => hub.stop());
-  return hub;
-}
+/** A hub of the group on a fixed port (so HAProxy and restarts find it). */
+const groupHub = (name: string, port: number): Promise<HubHandle> => cluster.hub(name, port);
 
 async function agentSetup(name: string, serverUrl: string, extra: NodeJS.ProcessEnv = {}) {
-  const agentDir = join(dir.path, `agent-${name}`);
+  const agentDir = cluster.path(`agent-${name}`);
   mkdirSync(agentDir, { recursive: true });
   const effects = join(agentDir, 'effects');
-  cleanups.push(async () => killLeftoverEffects(effects));
+  cluster.onCleanup(async () => killLeftoverEffects(effects));
   const configPath = join(agentDir, 'agent.yaml');
   await writeFile(
     configPath,
@@ -105,7 +69,7 @@ async function agentSetup(name: string, serverUrl: string, extra: NodeJS.Process
         : 0,
     start(key: string): RunningProcess {
       const child = startAgent({ ...env, TETHER_API_KEY: key });
-      cleanups.push(() => child.stop());
+      cluster.onCleanup(() => child.stop());
       return child;
     },
   };
@@ -138,8 +102,8 @@ let proxy: HaproxyHandle;
 test('many hubs on PostgreSQL and Redis', { skip, timeout: 600_000 }, async (t) => {
   hubA = await groupHub('a', await freePort());
   hubB = await groupHub('b', await freePort());
-  proxy = await startHaproxy(dir.path, [hubA.port, hubB.port]);
-  cleanups.push(() => proxy.stop());
+  proxy = await startHaproxy(cluster.path('.'), [hubA.port, hubB.port]);
+  cluster.onCleanup(() => proxy.stop());
 
   await t.test('a command submitted to hub A reaches the agent on hub B; both hubs list it', async () => {
     const key = await hubA.createKey('routed', ['ping', 'echo']);
@@ -187,9 +151,9 @@ test('many hubs on PostgreSQL and Redis', { skip, timeout: 600_000 }, async (t) 
   });
 
   await t.test('a release published through hub A (its data dir, the shared database) is served by hub B', async () => {
-    const keys = join(dir.path, 'release-key');
+    const keys = cluster.path('release-key');
     const key = await generateReleaseKeyPair(keys);
-    const releaseDir = join(dir.path, 'release-9.1.0');
+    const releaseDir = cluster.path('release-9.1.0');
     mkdirSync(releaseDir, { recursive: true });
     const platform = 'linux-x64';
     const names = releaseFileNames('9.1.0', platform);
@@ -199,11 +163,11 @@ test('many hubs on PostgreSQL and Redis', { skip, timeout: 600_000 }, async (t) 
     await writeFile(join(releaseDir, names.tarball), tarball);
     await writeFile(join(releaseDir, names.manifest), manifest);
     await writeFile(join(releaseDir, names.signature), signManifest(readFileSync(key.privateKeyPath, 'utf8'), manifest));
-    await writeFile(join(dir.path, 'a', 'release-keys'), `${key.publicKey}\n`);
-    const published = spawnSync(process.execPath, [HUB_CLI, 'hub', 'publish', releaseDir, '--data-dir', join(dir.path, 'a'), '--database', database!.url], { encoding: 'utf8' });
+    await writeFile(join(cluster.path('a'), 'release-keys'), `${key.publicKey}\n`);
+    const published = spawnSync(process.execPath, [HUB_CLI, 'hub', 'publish', releaseDir, '--data-dir', cluster.path('a'), '--database', cluster.databaseUrl()], { encoding: 'utf8' });
     assert.equal(published.status, 0, published.stderr + published.stdout);
     assert.match(published.stdout, /published 9\.1\.0 for linux-x64/);
-    assert.equal(existsSync(join(dir.path, 'b', 'releases', '9.1.0')), false, 'hub B has no copy before it is asked');
+    assert.equal(existsSync(join(cluster.path('b'), 'releases', '9.1.0')), false, 'hub B has no copy before it is asked');
     const latest = (await fetch(`${hubB.url}/api/agents/releases/latest?platform=${platform}`).then((response) => response.json())) as { version: string; sha256: string };
     assert.equal(latest.version, '9.1.0');
     assert.equal(latest.sha256, createHash('sha256').update(tarball).digest('hex'));

@@ -2,7 +2,7 @@
 import type { SQLInputValue } from 'node:sqlite';
 import type { Statements } from './statement-cache.ts';
 import { HEARTBEAT_RING_SLOTS } from '../store.ts';
-import type { AuditEntry, AuditFilter, CommandHistoryFilter, CommandRecord, HeartbeatPoint, NewAuditEntry } from '../store.ts';
+import type { AuditEntry, AuditFilter, CommandHistoryFilter, CommandRecord, HeartbeatPoint } from '../store.ts';
 import { toCommand } from '../rows.ts';
 import { pointJson, ringSlot, toAuditEntry, toHeartbeatPoint } from '../console-rows.ts';
 
@@ -43,18 +43,6 @@ export function heartbeatHistory(db: Statements, agentId: string, since: string)
 
 export function deleteHeartbeatPoints(db: Statements, agentId: string): void {
   db.prepare('DELETE FROM heartbeat_points WHERE agent_id = ?').run(agentId);
-}
-
-export function appendAudit(db: Statements, entry: NewAuditEntry): void {
-  db.prepare('INSERT INTO audit_log (at, actor, action, key_id, command_id, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
-    new Date(entry.at ?? Date.now()).toISOString(),
-    entry.actor,
-    entry.action,
-    entry.key_id,
-    entry.command_id,
-    entry.outcome,
-    JSON.stringify(entry.detail),
-  );
 }
 
 export function listAudit(db: Statements, filter: AuditFilter): AuditEntry[] {
