@@ -34,6 +34,7 @@ import { CommandRouter } from './commands/command-router.ts';
 import { SignedFrames } from './commands/signed-frames.ts';
 import { buildHttpApp } from './http/app.ts';
 import { HubMetrics } from './metrics/hub-metrics.ts';
+import { storeOperationHistogram, timedStore } from './metrics/store-timings.ts';
 import { backupStatus } from './backups/backup-status.ts';
 import { CLOSE_GOING_AWAY } from './ws/close-codes.ts';
 import { defaultInstallScriptCandidates } from './releases/install-script.ts';
@@ -104,11 +105,13 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const maskedSecrets = () => [...(adminTokenForMasking ? [adminTokenForMasking] : []), ...(alertSettings?.secret ? [alertSettings.secret] : [])];
   const log = options.log ?? createLogger({ name: 'tether-hub', level: options.logLevel ?? 'info', secrets: maskedSecrets });
   const location = storeLocation(options.database, dataDir);
-  const store = await openHubStore(location, log, { eventsPerCommand: limits.eventsPerCommand }).catch((error: unknown) => {
+  const storeTimings = storeOperationHistogram();
+  const opened = await openHubStore(location, log, { eventsPerCommand: limits.eventsPerCommand }).catch((error: unknown) => {
     throw new Error(
       `could not open the store (${describeStoreLocation(location)}): ${(error as Error).message}; check that it is reachable and the --database value (or TETHER_HUB_DATABASE_URL) is right`,
     );
   });
+  const store = timedStore(opened, storeTimings);
   let adminToken: Awaited<ReturnType<typeof loadAdminToken>>;
   let signer: Awaited<ReturnType<typeof loadCommandSigner>>;
   try {
@@ -194,6 +197,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       metrics: new HubMetrics({
         presence,
         router,
+        storeTimings,
         backupTargets: async () => backupStatus(await store.listAgents(), new Date()),
         rollouts: () => recentRollouts(store, METRICS_ROLLOUTS),
         firingAlerts: () => store.listAlerts({ state: 'firing', limit: 100_000 }),

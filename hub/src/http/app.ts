@@ -126,7 +126,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<{ app: FastifyIns
   await app.register(adminRoutes, { ...deps.admin, authFailed, consoleAuth });
   await app.register(consoleApiRoutes, {
     store: deps.admin.store,
-    presence: deps.admin.presence,
+    directory: deps.admin.directory,
     heartbeatIntervalS: deps.websocket.heartbeatIntervalS,
     adminToken: deps.admin.adminToken,
     authFailed,
