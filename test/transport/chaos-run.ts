@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { agentEnv, startAgent, startHub, tempDir } from '../helpers/system.ts';
 import type { HubHandle } from '../helpers/system.ts';
 import type { RunningProcess } from '../helpers/process.ts';
+
+// Each stored result is a debug line of the hub ("command result stored"): what this run counts.
+const HUB_DEBUG_LOG = ['--log-level', 'debug'];
 import { killLeftoverEffects, startProxy } from './helpers.ts';
 
 const EFFECT = join(import.meta.dirname, 'fixtures/effect.mjs');
@@ -60,7 +63,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const port = await freePort();
   const hubLines: string[] = [];
   const agentLines: string[] = [];
-  let hub: HubHandle = await startHub({ dataDir: hubDir.path, port });
+  let hub: HubHandle = await startHub({ dataDir: hubDir.path, port, args: HUB_DEBUG_LOG });
   const proxy = await startProxy({ upstreamPort: port });
   let agent: RunningProcess | null = null;
   const steps: string[] = [];
@@ -119,7 +122,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       await hub.stop();
       hubLines.push(...hub.process.lines); // after the stop: lines logged while shutting down count too
       await sleep(300);
-      hub = await startHub({ dataDir: hubDir.path, port });
+      hub = await startHub({ dataDir: hubDir.path, port, args: HUB_DEBUG_LOG });
     };
     const killAgent = async () => {
       agent!.child.kill('SIGKILL');

@@ -27,7 +27,8 @@ const cleanups: Array<() => Promise<unknown>> = [];
 
 before(async () => {
   hubDir = await tempDir('crash-hub');
-  hub = await startHub({ dataDir: hubDir.path });
+  // At debug level the hub logs each stored result ("command result stored"), which this test counts.
+  hub = await startHub({ dataDir: hubDir.path, args: ['--log-level', 'debug'] });
 });
 
 after(async () => {

@@ -281,8 +281,8 @@ export class PostgresStore implements HubStore {
     return consoleQueries.heartbeatHistory(this.#boundQuery, agentId, since);
   }
 
-  async appendAudit(entry: NewAuditEntry): Promise<void> {
-    await consoleQueries.appendAudit(this.#boundQuery, entry);
+  appendAudit(entry: NewAuditEntry): Promise<void> {
+    return this.#writes.appendAudit(entry);
   }
 
   async listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
@@ -781,6 +781,24 @@ async function applyBatch(client: PoolClient, writes: StoreWrite[], eventsPerCom
         r.map((x) => x.registration.transport),
         r.map((x) => x.at),
         r.map((x) => JSON.stringify(x.registration.data)),
+      ],
+    );
+  }
+  const audits = of('audit').map((i) => w<'audit'>(i));
+  if (audits.length > 0) {
+    await client.query(
+      `INSERT INTO audit_log (at, actor, action, key_id, command_id, outcome, detail)
+       SELECT at, actor, action, k, c, outcome, detail::jsonb
+       FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS u(at, actor, action, k, c, outcome, detail, ord)
+       ORDER BY ord`,
+      [
+        audits.map((x) => x.at),
+        audits.map((x) => x.entry.actor),
+        audits.map((x) => x.entry.action),
+        audits.map((x) => x.entry.key_id),
+        audits.map((x) => x.entry.command_id),
+        audits.map((x) => x.entry.outcome),
+        audits.map((x) => JSON.stringify(x.entry.detail)),
       ],
     );
   }

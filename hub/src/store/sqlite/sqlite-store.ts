@@ -134,6 +134,7 @@ export class SqliteStore implements HubStore {
            last_seen = excluded.last_seen, register_data = excluded.register_data`,
       ),
       heartbeat: prepare('UPDATE agents SET last_seen = ?, last_heartbeat = ? WHERE agent_id = ? AND key_id = ?'),
+      insertAudit: prepare('INSERT INTO audit_log (at, actor, action, key_id, command_id, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       getCommand: prepare('SELECT * FROM commands WHERE command_id = ?'),
       getKey: prepare('SELECT * FROM keys WHERE id = ?'),
     };
@@ -194,6 +195,11 @@ export class SqliteStore implements HubStore {
       case 'heartbeat':
         sql.heartbeat!.run(write.at, JSON.stringify(write.heartbeat), write.agent_id, write.key_id);
         return undefined;
+      case 'audit': {
+        const e = write.entry;
+        sql.insertAudit!.run(write.at, e.actor, e.action, e.key_id, e.command_id, e.outcome, JSON.stringify(e.detail));
+        return undefined;
+      }
     }
   }
 
@@ -338,8 +344,8 @@ export class SqliteStore implements HubStore {
     return consoleQueries.heartbeatHistory(this.#db, agentId, since);
   }
 
-  async appendAudit(entry: NewAuditEntry): Promise<void> {
-    await this.#durably(() => consoleQueries.appendAudit(this.#db, entry));
+  appendAudit(entry: NewAuditEntry): Promise<void> {
+    return this.#writes.appendAudit(entry);
   }
 
   async listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
