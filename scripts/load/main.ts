@@ -87,7 +87,7 @@ try {
 
   process.stdout.write(`connecting ${options.agents} agents from ${fleet.processes} processes…\n`);
   const connectStarted = performance.now();
-  fleet.connectAll(topology.agentWsUrl);
+  fleet.connectAll(topology.agentWsUrls);
   await fleet.until((status) => status.everRegistered >= options.agents || status.fatal > 0, 'every agent to register', 15 * 60_000);
   if (fleet.status.fatal > 0) throw new Error(`an agent stopped for good: ${fleet.status.fatalReason}`);
   const connectS = (performance.now() - connectStarted) / 1000;
