@@ -174,7 +174,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     presence,
     directory,
     router,
-    isPublished: (version) => releases.published().some((release) => release.version === version),
+    // On this hub's disk, or published through another hub of the cluster (the store has its metadata).
+    isPublished: async (version) => releases.published().some((release) => release.version === version) || (await store.listReleases()).some((release) => release.version === version),
     log,
     sweepMs: options.rolloutSweepMs,
   });
@@ -214,6 +215,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     alerts: { enabled: alerts !== null },
     releases: {
       dataDir,
+      store,
       releaseKeysFile: options.releaseKeysFile,
       installScriptCandidates: options.installScriptPath ? [options.installScriptPath] : defaultInstallScriptCandidates(),
       log,
