@@ -14,6 +14,8 @@ export interface FleetRow {
   agentId: string;
   version: string;
   transport: string;
+  /** The hub holding its session in a cluster (null offline, "local" for a hub on its own). */
+  hubId: string | null;
   lastSeen: string | null;
   metrics: Record<string, unknown> | null;
   jobsRunning: number | null;
@@ -36,6 +38,7 @@ export function fleetRows(keys: readonly KeyView[], hosts: readonly HostView[]):
       agentId: host.agent_id,
       version: host.version,
       transport: host.transport,
+      hubId: host.hub_id,
       lastSeen: host.last_heartbeat_at,
       metrics: host.metrics,
       jobsRunning: host.jobs?.running ?? null,
@@ -55,6 +58,7 @@ export function fleetRows(keys: readonly KeyView[], hosts: readonly HostView[]):
       agentId: '',
       version: '',
       transport: '',
+      hubId: null,
       lastSeen: null,
       metrics: null,
       jobsRunning: null,

@@ -86,6 +86,10 @@ export class Presence {
 
   /** Sessions opened since start, by transport (reconnects show here; metrics). */
   readonly opened: Record<Transport, number> = { websocket: 0, http_polling: 0 };
+  /** Sessions of agents that had a session on this hub before (since start), by transport (metrics). */
+  readonly reconnected: Record<Transport, number> = { websocket: 0, http_polling: 0 };
+  /** Every agent_id that registered here since start: a fleet's worth of short strings. */
+  private readonly seenAgentIds = new Set<string>();
 
   add(session: AgentSession): void {
     this.sessions.set(session.sessionId, session);
@@ -99,6 +103,10 @@ export class Presence {
   /** Records the agent_id a session registered as (registration sets session.agentId first). */
   indexAgentId(session: AgentSession): void {
     if (session.agentId === null || !this.sessions.has(session.sessionId)) return;
+    if (!this.agentIdOf.has(session.sessionId)) {
+      if (this.seenAgentIds.has(session.agentId)) this.reconnected[session.transport] += 1;
+      else this.seenAgentIds.add(session.agentId);
+    }
     this.unindexAgentId(session.sessionId);
     this.agentIdOf.set(session.sessionId, session.agentId);
     let ids = this.byAgentId.get(session.agentId);

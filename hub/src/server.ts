@@ -26,10 +26,15 @@ import { BatchDispatcher } from './fleet/batch-dispatcher.ts';
 import { RolloutDriver } from './rollouts/rollout-driver.ts';
 import { recentRollouts } from './rollouts/rollout-view.ts';
 import { ReleaseStore } from './releases/release-store.ts';
+import { loadAlertSettings, webhookOrigin } from './alerts/alert-settings.ts';
+import type { AlertFlags } from './alerts/alert-settings.ts';
+import { AlertMonitor } from './alerts/alert-monitor.ts';
+import { AlertWebhook } from './alerts/alert-webhook.ts';
 import { CommandRouter } from './commands/command-router.ts';
 import { SignedFrames } from './commands/signed-frames.ts';
 import { buildHttpApp } from './http/app.ts';
 import { HubMetrics } from './metrics/hub-metrics.ts';
+import { storeOperationHistogram, timedStore } from './metrics/store-timings.ts';
 import { backupStatus } from './backups/backup-status.ts';
 import { CLOSE_GOING_AWAY } from './ws/close-codes.ts';
 import { defaultInstallScriptCandidates } from './releases/install-script.ts';
@@ -70,6 +75,8 @@ export interface HubOptions {
   limits?: Partial<HubLimits>;
   /** Where the console's built files are (default: the repository's console/dist). */
   consoleDir?: string;
+  /** The alert webhook and its thresholds (--alert-* flags; docs/alerts.md). */
+  alerts?: AlertFlags;
   /** How often this hub checks the active rollouts (default 2000 ms; tests make it shorter). */
   rolloutSweepMs?: number;
   /** S3-compatible storage that agents upload to through presigned URLs (--s3-* flags). */
@@ -92,14 +99,19 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   chmodSync(dataDir, 0o700);
   const limits = resolveLimits({ artifactMaxBytes: options.artifactMaxBytes, ...options.limits });
 
+  // Before the logger: the webhook secret is masked in every line, like the admin token.
+  const alertSettings = await loadAlertSettings(options.alerts ?? {}, dataDir);
   let adminTokenForMasking: string | undefined;
-  const log = options.log ?? createLogger({ name: 'tether-hub', level: options.logLevel ?? 'info', secrets: () => (adminTokenForMasking ? [adminTokenForMasking] : []) });
+  const maskedSecrets = () => [...(adminTokenForMasking ? [adminTokenForMasking] : []), ...(alertSettings?.secret ? [alertSettings.secret] : [])];
+  const log = options.log ?? createLogger({ name: 'tether-hub', level: options.logLevel ?? 'info', secrets: maskedSecrets });
   const location = storeLocation(options.database, dataDir);
-  const store = await openHubStore(location, log, { eventsPerCommand: limits.eventsPerCommand }).catch((error: unknown) => {
+  const storeTimings = storeOperationHistogram();
+  const opened = await openHubStore(location, log, { eventsPerCommand: limits.eventsPerCommand }).catch((error: unknown) => {
     throw new Error(
       `could not open the store (${describeStoreLocation(location)}): ${(error as Error).message}; check that it is reachable and the --database value (or TETHER_HUB_DATABASE_URL) is right`,
     );
   });
+  const store = timedStore(opened, storeTimings);
   let adminToken: Awaited<ReturnType<typeof loadAdminToken>>;
   let signer: Awaited<ReturnType<typeof loadCommandSigner>>;
   try {
@@ -161,11 +173,15 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     presence,
     directory,
     router,
-    isPublished: (version) => releases.published().some((release) => release.version === version),
+    // On this hub's disk, or published through another hub of the cluster (the store has its metadata).
+    isPublished: async (version) => releases.published().some((release) => release.version === version) || (await store.listReleases()).some((release) => release.version === version),
     log,
     sweepMs: options.rolloutSweepMs,
   });
   const s3 = options.s3 ? await loadS3Settings(options.s3, dataDir) : null;
+  const alerts = alertSettings ? new AlertMonitor({ store, presence, directory, settings: alertSettings, webhook: new AlertWebhook(alertSettings, log), log }) : null;
+  if (alertSettings)
+    log.info({ webhook: webhookOrigin(alertSettings.webhook_url), signed: alertSettings.secret !== undefined, offline_after_s: alertSettings.offline_after_s }, 'alerts go to a webhook');
 
   let shuttingDown = false;
   const { app, deadlines } = await buildHttpApp({
@@ -182,8 +198,10 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       metrics: new HubMetrics({
         presence,
         router,
+        storeTimings,
         backupTargets: async () => backupStatus(await store.listAgents(), new Date()),
         rollouts: () => recentRollouts(store, METRICS_ROLLOUTS),
+        firingAlerts: () => store.listAlerts({ state: 'firing', limit: 100_000 }),
       }),
       adminToken,
       log,
@@ -193,6 +211,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     // Every agent row with its last heartbeat (its backups summary), for GET /api/backups/status.
     backups: { agentHeartbeats: () => store.listAgents() },
     rollouts: { driver: rollouts, releases },
+    alerts: { enabled: alerts !== null },
     releases: {
       dataDir,
       releaseKeysFile: options.releaseKeysFile,
@@ -254,6 +273,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       artifactRetention.stop();
       dispatcher.close();
       rollouts.close();
+      await alerts?.close();
       await directory.close().catch((error: Error) => log.warn({ err: error.message }, 'could not leave the cluster cleanly; its presence entries expire by themselves'));
       await store.close();
     },

@@ -4,18 +4,18 @@
 // restart under an HTTP-polling agent that polls whichever hub HAProxy picks; presence of a
 // killed hub's agent expires; one live session per key across hubs; a cancel submitted to one hub
 // stops the action on an agent held by another.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import WebSocket from 'ws';
-import { agentEnv, startAgent, startHub, tempDir } from '../helpers/system.ts';
+import { agentEnv, startAgent } from '../helpers/system.ts';
 import type { HubHandle } from '../helpers/system.ts';
 import { isAlive, waitFor } from '../helpers/process.ts';
 import type { RunningProcess } from '../helpers/process.ts';
-import { createThrowawayDatabase, postgresProblem, redisProblem, redisTestPrefix, redisUrl, skipOrFail } from '../helpers/services.ts';
+import { postgresProblem, redisProblem, skipOrFail } from '../helpers/services.ts';
+import { hubCluster } from '../helpers/hub-cluster.ts';
 import { HAPROXY_BIN, freePort, startHaproxy } from '../helpers/haproxy.ts';
 import type { HaproxyHandle } from '../helpers/haproxy.ts';
 import { killLeftoverEffects } from '../transport/helpers.ts';
@@ -27,52 +27,16 @@ const skip =
   skipOrFail(HAPROXY_BIN ? undefined : 'haproxy is not installed', 'install HAProxy (Debian: haproxy)');
 
 const HEARTBEAT_S = 2;
-let dir: { path: string; remove(): Promise<void> };
-let database: { url: string; drop(): Promise<void> } | undefined;
-let prefix: string;
-let cleanRedis: (client: Redis) => Promise<void>;
-const cleanups: Array<() => Promise<unknown>> = [];
+const cluster = hubCluster('multi-hub', { skip, hubArgs: ['--heartbeat-interval-s', String(HEARTBEAT_S), '--http-reoffer-s', '5'] });
 
-before(async () => {
-  if (skip) return;
-  dir = await tempDir('multi-hub');
-  database = await createThrowawayDatabase();
-  ({ prefix, clean: cleanRedis } = redisTestPrefix());
-});
-
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-  if (skip) return;
-  const redis = new Redis(redisUrl());
-  await cleanRedis(redis).catch(() => undefined);
-  redis.disconnect();
-  await database?.drop();
-  await dir.remove();
-});
-
-/** A hub of the group on a fixed port (so HAProxy and restarts find it); the first writes the admin token. */
-async function groupHub(name: string, port: number): Promise<HubHandle> {
-  const dataDir = join(dir.path, name);
-  const first = join(dir.path, 'first-admin-token');
-  if (existsSync(first)) {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    copyFileSync(first, join(dataDir, 'admin-token'));
-  }
-  const hub = await startHub({
-    dataDir,
-    port,
-    args: ['--database', database!.url, '--redis', redisUrl(), '--redis-prefix', prefix, '--heartbeat-interval-s', String(HEARTBEAT_S), '--http-reoffer-s', '5'],
-  });
-  if (!existsSync(first)) copyFileSync(join(dataDir, 'admin-token'), first);
-  cleanups.push(() => hub.stop());
-  return hub;
-}
+/** A hub of the group on a fixed port (so HAProxy and restarts find it). */
+const groupHub = (name: string, port: number): Promise<HubHandle> => cluster.hub(name, port);
 
 async function agentSetup(name: string, serverUrl: string, extra: NodeJS.ProcessEnv = {}) {
-  const agentDir = join(dir.path, `agent-${name}`);
+  const agentDir = cluster.path(`agent-${name}`);
   mkdirSync(agentDir, { recursive: true });
   const effects = join(agentDir, 'effects');
-  cleanups.push(async () => killLeftoverEffects(effects));
+  cluster.onCleanup(async () => killLeftoverEffects(effects));
   const configPath = join(agentDir, 'agent.yaml');
   await writeFile(
     configPath,
@@ -99,7 +63,7 @@ async function agentSetup(name: string, serverUrl: string, extra: NodeJS.Process
         : 0,
     start(key: string): RunningProcess {
       const child = startAgent({ ...env, TETHER_API_KEY: key });
-      cleanups.push(() => child.stop());
+      cluster.onCleanup(() => child.stop());
       return child;
     },
   };
@@ -132,8 +96,8 @@ let proxy: HaproxyHandle;
 test('many hubs on PostgreSQL and Redis', { skip, timeout: 600_000 }, async (t) => {
   hubA = await groupHub('a', await freePort());
   hubB = await groupHub('b', await freePort());
-  proxy = await startHaproxy(dir.path, [hubA.port, hubB.port]);
-  cleanups.push(() => proxy.stop());
+  proxy = await startHaproxy(cluster.path('.'), [hubA.port, hubB.port]);
+  cluster.onCleanup(() => proxy.stop());
 
   await t.test('a command submitted to hub A reaches the agent on hub B; both hubs list it', async () => {
     const key = await hubA.createKey('routed', ['ping', 'echo']);

@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { agentEnv, startAgent, startHub, tempDir } from '../helpers/system.ts';
 import type { HubHandle } from '../helpers/system.ts';
 import type { RunningProcess } from '../helpers/process.ts';
+
+// Each stored result is a debug line of the hub ("command result stored"): what this run counts.
+const HUB_DEBUG_LOG = ['--log-level', 'debug'];
 import { killLeftoverEffects, startProxy } from './helpers.ts';
 
 const EFFECT = join(import.meta.dirname, 'fixtures/effect.mjs');
@@ -22,6 +25,8 @@ export interface ChaosOptions {
   stepMs: number;
   /** Keep going past durationMs until this many chaos steps ran (a loaded machine runs them slower). */
   minSteps?: number;
+  /** Keep going past durationMs until this many commands were sent (each send waits for the hub). */
+  minCommands?: number;
   log?: (line: string) => void;
 }
 
@@ -58,7 +63,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const port = await freePort();
   const hubLines: string[] = [];
   const agentLines: string[] = [];
-  let hub: HubHandle = await startHub({ dataDir: hubDir.path, port });
+  let hub: HubHandle = await startHub({ dataDir: hubDir.path, port, args: HUB_DEBUG_LOG });
   const proxy = await startProxy({ upstreamPort: port });
   let agent: RunningProcess | null = null;
   const steps: string[] = [];
@@ -117,7 +122,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       await hub.stop();
       hubLines.push(...hub.process.lines); // after the stop: lines logged while shutting down count too
       await sleep(300);
-      hub = await startHub({ dataDir: hubDir.path, port });
+      hub = await startHub({ dataDir: hubDir.path, port, args: HUB_DEBUG_LOG });
     };
     const killAgent = async () => {
       agent!.child.kill('SIGKILL');
@@ -141,7 +146,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let nextStep = started + options.stepMs;
     let stepIndex = 0;
     const intervalMs = 1000 / options.ratePerS;
-    while (Date.now() - started < options.durationMs || steps.length < (options.minSteps ?? 0)) {
+    while (Date.now() - started < options.durationMs || steps.length < (options.minSteps ?? 0) || sent.size < (options.minCommands ?? 0)) {
       await sendOne();
       if (Date.now() >= nextStep) {
         const [name, act] = chaos[stepIndex % chaos.length]!;

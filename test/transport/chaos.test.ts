@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { runChaos } from './chaos-run.ts';
 
 test('chaos: no command lost, no result stored twice, no action run twice', { timeout: 600_000 }, async () => {
-  const report = await runChaos({ durationMs: 45_000, ratePerS: 8, stepMs: 5000, minSteps: 8, log: (line) => process.stdout.write(`# ${line}\n`) });
+  const report = await runChaos({ durationMs: 45_000, ratePerS: 8, stepMs: 5000, minSteps: 8, minCommands: 200, log: (line) => process.stdout.write(`# ${line}\n`) });
   process.stdout.write(`# chaos report: ${JSON.stringify({ ...report, lostIds: report.lostIds.slice(0, 20) })}\n`);
   assert.ok(report.sent >= 200, `sent ${report.sent}`);
   assert.ok(report.steps.length >= 8, 'every chaos step ran');

@@ -27,7 +27,8 @@ const cleanups: Array<() => Promise<unknown>> = [];
 
 before(async () => {
   hubDir = await tempDir('crash-hub');
-  hub = await startHub({ dataDir: hubDir.path });
+  // At debug level the hub logs each stored result ("command result stored"), which this test counts.
+  hub = await startHub({ dataDir: hubDir.path, args: ['--log-level', 'debug'] });
 });
 
 after(async () => {
@@ -80,20 +81,28 @@ for (const [index, step] of STEPS.entries()) {
     );
     const stateDir = join(dir.path, 'state');
     const env = agentEnv(hub, key.key, stateDir, { TETHER_CONFIG: configPath });
-    const paused = startAgent({ ...env, TETHER_TEST_PAUSE_AT: step });
-    cleanups.push(() => paused.stop());
-    await waitForTransport(hub, key.id, 'websocket');
-
+    // Queued before the agent connects, the commands reach it in one burst at registration, ahead
+    // of any ack: an ack held by the pause (delivery:after-send) cannot stall commands behind it,
+    // however slowly a loaded machine queues them.
     const queue = async (body: Record<string, unknown>) => String((await hub.api('POST', `/api/agents/keys/${key.id}/command`, body)).body.command_id);
     const effectful: string[] = [];
     const effectFree: string[] = [];
     for (let i = 0; i < EFFECTFUL; i += 1) effectful.push(await queue({ command: 'exec', data: { action: 'effect', args: { id: `e${index}-${i}` } } }));
     for (let i = 0; i < EFFECT_FREE; i += 1) effectFree.push(await queue({ command: i % 2 === 0 ? 'echo' : 'ping', data: i % 2 === 0 ? { message: `free-${i}` } : {} }));
+    const paused = startAgent({ ...env, TETHER_TEST_PAUSE_AT: step });
+    cleanups.push(() => paused.stop());
+    await waitForTransport(hub, key.id, 'websocket');
     await paused.waitForLine((line) => line.includes(`TETHER_TEST_PAUSE_AT: paused at ${step}`), 60_000);
-    // Let whatever else is not held by the pause finish, then look at what the hub has.
+    // Let whatever else is not held by the pause finish, then look at what the hub has. Held after
+    // the send, every effectful response reaches the hub, however slow the machine: wait for them.
     await new Promise((resolve) => setTimeout(resolve, 500));
     const storedBeforeKill = new Set<string>();
-    for (const id of effectful) if ((await hub.api('GET', `/api/commands/${id}`)).body?.result) storedBeforeKill.add(id);
+    const lookAtHub = async () => {
+      for (const id of effectful) if (!storedBeforeKill.has(id) && (await hub.api('GET', `/api/commands/${id}`)).body?.result) storedBeforeKill.add(id);
+      return storedBeforeKill.size === EFFECTFUL;
+    };
+    if (step === 'delivery:after-send') await waitFor(lookAtHub, 'every effectful response to reach the hub while the agent is held after the send', 30_000).catch(() => {});
+    else await lookAtHub();
     const ran = () => (existsSync(effects) ? readFileSync(effects, 'utf8').split('\n').filter(Boolean) : []);
     const ranBeforeKill = new Set(ran().map((effectId) => effectful[Number(effectId.split('-')[1])]!));
     paused.child.kill('SIGKILL');

@@ -147,7 +147,7 @@ export async function backupPrune(
   const store = storeFor(config, context);
   requireTarget(store, params.target);
   const policy = { ...(params.keep !== undefined ? { keep: params.keep } : {}), ...(params.max_age_days !== undefined ? { max_age_days: params.max_age_days } : {}) };
-  const removed = await applyRetention(config, store, params.target, context.log, policy);
+  const removed = await applyRetention(store, params.target, context.log, policy);
   return { removed: removed.map((manifest) => manifest.id) };
 }
 

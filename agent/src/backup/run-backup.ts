@@ -115,7 +115,7 @@ export async function runBackup(config: BackupConfig, store: ArtifactStore, targ
     }
     context.job.progress({ progress: 100, message: `backed up ${targetName}`, bytes_done: result.sourceBytes, bytes_total: result.sourceBytes });
     context.log.info({ target: targetName, id, size: result.size }, 'backup finished');
-    await applyRetention(config, store, targetName, context.log);
+    await applyRetention(store, targetName, context.log);
     return manifest;
   } catch (error) {
     await rm(partialPath, { force: true });
@@ -135,7 +135,7 @@ function describe(error: unknown): string {
 }
 
 /** Applies the target's retention (or the section's) and returns the removed manifests. */
-export async function applyRetention(config: BackupConfig, store: ArtifactStore, targetName: string, log: Logger, override?: { keep?: number; max_age_days?: number }): Promise<Manifest[]> {
+export async function applyRetention(store: ArtifactStore, targetName: string, log: Logger, override?: { keep?: number; max_age_days?: number }): Promise<Manifest[]> {
   const policy = override ?? store.retention(targetName);
   const expired = selectExpired(await store.list(targetName), policy);
   for (const manifest of expired) {

@@ -13,7 +13,7 @@ export async function backupSummary(config: BackupConfig, stateDir: string): Pro
     const newest = manifests[0];
     const verified = manifests.filter((manifest) => manifest.last_verify).sort((a, b) => b.last_verify!.at.localeCompare(a.last_verify!.at))[0];
     summary[name] = {
-      ...(newest ? { last_success_at: newest.created_at, last_artifact_id: newest.id } : {}),
+      ...(newest ? { last_success_at: newest.created_at, last_artifact_id: newest.id, last_size_bytes: newest.size } : {}),
       ...(target.alert_after_h !== undefined ? { alert_after_h: target.alert_after_h } : {}),
       ...(verified ? { last_verify: { ok: verified.last_verify!.ok, at: verified.last_verify!.at, id: verified.id } } : {}),
     };

@@ -93,7 +93,9 @@ export function Fleet() {
                 ))}
               </td>
               <td>{row.version || '–'}</td>
-              <td>{row.transport || '–'}</td>
+              <td title={row.hubId && row.hubId !== 'local' ? `on hub ${row.hubId}` : undefined} data-hub-id={row.hubId ?? ''}>
+                {row.transport || '–'}
+              </td>
               <td title={row.lastSeen ?? ''}>{ago(row.lastSeen, now)}</td>
               <td>{percent(metric(row.metrics, 'cpu_percent'))}</td>
               <td>{percent(metric(row.metrics, 'memory_percent'))}</td>

@@ -108,7 +108,7 @@ export function auditEntryFor(request: FastifyRequest, statusCode: number): NewA
 export function registerAuditTrail(app: FastifyInstance, deps: { store: HubStore; log: Logger }): void {
   app.addHook('onSend', async (request, reply, payload) => {
     if (!actionOf(request)) return payload;
-    if (typeof payload === 'string') {
+    if (request.auditAnswer === undefined && typeof payload === 'string') {
       try {
         request.auditAnswer = JSON.parse(payload) as Record<string, unknown>;
       } catch {

@@ -38,6 +38,7 @@ export function backupStatus(rows: AgentHeartbeatRow[], now: Date): TargetStatus
         alert_after_h: limit,
         last_success_at: status.last_success_at ?? null,
         last_artifact_id: status.last_artifact_id ?? null,
+        last_size_bytes: status.last_size_bytes ?? null,
         age_h: ageH,
         stale: reason !== null,
         reason,

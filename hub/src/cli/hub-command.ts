@@ -6,6 +6,7 @@ import { UsageError } from './usage-error.ts';
 import { addLimitOptions, limitsFromOptions } from '../limits/limit-options.ts';
 import { DATABASE_ENV, parseDatabaseOption } from '../store/database-option.ts';
 import { REDIS_ENV, REDIS_PREFIX_ENV, parseRedisOptions } from '../cluster/redis-option.ts';
+import { ALERT_SECRET_ENV, ALERT_URL_ENV } from '../alerts/alert-settings.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -28,7 +29,11 @@ export function addHubCommand(program: Command): Command {
     .option('--console-dir <dir>', "the operator console's built files (default: the repository's console/dist, made by `npm run build:console`)")
     .option('--s3-bucket <bucket>', 'S3 bucket agents upload backups to through presigned URLs (credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or <data-dir>/s3.json)')
     .option('--s3-endpoint <url>', 'S3-compatible endpoint (default https://s3.<region>.amazonaws.com)')
-    .option('--s3-region <region>', 'S3 region (default us-east-1)');
+    .option('--s3-region <region>', 'S3 region (default us-east-1)')
+    .option('--alert-webhook <url>', `POST alerts (host offline, rollout halted, backup stale) and recovery notices to this URL (env ${ALERT_URL_ENV}, or webhook_url in <data-dir>/alerts.json)`)
+    .option('--alert-webhook-secret-file <file>', `sign each notice with HMAC-SHA256 using the secret in this file, mode 0600 (or env ${ALERT_SECRET_ENV}, or secret in <data-dir>/alerts.json)`)
+    .option('--alert-offline-after-s <seconds>', 'a host not connected for longer than this is offline (default 600)')
+    .option('--alert-check-s <seconds>', 'how often the hub looks for incidents and cleared ones (default 15)');
   return addLimitOptions(hub).action(
     async (
       options: {
@@ -48,6 +53,10 @@ export function addHubCommand(program: Command): Command {
         s3Bucket?: string;
         s3Endpoint?: string;
         s3Region?: string;
+        alertWebhook?: string;
+        alertWebhookSecretFile?: string;
+        alertOfflineAfterS?: string;
+        alertCheckS?: string;
       } & Record<string, unknown>,
     ) => {
       if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together: give both or neither');
@@ -60,6 +69,18 @@ export function addHubCommand(program: Command): Command {
       if (!redis.ok) throw new UsageError(redis.error);
       const heartbeat = Number(options.heartbeatIntervalS);
       if (!Number.isInteger(heartbeat) || heartbeat < 1 || heartbeat > 3600) throw new UsageError('--heartbeat-interval-s must be a whole number of seconds from 1 to 3600');
+      const alertNumber = (text: string | undefined, flag: string) => {
+        if (text === undefined) return undefined;
+        const value = Number(text);
+        if (!Number.isFinite(value) || value <= 0) throw new UsageError(`${flag} must be a positive number of seconds`);
+        return value;
+      };
+      const alerts = {
+        alertWebhook: options.alertWebhook,
+        alertWebhookSecretFile: options.alertWebhookSecretFile,
+        alertOfflineAfterS: alertNumber(options.alertOfflineAfterS, '--alert-offline-after-s'),
+        alertCheckS: alertNumber(options.alertCheckS, '--alert-check-s'),
+      };
       await runHub({
         host: options.host,
         port: parsePort(options.port),
@@ -75,6 +96,7 @@ export function addHubCommand(program: Command): Command {
         releaseKeysFile: options.releaseKeys,
         consoleDir: options.consoleDir,
         limits: limitsFromOptions(options),
+        alerts,
         s3: options.s3Bucket || options.s3Endpoint || options.s3Region ? { s3Bucket: options.s3Bucket, s3Endpoint: options.s3Endpoint, s3Region: options.s3Region } : undefined,
       });
     },

@@ -32,7 +32,7 @@ export class LocalDirectory implements SessionDirectory {
     return this.#presence.isConnected(keyId);
   }
   async connected(): Promise<ConnectedAgentView[]> {
-    return this.#presence.view();
+    return this.#presence.view().map((view) => ({ ...view, hub_id: this.hubId }));
   }
   async closeKey(): Promise<void> {}
   async pushGrant(): Promise<void> {}

@@ -176,7 +176,7 @@ export class ClusterDirectory implements SessionDirectory {
     for (const entry of await this.#cluster.connected()) {
       const mine = local.get(entry.key_id);
       if (mine && entry.hub_id === this.#cluster.hubId) {
-        views.push(mine);
+        views.push({ ...mine, hub_id: entry.hub_id });
         continue;
       }
       views.push({
@@ -189,6 +189,7 @@ export class ClusterDirectory implements SessionDirectory {
         connected_since: entry.since,
         last_heartbeat: null,
         metrics: null,
+        hub_id: entry.hub_id,
       });
     }
     return views;

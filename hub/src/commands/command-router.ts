@@ -87,7 +87,9 @@ export class CommandRouter {
     // Committed, not yet synced, before it is sent: it survives a crash of the hub; only its result
     // needs to be durable before the agent may forget it (the ack).
     await this.deps.store.insertCommand(record, COMMITTED);
-    this.deps.log.info({ command_id: record.command_id, key_id: keyId, command: record.command }, 'command queued');
+    // Debug, as the result line below: at thousands of commands a second, two info lines each cost
+    // the hub more than storing them (the audit log keeps every command and its outcome).
+    this.deps.log.debug({ command_id: record.command_id, key_id: keyId, command: record.command }, 'command queued');
     const session = this.deps.presence.websocketSessionFor(keyId);
     // The answer waits for the sent mark too: whoever learns the command id (to cancel it, say)
     // finds the store saying where the command is.
@@ -217,7 +219,7 @@ export class CommandRouter {
     // is durable too (`settled`).
     const settled = this.deps.store.completeCommand({ command_id: command.command_id, key_id: keyId, result, success: response.success }, COMMITTED).then(async (stored) => {
       if (stored) {
-        this.deps.log.info({ command_id: command.command_id, success: response.success }, 'command result stored');
+        this.deps.log.debug({ command_id: command.command_id, success: response.success }, 'command result stored');
         this.#done(command.command_id);
         if (command.batch_id !== null) this.signals.emit('batch-finished', command, response.success ? 'succeeded' : 'failed');
         this.signals.emit('finished', command, result);

@@ -17,6 +17,7 @@ import { websocketRoutes } from '../ws/websocket-route.ts';
 import type { WebSocketRouteDeps } from '../ws/websocket-route.ts';
 import { releaseRoutes } from '../releases/routes.ts';
 import { rolloutRoutes } from '../rollouts/rollout-routes.ts';
+import { alertRoutes } from '../alerts/alert-routes.ts';
 import type { RolloutRouteDeps } from '../rollouts/rollout-routes.ts';
 import type { ReleaseRouteDeps } from '../releases/routes.ts';
 import { adminRoutes } from './admin-routes.ts';
@@ -58,6 +59,8 @@ export interface HttpAppDeps {
   releases: ReleaseRouteDeps;
   /** Staged rollouts and the release list they pick from. */
   rollouts: Pick<RolloutRouteDeps, 'driver' | 'releases'>;
+  /** Whether alerts go to a webhook (GET /api/alerts lists them either way). */
+  alerts: { enabled: boolean };
   signingKey: SigningKeyRouteDeps;
   websocket: WithoutAuth<Omit<WebSocketRouteDeps, 'limits'>>;
   /** The agents' sockets get close 1001 and a moment to leave, then are dropped. */
@@ -123,13 +126,14 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<{ app: FastifyIns
   await app.register(adminRoutes, { ...deps.admin, authFailed, consoleAuth });
   await app.register(consoleApiRoutes, {
     store: deps.admin.store,
-    presence: deps.admin.presence,
+    directory: deps.admin.directory,
     heartbeatIntervalS: deps.websocket.heartbeatIntervalS,
     adminToken: deps.admin.adminToken,
     authFailed,
     consoleAuth,
   });
   await app.register(artifactAdminRoutes, { dataDir: deps.artifacts.dataDir, store: deps.admin.store, adminToken: deps.admin.adminToken, authFailed, consoleAuth, log: deps.log });
+  await app.register(alertRoutes, { store: deps.admin.store, enabled: deps.alerts.enabled, adminToken: deps.admin.adminToken, authFailed, consoleAuth });
   await app.register(rolloutRoutes, { ...deps.rollouts, store: deps.admin.store, adminToken: deps.admin.adminToken, authFailed, consoleAuth });
   await app.register(backupStatusRoutes, { ...deps.backups, adminToken: deps.admin.adminToken, authFailed, consoleAuth });
   await app.register(artifactRoutes, { ...deps.artifacts, deadlines, authFailed });

@@ -1,13 +1,14 @@
 // The operator's history and fleet views (admin token or console session): command history with
 // filters and keyset pages, the audit log, every host with its state, and a host's heartbeat
-// history for charts. All read from the store, so they cover every hub sharing it.
+// history for charts. Read from the store and the session directory, so they cover every hub
+// sharing them.
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { parseLabelArgument } from '@tether/shared/protocol/labels.ts';
 import type { AdminToken } from '../identity/admin-token.ts';
 import type { ConsoleAuth } from '../console/console-auth.ts';
-import type { Presence } from '../presence.ts';
+import type { SessionDirectory } from '../cluster/session-directory.ts';
 import type { HubStore } from '../store/store.ts';
 import { hostViews } from '../hosts/host-states.ts';
 import { adminAuth } from './auth-hooks.ts';
@@ -17,7 +18,8 @@ import { HttpError, sendJson } from './http-error.ts';
 
 export interface ConsoleApiDeps {
   store: HubStore;
-  presence: Presence;
+  /** Every hub's live sessions (this hub's alone without --redis). */
+  directory: Pick<SessionDirectory, 'connected'>;
   heartbeatIntervalS: number;
   adminToken: AdminToken;
   authFailed: AuthFailure;
@@ -108,8 +110,8 @@ export async function consoleApiRoutes(base: FastifyInstance, deps: ConsoleApiDe
   });
 
   app.get('/api/hosts', async (_request, reply) => {
-    const [agents, keys] = await Promise.all([deps.store.listAgents(), deps.store.listKeys()]);
-    return sendJson(reply, 200, { hosts: hostViews(agents, keys, deps.presence, deps.heartbeatIntervalS) });
+    const [agents, keys, sessions] = await Promise.all([deps.store.listAgents(), deps.store.listKeys(), deps.directory.connected()]);
+    return sendJson(reply, 200, { hosts: hostViews(agents, keys, sessions, deps.heartbeatIntervalS) });
   });
 
   app.get('/api/hosts/:agent_id/heartbeats', { schema: { params: agentParams, querystring: heartbeatQuery } }, async (request, reply) => {

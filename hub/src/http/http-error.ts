@@ -28,6 +28,8 @@ export function errorBody(error: HttpError): { error: string; details?: unknown 
 /** JSON with `cache-control: no-store`; the headers in the order the hub has always sent them. */
 export function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
   const text = JSON.stringify(body);
+  // The audit trail reads a few fields of the answer (audit-trail.ts): handed over, not parsed back.
+  if (body !== null && typeof body === 'object' && !Array.isArray(body)) reply.request.auditAnswer = body as Record<string, unknown>;
   return reply.code(status).header('content-type', 'application/json; charset=utf-8').header('content-length', Buffer.byteLength(text)).header('cache-control', 'no-store').send(text);
 }
 

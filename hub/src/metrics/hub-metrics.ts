@@ -1,14 +1,18 @@
 // The hub's Prometheus metrics (prom-client, its own registry): agents connected by transport and
-// version, sessions opened (reconnects), commands finished by command and outcome, the time from
-// queueing to result, backup targets' last success and staleness, plus prom-client's process
-// defaults. Names follow Prometheus conventions (`tether_…_total`, `_seconds`).
+// version, sessions opened and reconnects, commands finished by command and outcome, the time from
+// queueing to result, store operation times, backup targets' last success, size and staleness,
+// rollouts, plus prom-client's process defaults. Names follow Prometheus conventions
+// (`tether_…_total`, `_seconds`, `_bytes`).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Metric } from 'prom-client';
 import type { CommandRecord } from '../store/store.ts';
 import type { Presence, Transport } from '../presence.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
 import type { TargetStatus } from '../backups/backup-status.ts';
 import type { RolloutView } from '../rollouts/rollout-view.ts';
 import { ROLLOUT_STATES } from '../store/rollout-records.ts';
+import { ALERT_KINDS } from '@tether/shared/protocol/alert-views.ts';
+import type { AlertRecord } from '../store/alert-records.ts';
 
 /** How a finished command went: `succeeded`, the agent's error code (`cancelled`, `timeout`, …), or `expired`. */
 export function outcomeOf(result: Record<string, unknown> | null): string {
@@ -22,10 +26,20 @@ export class HubMetrics {
 
   /**
    * `backupTargets`: every backup target as the agents report it (GET /api/backups/status's view);
-   * `rollouts`: the newest rollouts with their host counts (GET /api/rollouts's view).
+   * `rollouts`: the newest rollouts with their host counts (GET /api/rollouts's view);
+   * `firingAlerts`: the incidents alerted on and not cleared (GET /api/alerts?state=firing).
    */
-  constructor(deps: { presence: Presence; router: CommandRouter; backupTargets?: () => Promise<TargetStatus[]>; rollouts?: () => Promise<RolloutView[]> }) {
+  constructor(deps: {
+    presence: Presence;
+    router: CommandRouter;
+    /** The store's operation histogram (store-timings.ts), made before the store it times. */
+    storeTimings?: Metric;
+    backupTargets?: () => Promise<TargetStatus[]>;
+    rollouts?: () => Promise<RolloutView[]>;
+    firingAlerts?: () => Promise<AlertRecord[]>;
+  }) {
     collectDefaultMetrics({ register: this.registry });
+    if (deps.storeTimings) this.registry.registerMetric(deps.storeTimings);
     const { presence } = deps;
     new Gauge({
       name: 'tether_agents_connected',
@@ -55,6 +69,16 @@ export class HubMetrics {
         for (const transport of ['websocket', 'http_polling'] as const) this.inc({ transport }, presence.opened[transport]);
       },
     });
+    new Counter({
+      name: 'tether_agent_reconnects_total',
+      help: 'Agent sessions on this hub of agents that had a session on it before (since the hub started), by transport',
+      labelNames: ['transport'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const transport of ['websocket', 'http_polling'] as const) this.inc({ transport }, presence.reconnected[transport]);
+      },
+    });
     const finished = new Counter({
       name: 'tether_commands_total',
       help: 'Commands that finished on this hub, by command and outcome (succeeded, failed, an error code such as cancelled or timeout, expired)',
@@ -82,6 +106,18 @@ export class HubMetrics {
           this.reset();
           for (const target of await targets()) {
             if (target.last_success_at) this.set({ key_id: target.key_id, target: target.target }, Date.parse(target.last_success_at) / 1000);
+          }
+        },
+      });
+      new Gauge({
+        name: 'tether_backup_last_size_bytes',
+        help: "Bytes of each backup target's newest artifact as stored (compressed, encrypted), as its host reports in heartbeats",
+        labelNames: ['key_id', 'target'] as const,
+        registers: [this.registry],
+        async collect() {
+          this.reset();
+          for (const target of await targets()) {
+            if (target.last_size_bytes !== null) this.set({ key_id: target.key_id, target: target.target }, target.last_size_bytes);
           }
         },
       });
@@ -120,6 +156,20 @@ export class HubMetrics {
         async collect() {
           this.reset();
           for (const rollout of await recent()) for (const [outcome, n] of Object.entries(rollout.counts)) this.set({ rollout_id: rollout.rollout_id, outcome }, n);
+        },
+      });
+    }
+    const { firingAlerts } = deps;
+    if (firingAlerts) {
+      new Gauge({
+        name: 'tether_alerts_firing',
+        help: 'Incidents alerted on and not cleared yet, by kind (host_offline, rollout_halted, backup_stale)',
+        labelNames: ['kind'] as const,
+        registers: [this.registry],
+        async collect() {
+          this.reset();
+          const firing = await firingAlerts();
+          for (const kind of ALERT_KINDS) this.set({ kind }, firing.filter((alert) => alert.kind === kind).length);
         },
       });
     }

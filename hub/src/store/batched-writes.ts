@@ -2,7 +2,7 @@
 // stamped write (writes.ts) in the engine's GroupCommit and resolves once its batch is durable.
 import { GroupCommit } from './group-commit.ts';
 import type { GroupCommitOptions } from './group-commit.ts';
-import type { AgentRegistration, CompleteCommand, NewCommand, StoredEvent, WriteOptions } from './store.ts';
+import type { AgentRegistration, CompleteCommand, NewAuditEntry, NewCommand, StoredEvent, WriteOptions } from './store.ts';
 import type { StoreWrite, WriteResult } from './writes.ts';
 
 export class BatchedWrites {
@@ -42,6 +42,10 @@ export class BatchedWrites {
 
   async completeCommand(completion: CompleteCommand, options?: WriteOptions): Promise<boolean> {
     return (await this.#group.submit({ kind: 'complete', completion, at: now() }, options)) as boolean;
+  }
+
+  async appendAudit(entry: NewAuditEntry): Promise<void> {
+    await this.#group.submit({ kind: 'audit', entry, at: entry.at === undefined ? now() : new Date(entry.at).toISOString() });
   }
 
   async appendEvent(commandId: string, type: string, event: Record<string, unknown>): Promise<StoredEvent | undefined> {

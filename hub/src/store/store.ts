@@ -9,6 +9,7 @@ import type { HeartbeatPoint } from '@tether/shared/protocol/host-views.ts';
 import type { OperatorStatus, OperatorView } from '@tether/shared/protocol/operator-views.ts';
 import type { KeySelector, Labels } from '@tether/shared/protocol/labels.ts';
 import { TetherError } from '@tether/shared/errors.ts';
+import type { AlertDelivery, AlertFilter, AlertRecord, NewAlert } from './alert-records.ts';
 import type { NewRollout, NewRolloutHost, RolloutHost, RolloutHostChange, RolloutRecord, RolloutTransition } from './rollout-records.ts';
 
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -334,6 +335,15 @@ export interface HubStore {
   listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
   /** Drops entries older than `before`; returns how many. */
   pruneAudit(before: Date): Promise<number>;
+
+  // Alerts (alert-records.ts; raised by hub/src/alerts/ on any hub, each sent by exactly one).
+  /** Opens an incident unless it is firing already: the record when this call opened it, else undefined. */
+  openAlert(alert: NewAlert): Promise<AlertRecord | undefined>;
+  /** Resolves a firing incident: the record when this call resolved it, else undefined. */
+  resolveAlert(incidentKey: string): Promise<AlertRecord | undefined>;
+  /** Most recently changed first. */
+  listAlerts(filter: AlertFilter): Promise<AlertRecord[]>;
+  recordAlertDelivery(incidentKey: string, sequence: number, event: 'alert' | 'recovery', delivery: AlertDelivery): Promise<void>;
 
   // Staged rollouts (rollout-records.ts; driven by hub/src/rollouts/ on any hub).
   /** The rollout and its hosts, in the order given (position 0, 1, …). */

@@ -39,6 +39,9 @@ export interface AgentConnectionDeps {
   heartbeats: HeartbeatRing;
 }
 
+/** Command ids per ack frame (~40 bytes each): a frame stays far below any agent's frame limit. */
+const ACK_IDS_PER_FRAME = 500;
+
 const KNOWN_TYPES = new Set(agentMessageSchema.options.map((option) => option.shape.type.value as string));
 
 /** `keyHash`: the stored hash of the key the handshake presented (frames are signed for it). */
@@ -71,6 +74,18 @@ export function acceptAgentConnection(ws: WebSocket, key: KeyRecord, keyHash: st
   });
 
   const keepalive = startKeepalive(ws, deps.pingIntervalMs, deps.pongTimeoutMs, log);
+
+  // Results of one batch become durable together: their acks go out as one signed frame, sent
+  // after the other callbacks of this turn (one Ed25519 signature instead of one per result).
+  let acks: string[] = [];
+  const ack = (commandId: string) => {
+    if (acks.push(commandId) > 1) return;
+    setImmediate(() => {
+      const ids = acks;
+      acks = [];
+      for (let start = 0; start < ids.length; start += ACK_IDS_PER_FRAME) session.send!(deps.frames.ack(session, ids.slice(start, start + ACK_IDS_PER_FRAME)));
+    });
+  };
 
   const rejectFrame = (why: string, detail?: unknown) => {
     log.warn({ session_id: session.sessionId, why, detail }, 'dropped a bad frame');
@@ -172,7 +187,7 @@ export function acceptAgentConnection(ws: WebSocket, key: KeyRecord, keyHash: st
             if (refusal && !refusal.final) return;
             // Acks are an extension: a micro-hack agent never asked for them. Sent only now that the
             // result's batch is durable.
-            if (session.protocol === PROTOCOL_VERSION) session.send!(deps.frames.ack(session, [response.command_id]));
+            if (session.protocol === PROTOCOL_VERSION) ack(response.command_id);
           },
           // Not stored durably: no ack; the agent re-sends it after its next reconnect.
           (error: unknown) => log.error({ err: (error as Error).message, command_id: response.command_id }, 'could not store a result; not acked'),

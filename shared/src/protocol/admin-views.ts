@@ -22,6 +22,8 @@ export interface ConnectedAgentView {
   connected_since: string;
   last_heartbeat: string | null;
   metrics: Record<string, unknown> | null;
+  /** The hub holding the session (cluster-wide lists; "local" for a hub on its own). */
+  hub_id?: string;
 }
 
 export type CommandStatus = 'queued' | 'sent' | 'completed' | 'failed' | 'expired';

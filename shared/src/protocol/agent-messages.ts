@@ -46,6 +46,8 @@ export const backupTargetStatusSchema = z.object({
   /** created_at of the newest artifact. */
   last_success_at: z.string().max(64).optional(),
   last_artifact_id: z.string().max(128).optional(),
+  /** Bytes of the newest artifact as stored (compressed, encrypted). */
+  last_size_bytes: z.number().int().nonnegative().optional(),
   /** The target's alert_after_h, so the hub can flag it without the agent's config. */
   alert_after_h: z.number().positive().optional(),
   /** The newest restore test result among the target's artifacts. */

@@ -38,6 +38,8 @@ export interface TargetStatus {
   alert_after_h: number | null;
   last_success_at: string | null;
   last_artifact_id: string | null;
+  /** Bytes of the newest artifact, when the host reports it. */
+  last_size_bytes: number | null;
   /** Hours since the newest backup, at `now`. */
   age_h: number | null;
   stale: boolean;

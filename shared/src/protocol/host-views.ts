@@ -13,6 +13,8 @@ export interface HostView {
   transport: string;
   state: HostState;
   last_heartbeat_at: string;
+  /** The hub holding its live session (with --redis), "local" for a hub on its own, null when offline. */
+  hub_id: string | null;
   metrics: Record<string, unknown> | null;
   jobs: { running: number; queued: number } | null;
   outbox: { pending: number } | null;

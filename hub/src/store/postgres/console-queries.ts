@@ -1,6 +1,6 @@
 // The console's queries on PostgreSQL: command history, the heartbeat ring and the audit log.
 import { HEARTBEAT_RING_SLOTS } from '../store.ts';
-import type { AuditEntry, AuditFilter, CommandHistoryFilter, CommandRecord, HeartbeatPoint, NewAuditEntry } from '../store.ts';
+import type { AuditEntry, AuditFilter, CommandHistoryFilter, CommandRecord, HeartbeatPoint } from '../store.ts';
 import { toCommand } from '../rows.ts';
 import { pointJson, ringSlot, toAuditEntry, toHeartbeatPoint } from '../console-rows.ts';
 
@@ -41,18 +41,6 @@ export async function recordHeartbeatPoint(query: Query, agentId: string, keyId:
 
 export async function heartbeatHistory(query: Query, agentId: string, since: string): Promise<HeartbeatPoint[]> {
   return (await query('SELECT at, point FROM heartbeat_points WHERE agent_id = $1 AND at >= $2 ORDER BY at', [agentId, since])).map(toHeartbeatPoint);
-}
-
-export async function appendAudit(query: Query, entry: NewAuditEntry): Promise<void> {
-  await query('INSERT INTO audit_log (at, actor, action, key_id, command_id, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-    new Date(entry.at ?? Date.now()).toISOString(),
-    entry.actor,
-    entry.action,
-    entry.key_id,
-    entry.command_id,
-    entry.outcome,
-    JSON.stringify(entry.detail),
-  ]);
 }
 
 export async function listAudit(query: Query, filter: AuditFilter): Promise<AuditEntry[]> {

@@ -199,4 +199,24 @@ CREATE TABLE rollout_hosts (
 CREATE INDEX rollout_hosts_by_outcome ON rollout_hosts (outcome, rollout_id);
 `,
   },
+  {
+    version: 6,
+    name: 'alerts: one row per incident subject, opened and resolved once across hubs',
+    sql: `
+CREATE TABLE alerts (
+  incident_key text PRIMARY KEY,
+  kind text NOT NULL CHECK (kind IN ('host_offline', 'rollout_halted', 'backup_stale')),
+  state text NOT NULL CHECK (state IN ('firing', 'resolved')),
+  sequence integer NOT NULL,
+  summary text NOT NULL,
+  detail jsonb NOT NULL,
+  fired_at timestamptz NOT NULL,
+  resolved_at timestamptz,
+  fire_delivery jsonb,
+  resolve_delivery jsonb,
+  updated_at timestamptz NOT NULL
+);
+CREATE INDEX alerts_by_state ON alerts (state, updated_at);
+`,
+  },
 ];

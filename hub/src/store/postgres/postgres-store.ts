@@ -21,6 +21,8 @@ import { MAX_EVENTS_PER_COMMAND } from '../store.ts';
 import type { AuditEntry, AuditFilter, CommandHistoryFilter, HeartbeatPoint, NewAuditEntry } from '../store.ts';
 import * as consoleQueries from './console-queries.ts';
 import * as rolloutQueries from './rollout-queries.ts';
+import * as alertQueries from './alert-queries.ts';
+import type { AlertDelivery, AlertFilter, AlertRecord, NewAlert } from '../alert-records.ts';
 import type { NewRollout, NewRolloutHost, RolloutHost, RolloutHostChange, RolloutRecord, RolloutTransition } from '../rollout-records.ts';
 import * as verifyQueries from './verify-result-queries.ts';
 import * as operatorQueries from './operator-queries.ts';
@@ -279,8 +281,8 @@ export class PostgresStore implements HubStore {
     return consoleQueries.heartbeatHistory(this.#boundQuery, agentId, since);
   }
 
-  async appendAudit(entry: NewAuditEntry): Promise<void> {
-    await consoleQueries.appendAudit(this.#boundQuery, entry);
+  appendAudit(entry: NewAuditEntry): Promise<void> {
+    return this.#writes.appendAudit(entry);
   }
 
   async listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
@@ -289,6 +291,24 @@ export class PostgresStore implements HubStore {
 
   async pruneAudit(before: Date): Promise<number> {
     return consoleQueries.pruneAudit(this.#boundQuery, before);
+  }
+
+  // ---- alerts (postgres/alert-queries.ts) ----
+
+  openAlert(alert: NewAlert): Promise<AlertRecord | undefined> {
+    return alertQueries.openAlert(this.#boundQuery, alert);
+  }
+
+  resolveAlert(incidentKey: string): Promise<AlertRecord | undefined> {
+    return alertQueries.resolveAlert(this.#boundQuery, incidentKey);
+  }
+
+  listAlerts(filter: AlertFilter): Promise<AlertRecord[]> {
+    return alertQueries.listAlerts(this.#boundQuery, filter);
+  }
+
+  recordAlertDelivery(incidentKey: string, sequence: number, event: 'alert' | 'recovery', delivery: AlertDelivery): Promise<void> {
+    return alertQueries.recordAlertDelivery(this.#boundQuery, incidentKey, sequence, event, delivery);
   }
 
   // ---- staged rollouts (postgres/rollout-queries.ts) ----
@@ -761,6 +781,24 @@ async function applyBatch(client: PoolClient, writes: StoreWrite[], eventsPerCom
         r.map((x) => x.registration.transport),
         r.map((x) => x.at),
         r.map((x) => JSON.stringify(x.registration.data)),
+      ],
+    );
+  }
+  const audits = of('audit').map((i) => w<'audit'>(i));
+  if (audits.length > 0) {
+    await client.query(
+      `INSERT INTO audit_log (at, actor, action, key_id, command_id, outcome, detail)
+       SELECT at, actor, action, k, c, outcome, detail::jsonb
+       FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS u(at, actor, action, k, c, outcome, detail, ord)
+       ORDER BY ord`,
+      [
+        audits.map((x) => x.at),
+        audits.map((x) => x.entry.actor),
+        audits.map((x) => x.entry.action),
+        audits.map((x) => x.entry.key_id),
+        audits.map((x) => x.entry.command_id),
+        audits.map((x) => x.entry.outcome),
+        audits.map((x) => JSON.stringify(x.entry.detail)),
       ],
     );
   }

@@ -1,7 +1,7 @@
 // The console's queries on SQLite: command history, the heartbeat ring and the audit log.
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import { HEARTBEAT_RING_SLOTS } from '../store.ts';
-import type { AuditEntry, AuditFilter, CommandHistoryFilter, CommandRecord, HeartbeatPoint, NewAuditEntry } from '../store.ts';
+import type { AuditEntry, AuditFilter, CommandHistoryFilter, CommandRecord, HeartbeatPoint } from '../store.ts';
 import { toCommand } from '../rows.ts';
 import { pointJson, ringSlot, toAuditEntry, toHeartbeatPoint } from '../console-rows.ts';
 
@@ -42,18 +42,6 @@ export function heartbeatHistory(db: DatabaseSync, agentId: string, since: strin
 
 export function deleteHeartbeatPoints(db: DatabaseSync, agentId: string): void {
   db.prepare('DELETE FROM heartbeat_points WHERE agent_id = ?').run(agentId);
-}
-
-export function appendAudit(db: DatabaseSync, entry: NewAuditEntry): void {
-  db.prepare('INSERT INTO audit_log (at, actor, action, key_id, command_id, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
-    new Date(entry.at ?? Date.now()).toISOString(),
-    entry.actor,
-    entry.action,
-    entry.key_id,
-    entry.command_id,
-    entry.outcome,
-    JSON.stringify(entry.detail),
-  );
 }
 
 export function listAudit(db: DatabaseSync, filter: AuditFilter): AuditEntry[] {

@@ -203,4 +203,24 @@ CREATE TABLE rollout_hosts (
 CREATE INDEX rollout_hosts_by_outcome ON rollout_hosts (outcome, rollout_id);
 `,
   },
+  {
+    version: 7,
+    name: 'alerts: one row per incident subject, opened and resolved once across hubs',
+    sql: `
+CREATE TABLE alerts (
+  incident_key TEXT PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('host_offline', 'rollout_halted', 'backup_stale')),
+  state TEXT NOT NULL CHECK (state IN ('firing', 'resolved')),
+  sequence INTEGER NOT NULL,
+  summary TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  fired_at TEXT NOT NULL,
+  resolved_at TEXT,
+  fire_delivery TEXT,
+  resolve_delivery TEXT,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX alerts_by_state ON alerts (state, updated_at);
+`,
+  },
 ];

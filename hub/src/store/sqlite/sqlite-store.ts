@@ -21,6 +21,8 @@ import { MAX_EVENTS_PER_COMMAND } from '../store.ts';
 import type { AuditEntry, AuditFilter, CommandHistoryFilter, HeartbeatPoint, NewAuditEntry } from '../store.ts';
 import * as consoleQueries from './console-queries.ts';
 import * as rolloutQueries from './rollout-queries.ts';
+import * as alertQueries from './alert-queries.ts';
+import type { AlertDelivery, AlertFilter, AlertRecord, NewAlert } from '../alert-records.ts';
 import type { NewRollout, NewRolloutHost, RolloutHost, RolloutHostChange, RolloutRecord, RolloutTransition } from '../rollout-records.ts';
 import * as verifyQueries from './verify-result-queries.ts';
 import * as operatorQueries from './operator-queries.ts';
@@ -132,6 +134,7 @@ export class SqliteStore implements HubStore {
            last_seen = excluded.last_seen, register_data = excluded.register_data`,
       ),
       heartbeat: prepare('UPDATE agents SET last_seen = ?, last_heartbeat = ? WHERE agent_id = ? AND key_id = ?'),
+      insertAudit: prepare('INSERT INTO audit_log (at, actor, action, key_id, command_id, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       getCommand: prepare('SELECT * FROM commands WHERE command_id = ?'),
       getKey: prepare('SELECT * FROM keys WHERE id = ?'),
     };
@@ -192,6 +195,11 @@ export class SqliteStore implements HubStore {
       case 'heartbeat':
         sql.heartbeat!.run(write.at, JSON.stringify(write.heartbeat), write.agent_id, write.key_id);
         return undefined;
+      case 'audit': {
+        const e = write.entry;
+        sql.insertAudit!.run(write.at, e.actor, e.action, e.key_id, e.command_id, e.outcome, JSON.stringify(e.detail));
+        return undefined;
+      }
     }
   }
 
@@ -336,8 +344,8 @@ export class SqliteStore implements HubStore {
     return consoleQueries.heartbeatHistory(this.#db, agentId, since);
   }
 
-  async appendAudit(entry: NewAuditEntry): Promise<void> {
-    await this.#durably(() => consoleQueries.appendAudit(this.#db, entry));
+  appendAudit(entry: NewAuditEntry): Promise<void> {
+    return this.#writes.appendAudit(entry);
   }
 
   async listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
@@ -346,6 +354,24 @@ export class SqliteStore implements HubStore {
 
   async pruneAudit(before: Date): Promise<number> {
     return this.#durably(() => consoleQueries.pruneAudit(this.#db, before));
+  }
+
+  // ---- alerts (sqlite/alert-queries.ts) ----
+
+  async openAlert(alert: NewAlert): Promise<AlertRecord | undefined> {
+    return this.#durably(() => alertQueries.openAlert(this.#db, alert));
+  }
+
+  async resolveAlert(incidentKey: string): Promise<AlertRecord | undefined> {
+    return this.#durably(() => alertQueries.resolveAlert(this.#db, incidentKey));
+  }
+
+  async listAlerts(filter: AlertFilter): Promise<AlertRecord[]> {
+    return alertQueries.listAlerts(this.#db, filter);
+  }
+
+  async recordAlertDelivery(incidentKey: string, sequence: number, event: 'alert' | 'recovery', delivery: AlertDelivery): Promise<void> {
+    await this.#durably(() => alertQueries.recordAlertDelivery(this.#db, incidentKey, sequence, event, delivery));
   }
 
   // ---- staged rollouts (sqlite/rollout-queries.ts) ----
