@@ -45,7 +45,7 @@ export class Fleet {
 
   /** Starts every agent at once (each worker connects its slice, the workers spread over the URLs). */
   connectAll(wsUrls: readonly string[]): void {
-    this.#workers.forEach((worker, index) => worker.child.send({ type: 'start', wsUrl: wsUrls[index % wsUrls.length], agents: worker.agents }));
+    for (const [index, worker] of this.#workers.entries()) worker.child.send({ type: 'start', wsUrl: wsUrls[index % wsUrls.length], agents: worker.agents });
   }
 
   get status(): Omit<FleetStatus, 'type'> {
