@@ -28,7 +28,7 @@ export interface AgentSession {
   /** WebSocket sessions only: sends a frame now; false when the socket is not open. */
   send?: (frame: Record<string, unknown>) => boolean;
   /**
-   * WebSocket sessions only: commands sent on this socket and not answered yet. A socket is
+   * WebSocket sessions only: the commands sent on this socket lately, answered or not. A socket is
    * reliable and ordered, so a command goes on it once (a new socket gets it again); made on first use.
    */
   sentCommandIds?: Set<string>;

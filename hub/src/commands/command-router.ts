@@ -11,6 +11,10 @@ import type { AgentSession, Presence } from '../presence.ts';
 import type { SessionDirectory } from '../cluster/session-directory.ts';
 import type { SignedFrames } from './signed-frames.ts';
 import type { WindowCounter } from '../limits/window-counter.ts';
+import { pauseForTest } from '@tether/shared/release/test-pause.ts';
+
+/** Commands remembered per socket as sent (see rememberSent). */
+const SENT_IDS_KEPT = 1024;
 
 export interface QueueRequest {
   command: string;
@@ -136,6 +140,8 @@ export class CommandRouter {
 
   /** After a (re)registration: every unanswered command of the key goes to this socket. */
   async resendUnanswered(session: AgentSession): Promise<void> {
+    // Test hook, per hostname (deliver-once.test.ts): a command is started for the agent meanwhile.
+    await pauseForTest(`hub:resend:${session.hostname}`);
     const records = await this.deps.store.unanswered(session.keyId);
     await Promise.all(records.map((record) => this.deliver(session, record)));
   }
@@ -206,7 +212,6 @@ export class CommandRouter {
       return { settled: Promise.resolve({ stored: false }) };
     }
     const command = record;
-    this.deps.presence.websocketSessionFor(keyId)?.sentCommandIds?.delete(command.command_id);
     const result: Record<string, unknown> = {
       success: response.success,
       data: response.data ?? {},
@@ -379,7 +384,7 @@ export class CommandRouter {
     if (session.sentCommandIds?.has(record.command_id)) return;
     const marks: Promise<unknown>[] = [];
     if (!this.expireIfLate(record, marks) && session.send?.(this.frameFor(session, record))) {
-      (session.sentCommandIds ??= new Set()).add(record.command_id);
+      rememberSent(session, record.command_id);
       marks.push(this.deps.store.markSent(record.command_id, 'websocket', COMMITTED));
     }
     await Promise.all(marks);
@@ -409,4 +414,15 @@ export class CommandRouter {
   private frameFor(session: AgentSession, record: CommandRecord): Record<string, unknown> {
     return this.deps.frames.command(session, record);
   }
+}
+
+/**
+ * Remembers a command sent on a socket. Kept after its result too: a resend works from a list read
+ * before, and a result can come in over HTTP meanwhile (a transport switch). The oldest go first
+ * past SENT_IDS_KEPT (such a list is milliseconds old), so a long-lived session's memory stays flat.
+ */
+function rememberSent(session: AgentSession, commandId: string): void {
+  const sent = (session.sentCommandIds ??= new Set());
+  sent.add(commandId);
+  if (sent.size > SENT_IDS_KEPT) sent.delete(sent.values().next().value!);
 }

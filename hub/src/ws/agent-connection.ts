@@ -17,7 +17,6 @@ import { sameGrant } from '../commands/grant-push.ts';
 import type { HubStore, KeyRecord } from '../store/store.ts';
 import type { SessionDirectory } from '../cluster/session-directory.ts';
 import type { BatchDispatcher } from '../fleet/batch-dispatcher.ts';
-import { pauseForTest } from '@tether/shared/release/test-pause.ts';
 import { registerSession } from '../register-session.ts';
 import { BadFrameCounter } from './bad-frame-counter.ts';
 import { CLOSE_PROTOCOL_VIOLATION, CLOSE_REPLACED } from './close-codes.ts';
@@ -148,8 +147,6 @@ export function acceptAgentConnection(ws: WebSocket, key: KeyRecord, keyHash: st
         // until now): send it before any command.
         const current = (await deps.store.getKey(key.id))?.permissions;
         if (current && scheme2(session) && !sameGrant(current, key.permissions)) session.pushGrant!(current);
-        // Test hook, per hostname: a test starts a command for this agent before the resend.
-        await pauseForTest(`hub:resend:${data.hostname}`);
         await deps.router.resendUnanswered(session);
         // Fleet commands that waited for this agent (it was offline) may start its target now.
         void deps.dispatcher.agentBack(key.id);
