@@ -124,6 +124,10 @@ async function startHubGroup(count: number, agents: number, heartbeatIntervalS: 
       prefix,
       '--heartbeat-interval-s',
       String(heartbeatIntervalS),
+      // Behind HAProxy every agent comes from its address: the per-address connect limit (600 a
+      // minute) would hold a fleet of 20,000 to 10 connects a second per hub.
+      '--max-connects-per-minute-per-ip',
+      String(Math.max(600, agents * 2)),
     ];
     const hub = startProcess([HUB_CLI, 'hub', ...args]);
     await waitFor(async () => (await fetch(`http://127.0.0.1:${ports[index]}/api/health`).catch(() => undefined))?.ok, `hub ${index} to answer /api/health`, 60_000);
