@@ -4,10 +4,10 @@ import type { ConnectedAgentView, CommandView, KeyView } from '@tether/shared/pr
 import type { AuditEntry } from '@tether/shared/protocol/audit-views.ts';
 import type { StoredArtifact, TargetStatus } from '@tether/shared/protocol/backup-views.ts';
 import type { HeartbeatPoint, HostView } from '@tether/shared/protocol/host-views.ts';
-import type { ConsoleSessionView } from '@tether/shared/protocol/operator-views.ts';
+import type { ConsoleSessionView, OperatorView } from '@tether/shared/protocol/operator-views.ts';
 
 // The hub's answers, declared once in shared/src/protocol/ for the hub and the console alike.
-export type { AuditEntry, CommandView, ConnectedAgentView, ConsoleSessionView, HeartbeatPoint, HostView, KeyView, StoredArtifact, TargetStatus };
+export type { AuditEntry, CommandView, ConnectedAgentView, ConsoleSessionView, HeartbeatPoint, OperatorView, HostView, KeyView, StoredArtifact, TargetStatus };
 
 /** A query string from the set values only. */
 export function query(params: Record<string, string | readonly string[] | undefined>): string {

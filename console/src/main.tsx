@@ -1,5 +1,5 @@
 // The console's entry: asks the hub whether this browser is signed in, then shows the sign-in
-// form or the pages (Fleet, Host, History, Backups, Rollouts, Keys, Audit) under one navigation bar.
+// form or the pages (Fleet, Host, History, Backups, Rollouts, Keys, Audit, Operators) under one navigation bar.
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, setCsrfToken, whenSignedOut } from './api.ts';
@@ -12,6 +12,7 @@ import { Keys } from './pages/keys.tsx';
 import { Backups } from './pages/backups.tsx';
 import { History } from './pages/history.tsx';
 import { Audit } from './pages/audit.tsx';
+import { Operators } from './pages/operators.tsx';
 import { Rollouts } from './pages/rollouts.tsx';
 import './style.css';
 
@@ -61,6 +62,9 @@ function App() {
           <a href="#/audit" class={route.page === 'audit' ? 'active' : ''}>
             Audit
           </a>
+          <a href="#/operators" class={route.page === 'operators' ? 'active' : ''}>
+            Operators
+          </a>
         </nav>
         <span class="muted" title={`session ends ${session.expiresAt}`} data-test="signed-in-as">
           {session.operator ? `signed in as ${session.operator}` : 'signed in with the admin token'}
@@ -76,6 +80,7 @@ function App() {
         {route.page === 'backups' && <Backups />}
         {route.page === 'history' && <History />}
         {route.page === 'audit' && <Audit />}
+        {route.page === 'operators' && <Operators />}
         {route.page === 'rollouts' && <Rollouts rolloutId={route.rolloutId} />}
       </main>
     </>

@@ -1,4 +1,4 @@
-// Hash routes (#/fleet, #/hosts/<key id>, #/keys, #/backups, #/history, #/audit, #/rollouts[/<id>]): no server-side routing is needed, and the hub
+// Hash routes (#/fleet, #/hosts/<key id>, #/keys, #/backups, #/history, #/audit, #/operators, #/rollouts[/<id>]): no server-side routing is needed, and the hub
 // serves only the files that exist.
 import { useEffect, useState } from 'preact/hooks';
 
@@ -9,6 +9,7 @@ export type Route =
   | { page: 'backups' }
   | { page: 'history' }
   | { page: 'audit' }
+  | { page: 'operators' }
   | { page: 'rollouts'; rolloutId: string | null };
 
 export function parseRoute(hash: string): Route {
@@ -18,6 +19,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'backups') return { page: 'backups' };
   if (parts[0] === 'history') return { page: 'history' };
   if (parts[0] === 'audit') return { page: 'audit' };
+  if (parts[0] === 'operators') return { page: 'operators' };
   if (parts[0] === 'rollouts') return { page: 'rollouts', rolloutId: parts[1] || null };
   return { page: 'fleet' };
 }

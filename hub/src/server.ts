@@ -151,7 +151,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     eventLineMaxChars: limits.eventLineMaxChars,
   });
   const auditPruning = pruneAuditRegularly(store, log);
-  const artifactRetention = enforceRetentionRegularly({ shelf: { dataDir, store }, store, log });
+  const retention = { shelf: { dataDir, store }, store, log, minKeep: limits.artifactMinKeep };
+  const artifactRetention = enforceRetentionRegularly(retention);
   auditCommandOutcomes(router, store, log);
   directory.bind({
     deliver: (keyId, commandId) =>
@@ -173,7 +174,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     presence,
     directory,
     router,
-    isPublished: (version) => releases.published().some((release) => release.version === version),
+    // On this hub's disk, or published through another hub of the cluster (the store has its metadata).
+    isPublished: async (version) => releases.published().some((release) => release.version === version) || (await store.listReleases()).some((release) => release.version === version),
     log,
     sweepMs: options.rolloutSweepMs,
   });
@@ -206,13 +208,14 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       log,
     },
     agent: { store, directory, dispatcher, presence, router, signer, frames, log, heartbeats, pollIntervalS: options.pollIntervalS ?? 5, agentsPerKey: limits.agentsPerKey },
-    artifacts: { store, dataDir, log, quota: new ArtifactQuota(dataDir, limits), uploadIdleTimeoutMs: limits.uploadIdleTimeoutMs, s3 },
+    artifacts: { store, dataDir, log, quota: new ArtifactQuota(dataDir, limits), uploadIdleTimeoutMs: limits.uploadIdleTimeoutMs, s3, retention },
     // Every agent row with its last heartbeat (its backups summary), for GET /api/backups/status.
     backups: { agentHeartbeats: () => store.listAgents() },
     rollouts: { driver: rollouts, releases },
     alerts: { enabled: alerts !== null },
     releases: {
       dataDir,
+      store,
       releaseKeysFile: options.releaseKeysFile,
       installScriptCandidates: options.installScriptPath ? [options.installScriptPath] : defaultInstallScriptCandidates(),
       log,

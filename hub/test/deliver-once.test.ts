@@ -42,4 +42,12 @@ test('a command started while its agent registers reaches the socket once', asyn
     return summary.done ? summary : undefined;
   });
   assert.equal(done.counts.succeeded, 1);
+  // A poller's view: the summary without the target list; a bad value is a 400 that says what works.
+  const brief = await admin(hub, 'GET', `/api/commands/batches/${batch.body.batch_id}?targets=none`);
+  assert.deepEqual(brief.body.summary, done);
+  assert.equal(brief.body.targets, undefined);
+  assert.equal((await admin(hub, 'GET', `/api/commands/batches/${batch.body.batch_id}`)).body.targets.length, 1);
+  const bad = await admin(hub, 'GET', `/api/commands/batches/${batch.body.batch_id}?targets=some`);
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error, /targets is "all" \(the default\) or "none"/);
 });

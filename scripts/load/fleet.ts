@@ -43,9 +43,9 @@ export class Fleet {
     return fleet;
   }
 
-  /** Starts every agent at once (each worker connects its slice). */
-  connectAll(wsUrl: string): void {
-    for (const worker of this.#workers) worker.child.send({ type: 'start', wsUrl, agents: worker.agents });
+  /** Starts every agent at once (each worker connects its slice, the workers spread over the URLs). */
+  connectAll(wsUrls: readonly string[]): void {
+    for (const [index, worker] of this.#workers.entries()) worker.child.send({ type: 'start', wsUrl: wsUrls[index % wsUrls.length], agents: worker.agents });
   }
 
   get status(): Omit<FleetStatus, 'type'> {

@@ -2,7 +2,8 @@
 // `retention: {keep: 2, max_age_days: 30}` backs up to a real hub four times; the hub keeps the
 // newest two and the newest one whose restore test passed, removes the rest (bytes and side files),
 // and records each removal in the audit log. An hourly sweep 40 days later drops what is past the
-// age limit, but never the newest artifact nor the newest verified one.
+// age limit, but never the newest artifact nor the newest verified one (nor, with
+// --artifact-min-keep N, the newest N).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
@@ -96,8 +97,10 @@ test('40 days on, the hourly sweep drops what is past max_age_days but keeps the
   // The sweep the hub runs every hour, run here on the hub's own data at a later clock.
   const store = await SqliteStore.open({ path: join(hub.dataDir, 'hub.sqlite'), log: createLogger({ name: 'retention-test', level: 'silent' }) });
   try {
-    const removed = await enforceAllRetention({ shelf: { dataDir: hub.dataDir, store }, store, log: createLogger({ name: 'retention-test', level: 'silent' }) }, Date.now() + 40 * 86_400_000);
-    assert.equal(removed, 1);
+    const deps = { shelf: { dataDir: hub.dataDir, store }, store, log: createLogger({ name: 'retention-test', level: 'silent' }) };
+    // A hub started with --artifact-min-keep 3 keeps all three, whatever the host's retention says.
+    assert.equal(await enforceAllRetention({ ...deps, minKeep: 3 }, Date.now() + 40 * 86_400_000), 0);
+    assert.equal(await enforceAllRetention({ ...deps, minKeep: 1 }, Date.now() + 40 * 86_400_000), 1);
   } finally {
     await store.close();
   }

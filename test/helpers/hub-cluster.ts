@@ -12,6 +12,8 @@ import { createThrowawayDatabase, redisTestPrefix, redisUrl } from './services.t
 export interface HubCluster {
   /** A path inside the file's temp dir. */
   path(name: string): string;
+  /** The cluster's PostgreSQL database (what a CLI command acting on its store is given). */
+  databaseUrl(): string;
   /** Runs at the end, newest first. */
   onCleanup(cleanup: () => Promise<unknown>): void;
   /** A hub of the cluster (on `port`, or any); the first writes the admin token, the others get it. */
@@ -44,6 +46,7 @@ export function hubCluster(name: string, options: { skip: string | undefined; hu
 
   return {
     path: (inner) => join(dir.path, inner),
+    databaseUrl: () => database!.url,
     onCleanup: (cleanup) => void cleanups.push(cleanup),
     async hub(hubName, port) {
       const dataDir = join(dir.path, hubName);

@@ -3,14 +3,20 @@
 // holding an agent mid-command (the agent re-homes through HAProxy; one result, one run); a hub
 // restart under an HTTP-polling agent that polls whichever hub HAProxy picks; presence of a
 // killed hub's agent expires; one live session per key across hubs; a cancel submitted to one hub
-// stops the action on an agent held by another.
+// stops the action on an agent held by another; a release published through one hub is served by
+// the other.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { releaseFileNames, serializeManifest } from '@tether/shared/release/manifest.ts';
+import { generateReleaseKeyPair, keyId, signManifest } from '@tether/shared/release/signing.ts';
+import { RELEASE_CHUNK_BYTES } from '../../hub/src/store/store.ts';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { agentEnv, startAgent } from '../helpers/system.ts';
+import { HUB_CLI, agentEnv, startAgent } from '../helpers/system.ts';
 import type { HubHandle } from '../helpers/system.ts';
 import { isAlive, waitFor } from '../helpers/process.ts';
 import type { RunningProcess } from '../helpers/process.ts';
@@ -141,6 +147,38 @@ test('many hubs on PostgreSQL and Redis', { skip, timeout: 600_000 }, async (t) 
         hubB.process.records().some((record) => record.msg === 'cancel from another hub sent' && record.command_id === queued.body.command_id),
         'hub B sent the cancel it got from hub A',
       );
+    }
+  });
+
+  await t.test('a release published through hub A (its data dir, the shared database) is served by hub B', async () => {
+    const keys = cluster.path('release-key');
+    const key = await generateReleaseKeyPair(keys);
+    const releaseDir = cluster.path('release-9.1.0');
+    mkdirSync(releaseDir, { recursive: true });
+    const platform = 'linux-x64';
+    const names = releaseFileNames('9.1.0', platform);
+    // More than two chunks of the store, so the copy is pieced together.
+    const tarball = randomBytes(2 * RELEASE_CHUNK_BYTES + 12_345);
+    const manifest = serializeManifest({ version: '9.1.0', platform, arch: 'x64', sha256: createHash('sha256').update(tarball).digest('hex'), size: tarball.length, key_id: keyId(key.publicKey) });
+    await writeFile(join(releaseDir, names.tarball), tarball);
+    await writeFile(join(releaseDir, names.manifest), manifest);
+    await writeFile(join(releaseDir, names.signature), signManifest(readFileSync(key.privateKeyPath, 'utf8'), manifest));
+    await writeFile(join(cluster.path('a'), 'release-keys'), `${key.publicKey}\n`);
+    const published = spawnSync(process.execPath, [HUB_CLI, 'hub', 'publish', releaseDir, '--data-dir', cluster.path('a'), '--database', cluster.databaseUrl()], { encoding: 'utf8' });
+    assert.equal(published.status, 0, published.stderr + published.stdout);
+    assert.match(published.stdout, /published 9\.1\.0 for linux-x64/);
+    assert.equal(existsSync(join(cluster.path('b'), 'releases', '9.1.0')), false, 'hub B has no copy before it is asked');
+    const latest = (await fetch(`${hubB.url}/api/agents/releases/latest?platform=${platform}`).then((response) => response.json())) as { version: string; sha256: string };
+    assert.equal(latest.version, '9.1.0');
+    assert.equal(latest.sha256, createHash('sha256').update(tarball).digest('hex'));
+    for (const [file, expected] of [
+      [names.tarball, tarball],
+      [names.manifest, Buffer.from(manifest)],
+      [names.signature, readFileSync(join(releaseDir, names.signature))],
+    ] as const) {
+      const response = await fetch(`${hubB.url}/api/agents/releases/9.1.0/${file}`);
+      assert.equal(response.status, 200, file);
+      assert.ok(Buffer.from(await response.arrayBuffer()).equals(expected), `hub B serves ${file} byte for byte`);
     }
   });
 

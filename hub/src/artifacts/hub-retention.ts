@@ -2,8 +2,9 @@
 // `retention:` in the agent's config (keep the newest N, and/or drop what is older than D days),
 // sent with every upload's manifest: one setting governs the host's copies and the hub's alike.
 // It is applied when a manifest arrives and every hour (an age limit bites without new uploads).
-// Never removed: the newest artifact, and the newest one whose restore test passed. Every removal
-// is in the audit log (actor `retention`, action `artifact.expire`).
+// Never removed: the newest `minKeep` artifacts (--artifact-min-keep, default 1: a floor the host
+// cannot lower), and the newest one whose restore test passed. Every removal is in the audit log
+// (actor `retention`, action `artifact.expire`).
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -24,15 +25,17 @@ export interface RetentionDeps {
   shelf: ArtifactShelf;
   store: Pick<HubStore, 'appendAudit'>;
   log: Logger;
+  /** The newest this many of a target always stay (at least 1). */
+  minKeep: number;
 }
 
 const DAY_MS = 86_400_000;
 const EVERY_MS = 3_600_000;
 
 /** Why an artifact goes, or null when it stays; `artifacts` newest first. */
-function expiryReason(artifacts: readonly StoredArtifact[], index: number, policy: ReportedRetention, keptVerified: string | undefined, now: number): string | null {
+function expiryReason(artifacts: readonly StoredArtifact[], index: number, policy: ReportedRetention, keptVerified: string | undefined, minKeep: number, now: number): string | null {
   const artifact = artifacts[index]!;
-  if (index === 0 || artifact.id === keptVerified) return null;
+  if (index < Math.max(1, minKeep) || artifact.id === keptVerified) return null;
   if (policy.keep !== undefined && index >= policy.keep) return `beyond the newest ${policy.keep} (retention.keep)`;
   if (policy.max_age_days !== undefined && now - Date.parse(artifact.created_at) > policy.max_age_days * DAY_MS) return `older than ${policy.max_age_days} days (retention.max_age_days)`;
   return null;
@@ -45,7 +48,7 @@ export async function enforceRetention(deps: RetentionDeps, keyId: string, targe
   const keptVerified = artifacts.find((artifact) => artifact.verify?.ok === true)?.id;
   const removed: string[] = [];
   for (const [index, artifact] of artifacts.entries()) {
-    const reason = expiryReason(artifacts, index, policy, keptVerified, now);
+    const reason = expiryReason(artifacts, index, policy, keptVerified, deps.minKeep, now);
     if (reason === null || !(await deleteArtifact(deps.shelf, keyId, artifact.id))) continue;
     removed.push(artifact.id);
     deps.log.info({ key_id: keyId, target, id: artifact.id, reason }, 'artifact removed by retention');

@@ -21,6 +21,8 @@ export interface FleetRouteDeps {
 const DEFAULT_CONCURRENCY = 100;
 const KEEPALIVE_MS = 15_000;
 const batchParams = z.object({ id: z.string().uuid('a batch id is a UUID, as POST /api/commands answered it') });
+/** `?targets=none`: the summary without the per-target list (a poller's view of 10,000 targets). */
+const batchQuery = z.object({ targets: z.enum(['all', 'none'], { message: 'targets is "all" (the default) or "none"' }).default('all') });
 
 export function fleetRoutes(base: FastifyInstance, deps: FleetRouteDeps): void {
   const app = base.withTypeProvider<ZodTypeProvider>();
@@ -38,10 +40,11 @@ export function fleetRoutes(base: FastifyInstance, deps: FleetRouteDeps): void {
     return sendJson(reply, 202, { batch_id: batch.batch_id, command: batch.command, targets, deadline: batch.deadline, concurrency: batch.concurrency, summary });
   });
 
-  app.get('/api/commands/batches/:id', { schema: { params: batchParams } }, async (request, reply) => {
+  app.get('/api/commands/batches/:id', { schema: { params: batchParams, querystring: batchQuery } }, async (request, reply) => {
     const batch = await deps.store.getBatch(request.params.id);
     if (!batch) throw new HttpError(404, `no fleet command with batch id ${request.params.id}`);
     const summary = (await deps.store.batchSummary(batch.batch_id))!;
+    if (request.query.targets === 'none') return sendJson(reply, 200, { ...batch, summary });
     const targets = await deps.store.listBatchTargets(batch.batch_id);
     return sendJson(reply, 200, { ...batch, summary, targets });
   });

@@ -18,6 +18,7 @@ import { agentAuth } from './auth-hooks.ts';
 import type { AuthFailure } from './auth-hooks.ts';
 import { HttpError, errorBody } from './http-error.ts';
 import { answerError } from './error-handler.ts';
+import type { RetentionDeps } from '../artifacts/hub-retention.ts';
 import { useRawBodies } from './json-body.ts';
 import { watchUploadIdle } from './request-deadlines.ts';
 import type { RequestDeadlines } from './request-deadlines.ts';
@@ -32,6 +33,8 @@ export interface ArtifactRouteDeps {
   deadlines: RequestDeadlines;
   /** Where agents upload through presigned URLs; null when the hub has no S3 configured. */
   s3: S3Settings | null;
+  /** What applies a target's retention when its manifest arrives. */
+  retention: RetentionDeps;
   authFailed: AuthFailure;
 }
 

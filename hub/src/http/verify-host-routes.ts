@@ -16,6 +16,7 @@ import { ARTIFACT_ID, commitStreamedArtifact } from '../artifacts/upload-handler
 import { MAX_MANIFEST_BYTES, VERIFY_HOST_PERMISSION, openStoredArtifact, presignArtifactGet, readManifest, storeManifest, storeVerifyResult } from '../artifacts/verify-host-handlers.ts';
 import type { S3Settings } from '../artifacts/s3-settings.ts';
 import { enforceRetention } from '../artifacts/hub-retention.ts';
+import type { RetentionDeps } from '../artifacts/hub-retention.ts';
 import type { Logger } from '@tether/shared/logger.ts';
 import type { HubStore } from '../store/store.ts';
 import { HttpError } from './http-error.ts';
@@ -50,14 +51,14 @@ function requireVerifyHost(request: FastifyRequest): string {
   return key.id;
 }
 
-export function verifyHostRoutes(base: FastifyInstance, deps: { dataDir: string; store: HubStore; s3: S3Settings | null; log: Logger }): void {
+export function verifyHostRoutes(base: FastifyInstance, deps: { dataDir: string; store: HubStore; s3: S3Settings | null; log: Logger; retention: RetentionDeps }): void {
   const app = base.withTypeProvider<ZodTypeProvider>();
 
   app.put('/api/agents/artifacts/:id/manifest', { schema: { params: ownParams } }, async (request) => {
     const keyId = request.agentKey!.id;
     const manifest = await storeManifest(deps.dataDir, keyId, request.params.id, await readJsonBody(request, MAX_MANIFEST_BYTES));
     // The upload is complete now: the target's retention applies to what the hub stores of it.
-    const expired = manifest.retention ? await enforceRetention({ shelf: deps, store: deps.store, log: deps.log }, keyId, manifest.target, manifest.retention) : [];
+    const expired = manifest.retention ? await enforceRetention(deps.retention, keyId, manifest.target, manifest.retention) : [];
     return { ok: true, expired };
   });
 

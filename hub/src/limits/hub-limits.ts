@@ -9,6 +9,8 @@ export interface HubLimits {
   artifactBytesPerKey: number;
   /** Artifacts one key may keep on the hub. */
   artifactsPerKey: number;
+  /** Retention never takes a key's target below this many artifacts on the hub, whatever the host reports. */
+  artifactMinKeep: number;
   /** `scheduled:<uuid>` results (agent-initiated backups) stored per key per hour. */
   scheduledResultsPerHour: number;
   /** Rows in the agents table per key; the least recently seen offline agent makes room. */
@@ -43,6 +45,7 @@ export const DEFAULT_LIMITS: Readonly<HubLimits> = {
   artifactMaxBytes: 64 * GIB,
   artifactBytesPerKey: 256 * GIB,
   artifactsPerKey: 1000,
+  artifactMinKeep: 1,
   scheduledResultsPerHour: 60,
   agentsPerKey: 100,
   eventLineMaxChars: 64 * 1024,

@@ -22,6 +22,13 @@ export const LIMIT_FLAGS: readonly LimitFlag[] = [
   { limit: 'artifactBytesPerKey', flag: '--max-artifact-bytes-per-key', env: 'TETHER_HUB_MAX_ARTIFACT_BYTES_PER_KEY', unit: 'bytes', help: 'artifact bytes one key may store on the hub' },
   { limit: 'artifactsPerKey', flag: '--max-artifacts-per-key', env: 'TETHER_HUB_MAX_ARTIFACTS_PER_KEY', unit: 'count', help: 'artifacts one key may store on the hub' },
   {
+    limit: 'artifactMinKeep',
+    flag: '--artifact-min-keep',
+    env: 'TETHER_HUB_ARTIFACT_MIN_KEEP',
+    unit: 'count',
+    help: "the newest artifacts of each key's target the hub keeps whatever retention the host reports (a floor a compromised host cannot lower)",
+  },
+  {
     limit: 'scheduledResultsPerHour',
     flag: '--max-scheduled-results-per-hour',
     env: 'TETHER_HUB_MAX_SCHEDULED_RESULTS_PER_HOUR',

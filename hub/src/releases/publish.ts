@@ -1,12 +1,15 @@
 // `tether hub publish <release-dir>`: verifies every release in a directory written by
-// `npm run release` against the hub's trusted release keys, then copies it into
-// <data-dir>/releases/<version>/. Nothing is published unless everything verifies.
-import { copyFile, mkdir, readdir, rename, rm } from 'node:fs/promises';
+// `npm run release` against the hub's trusted release keys, then puts it into the hub's store
+// (metadata, manifest, signature and tarball: every hub on a shared database serves it) and copies
+// it into <data-dir>/releases/<version>/. Nothing is published unless everything verifies.
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { releaseFileNames } from '@tether/shared/release/manifest.ts';
 import { verifyRelease } from '@tether/shared/release/verify.ts';
 import type { VerifiedRelease } from '@tether/shared/release/verify.ts';
 import { TetherError } from '@tether/shared/errors.ts';
+import type { HubStore } from '../store/store.ts';
 
 export class PublishError extends TetherError {
   override name = 'PublishError';
@@ -22,6 +25,8 @@ export interface PublishOptions {
   releaseDir: string;
   dataDir: string;
   trustedKeys: readonly string[];
+  /** Opens the hub's store, where every hub finds the release (only once everything verified). */
+  openStore: () => Promise<HubStore>;
 }
 
 export interface PublishedRelease {
@@ -70,6 +75,12 @@ export async function publishRelease(options: PublishOptions): Promise<Published
   }
   if (found.length === 0) throw new PublishError(`no release found in ${releaseDir} (expected tether-agent-<version>-<platform>.{tar.gz,json,json.sig} written by npm run release)`);
 
+  const store = await options.openStore();
+  try {
+    for (const release of found) await putInStore(store, releaseDir, release);
+  } finally {
+    await store.close();
+  }
   const releasesRoot = join(resolve(options.dataDir), 'releases');
   await mkdir(releasesRoot, { recursive: true, mode: 0o700 });
   for (const release of found) {
@@ -87,4 +98,30 @@ export async function publishRelease(options: PublishOptions): Promise<Published
     }
   }
   return found.map((release) => ({ version: release.version, platform: release.platform, keyId: release.verified.keyId, files: release.files }));
+}
+
+/** The verified files into the store; the tarball is checked again as read (it may have changed since). */
+async function putInStore(store: HubStore, releaseDir: string, release: { version: string; platform: string; verified: VerifiedRelease; files: string[] }): Promise<void> {
+  const [tarballName, , signatureName] = release.files as [string, string, string];
+  const tarball = await readFile(join(releaseDir, tarballName));
+  const manifest = release.verified.manifest;
+  if (createHash('sha256').update(tarball).digest('hex') !== manifest.sha256 || tarball.length !== manifest.size) {
+    throw new PublishError(`refusing to publish ${tarballName}: it changed while it was being published; run tether hub publish again`);
+  }
+  const manifestText = release.verified.manifestBytes.toString('utf8');
+  if (!Buffer.from(manifestText, 'utf8').equals(release.verified.manifestBytes)) throw new PublishError(`refusing to publish ${tarballName}: its manifest is not UTF-8 text`);
+  await store.putRelease(
+    {
+      version: release.version,
+      platform: release.platform,
+      arch: manifest.arch,
+      sha256: manifest.sha256,
+      size: manifest.size,
+      key_id: release.verified.keyId,
+      tarball: tarballName,
+      manifest: manifestText,
+      signature: (await readFile(join(releaseDir, signatureName))).toString('utf8'),
+    },
+    tarball,
+  );
 }

@@ -7,12 +7,15 @@ import { z } from 'zod';
 import type { Logger } from '@tether/shared/logger.ts';
 import { HttpError, sendJson } from '../http/http-error.ts';
 import { fixedMessage, joinedMessages } from '../http/validation.ts';
-import { ReleaseStore } from './release-store.ts';
+import type { HubStore } from '../store/store.ts';
+import { StoredReleases } from './stored-releases.ts';
 import { loadReleaseKeys, ReleaseKeysError } from './release-keys.ts';
 import { BAD_HOST, SAFE_HOST, renderInstallScript } from './install-script.ts';
 
 export interface ReleaseRouteDeps {
   dataDir: string;
+  /** Where releases are published (shared by every hub on the database). */
+  store: HubStore;
   releaseKeysFile?: string;
   installScriptCandidates: readonly string[];
   log: Logger;
@@ -31,7 +34,8 @@ const fileParams = z.object({ version: z.string().min(1), file: z.string().min(1
 
 export async function releaseRoutes(base: FastifyInstance, deps: ReleaseRouteDeps): Promise<void> {
   const app = base.withTypeProvider<ZodTypeProvider>();
-  const store = new ReleaseStore(deps.dataDir);
+  const releases = new StoredReleases(deps.store, deps.dataDir, deps.log);
+  const store = releases.files;
 
   app.get('/install.sh', { schema: { headers: installHeaders }, schemaErrorFormatter: fixedMessage(BAD_HOST) }, async (request, reply) => {
     const script = await renderInstallScript(request.raw, deps.installScriptCandidates);
@@ -53,6 +57,7 @@ export async function releaseRoutes(base: FastifyInstance, deps: ReleaseRouteDep
 
   app.get('/api/agents/releases/latest', { schema: { querystring: latestQuerySchema }, schemaErrorFormatter: joinedMessages }, async (request, reply) => {
     const { platform } = request.query;
+    await releases.sync(platform);
     const latest = store.latest(platform);
     if (!latest) throw new HttpError(404, `no release is published for ${platform}; publish one with: tether hub publish <release-dir>`);
     return sendJson(reply, 200, latest);
@@ -65,6 +70,7 @@ export async function releaseRoutes(base: FastifyInstance, deps: ReleaseRouteDep
     schema: { params: fileParams },
     handler: async (request, reply) => {
       const { version, file } = request.params;
+      if (store.filePath(version, file) === undefined) await releases.syncVersion(version);
       const path = store.filePath(version, file);
       if (path === undefined) throw new HttpError(404, `no release file ${file} for version ${version}; see GET /api/agents/releases/latest`);
       const size = statSync(path).size;

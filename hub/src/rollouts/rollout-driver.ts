@@ -23,8 +23,8 @@ export interface RolloutDriverDeps {
   presence: Presence;
   directory: SessionDirectory;
   router: CommandRouter;
-  /** Whether this version is published on the hub (any platform). */
-  isPublished(version: string): boolean;
+  /** Whether this version is published (on this hub's disk or in the shared store; any platform). */
+  isPublished(version: string): boolean | Promise<boolean>;
   log: Logger;
   /** How often the active rollouts are checked (default 2 s). */
   sweepMs?: number;
@@ -67,7 +67,7 @@ export class RolloutDriver {
 
   async start(request: RolloutRequest): Promise<RolloutRecord> {
     const { store } = this.#deps;
-    if (!this.#deps.isPublished(request.version)) {
+    if (!(await this.#deps.isPublished(request.version))) {
       throw new RolloutRefused(400, `version ${request.version} is not published on this hub; publish it first with tether hub publish <release-dir> (GET /api/releases lists what is)`);
     }
     const keyIds = await store.resolveSelector(request.selector);

@@ -53,7 +53,7 @@ export async function rolloutRoutes(base: FastifyInstance, deps: RolloutRouteDep
     return rollout;
   };
 
-  releaseListRoute(base, deps.releases);
+  releaseListRoute(base, deps.releases, store);
 
   app.post('/api/rollouts', { schema: { body: bodyOrEmpty(startRolloutBodySchema) } }, async (request, reply) => {
     const body = request.body;

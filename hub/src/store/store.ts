@@ -113,18 +113,31 @@ export interface SigningKeyPair {
   publicKey: string;
 }
 
+/** One published release for one platform (`tether hub publish`), as every hub serves it. */
 export interface ReleaseRecord {
   version: string;
   platform: string;
   arch: string;
+  /** SHA-256 and size of the tarball, from its manifest. */
   sha256: string;
   size: number;
   /** The release key that signed the manifest. */
   key_id: string;
+  /** The tarball's file name; its bytes are in the store, in chunks (releaseChunk). */
   tarball: string;
+  /** The manifest file's text: exactly the bytes the signature covers. */
   manifest: string;
+  /** The signature file's text. */
   signature: string;
   published_at: string;
+}
+
+/** Release tarballs are stored and read in pieces of this size, never whole. */
+export const RELEASE_CHUNK_BYTES = 1024 * 1024;
+
+/** A tarball cut into [index, piece] pairs of RELEASE_CHUNK_BYTES (the last may be shorter). */
+export function* chunksOf(bytes: Uint8Array): Generator<[number, Uint8Array]> {
+  for (let seq = 0; seq * RELEASE_CHUNK_BYTES < bytes.length; seq += 1) yield [seq, bytes.subarray(seq * RELEASE_CHUNK_BYTES, (seq + 1) * RELEASE_CHUNK_BYTES)];
 }
 
 export interface CounterHit {
@@ -293,8 +306,12 @@ export interface HubStore {
   /** Stores the candidate unless a pair exists; returns the stored pair. */
   ensureSigningKey(candidate: SigningKeyPair): Promise<SigningKeyPair>;
 
-  // Release metadata (the files themselves stay where `tether hub publish` put them).
-  putRelease(release: Omit<ReleaseRecord, 'published_at'>): Promise<ReleaseRecord>;
+  // Releases: metadata, manifest and signature in the row, the tarball in chunks, so any hub on
+  // a shared database serves any release.
+  /** Publishes (or republishes) a release with its tarball's bytes, in one transaction. */
+  putRelease(release: Omit<ReleaseRecord, 'published_at'>, tarball: Uint8Array): Promise<ReleaseRecord>;
+  /** Piece `index` (0, 1, …) of a release's tarball, RELEASE_CHUNK_BYTES each; undefined past the end. */
+  releaseChunk(version: string, platform: string, index: number): Promise<Buffer | undefined>;
   getRelease(version: string, platform: string): Promise<ReleaseRecord | undefined>;
   listReleases(platform?: string): Promise<ReleaseRecord[]>;
 

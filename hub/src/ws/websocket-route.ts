@@ -5,6 +5,9 @@
 // X-Tether-Hub, byte for byte as before the move to Fastify.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type WebSocket from 'ws';
 import { authenticateAgent, presentedKey } from '../agent-auth.ts';
 import { pathOf, requestUrl } from '../http/request-path.ts';
 import type { AuthFailure } from '../http/auth-hooks.ts';
@@ -85,8 +88,23 @@ async function websocketRoute(app: FastifyInstance, deps: WebSocketRouteDeps): P
     handler: async (request) => {
       throw new HttpError(404, `no such endpoint: GET ${pathOf(request)}`);
     },
-    wsHandler: (socket, request) => acceptAgentConnection(socket, request.agentKey!, request.agentKeyHash!, deps),
+    wsHandler: (socket, request) => {
+      releaseUpgradeRequest(socket, request.raw);
+      acceptAgentConnection(socket, request.agentKey!, request.agentKeyHash!, deps);
+    },
   });
+}
+
+/**
+ * Lets the handshake's request go once the socket is upgraded. @fastify/websocket leaves the
+ * upgrade's ServerResponse attached to the socket and an error listener that holds Fastify's
+ * request and reply, so every session kept its handshake (headers with the key, a request logger,
+ * about 2 KB) for as long as it was connected. The session's own error listener logs instead.
+ */
+function releaseUpgradeRequest(socket: WebSocket, request: IncomingMessage): void {
+  socket.removeAllListeners('error');
+  const response = (request.socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (response && typeof response.detachSocket === 'function') response.detachSocket(request.socket);
 }
 
 /** Not encapsulated: the 404 for upgrades elsewhere must see every route. */

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { generateEd25519KeyPair, hashSecret } from '@tether/shared/crypto.ts';
 import { ENGINES, openFixture } from './engines.ts';
 import type { HubStore, NewCommand } from '../../src/store/store.ts';
-import { MAX_EVENTS_PER_COMMAND } from '../../src/store/store.ts';
+import { MAX_EVENTS_PER_COMMAND, RELEASE_CHUNK_BYTES } from '../../src/store/store.ts';
 
 function command(keyId: string, extra: Partial<NewCommand> = {}): NewCommand {
   return { command_id: randomUUID(), key_id: keyId, command: 'ping', data: {}, deadline: null, timeout_s: null, ...extra };
@@ -263,14 +263,33 @@ for (const { engine, skip } of ENGINES) {
       assert.deepEqual(await other.getSigningKey(), kept1);
     });
 
-    it('stores release metadata and replaces it on republish', async (t) => {
+    it('stores releases with their tarball in chunks and replaces both on republish', async (t) => {
       const { store } = await openFixture(engine, t);
-      const base = { arch: 'x64', sha256: 'a'.repeat(64), size: 123_456_789_012, key_id: 'rk1', tarball: 't.tar.gz', manifest: 'm.json', signature: 'm.json.sig' };
-      await store.putRelease({ ...base, version: '1.0.0', platform: 'linux-x64' });
-      await store.putRelease({ ...base, version: '1.0.0', platform: 'linux-arm64', arch: 'arm64' });
-      const replaced = await store.putRelease({ ...base, version: '1.0.0', platform: 'linux-x64', sha256: 'b'.repeat(64) });
+      const base = { arch: 'x64', sha256: 'a'.repeat(64), size: 123_456_789_012, key_id: 'rk1', tarball: 't.tar.gz', manifest: '{"version":"1.0.0"}', signature: 'sig\n' };
+      // Two full chunks and a short one, then a republish with a single short chunk.
+      const big = Buffer.alloc(RELEASE_CHUNK_BYTES * 2 + 17, 7);
+      big[RELEASE_CHUNK_BYTES] = 1;
+      await store.putRelease({ ...base, version: '1.0.0', platform: 'linux-x64' }, big);
+      await store.putRelease({ ...base, version: '1.0.0', platform: 'linux-arm64', arch: 'arm64' }, Buffer.from('arm tarball'));
+      const pieces: Buffer[] = [];
+      for (let index = 0; ; index += 1) {
+        const piece = await store.releaseChunk('1.0.0', 'linux-x64', index);
+        if (!piece) break;
+        pieces.push(piece);
+      }
+      assert.deepEqual(
+        pieces.map((piece) => piece.length),
+        [RELEASE_CHUNK_BYTES, RELEASE_CHUNK_BYTES, 17],
+      );
+      assert.ok(Buffer.concat(pieces).equals(big));
+      const replaced = await store.putRelease({ ...base, version: '1.0.0', platform: 'linux-x64', sha256: 'b'.repeat(64) }, Buffer.from('small'));
       assert.equal(replaced.sha256, 'b'.repeat(64));
       assert.equal(replaced.size, 123_456_789_012);
+      assert.equal(replaced.manifest, '{"version":"1.0.0"}');
+      assert.equal(replaced.signature, 'sig\n');
+      assert.equal(String(await store.releaseChunk('1.0.0', 'linux-x64', 0)), 'small');
+      assert.equal(await store.releaseChunk('1.0.0', 'linux-x64', 1), undefined, 'the old chunks are gone');
+      assert.equal(String(await store.releaseChunk('1.0.0', 'linux-arm64', 0)), 'arm tarball');
       assert.equal((await store.getRelease('1.0.0', 'linux-x64'))?.sha256, 'b'.repeat(64));
       assert.equal(await store.getRelease('2.0.0', 'linux-x64'), undefined);
       assert.equal((await store.listReleases()).length, 2);

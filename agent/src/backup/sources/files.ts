@@ -6,7 +6,6 @@ import type { Stats } from 'node:fs';
 import { lstat, realpath, rm, symlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, matchesGlob } from 'node:path';
 import type { Readable } from 'node:stream';
-import * as tar from 'tar'; // extraction only (restore)
 import type { FilesTarget } from '../config-schema.ts';
 import type { BackupSource } from './source.ts';
 import { TarWorkerStream } from './tar-worker-stream.ts';
@@ -117,6 +116,8 @@ export async function filesRestore(target: FilesTarget, input: Readable): Promis
   const problems: string[] = [];
   // tar would rewrite absolute symlink targets as relative ones; those links are made afterwards.
   const absoluteLinks: Array<{ path: string; linkpath: string }> = [];
+  // npm tar (extraction only) is loaded here: a backup never needs its ~85 KB of code.
+  const tar = await import('tar');
   const unpack = tar.extract({
     cwd: ancestor,
     strip,

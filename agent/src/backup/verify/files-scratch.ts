@@ -7,7 +7,6 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import * as tar from 'tar';
 import { parseSha256List, SHA256_LIST_NAME } from '../checks/sha256-list.ts';
 import type { CheckOutcome } from './outcome.ts';
 import { message } from './outcome.ts';
@@ -30,6 +29,7 @@ export async function testFilesRestore(options: { scratchDir: string; dump: () =
   const { outcome, scratchDir } = options;
   const warnings: string[] = [];
   try {
+    const tar = await import('tar'); // loaded when a restore test runs, not with every backup
     await pipeline(
       options.dump(),
       tar.extract({ cwd: scratchDir, preservePaths: false, strict: true, onwarn: (code, text) => warnings.push(`${code}: ${String(text)}`) }) as unknown as NodeJS.WritableStream,

@@ -219,4 +219,18 @@ CREATE TABLE alerts (
 CREATE INDEX alerts_by_state ON alerts (state, updated_at);
 `,
   },
+  {
+    version: 7,
+    name: 'release tarballs in the store (were files in <data-dir>/releases), so every hub serves every release',
+    sql: `
+CREATE TABLE release_chunks (
+  version text NOT NULL,
+  platform text NOT NULL,
+  seq integer NOT NULL CHECK (seq >= 0),
+  bytes bytea NOT NULL,
+  PRIMARY KEY (version, platform, seq),
+  FOREIGN KEY (version, platform) REFERENCES releases (version, platform) ON DELETE CASCADE
+);
+`,
+  },
 ];

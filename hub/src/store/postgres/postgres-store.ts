@@ -17,7 +17,7 @@ import type { Migration } from '../migrations.ts';
 import { toAgent, toBatch, toBatchTarget, toCommand, toEvent, toKey, toRelease } from '../rows.ts';
 import { DEFAULT_PERMISSIONS, checkedLabels, checkedPermissions, newKeyId, newKeySecret } from '../key-material.ts';
 import { checkConcurrency, summarise } from '../batch-rules.ts';
-import { MAX_EVENTS_PER_COMMAND } from '../store.ts';
+import { MAX_EVENTS_PER_COMMAND, chunksOf } from '../store.ts';
 import type { AuditEntry, AuditFilter, CommandHistoryFilter, HeartbeatPoint, NewAuditEntry } from '../store.ts';
 import * as consoleQueries from './console-queries.ts';
 import * as rolloutQueries from './rollout-queries.ts';
@@ -463,17 +463,28 @@ export class PostgresStore implements HubStore {
 
   // ---- releases ----
 
-  async putRelease(release: Omit<ReleaseRecord, 'published_at'>): Promise<ReleaseRecord> {
-    const rows = await this.#query(
-      `INSERT INTO releases (version, platform, arch, sha256, size, key_id, tarball, manifest, signature, published_at)
+  async putRelease(release: Omit<ReleaseRecord, 'published_at'>, tarball: Uint8Array): Promise<ReleaseRecord> {
+    return this.#transaction(async (client) => {
+      const { rows } = await client.query(
+        `INSERT INTO releases (version, platform, arch, sha256, size, key_id, tarball, manifest, signature, published_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
        ON CONFLICT (version, platform) DO UPDATE SET arch = excluded.arch, sha256 = excluded.sha256, size = excluded.size,
          key_id = excluded.key_id, tarball = excluded.tarball, manifest = excluded.manifest, signature = excluded.signature,
          published_at = excluded.published_at
        RETURNING *`,
-      [release.version, release.platform, release.arch, release.sha256, release.size, release.key_id, release.tarball, release.manifest, release.signature],
-    );
-    return toRelease(rows[0]!);
+        [release.version, release.platform, release.arch, release.sha256, release.size, release.key_id, release.tarball, release.manifest, release.signature],
+      );
+      await client.query('DELETE FROM release_chunks WHERE version = $1 AND platform = $2', [release.version, release.platform]);
+      for (const [seq, bytes] of chunksOf(tarball)) {
+        await client.query('INSERT INTO release_chunks (version, platform, seq, bytes) VALUES ($1, $2, $3, $4)', [release.version, release.platform, seq, bytes]);
+      }
+      return toRelease(rows[0]!);
+    });
+  }
+
+  async releaseChunk(version: string, platform: string, index: number): Promise<Buffer | undefined> {
+    const rows = await this.#query('SELECT bytes FROM release_chunks WHERE version = $1 AND platform = $2 AND seq = $3', [version, platform, index]);
+    return rows[0] ? (rows[0].bytes as Buffer) : undefined;
   }
 
   async getRelease(version: string, platform: string): Promise<ReleaseRecord | undefined> {

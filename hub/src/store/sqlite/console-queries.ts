@@ -1,5 +1,6 @@
 // The console's queries on SQLite: command history, the heartbeat ring and the audit log.
-import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
+import type { SQLInputValue } from 'node:sqlite';
+import type { Statements } from './statement-cache.ts';
 import { HEARTBEAT_RING_SLOTS } from '../store.ts';
 import type { AuditEntry, AuditFilter, CommandHistoryFilter, CommandRecord, HeartbeatPoint } from '../store.ts';
 import { toCommand } from '../rows.ts';
@@ -7,7 +8,7 @@ import { pointJson, ringSlot, toAuditEntry, toHeartbeatPoint } from '../console-
 
 type Row = Record<string, unknown>;
 
-export function listCommands(db: DatabaseSync, filter: CommandHistoryFilter): CommandRecord[] {
+export function listCommands(db: Statements, filter: CommandHistoryFilter): CommandRecord[] {
   const where: string[] = [];
   const params: SQLInputValue[] = [];
   if (filter.keyIds) {
@@ -30,21 +31,21 @@ export function listCommands(db: DatabaseSync, filter: CommandHistoryFilter): Co
   return (db.prepare(sql).all(...params, filter.limit) as Row[]).map(toCommand);
 }
 
-export function recordHeartbeatPoint(db: DatabaseSync, agentId: string, keyId: string, point: HeartbeatPoint): void {
+export function recordHeartbeatPoint(db: Statements, agentId: string, keyId: string, point: HeartbeatPoint): void {
   db.prepare(
     'INSERT INTO heartbeat_points (agent_id, slot, key_id, at, point) VALUES (?, ?, ?, ?, ?) ON CONFLICT (agent_id, slot) DO UPDATE SET key_id = excluded.key_id, at = excluded.at, point = excluded.point',
   ).run(agentId, ringSlot(point.at, HEARTBEAT_RING_SLOTS), keyId, new Date(point.at).toISOString(), pointJson(point));
 }
 
-export function heartbeatHistory(db: DatabaseSync, agentId: string, since: string): HeartbeatPoint[] {
+export function heartbeatHistory(db: Statements, agentId: string, since: string): HeartbeatPoint[] {
   return (db.prepare('SELECT at, point FROM heartbeat_points WHERE agent_id = ? AND at >= ? ORDER BY at').all(agentId, new Date(since).toISOString()) as Row[]).map(toHeartbeatPoint);
 }
 
-export function deleteHeartbeatPoints(db: DatabaseSync, agentId: string): void {
+export function deleteHeartbeatPoints(db: Statements, agentId: string): void {
   db.prepare('DELETE FROM heartbeat_points WHERE agent_id = ?').run(agentId);
 }
 
-export function listAudit(db: DatabaseSync, filter: AuditFilter): AuditEntry[] {
+export function listAudit(db: Statements, filter: AuditFilter): AuditEntry[] {
   const where: string[] = [];
   const params: SQLInputValue[] = [];
   if (filter.keyId !== undefined) where.push('key_id = ?') && params.push(filter.keyId);
@@ -56,6 +57,6 @@ export function listAudit(db: DatabaseSync, filter: AuditFilter): AuditEntry[] {
   return (db.prepare(sql).all(...params, filter.limit) as Row[]).map(toAuditEntry);
 }
 
-export function pruneAudit(db: DatabaseSync, before: Date): number {
+export function pruneAudit(db: Statements, before: Date): number {
   return Number(db.prepare('DELETE FROM audit_log WHERE at < ?').run(before.toISOString()).changes);
 }

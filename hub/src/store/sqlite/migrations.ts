@@ -223,4 +223,18 @@ CREATE TABLE alerts (
 CREATE INDEX alerts_by_state ON alerts (state, updated_at);
 `,
   },
+  {
+    version: 8,
+    name: 'release tarballs in the store (were files in <data-dir>/releases), so every hub serves every release',
+    sql: `
+CREATE TABLE release_chunks (
+  version TEXT NOT NULL,
+  platform TEXT NOT NULL,
+  seq INTEGER NOT NULL CHECK (seq >= 0),
+  bytes BLOB NOT NULL,
+  PRIMARY KEY (version, platform, seq),
+  FOREIGN KEY (version, platform) REFERENCES releases (version, platform) ON DELETE CASCADE
+);
+`,
+  },
 ];

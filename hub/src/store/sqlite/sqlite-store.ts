@@ -17,7 +17,7 @@ import { pendingMigrations } from '../migrations.ts';
 import type { Migration } from '../migrations.ts';
 import { toAgent, toBatch, toBatchTarget, toCommand, toEvent, toKey, toRelease } from '../rows.ts';
 import { DEFAULT_PERMISSIONS, checkedLabels, checkedPermissions, newKeyId, newKeySecret } from '../key-material.ts';
-import { MAX_EVENTS_PER_COMMAND } from '../store.ts';
+import { MAX_EVENTS_PER_COMMAND, chunksOf } from '../store.ts';
 import type { AuditEntry, AuditFilter, CommandHistoryFilter, HeartbeatPoint, NewAuditEntry } from '../store.ts';
 import * as consoleQueries from './console-queries.ts';
 import * as rolloutQueries from './rollout-queries.ts';
@@ -25,6 +25,7 @@ import * as alertQueries from './alert-queries.ts';
 import type { AlertDelivery, AlertFilter, AlertRecord, NewAlert } from '../alert-records.ts';
 import type { NewRollout, NewRolloutHost, RolloutHost, RolloutHostChange, RolloutRecord, RolloutTransition } from '../rollout-records.ts';
 import * as verifyQueries from './verify-result-queries.ts';
+import { StatementCache } from './statement-cache.ts';
 import * as operatorQueries from './operator-queries.ts';
 import { checkConcurrency, summarise } from '../batch-rules.ts';
 import type {
@@ -90,6 +91,7 @@ export function migrateSqlite(db: DatabaseSync, migrations: readonly Migration[]
 export class SqliteStore implements HubStore {
   readonly engine = 'sqlite' as const;
   readonly #db: DatabaseSync;
+  readonly #statements: StatementCache;
   readonly #barrier: DurabilityBarrier;
   readonly #writes: BatchedWrites;
   readonly #sql: Record<string, StatementSync>;
@@ -110,6 +112,7 @@ export class SqliteStore implements HubStore {
 
   private constructor(db: DatabaseSync, options: SqliteStoreOpenOptions) {
     this.#db = db;
+    this.#statements = new StatementCache(db);
     this.#eventsPerCommand = options.eventsPerCommand ?? MAX_EVENTS_PER_COMMAND;
     this.#barrier = new DurabilityBarrier(db, options.path, options.log);
     this.#writes = new BatchedWrites((writes) => this.#commit(writes));
@@ -230,7 +233,7 @@ export class SqliteStore implements HubStore {
     const permissions = checkedPermissions(input.permissions ?? DEFAULT_PERMISSIONS);
     const labels = checkedLabels(input.labels);
     await this.#durably(() =>
-      this.#db
+      this.#statements
         .prepare('INSERT INTO keys (id, name, key_hash, key_prefix, permissions, status, created_at, labels) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
         .run(id, input.name, hash, prefix, JSON.stringify(permissions), 'active', new Date().toISOString(), JSON.stringify(labels)),
     );
@@ -239,7 +242,7 @@ export class SqliteStore implements HubStore {
 
   async listKeys(filter: { labels?: Labels } = {}): Promise<KeyRecord[]> {
     const { where, params } = labelWhere(checkedLabels(filter.labels));
-    return (this.#db.prepare(`SELECT * FROM keys WHERE ${where} ORDER BY created_at, id`).all(...params) as Row[]).map(toKey);
+    return (this.#statements.prepare(`SELECT * FROM keys WHERE ${where} ORDER BY created_at, id`).all(...params) as Row[]).map(toKey);
   }
 
   async getKey(id: string): Promise<KeyRecord | undefined> {
@@ -248,12 +251,12 @@ export class SqliteStore implements HubStore {
   }
 
   async findKeyBySecret(secret: string): Promise<KeyRecord | undefined> {
-    const row = this.#db.prepare('SELECT * FROM keys WHERE key_hash = ?').get(hashSecret(secret)) as Row | undefined;
+    const row = this.#statements.prepare('SELECT * FROM keys WHERE key_hash = ?').get(hashSecret(secret)) as Row | undefined;
     return row ? toKey(row) : undefined;
   }
 
   async keyHash(id: string): Promise<string | undefined> {
-    const row = this.#db.prepare('SELECT key_hash FROM keys WHERE id = ?').get(id) as Row | undefined;
+    const row = this.#statements.prepare('SELECT key_hash FROM keys WHERE id = ?').get(id) as Row | undefined;
     return row ? String(row.key_hash) : undefined;
   }
 
@@ -262,7 +265,7 @@ export class SqliteStore implements HubStore {
       const current = this.#sql.getKey!.get(id) as Row | undefined;
       if (!current) return false;
       const record = toKey(current);
-      this.#db
+      this.#statements
         .prepare('UPDATE keys SET name = ?, permissions = ?, status = ?, labels = ? WHERE id = ?')
         .run(
           patch.name ?? record.name,
@@ -277,17 +280,17 @@ export class SqliteStore implements HubStore {
   }
 
   async deleteKey(id: string): Promise<boolean> {
-    return this.#durably(() => Number(this.#db.prepare('DELETE FROM keys WHERE id = ?').run(id).changes) > 0);
+    return this.#durably(() => Number(this.#statements.prepare('DELETE FROM keys WHERE id = ?').run(id).changes) > 0);
   }
 
   async regenerateKey(id: string): Promise<IssuedKey | undefined> {
     const { key, hash, prefix } = newKeySecret();
-    const changed = await this.#durably(() => Number(this.#db.prepare('UPDATE keys SET key_hash = ?, key_prefix = ? WHERE id = ?').run(hash, prefix, id).changes) > 0);
+    const changed = await this.#durably(() => Number(this.#statements.prepare('UPDATE keys SET key_hash = ?, key_prefix = ? WHERE id = ?').run(hash, prefix, id).changes) > 0);
     return changed ? { record: (await this.getKey(id))!, key } : undefined;
   }
 
   async touchKey(id: string): Promise<void> {
-    this.#db.prepare('UPDATE keys SET last_used_at = ? WHERE id = ?').run(new Date().toISOString(), id);
+    this.#statements.prepare('UPDATE keys SET last_used_at = ? WHERE id = ?').run(new Date().toISOString(), id);
   }
 
   // ---- agents ----
@@ -301,47 +304,47 @@ export class SqliteStore implements HubStore {
   }
 
   async getAgent(agentId: string): Promise<AgentRecord | undefined> {
-    const row = this.#db.prepare('SELECT * FROM agents WHERE agent_id = ?').get(agentId) as Row | undefined;
+    const row = this.#statements.prepare('SELECT * FROM agents WHERE agent_id = ?').get(agentId) as Row | undefined;
     return row ? toAgent(row) : undefined;
   }
 
   async countAgentsForKey(keyId: string): Promise<number> {
-    return Number((this.#db.prepare('SELECT COUNT(*) AS n FROM agents WHERE key_id = ?').get(keyId) as Row).n);
+    return Number((this.#statements.prepare('SELECT COUNT(*) AS n FROM agents WHERE key_id = ?').get(keyId) as Row).n);
   }
 
   async listAgents(): Promise<AgentRecord[]> {
-    return (this.#db.prepare('SELECT * FROM agents ORDER BY key_id, last_seen, agent_id').all() as Row[]).map(toAgent);
+    return (this.#statements.prepare('SELECT * FROM agents ORDER BY key_id, last_seen, agent_id').all() as Row[]).map(toAgent);
   }
 
   async latestAgentForKey(keyId: string): Promise<AgentRecord | undefined> {
-    const row = this.#db.prepare('SELECT * FROM agents WHERE key_id = ? ORDER BY last_seen DESC, agent_id DESC LIMIT 1').get(keyId) as Row | undefined;
+    const row = this.#statements.prepare('SELECT * FROM agents WHERE key_id = ? ORDER BY last_seen DESC, agent_id DESC LIMIT 1').get(keyId) as Row | undefined;
     return row ? toAgent(row) : undefined;
   }
 
   async agentIdsByLastSeen(keyId: string): Promise<string[]> {
-    return (this.#db.prepare('SELECT agent_id FROM agents WHERE key_id = ? ORDER BY last_seen, agent_id').all(keyId) as Row[]).map((row) => String(row.agent_id));
+    return (this.#statements.prepare('SELECT agent_id FROM agents WHERE key_id = ? ORDER BY last_seen, agent_id').all(keyId) as Row[]).map((row) => String(row.agent_id));
   }
 
   async deleteAgent(agentId: string): Promise<void> {
     await this.#durably(() => {
-      this.#db.prepare('DELETE FROM agents WHERE agent_id = ?').run(agentId);
-      consoleQueries.deleteHeartbeatPoints(this.#db, agentId);
+      this.#statements.prepare('DELETE FROM agents WHERE agent_id = ?').run(agentId);
+      consoleQueries.deleteHeartbeatPoints(this.#statements, agentId);
     });
   }
 
   // ---- the console: history, hosts, heartbeat ring, audit log (sqlite/console-queries.ts) ----
 
   async listCommands(filter: CommandHistoryFilter): Promise<CommandRecord[]> {
-    return consoleQueries.listCommands(this.#db, filter);
+    return consoleQueries.listCommands(this.#statements, filter);
   }
 
   /** Not waited for durability: a lost point is a gap in a chart. */
   async recordHeartbeatPoint(agentId: string, keyId: string, point: HeartbeatPoint): Promise<void> {
-    consoleQueries.recordHeartbeatPoint(this.#db, agentId, keyId, point);
+    consoleQueries.recordHeartbeatPoint(this.#statements, agentId, keyId, point);
   }
 
   async heartbeatHistory(agentId: string, since: string): Promise<HeartbeatPoint[]> {
-    return consoleQueries.heartbeatHistory(this.#db, agentId, since);
+    return consoleQueries.heartbeatHistory(this.#statements, agentId, since);
   }
 
   appendAudit(entry: NewAuditEntry): Promise<void> {
@@ -349,11 +352,11 @@ export class SqliteStore implements HubStore {
   }
 
   async listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
-    return consoleQueries.listAudit(this.#db, filter);
+    return consoleQueries.listAudit(this.#statements, filter);
   }
 
   async pruneAudit(before: Date): Promise<number> {
-    return this.#durably(() => consoleQueries.pruneAudit(this.#db, before));
+    return this.#durably(() => consoleQueries.pruneAudit(this.#statements, before));
   }
 
   // ---- alerts (sqlite/alert-queries.ts) ----
@@ -414,19 +417,19 @@ export class SqliteStore implements HubStore {
   // ---- restore test results (sqlite/verify-result-queries.ts) ----
 
   async putVerifyResult(record: VerifyResultRecord): Promise<void> {
-    await this.#durably(() => verifyQueries.putVerifyResult(this.#db, record));
+    await this.#durably(() => verifyQueries.putVerifyResult(this.#statements, record));
   }
 
   async getVerifyResult(keyId: string, artifactId: string): Promise<VerifyResultRecord | undefined> {
-    return verifyQueries.getVerifyResult(this.#db, keyId, artifactId);
+    return verifyQueries.getVerifyResult(this.#statements, keyId, artifactId);
   }
 
   async listVerifyResults(keyId: string): Promise<VerifyResultRecord[]> {
-    return verifyQueries.listVerifyResults(this.#db, keyId);
+    return verifyQueries.listVerifyResults(this.#statements, keyId);
   }
 
   async deleteVerifyResult(keyId: string, artifactId: string): Promise<boolean> {
-    return this.#durably(() => verifyQueries.deleteVerifyResult(this.#db, keyId, artifactId));
+    return this.#durably(() => verifyQueries.deleteVerifyResult(this.#statements, keyId, artifactId));
   }
 
   // ---- operator accounts (sqlite/operator-queries.ts) ----
@@ -468,7 +471,7 @@ export class SqliteStore implements HubStore {
   }
 
   async unanswered(keyId: string): Promise<CommandRecord[]> {
-    return (this.#db.prepare("SELECT * FROM commands WHERE key_id = ? AND status IN ('queued', 'sent') ORDER BY created_at, rowid").all(keyId) as Row[]).map(toCommand);
+    return (this.#statements.prepare("SELECT * FROM commands WHERE key_id = ? AND status IN ('queued', 'sent') ORDER BY created_at, rowid").all(keyId) as Row[]).map(toCommand);
   }
 
   markSent(commandId: string, via: string, options?: WriteOptions): Promise<void> {
@@ -494,35 +497,35 @@ export class SqliteStore implements HubStore {
   }
 
   async listEventsAfter(commandId: string, afterId: number): Promise<StoredEvent[]> {
-    return (this.#db.prepare('SELECT * FROM job_events WHERE command_id = ? AND id > ? ORDER BY id').all(commandId, afterId) as Row[]).map(toEvent);
+    return (this.#statements.prepare('SELECT * FROM job_events WHERE command_id = ? AND id > ? ORDER BY id').all(commandId, afterId) as Row[]).map(toEvent);
   }
 
   // ---- settings and identity ----
 
   async readSetting(name: string): Promise<string | undefined> {
-    const row = this.#db.prepare('SELECT value FROM settings WHERE name = ?').get(name) as { value: string } | undefined;
+    const row = this.#statements.prepare('SELECT value FROM settings WHERE name = ?').get(name) as { value: string } | undefined;
     return row?.value;
   }
 
   async writeSetting(name: string, value: string): Promise<void> {
-    await this.#durably(() => this.#db.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value').run(name, value));
+    await this.#durably(() => this.#statements.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value').run(name, value));
   }
 
   async ensureSetting(name: string, value: string): Promise<string> {
     return this.#durably(() => {
-      this.#db.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING').run(name, value);
-      return (this.#db.prepare('SELECT value FROM settings WHERE name = ?').get(name) as { value: string }).value;
+      this.#statements.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING').run(name, value);
+      return (this.#statements.prepare('SELECT value FROM settings WHERE name = ?').get(name) as { value: string }).value;
     });
   }
 
   async getSigningKey(): Promise<SigningKeyPair | undefined> {
-    const row = this.#db.prepare('SELECT private_key_pem, public_key FROM signing_keys WHERE id = 1').get() as Row | undefined;
+    const row = this.#statements.prepare('SELECT private_key_pem, public_key FROM signing_keys WHERE id = 1').get() as Row | undefined;
     return row ? { privateKeyPem: String(row.private_key_pem), publicKey: String(row.public_key) } : undefined;
   }
 
   async ensureSigningKey(candidate: SigningKeyPair): Promise<SigningKeyPair> {
     await this.#durably(() =>
-      this.#db
+      this.#statements
         .prepare('INSERT INTO signing_keys (id, private_key_pem, public_key, created_at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO NOTHING')
         .run(candidate.privateKeyPem, candidate.publicKey, new Date().toISOString()),
     );
@@ -531,9 +534,9 @@ export class SqliteStore implements HubStore {
 
   // ---- releases ----
 
-  async putRelease(release: Omit<ReleaseRecord, 'published_at'>): Promise<ReleaseRecord> {
-    await this.#durably(() =>
-      this.#db
+  async putRelease(release: Omit<ReleaseRecord, 'published_at'>, tarball: Uint8Array): Promise<ReleaseRecord> {
+    await this.#durably(() => {
+      this.#statements
         .prepare(
           `INSERT INTO releases (version, platform, arch, sha256, size, key_id, tarball, manifest, signature, published_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -541,21 +544,29 @@ export class SqliteStore implements HubStore {
              key_id = excluded.key_id, tarball = excluded.tarball, manifest = excluded.manifest, signature = excluded.signature,
              published_at = excluded.published_at`,
         )
-        .run(release.version, release.platform, release.arch, release.sha256, release.size, release.key_id, release.tarball, release.manifest, release.signature, new Date().toISOString()),
-    );
+        .run(release.version, release.platform, release.arch, release.sha256, release.size, release.key_id, release.tarball, release.manifest, release.signature, new Date().toISOString());
+      this.#statements.prepare('DELETE FROM release_chunks WHERE version = ? AND platform = ?').run(release.version, release.platform);
+      const insert = this.#statements.prepare('INSERT INTO release_chunks (version, platform, seq, bytes) VALUES (?, ?, ?, ?)');
+      for (const [seq, bytes] of chunksOf(tarball)) insert.run(release.version, release.platform, seq, bytes);
+    });
     return (await this.getRelease(release.version, release.platform))!;
   }
 
+  async releaseChunk(version: string, platform: string, index: number): Promise<Buffer | undefined> {
+    const row = this.#statements.prepare('SELECT bytes FROM release_chunks WHERE version = ? AND platform = ? AND seq = ?').get(version, platform, index) as Row | undefined;
+    return row ? Buffer.from(row.bytes as Uint8Array) : undefined;
+  }
+
   async getRelease(version: string, platform: string): Promise<ReleaseRecord | undefined> {
-    const row = this.#db.prepare('SELECT * FROM releases WHERE version = ? AND platform = ?').get(version, platform) as Row | undefined;
+    const row = this.#statements.prepare('SELECT * FROM releases WHERE version = ? AND platform = ?').get(version, platform) as Row | undefined;
     return row ? toRelease(row) : undefined;
   }
 
   async listReleases(platform?: string): Promise<ReleaseRecord[]> {
     const rows =
       platform === undefined
-        ? this.#db.prepare('SELECT * FROM releases ORDER BY published_at, version, platform').all()
-        : this.#db.prepare('SELECT * FROM releases WHERE platform = ? ORDER BY published_at, version').all(platform);
+        ? this.#statements.prepare('SELECT * FROM releases ORDER BY published_at, version, platform').all()
+        : this.#statements.prepare('SELECT * FROM releases WHERE platform = ? ORDER BY published_at, version').all(platform);
     return (rows as Row[]).map(toRelease);
   }
 
@@ -566,7 +577,7 @@ export class SqliteStore implements HubStore {
     const windowStart = Math.floor(Date.now() / windowMs) * windowMs;
     const row = this.#transaction(
       () =>
-        this.#db
+        this.#statements
           .prepare(
             `INSERT INTO counters (name, window_start, window_ms, count) VALUES (?, ?, ?, ?)
            ON CONFLICT (name, window_start) DO UPDATE SET count = count + excluded.count RETURNING count`,
@@ -577,7 +588,7 @@ export class SqliteStore implements HubStore {
   }
 
   async pruneCounters(before: Date): Promise<number> {
-    return Number(this.#db.prepare('DELETE FROM counters WHERE window_start + window_ms <= ?').run(before.getTime()).changes);
+    return Number(this.#statements.prepare('DELETE FROM counters WHERE window_start + window_ms <= ?').run(before.getTime()).changes);
   }
 
   // ---- fleet commands ----
@@ -588,12 +599,12 @@ export class SqliteStore implements HubStore {
 
   #resolve(selector: KeySelector): string[] {
     let rows: Row[];
-    if ('all' in selector) rows = this.#db.prepare("SELECT id FROM keys WHERE status = 'active' ORDER BY created_at, id").all() as Row[];
+    if ('all' in selector) rows = this.#statements.prepare("SELECT id FROM keys WHERE status = 'active' ORDER BY created_at, id").all() as Row[];
     else if ('key_ids' in selector) {
-      rows = this.#db.prepare("SELECT id FROM keys WHERE status = 'active' AND id IN (SELECT value FROM json_each(?)) ORDER BY created_at, id").all(JSON.stringify(selector.key_ids)) as Row[];
+      rows = this.#statements.prepare("SELECT id FROM keys WHERE status = 'active' AND id IN (SELECT value FROM json_each(?)) ORDER BY created_at, id").all(JSON.stringify(selector.key_ids)) as Row[];
     } else {
       const { where, params } = labelWhere(checkedLabels(selector.labels));
-      rows = this.#db.prepare(`SELECT id FROM keys WHERE status = 'active' AND ${where} ORDER BY created_at, id`).all(...params) as Row[];
+      rows = this.#statements.prepare(`SELECT id FROM keys WHERE status = 'active' AND ${where} ORDER BY created_at, id`).all(...params) as Row[];
     }
     return rows.map((row) => String(row.id));
   }
@@ -605,10 +616,10 @@ export class SqliteStore implements HubStore {
     const now = new Date().toISOString();
     const targets = await this.#durably(() => {
       const keyIds = this.#resolve(selector);
-      this.#db
+      this.#statements
         .prepare('INSERT INTO batches (batch_id, selector, command, data, concurrency, deadline, timeout_s, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
         .run(batchId, JSON.stringify(selector), input.command, JSON.stringify(input.data), input.concurrency, input.deadline, input.timeout_s, now);
-      const insert = this.#db.prepare("INSERT INTO batch_targets (batch_id, key_id, state, updated_at) VALUES (?, ?, 'queued', ?)");
+      const insert = this.#statements.prepare("INSERT INTO batch_targets (batch_id, key_id, state, updated_at) VALUES (?, ?, 'queued', ?)");
       for (const keyId of keyIds) insert.run(batchId, keyId, now);
       return keyIds.length;
     });
@@ -616,32 +627,32 @@ export class SqliteStore implements HubStore {
   }
 
   async getBatch(batchId: string): Promise<BatchRecord | undefined> {
-    const row = this.#db.prepare('SELECT * FROM batches WHERE batch_id = ?').get(batchId) as Row | undefined;
+    const row = this.#statements.prepare('SELECT * FROM batches WHERE batch_id = ?').get(batchId) as Row | undefined;
     return row ? toBatch(row) : undefined;
   }
 
   async listBatchTargets(batchId: string, state?: BatchTargetState): Promise<BatchTarget[]> {
     const rows =
       state === undefined
-        ? this.#db.prepare('SELECT * FROM batch_targets WHERE batch_id = ? ORDER BY key_id').all(batchId)
-        : this.#db.prepare('SELECT * FROM batch_targets WHERE batch_id = ? AND state = ? ORDER BY key_id').all(batchId, state);
+        ? this.#statements.prepare('SELECT * FROM batch_targets WHERE batch_id = ? ORDER BY key_id').all(batchId)
+        : this.#statements.prepare('SELECT * FROM batch_targets WHERE batch_id = ? AND state = ? ORDER BY key_id').all(batchId, state);
     return (rows as Row[]).map(toBatchTarget);
   }
 
   async startBatchTargets(batchId: string, options: { limit: number; onlineKeyIds?: string[] }): Promise<CommandRecord[]> {
     const started = await this.#durably(() => {
-      const batchRow = this.#db.prepare('SELECT * FROM batches WHERE batch_id = ?').get(batchId) as Row | undefined;
+      const batchRow = this.#statements.prepare('SELECT * FROM batches WHERE batch_id = ?').get(batchId) as Row | undefined;
       if (!batchRow) return [];
       const batch = toBatch(batchRow);
       const now = new Date();
       if (batch.deadline !== null && Date.parse(batch.deadline) <= now.getTime()) return [];
-      const running = Number((this.#db.prepare("SELECT COUNT(*) AS n FROM batch_targets WHERE batch_id = ? AND state = 'running'").get(batchId) as Row).n);
+      const running = Number((this.#statements.prepare("SELECT COUNT(*) AS n FROM batch_targets WHERE batch_id = ? AND state = 'running'").get(batchId) as Row).n);
       const room = Math.min(options.limit, batch.concurrency - running);
       if (room <= 0) return [];
       const candidates = (
         options.onlineKeyIds === undefined
-          ? this.#db.prepare("SELECT key_id FROM batch_targets WHERE batch_id = ? AND state IN ('queued', 'offline') ORDER BY key_id LIMIT ?").all(batchId, room)
-          : this.#db
+          ? this.#statements.prepare("SELECT key_id FROM batch_targets WHERE batch_id = ? AND state IN ('queued', 'offline') ORDER BY key_id LIMIT ?").all(batchId, room)
+          : this.#statements
               .prepare("SELECT key_id FROM batch_targets WHERE batch_id = ? AND state IN ('queued', 'offline') AND key_id IN (SELECT value FROM json_each(?)) ORDER BY key_id LIMIT ?")
               .all(batchId, JSON.stringify(options.onlineKeyIds), room)
       ) as Row[];
@@ -650,7 +661,7 @@ export class SqliteStore implements HubStore {
       for (const candidate of candidates) {
         const commandId = randomUUID();
         this.#sql.insertCommand!.run(commandId, String(candidate.key_id), batch.command, JSON.stringify(batch.data), at, batch.deadline, batch.timeout_s, batchId);
-        this.#db.prepare("UPDATE batch_targets SET state = 'running', command_id = ?, updated_at = ? WHERE batch_id = ? AND key_id = ?").run(commandId, at, batchId, String(candidate.key_id));
+        this.#statements.prepare("UPDATE batch_targets SET state = 'running', command_id = ?, updated_at = ? WHERE batch_id = ? AND key_id = ?").run(commandId, at, batchId, String(candidate.key_id));
         ids.push(commandId);
       }
       return ids;
@@ -661,7 +672,7 @@ export class SqliteStore implements HubStore {
   async markTargetsOffline(batchId: string, keyIds: string[]): Promise<number> {
     return this.#durably(() =>
       Number(
-        this.#db
+        this.#statements
           .prepare("UPDATE batch_targets SET state = 'offline', updated_at = ? WHERE batch_id = ? AND state = 'queued' AND key_id IN (SELECT value FROM json_each(?))")
           .run(new Date().toISOString(), batchId, JSON.stringify(keyIds)).changes,
       ),
@@ -670,14 +681,16 @@ export class SqliteStore implements HubStore {
 
   async expireBatchTargets(batchId: string, now = new Date()): Promise<number> {
     return this.#durably(() => {
-      const row = this.#db.prepare('SELECT deadline FROM batches WHERE batch_id = ?').get(batchId) as Row | undefined;
+      const row = this.#statements.prepare('SELECT deadline FROM batches WHERE batch_id = ?').get(batchId) as Row | undefined;
       if (!row || row.deadline === null || Date.parse(String(row.deadline)) > now.getTime()) return 0;
-      return Number(this.#db.prepare("UPDATE batch_targets SET state = 'expired', updated_at = ? WHERE batch_id = ? AND state IN ('queued', 'offline')").run(now.toISOString(), batchId).changes);
+      return Number(
+        this.#statements.prepare("UPDATE batch_targets SET state = 'expired', updated_at = ? WHERE batch_id = ? AND state IN ('queued', 'offline')").run(now.toISOString(), batchId).changes,
+      );
     });
   }
 
   async waitingBatchesForKey(keyId: string): Promise<string[]> {
-    const rows = this.#db
+    const rows = this.#statements
       .prepare(
         `SELECT DISTINCT t.batch_id FROM batch_targets t JOIN batches b ON b.batch_id = t.batch_id
          WHERE t.key_id = ? AND t.state IN ('queued', 'offline') AND (b.deadline IS NULL OR b.deadline > ?) ORDER BY b.created_at`,
@@ -688,7 +701,7 @@ export class SqliteStore implements HubStore {
 
   async batchSummary(batchId: string): Promise<BatchSummary | undefined> {
     if (!(await this.getBatch(batchId))) return undefined;
-    const rows = this.#db.prepare('SELECT state, COUNT(*) AS n FROM batch_targets WHERE batch_id = ? GROUP BY state').all(batchId) as Row[];
+    const rows = this.#statements.prepare('SELECT state, COUNT(*) AS n FROM batch_targets WHERE batch_id = ? GROUP BY state').all(batchId) as Row[];
     return summarise(batchId, rows);
   }
 }
