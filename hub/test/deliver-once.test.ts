@@ -51,3 +51,44 @@ test('a command started while its agent registers reaches the socket once', asyn
   assert.equal(bad.status, 400);
   assert.match(bad.body.error, /targets is "all" \(the default\) or "none"/);
 });
+
+// The dispatcher sends a target's command from the record startBatchTargets returned; a new socket
+// of the agent may have got it from its registration's resend and answered it meanwhile. The
+// stale send must not put it on that socket again. TETHER_TEST_PAUSE_AT holds the dispatcher's send
+// until the command was resent on the new socket and its answer stored.
+test('a fleet send from a stale record does not resend a command the socket already answered', async (t) => {
+  const dir = await makeTempDir(t);
+  process.env.TETHER_TEST_PAUSE_AT = 'hub:send-if-granted';
+  const hub = await startHubProcess(join(dir, 'data')).finally(() => delete process.env.TETHER_TEST_PAUSE_AT);
+  t.after(() => hub.stop());
+  const created = await admin(hub, 'POST', '/api/agents/keys', { name: 'stale', permissions: ['ping', 'echo'], labels: { role: 'stale' } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const connect = async () => {
+    const socket = new TestSocket(hub.wsUrl, { authorization: `Bearer ${created.body.key}` });
+    t.after(() => socket.close());
+    await socket.opened;
+    await socket.next('connected');
+    socket.send({ type: 'register', protocol: 1, data: { agent_id: 'agent-stale', hostname: 'host-stale', version: '0.1.0', os: 'linux', capabilities: ['echo'], protocol: 1 } });
+    await socket.next('registered');
+    return socket;
+  };
+  await connect();
+  // Answered once its first sends went out: held with the dispatcher's send.
+  const batch = admin(hub, 'POST', '/api/commands', { selector: { labels: { role: 'stale' } }, command: 'echo', data: { message: 'stale' } });
+  await waitFor('the dispatcher to pause before its send', () => hub.logs.some((line) => line.includes('paused at hub:send-if-granted')) || undefined);
+
+  // The agent reconnects: the registration's resend sends the started command; it is answered.
+  const socket = await connect();
+  const command = await socket.next('command');
+  socket.send({ type: 'response', command_id: command.command_id, success: true, data: { echo: 'stale' } });
+  await waitFor('the answer to be stored', async () => (await admin(hub, 'GET', `/api/commands/${command.command_id}`)).body.result ?? undefined);
+
+  hub.child.kill('SIGUSR2');
+  await waitFor('the dispatcher to send', () => hub.logs.some((line) => line.includes('resumed at hub:send-if-granted')) || undefined);
+  // Frames of one socket go out in order: a second copy would come before this heartbeat's ack.
+  socket.send({ type: 'heartbeat', system_metrics: {} });
+  await socket.next('heartbeat_ack');
+  const copies = socket.frames.filter((frame) => frame.type === 'command' && frame.command_id === command.command_id);
+  assert.equal(copies.length, 1, 'the command went on the socket once');
+  assert.equal((await batch).status, 202);
+});

@@ -100,7 +100,7 @@ for (const { engine, skip } of ENGINES) {
         return body.summary.done ? body : undefined;
       });
       assert.deepEqual(done.summary.counts, { queued: 0, running: 0, succeeded: 3, failed: 0, offline: 0, expired: 0 });
-      assert.equal(agentC.ran.length, 1);
+      assert.equal(agentC.ran.length, 1, `agent C was sent ${JSON.stringify(agentC.ran)}; the batch: ${JSON.stringify(done.targets)}`);
       const stream = await events;
       assert.match(stream, /event: target\ndata: \{[^\n]*"state":"succeeded"/);
       assert.match(stream, /event: summary\ndata: \{[^\n]*"done":true/, 'the stream ends with the final summary');

@@ -417,9 +417,10 @@ export class CommandRouter {
 }
 
 /**
- * Remembers a command sent on a socket. Kept after its result too: a resend works from a list read
- * before, and a result can come in over HTTP meanwhile (a transport switch). The oldest go first
- * past SENT_IDS_KEPT (such a list is milliseconds old), so a long-lived session's memory stays flat.
+ * Remembers a command sent on a socket. Kept after its result too: the fleet dispatcher sends from
+ * the record it started, and the registration's resend may have sent and the agent answered it
+ * meanwhile. The oldest go first past SENT_IDS_KEPT (such a record is milliseconds old), so a
+ * long-lived session's memory stays flat.
  */
 function rememberSent(session: AgentSession, commandId: string): void {
   const sent = (session.sentCommandIds ??= new Set());

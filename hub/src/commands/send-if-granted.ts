@@ -3,6 +3,7 @@
 import type { CommandRecord, HubStore } from '../store/store.ts';
 import type { CommandRouter } from './command-router.ts';
 import { grantCovers } from './grant-check.ts';
+import { pauseForTest } from '@tether/shared/release/test-pause.ts';
 
 export async function sendIfGranted(store: HubStore, router: CommandRouter, record: CommandRecord): Promise<void> {
   const key = await store.getKey(record.key_id);
@@ -16,5 +17,7 @@ export async function sendIfGranted(store: HubStore, router: CommandRouter, reco
     });
     return;
   }
+  // Test hook (deliver-once.test.ts): the record is stale by the time it is sent, answered meanwhile.
+  await pauseForTest('hub:send-if-granted');
   await router.sendStored(record);
 }

@@ -12,6 +12,9 @@ export async function pauseForTest(step: string): Promise<void> {
     const keepAlive = setInterval(() => {}, 60_000);
     process.once('SIGUSR2', () => {
       clearInterval(keepAlive);
+      // What the paused step does next runs right after this line (microtasks): a test that saw
+      // it knows the step went on.
+      process.stderr.write(`TETHER_TEST_PAUSE_AT: resumed at ${step}\n`);
       resume();
     });
     process.stderr.write(`TETHER_TEST_PAUSE_AT: paused at ${step} (pid ${process.pid})\n`);
