@@ -18,6 +18,10 @@ const { values } = parseArgs({
     only: { type: 'string' },
     quick: { type: 'boolean', default: false },
     'backup-gib': { type: 'string', default: '1' },
+    /** Directory for a CPU profile of the hub during the foundation bench (node --cpu-prof). */
+    'cpu-prof': { type: 'string' },
+    /** Measure this hub bundle instead of dist/tether.mjs in the foundation bench (A/B runs). */
+    hub: { type: 'string' },
   },
   strict: true,
 });
@@ -30,7 +34,8 @@ process.stdout.write('building bundles (npm run build)…\n');
 execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/build.ts')], { stdio: 'inherit', cwd: REPO_ROOT });
 
 if (wanted('foundation')) {
-  const result = await runFoundationBench(values.quick ? { pings: 300, echoes: 2000, inFlight: 100 } : { pings: 2000, echoes: 20_000, inFlight: 100 });
+  const sizes = values.quick ? { pings: 300, echoes: 2000, inFlight: 100 } : { pings: 2000, echoes: 20_000, inFlight: 100 };
+  const result = await runFoundationBench({ ...sizes, cpuProfDir: values['cpu-prof'], hubEntry: values.hub });
   printTable(`foundation (${result.json.form})`, result.rows);
   writeFileSync(join(outDir, 'foundation.json'), `${JSON.stringify({ at: new Date().toISOString(), ...result.json }, null, 2)}\n`);
 }
