@@ -15,6 +15,7 @@ import type { HubHandle } from '../../test/helpers/system.ts';
 import type { RunningProcess } from '../../test/helpers/process.ts';
 import { createThrowawayDatabase, redisTestPrefix, redisUrl } from '../../test/helpers/services.ts';
 import { startHaproxy } from '../../test/helpers/haproxy.ts';
+import { AGENTS_PER_WORKER } from './fleet.ts';
 
 export interface Topology {
   /** One line for the report. */
@@ -137,7 +138,8 @@ async function startHubGroup(count: number, agents: number, heartbeatIntervalS: 
   await start(0);
   await Promise.all(Array.from({ length: count - 1 }, (_, i) => start(i + 1)));
   const proxyCount = Math.ceil(agents / MAX_AGENTS_BEHIND_HAPROXY);
-  const proxies = await Promise.all(Array.from({ length: proxyCount }, () => startHaproxy(dir.path, ports, { maxConnections: Math.ceil(agents / proxyCount) + 500 })));
+  // Whole agent processes go to one proxy each, round robin, so one may carry a process more.
+  const proxies = await Promise.all(Array.from({ length: proxyCount }, () => startHaproxy(dir.path, ports, { maxConnections: Math.ceil(agents / proxyCount) + AGENTS_PER_WORKER })));
   const proxy = proxies[0]!;
   const token = (await readFile(join(dir.path, 'hub-0', 'admin-token'), 'utf8')).trim();
   return {
